@@ -1,0 +1,77 @@
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import admin
+from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
+from django.contrib.auth.forms import UserChangeForm, UserCreationForm
+from django.utils.translation import gettext_lazy as _
+
+from destek.accounts.models import ApiToken, Organisation, User
+from destek.tickets.models import Membership
+
+
+class UserCreateForm(UserCreationForm):  # type: ignore[type-arg]
+    class Meta:
+        model = User
+        fields = ("email", "role")
+
+
+class UserEditForm(UserChangeForm):  # type: ignore[type-arg]
+    class Meta:
+        model = User
+        fields = "__all__"
+
+
+class MembershipInline(admin.TabularInline):  # type: ignore[type-arg]
+    model = Membership
+    extra = 0
+    verbose_name = _("department")
+    verbose_name_plural = _("departments (agents)")
+
+
+@admin.register(User)
+class UserAdmin(BaseUserAdmin):  # type: ignore[type-arg]
+    form = UserEditForm
+    add_form = UserCreateForm
+    ordering = ("email",)
+    list_display = ("email", "full_name", "role", "tier", "customer_number", "organisation",
+                    "language", "is_active", "date_joined")
+    list_filter = ("role", "tier", "language", "is_active", "organisation")
+    search_fields = ("email", "full_name", "customer_number", "phone")
+    list_select_related = ("organisation",)
+    readonly_fields = ("customer_number", "date_joined", "last_login")
+    inlines = [MembershipInline]
+    fieldsets = (
+        (None, {"fields": ("email", "password")}),
+        (_("Person"), {"fields": ("full_name", "phone", "language", "time_zone")}),
+        (_("Role"), {"fields": ("role", "is_active")}),
+        (_("Customer"), {"fields": ("customer_number", "organisation", "tier")}),
+        (_("Dates"), {"fields": ("date_joined", "last_login")}),
+    )
+    add_fieldsets = (
+        (None, {"classes": ("wide",),
+                "fields": ("email", "role", "password1", "password2")}),
+    )
+    filter_horizontal = ()
+
+
+@admin.register(Organisation)
+class OrganisationAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+    list_display = ("name", "created_at")
+    search_fields = ("name",)
+
+
+@admin.register(ApiToken)
+class ApiTokenAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+    list_display = ("hint", "user", "name", "created_at", "last_used_at", "revoked_at")
+    list_filter = ("revoked_at",)
+    search_fields = ("user__email", "name", "hint")
+    readonly_fields = ("user", "hint", "created_at", "last_used_at")
+    fields = ("user", "name", "hint", "created_at", "last_used_at", "revoked_at")
+
+    def has_add_permission(self, request: Any) -> bool:
+        # Raw tokens are shown once, at creation through the API; the admin only revokes.
+        return False
+
+

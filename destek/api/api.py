@@ -1,0 +1,100 @@
+"""The JSON API at /api/v1/: each app's router assembled, and one shape for every error."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from django.core.exceptions import ObjectDoesNotExist, RequestDataTooBig
+from django.http import Http404, HttpRequest, HttpResponse
+from django.utils.translation import gettext as _
+from ninja import NinjaAPI
+from ninja.errors import AuthenticationError, HttpError, ValidationError
+
+from destek.accounts.api import router as accounts_router
+from destek.api.auth import BearerAuth
+from destek.lib.errors import ActionRefused
+from destek.tickets.api import router as tickets_router
+
+api = NinjaAPI(
+    title="Destek API",
+    version="1",
+    description="Tickets, messages and events. Authenticate with `POST /auth/token`, then "
+    "send `Authorization: Bearer <token>`. `Accept-Language` picks the language of messages.",
+    auth=BearerAuth(),
+    urls_namespace="api",
+)
+api.add_router("/auth", accounts_router)
+api.add_router("/", tickets_router)
+
+
+def error(request: HttpRequest, status: int, code: str, detail: str, **extra: Any) -> HttpResponse:
+    return api.create_response(request, {"detail": detail, "code": code, **extra}, status=status)
+
+
+@api.exception_handler(ActionRefused)
+def on_refused(request: HttpRequest, exc: ActionRefused) -> HttpResponse:
+    return api.create_response(request, exc.as_dict(), status=exc.status)
+
+
+@api.exception_handler(ObjectDoesNotExist)
+@api.exception_handler(Http404)
+def on_not_found(request: HttpRequest, exc: Exception) -> HttpResponse:
+    return error(request, 404, "not_found", _("Not found."))
+
+
+@api.exception_handler(AuthenticationError)
+def on_unauthenticated(request: HttpRequest, exc: Exception) -> HttpResponse:
+    response = error(request, 401, "unauthenticated",
+                     _("Sign in first: send a valid bearer token."))
+    response["WWW-Authenticate"] = "Bearer"
+    return response
+
+
+@api.exception_handler(RequestDataTooBig)
+def on_too_big(request: HttpRequest, exc: Exception) -> HttpResponse:
+    return error(request, 413, "request_too_large", _("The request is too large."))
+
+
+@api.exception_handler(HttpError)
+def on_http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
+    return error(request, exc.status_code, "http_error", str(exc))
+
+
+def _field(loc: Any) -> str:
+    parts = [str(p) for p in loc if p not in ("body", "payload", "query", "path", "form", "file")]
+    return ".".join(parts) or _("request")
+
+
+def _message(err: dict[str, Any]) -> str:
+    kind = err.get("type", "")
+    ctx = err.get("ctx") or {}
+    if kind == "missing":
+        return _("this field is required")
+    if kind == "extra_forbidden":
+        return _("this field is not accepted")
+    if kind in ("literal_error", "enum"):
+        return _("must be one of: {values}").format(values=ctx.get("expected", ""))
+    if kind == "string_too_long":
+        return _("at most {n} characters").format(n=ctx.get("max_length", ""))
+    if kind in ("int_parsing", "int_type", "int_from_float"):
+        return _("must be a whole number")
+    if kind in ("bool_parsing", "bool_type"):
+        return _("must be true or false")
+    if kind.startswith("string") or kind == "str_type":
+        return _("must be text")
+    if kind in ("value_error", "email_type") or "email" in str(err.get("msg", "")).lower():
+        return _("is not valid")
+    return _("is not valid")
+
+
+@api.exception_handler(ValidationError)
+def on_invalid(request: HttpRequest, exc: ValidationError) -> HttpResponse:
+    errors = [
+        {"field": _field(e.get("loc", ())), "message": _message(e), "type": e.get("type", "")}
+        for e in exc.errors
+    ]
+    detail = "; ".join(f"{e['field']}: {e['message']}" for e in errors) or _("Invalid input.")
+    # Keep the payload JSON-safe: pydantic's contexts can hold exceptions.
+    errors = json.loads(json.dumps(errors, default=str))
+    return error(request, 422, "invalid", detail, errors=errors)

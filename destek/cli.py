@@ -1,0 +1,124 @@
+"""The `destek` console script: servers, the worker, and every management command.
+
+    destek run          web + worker together on one machine (what `make run` starts)
+    destek web          HTTP through granian (WSGI); DESTEK_WEB_SERVER=gunicorn as fallback
+    destek ws           WebSockets through uvicorn (ASGI)
+    destek worker       the Huey consumer (jobs and periodic sweeps)
+    destek migrate | demo | seed --tickets N | createsuperuser | ...   (Django commands)
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Sequence
+
+from destek.lib.env import env_int, env_str
+
+
+def _django(args: Sequence[str]) -> None:
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "destek.settings")
+    from django.core.management import execute_from_command_line
+
+    execute_from_command_line(["destek", *args])
+
+
+def _exec(argv: list[str]) -> None:
+    os.execvp(argv[0], argv)  # noqa: S606  (replaces this process with the server)
+
+
+def web(args: Sequence[str]) -> None:
+    host = env_str("HOST", "127.0.0.1")
+    port = str(env_int("PORT", 8000))
+    workers = str(env_int("DESTEK_WEB_WORKERS", os.cpu_count() or 1, minimum=1))
+    _django(["collectstatic", "--noinput", "--verbosity", "0"])
+    if env_str("DESTEK_WEB_SERVER", "granian") == "gunicorn":
+        _exec([sys.executable, "-m", "gunicorn", "destek.wsgi:application", "--bind",
+               f"{host}:{port}", "--workers", workers, *args])
+    _exec([sys.executable, "-m", "granian", "--interface", "wsgi", "--host", host, "--port",
+           port, "--workers", workers, "--no-ws", *args, "destek.wsgi:application"])
+
+
+def ws(args: Sequence[str]) -> None:
+    host = env_str("HOST", "127.0.0.1")
+    port = str(env_int("DESTEK_WS_PORT", 8001))
+    _exec([sys.executable, "-m", "uvicorn", "destek.asgi:application", "--host", host,
+           "--port", port, *args])
+
+
+def worker(args: Sequence[str]) -> None:
+    _django(["run_huey", *args])
+
+
+def run(args: Sequence[str]) -> int:
+    """Everything on one machine: migrate, demo data, then web (uvicorn) and worker together.
+
+    Ctrl-C (or SIGTERM) stops both; if either dies, the other is stopped too.
+    """
+    host = env_str("HOST", "127.0.0.1")
+    port = env_int("PORT", 8000)
+    _django(["migrate", "--noinput", "--verbosity", "0"])
+    _django(["collectstatic", "--noinput", "--verbosity", "0"])
+    from django.conf import settings
+
+    if settings.DESTEK_DEMO:
+        _django(["demo"])
+    children = [
+        subprocess.Popen([sys.executable, "-m", "uvicorn", "destek.asgi:application",  # noqa: S603
+                          "--host", host, "--port", str(port), "--no-access-log"]),
+        subprocess.Popen([sys.executable, "-m", "destek.cli", "worker"]),  # noqa: S603
+    ]
+    print(f"\nDestek is running on http://{host}:{port}/  (Ctrl-C stops it)", flush=True)
+    stopping = False
+
+    def stop(signum: int, frame: object) -> None:
+        nonlocal stopping
+        stopping = True
+
+    signal.signal(signal.SIGINT, stop)
+    signal.signal(signal.SIGTERM, stop)
+    code = 0
+    while not stopping:
+        for child in children:
+            if child.poll() is not None:
+                code = child.returncode or 1
+                stopping = True
+        time.sleep(0.2)
+    for child in children:
+        if child.poll() is None:
+            child.send_signal(signal.SIGINT)
+    deadline = time.monotonic() + 10
+    for child in children:
+        try:
+            child.wait(timeout=max(0.1, deadline - time.monotonic()))
+        except subprocess.TimeoutExpired:
+            child.kill()
+    print("Destek stopped.", flush=True)
+    return code
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = list(sys.argv[1:] if argv is None else argv)
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "destek.settings")
+    command, rest = (args[0], args[1:]) if args else ("help", [])
+    if command == "run":
+        return run(rest)
+    if command == "web":
+        web(rest)
+    elif command == "ws":
+        ws(rest)
+    elif command == "worker":
+        worker(rest)
+    elif command in ("help", "-h", "--help"):
+        print(__doc__)
+        _django(["help"])
+    else:
+        _django([command, *rest])
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,89 @@
+"""Writing to the outbox. Callers are inside the transaction of the change they report."""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from django.conf import settings
+from django.db import transaction
+from django.template import Context
+from django.template.loader import get_template, render_to_string
+from django.utils import timezone, translation
+
+from destek.lib.text import strip_invisible
+from destek.notify.models import Delivery
+
+if TYPE_CHECKING:
+    from destek.tickets.models import Ticket
+
+
+def render_text(name: str, context: Mapping[str, Any]) -> str:
+    """Plain-text templates (subjects, text bodies) are rendered without HTML escaping."""
+    template = get_template(name).template  # type: ignore[attr-defined]
+    return str(template.render(Context(dict(context), autoescape=False)))
+
+
+def zone(name: str) -> ZoneInfo:
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        return ZoneInfo("UTC")
+
+
+def new_message_id(ticket: Ticket | None) -> str:
+    domain = settings.DESTEK_SUPPORT_ADDRESS.rsplit("@", 1)[-1]
+    tag = f"t{ticket.number}." if ticket is not None else ""
+    return f"<destek.{tag}{secrets.token_hex(12)}@{domain}>"
+
+
+def header_safe(value: str) -> str:
+    """Customer-controlled text that ends up in a header: one line, no control characters."""
+    return " ".join(strip_invisible(value).split())[:250]
+
+
+def queue_mail(
+    *,
+    to: str,
+    template: str,
+    context: Mapping[str, Any],
+    language: str,
+    time_zone: str = "UTC",
+    ticket: Ticket | None = None,
+    automatic: bool = True,
+) -> Delivery:
+    """Render `notify/mail/<template>.{subject,txt,html}` in `language` and queue it.
+
+    Rendering happens now, inside the caller's transaction, so the mail says what was true
+    when the change was made, not when a worker got round to it.
+    """
+    with translation.override(language), timezone.override(zone(time_zone)):
+        subject = render_text(f"notify/mail/{template}.subject.txt", context)
+        text = render_text(f"notify/mail/{template}.txt", context)
+        html = render_to_string(f"notify/mail/{template}.html", dict(context))
+    headers: dict[str, str] = {"Reply-To": settings.DESTEK_SUPPORT_ADDRESS}
+    if automatic:
+        # RFC 3834: tells auto-responders on the other side not to answer us.
+        headers["Auto-Submitted"] = "auto-generated"
+        headers["X-Auto-Response-Suppress"] = "All"
+    subject = header_safe(subject)
+    if ticket is not None and f"[#{ticket.number}]" not in subject:
+        subject = f"[#{ticket.number}] {subject}"
+    delivery = Delivery.objects.create(
+        template=template,
+        recipient=to,
+        language=language,
+        subject=subject,
+        body_text=text.strip() + "\n",
+        body_html=html,
+        headers=headers,
+        message_id=new_message_id(ticket),
+        ticket=ticket,
+    )
+    from destek.notify.jobs import deliver
+
+    delivery_id = delivery.pk
+    transaction.on_commit(lambda: deliver(delivery_id))
+    return delivery

@@ -1,0 +1,117 @@
+"""Delivering the outbox. Jobs take ids, re-read their row and are safe to run twice."""
+
+from __future__ import annotations
+
+import logging
+import smtplib
+from datetime import timedelta
+
+from django.conf import settings
+from django.core.mail import EmailMultiAlternatives, get_connection
+from django.db.models import Q
+from django.utils import timezone
+from huey import crontab
+from huey.contrib.djhuey import db_periodic_task, db_task
+
+from destek.notify.choices import DeliveryStatus
+from destek.notify.models import Delivery
+
+log = logging.getLogger(__name__)
+
+#: A claim older than this is taken to mean the worker died mid-send; the row is retried.
+#: The Message-ID stays the same, so a receiving client drops the rare double.
+STALE_CLAIM = timedelta(minutes=10)
+SWEEP_BATCH = 200
+
+
+def backoff(attempts: int) -> timedelta:
+    """1, 2, 4 ... minutes, capped at six hours."""
+    return timedelta(minutes=min(2 ** max(attempts - 1, 0), 360))
+
+
+def _claim(delivery_id: int) -> bool:
+    now = timezone.now()
+    claimable = Q(status=DeliveryStatus.QUEUED, next_attempt_at__lte=now) | Q(
+        status=DeliveryStatus.SENDING, claimed_at__lt=now - STALE_CLAIM
+    )
+    return (
+        Delivery.objects.filter(claimable, pk=delivery_id).update(
+            status=DeliveryStatus.SENDING, claimed_at=now
+        )
+        == 1
+    )
+
+
+def _send_email(delivery: Delivery) -> None:
+    mail = EmailMultiAlternatives(
+        subject=delivery.subject,
+        body=delivery.body_text,
+        from_email=settings.DEFAULT_FROM_EMAIL,
+        to=[delivery.recipient],
+        headers={**delivery.headers, "Message-ID": delivery.message_id},
+        connection=get_connection(fail_silently=False),
+    )
+    if delivery.body_html:
+        mail.attach_alternative(delivery.body_html, "text/html")
+    mail.send()
+
+
+def is_permanent(exc: Exception) -> bool:
+    """SMTP 5yz answers (RFC 5321) will not get better by retrying; 4yz and network errors may."""
+    if isinstance(exc, smtplib.SMTPRecipientsRefused):
+        codes = [code for code, _ in exc.recipients.values()]
+        return bool(codes) and all(500 <= code < 600 for code in codes)
+    code = getattr(exc, "smtp_code", None)
+    return isinstance(code, int) and 500 <= code < 600
+
+
+def deliver_now(delivery_id: int) -> str:
+    """Send one delivery if it is due and unclaimed; returns what happened (for tests, logs)."""
+    if not _claim(delivery_id):
+        return "skipped"
+    delivery = Delivery.objects.get(pk=delivery_id)
+    attempts = delivery.attempts + 1
+    try:
+        _send_email(delivery)
+    except (OSError, smtplib.SMTPException) as exc:
+        return _record_failure(delivery, attempts, repr(exc), permanent=is_permanent(exc))
+    Delivery.objects.filter(pk=delivery.pk, status=DeliveryStatus.SENDING).update(
+        status=DeliveryStatus.SENT, sent_at=timezone.now(), attempts=attempts, last_error=""
+    )
+    return "sent"
+
+
+def _record_failure(delivery: Delivery, attempts: int, error: str, *, permanent: bool) -> str:
+    give_up = permanent or attempts >= settings.DESTEK_OUTBOX_MAX_ATTEMPTS
+    log.warning("delivery %s attempt %s failed: %s", delivery.pk, attempts, error)
+    Delivery.objects.filter(pk=delivery.pk, status=DeliveryStatus.SENDING).update(
+        status=DeliveryStatus.FAILED if give_up else DeliveryStatus.QUEUED,
+        attempts=attempts,
+        last_error=error[:2000],
+        next_attempt_at=timezone.now() + backoff(attempts),
+        claimed_at=None,
+    )
+    return "failed" if give_up else "retry"
+
+
+@db_task(retries=0)
+def deliver(delivery_id: int) -> str:
+    return deliver_now(delivery_id)
+
+
+def sweep_outbox_now() -> int:
+    """Send whatever is due: retries after backoff, and rows whose queue message was lost."""
+    now = timezone.now()
+    due = Delivery.objects.filter(
+        Q(status=DeliveryStatus.QUEUED, next_attempt_at__lte=now)
+        | Q(status=DeliveryStatus.SENDING, claimed_at__lt=now - STALE_CLAIM)
+    ).order_by("next_attempt_at")
+    ids = list(due.values_list("pk", flat=True)[:SWEEP_BATCH])
+    for delivery_id in ids:
+        deliver_now(delivery_id)
+    return len(ids)
+
+
+@db_periodic_task(crontab(minute="*"))
+def sweep_outbox() -> int:
+    return sweep_outbox_now()

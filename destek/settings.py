@@ -1,0 +1,239 @@
+"""Django settings for Destek, all from typed environment helpers (see `.env.example`)."""
+
+from __future__ import annotations
+
+import os
+import secrets
+import sys
+from pathlib import Path
+
+import dj_database_url
+from django.utils.translation import gettext_lazy as _
+
+from destek.lib.env import env_bool, env_int, env_list, env_str
+
+BASE_DIR = Path(__file__).resolve().parent
+TESTING = "pytest" in sys.modules or env_bool("DESTEK_TESTING")
+
+DATA_DIR = Path(env_str("DESTEK_DATA_DIR", str(Path.cwd() / "var"))).resolve()
+if not TESTING:
+    DATA_DIR.mkdir(parents=True, exist_ok=True)
+
+DEBUG = env_bool("DESTEK_DEBUG", False)
+_secret = env_str("DESTEK_SECRET_KEY")
+if not _secret and not TESTING:
+    # One machine (embedded): a random key kept under DATA_DIR. Several machines must share
+    # one key, so production sets DESTEK_SECRET_KEY (or DESTEK_SECRET_KEY_FILE).
+    _key_file = DATA_DIR / "secret_key"
+    if not _key_file.exists():
+        _key_file.write_text(secrets.token_urlsafe(50), encoding="utf-8")
+        _key_file.chmod(0o600)
+    _secret = _key_file.read_text(encoding="utf-8").strip()
+SECRET_KEY = _secret or "django-insecure-destek-tests-only-0123456789abcdefghijklmnopqrstuvwxyz"
+ALLOWED_HOSTS = env_list("DESTEK_ALLOWED_HOSTS", ["127.0.0.1", "localhost", "testserver"])
+CSRF_TRUSTED_ORIGINS = env_list("DESTEK_CSRF_TRUSTED_ORIGINS")
+BASE_URL = env_str("DESTEK_BASE_URL", "http://127.0.0.1:8000").rstrip("/")
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "huey.contrib.djhuey",
+    "destek.lib",
+    "destek.accounts",
+    "destek.tickets",
+    "destek.notify",
+    "destek.api",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.locale.LocaleMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "destek.urls"
+WSGI_APPLICATION = "destek.wsgi.application"
+ASGI_APPLICATION = "destek.asgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+                "django.template.context_processors.i18n",
+            ],
+        },
+    },
+]
+
+# Database: SQLite (WAL) under DATA_DIR by default; DATABASE_URL for PostgreSQL.
+DATABASE_URL = env_str("DATABASE_URL")
+if DATABASE_URL:
+    DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=60)}
+    DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+else:
+    DATABASES = {
+        "default": {
+            "ENGINE": "django.db.backends.sqlite3",
+            "NAME": DATA_DIR / "destek.sqlite3",
+            "OPTIONS": {
+                # IMMEDIATE takes the write lock at BEGIN, so two writers queue on `timeout`
+                # instead of one failing with "database is locked" when it upgrades its lock.
+                "transaction_mode": "IMMEDIATE",
+                "timeout": 20,
+                "init_command": (
+                    "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; "
+                    "PRAGMA foreign_keys=ON; PRAGMA busy_timeout=20000;"
+                ),
+            },
+        }
+    }
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+AUTH_USER_MODEL = "accounts.User"
+AUTHENTICATION_BACKENDS = ["django.contrib.auth.backends.ModelBackend"]
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+]
+if TESTING:
+    PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+# Languages: the five Destek ships. Persian is right to left (Django knows it as bidi).
+LANGUAGE_CODE = env_str("DESTEK_LANGUAGE", "en")
+LANGUAGES = [
+    ("az", _("Azerbaijani")),
+    ("en", _("English")),
+    ("fa", _("Persian")),
+    ("ru", _("Russian")),
+    ("tr", _("Turkish")),
+]
+LOCALE_PATHS = [BASE_DIR / "locale"]
+USE_I18N = True
+USE_TZ = True
+TIME_ZONE = env_str("DESTEK_TIME_ZONE", "Asia/Baku")
+
+STATIC_URL = "/static/"
+STATIC_ROOT = DATA_DIR / "static"
+MEDIA_ROOT = Path(env_str("DESTEK_MEDIA_DIR", str(DATA_DIR / "media")))
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {
+        "BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"
+        if not DEBUG and not TESTING
+        else "django.contrib.staticfiles.storage.StaticFilesStorage"
+    },
+}
+
+# Redis: queue, cache (and the channel layer once chat lands).
+REDIS_URL = env_str("REDIS_URL")
+if TESTING and not env_bool("DESTEK_TEST_REAL_CACHE"):
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+elif REDIS_URL:
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": REDIS_URL,
+            "KEY_PREFIX": "destek",
+        }
+    }
+else:
+    # File cache: shared by the web and worker processes of one machine (worker heartbeat).
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
+            "LOCATION": str(DATA_DIR / "cache"),
+        }
+    }
+
+# Huey: SQLite file embedded, Redis in production; inline in tests.
+HUEY_IMMEDIATE = env_bool("DESTEK_HUEY_IMMEDIATE", TESTING)
+if REDIS_URL:
+    HUEY = {
+        "huey_class": "huey.RedisHuey",
+        "name": env_str("DESTEK_HUEY_NAME", "destek"),
+        "url": REDIS_URL,
+        "immediate": HUEY_IMMEDIATE,
+        "consumer": {"workers": env_int("DESTEK_WORKER_THREADS", 4, minimum=1), "worker_type": "thread"},
+    }
+else:
+    HUEY = {
+        "huey_class": "huey.SqliteHuey",
+        "name": "destek",
+        "filename": str(DATA_DIR / "huey.sqlite3"),
+        "immediate": HUEY_IMMEDIATE,
+        "consumer": {"workers": env_int("DESTEK_WORKER_THREADS", 2, minimum=1), "worker_type": "thread"},
+    }
+
+# Mail.
+EMAIL_BACKEND = env_str("DESTEK_EMAIL_BACKEND", "django.core.mail.backends.smtp.EmailBackend")
+if TESTING:
+    EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+EMAIL_HOST = env_str("DESTEK_SMTP_HOST", "127.0.0.1")
+EMAIL_PORT = env_int("DESTEK_SMTP_PORT", 25)
+EMAIL_HOST_USER = env_str("DESTEK_SMTP_USER")
+EMAIL_HOST_PASSWORD = env_str("DESTEK_SMTP_PASSWORD")
+EMAIL_USE_TLS = env_bool("DESTEK_SMTP_STARTTLS", False)
+EMAIL_USE_SSL = env_bool("DESTEK_SMTP_SSL", False)
+EMAIL_TIMEOUT = env_int("DESTEK_SMTP_TIMEOUT", 20, minimum=1)
+DEFAULT_FROM_EMAIL = env_str("DESTEK_FROM_EMAIL", "Destek Support <support@destek.localhost>")
+SERVER_EMAIL = DEFAULT_FROM_EMAIL
+DESTEK_SUPPORT_ADDRESS = env_str("DESTEK_SUPPORT_ADDRESS", "support@destek.localhost")
+
+# Ticket rules.
+DESTEK_MAX_ATTACHMENT_MB = env_int("DESTEK_MAX_ATTACHMENT_MB", 25, minimum=1)
+DESTEK_PENDING_AUTO_CLOSE_DAYS = env_int("DESTEK_PENDING_AUTO_CLOSE_DAYS", 30, minimum=1)
+DESTEK_RESOLVED_AUTO_CLOSE_DAYS = env_int("DESTEK_RESOLVED_AUTO_CLOSE_DAYS", 7, minimum=1)
+DESTEK_REOPEN_WINDOW_DAYS = env_int("DESTEK_REOPEN_WINDOW_DAYS", 30, minimum=0)
+DESTEK_DUPLICATE_WINDOW_HOURS = env_int("DESTEK_DUPLICATE_WINDOW_HOURS", 24, minimum=1)
+DESTEK_FIRST_RESPONSE_MINUTES = env_int("DESTEK_FIRST_RESPONSE_MINUTES", 240, minimum=1)
+DESTEK_NOTIFY_AGENTS_ON_NEW = env_bool("DESTEK_NOTIFY_AGENTS_ON_NEW", True)
+DESTEK_OUTBOX_MAX_ATTEMPTS = env_int("DESTEK_OUTBOX_MAX_ATTEMPTS", 8, minimum=1)
+DESTEK_API_PAGE_SIZE = env_int("DESTEK_API_PAGE_SIZE", 50, minimum=1)
+DESTEK_DEMO = env_bool("DESTEK_DEMO", False)
+
+FILE_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
+DATA_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
+
+# Security headers; production sets DESTEK_HTTPS=1 behind TLS.
+HTTPS = env_bool("DESTEK_HTTPS", False)
+SESSION_COOKIE_SECURE = HTTPS
+CSRF_COOKIE_SECURE = HTTPS
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SAMESITE = "Lax"
+CSRF_COOKIE_SAMESITE = "Lax"
+SECURE_SSL_REDIRECT = HTTPS and env_bool("DESTEK_SSL_REDIRECT", True)
+SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if HTTPS else None
+SECURE_HSTS_SECONDS = env_int("DESTEK_HSTS_SECONDS", 31_536_000 if HTTPS else 0, minimum=0)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = HTTPS
+SECURE_HSTS_PRELOAD = HTTPS
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+X_FRAME_OPTIONS = "DENY"
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "root": {"handlers": ["console"], "level": env_str("DESTEK_LOG_LEVEL", "INFO")},
+    "loggers": {"huey": {"level": "WARNING" if TESTING else "INFO"}},
+}
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "destek.settings")

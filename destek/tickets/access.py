@@ -1,0 +1,46 @@
+"""The one door to tickets. Every page, endpoint and job that acts for a user goes through it.
+
+Not yours and does not exist look the same (`Ticket.DoesNotExist`, a 404 at the edge), so a
+number tells nobody whether a ticket exists.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from django.db.models import QuerySet
+
+if TYPE_CHECKING:
+    from destek.accounts.models import User
+    from destek.tickets.models import Ticket
+
+
+def visible_tickets(qs: QuerySet[Ticket], user: Any) -> Any:
+    if user is None or not user.is_authenticated or not user.is_active:
+        return qs.none()
+    if user.is_admin:
+        return qs
+    if user.is_agent:
+        return qs.filter(department__membership__user=user)
+    return qs.filter(customer=user)
+
+
+def access_ticket(user: User, number: int | str, *, for_update: bool = False) -> Ticket:
+    """The ticket `number` if `user` may see it; raises Ticket.DoesNotExist otherwise."""
+    from destek.tickets.models import Ticket
+
+    try:
+        number = int(str(number).lstrip("#"))
+    except ValueError:
+        raise Ticket.DoesNotExist from None
+    qs = Ticket.objects.visible_to(user).select_related("department", "customer", "assignee")
+    if for_update:
+        qs = qs.select_for_update(of=("self",))
+    return qs.get(number=number)
+
+
+def can_work(user: User, ticket: Ticket) -> bool:
+    """Agents work tickets of their departments; admins work all."""
+    if user.is_admin:
+        return True
+    return user.is_agent and ticket.department.membership_set.filter(user=user).exists()

@@ -1,0 +1,695 @@
+"""Every state change of a ticket. Each action runs in one transaction: it writes the ticket,
+the message, the audit event and the outbox rows together; jobs run after commit.
+
+Views, the API, e-mail, chat and Telegram all call these; none of them writes a ticket itself.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import TYPE_CHECKING, Any
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+from django.utils.translation import get_language
+from django.utils.translation import gettext_lazy as _
+
+from destek.lib.errors import ActionRefused
+from destek.lib.text import strip_invisible
+from destek.tickets import intake, notifications
+from destek.tickets.choices import (
+    ACTIVE_STATUSES,
+    ActorKind,
+    AuthorKind,
+    Channel,
+    CloseReason,
+    EventKind,
+    IntakeRuleCode,
+    Priority,
+    TicketStatus,
+)
+from destek.tickets.models import (
+    Attachment,
+    Department,
+    IntakeRule,
+    Message,
+    Tag,
+    Ticket,
+    TicketEvent,
+)
+from destek.tickets.routing import route
+
+if TYPE_CHECKING:
+    from destek.accounts.models import User
+
+SUBJECT_MAX = 250
+BODY_MAX = 100_000
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Who or what makes a change: a person, or the timer and rules acting on their own."""
+
+    kind: str
+    user: User | None = None
+
+    @classmethod
+    def of(cls, user: User) -> Actor:
+        return cls(ActorKind.CUSTOMER if user.is_customer else ActorKind.AGENT, user)
+
+
+TIMER = Actor(ActorKind.TIMER)
+
+
+def _event(
+    ticket: Ticket,
+    actor: Actor,
+    kind: str,
+    *,
+    from_value: Any = "",
+    to_value: Any = "",
+    public: bool = True,
+    **data: Any,
+) -> TicketEvent:
+    return TicketEvent.objects.create(
+        ticket=ticket,
+        kind=kind,
+        actor_kind=actor.kind,
+        actor=actor.user,
+        from_value=str(from_value or "")[:250],
+        to_value=str(to_value or "")[:250],
+        public=public,
+        data=data,
+    )
+
+
+def rule_enabled(code: str) -> bool:
+    """Intake rules are on unless an admin switched one off."""
+    return not IntakeRule.objects.filter(code=code, enabled=False).exists()
+
+
+def _clean_text(value: str, *, field: str, maximum: int) -> str:
+    text = strip_invisible(value or "").strip()
+    if not text:
+        raise ActionRefused(f"{field}_required", _("This field is required: {field}.").format(
+            field=field))
+    if len(text) > maximum:
+        raise ActionRefused(
+            f"{field}_too_long",
+            _("{field} is too long: at most {maximum} characters.").format(
+                field=field, maximum=maximum),
+        )
+    return text
+
+
+def _clean_subject(subject: str) -> str:
+    # A subject is one line: newlines would break list views and mail headers.
+    return " ".join(_clean_text(subject, field="subject", maximum=SUBJECT_MAX).split())
+
+
+# --- intake ---------------------------------------------------------------------------------
+
+
+def check_intake(customer: User, subject: str, body: str) -> None:
+    """Refuse tickets that cannot be worked, saying why in the caller's language."""
+    if rule_enabled(IntakeRuleCode.GENERIC_SUBJECT) and intake.is_generic_subject(subject):
+        raise ActionRefused(
+            "generic_subject",
+            _(
+                "The subject says nothing about the problem. Please describe it in a few "
+                "words, for example \u201cPayment failed for order 12345\u201d."
+            ),
+        )
+    if rule_enabled(IntakeRuleCode.SHOUTING_SUBJECT) and intake.is_shouting(subject):
+        raise ActionRefused(
+            "shouting_subject",
+            _("Please write the subject without runs of question or exclamation marks."),
+        )
+    if rule_enabled(IntakeRuleCode.DUPLICATE):
+        duplicate = find_duplicate(customer, subject, body)
+        if duplicate is not None:
+            raise ActionRefused(
+                "duplicate",
+                _(
+                    "You already have an open ticket about this: #{number}. Please add to it "
+                    "instead of filing a new one."
+                ).format(number=duplicate.number),
+                status=422,
+                ticket=duplicate.number,
+            )
+
+
+def find_duplicate(customer: User, subject: str, body: str) -> Ticket | None:
+    since = timezone.now() - timedelta(hours=settings.DESTEK_DUPLICATE_WINDOW_HOURS)
+    recent = list(
+        Ticket.objects.filter(
+            customer=customer, status__in=ACTIVE_STATUSES, created_at__gte=since
+        ).order_by("-id")[:50]
+    )
+    if not recent:
+        return None
+    first_bodies: dict[int, str] = {}
+    for ticket_id, text in (
+        Message.objects.filter(ticket__in=recent, author_kind=AuthorKind.CUSTOMER)
+        .order_by("-id")
+        .values_list("ticket_id", "body")
+    ):
+        first_bodies[ticket_id] = text  # ordered newest first, so the first message wins
+    for ticket in recent:
+        if intake.is_near_duplicate(subject, body, ticket.subject, first_bodies.get(ticket.pk, "")):
+            return ticket
+    return None
+
+
+# --- creating -------------------------------------------------------------------------------
+
+
+def _save_with_number(ticket: Ticket) -> None:
+    """Random numbers collide now and then; a savepoint lets us retry inside the transaction."""
+    for attempt in range(10):
+        try:
+            with transaction.atomic():
+                ticket.save()
+            return
+        except IntegrityError:
+            if attempt == 9 or Ticket.objects.filter(number=ticket.number).count() == 0:
+                raise
+            from destek.tickets.models import new_ticket_number
+
+            ticket.number = new_ticket_number()
+
+
+def _attach(attachments: Sequence[Attachment], ticket: Ticket, message: Message) -> None:
+    ids = [a.pk for a in attachments]
+    if ids:
+        Attachment.objects.filter(pk__in=ids, message__isnull=True).update(
+            ticket=ticket, message=message
+        )
+
+
+def first_response_due(created: Any) -> Any:
+    """Until service levels on business time land, a fixed wall-clock target (setting)."""
+    return created + timedelta(minutes=settings.DESTEK_FIRST_RESPONSE_MINUTES)
+
+
+@transaction.atomic
+def create_ticket(
+    *,
+    customer: User,
+    subject: str,
+    body: str,
+    channel: str,
+    department: Department | None = None,
+    urgency: str = Priority.NORMAL,
+    language: str | None = None,
+    related_to: Ticket | None = None,
+    attachments: Sequence[Attachment] = (),
+    filed_by: User | None = None,
+    notify_customer: bool = True,
+    notify_address: str = "",
+) -> Ticket:
+    """File a ticket for `customer` (by the customer, or by an agent for a phone call)."""
+    if not customer.is_customer:
+        raise ActionRefused("not_a_customer", _("Tickets are filed for customers."))
+    subject = _clean_subject(subject)
+    body = _clean_text(body, field="body", maximum=BODY_MAX)
+    if filed_by is None:
+        check_intake(customer, subject, body)
+    if department is None:
+        department = Department.objects.order_by("position", "pk").first()
+        if department is None:
+            raise ActionRefused("no_department", _("No department accepts tickets yet."))
+    if related_to is not None and related_to.customer_id != customer.pk:
+        raise Ticket.DoesNotExist
+    routing = route(
+        subject=subject,
+        body=body,
+        department=department,
+        tier=customer.tier,
+        channel=channel,
+        urgency=urgency,
+    )
+    now = timezone.now()
+    ticket = Ticket(
+        subject=subject,
+        department=routing.department,
+        priority=routing.priority,
+        urgency=urgency,
+        channel=channel,
+        customer=customer,
+        assignee=routing.assignee,
+        language=language or get_language() or customer.language,
+        related_to=related_to,
+        notify_customer=notify_customer,
+        notify_address=notify_address,
+        created_at=now,
+        updated_at=now,
+        status_changed_at=now,
+        last_customer_message_at=now,
+        first_response_due=first_response_due(now),
+    )
+    _save_with_number(ticket)
+    message = Message.objects.create(
+        ticket=ticket,
+        author=customer,
+        author_kind=AuthorKind.CUSTOMER,
+        body=body,
+        channel=channel,
+        created_at=now,
+    )
+    _attach(attachments, ticket, message)
+    if routing.tags:
+        ticket.tags.set([Tag.objects.get_or_create(name=name[:50])[0] for name in routing.tags])
+    actor = Actor(ActorKind.AGENT, filed_by) if filed_by else Actor.of(customer)
+    _event(ticket, actor, EventKind.CREATED, to_value=TicketStatus.NEW, channel=channel,
+           related_to=related_to.number if related_to else None)
+    for rule_name, field, old, new in routing.changes:
+        _event(ticket, Actor(ActorKind.RULE), field, from_value=old, to_value=new,
+               public=False, rule=rule_name)
+    notifications.ticket_created(ticket, message)
+    return ticket
+
+
+# --- messages -------------------------------------------------------------------------------
+
+
+def _follow_merges(ticket: Ticket) -> Ticket:
+    """Replies to a merged duplicate land in the ticket it was merged into."""
+    seen = {ticket.pk}
+    while ticket.merged_into_id is not None:
+        target = Ticket.objects.select_for_update().select_related(
+            "department", "customer", "assignee").get(pk=ticket.merged_into_id)
+        if target.pk in seen:  # a cycle cannot be made through merge(), but never loop
+            break
+        seen.add(target.pk)
+        ticket = target
+    return ticket
+
+
+def _lock(ticket: Ticket) -> Ticket:
+    return Ticket.objects.select_for_update().select_related(
+        "department", "customer", "assignee").get(pk=ticket.pk)
+
+
+def reopen_deadline(ticket: Ticket) -> Any:
+    assert ticket.closed_at is not None
+    return ticket.closed_at + timedelta(days=ticket.department.reopen_window_days)
+
+
+def _check_reopen_window(ticket: Ticket) -> None:
+    if ticket.closed_at is None or timezone.now() > reopen_deadline(ticket):
+        raise ActionRefused(
+            "reopen_window_expired",
+            _(
+                "Ticket #{number} was closed more than {days} days ago and can no longer be "
+                "reopened. Please file a new ticket; it will be linked to this one."
+            ).format(number=ticket.number, days=ticket.department.reopen_window_days),
+            status=409,
+            related_to=ticket.number,
+        )
+
+
+def _set_status(ticket: Ticket, actor: Actor, status: str, *, now: Any,
+                close_reason: str = "", clause: str = "") -> bool:
+    """Move `ticket` to `status` and log it; the caller saves. True when it changed."""
+    old = ticket.status
+    ticket.status_changed_at = now
+    if old == status:
+        return False
+    ticket.status = status
+    if status == TicketStatus.RESOLVED:
+        ticket.resolved_at = now
+    if status == TicketStatus.CLOSED:
+        ticket.closed_at = now
+        ticket.close_reason = close_reason
+        ticket.contract_clause = clause
+    elif old == TicketStatus.CLOSED:
+        ticket.closed_at = None
+        ticket.close_reason = ""
+        ticket.contract_clause = ""
+    _event(ticket, actor, EventKind.STATUS, from_value=old, to_value=status,
+           close_reason=close_reason or None, contract_clause=clause or None)
+    return True
+
+
+@transaction.atomic
+def add_message(
+    ticket: Ticket,
+    *,
+    author: User,
+    body: str,
+    internal: bool = False,
+    status_after: str | None = None,
+    channel: str = Channel.API,
+    attachments: Sequence[Attachment] = (),
+) -> Message:
+    """A reply or an internal note. The rules of who may write what, and what it changes:
+
+    - a customer's message on `pending` or `resolved` puts the ticket back to `open`; on
+      `closed` it reopens within the reopen window, and is refused after it (409);
+    - a customer's message that only asks for news (a nudge) is kept but changes nothing,
+      and the customer gets an automatic answer with the expected answer time;
+    - an agent's public reply records the first response and sets `status_after`
+      (default `pending`); an internal note changes nothing and is never shown to customers.
+    """
+    ticket = _follow_merges(_lock(ticket))
+    body = _clean_text(body, field="body", maximum=BODY_MAX)
+    now = timezone.now()
+    if author.is_customer:
+        if ticket.customer_id != author.pk:
+            raise Ticket.DoesNotExist
+        if internal:
+            raise ActionRefused("forbidden", _("Customers cannot write internal notes."),
+                                status=403)
+        return _customer_message(ticket, author, body, channel, attachments, now)
+    return _agent_message(ticket, author, body, internal, status_after, channel, attachments, now)
+
+
+def _customer_message(ticket: Ticket, author: User, body: str, channel: str,
+                      attachments: Sequence[Attachment], now: Any) -> Message:
+    actor = Actor.of(author)
+    if ticket.status == TicketStatus.CLOSED:
+        _check_reopen_window(ticket)
+    nudge = (
+        ticket.status in (TicketStatus.NEW, TicketStatus.OPEN)
+        and not attachments
+        and rule_enabled(IntakeRuleCode.NUDGE)
+        and intake.is_nudge(body)
+    )
+    message = Message.objects.create(
+        ticket=ticket, author=author, author_kind=AuthorKind.CUSTOMER, body=body,
+        channel=channel, nudge=nudge, created_at=now,
+    )
+    _attach(attachments, ticket, message)
+    if nudge:
+        # A nudge does not move the ticket in the queue, wake agents or touch the clocks.
+        _event(ticket, actor, EventKind.NUDGE, public=False, message=message.pk)
+        answer = Message.objects.create(
+            ticket=ticket, author=None, author_kind=AuthorKind.SYSTEM,
+            body=notifications.nudge_answer_text(ticket), channel=channel, created_at=now,
+        )
+        notifications.nudge_answered(ticket, answer)
+        return message
+    if ticket.status == TicketStatus.CLOSED:
+        _event(ticket, actor, EventKind.REOPENED, from_value=TicketStatus.CLOSED,
+               to_value=TicketStatus.OPEN)
+    if ticket.status in (TicketStatus.PENDING, TicketStatus.RESOLVED, TicketStatus.CLOSED):
+        _set_status(ticket, actor, TicketStatus.OPEN, now=now)
+    ticket.last_customer_message_at = now
+    ticket.updated_at = now
+    ticket.save()
+    _event(ticket, actor, EventKind.REPLY, message=message.pk)
+    notifications.customer_replied(ticket, message)
+    return message
+
+
+AGENT_REPLY_STATUSES = (TicketStatus.OPEN, TicketStatus.PENDING, TicketStatus.RESOLVED)
+
+
+def _agent_message(ticket: Ticket, author: User, body: str, internal: bool,
+                   status_after: str | None, channel: str,
+                   attachments: Sequence[Attachment], now: Any) -> Message:
+    from destek.tickets.access import can_work
+
+    if not can_work(author, ticket):
+        raise Ticket.DoesNotExist
+    actor = Actor.of(author)
+    message = Message.objects.create(
+        ticket=ticket, author=author, author_kind=AuthorKind.AGENT, body=body,
+        internal=internal, channel=channel, created_at=now,
+    )
+    _attach(attachments, ticket, message)
+    if internal:
+        if status_after:
+            raise ActionRefused("status_with_note",
+                                _("A status is chosen with a public reply, not with a note."))
+        _event(ticket, actor, EventKind.NOTE, public=False, message=message.pk)
+        ticket.updated_at = now
+        ticket.save(update_fields=["updated_at"])
+        return message
+    status = status_after or TicketStatus.PENDING
+    if status not in AGENT_REPLY_STATUSES:
+        raise ActionRefused(
+            "invalid_status",
+            _("After a reply the ticket can be open, pending or resolved."),
+        )
+    if ticket.first_response_at is None:
+        ticket.first_response_at = now
+    ticket.last_agent_message_at = now
+    ticket.updated_at = now
+    _event(ticket, actor, EventKind.REPLY, message=message.pk)
+    _set_status(ticket, actor, status, now=now)
+    ticket.save()
+    notifications.agent_replied(ticket, message)
+    return message
+
+
+# --- agents' changes ------------------------------------------------------------------------
+
+
+def _require_worker(actor: Actor, ticket: Ticket) -> None:
+    from destek.tickets.access import can_work
+
+    if actor.user is not None and not can_work(actor.user, ticket):
+        raise ActionRefused("forbidden", _("Only agents of the department can do this."),
+                            status=403)
+
+
+@transaction.atomic
+def change_status(ticket: Ticket, *, actor: Actor, status: str, close_reason: str = "",
+                  contract_clause: str = "") -> Ticket:
+    """An agent (or the timer) moves a ticket; closing needs a reason, `contract` a clause."""
+    ticket = _lock(ticket)
+    _require_worker(actor, ticket)
+    if ticket.merged_into_id is not None:
+        raise ActionRefused("ticket_merged", _("This ticket was merged into another one."),
+                            status=409)
+    if status not in TicketStatus.values:
+        raise ActionRefused("invalid_status", _("Unknown status."))
+    if status == TicketStatus.NEW and ticket.status != TicketStatus.NEW:
+        raise ActionRefused("invalid_status", _("A ticket cannot go back to new."))
+    clause = strip_invisible(contract_clause or "").strip()[:100]
+    if status == TicketStatus.CLOSED:
+        if close_reason not in CloseReason.values:
+            raise ActionRefused("close_reason_required", _("Closing needs a reason."))
+        if close_reason == CloseReason.CONTRACT and not clause:
+            raise ActionRefused(
+                "contract_clause_required",
+                _("Closing under the contract needs the clause, for example \u201c9.5\u201d."),
+            )
+        if close_reason == CloseReason.DUPLICATE:
+            raise ActionRefused("use_merge", _("Merge a duplicate into the other ticket."))
+    elif close_reason or clause:
+        raise ActionRefused("close_reason_without_close",
+                            _("A close reason is given only when closing."))
+    now = timezone.now()
+    if ticket.status == TicketStatus.CLOSED and status == TicketStatus.CLOSED:
+        raise ActionRefused("already_closed", _("The ticket is already closed."), status=409)
+    if _set_status(ticket, actor, status, now=now, close_reason=close_reason, clause=clause):
+        ticket.updated_at = now
+        ticket.save()
+        notifications.status_changed(ticket)
+    return ticket
+
+
+@transaction.atomic
+def close_by_customer(ticket: Ticket, *, customer: User) -> Ticket:
+    ticket = _lock(ticket)
+    if ticket.customer_id != customer.pk:
+        raise Ticket.DoesNotExist
+    if ticket.status == TicketStatus.CLOSED:
+        raise ActionRefused("already_closed", _("The ticket is already closed."), status=409)
+    now = timezone.now()
+    _set_status(ticket, Actor.of(customer), TicketStatus.CLOSED, now=now,
+                close_reason=CloseReason.CUSTOMER)
+    ticket.updated_at = now
+    ticket.save()
+    notifications.status_changed(ticket)
+    return ticket
+
+
+@transaction.atomic
+def reopen_by_customer(ticket: Ticket, *, customer: User) -> Ticket:
+    ticket = _lock(ticket)
+    if ticket.customer_id != customer.pk:
+        raise Ticket.DoesNotExist
+    if ticket.status != TicketStatus.CLOSED:
+        raise ActionRefused("not_closed", _("Only a closed ticket can be reopened."), status=409)
+    if ticket.merged_into_id is not None:
+        target = Ticket.objects.get(pk=ticket.merged_into_id)
+        raise ActionRefused(
+            "ticket_merged",
+            _("This ticket was merged into #{number}; please write there.").format(
+                number=target.number),
+            status=409,
+            merged_into=target.number,
+        )
+    _check_reopen_window(ticket)
+    now = timezone.now()
+    actor = Actor.of(customer)
+    _event(ticket, actor, EventKind.REOPENED, from_value=TicketStatus.CLOSED,
+           to_value=TicketStatus.OPEN)
+    _set_status(ticket, actor, TicketStatus.OPEN, now=now)
+    ticket.updated_at = now
+    ticket.save()
+    return ticket
+
+
+@transaction.atomic
+def change_priority(ticket: Ticket, *, actor: Actor, priority: str) -> Ticket:
+    ticket = _lock(ticket)
+    _require_worker(actor, ticket)
+    if priority not in Priority.values:
+        raise ActionRefused("invalid_priority", _("Unknown priority."))
+    if priority != ticket.priority:
+        _event(ticket, actor, EventKind.PRIORITY, from_value=ticket.priority, to_value=priority,
+               public=False)
+        ticket.priority = priority
+        ticket.updated_at = timezone.now()
+        ticket.save()
+    return ticket
+
+
+@transaction.atomic
+def change_department(ticket: Ticket, *, actor: Actor, department: Department) -> Ticket:
+    """Transfer to another department; an assignee who is not in it is released."""
+    ticket = _lock(ticket)
+    _require_worker(actor, ticket)
+    if department.pk == ticket.department_id:
+        return ticket
+    _event(ticket, actor, EventKind.DEPARTMENT, from_value=ticket.department.slug,
+           to_value=department.slug, public=False)
+    ticket.department = department
+    if ticket.assignee is not None and not (
+        ticket.assignee.is_admin
+        or department.membership_set.filter(user=ticket.assignee).exists()
+    ):
+        _event(ticket, actor, EventKind.ASSIGNEE, from_value=ticket.assignee.email,
+               to_value="", public=False)
+        ticket.assignee = None
+    ticket.updated_at = timezone.now()
+    ticket.save()
+    return ticket
+
+
+@transaction.atomic
+def assign(ticket: Ticket, *, actor: Actor, assignee: User | None) -> Ticket:
+    ticket = _lock(ticket)
+    _require_worker(actor, ticket)
+    if assignee is not None and not (
+        assignee.is_active
+        and assignee.is_agent
+        and (assignee.is_admin
+             or ticket.department.membership_set.filter(user=assignee).exists())
+    ):
+        raise ActionRefused("invalid_assignee",
+                            _("The assignee must be an agent of the ticket's department."))
+    if (assignee.pk if assignee else None) != ticket.assignee_id:
+        _event(ticket, actor, EventKind.ASSIGNEE,
+               from_value=ticket.assignee.email if ticket.assignee else "",
+               to_value=assignee.email if assignee else "", public=False)
+        ticket.assignee = assignee
+        ticket.updated_at = timezone.now()
+        ticket.save()
+    return ticket
+
+
+@transaction.atomic
+def mark_seen(ticket: Ticket, *, agent: User) -> None:
+    """The first time an agent opens a ticket, the customer sees "Seen, under review"."""
+    now = timezone.now()
+    if Ticket.objects.filter(pk=ticket.pk, first_seen_at__isnull=True).update(
+        first_seen_at=now
+    ):
+        ticket.first_seen_at = now
+        _event(ticket, Actor.of(agent), EventKind.SEEN)
+
+
+@transaction.atomic
+def set_customer_notifications(ticket: Ticket, *, customer: User, enabled: bool,
+                               address: str = "") -> Ticket:
+    ticket = _lock(ticket)
+    if ticket.customer_id != customer.pk:
+        raise Ticket.DoesNotExist
+    ticket.notify_customer = enabled
+    ticket.notify_address = address
+    ticket.save(update_fields=["notify_customer", "notify_address"])
+    _event(ticket, Actor.of(customer), EventKind.NOTIFY, to_value="on" if enabled else "off",
+           public=True, address=address or None)
+    return ticket
+
+
+@transaction.atomic
+def merge(source: Ticket, *, into: Ticket, actor: Actor) -> Ticket:
+    """Merge duplicate `source` into `into`: its messages move, it closes as `duplicate`."""
+    if source.pk == into.pk:
+        raise ActionRefused("merge_into_itself", _("A ticket cannot be merged into itself."))
+    # Lock in id order so two opposite merges cannot deadlock.
+    first, second = sorted([source.pk, into.pk])
+    locked = {t.pk: t for t in Ticket.objects.select_for_update().select_related(
+        "department", "customer", "assignee").filter(pk__in=[first, second]).order_by("pk")}
+    source, into = locked[source.pk], locked[into.pk]
+    _require_worker(actor, source)
+    _require_worker(actor, into)
+    if source.merged_into_id is not None or into.merged_into_id is not None:
+        raise ActionRefused("already_merged", _("One of the tickets is already merged."),
+                            status=409)
+    if into.status == TicketStatus.CLOSED:
+        raise ActionRefused("merge_target_closed",
+                            _("Reopen the target ticket before merging into it."), status=409)
+    if source.customer_id != into.customer_id:
+        raise ActionRefused(
+            "merge_customer_mismatch",
+            _("Only tickets of the same customer can be merged: the customer would see the "
+              "other's conversation."),
+        )
+    now = timezone.now()
+    moved = Message.objects.filter(ticket=source).update(ticket=into)
+    Attachment.objects.filter(ticket=source).update(ticket=into)
+    for name in ("last_customer_message_at", "last_agent_message_at", "first_response_at"):
+        values = [v for v in (getattr(source, name), getattr(into, name)) if v is not None]
+        if values:
+            setattr(into, name, min(values) if name == "first_response_at" else max(values))
+    into.updated_at = now
+    into.save()
+    _event(into, actor, EventKind.MERGED, from_value=source.number, to_value=into.number,
+           moved_messages=moved)
+    source.merged_into = into
+    _event(source, actor, EventKind.MERGED, from_value=source.number, to_value=into.number)
+    if source.status != TicketStatus.CLOSED:
+        _set_status(source, actor, TicketStatus.CLOSED, now=now,
+                    close_reason=CloseReason.DUPLICATE)
+    else:
+        source.close_reason = CloseReason.DUPLICATE
+    source.updated_at = now
+    source.save()
+    return into
+
+
+# --- the timer ------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def auto_close(ticket_id: int) -> bool:
+    """Close a ticket left `pending` or `resolved` too long. Safe to run twice: it re-checks."""
+    ticket = Ticket.objects.select_for_update().select_related(
+        "department", "customer", "assignee").filter(pk=ticket_id).first()
+    if ticket is None:
+        return False
+    now = timezone.now()
+    if ticket.status == TicketStatus.PENDING:
+        limit, reason = settings.DESTEK_PENDING_AUTO_CLOSE_DAYS, CloseReason.NO_REPLY
+    elif ticket.status == TicketStatus.RESOLVED:
+        limit, reason = settings.DESTEK_RESOLVED_AUTO_CLOSE_DAYS, CloseReason.RESOLVED
+    else:
+        return False
+    if ticket.status_changed_at > now - timedelta(days=limit):
+        return False
+    _set_status(ticket, TIMER, TicketStatus.CLOSED, now=now, close_reason=reason)
+    ticket.updated_at = now
+    ticket.save()
+    notifications.status_changed(ticket)
+    return True

@@ -1,0 +1,578 @@
+"""Tickets over JSON. Each endpoint parses, goes through the one door, calls one action."""
+
+from __future__ import annotations
+
+import hashlib
+import uuid
+from datetime import datetime
+from typing import Annotated, Any, Literal
+
+from django.conf import settings
+from django.db import transaction
+from django.http import FileResponse, HttpRequest
+from django.utils.http import content_disposition_header
+from django.utils.translation import gettext as _
+from ninja import File, Router, Schema
+from ninja.files import UploadedFile
+from pydantic import ConfigDict, EmailStr, Field, PlainSerializer
+
+from destek.accounts.choices import Role
+from destek.accounts.models import User
+from destek.api.idempotency import idempotent
+from destek.lib.errors import ActionRefused
+from destek.lib.text import clean_filename
+from destek.tickets import actions
+from destek.tickets.access import access_ticket
+from destek.tickets.actions import Actor
+from destek.tickets.choices import Channel, CloseReason, Priority, TicketStatus
+from destek.tickets.models import Attachment, Department, Message, Ticket, TicketEvent
+from destek.tickets.selectors import customer_status_label, keyset_page
+
+router = Router(tags=["tickets"])
+
+Instant = Annotated[datetime, PlainSerializer(lambda d: d.isoformat(), return_type=str)]
+PriorityName = Literal["low", "normal", "high", "critical"]
+StatusName = Literal["new", "open", "pending", "resolved", "closed"]
+CloseReasonName = Literal["resolved", "no_reply", "duplicate", "contract", "customer"]
+
+
+class ErrorOut(Schema):
+    detail: str
+    code: str
+
+
+class AttachmentOut(Schema):
+    id: str
+    filename: str
+    size: int
+    content_type: str
+    url: str
+
+
+class TicketOut(Schema):
+    number: int
+    display_number: str
+    subject: str
+    status: StatusName
+    status_label: str
+    priority: PriorityName
+    urgency: PriorityName
+    department: str
+    channel: str
+    customer: str
+    assignee: str | None
+    language: str
+    tags: list[str]
+    close_reason: str | None
+    contract_clause: str | None
+    related_to: int | None
+    merged_into: int | None
+    notify_customer: bool
+    notify_address: str | None
+    created_at: Instant
+    updated_at: Instant
+    first_seen_at: Instant | None
+    first_response_at: Instant | None
+    last_customer_message_at: Instant | None
+    last_agent_message_at: Instant | None
+    resolved_at: Instant | None
+    closed_at: Instant | None
+    reopen_until: Instant | None
+    first_response_due: Instant | None
+
+
+class TicketPage(Schema):
+    items: list[TicketOut]
+    next_cursor: str | None
+
+
+class MessageOut(Schema):
+    id: int
+    ticket: int
+    body: str
+    internal: bool
+    nudge: bool
+    author_kind: str
+    author: str | None
+    channel: str
+    created_at: Instant
+    attachments: list[AttachmentOut]
+
+
+class EventOut(Schema):
+    id: int
+    kind: str
+    actor_kind: str
+    actor: str | None
+    from_value: str
+    to_value: str
+    data: dict[str, Any]
+    created_at: Instant
+
+
+class TicketIn(Schema):
+    model_config = ConfigDict(extra="forbid")
+
+    subject: str = Field(max_length=1000)
+    body: str = Field(max_length=100_000)
+    department: str | None = Field(default=None, max_length=50)
+    urgency: PriorityName = "normal"
+    related_to: int | None = None
+    attachments: list[uuid.UUID] = Field(default_factory=list, max_length=20)
+    notify: bool = True
+    notify_address: EmailStr | None = None
+    customer: EmailStr | None = Field(
+        default=None, description="Agents only: file for this customer (a phone call)."
+    )
+    channel: Literal["api", "phone", "web"] | None = Field(
+        default=None, description="Agents filing for a customer: `phone` by default."
+    )
+
+
+class MessageIn(Schema):
+    model_config = ConfigDict(extra="forbid")
+
+    body: str = Field(max_length=100_000)
+    internal: bool = False
+    status: Literal["open", "pending", "resolved"] | None = Field(
+        default=None, description="Agents: the status after a public reply (default pending)."
+    )
+    attachments: list[uuid.UUID] = Field(default_factory=list, max_length=20)
+
+
+class TicketPatch(Schema):
+    model_config = ConfigDict(extra="forbid")
+
+    status: StatusName | None = None
+    priority: PriorityName | None = None
+    department: str | None = Field(default=None, max_length=50)
+    assignee: EmailStr | None = None
+    unassign: bool = False
+    close_reason: CloseReasonName | None = None
+    contract_clause: str | None = Field(default=None, max_length=100)
+    notify: bool | None = None
+    notify_address: EmailStr | None = None
+
+
+class MergeIn(Schema):
+    model_config = ConfigDict(extra="forbid")
+
+    into: int
+
+
+AGENT_FIELDS = {"status", "priority", "department", "assignee", "unassign", "close_reason",
+                "contract_clause"}
+CUSTOMER_FIELDS = {"notify", "notify_address"}
+
+
+# --- serialising ----------------------------------------------------------------------------
+
+
+def attachment_out(a: Attachment) -> dict[str, Any]:
+    return {
+        "id": str(a.public_id),
+        "filename": a.filename,
+        "size": a.size,
+        "content_type": a.content_type,
+        "url": f"/api/v1/attachments/{a.public_id}",
+    }
+
+
+def ticket_out(t: Ticket) -> dict[str, Any]:
+    reopen_until = None
+    if t.status == TicketStatus.CLOSED and t.merged_into_id is None and t.closed_at:
+        reopen_until = actions.reopen_deadline(t)
+    return {
+        "number": t.number,
+        "display_number": t.display_number,
+        "subject": t.subject,
+        "status": t.status,
+        "status_label": customer_status_label(t),
+        "priority": t.priority,
+        "urgency": t.urgency,
+        "department": t.department.slug,
+        "channel": t.channel,
+        "customer": t.customer.email,
+        "assignee": t.assignee.email if t.assignee else None,
+        "language": t.language,
+        "tags": [tag.name for tag in t.tags.all()],
+        "close_reason": t.close_reason or None,
+        "contract_clause": t.contract_clause or None,
+        "related_to": t.related_to.number if t.related_to else None,
+        "merged_into": t.merged_into.number if t.merged_into else None,
+        "notify_customer": t.notify_customer,
+        "notify_address": t.notify_address or None,
+        "created_at": t.created_at,
+        "updated_at": t.updated_at,
+        "first_seen_at": t.first_seen_at,
+        "first_response_at": t.first_response_at,
+        "last_customer_message_at": t.last_customer_message_at,
+        "last_agent_message_at": t.last_agent_message_at,
+        "resolved_at": t.resolved_at,
+        "closed_at": t.closed_at,
+        "reopen_until": reopen_until,
+        "first_response_due": t.first_response_due,
+    }
+
+
+def ticket_json(t: Ticket) -> dict[str, Any]:
+    """The ticket as stored for an idempotent replay: exactly what the first answer said."""
+    return TicketOut.model_validate(ticket_out(t)).model_dump(mode="json")
+
+
+def message_out(m: Message, viewer: User) -> dict[str, Any]:
+    author = None
+    if m.author is not None:
+        author = m.author.display_name if viewer.is_customer else m.author.email
+    return {
+        "id": m.pk,
+        "ticket": m.ticket.number,
+        "body": m.body,
+        "internal": m.internal,
+        "nudge": m.nudge,
+        "author_kind": m.author_kind,
+        "author": author,
+        "channel": m.channel,
+        "created_at": m.created_at,
+        "attachments": [attachment_out(a) for a in m.attachments.all()],
+    }
+
+
+def message_json(m: Message, viewer: User) -> dict[str, Any]:
+    return MessageOut.model_validate(message_out(m, viewer)).model_dump(mode="json")
+
+
+def _ticket_qs(user: User) -> Any:
+    return (
+        Ticket.objects.visible_to(user)
+        .select_related("department", "customer", "assignee", "related_to", "merged_into")
+        .prefetch_related("tags")
+    )
+
+
+def _reload(user: User, number: int) -> Ticket:
+    return _ticket_qs(user).get(number=number)
+
+
+def _uploads(user: User, ids: list[uuid.UUID]) -> list[Attachment]:
+    """The caller's own uploads not yet attached to anything; anything else is not found."""
+    if not ids:
+        return []
+    found = list(Attachment.objects.filter(public_id__in=ids, uploaded_by=user,
+                                           message__isnull=True))
+    if len(found) != len(set(ids)):
+        raise ActionRefused("attachment_not_found",
+                            _("An attachment was not found or is already used."))
+    return found
+
+
+def _department(slug: str) -> Department:
+    department = Department.objects.filter(slug=slug).first()
+    if department is None:
+        raise ActionRefused("invalid_department",
+                            _("There is no department \u201c{slug}\u201d.").format(slug=slug))
+    return department
+
+
+# --- endpoints ------------------------------------------------------------------------------
+
+
+@router.get("/tickets", response={200: TicketPage, 422: ErrorOut},
+            summary="Tickets you may see, newest first (cursor pagination)")
+def list_tickets(
+    request: HttpRequest,
+    cursor: str | None = None,
+    limit: int = Field(default=50, ge=1, le=200),  # type: ignore[assignment]
+    status: StatusName | None = None,
+    department: str | None = None,
+    assignee: str | None = None,
+    priority: PriorityName | None = None,
+) -> dict[str, Any]:
+    user: User = request.auth  # type: ignore[attr-defined]
+    qs = _ticket_qs(user)
+    if status:
+        qs = qs.filter(status=status)
+    if priority:
+        qs = qs.filter(priority=priority)
+    if department:
+        qs = qs.filter(department__slug=department)
+    if assignee == "me":
+        qs = qs.filter(assignee=user)
+    elif assignee == "none":
+        qs = qs.filter(assignee__isnull=True)
+    elif assignee:
+        qs = qs.filter(assignee__email=assignee.strip().lower())
+    page = keyset_page(qs, cursor=cursor, limit=limit)
+    return {"items": [ticket_out(t) for t in page.items], "next_cursor": page.next_cursor}
+
+
+@router.post("/tickets", response={200: TicketOut, 201: TicketOut, 404: ErrorOut,
+                                   409: ErrorOut, 422: ErrorOut},
+             summary="File a ticket (customers; agents for a customer by phone)")
+def create_ticket(request: HttpRequest, payload: TicketIn) -> tuple[int, Any]:
+    user: User = request.auth  # type: ignore[attr-defined]
+
+    def run() -> tuple[int, Any]:
+        department = _department(payload.department) if payload.department else None
+        attachments = _uploads(user, payload.attachments)
+        if user.is_customer:
+            if payload.customer or payload.channel:
+                raise ActionRefused("field_not_allowed",
+                                    _("Only agents may set the customer or the channel."),
+                                    status=403)
+            customer, filed_by, channel = user, None, Channel.API
+        else:
+            if not payload.customer:
+                raise ActionRefused("customer_required",
+                                    _("Agents file tickets for a customer: give its e-mail."))
+            customer = User.objects.filter(email=payload.customer.lower(),
+                                           role=Role.CUSTOMER, is_active=True).first()
+            if customer is None:
+                raise ActionRefused("invalid_customer", _("There is no such customer."))
+            filed_by, channel = user, payload.channel or Channel.PHONE
+        related = None
+        if payload.related_to is not None:
+            related = Ticket.objects.visible_to(customer).get(number=payload.related_to)
+        ticket = actions.create_ticket(
+            customer=customer,
+            subject=payload.subject,
+            body=payload.body,
+            channel=channel,
+            department=department,
+            urgency=payload.urgency,
+            related_to=related,
+            attachments=attachments,
+            filed_by=filed_by,
+            notify_customer=payload.notify,
+            notify_address=str(payload.notify_address or ""),
+        )
+        return 201, ticket_json(_reload(user, ticket.number))
+
+    return idempotent(request, payload.model_dump(mode="json"), run)
+
+
+@router.get("/tickets/{number}", response={200: TicketOut, 404: ErrorOut},
+            summary="One ticket")
+def get_ticket(request: HttpRequest, number: int) -> dict[str, Any]:
+    user: User = request.auth  # type: ignore[attr-defined]
+    ticket = _reload(user, number)
+    if user.is_agent and ticket.first_seen_at is None:
+        actions.mark_seen(ticket, agent=user)
+    return ticket_out(ticket)
+
+
+@router.patch("/tickets/{number}", response={200: TicketOut, 403: ErrorOut, 404: ErrorOut,
+                                             409: ErrorOut, 422: ErrorOut},
+              summary="Change a ticket (agents: workflow fields; customers: notifications)")
+def patch_ticket(request: HttpRequest, number: int, payload: TicketPatch) -> dict[str, Any]:
+    user: User = request.auth  # type: ignore[attr-defined]
+    fields = set(payload.model_dump(exclude_unset=True))
+    allowed = AGENT_FIELDS if user.is_agent else CUSTOMER_FIELDS
+    if fields - allowed:
+        raise ActionRefused(
+            "field_not_allowed",
+            _("You may not change: {fields}.").format(fields=", ".join(sorted(fields - allowed))),
+            status=403,
+        )
+    with transaction.atomic():
+        ticket = access_ticket(user, number)
+        actor = Actor.of(user)
+        if user.is_customer:
+            if fields:
+                actions.set_customer_notifications(
+                    ticket, customer=user,
+                    enabled=ticket.notify_customer if payload.notify is None else payload.notify,
+                    address=str(payload.notify_address or "") if "notify_address" in fields
+                    else ticket.notify_address,
+                )
+            return ticket_out(_reload(user, number))
+        if payload.department is not None:
+            actions.change_department(ticket, actor=actor,
+                                      department=_department(payload.department))
+        if payload.priority is not None:
+            actions.change_priority(ticket, actor=actor, priority=payload.priority)
+        if payload.assignee is not None or payload.unassign:
+            assignee = None
+            if payload.assignee is not None:
+                assignee = User.objects.filter(email=str(payload.assignee).lower()).first()
+                if assignee is None:
+                    raise ActionRefused("invalid_assignee", _("There is no such agent."))
+            actions.assign(ticket, actor=actor, assignee=assignee)
+        if payload.status is not None:
+            actions.change_status(ticket, actor=actor, status=payload.status,
+                                  close_reason=payload.close_reason or "",
+                                  contract_clause=payload.contract_clause or "")
+        elif payload.close_reason or payload.contract_clause:
+            raise ActionRefused("close_reason_without_close",
+                                _("A close reason is given only when closing."))
+    # The agent may have moved the ticket out of their own departments: answer from what
+    # was written, since the one door may no longer let them read it.
+    return ticket_out(Ticket.objects.select_related(
+        "department", "customer", "assignee", "related_to", "merged_into").get(pk=ticket.pk))
+
+
+@router.get("/tickets/{number}/messages", response={200: list[MessageOut], 404: ErrorOut},
+            summary="The thread; customers never see internal notes")
+def list_messages(request: HttpRequest, number: int) -> list[dict[str, Any]]:
+    user: User = request.auth  # type: ignore[attr-defined]
+    ticket = access_ticket(user, number)
+    messages = Message.objects.filter(ticket=ticket).select_related("author", "ticket")
+    if user.is_customer:
+        messages = messages.filter(internal=False)
+    messages = messages.prefetch_related("attachments").order_by("id")
+    return [message_out(m, user) for m in messages]
+
+
+@router.post("/tickets/{number}/messages",
+             response={200: MessageOut, 201: MessageOut, 403: ErrorOut, 404: ErrorOut,
+                       409: ErrorOut, 422: ErrorOut},
+             summary="Reply, or add an internal note (agents)")
+def post_message(request: HttpRequest, number: int, payload: MessageIn) -> tuple[int, Any]:
+    user: User = request.auth  # type: ignore[attr-defined]
+
+    def run() -> tuple[int, Any]:
+        ticket = access_ticket(user, number)
+        if user.is_customer and payload.status:
+            raise ActionRefused("field_not_allowed", _("Customers do not set the status."),
+                                status=403)
+        message = actions.add_message(
+            ticket,
+            author=user,
+            body=payload.body,
+            internal=payload.internal,
+            status_after=payload.status,
+            channel=Channel.API,
+            attachments=_uploads(user, payload.attachments),
+        )
+        message = Message.objects.select_related("author", "ticket").get(pk=message.pk)
+        return 201, message_json(message, user)
+
+    return idempotent(request, payload.model_dump(mode="json"), run)
+
+
+@router.get("/tickets/{number}/events", response={200: list[EventOut], 404: ErrorOut},
+            summary="The ticket's history: who or what changed what, when")
+def list_events(request: HttpRequest, number: int) -> list[dict[str, Any]]:
+    user: User = request.auth  # type: ignore[attr-defined]
+    ticket = access_ticket(user, number)
+    events = TicketEvent.objects.filter(ticket=ticket).select_related("actor").order_by("id")
+    if user.is_customer:
+        events = events.filter(public=True)
+    out = []
+    for e in events:
+        actor = None
+        if e.actor is not None:
+            actor = e.actor.display_name if user.is_customer else e.actor.email
+        out.append({"id": e.pk, "kind": e.kind, "actor_kind": e.actor_kind, "actor": actor,
+                    "from_value": e.from_value, "to_value": e.to_value, "data": e.data,
+                    "created_at": e.created_at})
+    return out
+
+
+def _customer_only(user: User) -> None:
+    if not user.is_customer:
+        raise ActionRefused("customers_only",
+                            _("Agents change the status with PATCH /tickets/{number}."),
+                            status=403)
+
+
+@router.post("/tickets/{number}/close", response={200: TicketOut, 403: ErrorOut,
+                                                  404: ErrorOut, 409: ErrorOut, 422: ErrorOut},
+             summary="Customers: close your own ticket")
+def close_ticket(request: HttpRequest, number: int) -> tuple[int, Any]:
+    user: User = request.auth  # type: ignore[attr-defined]
+
+    def run() -> tuple[int, Any]:
+        ticket = access_ticket(user, number)
+        _customer_only(user)
+        actions.close_by_customer(ticket, customer=user)
+        return 200, ticket_json(_reload(user, number))
+
+    return idempotent(request, {"number": number}, run)
+
+
+@router.post("/tickets/{number}/reopen", response={200: TicketOut, 403: ErrorOut,
+                                                   404: ErrorOut, 409: ErrorOut, 422: ErrorOut},
+             summary="Customers: reopen a closed ticket within the reopen window")
+def reopen_ticket(request: HttpRequest, number: int) -> tuple[int, Any]:
+    user: User = request.auth  # type: ignore[attr-defined]
+
+    def run() -> tuple[int, Any]:
+        ticket = access_ticket(user, number)
+        _customer_only(user)
+        actions.reopen_by_customer(ticket, customer=user)
+        return 200, ticket_json(_reload(user, number))
+
+    return idempotent(request, {"number": number}, run)
+
+
+@router.post("/tickets/{number}/merge", response={200: TicketOut, 403: ErrorOut,
+                                                  404: ErrorOut, 409: ErrorOut, 422: ErrorOut},
+             summary="Agents: merge this duplicate into another ticket")
+def merge_ticket(request: HttpRequest, number: int, payload: MergeIn) -> tuple[int, Any]:
+    user: User = request.auth  # type: ignore[attr-defined]
+
+    def run() -> tuple[int, Any]:
+        if not user.is_agent:
+            raise ActionRefused("agents_only", _("Only agents merge tickets."), status=403)
+        source = access_ticket(user, number)
+        target = access_ticket(user, payload.into)
+        actions.merge(source, into=target, actor=Actor.of(user))
+        return 200, ticket_json(_reload(user, target.number))
+
+    return idempotent(request, payload.model_dump(mode="json") | {"number": number}, run)
+
+
+# --- attachments ----------------------------------------------------------------------------
+
+
+@router.post("/attachments", response={201: AttachmentOut, 413: ErrorOut, 422: ErrorOut},
+             summary="Upload a file; then list its id in `attachments` of a ticket or message")
+def upload(request: HttpRequest, file: File[UploadedFile]) -> tuple[int, Any]:
+    user: User = request.auth  # type: ignore[attr-defined]
+    limit = settings.DESTEK_MAX_ATTACHMENT_MB * 1024 * 1024
+    if file.size is None or file.size > limit:
+        raise ActionRefused(
+            "attachment_too_large",
+            _("The file is larger than {mb} MB.").format(mb=settings.DESTEK_MAX_ATTACHMENT_MB),
+            status=413,
+        )
+    digest = hashlib.sha256()
+    for chunk in file.chunks():
+        digest.update(chunk)
+    file.seek(0)
+    attachment = Attachment(
+        uploaded_by=user,
+        filename=clean_filename(file.name or "file"),
+        content_type=(file.content_type or "application/octet-stream")[:100],
+        size=file.size,
+        sha256=digest.hexdigest(),
+    )
+    attachment.file.save(attachment.filename, file, save=False)
+    attachment.save()
+    return 201, attachment_out(attachment)
+
+
+@router.get("/attachments/{attachment_id}", response={200: None, 404: ErrorOut},
+            summary="Download an attachment (always as a download)")
+def download(request: HttpRequest, attachment_id: str) -> Any:
+    user: User = request.auth  # type: ignore[attr-defined]
+    try:
+        public_id = uuid.UUID(attachment_id)
+    except ValueError:
+        raise Attachment.DoesNotExist from None
+    attachment = Attachment.objects.select_related("message").get(public_id=public_id)
+    if attachment.ticket_id is None:
+        if attachment.uploaded_by_id != user.pk:
+            raise Attachment.DoesNotExist
+    else:
+        ticket = Ticket.objects.visible_to(user).get(pk=attachment.ticket_id)
+        if user.is_customer and (attachment.message is None or attachment.message.internal):
+            raise Attachment.DoesNotExist
+        del ticket
+    response = FileResponse(attachment.file.open("rb"), content_type="application/octet-stream")
+    response["Content-Disposition"] = content_disposition_header(True, attachment.filename)
+    response["X-Content-Type-Options"] = "nosniff"
+    response["Content-Security-Policy"] = "default-src 'none'; sandbox"
+    response["Content-Length"] = str(attachment.size)
+    return response

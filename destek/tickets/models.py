@@ -1,0 +1,354 @@
+from __future__ import annotations
+
+import secrets
+import uuid
+from pathlib import PurePosixPath
+from typing import Any
+
+from django.conf import settings
+from django.db import models
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from destek.accounts.choices import Tier
+from destek.tickets.choices import (
+    ActorKind,
+    AuthorKind,
+    Channel,
+    CloseReason,
+    EventKind,
+    IntakeRuleCode,
+    Priority,
+    TicketStatus,
+)
+
+
+class Department(models.Model):
+    name = models.CharField(_("name"), max_length=100, unique=True)
+    slug = models.SlugField(_("slug"), max_length=50, unique=True)
+    email = models.EmailField(_("address"), blank=True)
+    reopen_window_days = models.PositiveIntegerField(
+        _("reopen window (days)"),
+        default=30,
+        help_text=_("How long after closing a customer may reopen a ticket."),
+    )
+    members = models.ManyToManyField(
+        settings.AUTH_USER_MODEL,
+        through="Membership",
+        related_name="departments",
+        verbose_name=_("agents"),
+    )
+    position = models.PositiveIntegerField(_("position"), default=0)
+
+    class Meta:
+        ordering = ["position", "name"]
+        verbose_name = _("department")
+        verbose_name_plural = _("departments")
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Membership(models.Model):
+    department = models.ForeignKey(Department, on_delete=models.CASCADE)
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE)
+    is_lead = models.BooleanField(_("lead"), default=False)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["department", "user"], name="membership_unique")
+        ]
+        verbose_name = _("department membership")
+        verbose_name_plural = _("department memberships")
+
+    def __str__(self) -> str:
+        return f"{self.user} @ {self.department}"
+
+
+class Tag(models.Model):
+    name = models.SlugField(_("name"), max_length=50, unique=True, allow_unicode=True)
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name = _("tag")
+        verbose_name_plural = _("tags")
+
+    def __str__(self) -> str:
+        return self.name
+
+
+def new_ticket_number() -> int:
+    """A random 8-digit number: sparse, so one number says nothing about the next."""
+    return 10_000_000 + secrets.randbelow(90_000_000)
+
+
+class TicketQuerySet(models.QuerySet["Ticket"]):
+    def visible_to(self, user: Any) -> TicketQuerySet:
+        """The one door to tickets: what `user` may see at all."""
+        from destek.tickets.access import visible_tickets
+
+        return visible_tickets(self, user)
+
+
+class Ticket(models.Model):
+    number = models.BigIntegerField(_("number"), unique=True, default=new_ticket_number)
+    subject = models.CharField(_("subject"), max_length=250)
+    department = models.ForeignKey(
+        Department, verbose_name=_("department"), on_delete=models.PROTECT, related_name="tickets"
+    )
+    priority = models.CharField(
+        _("priority"), max_length=16, choices=Priority.choices, default=Priority.NORMAL
+    )
+    urgency = models.CharField(
+        _("urgency"), max_length=16, choices=Priority.choices, default=Priority.NORMAL
+    )
+    status = models.CharField(
+        _("status"), max_length=16, choices=TicketStatus.choices, default=TicketStatus.NEW
+    )
+    close_reason = models.CharField(
+        _("close reason"), max_length=16, choices=CloseReason.choices, blank=True
+    )
+    contract_clause = models.CharField(_("contract clause"), max_length=100, blank=True)
+    channel = models.CharField(
+        _("channel"), max_length=16, choices=Channel.choices, default=Channel.WEB
+    )
+    customer = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("customer"),
+        on_delete=models.PROTECT,
+        related_name="tickets",
+    )
+    assignee = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("assignee"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="assigned_tickets",
+    )
+    language = models.CharField(_("language"), max_length=8, choices=settings.LANGUAGES)
+    tags = models.ManyToManyField(Tag, verbose_name=_("tags"), blank=True, related_name="tickets")
+    related_to = models.ForeignKey(
+        "self",
+        verbose_name=_("follow-up of"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="follow_ups",
+    )
+    merged_into = models.ForeignKey(
+        "self",
+        verbose_name=_("merged into"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="merged_from",
+    )
+    notify_customer = models.BooleanField(_("e-mail the customer"), default=True)
+    notify_address = models.EmailField(_("notification address"), blank=True)
+
+    created_at = models.DateTimeField(_("created"), default=timezone.now)
+    updated_at = models.DateTimeField(_("updated"), default=timezone.now)
+    status_changed_at = models.DateTimeField(_("status changed"), default=timezone.now)
+    first_seen_at = models.DateTimeField(_("first seen by an agent"), null=True, blank=True)
+    first_response_at = models.DateTimeField(_("first response"), null=True, blank=True)
+    last_customer_message_at = models.DateTimeField(
+        _("last customer message"), null=True, blank=True
+    )
+    last_agent_message_at = models.DateTimeField(_("last agent message"), null=True, blank=True)
+    resolved_at = models.DateTimeField(_("resolved"), null=True, blank=True)
+    closed_at = models.DateTimeField(_("closed"), null=True, blank=True)
+    first_response_due = models.DateTimeField(_("first response due"), null=True, blank=True)
+
+    objects = TicketQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-id"]
+        verbose_name = _("ticket")
+        verbose_name_plural = _("tickets")
+        indexes = [
+            models.Index(fields=["customer", "-id"], name="ticket_customer_idx"),
+            models.Index(fields=["department", "-id"], name="ticket_department_idx"),
+            models.Index(fields=["department", "status", "-id"], name="ticket_dept_status_idx"),
+            models.Index(fields=["assignee", "-id"], name="ticket_assignee_idx"),
+            models.Index(fields=["status", "status_changed_at"], name="ticket_status_age_idx"),
+            models.Index(fields=["first_response_due"], name="ticket_first_due_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.display_number} {self.subject}"
+
+    @property
+    def display_number(self) -> str:
+        return f"#{self.number}"
+
+
+class Message(models.Model):
+    ticket = models.ForeignKey(Ticket, on_delete=models.CASCADE, related_name="messages")
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="ticket_messages",
+    )
+    author_kind = models.CharField(_("author"), max_length=16, choices=AuthorKind.choices)
+    body = models.TextField(_("text"))
+    internal = models.BooleanField(_("internal note"), default=False)
+    nudge = models.BooleanField(_("nudge"), default=False)
+    channel = models.CharField(_("channel"), max_length=16, choices=Channel.choices)
+    created_at = models.DateTimeField(_("created"), default=timezone.now)
+
+    class Meta:
+        ordering = ["id"]
+        verbose_name = _("message")
+        verbose_name_plural = _("messages")
+        indexes = [models.Index(fields=["ticket", "id"], name="message_ticket_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.ticket_id}/{self.pk}"
+
+
+def attachment_path(instance: Attachment, filename: str) -> str:
+    """Generated storage names: the customer's file name never reaches the file system."""
+    suffix = PurePosixPath(filename).suffix.lower()[:12]
+    if not suffix[1:].isalnum():
+        suffix = ""
+    now = timezone.now()
+    return f"attachments/{now:%Y/%m}/{uuid.uuid4().hex}{suffix}.bin"
+
+
+class Attachment(models.Model):
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    ticket = models.ForeignKey(
+        Ticket, on_delete=models.CASCADE, null=True, blank=True, related_name="attachments"
+    )
+    message = models.ForeignKey(
+        Message, on_delete=models.CASCADE, null=True, blank=True, related_name="attachments"
+    )
+    uploaded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="uploads"
+    )
+    file = models.FileField(upload_to=attachment_path, max_length=200)
+    filename = models.CharField(_("file name"), max_length=200)
+    content_type = models.CharField(_("type"), max_length=100)
+    size = models.PositiveBigIntegerField(_("size"))
+    sha256 = models.CharField(max_length=64)
+    created_at = models.DateTimeField(_("created"), default=timezone.now)
+
+    class Meta:
+        ordering = ["id"]
+        verbose_name = _("attachment")
+        verbose_name_plural = _("attachments")
+
+    def __str__(self) -> str:
+        return self.filename
+
+
+class TicketEvent(models.Model):
+    """The audit log: who or what changed which field of a ticket, from what to what, when."""
+
+    ticket = models.ForeignKey(Ticket, on_delete=models.CASCADE, related_name="events")
+    kind = models.CharField(_("kind"), max_length=16, choices=EventKind.choices)
+    actor_kind = models.CharField(_("by"), max_length=16, choices=ActorKind.choices)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    from_value = models.CharField(_("from"), max_length=250, blank=True)
+    to_value = models.CharField(_("to"), max_length=250, blank=True)
+    public = models.BooleanField(_("shown to the customer"), default=True)
+    data = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(_("when"), default=timezone.now)
+
+    class Meta:
+        ordering = ["id"]
+        verbose_name = _("ticket event")
+        verbose_name_plural = _("ticket events")
+        indexes = [models.Index(fields=["ticket", "id"], name="event_ticket_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.from_value}->{self.to_value}"
+
+
+class IntakeRule(models.Model):
+    """The admin's switch for one intake rule (the rule's logic lives in code)."""
+
+    code = models.CharField(_("rule"), max_length=32, choices=IntakeRuleCode.choices, unique=True)
+    enabled = models.BooleanField(_("enabled"), default=True)
+
+    class Meta:
+        ordering = ["code"]
+        verbose_name = _("intake rule")
+        verbose_name_plural = _("intake rules")
+
+    def __str__(self) -> str:
+        return self.get_code_display()
+
+
+class RoutingRule(models.Model):
+    """Admin-editable: when every condition set holds, apply every action set.
+
+    Rules run in `position` order on new tickets; a later rule sees what earlier ones set.
+    Priority actions are floors and exact values, never from the customer's urgency alone.
+    """
+
+    name = models.CharField(_("name"), max_length=100)
+    position = models.PositiveIntegerField(_("position"), default=0)
+    enabled = models.BooleanField(_("enabled"), default=True)
+    keywords = models.TextField(
+        _("keywords"),
+        blank=True,
+        help_text=_("One keyword or phrase per line, in any language; inflections match."),
+    )
+    match_subject = models.BooleanField(_("look in the subject"), default=True)
+    match_body = models.BooleanField(_("look in the description"), default=False)
+    if_department = models.ForeignKey(
+        Department,
+        verbose_name=_("when department is"),
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    if_tier = models.CharField(_("when tier is"), max_length=16, choices=Tier.choices, blank=True)
+    if_channel = models.CharField(
+        _("when channel is"), max_length=16, choices=Channel.choices, blank=True
+    )
+    if_urgency = models.CharField(
+        _("when urgency is"), max_length=16, choices=Priority.choices, blank=True
+    )
+    set_department = models.ForeignKey(
+        Department,
+        verbose_name=_("set department"),
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    set_priority = models.CharField(
+        _("set priority"), max_length=16, choices=Priority.choices, blank=True
+    )
+    min_priority = models.CharField(
+        _("raise priority to at least"), max_length=16, choices=Priority.choices, blank=True
+    )
+    add_tags = models.CharField(_("add tags"), max_length=200, blank=True)
+    set_assignee = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("assign to"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    stop = models.BooleanField(_("stop after this rule"), default=False)
+
+    class Meta:
+        ordering = ["position", "id"]
+        verbose_name = _("routing rule")
+        verbose_name_plural = _("routing rules")
+
+    def __str__(self) -> str:
+        return self.name
+
+    def keyword_list(self) -> list[str]:
+        return [line.strip() for line in self.keywords.splitlines() if line.strip()]

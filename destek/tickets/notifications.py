@@ -1,0 +1,91 @@
+"""Which ticket changes send which mail, to whom. Called by actions inside their transaction."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.conf import settings
+from django.utils import timezone, translation
+
+from destek.accounts.choices import Role
+from destek.notify.actions import queue_mail, render_text, zone
+from destek.tickets.models import Message, Ticket
+
+
+def customer_address(ticket: Ticket) -> str | None:
+    """Where this ticket's mail goes, or None when the customer switched it off."""
+    if not ticket.notify_customer:
+        return None
+    return ticket.notify_address or ticket.customer.email
+
+
+def _context(ticket: Ticket, **extra: Any) -> dict[str, Any]:
+    return {
+        "ticket": ticket,
+        "number": f"#{ticket.number}",
+        "base_url": settings.BASE_URL,
+        "customer_name": ticket.customer.display_name,
+        **extra,
+    }
+
+
+def _to_customer(ticket: Ticket, template: str, **extra: Any) -> None:
+    address = customer_address(ticket)
+    if address is None:
+        return
+    customer = ticket.customer
+    queue_mail(
+        to=address,
+        template=template,
+        context=_context(ticket, **extra),
+        language=ticket.language or customer.language,
+        time_zone=customer.time_zone,
+        ticket=ticket,
+    )
+
+
+def _to_agent(agent: Any, ticket: Ticket, template: str, **extra: Any) -> None:
+    queue_mail(
+        to=agent.email,
+        template=template,
+        context=_context(ticket, agent_name=agent.display_name, **extra),
+        language=agent.language,
+        time_zone=agent.time_zone,
+        ticket=ticket,
+    )
+
+
+def ticket_created(ticket: Ticket, message: Message) -> None:
+    _to_customer(ticket, "ticket_created", message=message)
+    if not settings.DESTEK_NOTIFY_AGENTS_ON_NEW:
+        return
+    agents = ticket.department.members.filter(
+        is_active=True, role__in=[Role.AGENT, Role.ADMIN]
+    ).order_by("pk")
+    for agent in agents:
+        _to_agent(agent, ticket, "agent_new_ticket", message=message)
+
+
+def agent_replied(ticket: Ticket, message: Message) -> None:
+    _to_customer(ticket, "agent_reply", message=message)
+
+
+def customer_replied(ticket: Ticket, message: Message) -> None:
+    if ticket.assignee is not None and ticket.assignee.is_active:
+        _to_agent(ticket.assignee, ticket, "customer_reply", message=message)
+
+
+def status_changed(ticket: Ticket) -> None:
+    """Pending, resolved and closed are news for the customer; the rest is internal."""
+    if ticket.status in ("pending", "resolved", "closed"):
+        _to_customer(ticket, "status_changed")
+
+
+def nudge_answer_text(ticket: Ticket) -> str:
+    """The automatic answer to a nudge, in the ticket's language and the customer's zone."""
+    with translation.override(ticket.language), timezone.override(zone(ticket.customer.time_zone)):
+        return render_text("tickets/nudge_answer.txt", _context(ticket)).strip()
+
+
+def nudge_answered(ticket: Ticket, answer: Message) -> None:
+    _to_customer(ticket, "nudge_answer", message=answer)

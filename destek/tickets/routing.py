@@ -1,0 +1,93 @@
+"""Routing and priority: the admin's rules applied to a new ticket."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from destek.tickets.choices import Priority, priority_rank
+from destek.tickets.intake import matches_keywords
+from destek.tickets.models import Department, RoutingRule
+
+#: The highest priority a customer's own urgency can give: critical is the system's call.
+URGENCY_CEILING = Priority.HIGH
+
+
+@dataclass
+class Routing:
+    department: Department
+    priority: str
+    tags: list[str] = field(default_factory=list)
+    assignee: Any = None
+    applied: list[RoutingRule] = field(default_factory=list)
+    changes: list[tuple[str, str, str, str]] = field(default_factory=list)
+    """(rule name, field, from, to) for the audit log."""
+
+
+def priority_from_urgency(urgency: str) -> str:
+    if priority_rank(urgency) > priority_rank(URGENCY_CEILING):
+        return URGENCY_CEILING
+    return urgency
+
+
+def _matches(rule: RoutingRule, *, subject: str, body: str, state: Routing, tier: str,
+             channel: str, urgency: str) -> bool:
+    if rule.if_department_id and rule.if_department_id != state.department.pk:
+        return False
+    if rule.if_tier and rule.if_tier != tier:
+        return False
+    if rule.if_channel and rule.if_channel != channel:
+        return False
+    if rule.if_urgency and rule.if_urgency != urgency:
+        return False
+    keywords = rule.keyword_list()
+    if keywords:
+        haystacks = ([subject] if rule.match_subject else []) + ([body] if rule.match_body else [])
+        if not any(matches_keywords(text, keywords) for text in haystacks):
+            return False
+    return True
+
+
+def route(
+    *,
+    subject: str,
+    body: str,
+    department: Department,
+    tier: str,
+    channel: str,
+    urgency: str,
+    rules: Iterable[RoutingRule] | None = None,
+) -> Routing:
+    """Start from the customer's choices and apply every enabled rule that matches, in order."""
+    state = Routing(department=department, priority=priority_from_urgency(urgency))
+    if rules is None:
+        rules = RoutingRule.objects.filter(enabled=True).select_related(
+            "set_department", "set_assignee"
+        )
+    for rule in rules:
+        if not _matches(rule, subject=subject, body=body, state=state, tier=tier,
+                        channel=channel, urgency=urgency):
+            continue
+        state.applied.append(rule)
+        if rule.set_department_id and rule.set_department_id != state.department.pk:
+            assert rule.set_department is not None
+            state.changes.append((rule.name, "department", state.department.slug,
+                                  rule.set_department.slug))
+            state.department = rule.set_department
+        new_priority = state.priority
+        if rule.set_priority:
+            new_priority = rule.set_priority
+        if rule.min_priority and priority_rank(rule.min_priority) > priority_rank(new_priority):
+            new_priority = rule.min_priority
+        if new_priority != state.priority:
+            state.changes.append((rule.name, "priority", state.priority, new_priority))
+            state.priority = new_priority
+        for tag in rule.add_tags.split(","):
+            if tag.strip() and tag.strip() not in state.tags:
+                state.tags.append(tag.strip())
+        if rule.set_assignee_id:
+            state.assignee = rule.set_assignee
+        if rule.stop:
+            break
+    return state
