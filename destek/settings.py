@@ -61,6 +61,10 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
 
+if TESTING:
+    # Tests never serve collected static files.
+    MIDDLEWARE.remove("whitenoise.middleware.WhiteNoiseMiddleware")
+
 ROOT_URLCONF = "destek.urls"
 WSGI_APPLICATION = "destek.wsgi.application"
 ASGI_APPLICATION = "destek.asgi.application"

@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.contrib.auth import authenticate
 from django.http import HttpRequest
 from django.utils.translation import gettext as _
-from ninja import Router, Schema
+from ninja import Router, Schema, Status
 from pydantic import Field
 
 from destek.accounts.actions import issue_api_token, revoke_api_token
@@ -48,7 +48,7 @@ class MeOut(Schema):
     response={200: TokenOut, 401: ErrorOut, 422: ErrorOut, 429: ErrorOut},
     summary="Exchange e-mail and password for a bearer token",
 )
-def create_token(request: HttpRequest, payload: Credentials) -> tuple[int, dict[str, str]]:
+def create_token(request: HttpRequest, payload: Credentials) -> Status[dict[str, str]]:
     email = payload.email.strip().lower()
     # Limits per address and per client; both answer the same for known and unknown addresses.
     if not (
@@ -63,16 +63,16 @@ def create_token(request: HttpRequest, payload: Credentials) -> tuple[int, dict[
         raise ActionRefused("invalid_credentials", _("Invalid e-mail or password."), status=401)
     assert isinstance(user, User)
     activate_language(request, user)
-    return 200, {"token": issue_api_token(user, name="api")}
+    return Status(200, {"token": issue_api_token(user, name="api")})
 
 
 @router.delete("/token", response={204: None}, summary="Revoke the token of this request")
-def delete_token(request: HttpRequest) -> tuple[int, None]:
+def delete_token(request: HttpRequest) -> Status[None]:
     raw = request.headers.get("Authorization", "").partition(" ")[2].strip()
     token = ApiToken.objects.filter(key_hash=hash_token(raw)).first()
     if token is not None:
         revoke_api_token(token)
-    return 204, None
+    return Status(204, None)
 
 
 @router.get("/me", response=MeOut, summary="Who the token belongs to")

@@ -19,7 +19,9 @@ ZWNJ = "\u200c"
 
 # Bidi embedding, override and isolate controls plus the Arabic letter mark. They reorder how
 # text is drawn without being visible, which is how "invoice\u202efdp.exe" passes for a PDF.
-BIDI_CONTROLS = frozenset("\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069\u061c")
+BIDI_CONTROLS = frozenset(
+    "\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069\u061c"
+)
 
 # Zero-width characters other than ZWNJ (which Persian needs for display): zero-width space,
 # zero-width joiner, byte order mark / zero-width no-break space and word joiner.
@@ -87,7 +89,9 @@ def _fold_char(ch: str) -> str:
     if category == "Cf":
         # Bidi controls, zero-width characters, ZWNJ, soft hyphen: none separate words.
         return ""
-    if category[0] in "PS":
+    if category[0] in "PS" or category in ("Cn", "Co", "Cs"):
+        # Unassigned code points are mostly emoji newer than this Python's Unicode tables;
+        # private-use ones are icon-font symbols; lone surrogates are broken input.
         return " "
     if category == "Nd":
         return str(unicodedata.decimal(ch))
@@ -126,8 +130,9 @@ def normalize_text(s: str) -> str:
     letter variants folded to Persian (ي ى ئ -> ی, ك -> ک, ة ۀ -> ه, أ إ آ ٱ -> ا, ؤ -> و);
     Arabic diacritics and tatweel removed; every decimal digit (Persian, Arabic-Indic, ...)
     made ASCII; İ, I, ı and i all "i"; casefold; ё -> е (Azerbaijani ə stays ə); every
-    punctuation and symbol character (Unicode P* and S*, emoji included) turned into a space;
-    whitespace collapsed to single spaces and stripped.
+    punctuation and symbol character (Unicode P* and S*, emoji included) and every unassigned,
+    private-use or surrogate code point turned into a space; whitespace collapsed to single
+    spaces and stripped.
 
     The result therefore contains only letters, digits, combining marks and single spaces, and
     `normalize_text(normalize_text(s)) == normalize_text(s)`.

@@ -12,7 +12,7 @@ from django.db import transaction
 from django.http import FileResponse, HttpRequest
 from django.utils.http import content_disposition_header
 from django.utils.translation import gettext as _
-from ninja import File, Router, Schema
+from ninja import File, Query, Router, Schema, Status
 from ninja.files import UploadedFile
 from pydantic import ConfigDict, EmailStr, Field, PlainSerializer
 
@@ -282,7 +282,7 @@ def _department(slug: str) -> Department:
 def list_tickets(
     request: HttpRequest,
     cursor: str | None = None,
-    limit: int = Field(default=50, ge=1, le=200),  # type: ignore[assignment]
+    limit: int = Query(50, ge=1, le=200),  # type: ignore[assignment]
     status: StatusName | None = None,
     department: str | None = None,
     assignee: str | None = None,
@@ -309,7 +309,7 @@ def list_tickets(
 @router.post("/tickets", response={200: TicketOut, 201: TicketOut, 404: ErrorOut,
                                    409: ErrorOut, 422: ErrorOut},
              summary="File a ticket (customers; agents for a customer by phone)")
-def create_ticket(request: HttpRequest, payload: TicketIn) -> tuple[int, Any]:
+def create_ticket(request: HttpRequest, payload: TicketIn) -> Status[Any]:
     user: User = request.auth  # type: ignore[attr-defined]
 
     def run() -> tuple[int, Any]:
@@ -348,7 +348,7 @@ def create_ticket(request: HttpRequest, payload: TicketIn) -> tuple[int, Any]:
         )
         return 201, ticket_json(_reload(user, ticket.number))
 
-    return idempotent(request, payload.model_dump(mode="json"), run)
+    return Status(*idempotent(request, payload.model_dump(mode="json"), run))
 
 
 @router.get("/tickets/{number}", response={200: TicketOut, 404: ErrorOut},
@@ -427,7 +427,7 @@ def list_messages(request: HttpRequest, number: int) -> list[dict[str, Any]]:
              response={200: MessageOut, 201: MessageOut, 403: ErrorOut, 404: ErrorOut,
                        409: ErrorOut, 422: ErrorOut},
              summary="Reply, or add an internal note (agents)")
-def post_message(request: HttpRequest, number: int, payload: MessageIn) -> tuple[int, Any]:
+def post_message(request: HttpRequest, number: int, payload: MessageIn) -> Status[Any]:
     user: User = request.auth  # type: ignore[attr-defined]
 
     def run() -> tuple[int, Any]:
@@ -447,7 +447,7 @@ def post_message(request: HttpRequest, number: int, payload: MessageIn) -> tuple
         message = Message.objects.select_related("author", "ticket").get(pk=message.pk)
         return 201, message_json(message, user)
 
-    return idempotent(request, payload.model_dump(mode="json"), run)
+    return Status(*idempotent(request, payload.model_dump(mode="json"), run))
 
 
 @router.get("/tickets/{number}/events", response={200: list[EventOut], 404: ErrorOut},
@@ -479,7 +479,7 @@ def _customer_only(user: User) -> None:
 @router.post("/tickets/{number}/close", response={200: TicketOut, 403: ErrorOut,
                                                   404: ErrorOut, 409: ErrorOut, 422: ErrorOut},
              summary="Customers: close your own ticket")
-def close_ticket(request: HttpRequest, number: int) -> tuple[int, Any]:
+def close_ticket(request: HttpRequest, number: int) -> Status[Any]:
     user: User = request.auth  # type: ignore[attr-defined]
 
     def run() -> tuple[int, Any]:
@@ -488,13 +488,13 @@ def close_ticket(request: HttpRequest, number: int) -> tuple[int, Any]:
         actions.close_by_customer(ticket, customer=user)
         return 200, ticket_json(_reload(user, number))
 
-    return idempotent(request, {"number": number}, run)
+    return Status(*idempotent(request, {"number": number}, run))
 
 
 @router.post("/tickets/{number}/reopen", response={200: TicketOut, 403: ErrorOut,
                                                    404: ErrorOut, 409: ErrorOut, 422: ErrorOut},
              summary="Customers: reopen a closed ticket within the reopen window")
-def reopen_ticket(request: HttpRequest, number: int) -> tuple[int, Any]:
+def reopen_ticket(request: HttpRequest, number: int) -> Status[Any]:
     user: User = request.auth  # type: ignore[attr-defined]
 
     def run() -> tuple[int, Any]:
@@ -503,13 +503,13 @@ def reopen_ticket(request: HttpRequest, number: int) -> tuple[int, Any]:
         actions.reopen_by_customer(ticket, customer=user)
         return 200, ticket_json(_reload(user, number))
 
-    return idempotent(request, {"number": number}, run)
+    return Status(*idempotent(request, {"number": number}, run))
 
 
 @router.post("/tickets/{number}/merge", response={200: TicketOut, 403: ErrorOut,
                                                   404: ErrorOut, 409: ErrorOut, 422: ErrorOut},
              summary="Agents: merge this duplicate into another ticket")
-def merge_ticket(request: HttpRequest, number: int, payload: MergeIn) -> tuple[int, Any]:
+def merge_ticket(request: HttpRequest, number: int, payload: MergeIn) -> Status[Any]:
     user: User = request.auth  # type: ignore[attr-defined]
 
     def run() -> tuple[int, Any]:
@@ -520,7 +520,7 @@ def merge_ticket(request: HttpRequest, number: int, payload: MergeIn) -> tuple[i
         actions.merge(source, into=target, actor=Actor.of(user))
         return 200, ticket_json(_reload(user, target.number))
 
-    return idempotent(request, payload.model_dump(mode="json") | {"number": number}, run)
+    return Status(*idempotent(request, payload.model_dump(mode="json") | {"number": number}, run))
 
 
 # --- attachments ----------------------------------------------------------------------------
@@ -528,7 +528,7 @@ def merge_ticket(request: HttpRequest, number: int, payload: MergeIn) -> tuple[i
 
 @router.post("/attachments", response={201: AttachmentOut, 413: ErrorOut, 422: ErrorOut},
              summary="Upload a file; then list its id in `attachments` of a ticket or message")
-def upload(request: HttpRequest, file: File[UploadedFile]) -> tuple[int, Any]:
+def upload(request: HttpRequest, file: File[UploadedFile]) -> Status[Any]:
     user: User = request.auth  # type: ignore[attr-defined]
     limit = settings.DESTEK_MAX_ATTACHMENT_MB * 1024 * 1024
     if file.size is None or file.size > limit:
@@ -550,7 +550,7 @@ def upload(request: HttpRequest, file: File[UploadedFile]) -> tuple[int, Any]:
     )
     attachment.file.save(attachment.filename, file, save=False)
     attachment.save()
-    return 201, attachment_out(attachment)
+    return Status(201, attachment_out(attachment))
 
 
 @router.get("/attachments/{attachment_id}", response={200: None, 404: ErrorOut},

@@ -282,7 +282,7 @@ NUDGE_PHRASES_EN = (
     r"|response|update|news|feedback)\w*",
     r"how (?:much|many) (?:longer|more|time|days|hours|weeks)(?: (?:do|will|should|must"
     r"|shall) (?:i|we) (?:have to |need to )?wait)?",
-    r"how long (?:\w+ ){0,3}wait\w*",
+    r"how long (?:\w+ ){0,4}wait\w*",
     r"(?:please |pls |kindly )?(?:look|check|review) (?:at |into )?(?:my |our |the |this )?"
     r"(?:ticket|request|case|issue)\w*",
     r"(?:take|have) a look (?:at )?(?:my |our |the |this )?(?:ticket|request|case|issue)\w*",
@@ -455,6 +455,13 @@ def similarity(a: str, b: str) -> float:
     return _ratio(_matching_key(a), _matching_key(b))
 
 
+_NUMBER = re.compile(r"\d+")
+
+
+def _numbers(text: str) -> list[str]:
+    return _NUMBER.findall(normalize_text(text))
+
+
 def is_near_duplicate(
     subject_a: str,
     body_a: str,
@@ -467,8 +474,11 @@ def is_near_duplicate(
 
     Each of the two similarities (see `similarity`) must reach `threshold`, so a few typos
     and any difference in case, punctuation or whitespace still make a duplicate, while the
-    same subject with a different body (or the reverse) does not.
+    same subject with a different body (or the reverse) does not. Numbers must agree
+    exactly: "order 12345" and "order 12346" are two problems, however alike the text.
     """
+    if _numbers(subject_a + " " + body_a) != _numbers(subject_b + " " + body_b):
+        return False
     subject_ratio = _ratio(_matching_key(subject_a), _matching_key(subject_b), threshold)
     if subject_ratio < threshold:
         return False

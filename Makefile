@@ -1,0 +1,53 @@
+# Destek: `make run` starts everything, `make test` runs every check.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-$(shell cat requirements.lock pyproject.toml | cksum | cut -d' ' -f1)
+PORT ?= 8000
+PYTEST_ARGS ?=
+
+.PHONY: install run test test-all lint format bench lock messages clean
+
+$(STAMP): pyproject.toml requirements.lock
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check --require-hashes -r requirements.lock
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps -e .
+	rm -f $(VENV)/.installed-*
+	touch $(STAMP)
+
+install: $(STAMP)
+
+run: install
+	DESTEK_DEMO=1 PORT=$(PORT) $(BIN)/destek run
+
+# The default suite: SQLite, in-memory cache and channel layer, queue inline. Slow suites
+# (marked `slow`) run in .ci/run.
+test: install lint
+	$(BIN)/pytest -m "not slow" -n 2 $(PYTEST_ARGS)
+
+test-all: install
+	$(BIN)/pytest -n 2 $(PYTEST_ARGS)
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	DESTEK_TESTING=1 $(BIN)/python manage.py makemigrations --check --dry-run
+	DESTEK_TESTING=1 $(BIN)/mypy destek
+
+format: install
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+bench: install
+	$(BIN)/python bench/run.py
+
+# Refresh the lock file after changing dependencies in pyproject.toml.
+lock:
+	uv pip compile pyproject.toml --extra dev --python-version 3.11 --generate-hashes -o requirements.lock
+
+messages: install
+	cd destek && ../$(BIN)/python ../manage.py makemessages -l az -l fa -l ru -l tr -l en --no-obsolete --add-location file
+	cd destek && ../$(BIN)/python ../manage.py compilemessages
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,144 @@
+"""Personas and helpers shared by every test: two customers, a VIP, an agent of each
+department, an admin, built once per test on a real database."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from django.core import mail
+from django.test import Client
+
+from destek.accounts.actions import issue_api_token
+from destek.accounts.models import User
+from destek.lib.demo import load_demo
+
+
+class ApiClient:
+    """Talks to /api/v1/ as one user, committing like production: jobs queued with
+    `transaction.on_commit` run inline after each request (Huey is immediate in tests)."""
+
+    def __init__(self, user: User | None, capture: Any, language: str | None = None) -> None:
+        self.user = user
+        self.client = Client()
+        self.capture = capture
+        self.language = language
+        self.token = issue_api_token(user) if user is not None else None
+
+    def _headers(self, extra: dict[str, str] | None) -> dict[str, str]:
+        headers: dict[str, str] = {}
+        if self.token:
+            headers["Authorization"] = f"Bearer {self.token}"
+        if self.language:
+            headers["Accept-Language"] = self.language
+        headers.update(extra or {})
+        return headers
+
+    def request(self, method: str, path: str, data: Any = None,
+                headers: dict[str, str] | None = None) -> Any:
+        url = path if path.startswith("/") else f"/api/v1/{path}"
+        kwargs: dict[str, Any] = {"headers": self._headers(headers)}
+        if data is not None:
+            kwargs["data"] = json.dumps(data)
+            kwargs["content_type"] = "application/json"
+        with self.capture(execute=True):
+            return getattr(self.client, method)(url, **kwargs)
+
+    def get(self, path: str, **kw: Any) -> Any:
+        return self.request("get", path, **kw)
+
+    def post(self, path: str, data: Any = None, **kw: Any) -> Any:
+        return self.request("post", path, data if data is not None else {}, **kw)
+
+    def patch(self, path: str, data: Any, **kw: Any) -> Any:
+        return self.request("patch", path, data, **kw)
+
+    def delete(self, path: str, **kw: Any) -> Any:
+        return self.request("delete", path, **kw)
+
+    def file_ticket(self, subject: str = "Invoice page shows error 500",
+                    body: str = "Since this morning the invoice page fails with error 500.",
+                    **extra: Any) -> dict[str, Any]:
+        response = self.post("tickets", {"subject": subject, "body": body, **extra})
+        assert response.status_code == 201, response.content
+        return dict(response.json())
+
+
+@pytest.fixture
+def demo(db: Any) -> None:
+    load_demo()
+
+
+@pytest.fixture
+def users(demo: None) -> dict[str, User]:
+    return {u.email.split("@")[0]: u for u in User.objects.all()}
+
+
+@pytest.fixture
+def as_user(django_capture_on_commit_callbacks: Any, users: dict[str, User]) -> Any:
+    def make(name: str | None, language: str | None = "en") -> ApiClient:
+        return ApiClient(users[name] if name else None, django_capture_on_commit_callbacks,
+                         language)
+
+    return make
+
+
+@pytest.fixture
+def customer(as_user: Any) -> ApiClient:
+    return as_user("customer")  # type: ignore[no-any-return]
+
+
+@pytest.fixture
+def customer2(as_user: Any) -> ApiClient:
+    return as_user("customer2")  # type: ignore[no-any-return]
+
+
+@pytest.fixture
+def vip(as_user: Any) -> ApiClient:
+    return as_user("vip")  # type: ignore[no-any-return]
+
+
+@pytest.fixture
+def agent(as_user: Any) -> ApiClient:
+    """Agent of the Technical department."""
+    return as_user("agent")  # type: ignore[no-any-return]
+
+
+@pytest.fixture
+def finance(as_user: Any) -> ApiClient:
+    """Agent of the Finance department."""
+    return as_user("finance")  # type: ignore[no-any-return]
+
+
+@pytest.fixture
+def admin(as_user: Any) -> ApiClient:
+    return as_user("admin")  # type: ignore[no-any-return]
+
+
+@pytest.fixture
+def anonymous(as_user: Any) -> ApiClient:
+    return as_user(None)  # type: ignore[no-any-return]
+
+
+@pytest.fixture
+def outbox() -> Iterator[list[Any]]:
+    mail.outbox = []
+    yield mail.outbox
+
+
+@pytest.fixture(autouse=True)
+def _media_in_tmp(settings: Any, tmp_path: Any) -> None:
+    settings.MEDIA_ROOT = tmp_path / "media"
+
+
+@pytest.fixture
+def run_job(django_capture_on_commit_callbacks: Any) -> Any:
+    """Run a job as the worker would: what it queues after commit runs too."""
+
+    def run(job: Any, *args: Any, **kwargs: Any) -> Any:
+        with django_capture_on_commit_callbacks(execute=True):
+            return job(*args, **kwargs)
+
+    return run
