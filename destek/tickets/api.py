@@ -368,14 +368,15 @@ def patch_ticket(request: HttpRequest, number: int, payload: TicketPatch) -> dic
     user: User = request.auth  # type: ignore[attr-defined]
     fields = set(payload.model_dump(exclude_unset=True))
     allowed = AGENT_FIELDS if user.is_agent else CUSTOMER_FIELDS
-    if fields - allowed:
-        raise ActionRefused(
-            "field_not_allowed",
-            _("You may not change: {fields}.").format(fields=", ".join(sorted(fields - allowed))),
-            status=403,
-        )
     with transaction.atomic():
-        ticket = access_ticket(user, number)
+        ticket = access_ticket(user, number)  # first: a stranger learns nothing, not even 403
+        if fields - allowed:
+            raise ActionRefused(
+                "field_not_allowed",
+                _("You may not change: {fields}.").format(
+                    fields=", ".join(sorted(fields - allowed))),
+                status=403,
+            )
         actor = Actor.of(user)
         if user.is_customer:
             if fields:

@@ -1,0 +1,149 @@
+"""One door to tickets: not yours and does not exist look the same, on every path."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from destek.accounts.actions import revoke_api_token
+from destek.accounts.models import ApiToken
+
+pytestmark = pytest.mark.django_db
+
+
+def every_path(number: int) -> list[tuple[str, str, Any]]:
+    return [
+        ("get", f"tickets/{number}", None),
+        ("get", f"tickets/{number}/messages", None),
+        ("get", f"tickets/{number}/events", None),
+        ("post", f"tickets/{number}/messages", {"body": "Let me in."}),
+        ("patch", f"tickets/{number}", {"priority": "low"}),
+        ("post", f"tickets/{number}/close", {}),
+        ("post", f"tickets/{number}/reopen", {}),
+    ]
+
+
+def call(client: Any, method: str, path: str, data: Any) -> Any:
+    if method == "get":
+        return client.get(path)
+    return getattr(client, method)(path, data)
+
+
+def test_a_customer_cannot_reach_another_customers_ticket_on_any_path(customer: Any,
+                                                                      customer2: Any) -> None:
+    number = customer.file_ticket()["number"]
+    for method, path, data in every_path(number):
+        theirs = call(customer2, method, path, data)
+        missing = call(customer2, method, path.replace(str(number), "10000001"), data)
+        assert theirs.status_code == 404, (method, path)
+        assert theirs.json() == missing.json(), "not yours and does not exist look the same"
+
+
+def test_an_agent_cannot_reach_another_departments_ticket(customer: Any, finance: Any) -> None:
+    number = customer.file_ticket()["number"]  # Technical
+    for method, path, data in every_path(number):
+        assert call(finance, method, path, data).status_code == 404, (method, path)
+    assert finance.post("tickets/10000001/merge", {"into": number}).status_code == 404
+
+
+def test_lists_show_each_role_its_own_scope(customer: Any, customer2: Any, agent: Any,
+                                            finance: Any, admin: Any) -> None:
+    tech = customer.file_ticket()["number"]
+    money = customer2.file_ticket(subject="Payment failed twice", body="Card charged twice.")[
+        "number"]
+    assert [t["number"] for t in customer.get("tickets").json()["items"]] == [tech]
+    assert [t["number"] for t in customer2.get("tickets").json()["items"]] == [money]
+    assert [t["number"] for t in agent.get("tickets").json()["items"]] == [tech]
+    assert [t["number"] for t in finance.get("tickets").json()["items"]] == [money]
+    assert {t["number"] for t in admin.get("tickets").json()["items"]} == {tech, money}
+
+
+def test_admin_reaches_every_ticket(customer: Any, admin: Any) -> None:
+    number = customer.file_ticket()["number"]
+    assert admin.get(f"tickets/{number}").status_code == 200
+    assert admin.patch(f"tickets/{number}", {"priority": "low"}).status_code == 200
+
+
+def test_a_customer_may_not_set_workflow_fields(customer: Any) -> None:
+    number = customer.file_ticket()["number"]
+    for field, value in (("status", "resolved"), ("priority", "critical"),
+                         ("assignee", "agent@example.com"), ("department", "finance")):
+        response = customer.patch(f"tickets/{number}", {field: value})
+        assert response.status_code == 403, field
+        assert response.json()["code"] == "field_not_allowed"
+    assert customer.get(f"tickets/{number}").json()["priority"] == "normal"
+
+
+@pytest.mark.parametrize("field", ["customer", "is_staff", "role", "number", "created_at"])
+def test_fields_nobody_may_set_are_refused(agent: Any, customer: Any, field: str) -> None:
+    number = customer.file_ticket()["number"]
+    response = agent.patch(f"tickets/{number}", {field: "x"})
+    assert response.status_code == 422
+    assert field in response.json()["detail"]
+
+
+def test_a_customer_cannot_set_the_customer_or_channel_of_a_new_ticket(customer: Any) -> None:
+    response = customer.post("tickets", {"subject": "Printer offline", "body": "No paper.",
+                                         "customer": "customer2@example.com"})
+    assert response.status_code == 403
+
+
+def test_without_a_token_the_api_answers_401(anonymous: Any) -> None:
+    response = anonymous.get("tickets")
+    assert response.status_code == 401
+    assert response.json()["code"] == "unauthenticated"
+    assert response["WWW-Authenticate"] == "Bearer"
+
+
+def test_a_revoked_token_stops_working(customer: Any) -> None:
+    assert customer.get("tickets").status_code == 200
+    for token in ApiToken.objects.filter(user__email="customer@example.com"):
+        revoke_api_token(token)
+    assert customer.get("tickets").status_code == 401
+
+
+def test_a_deactivated_users_token_stops_working(customer: Any, users: dict) -> None:
+    users["customer"].is_active = False
+    users["customer"].save()
+    assert customer.get("tickets").status_code == 401
+
+
+def test_signing_out_revokes_the_token(customer: Any) -> None:
+    assert customer.delete("auth/token").status_code == 204
+    assert customer.get("tickets").status_code == 401
+
+
+def test_tokens_are_stored_hashed(customer: Any) -> None:
+    stored = ApiToken.objects.filter(user__email="customer@example.com").values_list(
+        "key_hash", flat=True)
+    assert customer.token not in list(stored)
+    assert all(len(h) == 64 for h in stored)
+
+
+def test_sign_in_answers_the_same_for_unknown_and_wrong_password(anonymous: Any) -> None:
+    wrong = anonymous.post("auth/token", {"email": "customer@example.com", "password": "nope"})
+    unknown = anonymous.post("auth/token", {"email": "ghost@example.com", "password": "nope"})
+    assert wrong.status_code == unknown.status_code == 401
+    assert wrong.json() == unknown.json()
+
+
+def test_sign_in_works_with_any_case_of_the_address(anonymous: Any) -> None:
+    response = anonymous.post("auth/token", {"email": " Customer@Example.COM ", "password": "demo"})
+    assert response.status_code == 200
+    assert response.json()["token"].startswith("dtk_")
+
+
+def test_sign_in_is_rate_limited_per_address(anonymous: Any) -> None:
+    codes = [anonymous.post("auth/token", {"email": "vip@example.com", "password": "x"}
+                            ).status_code for _ in range(12)]
+    assert codes[:10] == [401] * 10
+    assert codes[10:] == [429, 429]
+    locked = anonymous.post("auth/token", {"email": "vip@example.com", "password": "demo"})
+    assert locked.status_code == 429, "even the right password waits out the window"
+
+
+def test_me_tells_who_the_token_belongs_to(agent: Any) -> None:
+    me = agent.get("auth/me").json()
+    assert (me["email"], me["role"], me["departments"]) == ("agent@example.com", "agent",
+                                                            ["technical"])
