@@ -280,7 +280,7 @@ def _follow_merges(ticket: Ticket) -> Ticket:
     """Replies to a merged duplicate land in the ticket it was merged into."""
     seen = {ticket.pk}
     while ticket.merged_into_id is not None:
-        target = Ticket.objects.select_for_update().select_related(
+        target = Ticket.objects.select_for_update(of=("self",)).select_related(
             "department", "customer", "assignee").get(pk=ticket.merged_into_id)
         if target.pk in seen:  # a cycle cannot be made through merge(), but never loop
             break
@@ -290,7 +290,7 @@ def _follow_merges(ticket: Ticket) -> Ticket:
 
 
 def _lock(ticket: Ticket) -> Ticket:
-    return Ticket.objects.select_for_update().select_related(
+    return Ticket.objects.select_for_update(of=("self",)).select_related(
         "department", "customer", "assignee").get(pk=ticket.pk)
 
 
@@ -629,7 +629,7 @@ def merge(source: Ticket, *, into: Ticket, actor: Actor) -> Ticket:
         raise ActionRefused("merge_into_itself", _("A ticket cannot be merged into itself."))
     # Lock in id order so two opposite merges cannot deadlock.
     first, second = sorted([source.pk, into.pk])
-    locked = {t.pk: t for t in Ticket.objects.select_for_update().select_related(
+    locked = {t.pk: t for t in Ticket.objects.select_for_update(of=("self",)).select_related(
         "department", "customer", "assignee").filter(pk__in=[first, second]).order_by("pk")}
     source, into = locked[source.pk], locked[into.pk]
     _require_worker(actor, source)
@@ -675,7 +675,7 @@ def merge(source: Ticket, *, into: Ticket, actor: Actor) -> Ticket:
 @transaction.atomic
 def auto_close(ticket_id: int) -> bool:
     """Close a ticket left `pending` or `resolved` too long. Safe to run twice: it re-checks."""
-    ticket = Ticket.objects.select_for_update().select_related(
+    ticket = Ticket.objects.select_for_update(of=("self",)).select_related(
         "department", "customer", "assignee").filter(pk=ticket_id).first()
     if ticket is None:
         return False
