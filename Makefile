@@ -31,7 +31,7 @@ test-all: install
 lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	DESTEK_TESTING=1 $(BIN)/python manage.py makemigrations --check --dry-run
+	$(BIN)/python manage.py makemigrations --check --dry-run
 	DESTEK_TESTING=1 $(BIN)/mypy destek
 
 format: install

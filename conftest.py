@@ -36,8 +36,9 @@ class ApiClient:
         headers.update(extra or {})
         return headers
 
-    def request(self, method: str, path: str, data: Any = None,
-                headers: dict[str, str] | None = None) -> Any:
+    def request(
+        self, method: str, path: str, data: Any = None, headers: dict[str, str] | None = None
+    ) -> Any:
         url = path if path.startswith("/") else f"/api/v1/{path}"
         kwargs: dict[str, Any] = {"headers": self._headers(headers)}
         if data is not None:
@@ -58,9 +59,12 @@ class ApiClient:
     def delete(self, path: str, **kw: Any) -> Any:
         return self.request("delete", path, **kw)
 
-    def file_ticket(self, subject: str = "Invoice page shows error 500",
-                    body: str = "Since this morning the invoice page fails with error 500.",
-                    **extra: Any) -> dict[str, Any]:
+    def file_ticket(
+        self,
+        subject: str = "Invoice page shows error 500",
+        body: str = "Since this morning the invoice page fails with error 500.",
+        **extra: Any,
+    ) -> dict[str, Any]:
         response = self.post("tickets", {"subject": subject, "body": body, **extra})
         assert response.status_code == 201, response.content
         return dict(response.json())
@@ -79,8 +83,9 @@ def users(demo: None) -> dict[str, User]:
 @pytest.fixture
 def as_user(django_capture_on_commit_callbacks: Any, users: dict[str, User]) -> Any:
     def make(name: str | None, language: str | None = "en") -> ApiClient:
-        return ApiClient(users[name] if name else None, django_capture_on_commit_callbacks,
-                         language)
+        return ApiClient(
+            users[name] if name else None, django_capture_on_commit_callbacks, language
+        )
 
     return make
 

@@ -1,10 +1,10 @@
 """The `destek` console script: servers, the worker, and every management command.
 
-    destek run          web + worker together on one machine (what `make run` starts)
-    destek web          HTTP through granian (WSGI); DESTEK_WEB_SERVER=gunicorn as fallback
-    destek ws           WebSockets through uvicorn (ASGI)
-    destek worker       the Huey consumer (jobs and periodic sweeps)
-    destek migrate | demo | seed --tickets N | createsuperuser | ...   (Django commands)
+destek run          web + worker together on one machine (what `make run` starts)
+destek web          HTTP through granian (WSGI); DESTEK_WEB_SERVER=gunicorn as fallback
+destek ws           WebSockets through uvicorn (ASGI)
+destek worker       the Huey consumer (jobs and periodic sweeps)
+destek migrate | demo | seed --tickets N | createsuperuser | ...   (Django commands)
 """
 
 from __future__ import annotations
@@ -36,17 +36,55 @@ def web(args: Sequence[str]) -> None:
     workers = str(env_int("DESTEK_WEB_WORKERS", os.cpu_count() or 1, minimum=1))
     _django(["collectstatic", "--noinput", "--verbosity", "0"])
     if env_str("DESTEK_WEB_SERVER", "granian") == "gunicorn":
-        _exec([sys.executable, "-m", "gunicorn", "destek.wsgi:application", "--bind",
-               f"{host}:{port}", "--workers", workers, *args])
-    _exec([sys.executable, "-m", "granian", "--interface", "wsgi", "--host", host, "--port",
-           port, "--workers", workers, "--no-ws", *args, "destek.wsgi:application"])
+        _exec(
+            [
+                sys.executable,
+                "-m",
+                "gunicorn",
+                "destek.wsgi:application",
+                "--bind",
+                f"{host}:{port}",
+                "--workers",
+                workers,
+                *args,
+            ]
+        )
+    _exec(
+        [
+            sys.executable,
+            "-m",
+            "granian",
+            "--interface",
+            "wsgi",
+            "--host",
+            host,
+            "--port",
+            port,
+            "--workers",
+            workers,
+            "--no-ws",
+            *args,
+            "destek.wsgi:application",
+        ]
+    )
 
 
 def ws(args: Sequence[str]) -> None:
     host = env_str("HOST", "127.0.0.1")
     port = str(env_int("DESTEK_WS_PORT", 8001))
-    _exec([sys.executable, "-m", "uvicorn", "destek.asgi:application", "--host", host,
-           "--port", port, *args])
+    _exec(
+        [
+            sys.executable,
+            "-m",
+            "uvicorn",
+            "destek.asgi:application",
+            "--host",
+            host,
+            "--port",
+            port,
+            *args,
+        ]
+    )
 
 
 def worker(args: Sequence[str]) -> None:
@@ -66,11 +104,20 @@ def run(args: Sequence[str]) -> int:
 
     if settings.DESTEK_DEMO:
         _django(["demo"])
-    children = [
-        subprocess.Popen([sys.executable, "-m", "uvicorn", "destek.asgi:application",  # noqa: S603
-                          "--host", host, "--port", str(port), "--no-access-log"]),
-        subprocess.Popen([sys.executable, "-m", "destek.cli", "worker"]),  # noqa: S603
+    web_server = [
+        sys.executable,
+        "-m",
+        "uvicorn",
+        "destek.asgi:application",
+        "--host",
+        host,
+        "--port",
+        str(port),
+        "--no-access-log",
     ]
+    worker_process = [sys.executable, "-m", "destek.cli", "worker"]
+    # Our own interpreter and fixed arguments: nothing here comes from outside.
+    children = [subprocess.Popen(argv) for argv in (web_server, worker_process)]  # noqa: S603
     print(f"\nDestek is running on http://{host}:{port}/  (Ctrl-C stops it)", flush=True)
     stopping = False
 

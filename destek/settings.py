@@ -94,7 +94,7 @@ else:
     DATABASES = {
         "default": {
             "ENGINE": "django.db.backends.sqlite3",
-            "NAME": DATA_DIR / "destek.sqlite3",
+            "NAME": str(DATA_DIR / "destek.sqlite3"),
             "OPTIONS": {
                 # IMMEDIATE takes the write lock at BEGIN, so two writers queue on `timeout`
                 # instead of one failing with "database is locked" when it upgrades its lock.
@@ -174,7 +174,10 @@ if REDIS_URL:
         "name": env_str("DESTEK_HUEY_NAME", "destek"),
         "url": REDIS_URL,
         "immediate": HUEY_IMMEDIATE,
-        "consumer": {"workers": env_int("DESTEK_WORKER_THREADS", 4, minimum=1), "worker_type": "thread"},
+        "consumer": {
+            "workers": env_int("DESTEK_WORKER_THREADS", 4, minimum=1),
+            "worker_type": "thread",
+        },
     }
 else:
     HUEY = {
@@ -182,7 +185,10 @@ else:
         "name": "destek",
         "filename": str(DATA_DIR / "huey.sqlite3"),
         "immediate": HUEY_IMMEDIATE,
-        "consumer": {"workers": env_int("DESTEK_WORKER_THREADS", 2, minimum=1), "worker_type": "thread"},
+        "consumer": {
+            "workers": env_int("DESTEK_WORKER_THREADS", 2, minimum=1),
+            "worker_type": "thread",
+        },
     }
 
 # Mail.

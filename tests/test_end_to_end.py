@@ -68,18 +68,20 @@ def fresh_postgres(url: str) -> str:
 def stack(tmp_path: Path, smtp: tuple[Sink, int]) -> Iterator[dict[str, Any]]:
     port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith(("PYTEST", "DJANGO"))}
-    env.update({
-        "DESTEK_DATA_DIR": str(tmp_path / "var"),
-        "DESTEK_DEMO": "1",
-        "DESTEK_SMTP_HOST": "127.0.0.1",
-        "DESTEK_SMTP_PORT": str(smtp[1]),
-        "DESTEK_HUEY_IMMEDIATE": "0",
-        "DESTEK_TESTING": "0",
-        "DESTEK_HUEY_NAME": f"destek-e2e-{os.getpid()}",
-        "HOST": "127.0.0.1",
-        "PORT": str(port),
-        "DESTEK_WEB_WORKERS": "1",
-    })
+    env.update(
+        {
+            "DESTEK_DATA_DIR": str(tmp_path / "var"),
+            "DESTEK_DEMO": "1",
+            "DESTEK_SMTP_HOST": "127.0.0.1",
+            "DESTEK_SMTP_PORT": str(smtp[1]),
+            "DESTEK_HUEY_IMMEDIATE": "0",
+            "DESTEK_TESTING": "0",
+            "DESTEK_HUEY_NAME": f"destek-e2e-{os.getpid()}",
+            "HOST": "127.0.0.1",
+            "PORT": str(port),
+            "DESTEK_WEB_WORKERS": "1",
+        }
+    )
     if os.environ.get("DATABASE_URL"):
         env["DATABASE_URL"] = fresh_postgres(os.environ["DATABASE_URL"])
     destek = str(BIN / "destek")
@@ -87,8 +89,9 @@ def stack(tmp_path: Path, smtp: tuple[Sink, int]) -> Iterator[dict[str, Any]]:
     subprocess.run([destek, "demo"], env=env, check=True, cwd=tmp_path, capture_output=True)
     processes = [
         subprocess.Popen([destek, "web"], env=env, cwd=tmp_path, start_new_session=True),
-        subprocess.Popen([destek, "worker", "--workers", "1"], env=env, cwd=tmp_path,
-                         start_new_session=True),
+        subprocess.Popen(
+            [destek, "worker", "--workers", "1"], env=env, cwd=tmp_path, start_new_session=True
+        ),
     ]
     base = f"http://127.0.0.1:{port}"
     try:
@@ -126,21 +129,31 @@ def test_a_ticket_filed_over_http_is_confirmed_by_mail_through_the_worker(
     stack: dict[str, Any],
 ) -> None:
     base, sink = stack["base"], stack["sink"]
-    token = httpx.post(f"{base}/api/v1/auth/token",
-                       json={"email": "customer@example.com", "password": "demo"}).json()["token"]
+    token = httpx.post(
+        f"{base}/api/v1/auth/token", json={"email": "customer@example.com", "password": "demo"}
+    ).json()["token"]
     headers = {"Authorization": f"Bearer {token}", "Accept-Language": "en"}
-    response = httpx.post(f"{base}/api/v1/tickets", headers=headers,
-                          json={"subject": "Invoice page shows error 500",
-                                "body": "Since this morning the invoice page fails."})
+    response = httpx.post(
+        f"{base}/api/v1/tickets",
+        headers=headers,
+        json={
+            "subject": "Invoice page shows error 500",
+            "body": "Since this morning the invoice page fails.",
+        },
+    )
     assert response.status_code == 201, response.text
     number = response.json()["number"]
 
     def confirmed() -> bool:
-        return any(b"customer@example.com" in b"".join(m.rcpt_tos[0].encode().split())
-                   and f"#{number}".encode() in m.content for m in sink.messages)
+        return any(
+            b"customer@example.com" in b"".join(m.rcpt_tos[0].encode().split())
+            and f"#{number}".encode() in m.content
+            for m in sink.messages
+        )
 
     assert wait_for(confirmed), "the worker delivered no confirmation mail"
-    assert wait_for(lambda: httpx.get(f"{base}/healthz").json()[
-        "worker_heartbeat_age_seconds"] is not None), "the worker never reported a heartbeat"
+    assert wait_for(
+        lambda: httpx.get(f"{base}/healthz").json()["worker_heartbeat_age_seconds"] is not None
+    ), "the worker never reported a heartbeat"
     raw = next(m.content for m in sink.messages if f"#{number}".encode() in m.content)
     assert b"Auto-Submitted: auto-generated" in raw

@@ -18,16 +18,16 @@ def issue_api_token(user: User, *, name: str = "") -> str:
 
 @transaction.atomic
 def revoke_api_token(token: ApiToken) -> None:
-    ApiToken.objects.filter(pk=token.pk, revoked_at__isnull=True).update(
-        revoked_at=timezone.now()
-    )
+    ApiToken.objects.filter(pk=token.pk, revoked_at__isnull=True).update(revoked_at=timezone.now())
 
 
 def user_for_token(raw: str) -> User | None:
     """The active user a raw bearer token belongs to, or None (revoked, unknown, deactivated)."""
     if not raw.startswith(ApiToken.PREFIX):
         return None
-    token = ApiToken.objects.usable().select_related("user").filter(key_hash=hash_token(raw)).first()
+    token = (
+        ApiToken.objects.usable().select_related("user").filter(key_hash=hash_token(raw)).first()
+    )
     if token is None:
         return None
     now = timezone.now()

@@ -35,8 +35,17 @@ class UserAdmin(BaseUserAdmin):  # type: ignore[type-arg]
     form = UserEditForm
     add_form = UserCreateForm
     ordering = ("email",)
-    list_display = ("email", "full_name", "role", "tier", "customer_number", "organisation",
-                    "language", "is_active", "date_joined")
+    list_display = (
+        "email",
+        "full_name",
+        "role",
+        "tier",
+        "customer_number",
+        "organisation",
+        "language",
+        "is_active",
+        "date_joined",
+    )
     list_filter = ("role", "tier", "language", "is_active", "organisation")
     search_fields = ("email", "full_name", "customer_number", "phone")
     list_select_related = ("organisation",)
@@ -50,8 +59,7 @@ class UserAdmin(BaseUserAdmin):  # type: ignore[type-arg]
         (_("Dates"), {"fields": ("date_joined", "last_login")}),
     )
     add_fieldsets = (
-        (None, {"classes": ("wide",),
-                "fields": ("email", "role", "password1", "password2")}),
+        (None, {"classes": ("wide",), "fields": ("email", "role", "password1", "password2")}),
     )
     filter_horizontal = ()
 
@@ -73,5 +81,3 @@ class ApiTokenAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
     def has_add_permission(self, request: Any) -> bool:
         # Raw tokens are shown once, at creation through the API; the admin only revokes.
         return False
-
-

@@ -45,8 +45,9 @@ def on_not_found(request: HttpRequest, exc: Exception) -> HttpResponse:
 
 @api.exception_handler(AuthenticationError)
 def on_unauthenticated(request: HttpRequest, exc: Exception) -> HttpResponse:
-    response = error(request, 401, "unauthenticated",
-                     _("Sign in first: send a valid bearer token."))
+    response = error(
+        request, 401, "unauthenticated", _("Sign in first: send a valid bearer token.")
+    )
     response["WWW-Authenticate"] = "Bearer"
     return response
 

@@ -20,9 +20,7 @@ def destek_settings_check(app_configs: Any = None, **kwargs: Any) -> list[Any]:
                 id="destek.E001",
             )
         )
-    if settings.REDIS_URL == "" and settings.DATABASES["default"]["ENGINE"].endswith(
-        "postgresql"
-    ):
+    if settings.REDIS_URL == "" and settings.DATABASES["default"]["ENGINE"].endswith("postgresql"):
         problems.append(
             Warning(
                 "PostgreSQL without REDIS_URL: the queue and cache stay on this machine.",

@@ -9,7 +9,7 @@ from destek.accounts.models import User
 from destek.tickets.choices import IntakeRuleCode, Priority
 from destek.tickets.models import Department, IntakeRule, Membership, RoutingRule
 
-PASSWORD = "demo"
+PASSWORD = "demo"  # noqa: S105  (the documented demo password)
 
 USERS = [
     # email, name, role, tier, language, department
@@ -67,8 +67,9 @@ def load_demo() -> None:
             user.set_password(PASSWORD)
             user.save()
         if department:
-            Membership.objects.get_or_create(department=departments[department], user=user,
-                                             defaults={"is_lead": True})
+            Membership.objects.get_or_create(
+                department=departments[department], user=user, defaults={"is_lead": True}
+            )
     for code in IntakeRuleCode.values:
         IntakeRule.objects.get_or_create(code=code)
     RoutingRule.objects.get_or_create(
@@ -77,11 +78,19 @@ def load_demo() -> None:
     )
     RoutingRule.objects.get_or_create(
         name="Service down is high priority",
-        defaults={"position": 20, "keywords": DOWN_WORDS, "match_body": True,
-                  "min_priority": Priority.HIGH},
+        defaults={
+            "position": 20,
+            "keywords": DOWN_WORDS,
+            "match_body": True,
+            "min_priority": Priority.HIGH,
+        },
     )
     RoutingRule.objects.get_or_create(
         name="VIP customers get at least high",
-        defaults={"position": 30, "if_tier": Tier.VIP, "min_priority": Priority.HIGH,
-                  "add_tags": "vip"},
+        defaults={
+            "position": 30,
+            "if_tier": Tier.VIP,
+            "min_priority": Priority.HIGH,
+            "add_tags": "vip",
+        },
     )

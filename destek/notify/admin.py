@@ -9,8 +9,15 @@ from destek.notify.models import Delivery
 
 @admin.register(Delivery)
 class DeliveryAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
-    list_display = ("created_at", "template", "recipient", "status", "attempts",
-                    "next_attempt_at", "sent_at")
+    list_display = (
+        "created_at",
+        "template",
+        "recipient",
+        "status",
+        "attempts",
+        "next_attempt_at",
+        "sent_at",
+    )
     list_filter = ("status", "template", "transport")
     search_fields = ("recipient", "subject", "message_id")
     readonly_fields = [f.name for f in Delivery._meta.fields]

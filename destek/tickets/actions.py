@@ -94,13 +94,15 @@ def rule_enabled(code: str) -> bool:
 def _clean_text(value: str, *, field: str, maximum: int) -> str:
     text = strip_invisible(value or "").strip()
     if not text:
-        raise ActionRefused(f"{field}_required", _("This field is required: {field}.").format(
-            field=field))
+        raise ActionRefused(
+            f"{field}_required", _("This field is required: {field}.").format(field=field)
+        )
     if len(text) > maximum:
         raise ActionRefused(
             f"{field}_too_long",
             _("{field} is too long: at most {maximum} characters.").format(
-                field=field, maximum=maximum),
+                field=field, maximum=maximum
+            ),
         )
     return text
 
@@ -264,11 +266,24 @@ def create_ticket(
     if routing.tags:
         ticket.tags.set([Tag.objects.get_or_create(name=name[:50])[0] for name in routing.tags])
     actor = Actor(ActorKind.AGENT, filed_by) if filed_by else Actor.of(customer)
-    _event(ticket, actor, EventKind.CREATED, to_value=TicketStatus.NEW, channel=channel,
-           related_to=related_to.number if related_to else None)
+    _event(
+        ticket,
+        actor,
+        EventKind.CREATED,
+        to_value=TicketStatus.NEW,
+        channel=channel,
+        related_to=related_to.number if related_to else None,
+    )
     for rule_name, field, old, new in routing.changes:
-        _event(ticket, Actor(ActorKind.RULE), field, from_value=old, to_value=new,
-               public=False, rule=rule_name)
+        _event(
+            ticket,
+            Actor(ActorKind.RULE),
+            field,
+            from_value=old,
+            to_value=new,
+            public=False,
+            rule=rule_name,
+        )
     notifications.ticket_created(ticket, message)
     return ticket
 
@@ -280,8 +295,11 @@ def _follow_merges(ticket: Ticket) -> Ticket:
     """Replies to a merged duplicate land in the ticket it was merged into."""
     seen = {ticket.pk}
     while ticket.merged_into_id is not None:
-        target = Ticket.objects.select_for_update(of=("self",)).select_related(
-            "department", "customer", "assignee").get(pk=ticket.merged_into_id)
+        target = (
+            Ticket.objects.select_for_update(of=("self",))
+            .select_related("department", "customer", "assignee")
+            .get(pk=ticket.merged_into_id)
+        )
         if target.pk in seen:  # a cycle cannot be made through merge(), but never loop
             break
         seen.add(target.pk)
@@ -290,8 +308,11 @@ def _follow_merges(ticket: Ticket) -> Ticket:
 
 
 def _lock(ticket: Ticket) -> Ticket:
-    return Ticket.objects.select_for_update(of=("self",)).select_related(
-        "department", "customer", "assignee").get(pk=ticket.pk)
+    return (
+        Ticket.objects.select_for_update(of=("self",))
+        .select_related("department", "customer", "assignee")
+        .get(pk=ticket.pk)
+    )
 
 
 def reopen_deadline(ticket: Ticket) -> Any:
@@ -312,8 +333,9 @@ def _check_reopen_window(ticket: Ticket) -> None:
         )
 
 
-def _set_status(ticket: Ticket, actor: Actor, status: str, *, now: Any,
-                close_reason: str = "", clause: str = "") -> bool:
+def _set_status(
+    ticket: Ticket, actor: Actor, status: str, *, now: Any, close_reason: str = "", clause: str = ""
+) -> bool:
     """Move `ticket` to `status` and log it; the caller saves. True when it changed."""
     old = ticket.status
     ticket.status_changed_at = now
@@ -330,8 +352,15 @@ def _set_status(ticket: Ticket, actor: Actor, status: str, *, now: Any,
         ticket.closed_at = None
         ticket.close_reason = ""
         ticket.contract_clause = ""
-    _event(ticket, actor, EventKind.STATUS, from_value=old, to_value=status,
-           close_reason=close_reason or None, contract_clause=clause or None)
+    _event(
+        ticket,
+        actor,
+        EventKind.STATUS,
+        from_value=old,
+        to_value=status,
+        close_reason=close_reason or None,
+        contract_clause=clause or None,
+    )
     return True
 
 
@@ -362,14 +391,21 @@ def add_message(
         if ticket.customer_id != author.pk:
             raise Ticket.DoesNotExist
         if internal:
-            raise ActionRefused("forbidden", _("Customers cannot write internal notes."),
-                                status=403)
+            raise ActionRefused(
+                "forbidden", _("Customers cannot write internal notes."), status=403
+            )
         return _customer_message(ticket, author, body, channel, attachments, now)
     return _agent_message(ticket, author, body, internal, status_after, channel, attachments, now)
 
 
-def _customer_message(ticket: Ticket, author: User, body: str, channel: str,
-                      attachments: Sequence[Attachment], now: Any) -> Message:
+def _customer_message(
+    ticket: Ticket,
+    author: User,
+    body: str,
+    channel: str,
+    attachments: Sequence[Attachment],
+    now: Any,
+) -> Message:
     actor = Actor.of(author)
     if ticket.status == TicketStatus.CLOSED:
         _check_reopen_window(ticket)
@@ -380,22 +416,36 @@ def _customer_message(ticket: Ticket, author: User, body: str, channel: str,
         and intake.is_nudge(body)
     )
     message = Message.objects.create(
-        ticket=ticket, author=author, author_kind=AuthorKind.CUSTOMER, body=body,
-        channel=channel, nudge=nudge, created_at=now,
+        ticket=ticket,
+        author=author,
+        author_kind=AuthorKind.CUSTOMER,
+        body=body,
+        channel=channel,
+        nudge=nudge,
+        created_at=now,
     )
     _attach(attachments, ticket, message)
     if nudge:
         # A nudge does not move the ticket in the queue, wake agents or touch the clocks.
         _event(ticket, actor, EventKind.NUDGE, public=False, message=message.pk)
         answer = Message.objects.create(
-            ticket=ticket, author=None, author_kind=AuthorKind.SYSTEM,
-            body=notifications.nudge_answer_text(ticket), channel=channel, created_at=now,
+            ticket=ticket,
+            author=None,
+            author_kind=AuthorKind.SYSTEM,
+            body=notifications.nudge_answer_text(ticket),
+            channel=channel,
+            created_at=now,
         )
         notifications.nudge_answered(ticket, answer)
         return message
     if ticket.status == TicketStatus.CLOSED:
-        _event(ticket, actor, EventKind.REOPENED, from_value=TicketStatus.CLOSED,
-               to_value=TicketStatus.OPEN)
+        _event(
+            ticket,
+            actor,
+            EventKind.REOPENED,
+            from_value=TicketStatus.CLOSED,
+            to_value=TicketStatus.OPEN,
+        )
     if ticket.status in (TicketStatus.PENDING, TicketStatus.RESOLVED, TicketStatus.CLOSED):
         _set_status(ticket, actor, TicketStatus.OPEN, now=now)
     ticket.last_customer_message_at = now
@@ -409,23 +459,36 @@ def _customer_message(ticket: Ticket, author: User, body: str, channel: str,
 AGENT_REPLY_STATUSES = (TicketStatus.OPEN, TicketStatus.PENDING, TicketStatus.RESOLVED)
 
 
-def _agent_message(ticket: Ticket, author: User, body: str, internal: bool,
-                   status_after: str | None, channel: str,
-                   attachments: Sequence[Attachment], now: Any) -> Message:
+def _agent_message(
+    ticket: Ticket,
+    author: User,
+    body: str,
+    internal: bool,
+    status_after: str | None,
+    channel: str,
+    attachments: Sequence[Attachment],
+    now: Any,
+) -> Message:
     from destek.tickets.access import can_work
 
     if not can_work(author, ticket):
         raise Ticket.DoesNotExist
     actor = Actor.of(author)
     message = Message.objects.create(
-        ticket=ticket, author=author, author_kind=AuthorKind.AGENT, body=body,
-        internal=internal, channel=channel, created_at=now,
+        ticket=ticket,
+        author=author,
+        author_kind=AuthorKind.AGENT,
+        body=body,
+        internal=internal,
+        channel=channel,
+        created_at=now,
     )
     _attach(attachments, ticket, message)
     if internal:
         if status_after:
-            raise ActionRefused("status_with_note",
-                                _("A status is chosen with a public reply, not with a note."))
+            raise ActionRefused(
+                "status_with_note", _("A status is chosen with a public reply, not with a note.")
+            )
         _event(ticket, actor, EventKind.NOTE, public=False, message=message.pk)
         ticket.updated_at = now
         ticket.save(update_fields=["updated_at"])
@@ -454,19 +517,22 @@ def _require_worker(actor: Actor, ticket: Ticket) -> None:
     from destek.tickets.access import can_work
 
     if actor.user is not None and not can_work(actor.user, ticket):
-        raise ActionRefused("forbidden", _("Only agents of the department can do this."),
-                            status=403)
+        raise ActionRefused(
+            "forbidden", _("Only agents of the department can do this."), status=403
+        )
 
 
 @transaction.atomic
-def change_status(ticket: Ticket, *, actor: Actor, status: str, close_reason: str = "",
-                  contract_clause: str = "") -> Ticket:
+def change_status(
+    ticket: Ticket, *, actor: Actor, status: str, close_reason: str = "", contract_clause: str = ""
+) -> Ticket:
     """An agent (or the timer) moves a ticket; closing needs a reason, `contract` a clause."""
     ticket = _lock(ticket)
     _require_worker(actor, ticket)
     if ticket.merged_into_id is not None:
-        raise ActionRefused("ticket_merged", _("This ticket was merged into another one."),
-                            status=409)
+        raise ActionRefused(
+            "ticket_merged", _("This ticket was merged into another one."), status=409
+        )
     if status not in TicketStatus.values:
         raise ActionRefused("invalid_status", _("Unknown status."))
     if status == TicketStatus.NEW and ticket.status != TicketStatus.NEW:
@@ -483,8 +549,9 @@ def change_status(ticket: Ticket, *, actor: Actor, status: str, close_reason: st
         if close_reason == CloseReason.DUPLICATE:
             raise ActionRefused("use_merge", _("Merge a duplicate into the other ticket."))
     elif close_reason or clause:
-        raise ActionRefused("close_reason_without_close",
-                            _("A close reason is given only when closing."))
+        raise ActionRefused(
+            "close_reason_without_close", _("A close reason is given only when closing.")
+        )
     now = timezone.now()
     if ticket.status == TicketStatus.CLOSED and status == TicketStatus.CLOSED:
         raise ActionRefused("already_closed", _("The ticket is already closed."), status=409)
@@ -503,8 +570,9 @@ def close_by_customer(ticket: Ticket, *, customer: User) -> Ticket:
     if ticket.status == TicketStatus.CLOSED:
         raise ActionRefused("already_closed", _("The ticket is already closed."), status=409)
     now = timezone.now()
-    _set_status(ticket, Actor.of(customer), TicketStatus.CLOSED, now=now,
-                close_reason=CloseReason.CUSTOMER)
+    _set_status(
+        ticket, Actor.of(customer), TicketStatus.CLOSED, now=now, close_reason=CloseReason.CUSTOMER
+    )
     ticket.updated_at = now
     ticket.save()
     notifications.status_changed(ticket)
@@ -523,15 +591,21 @@ def reopen_by_customer(ticket: Ticket, *, customer: User) -> Ticket:
         raise ActionRefused(
             "ticket_merged",
             _("This ticket was merged into #{number}; please write there.").format(
-                number=target.number),
+                number=target.number
+            ),
             status=409,
             merged_into=target.number,
         )
     _check_reopen_window(ticket)
     now = timezone.now()
     actor = Actor.of(customer)
-    _event(ticket, actor, EventKind.REOPENED, from_value=TicketStatus.CLOSED,
-           to_value=TicketStatus.OPEN)
+    _event(
+        ticket,
+        actor,
+        EventKind.REOPENED,
+        from_value=TicketStatus.CLOSED,
+        to_value=TicketStatus.OPEN,
+    )
     _set_status(ticket, actor, TicketStatus.OPEN, now=now)
     ticket.updated_at = now
     ticket.save()
@@ -545,8 +619,14 @@ def change_priority(ticket: Ticket, *, actor: Actor, priority: str) -> Ticket:
     if priority not in Priority.values:
         raise ActionRefused("invalid_priority", _("Unknown priority."))
     if priority != ticket.priority:
-        _event(ticket, actor, EventKind.PRIORITY, from_value=ticket.priority, to_value=priority,
-               public=False)
+        _event(
+            ticket,
+            actor,
+            EventKind.PRIORITY,
+            from_value=ticket.priority,
+            to_value=priority,
+            public=False,
+        )
         ticket.priority = priority
         ticket.updated_at = timezone.now()
         ticket.save()
@@ -560,15 +640,26 @@ def change_department(ticket: Ticket, *, actor: Actor, department: Department) -
     _require_worker(actor, ticket)
     if department.pk == ticket.department_id:
         return ticket
-    _event(ticket, actor, EventKind.DEPARTMENT, from_value=ticket.department.slug,
-           to_value=department.slug, public=False)
+    _event(
+        ticket,
+        actor,
+        EventKind.DEPARTMENT,
+        from_value=ticket.department.slug,
+        to_value=department.slug,
+        public=False,
+    )
     ticket.department = department
     if ticket.assignee is not None and not (
-        ticket.assignee.is_admin
-        or department.membership_set.filter(user=ticket.assignee).exists()
+        ticket.assignee.is_admin or department.membership_set.filter(user=ticket.assignee).exists()
     ):
-        _event(ticket, actor, EventKind.ASSIGNEE, from_value=ticket.assignee.email,
-               to_value="", public=False)
+        _event(
+            ticket,
+            actor,
+            EventKind.ASSIGNEE,
+            from_value=ticket.assignee.email,
+            to_value="",
+            public=False,
+        )
         ticket.assignee = None
     ticket.updated_at = timezone.now()
     ticket.save()
@@ -582,15 +673,20 @@ def assign(ticket: Ticket, *, actor: Actor, assignee: User | None) -> Ticket:
     if assignee is not None and not (
         assignee.is_active
         and assignee.is_agent
-        and (assignee.is_admin
-             or ticket.department.membership_set.filter(user=assignee).exists())
+        and (assignee.is_admin or ticket.department.membership_set.filter(user=assignee).exists())
     ):
-        raise ActionRefused("invalid_assignee",
-                            _("The assignee must be an agent of the ticket's department."))
+        raise ActionRefused(
+            "invalid_assignee", _("The assignee must be an agent of the ticket's department.")
+        )
     if (assignee.pk if assignee else None) != ticket.assignee_id:
-        _event(ticket, actor, EventKind.ASSIGNEE,
-               from_value=ticket.assignee.email if ticket.assignee else "",
-               to_value=assignee.email if assignee else "", public=False)
+        _event(
+            ticket,
+            actor,
+            EventKind.ASSIGNEE,
+            from_value=ticket.assignee.email if ticket.assignee else "",
+            to_value=assignee.email if assignee else "",
+            public=False,
+        )
         ticket.assignee = assignee
         ticket.updated_at = timezone.now()
         ticket.save()
@@ -601,24 +697,29 @@ def assign(ticket: Ticket, *, actor: Actor, assignee: User | None) -> Ticket:
 def mark_seen(ticket: Ticket, *, agent: User) -> None:
     """The first time an agent opens a ticket, the customer sees "Seen, under review"."""
     now = timezone.now()
-    if Ticket.objects.filter(pk=ticket.pk, first_seen_at__isnull=True).update(
-        first_seen_at=now
-    ):
+    if Ticket.objects.filter(pk=ticket.pk, first_seen_at__isnull=True).update(first_seen_at=now):
         ticket.first_seen_at = now
         _event(ticket, Actor.of(agent), EventKind.SEEN)
 
 
 @transaction.atomic
-def set_customer_notifications(ticket: Ticket, *, customer: User, enabled: bool,
-                               address: str = "") -> Ticket:
+def set_customer_notifications(
+    ticket: Ticket, *, customer: User, enabled: bool, address: str = ""
+) -> Ticket:
     ticket = _lock(ticket)
     if ticket.customer_id != customer.pk:
         raise Ticket.DoesNotExist
     ticket.notify_customer = enabled
     ticket.notify_address = address
     ticket.save(update_fields=["notify_customer", "notify_address"])
-    _event(ticket, Actor.of(customer), EventKind.NOTIFY, to_value="on" if enabled else "off",
-           public=True, address=address or None)
+    _event(
+        ticket,
+        Actor.of(customer),
+        EventKind.NOTIFY,
+        to_value="on" if enabled else "off",
+        public=True,
+        address=address or None,
+    )
     return ticket
 
 
@@ -629,22 +730,31 @@ def merge(source: Ticket, *, into: Ticket, actor: Actor) -> Ticket:
         raise ActionRefused("merge_into_itself", _("A ticket cannot be merged into itself."))
     # Lock in id order so two opposite merges cannot deadlock.
     first, second = sorted([source.pk, into.pk])
-    locked = {t.pk: t for t in Ticket.objects.select_for_update(of=("self",)).select_related(
-        "department", "customer", "assignee").filter(pk__in=[first, second]).order_by("pk")}
+    locked = {
+        t.pk: t
+        for t in Ticket.objects.select_for_update(of=("self",))
+        .select_related("department", "customer", "assignee")
+        .filter(pk__in=[first, second])
+        .order_by("pk")
+    }
     source, into = locked[source.pk], locked[into.pk]
     _require_worker(actor, source)
     _require_worker(actor, into)
     if source.merged_into_id is not None or into.merged_into_id is not None:
-        raise ActionRefused("already_merged", _("One of the tickets is already merged."),
-                            status=409)
+        raise ActionRefused(
+            "already_merged", _("One of the tickets is already merged."), status=409
+        )
     if into.status == TicketStatus.CLOSED:
-        raise ActionRefused("merge_target_closed",
-                            _("Reopen the target ticket before merging into it."), status=409)
+        raise ActionRefused(
+            "merge_target_closed", _("Reopen the target ticket before merging into it."), status=409
+        )
     if source.customer_id != into.customer_id:
         raise ActionRefused(
             "merge_customer_mismatch",
-            _("Only tickets of the same customer can be merged: the customer would see the "
-              "other's conversation."),
+            _(
+                "Only tickets of the same customer can be merged: the customer would see the "
+                "other's conversation."
+            ),
         )
     now = timezone.now()
     moved = Message.objects.filter(ticket=source).update(ticket=into)
@@ -655,13 +765,18 @@ def merge(source: Ticket, *, into: Ticket, actor: Actor) -> Ticket:
             setattr(into, name, min(values) if name == "first_response_at" else max(values))
     into.updated_at = now
     into.save()
-    _event(into, actor, EventKind.MERGED, from_value=source.number, to_value=into.number,
-           moved_messages=moved)
+    _event(
+        into,
+        actor,
+        EventKind.MERGED,
+        from_value=source.number,
+        to_value=into.number,
+        moved_messages=moved,
+    )
     source.merged_into = into
     _event(source, actor, EventKind.MERGED, from_value=source.number, to_value=into.number)
     if source.status != TicketStatus.CLOSED:
-        _set_status(source, actor, TicketStatus.CLOSED, now=now,
-                    close_reason=CloseReason.DUPLICATE)
+        _set_status(source, actor, TicketStatus.CLOSED, now=now, close_reason=CloseReason.DUPLICATE)
     else:
         source.close_reason = CloseReason.DUPLICATE
     source.updated_at = now
@@ -675,8 +790,12 @@ def merge(source: Ticket, *, into: Ticket, actor: Actor) -> Ticket:
 @transaction.atomic
 def auto_close(ticket_id: int) -> bool:
     """Close a ticket left `pending` or `resolved` too long. Safe to run twice: it re-checks."""
-    ticket = Ticket.objects.select_for_update(of=("self",)).select_related(
-        "department", "customer", "assignee").filter(pk=ticket_id).first()
+    ticket = (
+        Ticket.objects.select_for_update(of=("self",))
+        .select_related("department", "customer", "assignee")
+        .filter(pk=ticket_id)
+        .first()
+    )
     if ticket is None:
         return False
     now = timezone.now()

@@ -58,8 +58,17 @@ class EventInline(ReadOnlyInline):
 class TicketAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
     """Read-only: every change of a ticket goes through an action (desk or API)."""
 
-    list_display = ("display_number", "subject", "status", "priority", "department", "customer",
-                    "assignee", "channel", "created_at")
+    list_display = (
+        "display_number",
+        "subject",
+        "status",
+        "priority",
+        "department",
+        "customer",
+        "assignee",
+        "channel",
+        "created_at",
+    )
     list_filter = ("status", "priority", "department", "channel", "close_reason")
     search_fields = ("=number", "subject", "customer__email")
     list_select_related = ("department", "customer", "assignee")
@@ -91,17 +100,46 @@ class IntakeRuleAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
 
 @admin.register(RoutingRule)
 class RoutingRuleAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
-    list_display = ("name", "position", "enabled", "set_department", "set_priority",
-                    "min_priority", "stop")
+    list_display = (
+        "name",
+        "position",
+        "enabled",
+        "set_department",
+        "set_priority",
+        "min_priority",
+        "stop",
+    )
     list_editable = ("position", "enabled")
     list_filter = ("enabled", "set_department")
     search_fields = ("name", "keywords")
     fieldsets = (
         (None, {"fields": ("name", "position", "enabled", "stop")}),
-        (_("When"), {"fields": ("keywords", "match_subject", "match_body", "if_department",
-                                "if_tier", "if_channel", "if_urgency")}),
-        (_("Then"), {"fields": ("set_department", "set_priority", "min_priority", "add_tags",
-                                "set_assignee")}),
+        (
+            _("When"),
+            {
+                "fields": (
+                    "keywords",
+                    "match_subject",
+                    "match_body",
+                    "if_department",
+                    "if_tier",
+                    "if_channel",
+                    "if_urgency",
+                )
+            },
+        ),
+        (
+            _("Then"),
+            {
+                "fields": (
+                    "set_department",
+                    "set_priority",
+                    "min_priority",
+                    "add_tags",
+                    "set_assignee",
+                )
+            },
+        ),
     )
 
 

@@ -24,7 +24,7 @@ from destek.lib.text import clean_filename
 from destek.tickets import actions
 from destek.tickets.access import access_ticket
 from destek.tickets.actions import Actor
-from destek.tickets.choices import Channel, CloseReason, Priority, TicketStatus
+from destek.tickets.choices import Channel, TicketStatus
 from destek.tickets.models import Attachment, Department, Message, Ticket, TicketEvent
 from destek.tickets.selectors import customer_status_label, keyset_page
 
@@ -160,8 +160,15 @@ class MergeIn(Schema):
     into: int
 
 
-AGENT_FIELDS = {"status", "priority", "department", "assignee", "unassign", "close_reason",
-                "contract_clause"}
+AGENT_FIELDS = {
+    "status",
+    "priority",
+    "department",
+    "assignee",
+    "unassign",
+    "close_reason",
+    "contract_clause",
+}
 CUSTOMER_FIELDS = {"notify", "notify_address"}
 
 
@@ -258,27 +265,33 @@ def _uploads(user: User, ids: list[uuid.UUID]) -> list[Attachment]:
     """The caller's own uploads not yet attached to anything; anything else is not found."""
     if not ids:
         return []
-    found = list(Attachment.objects.filter(public_id__in=ids, uploaded_by=user,
-                                           message__isnull=True))
+    found = list(
+        Attachment.objects.filter(public_id__in=ids, uploaded_by=user, message__isnull=True)
+    )
     if len(found) != len(set(ids)):
-        raise ActionRefused("attachment_not_found",
-                            _("An attachment was not found or is already used."))
+        raise ActionRefused(
+            "attachment_not_found", _("An attachment was not found or is already used.")
+        )
     return found
 
 
 def _department(slug: str) -> Department:
     department = Department.objects.filter(slug=slug).first()
     if department is None:
-        raise ActionRefused("invalid_department",
-                            _("There is no department \u201c{slug}\u201d.").format(slug=slug))
+        raise ActionRefused(
+            "invalid_department", _("There is no department \u201c{slug}\u201d.").format(slug=slug)
+        )
     return department
 
 
 # --- endpoints ------------------------------------------------------------------------------
 
 
-@router.get("/tickets", response={200: TicketPage, 422: ErrorOut},
-            summary="Tickets you may see, newest first (cursor pagination)")
+@router.get(
+    "/tickets",
+    response={200: TicketPage, 422: ErrorOut},
+    summary="Tickets you may see, newest first (cursor pagination)",
+)
 def list_tickets(
     request: HttpRequest,
     cursor: str | None = None,
@@ -306,9 +319,11 @@ def list_tickets(
     return {"items": [ticket_out(t) for t in page.items], "next_cursor": page.next_cursor}
 
 
-@router.post("/tickets", response={200: TicketOut, 201: TicketOut, 404: ErrorOut,
-                                   409: ErrorOut, 422: ErrorOut},
-             summary="File a ticket (customers; agents for a customer by phone)")
+@router.post(
+    "/tickets",
+    response={200: TicketOut, 201: TicketOut, 404: ErrorOut, 409: ErrorOut, 422: ErrorOut},
+    summary="File a ticket (customers; agents for a customer by phone)",
+)
 def create_ticket(request: HttpRequest, payload: TicketIn) -> Status[Any]:
     user: User = request.auth  # type: ignore[attr-defined]
 
@@ -317,18 +332,25 @@ def create_ticket(request: HttpRequest, payload: TicketIn) -> Status[Any]:
         attachments = _uploads(user, payload.attachments)
         if user.is_customer:
             if payload.customer or payload.channel:
-                raise ActionRefused("field_not_allowed",
-                                    _("Only agents may set the customer or the channel."),
-                                    status=403)
-            customer, filed_by, channel = user, None, Channel.API
+                raise ActionRefused(
+                    "field_not_allowed",
+                    _("Only agents may set the customer or the channel."),
+                    status=403,
+                )
+            customer = user
+            filed_by: User | None = None
+            channel: str = Channel.API
         else:
             if not payload.customer:
-                raise ActionRefused("customer_required",
-                                    _("Agents file tickets for a customer: give its e-mail."))
-            customer = User.objects.filter(email=payload.customer.lower(),
-                                           role=Role.CUSTOMER, is_active=True).first()
-            if customer is None:
+                raise ActionRefused(
+                    "customer_required", _("Agents file tickets for a customer: give its e-mail.")
+                )
+            found = User.objects.filter(
+                email=payload.customer.lower(), role=Role.CUSTOMER, is_active=True
+            ).first()
+            if found is None:
                 raise ActionRefused("invalid_customer", _("There is no such customer."))
+            customer = found
             filed_by, channel = user, payload.channel or Channel.PHONE
         related = None
         if payload.related_to is not None:
@@ -351,8 +373,7 @@ def create_ticket(request: HttpRequest, payload: TicketIn) -> Status[Any]:
     return Status(*idempotent(request, payload.model_dump(mode="json"), run))
 
 
-@router.get("/tickets/{number}", response={200: TicketOut, 404: ErrorOut},
-            summary="One ticket")
+@router.get("/tickets/{number}", response={200: TicketOut, 404: ErrorOut}, summary="One ticket")
 def get_ticket(request: HttpRequest, number: int) -> dict[str, Any]:
     user: User = request.auth  # type: ignore[attr-defined]
     ticket = _reload(user, number)
@@ -361,9 +382,11 @@ def get_ticket(request: HttpRequest, number: int) -> dict[str, Any]:
     return ticket_out(ticket)
 
 
-@router.patch("/tickets/{number}", response={200: TicketOut, 403: ErrorOut, 404: ErrorOut,
-                                             409: ErrorOut, 422: ErrorOut},
-              summary="Change a ticket (agents: workflow fields; customers: notifications)")
+@router.patch(
+    "/tickets/{number}",
+    response={200: TicketOut, 403: ErrorOut, 404: ErrorOut, 409: ErrorOut, 422: ErrorOut},
+    summary="Change a ticket (agents: workflow fields; customers: notifications)",
+)
 def patch_ticket(request: HttpRequest, number: int, payload: TicketPatch) -> dict[str, Any]:
     user: User = request.auth  # type: ignore[attr-defined]
     fields = set(payload.model_dump(exclude_unset=True))
@@ -374,22 +397,26 @@ def patch_ticket(request: HttpRequest, number: int, payload: TicketPatch) -> dic
             raise ActionRefused(
                 "field_not_allowed",
                 _("You may not change: {fields}.").format(
-                    fields=", ".join(sorted(fields - allowed))),
+                    fields=", ".join(sorted(fields - allowed))
+                ),
                 status=403,
             )
         actor = Actor.of(user)
         if user.is_customer:
             if fields:
                 actions.set_customer_notifications(
-                    ticket, customer=user,
+                    ticket,
+                    customer=user,
                     enabled=ticket.notify_customer if payload.notify is None else payload.notify,
-                    address=str(payload.notify_address or "") if "notify_address" in fields
+                    address=str(payload.notify_address or "")
+                    if "notify_address" in fields
                     else ticket.notify_address,
                 )
             return ticket_out(_reload(user, number))
         if payload.department is not None:
-            actions.change_department(ticket, actor=actor,
-                                      department=_department(payload.department))
+            actions.change_department(
+                ticket, actor=actor, department=_department(payload.department)
+            )
         if payload.priority is not None:
             actions.change_priority(ticket, actor=actor, priority=payload.priority)
         if payload.assignee is not None or payload.unassign:
@@ -400,20 +427,31 @@ def patch_ticket(request: HttpRequest, number: int, payload: TicketPatch) -> dic
                     raise ActionRefused("invalid_assignee", _("There is no such agent."))
             actions.assign(ticket, actor=actor, assignee=assignee)
         if payload.status is not None:
-            actions.change_status(ticket, actor=actor, status=payload.status,
-                                  close_reason=payload.close_reason or "",
-                                  contract_clause=payload.contract_clause or "")
+            actions.change_status(
+                ticket,
+                actor=actor,
+                status=payload.status,
+                close_reason=payload.close_reason or "",
+                contract_clause=payload.contract_clause or "",
+            )
         elif payload.close_reason or payload.contract_clause:
-            raise ActionRefused("close_reason_without_close",
-                                _("A close reason is given only when closing."))
+            raise ActionRefused(
+                "close_reason_without_close", _("A close reason is given only when closing.")
+            )
     # The agent may have moved the ticket out of their own departments: answer from what
     # was written, since the one door may no longer let them read it.
-    return ticket_out(Ticket.objects.select_related(
-        "department", "customer", "assignee", "related_to", "merged_into").get(pk=ticket.pk))
+    return ticket_out(
+        Ticket.objects.select_related(
+            "department", "customer", "assignee", "related_to", "merged_into"
+        ).get(pk=ticket.pk)
+    )
 
 
-@router.get("/tickets/{number}/messages", response={200: list[MessageOut], 404: ErrorOut},
-            summary="The thread; customers never see internal notes")
+@router.get(
+    "/tickets/{number}/messages",
+    response={200: list[MessageOut], 404: ErrorOut},
+    summary="The thread; customers never see internal notes",
+)
 def list_messages(request: HttpRequest, number: int) -> list[dict[str, Any]]:
     user: User = request.auth  # type: ignore[attr-defined]
     ticket = access_ticket(user, number)
@@ -424,18 +462,27 @@ def list_messages(request: HttpRequest, number: int) -> list[dict[str, Any]]:
     return [message_out(m, user) for m in messages]
 
 
-@router.post("/tickets/{number}/messages",
-             response={200: MessageOut, 201: MessageOut, 403: ErrorOut, 404: ErrorOut,
-                       409: ErrorOut, 422: ErrorOut},
-             summary="Reply, or add an internal note (agents)")
+@router.post(
+    "/tickets/{number}/messages",
+    response={
+        200: MessageOut,
+        201: MessageOut,
+        403: ErrorOut,
+        404: ErrorOut,
+        409: ErrorOut,
+        422: ErrorOut,
+    },
+    summary="Reply, or add an internal note (agents)",
+)
 def post_message(request: HttpRequest, number: int, payload: MessageIn) -> Status[Any]:
     user: User = request.auth  # type: ignore[attr-defined]
 
     def run() -> tuple[int, Any]:
         ticket = access_ticket(user, number)
         if user.is_customer and payload.status:
-            raise ActionRefused("field_not_allowed", _("Customers do not set the status."),
-                                status=403)
+            raise ActionRefused(
+                "field_not_allowed", _("Customers do not set the status."), status=403
+            )
         message = actions.add_message(
             ticket,
             author=user,
@@ -451,8 +498,11 @@ def post_message(request: HttpRequest, number: int, payload: MessageIn) -> Statu
     return Status(*idempotent(request, payload.model_dump(mode="json"), run))
 
 
-@router.get("/tickets/{number}/events", response={200: list[EventOut], 404: ErrorOut},
-            summary="The ticket's history: who or what changed what, when")
+@router.get(
+    "/tickets/{number}/events",
+    response={200: list[EventOut], 404: ErrorOut},
+    summary="The ticket's history: who or what changed what, when",
+)
 def list_events(request: HttpRequest, number: int) -> list[dict[str, Any]]:
     user: User = request.auth  # type: ignore[attr-defined]
     ticket = access_ticket(user, number)
@@ -464,22 +514,35 @@ def list_events(request: HttpRequest, number: int) -> list[dict[str, Any]]:
         actor = None
         if e.actor is not None:
             actor = e.actor.display_name if user.is_customer else e.actor.email
-        out.append({"id": e.pk, "kind": e.kind, "actor_kind": e.actor_kind, "actor": actor,
-                    "from_value": e.from_value, "to_value": e.to_value, "data": e.data,
-                    "created_at": e.created_at})
+        out.append(
+            {
+                "id": e.pk,
+                "kind": e.kind,
+                "actor_kind": e.actor_kind,
+                "actor": actor,
+                "from_value": e.from_value,
+                "to_value": e.to_value,
+                "data": e.data,
+                "created_at": e.created_at,
+            }
+        )
     return out
 
 
 def _customer_only(user: User) -> None:
     if not user.is_customer:
-        raise ActionRefused("customers_only",
-                            _("Agents change the status with PATCH /tickets/{number}."),
-                            status=403)
+        raise ActionRefused(
+            "customers_only",
+            _("Agents change the status with PATCH /tickets/{number}."),
+            status=403,
+        )
 
 
-@router.post("/tickets/{number}/close", response={200: TicketOut, 403: ErrorOut,
-                                                  404: ErrorOut, 409: ErrorOut, 422: ErrorOut},
-             summary="Customers: close your own ticket")
+@router.post(
+    "/tickets/{number}/close",
+    response={200: TicketOut, 403: ErrorOut, 404: ErrorOut, 409: ErrorOut, 422: ErrorOut},
+    summary="Customers: close your own ticket",
+)
 def close_ticket(request: HttpRequest, number: int) -> Status[Any]:
     user: User = request.auth  # type: ignore[attr-defined]
 
@@ -492,9 +555,11 @@ def close_ticket(request: HttpRequest, number: int) -> Status[Any]:
     return Status(*idempotent(request, {"number": number}, run))
 
 
-@router.post("/tickets/{number}/reopen", response={200: TicketOut, 403: ErrorOut,
-                                                   404: ErrorOut, 409: ErrorOut, 422: ErrorOut},
-             summary="Customers: reopen a closed ticket within the reopen window")
+@router.post(
+    "/tickets/{number}/reopen",
+    response={200: TicketOut, 403: ErrorOut, 404: ErrorOut, 409: ErrorOut, 422: ErrorOut},
+    summary="Customers: reopen a closed ticket within the reopen window",
+)
 def reopen_ticket(request: HttpRequest, number: int) -> Status[Any]:
     user: User = request.auth  # type: ignore[attr-defined]
 
@@ -507,9 +572,11 @@ def reopen_ticket(request: HttpRequest, number: int) -> Status[Any]:
     return Status(*idempotent(request, {"number": number}, run))
 
 
-@router.post("/tickets/{number}/merge", response={200: TicketOut, 403: ErrorOut,
-                                                  404: ErrorOut, 409: ErrorOut, 422: ErrorOut},
-             summary="Agents: merge this duplicate into another ticket")
+@router.post(
+    "/tickets/{number}/merge",
+    response={200: TicketOut, 403: ErrorOut, 404: ErrorOut, 409: ErrorOut, 422: ErrorOut},
+    summary="Agents: merge this duplicate into another ticket",
+)
 def merge_ticket(request: HttpRequest, number: int, payload: MergeIn) -> Status[Any]:
     user: User = request.auth  # type: ignore[attr-defined]
 
@@ -527,8 +594,11 @@ def merge_ticket(request: HttpRequest, number: int, payload: MergeIn) -> Status[
 # --- attachments ----------------------------------------------------------------------------
 
 
-@router.post("/attachments", response={201: AttachmentOut, 413: ErrorOut, 422: ErrorOut},
-             summary="Upload a file; then list its id in `attachments` of a ticket or message")
+@router.post(
+    "/attachments",
+    response={201: AttachmentOut, 413: ErrorOut, 422: ErrorOut},
+    summary="Upload a file; then list its id in `attachments` of a ticket or message",
+)
 def upload(request: HttpRequest, file: File[UploadedFile]) -> Status[Any]:
     user: User = request.auth  # type: ignore[attr-defined]
     limit = settings.DESTEK_MAX_ATTACHMENT_MB * 1024 * 1024
@@ -554,8 +624,11 @@ def upload(request: HttpRequest, file: File[UploadedFile]) -> Status[Any]:
     return Status(201, attachment_out(attachment))
 
 
-@router.get("/attachments/{attachment_id}", response={200: None, 404: ErrorOut},
-            summary="Download an attachment (always as a download)")
+@router.get(
+    "/attachments/{attachment_id}",
+    response={200: None, 404: ErrorOut},
+    summary="Download an attachment (always as a download)",
+)
 def download(request: HttpRequest, attachment_id: str) -> Any:
     user: User = request.auth  # type: ignore[attr-defined]
     try:
@@ -567,12 +640,12 @@ def download(request: HttpRequest, attachment_id: str) -> Any:
         if attachment.uploaded_by_id != user.pk:
             raise Attachment.DoesNotExist
     else:
-        ticket = Ticket.objects.visible_to(user).get(pk=attachment.ticket_id)
+        # Through the ticket's door: raises DoesNotExist (404) for anyone who may not see it.
+        Ticket.objects.visible_to(user).get(pk=attachment.ticket_id)
         if user.is_customer and (attachment.message is None or attachment.message.internal):
             raise Attachment.DoesNotExist
-        del ticket
     response = FileResponse(attachment.file.open("rb"), content_type="application/octet-stream")
-    response["Content-Disposition"] = content_disposition_header(True, attachment.filename)
+    response["Content-Disposition"] = content_disposition_header(True, attachment.filename) or ""
     response["X-Content-Type-Options"] = "nosniff"
     response["Content-Security-Policy"] = "default-src 'none'; sandbox"
     response["Content-Length"] = str(attachment.size)

@@ -32,7 +32,7 @@ class Department(models.Model):
         default=30,
         help_text=_("How long after closing a customer may reopen a ticket."),
     )
-    members = models.ManyToManyField(
+    members: models.ManyToManyField[Any, Any] = models.ManyToManyField(
         settings.AUTH_USER_MODEL,
         through="Membership",
         related_name="departments",

@@ -31,8 +31,16 @@ def priority_from_urgency(urgency: str) -> str:
     return urgency
 
 
-def _matches(rule: RoutingRule, *, subject: str, body: str, state: Routing, tier: str,
-             channel: str, urgency: str) -> bool:
+def _matches(
+    rule: RoutingRule,
+    *,
+    subject: str,
+    body: str,
+    state: Routing,
+    tier: str,
+    channel: str,
+    urgency: str,
+) -> bool:
     if rule.if_department_id and rule.if_department_id != state.department.pk:
         return False
     if rule.if_tier and rule.if_tier != tier:
@@ -66,14 +74,22 @@ def route(
             "set_department", "set_assignee"
         )
     for rule in rules:
-        if not _matches(rule, subject=subject, body=body, state=state, tier=tier,
-                        channel=channel, urgency=urgency):
+        if not _matches(
+            rule,
+            subject=subject,
+            body=body,
+            state=state,
+            tier=tier,
+            channel=channel,
+            urgency=urgency,
+        ):
             continue
         state.applied.append(rule)
         if rule.set_department_id and rule.set_department_id != state.department.pk:
             assert rule.set_department is not None
-            state.changes.append((rule.name, "department", state.department.slug,
-                                  rule.set_department.slug))
+            state.changes.append(
+                (rule.name, "department", state.department.slug, rule.set_department.slug)
+            )
             state.department = rule.set_department
         new_priority = state.priority
         if rule.set_priority:

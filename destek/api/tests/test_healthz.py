@@ -22,6 +22,11 @@ def test_healthz_answers_ok_and_reports_the_worker_heartbeat(settings: Any) -> N
 def test_the_openapi_spec_is_served() -> None:
     spec = Client().get("/api/v1/openapi.json").json()
     assert spec["openapi"].startswith("3.")
-    for path in ("/api/v1/tickets", "/api/v1/tickets/{number}", "/api/v1/auth/token",
-                 "/api/v1/tickets/{number}/merge", "/api/v1/tickets/{number}/events"):
+    for path in (
+        "/api/v1/tickets",
+        "/api/v1/tickets/{number}",
+        "/api/v1/auth/token",
+        "/api/v1/tickets/{number}/merge",
+        "/api/v1/tickets/{number}/events",
+    ):
         assert path in spec["paths"], path

@@ -40,10 +40,12 @@ def test_keys_are_per_user(customer: Any, customer2: Any) -> None:
 def test_a_retried_reply_is_stored_once(customer: Any) -> None:
     number = customer.file_ticket()["number"]
     key = {"Idempotency-Key": "reply-1"}
-    first = customer.post(f"tickets/{number}/messages", {"body": "More details: code 7."},
-                          headers=key)
-    again = customer.post(f"tickets/{number}/messages", {"body": "More details: code 7."},
-                          headers=key)
+    first = customer.post(
+        f"tickets/{number}/messages", {"body": "More details: code 7."}, headers=key
+    )
+    again = customer.post(
+        f"tickets/{number}/messages", {"body": "More details: code 7."}, headers=key
+    )
     assert (first.status_code, again.status_code) == (201, 200)
     assert Message.objects.filter(body="More details: code 7.").count() == 1
 

@@ -94,10 +94,11 @@ def test_smtp_5xx_is_permanent_and_4xx_is_not() -> None:
     assert not is_permanent(ConnectionRefusedError())
 
 
-def test_outbound_mail_headers_cannot_be_injected_through_the_subject(customer: Any,
-                                                                      outbox: list) -> None:
+def test_outbound_mail_headers_cannot_be_injected_through_the_subject(
+    customer: Any, outbox: list
+) -> None:
     customer.file_ticket(subject="Broken\r\nBcc: victim@example.com", body="Header injection.")
-    mine = [m for m in outbox if m.to == ["customer@example.com"]][0]
+    mine = next(m for m in outbox if m.to == ["customer@example.com"])
     assert "\n" not in mine.subject and "\r" not in mine.subject
     assert "victim@example.com" not in mine.message().get("Bcc", "")
 

@@ -30,8 +30,9 @@ def call(client: Any, method: str, path: str, data: Any) -> Any:
     return getattr(client, method)(path, data)
 
 
-def test_a_customer_cannot_reach_another_customers_ticket_on_any_path(customer: Any,
-                                                                      customer2: Any) -> None:
+def test_a_customer_cannot_reach_another_customers_ticket_on_any_path(
+    customer: Any, customer2: Any
+) -> None:
     number = customer.file_ticket()["number"]
     for method, path, data in every_path(number):
         theirs = call(customer2, method, path, data)
@@ -47,11 +48,13 @@ def test_an_agent_cannot_reach_another_departments_ticket(customer: Any, finance
     assert finance.post("tickets/10000001/merge", {"into": number}).status_code == 404
 
 
-def test_lists_show_each_role_its_own_scope(customer: Any, customer2: Any, agent: Any,
-                                            finance: Any, admin: Any) -> None:
+def test_lists_show_each_role_its_own_scope(
+    customer: Any, customer2: Any, agent: Any, finance: Any, admin: Any
+) -> None:
     tech = customer.file_ticket()["number"]
     money = customer2.file_ticket(subject="Payment failed twice", body="Card charged twice.")[
-        "number"]
+        "number"
+    ]
     assert [t["number"] for t in customer.get("tickets").json()["items"]] == [tech]
     assert [t["number"] for t in customer2.get("tickets").json()["items"]] == [money]
     assert [t["number"] for t in agent.get("tickets").json()["items"]] == [tech]
@@ -67,8 +70,12 @@ def test_admin_reaches_every_ticket(customer: Any, admin: Any) -> None:
 
 def test_a_customer_may_not_set_workflow_fields(customer: Any) -> None:
     number = customer.file_ticket()["number"]
-    for field, value in (("status", "resolved"), ("priority", "critical"),
-                         ("assignee", "agent@example.com"), ("department", "finance")):
+    for field, value in (
+        ("status", "resolved"),
+        ("priority", "critical"),
+        ("assignee", "agent@example.com"),
+        ("department", "finance"),
+    ):
         response = customer.patch(f"tickets/{number}", {field: value})
         assert response.status_code == 403, field
         assert response.json()["code"] == "field_not_allowed"
@@ -84,8 +91,10 @@ def test_fields_nobody_may_set_are_refused(agent: Any, customer: Any, field: str
 
 
 def test_a_customer_cannot_set_the_customer_or_channel_of_a_new_ticket(customer: Any) -> None:
-    response = customer.post("tickets", {"subject": "Printer offline", "body": "No paper.",
-                                         "customer": "customer2@example.com"})
+    response = customer.post(
+        "tickets",
+        {"subject": "Printer offline", "body": "No paper.", "customer": "customer2@example.com"},
+    )
     assert response.status_code == 403
 
 
@@ -116,7 +125,8 @@ def test_signing_out_revokes_the_token(customer: Any) -> None:
 
 def test_tokens_are_stored_hashed(customer: Any) -> None:
     stored = ApiToken.objects.filter(user__email="customer@example.com").values_list(
-        "key_hash", flat=True)
+        "key_hash", flat=True
+    )
     assert customer.token not in list(stored)
     assert all(len(h) == 64 for h in stored)
 
@@ -135,8 +145,10 @@ def test_sign_in_works_with_any_case_of_the_address(anonymous: Any) -> None:
 
 
 def test_sign_in_is_rate_limited_per_address(anonymous: Any) -> None:
-    codes = [anonymous.post("auth/token", {"email": "vip@example.com", "password": "x"}
-                            ).status_code for _ in range(12)]
+    codes = [
+        anonymous.post("auth/token", {"email": "vip@example.com", "password": "x"}).status_code
+        for _ in range(12)
+    ]
     assert codes[:10] == [401] * 10
     assert codes[10:] == [429, 429]
     locked = anonymous.post("auth/token", {"email": "vip@example.com", "password": "demo"})
@@ -145,5 +157,8 @@ def test_sign_in_is_rate_limited_per_address(anonymous: Any) -> None:
 
 def test_me_tells_who_the_token_belongs_to(agent: Any) -> None:
     me = agent.get("auth/me").json()
-    assert (me["email"], me["role"], me["departments"]) == ("agent@example.com", "agent",
-                                                            ["technical"])
+    assert (me["email"], me["role"], me["departments"]) == (
+        "agent@example.com",
+        "agent",
+        ["technical"],
+    )

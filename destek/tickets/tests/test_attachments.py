@@ -11,12 +11,18 @@ from django.test import Client
 pytestmark = pytest.mark.django_db
 
 
-def upload(client: Any, name: str = "screen.png", content: bytes = b"\x89PNG fake",
-           content_type: str = "image/png") -> Any:
+def upload(
+    client: Any,
+    name: str = "screen.png",
+    content: bytes = b"\x89PNG fake",
+    content_type: str = "image/png",
+) -> Any:
     raw = Client()
-    return raw.post("/api/v1/attachments",
-                    {"file": SimpleUploadedFile(name, content, content_type=content_type)},
-                    headers={"Authorization": f"Bearer {client.token}"})
+    return raw.post(
+        "/api/v1/attachments",
+        {"file": SimpleUploadedFile(name, content, content_type=content_type)},
+        headers={"Authorization": f"Bearer {client.token}"},
+    )
 
 
 def download(client: Any, url: str) -> Any:
@@ -26,8 +32,9 @@ def download(client: Any, url: str) -> Any:
 def test_a_customer_attaches_a_file_to_a_new_ticket_and_agents_download_it(
     customer: Any, agent: Any
 ) -> None:
-    uploaded = upload(customer, content=b"<svg onload=alert(1)>", name="shot.svg",
-                      content_type="image/svg+xml")
+    uploaded = upload(
+        customer, content=b"<svg onload=alert(1)>", name="shot.svg", content_type="image/svg+xml"
+    )
     assert uploaded.status_code == 201
     number = customer.file_ticket(attachments=[uploaded.json()["id"]])["number"]
     first = agent.get(f"tickets/{number}/messages").json()[0]
@@ -41,8 +48,9 @@ def test_a_customer_attaches_a_file_to_a_new_ticket_and_agents_download_it(
     assert "sandbox" in response["Content-Security-Policy"]
 
 
-def test_another_customer_cannot_download_an_attachment(customer: Any, customer2: Any,
-                                                        finance: Any) -> None:
+def test_another_customer_cannot_download_an_attachment(
+    customer: Any, customer2: Any, finance: Any
+) -> None:
     attachment_id = upload(customer).json()["id"]
     customer.file_ticket(attachments=[attachment_id])
     url = f"/api/v1/attachments/{attachment_id}"
@@ -52,12 +60,15 @@ def test_another_customer_cannot_download_an_attachment(customer: Any, customer2
     assert download(customer2, "/api/v1/attachments/not-a-uuid").status_code == 404
 
 
-def test_an_upload_not_yet_attached_belongs_to_its_uploader_alone(customer: Any,
-                                                                  customer2: Any) -> None:
+def test_an_upload_not_yet_attached_belongs_to_its_uploader_alone(
+    customer: Any, customer2: Any
+) -> None:
     attachment_id = upload(customer).json()["id"]
     assert download(customer2, f"/api/v1/attachments/{attachment_id}").status_code == 404
-    stolen = customer2.post("tickets", {"subject": "Printer offline", "body": "No paper.",
-                                        "attachments": [attachment_id]})
+    stolen = customer2.post(
+        "tickets",
+        {"subject": "Printer offline", "body": "No paper.", "attachments": [attachment_id]},
+    )
     assert stolen.status_code == 422
     assert stolen.json()["code"] == "attachment_not_found"
 
@@ -65,8 +76,10 @@ def test_an_upload_not_yet_attached_belongs_to_its_uploader_alone(customer: Any,
 def test_attachments_of_internal_notes_stay_internal(customer: Any, agent: Any) -> None:
     number = customer.file_ticket()["number"]
     attachment_id = upload(agent, name="server.log", content=b"secret").json()["id"]
-    agent.post(f"tickets/{number}/messages",
-               {"body": "Log attached", "internal": True, "attachments": [attachment_id]})
+    agent.post(
+        f"tickets/{number}/messages",
+        {"body": "Log attached", "internal": True, "attachments": [attachment_id]},
+    )
     assert download(agent, f"/api/v1/attachments/{attachment_id}").status_code == 200
     assert download(customer, f"/api/v1/attachments/{attachment_id}").status_code == 404
 

@@ -340,6 +340,8 @@ def test_any_keyword_of_the_list_is_enough() -> None:
 
 def test_tickets_about_different_order_numbers_are_not_duplicates() -> None:
     assert not is_near_duplicate(
-        "Payment failed for order 12345", "Card was charged, order 12345 unpaid.",
-        "Payment failed for order 12346", "Card was charged, order 12346 unpaid.",
+        "Payment failed for order 12345",
+        "Card was charged, order 12345 unpaid.",
+        "Payment failed for order 12346",
+        "Card was charged, order 12346 unpaid.",
     )

@@ -13,8 +13,21 @@ pytestmark = pytest.mark.django_db
 
 @pytest.mark.parametrize(
     "subject",
-    ["hello", "Question", "Request!", "problem", "HELP", "Salam", "sual", "سلام",
-     "درخواست", "Вопрос", "Здравствуйте!", "Merhaba, bir sorum var", "Sorun"],
+    [
+        "hello",
+        "Question",
+        "Request!",
+        "problem",
+        "HELP",
+        "Salam",
+        "sual",
+        "سلام",
+        "درخواست",
+        "Вопрос",
+        "Здравствуйте!",
+        "Merhaba, bir sorum var",
+        "Sorun",
+    ],
 )
 def test_subjects_that_say_nothing_are_refused(customer: Any, subject: str) -> None:
     response = customer.post("tickets", {"subject": subject, "body": "Please help me."})
@@ -48,18 +61,25 @@ def test_subjects_with_runs_of_marks_are_refused(customer: Any, subject: str) ->
 
 
 def test_a_duplicate_of_an_open_ticket_is_refused_and_named(customer: Any) -> None:
-    first = customer.file_ticket(subject="Invoice page shows error 500",
-                                 body="Since this morning the invoice page fails.")
-    again = customer.post("tickets", {"subject": "invoice page shows error 500!",
-                                      "body": "Since this morning the invoice page fails"})
+    first = customer.file_ticket(
+        subject="Invoice page shows error 500", body="Since this morning the invoice page fails."
+    )
+    again = customer.post(
+        "tickets",
+        {
+            "subject": "invoice page shows error 500!",
+            "body": "Since this morning the invoice page fails",
+        },
+    )
     assert again.status_code == 422
     assert again.json()["code"] == "duplicate"
     assert again.json()["ticket"] == first["number"]
     assert str(first["number"]) in again.json()["detail"]
 
 
-def test_the_same_text_from_another_customer_is_not_a_duplicate(customer: Any,
-                                                                customer2: Any) -> None:
+def test_the_same_text_from_another_customer_is_not_a_duplicate(
+    customer: Any, customer2: Any
+) -> None:
     customer.file_ticket()
     customer2.file_ticket()
     assert Ticket.objects.count() == 2
@@ -79,11 +99,18 @@ def test_an_admin_can_switch_a_rule_off(customer: Any) -> None:
 
 @pytest.mark.parametrize(
     "text",
-    ["when will you answer?", "any update?", "Сколько ещё ждать?",
-     "ne zaman cevap vereceksiniz", "nə vaxt cavab verəcəksiniz", "چرا جواب نمی‌دهید"],
+    [
+        "when will you answer?",
+        "any update?",
+        "Сколько ещё ждать?",
+        "ne zaman cevap vereceksiniz",
+        "nə vaxt cavab verəcəksiniz",
+        "چرا جواب نمی‌دهید",
+    ],
 )
-def test_a_nudge_is_kept_but_does_not_move_the_ticket(customer: Any, agent: Any, outbox: list,
-                                                      text: str) -> None:
+def test_a_nudge_is_kept_but_does_not_move_the_ticket(
+    customer: Any, agent: Any, outbox: list, text: str
+) -> None:
     ticket = customer.file_ticket()
     number = ticket["number"]
     outbox.clear()
@@ -112,16 +139,27 @@ def test_the_nudge_answer_gives_the_expected_answer_time_in_the_customers_langua
 
 def test_a_real_reply_is_not_a_nudge(customer: Any) -> None:
     number = customer.file_ticket()["number"]
-    response = customer.post(f"tickets/{number}/messages",
-                             {"body": "Any update? I also see error 502 on /billing since 9:00"
-                                      " and the export of March invoices fails too."})
+    response = customer.post(
+        f"tickets/{number}/messages",
+        {
+            "body": "Any update? I also see error 502 on /billing since 9:00"
+            " and the export of March invoices fails too."
+        },
+    )
     assert response.json()["nudge"] is False
 
 
 @pytest.mark.parametrize(
     "subject",
-    ["Payment failed for order 12345", "Ödəniş keçmir", "Ödənişlə bağlı sual var idi",
-     "Оплата не прошла", "Проблема с оплатой заказа", "Ödeme alınmadı", "مشکل پرداخت"],
+    [
+        "Payment failed for order 12345",
+        "Ödəniş keçmir",
+        "Ödənişlə bağlı sual var idi",
+        "Оплата не прошла",
+        "Проблема с оплатой заказа",
+        "Ödeme alınmadı",
+        "مشکل پرداخت",
+    ],
 )
 def test_payment_words_in_five_languages_route_to_finance(customer: Any, subject: str) -> None:
     ticket = customer.file_ticket(subject=subject, body="Card was charged twice.")
@@ -130,8 +168,7 @@ def test_payment_words_in_five_languages_route_to_finance(customer: Any, subject
 
 @pytest.mark.parametrize(
     "subject",
-    ["Service is down", "Sayt işləmir", "Сайт не работает", "Hizmet çalışmıyor",
-     "سایت کار نمی‌کند"],
+    ["Service is down", "Sayt işləmir", "Сайт не работает", "Hizmet çalışmıyor", "سایت کار نمی‌کند"],
 )
 def test_service_down_phrases_raise_priority_to_high(customer: Any, subject: str) -> None:
     ticket = customer.file_ticket(subject=subject, body="Nothing loads at all since 9:00.")
@@ -159,12 +196,14 @@ def test_routing_rules_are_in_the_event_history(customer: Any, finance: Any) -> 
 
 
 def test_unknown_department_and_bad_urgency_are_clear_errors(customer: Any) -> None:
-    bad_department = customer.post("tickets", {"subject": "Printer offline", "body": "x y",
-                                               "department": "nope"})
+    bad_department = customer.post(
+        "tickets", {"subject": "Printer offline", "body": "x y", "department": "nope"}
+    )
     assert bad_department.status_code == 422
     assert bad_department.json()["code"] == "invalid_department"
-    bad_urgency = customer.post("tickets", {"subject": "Printer offline", "body": "x y",
-                                            "urgency": "extreme"})
+    bad_urgency = customer.post(
+        "tickets", {"subject": "Printer offline", "body": "x y", "urgency": "extreme"}
+    )
     assert bad_urgency.status_code == 422
     assert bad_urgency.json()["code"] == "invalid"
     assert "urgency" in bad_urgency.json()["detail"]

@@ -21,11 +21,13 @@ def make_tickets(count: int, **fields: Any) -> list[Ticket]:
     tag, _ = Tag.objects.get_or_create(name="bulk")
     tickets = []
     for i in range(count):
-        ticket = Ticket.objects.create(subject=f"Bulk {i}", department=department,
-                                       customer=customer, language="en", **fields)
+        ticket = Ticket.objects.create(
+            subject=f"Bulk {i}", department=department, customer=customer, language="en", **fields
+        )
         ticket.tags.add(tag)
-        Message.objects.create(ticket=ticket, author=customer, author_kind="customer",
-                               body="x", channel="api")
+        Message.objects.create(
+            ticket=ticket, author=customer, author_kind="customer", body="x", channel="api"
+        )
         tickets.append(ticket)
     return tickets
 
@@ -50,8 +52,9 @@ def test_a_bad_cursor_is_a_clear_error(agent: Any) -> None:
     assert response.json()["code"] == "invalid_cursor"
 
 
-def test_agents_filter_by_status_priority_department_and_assignee(agent: Any, admin: Any,
-                                                                  users: dict) -> None:
+def test_agents_filter_by_status_priority_department_and_assignee(
+    agent: Any, admin: Any, users: dict
+) -> None:
     make_tickets(2, status=TicketStatus.OPEN)
     make_tickets(1, priority=Priority.HIGH, assignee=users["agent"])
     make_tickets(1, department="finance")
