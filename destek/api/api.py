@@ -16,7 +16,45 @@ from destek.api.auth import BearerAuth
 from destek.lib.errors import ActionRefused
 from destek.tickets.api import router as tickets_router
 
-api = NinjaAPI(
+ERROR_SCHEMA = {
+    "type": "object",
+    "properties": {"detail": {"type": "string"}, "code": {"type": "string"}},
+    "required": ["detail", "code"],
+}
+COMMON_ERRORS = {
+    "400": "The body is not valid JSON.",
+    "401": "No valid bearer token.",
+    "422": "The input is not valid; `detail` says why in the caller's language.",
+}
+
+
+class DestekAPI(NinjaAPI):
+    """Documents the answers every operation can give, so the spec matches what is served."""
+
+    def get_openapi_schema(self, **kwargs: Any) -> Any:
+        schema = super().get_openapi_schema(**kwargs)
+        schema.setdefault("components", {}).setdefault("schemas", {})["Error"] = ERROR_SCHEMA
+        for methods in schema["paths"].values():
+            for operation in methods.values():
+                responses = operation.setdefault("responses", {})
+                for status, description in COMMON_ERRORS.items():
+                    if status == "401" and not operation.get("security"):
+                        continue
+                    responses.setdefault(
+                        status,
+                        {
+                            "description": description,
+                            "content": {
+                                "application/json": {
+                                    "schema": {"$ref": "#/components/schemas/Error"}
+                                }
+                            },
+                        },
+                    )
+        return schema
+
+
+api = DestekAPI(
     title="Destek API",
     version="1",
     description="Tickets, messages and events. Authenticate with `POST /auth/token`, then "
@@ -59,6 +97,8 @@ def on_too_big(request: HttpRequest, exc: Exception) -> HttpResponse:
 
 @api.exception_handler(HttpError)
 def on_http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
+    if exc.status_code == 400:
+        return error(request, 400, "invalid_json", _("The request body is not valid JSON."))
     return error(request, exc.status_code, "http_error", str(exc))
 
 

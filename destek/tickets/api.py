@@ -295,7 +295,7 @@ def _department(slug: str) -> Department:
 def list_tickets(
     request: HttpRequest,
     cursor: str | None = None,
-    limit: int = Query(50, ge=1, le=200),  # type: ignore[assignment]
+    limit: int | None = Query(None, ge=1, le=200),  # type: ignore[assignment]
     status: StatusName | None = None,
     department: str | None = None,
     assignee: str | None = None,
@@ -315,13 +315,20 @@ def list_tickets(
         qs = qs.filter(assignee__isnull=True)
     elif assignee:
         qs = qs.filter(assignee__email=assignee.strip().lower())
-    page = keyset_page(qs, cursor=cursor, limit=limit)
+    page = keyset_page(qs, cursor=cursor, limit=limit or settings.DESTEK_API_PAGE_SIZE)
     return {"items": [ticket_out(t) for t in page.items], "next_cursor": page.next_cursor}
 
 
 @router.post(
     "/tickets",
-    response={200: TicketOut, 201: TicketOut, 404: ErrorOut, 409: ErrorOut, 422: ErrorOut},
+    response={
+        200: TicketOut,
+        201: TicketOut,
+        403: ErrorOut,
+        404: ErrorOut,
+        409: ErrorOut,
+        422: ErrorOut,
+    },
     summary="File a ticket (customers; agents for a customer by phone)",
 )
 def create_ticket(request: HttpRequest, payload: TicketIn) -> Status[Any]:

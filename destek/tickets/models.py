@@ -23,13 +23,17 @@ from destek.tickets.choices import (
 )
 
 
+def default_reopen_window() -> int:
+    return int(settings.DESTEK_REOPEN_WINDOW_DAYS)
+
+
 class Department(models.Model):
     name = models.CharField(_("name"), max_length=100, unique=True)
     slug = models.SlugField(_("slug"), max_length=50, unique=True)
     email = models.EmailField(_("address"), blank=True)
     reopen_window_days = models.PositiveIntegerField(
         _("reopen window (days)"),
-        default=30,
+        default=default_reopen_window,
         help_text=_("How long after closing a customer may reopen a ticket."),
     )
     members: models.ManyToManyField[Any, Any] = models.ManyToManyField(

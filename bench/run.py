@@ -1,0 +1,799 @@
+"""Destek benchmark: ticket creation and the agent queue through the real API, on SQLite and
+PostgreSQL, with the production web server (`destek web`: granian, WSGI) on loopback.
+
+    .venv/bin/python bench/run.py            # full: 1,500 creations; queue at 10k and 100k
+    .venv/bin/python bench/run.py --quick    # 300 creations; queue at 2k and 10k
+    .venv/bin/python bench/run.py --only sqlite
+
+Every loop is bounded (a request count and a time limit), every address is 127.0.0.1, and every
+server is stopped (its whole process group) whatever happens. Results go to
+bench/results/<UTC timestamp>.json and bench/results/latest.json; see bench/README.md.
+
+`run.py inprocess ...` is the same file run inside Django (a subprocess with the benchmark's
+environment): it creates the benchmark customers and counts SQL queries per request.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import os
+import platform
+import random
+import signal
+import socket
+import sqlite3
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections import Counter
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+ROOT = Path(__file__).resolve().parent.parent
+RESULTS = ROOT / "bench" / "results"
+BIN = Path(sys.executable).parent
+DESTEK = BIN / "destek"
+HOST = "127.0.0.1"
+PG_PORT = 5432
+PG_ADMIN_URL = f"postgres://postgres@{HOST}:{PG_PORT}/postgres"
+PG_BENCH_DB = "destek_bench"
+AGENT = "agent@example.com"
+PASSWORD = "demo"  # noqa: S105  (the demo users' published password)
+BENCH_CUSTOMER = "bench-customer-{:02d}@example.test"
+NOTE = (
+    "Measured on a shared, noisy machine (other jobs run beside it): compare runs on the same "
+    "machine only, and treat differences under ~20% as noise."
+)
+
+
+@dataclass
+class Plan:
+    clients: int
+    create_requests: int
+    create_seconds: float
+    tiers: list[int]
+    list_requests: int
+    deep_pages: int
+    server_workers: int
+
+
+def plan_for(args: argparse.Namespace) -> Plan:
+    return Plan(
+        clients=args.clients,
+        create_requests=300 if args.quick else 1500,
+        create_seconds=30.0,
+        tiers=[2_000, 10_000] if args.quick else [10_000, 100_000],
+        list_requests=300,
+        deep_pages=20,
+        server_workers=2,
+    )
+
+
+# --- helpers --------------------------------------------------------------------------------
+
+
+def log(line: str) -> None:
+    print(line, flush=True)
+
+
+def percentile(values: list[float], p: float) -> float | None:
+    """Nearest-rank percentile; None for no values."""
+    if not values:
+        return None
+    ordered = sorted(values)
+    rank = max(1, min(len(ordered), round(p / 100 * len(ordered) + 0.5)))
+    return ordered[rank - 1]
+
+
+def ms(seconds: float | None) -> float | None:
+    return None if seconds is None else round(seconds * 1000, 2)
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind((HOST, 0))
+        return int(s.getsockname()[1])
+
+
+def port_open(port: int) -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.settimeout(1.0)
+        return s.connect_ex((HOST, port)) == 0
+
+
+def run_destek(env: dict[str, str], *args: str, timeout: float = 3600) -> float:
+    """Run a `destek` command with the benchmark's environment; return its wall time."""
+    started = time.monotonic()
+    result = subprocess.run(
+        [str(DESTEK), *args],
+        env=env,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
+    if result.returncode != 0:
+        raise RuntimeError(f"destek {' '.join(args)} failed:\n{result.stdout}\n{result.stderr}")
+    return time.monotonic() - started
+
+
+def inprocess(env: dict[str, str], *args: str) -> Any:
+    """Run `run.py inprocess ...` inside Django with `env`; return its JSON answer."""
+    result = subprocess.run(
+        [sys.executable, str(Path(__file__).resolve()), "inprocess", *args],
+        env=env,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
+    if result.returncode != 0:
+        raise RuntimeError(f"inprocess {' '.join(args)} failed:\n{result.stderr}")
+    return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+def base_env(data_dir: Path, port: int, workers: int, database_url: str | None) -> dict[str, str]:
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith("DESTEK_") and k not in ("DATABASE_URL", "REDIS_URL")
+    }
+    env.update(
+        PORT=str(port),
+        HOST=HOST,
+        DESTEK_WEB_WORKERS=str(workers),
+        DESTEK_DATA_DIR=str(data_dir),
+        DESTEK_EMAIL_BACKEND="django.core.mail.backends.dummy.EmailBackend",
+        DESTEK_HUEY_IMMEDIATE="0",
+        DESTEK_LOG_LEVEL="WARNING",
+        DESTEK_ALLOWED_HOSTS=f"{HOST},localhost,testserver",
+        DJANGO_SETTINGS_MODULE="destek.settings",
+        PYTHONUNBUFFERED="1",
+    )
+    if database_url:
+        env["DATABASE_URL"] = database_url
+    return env
+
+
+def recreate_postgres_database() -> str:
+    import psycopg
+
+    with psycopg.connect(PG_ADMIN_URL, autocommit=True, connect_timeout=5) as conn:
+        conn.execute(f"DROP DATABASE IF EXISTS {PG_BENCH_DB} WITH (FORCE)")
+        conn.execute(f"CREATE DATABASE {PG_BENCH_DB}")
+        row = conn.execute("SHOW server_version").fetchone()
+    return str(row[0]) if row else "?"
+
+
+def postgres_analyze(database_url: str) -> None:
+    """After a bulk load, as autovacuum would shortly do on its own."""
+    import psycopg
+
+    with psycopg.connect(database_url, autocommit=True, connect_timeout=5) as conn:
+        conn.execute("ANALYZE")
+
+
+@contextlib.contextmanager
+def server(env: dict[str, str], log_path: Path) -> Iterator[str]:
+    """`destek web` in its own process group; stopped with the whole group on exit."""
+    base = f"http://{HOST}:{env['PORT']}"
+    with log_path.open("wb") as out:
+        proc = subprocess.Popen(
+            [str(DESTEK), "web"],
+            env=env,
+            cwd=ROOT,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        try:
+            deadline = time.monotonic() + 90
+            while True:
+                if proc.poll() is not None:
+                    raise RuntimeError(
+                        f"server exited with {proc.returncode}:\n"
+                        + log_path.read_text(errors="replace")[-3000:]
+                    )
+                try:
+                    if httpx.get(f"{base}/healthz", timeout=2).status_code == 200:
+                        break
+                except httpx.HTTPError:
+                    pass
+                if time.monotonic() > deadline:
+                    raise RuntimeError(
+                        "server did not answer /healthz within 90 s:\n"
+                        + log_path.read_text(errors="replace")[-3000:]
+                    )
+                time.sleep(0.25)
+            yield base
+        finally:
+            stop_group(proc)
+
+
+def stop_group(proc: subprocess.Popen[bytes]) -> None:
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(proc.pid, signal.SIGTERM)
+    try:
+        proc.wait(timeout=15)
+    except subprocess.TimeoutExpired:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait(timeout=10)
+    # Workers may outlive the main process for a moment; make sure none is left.
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(proc.pid, signal.SIGKILL)
+
+
+def token(base: str, email: str) -> str:
+    response = httpx.post(
+        f"{base}/api/v1/auth/token", json={"email": email, "password": PASSWORD}, timeout=30
+    )
+    response.raise_for_status()
+    return str(response.json()["token"])
+
+
+# --- what the benchmark customers write -----------------------------------------------------
+# Each ticket gets its own subject and body: the intake rules refuse near-duplicates of the
+# same customer's open tickets, so the combinations must rarely meet twice.
+
+COMPONENTS = (
+    "Webmail",
+    "Control panel",
+    "DNS zone editor",
+    "SSL certificate",
+    "FTP account",
+    "Nightly database backup",
+    "Invoice page",
+    "Card payment form",
+    "Mailbox quota",
+    "Company website",
+    "API key page",
+    "VPS console",
+    "Domain transfer",
+    "SMS gateway",
+    "Cron job",
+    "PHP version switch",
+    "Password reset link",
+    "Two-factor login",
+)
+SYMPTOMS = (
+    "returns error 500",
+    "times out after login",
+    "shows a blank page",
+    "rejects my password",
+    "is extremely slow",
+    "stopped working after the update",
+    "shows the wrong amount",
+    "does not save changes",
+    "sends duplicate emails",
+    "cannot be renewed",
+    "redirects in a loop",
+    "reports a disk quota error",
+    "logs me out every minute",
+)
+SENTENCES = (
+    "It started at {h:02d}:{m:02d} today and happens on every attempt.",
+    "We changed nothing on our side since order {n} was delivered.",
+    "Our accountant needs this fixed before the invoice {n} is due.",
+    "The browser console shows a request to /api/{w} failing with status {s}.",
+    "I tried Firefox and Chrome on two computers, same result.",
+    "About {k} of our staff are affected, the others can still work.",
+    "Clearing the cache and cookies did not help.",
+    "The error mentions reference code {n}-{k}.",
+    "Last week the same thing happened and it went away after an hour.",
+    "Our customers are calling us about it, so it is hurting sales.",
+    "We are on the business plan, contract {n}.",
+    "The problem appeared right after the maintenance window on day {k}.",
+    "A screenshot would show the message in red at the top of the page.",
+    "Only the mailbox {w}@ourcompany.az is affected.",
+    "Could you tell me whether this is a known outage?",
+    "The log line says: worker {k} exited with code {s}.",
+    "We need this for the audit on {h:02d}.{m:02d}.",
+    "It works from the office network but not from mobile data.",
+)
+WORDS = ("sales", "billing", "orders", "reports", "sync", "export", "hr", "stock", "crm")
+
+
+def ticket_text(rng: random.Random) -> dict[str, str]:
+    host = f"{rng.choice(WORDS)}{rng.randint(1, 9999)}.az"
+    subject = f"{rng.choice(COMPONENTS)} {rng.choice(SYMPTOMS)} on {host}"
+    values = {
+        "h": rng.randint(0, 23),
+        "m": rng.randint(0, 59),
+        "n": rng.randint(10000, 999999),
+        "k": rng.randint(2, 40),
+        "s": rng.choice((500, 502, 503, 504, 403)),
+        "w": rng.choice(WORDS),
+    }
+    body = " ".join(s.format(**values) for s in rng.sample(SENTENCES, 4))
+    return {"subject": subject, "body": body}
+
+
+# --- measurements ---------------------------------------------------------------------------
+
+
+@dataclass
+class Timings:
+    latencies: list[float] = field(default_factory=list)
+    codes: Counter[str] = field(default_factory=Counter)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def add(self, seconds: float, code: str) -> None:
+        with self.lock:
+            self.latencies.append(seconds)
+            self.codes[code] += 1
+
+
+def measure_creation(base: str, tokens: list[str], plan: Plan) -> dict[str, Any]:
+    """`plan.clients` threads POST distinct tickets until the count or the time runs out."""
+    timings = Timings()
+    issued = 0
+    issued_lock = threading.Lock()
+    ready = threading.Barrier(plan.clients + 1)
+    deadline = [0.0]
+
+    def take() -> bool:
+        nonlocal issued
+        with issued_lock:
+            if issued >= plan.create_requests or time.monotonic() > deadline[0]:
+                return False
+            issued += 1
+            return True
+
+    def client(index: int) -> None:
+        rng = random.Random(f"{index}-{time.time_ns()}")
+        headers = {"Authorization": f"Bearer {tokens[index]}", "Accept-Language": "en"}
+        with httpx.Client(base_url=base, headers=headers, timeout=60) as http:
+            http.get("/api/v1/auth/me")  # warm the connection and the worker
+            ready.wait()
+            while take():
+                started = time.perf_counter()
+                try:
+                    response = http.post("/api/v1/tickets", json=ticket_text(rng))
+                    code = str(response.status_code)
+                    if response.status_code == 422:
+                        code = f"422 {response.json().get('code')}"
+                except httpx.HTTPError as exc:
+                    code = type(exc).__name__
+                timings.add(time.perf_counter() - started, code)
+
+    threads = [threading.Thread(target=client, args=(i,), daemon=True) for i in range(plan.clients)]
+    for t in threads:
+        t.start()
+    # The deadline is set before the clients are released: they read it on their first take().
+    deadline[0] = time.monotonic() + 120 + plan.create_seconds
+    ready.wait(timeout=120)
+    started = time.monotonic()
+    deadline[0] = started + plan.create_seconds
+    for t in threads:
+        t.join(timeout=plan.create_seconds + 120)
+    elapsed = time.monotonic() - started
+    ok = timings.codes.get("201", 0)
+    # Latencies of every request, refused ones included: they are work the server did.
+    latencies = timings.latencies
+    return {
+        "clients": plan.clients,
+        "requests": sum(timings.codes.values()),
+        "created": ok,
+        "errors": sum(n for c, n in timings.codes.items() if c != "201"),
+        "status_codes": dict(timings.codes),
+        "seconds": round(elapsed, 2),
+        "tickets_per_second": round(ok / elapsed, 1) if elapsed else None,
+        "p50_ms": ms(percentile(latencies, 50)),
+        "p95_ms": ms(percentile(latencies, 95)),
+        "p99_ms": ms(percentile(latencies, 99)),
+    }
+
+
+def measure_list(http: httpx.Client, path: str, count: int) -> dict[str, Any]:
+    """`count` sequential GETs of `path` after a short warm-up."""
+    for _ in range(10):
+        http.get(path)
+    latencies: list[float] = []
+    codes: Counter[str] = Counter()
+    for _ in range(count):
+        started = time.perf_counter()
+        try:
+            response = http.get(path)
+            codes[str(response.status_code)] += 1
+        except httpx.HTTPError as exc:
+            codes[type(exc).__name__] += 1
+        latencies.append(time.perf_counter() - started)
+    return {
+        "requests": count,
+        "errors": sum(n for c, n in codes.items() if c != "200"),
+        "status_codes": dict(codes),
+        "p50_ms": ms(percentile(latencies, 50)),
+        "p95_ms": ms(percentile(latencies, 95)),
+        "p99_ms": ms(percentile(latencies, 99)),
+    }
+
+
+def deep_cursor(http: httpx.Client, pages: int) -> tuple[str | None, int]:
+    """Follow next_cursor `pages` pages in; return that cursor and how deep it is."""
+    cursor: str | None = None
+    depth = 0
+    for _ in range(pages):
+        params = {"limit": "50", **({"cursor": cursor} if cursor else {})}
+        response = http.get("/api/v1/tickets", params=params)
+        response.raise_for_status()
+        following = response.json()["next_cursor"]
+        if not following:
+            break
+        cursor, depth = following, depth + 1
+    return cursor, depth
+
+
+def bench_database(
+    name: str, plan: Plan, database_url: str | None, seed_messages: int
+) -> dict[str, Any]:
+    result: dict[str, Any] = {"database": name}
+    with tempfile.TemporaryDirectory(prefix=f"destek-bench-{name}-") as tmp:
+        data_dir = Path(tmp)
+        env = base_env(data_dir, free_port(), plan.server_workers, database_url)
+        log(f"[{name}] migrate and demo data")
+        run_destek(env, "migrate", "--noinput", "-v0")
+        run_destek(env, "demo")
+        emails = inprocess(env, "customers", str(plan.clients))
+        with server(env, data_dir / "server.log") as base:
+            log(f"[{name}] server up at {base} ({plan.server_workers} granian workers)")
+            tokens = [token(base, email) for email in emails]
+            log(
+                f"[{name}] creating tickets: {plan.clients} clients, "
+                f"{plan.create_requests} requests or {plan.create_seconds:.0f} s"
+            )
+            creation = measure_creation(base, tokens, plan)
+            counted = inprocess(env, "create-queries")
+            creation["queries_per_request"] = counted["queries"]
+            creation["sql"] = counted["sql"]
+            result["create"] = creation
+            log(
+                f"[{name}]   {creation['tickets_per_second']} tickets/s, "
+                f"p50 {creation['p50_ms']} ms, p99 {creation['p99_ms']} ms, "
+                f"errors {creation['errors']}"
+            )
+
+            agent = token(base, AGENT)
+            headers = {"Authorization": f"Bearer {agent}", "Accept-Language": "en"}
+            result["queue"] = []
+            seeded = 0
+            with httpx.Client(base_url=base, headers=headers, timeout=60) as http:
+                for tier in plan.tiers:
+                    adding = tier - seeded
+                    log(f"[{name}] seeding {adding:,} tickets ({seed_messages} messages each)")
+                    seconds = run_destek(
+                        env,
+                        "seed",
+                        "--tickets",
+                        str(adding),
+                        "--messages",
+                        str(seed_messages),
+                        "-v0",
+                    )
+                    seeded = tier
+                    if database_url:
+                        postgres_analyze(database_url)
+                    cursor, depth = deep_cursor(http, plan.deep_pages)
+                    first_path = "/api/v1/tickets?limit=50"
+                    deep_path = f"{first_path}&cursor={cursor}" if cursor else first_path
+                    row: dict[str, Any] = {
+                        "seeded_tickets": tier,
+                        "seed_added": adding,
+                        "seed_seconds": round(seconds, 1),
+                        "seed_tickets_per_second": round(adding / seconds),
+                        "first_page": measure_list(http, first_path, plan.list_requests),
+                        "deep_page": measure_list(http, deep_path, plan.list_requests),
+                        "deep_page_depth": depth,
+                    }
+                    counts = inprocess(env, "list-queries", cursor or "")
+                    row["first_page"]["queries_per_request"] = counts["first"]
+                    row["first_page"]["sql"] = counts["first_sql"]
+                    row["deep_page"]["queries_per_request"] = counts["deep"]
+                    row["tickets_in_database"] = counts["tickets"]
+                    row["agent_visible_tickets"] = counts["visible"]
+                    result["queue"].append(row)
+                    log(
+                        f"[{name}]   @{tier:,}: seed {seconds:.1f} s; first page p50 "
+                        f"{row['first_page']['p50_ms']} ms; deep page (page {depth + 1}) p50 "
+                        f"{row['deep_page']['p50_ms']} ms"
+                    )
+    return result
+
+
+# --- in-process helpers (run inside Django by `run.py inprocess ...`) -----------------------
+
+
+def inprocess_main(args: list[str]) -> None:
+    import django
+
+    django.setup()
+    from django.db import connection
+    from django.test import Client
+    from django.test.utils import CaptureQueriesContext
+
+    from destek.accounts.actions import issue_api_token
+    from destek.accounts.choices import Role
+    from destek.accounts.models import User
+    from destek.tickets.models import Ticket
+
+    def count(method: str, path: str, user: Any, data: Any = None) -> dict[str, Any]:
+        client = Client()
+        headers = {"Authorization": f"Bearer {issue_api_token(user)}", "Accept-Language": "en"}
+        kwargs: dict[str, Any] = {"headers": headers}
+        if data is not None:
+            kwargs.update(data=json.dumps(data), content_type="application/json")
+        # Once to warm up (the token's first use writes last_used_at), then counted.
+        getattr(client, method)(path, **kwargs)
+        if data is not None:
+            kwargs["data"] = json.dumps(ticket_text(random.Random()))
+        with CaptureQueriesContext(connection) as ctx:
+            response = getattr(client, method)(path, **kwargs)
+        assert response.status_code in (200, 201), response.content[:500]
+        return {
+            "queries": len(ctx.captured_queries),
+            "sql": [q["sql"][:300] for q in ctx.captured_queries],
+        }
+
+    command = args[0]
+    if command == "customers":
+        wanted = int(args[1])
+        hashed = User(email="x@example.test")
+        hashed.set_password(PASSWORD)
+        emails = []
+        for i in range(wanted):
+            email = BENCH_CUSTOMER.format(i)
+            user = User.objects.filter(email=email).first() or User(
+                email=email, full_name=f"Bench Customer {i}", role=Role.CUSTOMER, language="en"
+            )
+            user.password = hashed.password
+            user.save()
+            emails.append(email)
+        answer: Any = emails
+    elif command == "create-queries":
+        customer = User.objects.get(email=BENCH_CUSTOMER.format(0))
+        text = ticket_text(random.Random())
+        answer = count("post", "/api/v1/tickets", customer, text)
+    elif command == "list-queries":
+        agent = User.objects.get(email=AGENT)
+        cursor = args[1] if len(args) > 1 else ""
+        first = count("get", "/api/v1/tickets?limit=50", agent)
+        deep = count("get", f"/api/v1/tickets?limit=50&cursor={cursor}", agent) if cursor else first
+        answer = {
+            "first": first["queries"],
+            "deep": deep["queries"],
+            "first_sql": first["sql"],
+            "tickets": Ticket.objects.count(),
+            "visible": Ticket.objects.visible_to(agent).count(),
+        }
+    else:
+        raise SystemExit(f"unknown inprocess command {command!r}")
+    print(json.dumps(answer))
+
+
+# --- machine, table, files ------------------------------------------------------------------
+
+
+def machine_info(pg_version: str | None) -> dict[str, Any]:
+    def version(package: str) -> str | None:
+        try:
+            return metadata.version(package)
+        except metadata.PackageNotFoundError:
+            return None
+
+    cpu_model = None
+    with contextlib.suppress(OSError):
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu_model = line.split(":", 1)[1].strip()
+                break
+    memory = None
+    with contextlib.suppress(OSError, ValueError, IndexError):
+        memory = Path("/proc/meminfo").read_text().splitlines()[0].split()[1] + " kB"
+    commit = subprocess.run(
+        ["git", "rev-parse", "--short", "HEAD"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=False,
+    ).stdout.strip()
+    dirty = bool(
+        subprocess.run(
+            ["git", "status", "--porcelain", "--untracked-files=no"],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            check=False,
+        ).stdout.strip()
+    )
+    return {
+        "cpu_count": os.cpu_count(),
+        "cpu_model": cpu_model,
+        "memory": memory,
+        "platform": platform.platform(),
+        "python": platform.python_version(),
+        "sqlite": sqlite3.sqlite_version,
+        "postgresql": pg_version,
+        "django": version("django"),
+        "django_ninja": version("django-ninja"),
+        "granian": version("granian"),
+        "psycopg": version("psycopg"),
+        "git_commit": commit + ("-dirty" if dirty else ""),
+    }
+
+
+def fmt(value: Any, unit: str = "") -> str:
+    if value is None:
+        return "-"
+    if isinstance(value, float):
+        return f"{value:,.1f}{unit}"
+    if isinstance(value, int):
+        return f"{value:,}{unit}"
+    return f"{value}{unit}"
+
+
+def table(results: dict[str, Any]) -> str:
+    header = (
+        "database",
+        "measurement",
+        "result",
+        "p50 ms",
+        "p95 ms",
+        "p99 ms",
+        "errors",
+        "queries",
+    )
+    rows: list[tuple[str, ...]] = []
+    for name, r in results["databases"].items():
+        if "skipped" in r:
+            rows.append((name, f"skipped: {r['skipped']}", "", "", "", "", "", ""))
+            continue
+        if "failed" in r:
+            rows.append((name, f"FAILED: {r['failed'][:60]}", "", "", "", "", "", ""))
+            continue
+        c = r["create"]
+        rows.append(
+            (
+                name,
+                f"create ({c['clients']} clients, {c['requests']} req)",
+                fmt(c["tickets_per_second"], " tickets/s"),
+                fmt(c["p50_ms"]),
+                fmt(c["p95_ms"]),
+                fmt(c["p99_ms"]),
+                fmt(c["errors"]),
+                fmt(c["queries_per_request"]),
+            )
+        )
+        for q in r["queue"]:
+            n = q["seeded_tickets"]
+            rows.append(
+                (
+                    name,
+                    f"seed +{q['seed_added']:,} to {n:,}",
+                    f"{q['seed_seconds']} s ({q['seed_tickets_per_second']:,}/s)",
+                    "",
+                    "",
+                    "",
+                    "",
+                    "",
+                )
+            )
+            for key, label in (
+                ("first_page", "queue first page"),
+                ("deep_page", f"queue page {q['deep_page_depth'] + 1}"),
+            ):
+                p = q[key]
+                rows.append(
+                    (
+                        name,
+                        f"{label} @ {n:,}",
+                        "",
+                        fmt(p["p50_ms"]),
+                        fmt(p["p95_ms"]),
+                        fmt(p["p99_ms"]),
+                        fmt(p["errors"]),
+                        fmt(p["queries_per_request"]),
+                    )
+                )
+    widths = [max(len(row[i]) for row in (header, *rows)) for i in range(len(header))]
+    lines = [
+        "  ".join(
+            cell.ljust(w) if i < 2 else cell.rjust(w)
+            for i, (cell, w) in enumerate(zip(row, widths, strict=True))
+        )
+        for row in (header, *rows)
+    ]
+    lines.insert(1, "  ".join("-" * w for w in widths))
+    return "\n".join(lines)
+
+
+def write_results(results: dict[str, Any]) -> Path:
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+    path = RESULTS / f"{stamp}.json"
+    text = json.dumps(results, indent=2, ensure_ascii=False) + "\n"
+    for target in (path, RESULTS / "latest.json"):
+        partial = target.with_suffix(".json.tmp")
+        partial.write_text(text, encoding="utf-8")
+        partial.replace(target)
+    return path
+
+
+def main(argv: list[str]) -> int:
+    if argv[:1] == ["inprocess"]:
+        inprocess_main(argv[1:])
+        return 0
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--quick", action="store_true", help="smaller counts for a fast run")
+    parser.add_argument("--only", choices=("sqlite", "postgres"), help="one database only")
+    parser.add_argument("--clients", type=int, default=8, help="concurrent creating clients")
+    parser.add_argument("--messages", type=int, default=3, help="messages per seeded ticket")
+    args = parser.parse_args(argv)
+    plan = plan_for(args)
+    started = datetime.now(UTC)
+    load_at_start = [round(x, 2) for x in os.getloadavg()]
+
+    pg_version: str | None = None
+    databases: dict[str, Any] = {}
+    names = [args.only] if args.only else ["sqlite", "postgres"]
+    for name in names:
+        database_url = None
+        if name == "postgres":
+            if not port_open(PG_PORT):
+                note = f"nothing listens on {HOST}:{PG_PORT}"
+                log(f"[postgres] skipped: {note}")
+                databases[name] = {"skipped": note}
+                continue
+            pg_version = recreate_postgres_database()
+            database_url = f"postgres://postgres@{HOST}:{PG_PORT}/{PG_BENCH_DB}"
+        try:
+            databases[name] = bench_database(name, plan, database_url, args.messages)
+        except Exception as exc:  # report the other database even when one fails
+            log(f"[{name}] FAILED: {exc}")
+            databases[name] = {"failed": str(exc)[:4000]}
+
+    results = {
+        "started_at": started.isoformat(),
+        "finished_at": datetime.now(UTC).isoformat(),
+        "quick": args.quick,
+        "note": NOTE,
+        "plan": plan.__dict__,
+        "server": f"destek web (granian WSGI, {plan.server_workers} workers) on {HOST}",
+        "method": (
+            "Creation: concurrent httpx clients, one customer each, POST /api/v1/tickets with "
+            "distinct subjects and bodies; failures are counted and their latencies included. "
+            "Queue: GET /api/v1/tickets?limit=50 as agent@example.com (Technical), sequential, "
+            "after 10 warm-up requests; the deep page is the cursor reached by following "
+            "next_cursor. Tickets come from `destek seed` (customer-first threads, 180 days); "
+            "on PostgreSQL ANALYZE runs after each seed. Query counts come from the Django test "
+            "client in a separate process against the same database, on a second request."
+        ),
+        "machine": machine_info(pg_version)
+        | {
+            "load_average_at_start": load_at_start,
+            "load_average_at_end": [round(x, 2) for x in os.getloadavg()],
+        },
+        "databases": databases,
+    }
+    path = write_results(results)
+    log("")
+    log(table(results))
+    log("")
+    log(NOTE)
+    log(f"Results: {path.relative_to(ROOT)} and bench/results/latest.json")
+    return 1 if any("failed" in r for r in databases.values()) else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
