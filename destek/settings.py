@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import secrets
 import sys
+import tempfile
 from pathlib import Path
 
 import dj_database_url
@@ -42,6 +43,7 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "huey.contrib.djhuey",
+    "ninja",  # serves the API docs page's scripts locally instead of from a CDN
     "destek.lib",
     "destek.accounts",
     "destek.tickets",
@@ -107,6 +109,16 @@ else:
             },
         }
     }
+    if TESTING:
+        # A file, not shared-cache memory: tests then see SQLite's real locking (WAL, busy
+        # timeout), as concurrent requests do in production.
+        DATABASES["default"]["TEST"] = {
+            "NAME": str(Path(tempfile.gettempdir()) / f"destek-test-{os.getpid()}.sqlite3")
+        }
+        # Durability is not under test: skip fsync.
+        DATABASES["default"]["OPTIONS"]["init_command"] = DATABASES["default"]["OPTIONS"][
+            "init_command"
+        ].replace("synchronous=NORMAL", "synchronous=OFF")
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_USER_MODEL = "accounts.User"

@@ -30,3 +30,12 @@ def test_the_openapi_spec_is_served() -> None:
         "/api/v1/tickets/{number}/events",
     ):
         assert path in spec["paths"], path
+
+
+@pytest.mark.django_db
+def test_the_api_docs_page_loads_nothing_from_outside() -> None:
+    import re
+
+    page = Client().get("/api/v1/docs").content.decode()
+    urls = re.findall(r'(?:src|href)="([^"]+)"', page)
+    assert urls and all(url.startswith("/") for url in urls), urls
