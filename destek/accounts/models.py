@@ -99,9 +99,13 @@ class User(AbstractBaseUser, PermissionsMixin):
         if self.role == Role.CUSTOMER and not self.customer_number:
             self.customer_number = new_customer_number()
         # Django admin access follows the role: only admins manage the site.
-        self.is_staff = self.role == Role.ADMIN
         self.is_superuser = self.role == Role.ADMIN
         super().save(*args, **kwargs)
+
+    @property
+    def is_staff(self) -> bool:
+        """Only admins enter the Django admin; agents work in the desk."""
+        return self.role == Role.ADMIN
 
     @property
     def is_customer(self) -> bool:

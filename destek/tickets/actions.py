@@ -122,7 +122,7 @@ def check_intake(customer: User, subject: str, body: str) -> None:
             "generic_subject",
             _(
                 "The subject says nothing about the problem. Please describe it in a few "
-                "words, for example \u201cPayment failed for order 12345\u201d."
+                "words, for example “Payment failed for order 12345”."
             ),
         )
     if rule_enabled(IntakeRuleCode.SHOUTING_SUBJECT) and intake.is_shouting(subject):
@@ -544,7 +544,7 @@ def change_status(
         if close_reason == CloseReason.CONTRACT and not clause:
             raise ActionRefused(
                 "contract_clause_required",
-                _("Closing under the contract needs the clause, for example \u201c9.5\u201d."),
+                _("Closing under the contract needs the clause, for example “9.5”."),
             )
         if close_reason == CloseReason.DUPLICATE:
             raise ActionRefused("use_merge", _("Merge a duplicate into the other ticket."))

@@ -279,7 +279,7 @@ def _department(slug: str) -> Department:
     department = Department.objects.filter(slug=slug).first()
     if department is None:
         raise ActionRefused(
-            "invalid_department", _("There is no department \u201c{slug}\u201d.").format(slug=slug)
+            "invalid_department", _("There is no department “{slug}”.").format(slug=slug)
         )
     return department
 

@@ -1,0 +1,163 @@
+"""Every URL and API route is classified, and each is checked against the wrong role."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+from django.test import Client
+from django.urls import URLPattern, URLResolver, get_resolver
+
+from destek.api.api import api
+
+ROOT = Path(__file__).resolve().parents[3]
+
+#: (method, path) -> who may call it. "public" needs nothing; "user" is any signed-in role
+#: (the object's own door then decides); "agent" and "customer" are refused to the other.
+API_ROUTES = {
+    ("POST", "/auth/token"): "public",
+    ("DELETE", "/auth/token"): "user",
+    ("GET", "/auth/me"): "user",
+    ("GET", "/tickets"): "user",
+    ("POST", "/tickets"): "user",
+    ("GET", "/tickets/{number}"): "user",
+    ("PATCH", "/tickets/{number}"): "user",
+    ("GET", "/tickets/{number}/messages"): "user",
+    ("POST", "/tickets/{number}/messages"): "user",
+    ("GET", "/tickets/{number}/events"): "user",
+    ("POST", "/tickets/{number}/close"): "customer",
+    ("POST", "/tickets/{number}/reopen"): "customer",
+    ("POST", "/tickets/{number}/merge"): "agent",
+    ("POST", "/attachments"): "user",
+    ("GET", "/attachments/{attachment_id}"): "user",
+}
+
+#: Django URL patterns outside the API (by their route prefix).
+PAGES = {
+    "healthz": "public",
+    "admin/": "admin",
+    "api/v1/": "api",
+}
+
+
+def api_operations() -> set[tuple[str, str]]:
+    found = set()
+    for prefix, router in api._routers:
+        for path, view in router.path_operations.items():
+            for operation in view.operations:
+                for method in operation.methods:
+                    full = (prefix.rstrip("/") + "/" + path.lstrip("/")).rstrip("/") or "/"
+                    found.add((method, "/" + full.lstrip("/")))
+    return found
+
+
+def test_every_api_route_is_classified() -> None:
+    assert api_operations() == set(API_ROUTES)
+
+
+def test_every_url_pattern_is_classified() -> None:
+    top = {
+        str(p.pattern)
+        for p in get_resolver().url_patterns
+        if isinstance(p, URLPattern | URLResolver)
+    }
+    assert top == set(PAGES)
+
+
+def concrete(path: str) -> str:
+    return "/api/v1" + path.replace("{number}", "10000001").replace(
+        "{attachment_id}", "00000000-0000-0000-0000-000000000000"
+    )
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("method", "path"), sorted(k for k, v in API_ROUTES.items() if v != "public")
+)
+def test_protected_api_routes_refuse_the_anonymous(method: str, path: str) -> None:
+    response = Client().generic(method, concrete(path), "{}", content_type="application/json")
+    assert response.status_code == 401
+
+
+@pytest.mark.django_db
+def test_customer_only_and_agent_only_routes_refuse_the_other_role(
+    customer: Any, agent: Any
+) -> None:
+    number = customer.file_ticket()["number"]
+    for (method, path), who in API_ROUTES.items():
+        url = path.replace("{number}", str(number)).lstrip("/")
+        if who == "customer":
+            assert agent.request(method.lower(), url, {}).status_code == 403, path
+        if who == "agent":
+            assert customer.request(method.lower(), url, {"into": number}).status_code == 403
+
+
+@pytest.mark.django_db
+def test_the_admin_is_for_admins_only(users: dict) -> None:
+    client = Client()
+    assert client.get("/admin/").status_code == 302
+    client.force_login(users["agent"])
+    assert client.get("/admin/tickets/ticket/").status_code == 302
+    client.force_login(users["admin"])
+    for page in (
+        "accounts/user",
+        "accounts/organisation",
+        "accounts/apitoken",
+        "tickets/ticket",
+        "tickets/department",
+        "tickets/intakerule",
+        "tickets/routingrule",
+        "tickets/tag",
+        "notify/delivery",
+    ):
+        assert client.get(f"/admin/{page}/").status_code == 200, page
+        assert client.get(f"/admin/{page}/?q=x").status_code == 200, page
+
+
+@pytest.mark.django_db
+def test_admin_ticket_pages_show_subjects_as_text(customer: Any, users: dict) -> None:
+    number = customer.file_ticket(
+        subject="<script>alert(1)</script> broken", body="<img src=x onerror=alert(1)>"
+    )["number"]
+    client = Client()
+    client.force_login(users["admin"])
+    listing = client.get("/admin/tickets/ticket/").content.decode()
+    assert "<script>alert(1)</script>" not in listing
+    from destek.tickets.models import Ticket
+
+    detail = client.get(f"/admin/tickets/ticket/{Ticket.objects.get(number=number).pk}/change/")
+    assert detail.status_code == 200
+    assert "<img src=x onerror" not in detail.content.decode()
+
+
+def test_deploy_check_passes_with_production_settings(tmp_path: Path) -> None:
+    env = {
+        **os.environ,
+        "DESTEK_HTTPS": "1",
+        "DESTEK_DATA_DIR": str(tmp_path),
+        "DESTEK_SECRET_KEY": "x" * 20 + "-production-secret-" + "y" * 30,
+        "DESTEK_ALLOWED_HOSTS": "support.example.com",
+        "DESTEK_TESTING": "0",
+    }
+    env.pop("DJANGO_SETTINGS_MODULE", None)
+    result = subprocess.run(
+        [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+@pytest.mark.django_db
+def test_responses_carry_the_security_headers() -> None:
+    response = Client().get("/healthz")
+    assert "frame-ancestors 'none'" in response["Content-Security-Policy"]
+    assert response["Referrer-Policy"] == "same-origin"
+    assert response["X-Content-Type-Options"] == "nosniff"
