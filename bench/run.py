@@ -75,7 +75,7 @@ def plan_for(args: argparse.Namespace) -> Plan:
         tiers=[2_000, 10_000] if args.quick else [10_000, 100_000],
         list_requests=300,
         deep_pages=20,
-        server_workers=2,
+        server_workers=args.workers,
     )
 
 
@@ -739,6 +739,7 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--only", choices=("sqlite", "postgres"), help="one database only")
     parser.add_argument("--clients", type=int, default=8, help="concurrent creating clients")
     parser.add_argument("--messages", type=int, default=3, help="messages per seeded ticket")
+    parser.add_argument("--workers", type=int, default=2, help="granian worker processes")
     args = parser.parse_args(argv)
     plan = plan_for(args)
     started = datetime.now(UTC)

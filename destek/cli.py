@@ -114,10 +114,17 @@ def run(args: Sequence[str]) -> int:
         "--port",
         str(port),
         "--no-access-log",
+        "--lifespan",
+        "off",
     ]
     worker_process = [sys.executable, "-m", "destek.cli", "worker"]
     # Our own interpreter and fixed arguments: nothing here comes from outside.
-    children = [subprocess.Popen(argv) for argv in (web_server, worker_process)]  # noqa: S603
+    # Own process groups: a terminal's Ctrl-C reaches only this process, which then stops
+    # each child once (a second SIGINT would make uvicorn skip its graceful shutdown).
+    children = [
+        subprocess.Popen(argv, process_group=0)  # noqa: S603
+        for argv in (web_server, worker_process)
+    ]
     print(f"\nDestek is running on http://{host}:{port}/  (Ctrl-C stops it)", flush=True)
     stopping = False
 

@@ -256,7 +256,8 @@ LOGGING = {
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": env_str("DESTEK_LOG_LEVEL", "INFO")},
-    "loggers": {"huey": {"level": "WARNING" if TESTING else "INFO"}},
+    # The Huey consumer installs its own handler; not propagating avoids every line twice.
+    "loggers": {"huey": {"level": "WARNING" if TESTING else "INFO", "propagate": False}},
 }
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "destek.settings")
