@@ -377,9 +377,11 @@ def measure_creation(base: str, tokens: list[str], plan: Plan) -> dict[str, Any]
     ready.wait(timeout=120)
     started = time.monotonic()
     deadline[0] = started + plan.create_seconds
+    cpu_before = time.process_time()
     for t in threads:
         t.join(timeout=plan.create_seconds + 120)
     elapsed = time.monotonic() - started
+    client_cpu = time.process_time() - cpu_before
     ok = timings.codes.get("201", 0)
     # Latencies of every request, refused ones included: they are work the server did.
     latencies = timings.latencies
@@ -394,6 +396,8 @@ def measure_creation(base: str, tokens: list[str], plan: Plan) -> dict[str, Any]
         "p50_ms": ms(percentile(latencies, 50)),
         "p95_ms": ms(percentile(latencies, 95)),
         "p99_ms": ms(percentile(latencies, 99)),
+        # The clients share the machine's cores with the server and the database.
+        "client_cpu_seconds": round(client_cpu, 2),
     }
 
 
@@ -771,6 +775,7 @@ def main(argv: list[str]) -> int:
         "note": NOTE,
         "plan": plan.__dict__,
         "server": f"destek web (granian WSGI, {plan.server_workers} workers) on {HOST}",
+        "server_environment": {k: v for k, v in os.environ.items() if k.startswith("GRANIAN_")},
         "method": (
             "Creation: concurrent httpx clients, one customer each, POST /api/v1/tickets with "
             "distinct subjects and bodies; failures are counted and their latencies included. "

@@ -18,7 +18,7 @@ from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
 from destek.lib.errors import ActionRefused
-from destek.lib.text import strip_invisible
+from destek.lib.text import clean_filename, strip_invisible
 from destek.tickets import intake, notifications
 from destek.tickets.choices import (
     ACTIVE_STATUSES,
@@ -164,6 +164,43 @@ def find_duplicate(customer: User, subject: str, body: str) -> Ticket | None:
         if intake.is_near_duplicate(subject, body, ticket.subject, first_bodies.get(ticket.pk, "")):
             return ticket
     return None
+
+
+# --- uploads --------------------------------------------------------------------------------
+
+
+def check_upload_size(size: int | None) -> None:
+    limit = settings.DESTEK_MAX_ATTACHMENT_MB * 1024 * 1024
+    if size is None or size > limit:
+        raise ActionRefused(
+            "attachment_too_large",
+            _("The file is larger than {mb} MB.").format(mb=settings.DESTEK_MAX_ATTACHMENT_MB),
+            status=413,
+        )
+
+
+@transaction.atomic
+def store_upload(user: User, upload: Any, *, sha256: str) -> Attachment:
+    """Keep an uploaded file under a generated name until a ticket or message claims it.
+
+    The size limit holds here, at the one door every channel passes through.
+    """
+    check_upload_size(upload.size)
+    attachment = Attachment(
+        uploaded_by=user,
+        filename=clean_filename(upload.name or "file"),
+        content_type=(upload.content_type or "application/octet-stream")[:100],
+        size=upload.size,
+        sha256=sha256,
+    )
+    attachment.file.save(attachment.filename, upload, save=False)
+    stored = attachment.file.name
+    try:
+        attachment.save()
+    except Exception:
+        attachment.file.storage.delete(stored)
+        raise
+    return attachment
 
 
 # --- creating -------------------------------------------------------------------------------

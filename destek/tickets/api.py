@@ -20,7 +20,6 @@ from destek.accounts.choices import Role
 from destek.accounts.models import User
 from destek.api.idempotency import idempotent
 from destek.lib.errors import ActionRefused
-from destek.lib.text import clean_filename
 from destek.tickets import actions
 from destek.tickets.access import access_ticket
 from destek.tickets.actions import Actor
@@ -603,32 +602,23 @@ def merge_ticket(request: HttpRequest, number: int, payload: MergeIn) -> Status[
 
 @router.post(
     "/attachments",
-    response={201: AttachmentOut, 413: ErrorOut, 422: ErrorOut},
+    response={200: AttachmentOut, 201: AttachmentOut, 413: ErrorOut, 422: ErrorOut},
     summary="Upload a file; then list its id in `attachments` of a ticket or message",
 )
 def upload(request: HttpRequest, file: File[UploadedFile]) -> Status[Any]:
     user: User = request.auth  # type: ignore[attr-defined]
-    limit = settings.DESTEK_MAX_ATTACHMENT_MB * 1024 * 1024
-    if file.size is None or file.size > limit:
-        raise ActionRefused(
-            "attachment_too_large",
-            _("The file is larger than {mb} MB.").format(mb=settings.DESTEK_MAX_ATTACHMENT_MB),
-            status=413,
-        )
+    actions.check_upload_size(file.size)  # before reading a byte of an oversized file
     digest = hashlib.sha256()
     for chunk in file.chunks():
         digest.update(chunk)
     file.seek(0)
-    attachment = Attachment(
-        uploaded_by=user,
-        filename=clean_filename(file.name or "file"),
-        content_type=(file.content_type or "application/octet-stream")[:100],
-        size=file.size,
-        sha256=digest.hexdigest(),
-    )
-    attachment.file.save(attachment.filename, file, save=False)
-    attachment.save()
-    return Status(201, attachment_out(attachment))
+
+    def run() -> tuple[int, Any]:
+        attachment = actions.store_upload(user, file, sha256=digest.hexdigest())
+        return 201, attachment_out(attachment)
+
+    fingerprint = {"name": file.name, "size": file.size, "sha256": digest.hexdigest()}
+    return Status(*idempotent(request, fingerprint, run))
 
 
 @router.get(

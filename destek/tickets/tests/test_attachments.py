@@ -97,3 +97,19 @@ def test_file_names_lose_paths_and_invisible_characters(customer: Any) -> None:
     assert response.status_code == 201
     cleaned = response.json()["filename"]
     assert "/" not in cleaned and "\u202e" not in cleaned and ".." not in cleaned
+
+
+def test_a_retried_upload_with_the_same_key_is_stored_once(customer: Any) -> None:
+    from destek.tickets.models import Attachment
+
+    def send() -> Any:
+        return Client().post(
+            "/api/v1/attachments",
+            {"file": SimpleUploadedFile("a.txt", b"hello", content_type="text/plain")},
+            headers={"Authorization": f"Bearer {customer.token}", "Idempotency-Key": "up-1"},
+        )
+
+    first, again = send(), send()
+    assert (first.status_code, again.status_code) == (201, 200)
+    assert first.json() == again.json()
+    assert Attachment.objects.count() == 1
