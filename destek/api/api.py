@@ -6,6 +6,7 @@ import json
 from typing import Any
 
 from django.core.exceptions import ObjectDoesNotExist, RequestDataTooBig
+from django.db import DataError
 from django.http import Http404, HttpRequest, HttpResponse
 from django.utils.translation import gettext as _
 from ninja import NinjaAPI
@@ -95,6 +96,17 @@ def on_too_big(request: HttpRequest, exc: Exception) -> HttpResponse:
     return error(request, 413, "request_too_large", _("The request is too large."))
 
 
+@api.exception_handler(DataError)
+def on_data_error(request: HttpRequest, exc: Exception) -> HttpResponse:
+    # PostgreSQL refuses some text SQLite takes (a NUL character): bad input, not a crash.
+    return error(
+        request,
+        422,
+        "invalid_characters",
+        _("The request contains characters that cannot be stored."),
+    )
+
+
 @api.exception_handler(HttpError)
 def on_http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
     if exc.status_code == 400:
@@ -103,7 +115,13 @@ def on_http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
 
 
 def _field(loc: Any) -> str:
-    parts = [str(p) for p in loc if p not in ("body", "payload", "query", "path", "form", "file")]
+    """`("body", "payload", "subject")` -> "subject": drop where it came from, keep the name
+    (a field may itself be called "body")."""
+    parts = [str(p) for p in loc]
+    if parts and parts[0] in ("body", "query", "path", "form", "file", "header", "cookie"):
+        parts = parts[1:]
+    if parts and parts[0] == "payload":
+        parts = parts[1:]
     return ".".join(parts) or _("request")
 
 

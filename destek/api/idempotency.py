@@ -33,7 +33,14 @@ def idempotent(
     """Run `run` once per (user, key); a repeat gets the stored body (201 becomes 200)."""
     key = request.headers.get("Idempotency-Key", "").strip()
     if not key:
-        return run()
+        # Still one transaction: the answer is built from what the action wrote, and a
+        # failure while building it must not leave half a request committed.
+        with transaction.atomic():
+            return run()
+    if not key.isprintable():
+        raise ActionRefused(
+            "invalid_idempotency_key", _("The Idempotency-Key header has invalid characters.")
+        )
     if len(key) > KEY_MAX:
         raise ActionRefused(
             "invalid_idempotency_key",

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
@@ -17,6 +17,7 @@ from django.utils import timezone
 from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
+from destek.accounts.models import User
 from destek.lib.errors import ActionRefused
 from destek.lib.text import clean_filename, strip_invisible
 from destek.tickets import intake, notifications
@@ -41,9 +42,6 @@ from destek.tickets.models import (
     TicketEvent,
 )
 from destek.tickets.routing import route
-
-if TYPE_CHECKING:
-    from destek.accounts.models import User
 
 SUBJECT_MAX = 250
 BODY_MAX = 100_000
@@ -222,10 +220,15 @@ def _save_with_number(ticket: Ticket) -> None:
 
 
 def _attach(attachments: Sequence[Attachment], ticket: Ticket, message: Message) -> None:
-    ids = [a.pk for a in attachments]
-    if ids:
-        Attachment.objects.filter(pk__in=ids, message__isnull=True).update(
-            ticket=ticket, message=message
+    ids = {a.pk for a in attachments}
+    if not ids:
+        return
+    claimed = Attachment.objects.filter(pk__in=ids, message__isnull=True).update(
+        ticket=ticket, message=message
+    )
+    if claimed != len(ids):  # another message took one first, or it was purged
+        raise ActionRefused(
+            "attachment_not_found", _("An attachment was not found or is already used.")
         )
 
 
@@ -255,6 +258,9 @@ def create_ticket(
         raise ActionRefused("not_a_customer", _("Tickets are filed for customers."))
     subject = _clean_subject(subject)
     body = _clean_text(body, field="body", maximum=BODY_MAX)
+    # One customer's tickets are filed one at a time, so two identical requests racing on
+    # PostgreSQL cannot both pass the duplicate check (SQLite serialises writers anyway).
+    User.objects.select_for_update().filter(pk=customer.pk).first()
     if filed_by is None:
         check_intake(customer, subject, body)
     if department is None:
@@ -530,6 +536,16 @@ def _agent_message(
         ticket.updated_at = now
         ticket.save(update_fields=["updated_at"])
         return message
+    if ticket.status == TicketStatus.CLOSED:
+        if not status_after:
+            raise ActionRefused(
+                "ticket_closed",
+                _("The ticket is closed. Choose the status it reopens with, or leave a note."),
+                status=409,
+            )
+        _event(
+            ticket, actor, EventKind.REOPENED, from_value=TicketStatus.CLOSED, to_value=status_after
+        )
     status = status_after or TicketStatus.PENDING
     if status not in AGENT_REPLY_STATUSES:
         raise ActionRefused(
@@ -585,6 +601,10 @@ def change_status(
             )
         if close_reason == CloseReason.DUPLICATE:
             raise ActionRefused("use_merge", _("Merge a duplicate into the other ticket."))
+        if close_reason == CloseReason.CUSTOMER and actor.kind != ActorKind.CUSTOMER:
+            raise ActionRefused(
+                "close_reason_not_allowed", _("Only the customer closes a ticket as theirs.")
+            )
     elif close_reason or clause:
         raise ActionRefused(
             "close_reason_without_close", _("A close reason is given only when closing.")

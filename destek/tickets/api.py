@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import logging
 import uuid
 from datetime import datetime
 from typing import Annotated, Any, Literal
@@ -28,6 +29,7 @@ from destek.tickets.models import Attachment, Department, Message, Ticket, Ticke
 from destek.tickets.selectors import customer_status_label, keyset_page
 
 router = Router(tags=["tickets"])
+log = logging.getLogger(__name__)
 
 Instant = Annotated[datetime, PlainSerializer(lambda d: d.isoformat(), return_type=str)]
 PriorityName = Literal["low", "normal", "high", "critical"]
@@ -174,6 +176,13 @@ CUSTOMER_FIELDS = {"notify", "notify_address"}
 # --- serialising ----------------------------------------------------------------------------
 
 
+def _person(person: User | None, viewer: User) -> str | None:
+    """Staff see addresses; customers see the name an agent signs with."""
+    if person is None:
+        return None
+    return person.display_name if viewer.is_customer else person.email
+
+
 def attachment_out(a: Attachment) -> dict[str, Any]:
     return {
         "id": str(a.public_id),
@@ -184,7 +193,9 @@ def attachment_out(a: Attachment) -> dict[str, Any]:
     }
 
 
-def ticket_out(t: Ticket) -> dict[str, Any]:
+def ticket_out(t: Ticket, viewer: User) -> dict[str, Any]:
+    """The ticket as `viewer` may see it: customers get the agent's name, not their address,
+    and no tags (they are the team's own labels)."""
     reopen_until = None
     if t.status == TicketStatus.CLOSED and t.merged_into_id is None and t.closed_at:
         reopen_until = actions.reopen_deadline(t)
@@ -199,9 +210,9 @@ def ticket_out(t: Ticket) -> dict[str, Any]:
         "department": t.department.slug,
         "channel": t.channel,
         "customer": t.customer.email,
-        "assignee": t.assignee.email if t.assignee else None,
+        "assignee": _person(t.assignee, viewer),
         "language": t.language,
-        "tags": [tag.name for tag in t.tags.all()],
+        "tags": [] if viewer.is_customer else [tag.name for tag in t.tags.all()],
         "close_reason": t.close_reason or None,
         "contract_clause": t.contract_clause or None,
         "related_to": t.related_to.number if t.related_to else None,
@@ -221,15 +232,12 @@ def ticket_out(t: Ticket) -> dict[str, Any]:
     }
 
 
-def ticket_json(t: Ticket) -> dict[str, Any]:
+def ticket_json(t: Ticket, viewer: User) -> dict[str, Any]:
     """The ticket as stored for an idempotent replay: exactly what the first answer said."""
-    return TicketOut.model_validate(ticket_out(t)).model_dump(mode="json")
+    return TicketOut.model_validate(ticket_out(t, viewer)).model_dump(mode="json")
 
 
 def message_out(m: Message, viewer: User) -> dict[str, Any]:
-    author = None
-    if m.author is not None:
-        author = m.author.display_name if viewer.is_customer else m.author.email
     return {
         "id": m.pk,
         "ticket": m.ticket.number,
@@ -237,7 +245,7 @@ def message_out(m: Message, viewer: User) -> dict[str, Any]:
         "internal": m.internal,
         "nudge": m.nudge,
         "author_kind": m.author_kind,
-        "author": author,
+        "author": _person(m.author, viewer),
         "channel": m.channel,
         "created_at": m.created_at,
         "attachments": [attachment_out(a) for a in m.attachments.all()],
@@ -258,6 +266,17 @@ def _ticket_qs(user: User) -> Any:
 
 def _reload(user: User, number: int) -> Ticket:
     return _ticket_qs(user).get(number=number)
+
+
+def _by_pk(pk: int) -> Ticket:
+    """A ticket the caller just changed, read without the door (they may have moved it out)."""
+    return (
+        Ticket.objects.select_related(
+            "department", "customer", "assignee", "related_to", "merged_into"
+        )
+        .prefetch_related("tags")
+        .get(pk=pk)
+    )
 
 
 def _uploads(user: User, ids: list[uuid.UUID]) -> list[Attachment]:
@@ -315,7 +334,7 @@ def list_tickets(
     elif assignee:
         qs = qs.filter(assignee__email=assignee.strip().lower())
     page = keyset_page(qs, cursor=cursor, limit=limit or settings.DESTEK_API_PAGE_SIZE)
-    return {"items": [ticket_out(t) for t in page.items], "next_cursor": page.next_cursor}
+    return {"items": [ticket_out(t, user) for t in page.items], "next_cursor": page.next_cursor}
 
 
 @router.post(
@@ -374,7 +393,9 @@ def create_ticket(request: HttpRequest, payload: TicketIn) -> Status[Any]:
             notify_customer=payload.notify,
             notify_address=str(payload.notify_address or ""),
         )
-        return 201, ticket_json(_reload(user, ticket.number))
+        # From the row just written: routing may have sent it to a department the filing
+        # agent does not work in, and they still deserve to see what they filed.
+        return 201, ticket_json(_by_pk(ticket.pk), user)
 
     return Status(*idempotent(request, payload.model_dump(mode="json"), run))
 
@@ -385,7 +406,7 @@ def get_ticket(request: HttpRequest, number: int) -> dict[str, Any]:
     ticket = _reload(user, number)
     if user.is_agent and ticket.first_seen_at is None:
         actions.mark_seen(ticket, agent=user)
-    return ticket_out(ticket)
+    return ticket_out(ticket, user)
 
 
 @router.patch(
@@ -418,11 +439,7 @@ def patch_ticket(request: HttpRequest, number: int, payload: TicketPatch) -> dic
                     if "notify_address" in fields
                     else ticket.notify_address,
                 )
-            return ticket_out(_reload(user, number))
-        if payload.department is not None:
-            actions.change_department(
-                ticket, actor=actor, department=_department(payload.department)
-            )
+            return ticket_out(_reload(user, number), user)
         if payload.priority is not None:
             actions.change_priority(ticket, actor=actor, priority=payload.priority)
         if payload.assignee is not None or payload.unassign:
@@ -444,13 +461,14 @@ def patch_ticket(request: HttpRequest, number: int, payload: TicketPatch) -> dic
             raise ActionRefused(
                 "close_reason_without_close", _("A close reason is given only when closing.")
             )
+        # Last: after a transfer the agent may no longer work the ticket.
+        if payload.department is not None:
+            actions.change_department(
+                ticket, actor=actor, department=_department(payload.department)
+            )
     # The agent may have moved the ticket out of their own departments: answer from what
     # was written, since the one door may no longer let them read it.
-    return ticket_out(
-        Ticket.objects.select_related(
-            "department", "customer", "assignee", "related_to", "merged_into"
-        ).get(pk=ticket.pk)
-    )
+    return ticket_out(_by_pk(ticket.pk), user)
 
 
 @router.get(
@@ -517,15 +535,12 @@ def list_events(request: HttpRequest, number: int) -> list[dict[str, Any]]:
         events = events.filter(public=True)
     out = []
     for e in events:
-        actor = None
-        if e.actor is not None:
-            actor = e.actor.display_name if user.is_customer else e.actor.email
         out.append(
             {
                 "id": e.pk,
                 "kind": e.kind,
                 "actor_kind": e.actor_kind,
-                "actor": actor,
+                "actor": _person(e.actor, user),
                 "from_value": e.from_value,
                 "to_value": e.to_value,
                 "data": e.data,
@@ -556,7 +571,7 @@ def close_ticket(request: HttpRequest, number: int) -> Status[Any]:
         ticket = access_ticket(user, number)
         _customer_only(user)
         actions.close_by_customer(ticket, customer=user)
-        return 200, ticket_json(_reload(user, number))
+        return 200, ticket_json(_reload(user, number), user)
 
     return Status(*idempotent(request, {"number": number}, run))
 
@@ -573,7 +588,7 @@ def reopen_ticket(request: HttpRequest, number: int) -> Status[Any]:
         ticket = access_ticket(user, number)
         _customer_only(user)
         actions.reopen_by_customer(ticket, customer=user)
-        return 200, ticket_json(_reload(user, number))
+        return 200, ticket_json(_reload(user, number), user)
 
     return Status(*idempotent(request, {"number": number}, run))
 
@@ -592,7 +607,7 @@ def merge_ticket(request: HttpRequest, number: int, payload: MergeIn) -> Status[
         source = access_ticket(user, number)
         target = access_ticket(user, payload.into)
         actions.merge(source, into=target, actor=Actor.of(user))
-        return 200, ticket_json(_reload(user, target.number))
+        return 200, ticket_json(_reload(user, target.number), user)
 
     return Status(*idempotent(request, payload.model_dump(mode="json") | {"number": number}, run))
 
@@ -641,7 +656,12 @@ def download(request: HttpRequest, attachment_id: str) -> Any:
         Ticket.objects.visible_to(user).get(pk=attachment.ticket_id)
         if user.is_customer and (attachment.message is None or attachment.message.internal):
             raise Attachment.DoesNotExist
-    response = FileResponse(attachment.file.open("rb"), content_type="application/octet-stream")
+    try:
+        handle = attachment.file.open("rb")
+    except FileNotFoundError:
+        log.error("attachment %s: file %s is missing", attachment.public_id, attachment.file.name)
+        raise Attachment.DoesNotExist from None
+    response = FileResponse(handle, content_type="application/octet-stream")
     response["Content-Disposition"] = content_disposition_header(True, attachment.filename) or ""
     response["X-Content-Type-Options"] = "nosniff"
     response["Content-Security-Policy"] = "default-src 'none'; sandbox"

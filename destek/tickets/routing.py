@@ -21,6 +21,7 @@ class Routing:
     tags: list[str] = field(default_factory=list)
     assignee: Any = None
     applied: list[RoutingRule] = field(default_factory=list)
+    assignee_rule: str = ""
     changes: list[tuple[str, str, str, str]] = field(default_factory=list)
     """(rule name, field, from, to) for the audit log."""
 
@@ -96,14 +97,37 @@ def route(
             new_priority = rule.set_priority
         if rule.min_priority and priority_rank(rule.min_priority) > priority_rank(new_priority):
             new_priority = rule.min_priority
+        if _urgency_only(rule) and priority_rank(new_priority) > priority_rank(URGENCY_CEILING):
+            # A rule on the customer's urgency alone is the customer asking in other words.
+            new_priority = max(URGENCY_CEILING, state.priority, key=priority_rank)
         if new_priority != state.priority:
             state.changes.append((rule.name, "priority", state.priority, new_priority))
             state.priority = new_priority
         for tag in rule.add_tags.split(","):
             if tag.strip() and tag.strip() not in state.tags:
                 state.tags.append(tag.strip())
+                state.changes.append((rule.name, "tags", "", tag.strip()))
         if rule.set_assignee_id:
             state.assignee = rule.set_assignee
+            state.assignee_rule = rule.name
         if rule.stop:
             break
+    if state.assignee is not None and not _may_work(state.assignee, state.department):
+        # The rule names someone who cannot work this ticket (left, not an agent, or a later
+        # rule moved the ticket): leave it unassigned rather than leak it.
+        state.assignee = None
+    if state.assignee is not None:
+        state.changes.append((state.assignee_rule, "assignee", "", state.assignee.email))
     return state
+
+
+def _urgency_only(rule: RoutingRule) -> bool:
+    return bool(rule.if_urgency) and not (
+        rule.keywords.strip() or rule.if_department_id or rule.if_tier or rule.if_channel
+    )
+
+
+def _may_work(user: Any, department: Department) -> bool:
+    if not (user.is_active and user.is_agent):
+        return False
+    return bool(user.is_admin or department.membership_set.filter(user=user).exists())
