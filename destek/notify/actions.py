@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import logging
 import secrets
 from collections.abc import Mapping
+from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -15,6 +17,8 @@ from django.utils import timezone, translation
 
 from destek.lib.text import strip_invisible
 from destek.notify.models import Delivery
+
+log = logging.getLogger(__name__)
 
 if TYPE_CHECKING:
     from destek.tickets.models import Ticket
@@ -44,6 +48,28 @@ def header_safe(value: str) -> str:
     return " ".join(strip_invisible(value).split())[:250]
 
 
+class AutoSubmitted:
+    """RFC 3834 `Auto-Submitted` values; HUMAN mails carry a person's words and no header."""
+
+    GENERATED = "auto-generated"
+    REPLIED = "auto-replied"
+    HUMAN = ""
+
+
+def over_automatic_cap(address: str) -> bool:
+    """Automatic mail to one address is capped per hour and per day: a loop or an abuser
+    filing tickets with someone else's address cannot turn us into a mail cannon."""
+    now = timezone.now()
+    recent = Delivery.objects.filter(recipient=address, automatic=True)
+    if recent.filter(created_at__gte=now - timedelta(hours=1)).count() >= (
+        settings.DESTEK_AUTOMAIL_PER_HOUR
+    ):
+        return True
+    return recent.filter(created_at__gte=now - timedelta(days=1)).count() >= (
+        settings.DESTEK_AUTOMAIL_PER_DAY
+    )
+
+
 def queue_mail(
     *,
     to: str,
@@ -52,13 +78,18 @@ def queue_mail(
     language: str,
     time_zone: str = "UTC",
     ticket: Ticket | None = None,
-    automatic: bool = True,
-) -> Delivery:
+    auto_submitted: str = AutoSubmitted.GENERATED,
+) -> Delivery | None:
     """Render `notify/mail/<template>.{subject,txt,html}` in `language` and queue it.
 
     Rendering happens now, inside the caller's transaction, so the mail says what was true
-    when the change was made, not when a worker got round to it.
+    when the change was made, not when a worker got round to it. Returns None when an
+    automatic mail is over the recipient's cap (logged, not queued).
     """
+    automatic = auto_submitted != AutoSubmitted.HUMAN
+    if automatic and over_automatic_cap(to):
+        log.warning("automatic mail %s to %s not queued: over the cap", template, to)
+        return None
     with translation.override(language), timezone.override(zone(time_zone)):
         subject = render_text(f"notify/mail/{template}.subject.txt", context)
         text = render_text(f"notify/mail/{template}.txt", context)
@@ -66,7 +97,7 @@ def queue_mail(
     headers: dict[str, str] = {"Reply-To": settings.DESTEK_SUPPORT_ADDRESS}
     if automatic:
         # RFC 3834: tells auto-responders on the other side not to answer us.
-        headers["Auto-Submitted"] = "auto-generated"
+        headers["Auto-Submitted"] = auto_submitted
         headers["X-Auto-Response-Suppress"] = "All"
     subject = header_safe(subject)
     if ticket is not None and f"[#{ticket.number}]" not in subject:
@@ -80,10 +111,13 @@ def queue_mail(
         body_html=html,
         headers=headers,
         message_id=new_message_id(ticket),
+        automatic=automatic,
         ticket=ticket,
     )
     from destek.notify.jobs import deliver
 
     delivery_id = delivery.pk
-    transaction.on_commit(lambda: deliver(delivery_id))
+    # robust: the row is committed whatever happens to the queue; if Redis is down the
+    # outbox sweep sends it later, and the customer's request must not fail for that.
+    transaction.on_commit(lambda: deliver(delivery_id), robust=True)
     return delivery

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import smtplib
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives, get_connection
@@ -19,27 +19,28 @@ from destek.notify.models import Delivery
 log = logging.getLogger(__name__)
 
 #: A claim older than this is taken to mean the worker died mid-send; the row is retried.
-#: The Message-ID stays the same, so a receiving client drops the rare double.
+#: That is the one case where a mail can go out twice (sent, then killed before the row was
+#: marked); the Message-ID stays the same, so the recipient's client shows it once.
 STALE_CLAIM = timedelta(minutes=10)
 SWEEP_BATCH = 200
 
 
 def backoff(attempts: int) -> timedelta:
-    """1, 2, 4 ... minutes, capped at six hours."""
-    return timedelta(minutes=min(2 ** max(attempts - 1, 0), 360))
+    """1, 2, 4 ... minutes, then every hour until the give-up age."""
+    return timedelta(minutes=min(2 ** max(attempts - 1, 0), 60))
 
 
-def _claim(delivery_id: int) -> bool:
+def _claim(delivery_id: int) -> datetime | None:
+    """Take the row for this worker; returns the claim's instant, which later updates match
+    so a worker whose claim went stale cannot overwrite another's result."""
     now = timezone.now()
     claimable = Q(status=DeliveryStatus.QUEUED, next_attempt_at__lte=now) | Q(
         status=DeliveryStatus.SENDING, claimed_at__lt=now - STALE_CLAIM
     )
-    return (
-        Delivery.objects.filter(claimable, pk=delivery_id).update(
-            status=DeliveryStatus.SENDING, claimed_at=now
-        )
-        == 1
+    claimed = Delivery.objects.filter(claimable, pk=delivery_id).update(
+        status=DeliveryStatus.SENDING, claimed_at=now
     )
+    return now if claimed == 1 else None
 
 
 def _send_email(delivery: Delivery) -> None:
@@ -57,38 +58,45 @@ def _send_email(delivery: Delivery) -> None:
 
 
 def is_permanent(exc: Exception) -> bool:
-    """SMTP 5yz answers (RFC 5321) will not get better by retrying; 4yz and network errors may."""
+    """SMTP 5yz answers (RFC 5321) will not get better by retrying; 4yz and network errors
+    may. Anything that is not about the network (a malformed address) never will."""
     if isinstance(exc, smtplib.SMTPRecipientsRefused):
         codes = [code for code, _ in exc.recipients.values()]
         return bool(codes) and all(500 <= code < 600 for code in codes)
-    code = getattr(exc, "smtp_code", None)
-    return isinstance(code, int) and 500 <= code < 600
+    if isinstance(exc, smtplib.SMTPResponseException):
+        return 500 <= exc.smtp_code < 600
+    return not isinstance(exc, OSError | smtplib.SMTPException)
 
 
 def deliver_now(delivery_id: int) -> str:
     """Send one delivery if it is due and unclaimed; returns what happened (for tests, logs)."""
-    if not _claim(delivery_id):
+    claim = _claim(delivery_id)
+    if claim is None:
         return "skipped"
     delivery = Delivery.objects.get(pk=delivery_id)
     attempts = delivery.attempts + 1
     try:
         _send_email(delivery)
-    except (OSError, smtplib.SMTPException) as exc:
-        return _record_failure(delivery, attempts, repr(exc), permanent=is_permanent(exc))
-    Delivery.objects.filter(pk=delivery.pk, status=DeliveryStatus.SENDING).update(
+    except Exception as exc:  # every failure is recorded on the row, none escapes the sweep
+        return _record_failure(delivery, claim, attempts, repr(exc), permanent=is_permanent(exc))
+    Delivery.objects.filter(pk=delivery.pk, claimed_at=claim).update(
         status=DeliveryStatus.SENT, sent_at=timezone.now(), attempts=attempts, last_error=""
     )
     return "sent"
 
 
-def _record_failure(delivery: Delivery, attempts: int, error: str, *, permanent: bool) -> str:
-    give_up = permanent or attempts >= settings.DESTEK_OUTBOX_MAX_ATTEMPTS
+def _record_failure(
+    delivery: Delivery, claim: datetime, attempts: int, error: str, *, permanent: bool
+) -> str:
+    now = timezone.now()
+    too_old = delivery.created_at < now - timedelta(hours=settings.DESTEK_OUTBOX_GIVE_UP_HOURS)
+    give_up = permanent or too_old
     log.warning("delivery %s attempt %s failed: %s", delivery.pk, attempts, error)
-    Delivery.objects.filter(pk=delivery.pk, status=DeliveryStatus.SENDING).update(
+    Delivery.objects.filter(pk=delivery.pk, claimed_at=claim).update(
         status=DeliveryStatus.FAILED if give_up else DeliveryStatus.QUEUED,
         attempts=attempts,
         last_error=error[:2000],
-        next_attempt_at=timezone.now() + backoff(attempts),
+        next_attempt_at=now + backoff(attempts),
         claimed_at=None,
     )
     return "failed" if give_up else "retry"

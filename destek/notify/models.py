@@ -25,6 +25,7 @@ class Delivery(models.Model):
     body_html = models.TextField(_("HTML"), blank=True)
     headers = models.JSONField(default=dict, blank=True)
     message_id = models.CharField(_("Message-ID"), max_length=250, unique=True)
+    automatic = models.BooleanField(_("automatic"), default=True)
     ticket = models.ForeignKey(
         "tickets.Ticket", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
@@ -44,6 +45,7 @@ class Delivery(models.Model):
         verbose_name_plural = _("deliveries")
         indexes = [
             models.Index(fields=["status", "next_attempt_at"], name="delivery_due_idx"),
+            models.Index(fields=["recipient", "created_at"], name="delivery_recipient_idx"),
         ]
 
     def __str__(self) -> str:

@@ -44,6 +44,8 @@ from destek.tickets.models import (
 from destek.tickets.routing import route
 
 SUBJECT_MAX = 250
+#: After answering a nudge, further nudges within this time get no second automatic answer.
+NUDGE_QUIET = timedelta(hours=1)
 BODY_MAX = 100_000
 
 
@@ -471,6 +473,11 @@ def _customer_message(
     if nudge:
         # A nudge does not move the ticket in the queue, wake agents or touch the clocks.
         _event(ticket, actor, EventKind.NUDGE, public=False, message=message.pk)
+        answered_recently = Message.objects.filter(
+            ticket=ticket, author_kind=AuthorKind.SYSTEM, created_at__gte=now - NUDGE_QUIET
+        ).exists()
+        if answered_recently:  # one automatic answer an hour is enough to reassure
+            return message
         answer = Message.objects.create(
             ticket=ticket,
             author=None,

@@ -8,7 +8,7 @@ from django.conf import settings
 from django.utils import timezone, translation
 
 from destek.accounts.choices import Role
-from destek.notify.actions import queue_mail, render_text, zone
+from destek.notify.actions import AutoSubmitted, queue_mail, render_text, zone
 from destek.tickets.models import Message, Ticket
 
 
@@ -29,7 +29,9 @@ def _context(ticket: Ticket, **extra: Any) -> dict[str, Any]:
     }
 
 
-def _to_customer(ticket: Ticket, template: str, **extra: Any) -> None:
+def _to_customer(
+    ticket: Ticket, template: str, auto_submitted: str = AutoSubmitted.GENERATED, **extra: Any
+) -> None:
     address = customer_address(ticket)
     if address is None:
         return
@@ -41,6 +43,7 @@ def _to_customer(ticket: Ticket, template: str, **extra: Any) -> None:
         language=ticket.language or customer.language,
         time_zone=customer.time_zone,
         ticket=ticket,
+        auto_submitted=auto_submitted,
     )
 
 
@@ -67,7 +70,8 @@ def ticket_created(ticket: Ticket, message: Message) -> None:
 
 
 def agent_replied(ticket: Ticket, message: Message) -> None:
-    _to_customer(ticket, "agent_reply", message=message)
+    # The agent's own words: a person's mail, never capped or marked automatic.
+    _to_customer(ticket, "agent_reply", AutoSubmitted.HUMAN, message=message)
 
 
 def customer_replied(ticket: Ticket, message: Message) -> None:
@@ -88,4 +92,4 @@ def nudge_answer_text(ticket: Ticket) -> str:
 
 
 def nudge_answered(ticket: Ticket, answer: Message) -> None:
-    _to_customer(ticket, "nudge_answer", message=answer)
+    _to_customer(ticket, "nudge_answer", AutoSubmitted.REPLIED, message=answer)

@@ -75,17 +75,45 @@ def test_a_worker_killed_mid_send_is_retried_after_the_claim_goes_stale(
         assert deliver_now(delivery.pk) == "sent"
 
 
-def test_retries_back_off_and_give_up_after_the_limit(customer: Any, settings: Any) -> None:
+def test_retries_back_off_and_wait_out_an_outage_before_giving_up(
+    customer: Any, settings: Any
+) -> None:
     settings.EMAIL_BACKEND = DOWN
-    settings.DESTEK_OUTBOX_MAX_ATTEMPTS = 3
     customer.file_ticket()
     delivery = Delivery.objects.get(recipient="customer@example.com")
     now = timezone.now()
-    for minutes in (2, 10):
-        with time_machine.travel(now + timedelta(minutes=minutes), tick=False):
-            deliver_now(delivery.pk)
+    for hours in (1, 2, 3, 4, 5, 6, 12, 24, 48):
+        with time_machine.travel(now + timedelta(hours=hours), tick=False):
+            assert deliver_now(delivery.pk) == "retry", hours
+    with time_machine.travel(now + timedelta(hours=73), tick=False):
+        assert deliver_now(delivery.pk) == "failed"
     delivery.refresh_from_db()
-    assert (delivery.status, delivery.attempts) == ("failed", 3)
+    assert (delivery.status, delivery.attempts) == ("failed", 11)
+
+
+def test_a_malformed_address_fails_at_once_instead_of_retrying_forever(
+    customer: Any, outbox: list
+) -> None:
+    customer.file_ticket()
+    delivery = Delivery.objects.get(recipient="customer@example.com")
+    Delivery.objects.filter(pk=delivery.pk).update(
+        recipient="a\nb@example.com", status="queued", sent_at=None
+    )
+    assert deliver_now(delivery.pk) == "failed"
+
+
+def test_automatic_mail_to_one_address_is_capped_but_agent_replies_are_not(
+    customer: Any, agent: Any, settings: Any, outbox: list
+) -> None:
+    settings.DESTEK_AUTOMAIL_PER_HOUR = 3
+    for i in range(5):
+        customer.file_ticket(subject=f"Report {i} is blank", body=f"Report {i} shows nothing.")
+    automatic = Delivery.objects.filter(recipient="customer@example.com", automatic=True)
+    assert automatic.count() == 3
+    number = customer.get("tickets").json()["items"][0]["number"]
+    agent.post(f"tickets/{number}/messages", {"body": "Here is the fix."})
+    human = Delivery.objects.get(recipient="customer@example.com", automatic=False)
+    assert "Auto-Submitted" not in human.headers
 
 
 def test_smtp_5xx_is_permanent_and_4xx_is_not() -> None:

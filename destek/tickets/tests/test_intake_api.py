@@ -215,3 +215,17 @@ def test_empty_subject_or_body_is_refused(customer: Any) -> None:
         response = customer.post("tickets", payload)
         assert response.status_code == 422
         assert response.json()["code"].endswith("_required")
+
+
+def test_nudges_in_a_row_get_one_automatic_answer_an_hour(customer: Any, outbox: list) -> None:
+    number = customer.file_ticket()["number"]
+    outbox.clear()
+    for _ in range(3):
+        assert (
+            customer.post(f"tickets/{number}/messages", {"body": "any update?"}).json()["nudge"]
+            is True
+        )
+    answers = Message.objects.filter(ticket__number=number, author_kind="system")
+    assert answers.count() == 1
+    assert len(outbox) == 1
+    assert outbox[0].extra_headers["Auto-Submitted"] == "auto-replied"
