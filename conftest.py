@@ -147,3 +147,12 @@ def run_job(django_capture_on_commit_callbacks: Any) -> Any:
             return job(*args, **kwargs)
 
     return run
+
+
+@pytest.fixture(autouse=True)
+def _fresh_cache() -> Iterator[None]:
+    """Rate-limit counters and heartbeats must not leak from one test into the next."""
+    from django.core.cache import cache
+
+    cache.clear()
+    yield

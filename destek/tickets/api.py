@@ -21,6 +21,7 @@ from destek.accounts.choices import Role
 from destek.accounts.models import User
 from destek.api.idempotency import idempotent
 from destek.lib.errors import ActionRefused
+from destek.lib.ratelimit import hit
 from destek.tickets import actions
 from destek.tickets.access import access_ticket
 from destek.tickets.actions import Actor
@@ -293,6 +294,13 @@ def _uploads(user: User, ids: list[uuid.UUID]) -> list[Attachment]:
     return found
 
 
+def _throttle(user: User, scope: str, per_hour: int) -> None:
+    if not hit(scope, str(user.pk), limit=per_hour, window_seconds=3600):
+        raise ActionRefused(
+            "rate_limited", _("Too many requests. Please wait a while and try again."), status=429
+        )
+
+
 def _department(slug: str) -> Department:
     department = Department.objects.filter(slug=slug).first()
     if department is None:
@@ -343,6 +351,7 @@ def list_tickets(
         200: TicketOut,
         201: TicketOut,
         403: ErrorOut,
+        429: ErrorOut,
         404: ErrorOut,
         409: ErrorOut,
         422: ErrorOut,
@@ -351,6 +360,9 @@ def list_tickets(
 )
 def create_ticket(request: HttpRequest, payload: TicketIn) -> Status[Any]:
     user: User = request.auth  # type: ignore[attr-defined]
+
+    if user.is_customer:
+        _throttle(user, "tickets", settings.DESTEK_TICKETS_PER_HOUR)
 
     def run() -> tuple[int, Any]:
         department = _department(payload.department) if payload.department else None
@@ -495,11 +507,13 @@ def list_messages(request: HttpRequest, number: int) -> list[dict[str, Any]]:
         404: ErrorOut,
         409: ErrorOut,
         422: ErrorOut,
+        429: ErrorOut,
     },
     summary="Reply, or add an internal note (agents)",
 )
 def post_message(request: HttpRequest, number: int, payload: MessageIn) -> Status[Any]:
     user: User = request.auth  # type: ignore[attr-defined]
+    _throttle(user, "messages", settings.DESTEK_MESSAGES_PER_HOUR)
 
     def run() -> tuple[int, Any]:
         ticket = access_ticket(user, number)

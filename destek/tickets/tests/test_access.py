@@ -162,3 +162,18 @@ def test_me_tells_who_the_token_belongs_to(agent: Any) -> None:
         "agent",
         ["technical"],
     )
+
+
+def test_filing_tickets_is_rate_limited_per_customer(
+    customer: Any, customer2: Any, settings: Any
+) -> None:
+    settings.DESTEK_TICKETS_PER_HOUR = 2
+    for i in range(2):
+        customer.file_ticket(subject=f"Report {i} is blank", body=f"Report {i} is empty.")
+    third = customer.post("tickets", {"subject": "Report 3 is blank", "body": "Empty."})
+    assert third.status_code == 429
+    assert third.json()["code"] == "rate_limited"
+    assert (
+        customer2.post("tickets", {"subject": "Report 3 is blank", "body": "Empty."}).status_code
+        == 201
+    )
