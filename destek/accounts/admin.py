@@ -7,7 +7,7 @@ from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 from django.contrib.auth.forms import UserChangeForm, UserCreationForm
 from django.utils.translation import gettext_lazy as _
 
-from destek.accounts.models import ApiToken, Organisation, User
+from destek.accounts.models import ApiToken, ContactAddress, Organisation, User
 from destek.tickets.models import Membership
 
 
@@ -30,6 +30,13 @@ class MembershipInline(admin.TabularInline):  # type: ignore[type-arg]
     verbose_name_plural = _("departments (agents)")
 
 
+class ContactAddressInline(admin.TabularInline):  # type: ignore[type-arg]
+    model = ContactAddress
+    extra = 0
+    fields = ("email", "verified_at", "created_at")
+    readonly_fields = ("verified_at", "created_at")
+
+
 @admin.register(User)
 class UserAdmin(BaseUserAdmin):  # type: ignore[type-arg]
     form = UserEditForm
@@ -50,7 +57,7 @@ class UserAdmin(BaseUserAdmin):  # type: ignore[type-arg]
     search_fields = ("email", "full_name", "customer_number", "phone")
     list_select_related = ("organisation",)
     readonly_fields = ("customer_number", "date_joined", "last_login")
-    inlines = [MembershipInline]
+    inlines = [MembershipInline, ContactAddressInline]
     fieldsets = (
         (None, {"fields": ("email", "password")}),
         (_("Person"), {"fields": ("full_name", "phone", "language", "time_zone")}),

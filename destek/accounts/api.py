@@ -6,10 +6,15 @@ from django.contrib.auth import authenticate
 from django.http import HttpRequest
 from django.utils.translation import gettext as _
 from ninja import Router, Schema, Status
-from pydantic import Field
+from pydantic import ConfigDict, EmailStr, Field
 
-from destek.accounts.actions import issue_api_token, revoke_api_token
-from destek.accounts.models import ApiToken, User, hash_token
+from destek.accounts.actions import (
+    add_contact_address,
+    issue_api_token,
+    revoke_api_token,
+    verify_contact_address,
+)
+from destek.accounts.models import ApiToken, ContactAddress, User, hash_token
 from destek.api.auth import activate_language
 from destek.lib.errors import ActionRefused
 from destek.lib.ratelimit import client_ip, hit
@@ -88,3 +93,59 @@ def me(request: HttpRequest) -> dict[str, object]:
         "customer_number": user.customer_number,
         "departments": list(user.departments.values_list("slug", flat=True)),
     }
+
+
+class AddressIn(Schema):
+    model_config = ConfigDict(extra="forbid")
+
+    email: EmailStr
+
+
+class AddressCode(Schema):
+    model_config = ConfigDict(extra="forbid")
+
+    email: EmailStr
+    code: str = Field(max_length=12)
+
+
+class AddressOut(Schema):
+    email: str
+    verified: bool
+
+
+def _address_out(address: ContactAddress) -> dict[str, object]:
+    return {"email": address.email, "verified": address.verified_at is not None}
+
+
+@router.get(
+    "/addresses",
+    response=list[AddressOut],
+    summary="Your other addresses; verified ones can receive ticket mail",
+)
+def list_addresses(request: HttpRequest) -> list[dict[str, object]]:
+    user: User = request.auth  # type: ignore[attr-defined]
+    return [_address_out(a) for a in user.contact_addresses.all()]
+
+
+@router.post(
+    "/addresses",
+    response={202: AddressOut, 422: ErrorOut, 429: ErrorOut},
+    summary="Add an address: a six-digit code is mailed to it",
+)
+def add_address(request: HttpRequest, payload: AddressIn) -> Status[dict[str, object]]:
+    user: User = request.auth  # type: ignore[attr-defined]
+    if not hit("address-code", str(user.pk), limit=5, window_seconds=3600):
+        raise ActionRefused(
+            "rate_limited", _("Too many requests. Please wait a while and try again."), status=429
+        )
+    return Status(202, _address_out(add_contact_address(user, str(payload.email))))
+
+
+@router.post(
+    "/addresses/verify",
+    response={200: AddressOut, 404: ErrorOut, 422: ErrorOut},
+    summary="Prove an address with the code mailed to it",
+)
+def verify_address(request: HttpRequest, payload: AddressCode) -> dict[str, object]:
+    user: User = request.auth  # type: ignore[attr-defined]
+    return _address_out(verify_contact_address(user, str(payload.email), payload.code))

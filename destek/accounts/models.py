@@ -162,3 +162,32 @@ class ApiToken(models.Model):
     @classmethod
     def generate(cls) -> str:
         return cls.PREFIX + secrets.token_urlsafe(32)
+
+
+class ContactAddress(models.Model):
+    """Another address of a customer's, usable for notifications once proven theirs.
+
+    Mail goes only to addresses the customer showed they read: otherwise anyone could make
+    the helpdesk mail a stranger by filing a ticket with their address.
+    """
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="contact_addresses"
+    )
+    email = models.EmailField(_("e-mail address"))
+    verified_at = models.DateTimeField(_("verified"), null=True, blank=True)
+    code_hash = models.CharField(max_length=64, blank=True, editable=False)
+    code_expires_at = models.DateTimeField(null=True, blank=True, editable=False)
+    attempts = models.PositiveSmallIntegerField(default=0, editable=False)
+    created_at = models.DateTimeField(_("created"), default=timezone.now)
+
+    class Meta:
+        ordering = ["email"]
+        verbose_name = _("contact address")
+        verbose_name_plural = _("contact addresses")
+        constraints = [
+            models.UniqueConstraint(fields=["user", "email"], name="contact_address_unique")
+        ]
+
+    def __str__(self) -> str:
+        return self.email

@@ -86,6 +86,19 @@ def _event(
     )
 
 
+def check_notify_address(customer: User, address: str) -> str:
+    """Ticket mail may go only to an address the customer proved is theirs."""
+    from destek.accounts.actions import verified_addresses
+
+    address = (address or "").strip().lower()
+    if address and address not in verified_addresses(customer):
+        raise ActionRefused(
+            "unverified_address",
+            _("Verify this address first: add it to your account and enter the code we send."),
+        )
+    return address
+
+
 def rule_enabled(code: str) -> bool:
     """Intake rules are on unless an admin switched one off."""
     return not IntakeRule.objects.filter(code=code, enabled=False).exists()
@@ -271,6 +284,7 @@ def create_ticket(
             raise ActionRefused("no_department", _("No department accepts tickets yet."))
     if related_to is not None and related_to.customer_id != customer.pk:
         raise Ticket.DoesNotExist
+    notify_address = check_notify_address(customer, notify_address)
     routing = route(
         subject=subject,
         body=body,
@@ -774,7 +788,7 @@ def set_customer_notifications(
     if ticket.customer_id != customer.pk:
         raise Ticket.DoesNotExist
     ticket.notify_customer = enabled
-    ticket.notify_address = address
+    ticket.notify_address = check_notify_address(customer, address)
     ticket.save(update_fields=["notify_customer", "notify_address"])
     _event(
         ticket,
