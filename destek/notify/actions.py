@@ -11,6 +11,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from django.conf import settings
 from django.db import transaction
+from django.db.models import Count, Q
 from django.template import Context
 from django.template.loader import get_template, render_to_string
 from django.utils import timezone, translation
@@ -60,13 +61,14 @@ def over_automatic_cap(address: str) -> bool:
     """Automatic mail to one address is capped per hour and per day: a loop or an abuser
     filing tickets with someone else's address cannot turn us into a mail cannon."""
     now = timezone.now()
-    recent = Delivery.objects.filter(recipient=address, automatic=True)
-    if recent.filter(created_at__gte=now - timedelta(hours=1)).count() >= (
-        settings.DESTEK_AUTOMAIL_PER_HOUR
-    ):
-        return True
-    return recent.filter(created_at__gte=now - timedelta(days=1)).count() >= (
-        settings.DESTEK_AUTOMAIL_PER_DAY
+    counts = Delivery.objects.filter(
+        recipient=address, automatic=True, created_at__gte=now - timedelta(days=1)
+    ).aggregate(
+        day=Count("pk"), hour=Count("pk", filter=Q(created_at__gte=now - timedelta(hours=1)))
+    )
+    return bool(
+        counts["hour"] >= settings.DESTEK_AUTOMAIL_PER_HOUR
+        or counts["day"] >= settings.DESTEK_AUTOMAIL_PER_DAY
     )
 
 
