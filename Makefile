@@ -46,8 +46,8 @@ lock:
 	uv pip compile pyproject.toml --extra dev --python-version 3.11 --generate-hashes -o requirements.lock
 
 messages: install
-	cd destek && ../$(BIN)/python ../manage.py makemessages -l az -l fa -l ru -l tr -l en --no-obsolete --add-location file
-	cd destek && ../$(BIN)/python ../manage.py compilemessages
+	cd destek && DESTEK_DATA_DIR=$(CURDIR)/var ../$(BIN)/python ../manage.py makemessages -l az -l fa -l ru -l tr -l en --no-obsolete --add-location file
+	cd destek && DESTEK_DATA_DIR=$(CURDIR)/var ../$(BIN)/python ../manage.py compilemessages
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -34,6 +34,10 @@ def web(args: Sequence[str]) -> None:
     host = env_str("HOST", "127.0.0.1")
     port = str(env_int("PORT", 8000))
     workers = str(env_int("DESTEK_WEB_WORKERS", os.cpu_count() or 1, minimum=1))
+    # SQLite has one writer: many threads per process only queue on its lock and stretch the
+    # tail (measured: p99 1.7 s with granian's default, 0.2 s with one thread, more req/s).
+    default_threads = 4 if env_str("DATABASE_URL") else 1
+    threads = str(env_int("DESTEK_WEB_THREADS", default_threads, minimum=1))
     _django(["collectstatic", "--noinput", "--verbosity", "0"])
     if env_str("DESTEK_WEB_SERVER", "granian") == "gunicorn":
         _exec(
@@ -46,6 +50,8 @@ def web(args: Sequence[str]) -> None:
                 f"{host}:{port}",
                 "--workers",
                 workers,
+                "--threads",
+                threads,
                 *args,
             ]
         )
@@ -62,6 +68,8 @@ def web(args: Sequence[str]) -> None:
             port,
             "--workers",
             workers,
+            "--blocking-threads",
+            threads,
             "--no-ws",
             *args,
             "destek.wsgi:application",

@@ -16,7 +16,8 @@ from destek.lib.env import env_bool, env_int, env_list, env_str
 BASE_DIR = Path(__file__).resolve().parent
 TESTING = "pytest" in sys.modules or env_bool("DESTEK_TESTING")
 
-DATA_DIR = Path(env_str("DESTEK_DATA_DIR", str(Path.cwd() / "var"))).resolve()
+# An empty value means the default too: never the current directory by accident.
+DATA_DIR = Path(env_str("DESTEK_DATA_DIR") or str(Path.cwd() / "var")).resolve()
 if not TESTING:
     DATA_DIR.mkdir(parents=True, exist_ok=True)
 

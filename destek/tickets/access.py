@@ -21,8 +21,21 @@ def visible_tickets(qs: QuerySet[Ticket], user: Any) -> Any:
     if user.is_admin:
         return qs
     if user.is_agent:
-        return qs.filter(department__membership__user=user)
+        # A literal id list, not a join through memberships: SQLite then walks the ticket
+        # index backwards instead of sorting every ticket of the departments for each page.
+        return qs.filter(department_id__in=agent_department_ids(user))
     return qs.filter(customer=user)
+
+
+def agent_department_ids(user: Any) -> list[int]:
+    """The departments an agent works in, read once per request (cached on the user)."""
+    cached = getattr(user, "_department_ids", None)
+    if cached is None:
+        from destek.tickets.models import Membership
+
+        cached = list(Membership.objects.filter(user=user).values_list("department_id", flat=True))
+        user._department_ids = cached
+    return list(cached)
 
 
 def access_ticket(user: User, number: int | str, *, for_update: bool = False) -> Ticket:
