@@ -428,6 +428,12 @@ def _set_status(
     return True
 
 
+def _reopen(ticket: Ticket, actor: Actor, status: str, *, now: Any) -> None:
+    """A closed ticket comes back: logged as a reopening, then as the status change."""
+    _event(ticket, actor, EventKind.REOPENED, from_value=TicketStatus.CLOSED, to_value=status)
+    _set_status(ticket, actor, status, now=now)
+
+
 @transaction.atomic
 def add_message(
     ticket: Ticket,
@@ -508,14 +514,8 @@ def _customer_message(
         notifications.nudge_answered(ticket, answer)
         return message
     if ticket.status == TicketStatus.CLOSED:
-        _event(
-            ticket,
-            actor,
-            EventKind.REOPENED,
-            from_value=TicketStatus.CLOSED,
-            to_value=TicketStatus.OPEN,
-        )
-    if ticket.status in (TicketStatus.PENDING, TicketStatus.RESOLVED, TicketStatus.CLOSED):
+        _reopen(ticket, actor, TicketStatus.OPEN, now=now)
+    elif ticket.status in (TicketStatus.PENDING, TicketStatus.RESOLVED):
         _set_status(ticket, actor, TicketStatus.OPEN, now=now)
     ticket.last_customer_message_at = now
     ticket.updated_at = now
@@ -681,15 +681,7 @@ def reopen_by_customer(ticket: Ticket, *, customer: User) -> Ticket:
         )
     _check_reopen_window(ticket)
     now = timezone.now()
-    actor = Actor.of(customer)
-    _event(
-        ticket,
-        actor,
-        EventKind.REOPENED,
-        from_value=TicketStatus.CLOSED,
-        to_value=TicketStatus.OPEN,
-    )
-    _set_status(ticket, actor, TicketStatus.OPEN, now=now)
+    _reopen(ticket, Actor.of(customer), TicketStatus.OPEN, now=now)
     ticket.updated_at = now
     ticket.save()
     return ticket

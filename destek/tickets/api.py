@@ -574,38 +574,38 @@ def _customer_only(user: User) -> None:
         )
 
 
-@router.post(
-    "/tickets/{number}/close",
-    response={200: TicketOut, 403: ErrorOut, 404: ErrorOut, 409: ErrorOut, 422: ErrorOut},
-    summary="Customers: close your own ticket",
-)
-def close_ticket(request: HttpRequest, number: int) -> Status[Any]:
+def _customer_transition(request: HttpRequest, number: int, action: Any) -> Status[Any]:
+    """Close and reopen: the customer's own moves on their own ticket."""
     user: User = request.auth  # type: ignore[attr-defined]
 
     def run() -> tuple[int, Any]:
         ticket = access_ticket(user, number)
         _customer_only(user)
-        actions.close_by_customer(ticket, customer=user)
+        action(ticket, customer=user)
         return 200, ticket_json(_reload(user, number), user)
 
     return Status(*idempotent(request, {"number": number}, run))
+
+
+CUSTOMER_TRANSITION = {200: TicketOut, 403: ErrorOut, 404: ErrorOut, 409: ErrorOut, 422: ErrorOut}
+
+
+@router.post(
+    "/tickets/{number}/close",
+    response=CUSTOMER_TRANSITION,
+    summary="Customers: close your own ticket",
+)
+def close_ticket(request: HttpRequest, number: int) -> Status[Any]:
+    return _customer_transition(request, number, actions.close_by_customer)
 
 
 @router.post(
     "/tickets/{number}/reopen",
-    response={200: TicketOut, 403: ErrorOut, 404: ErrorOut, 409: ErrorOut, 422: ErrorOut},
+    response=CUSTOMER_TRANSITION,
     summary="Customers: reopen a closed ticket within the reopen window",
 )
 def reopen_ticket(request: HttpRequest, number: int) -> Status[Any]:
-    user: User = request.auth  # type: ignore[attr-defined]
-
-    def run() -> tuple[int, Any]:
-        ticket = access_ticket(user, number)
-        _customer_only(user)
-        actions.reopen_by_customer(ticket, customer=user)
-        return 200, ticket_json(_reload(user, number), user)
-
-    return Status(*idempotent(request, {"number": number}, run))
+    return _customer_transition(request, number, actions.reopen_by_customer)
 
 
 @router.post(
