@@ -46,6 +46,7 @@ from destek.tickets.routing import route
 SUBJECT_MAX = 250
 #: After answering a nudge, further nudges within this time get no second automatic answer.
 NUDGE_QUIET = timedelta(hours=1)
+DUPLICATE_THRESHOLD = 0.9
 BODY_MAX = 100_000
 
 
@@ -163,23 +164,37 @@ def check_intake(customer: User, subject: str, body: str) -> None:
 
 
 def find_duplicate(customer: User, subject: str, body: str) -> Ticket | None:
+    """The customer's open ticket from the last day with (nearly) this subject and body.
+
+    Subjects are compared first, on rows without bodies; only the few whose subject matches
+    have their first message read.
+    """
     since = timezone.now() - timedelta(hours=settings.DESTEK_DUPLICATE_WINDOW_HOURS)
-    recent = list(
-        Ticket.objects.filter(
-            customer=customer, status__in=ACTIVE_STATUSES, created_at__gte=since
-        ).order_by("-id")[:50]
-    )
-    if not recent:
+    recent = Ticket.objects.filter(
+        customer=customer, status__in=ACTIVE_STATUSES, created_at__gte=since
+    ).order_by("-id")
+    candidates = [
+        t
+        for t in recent.only("id", "number", "subject")[:50]
+        if intake.similarity(subject, t.subject) >= DUPLICATE_THRESHOLD
+    ]
+    if not candidates:
         return None
     first_bodies: dict[int, str] = {}
     for ticket_id, text in (
-        Message.objects.filter(ticket__in=recent, author_kind=AuthorKind.CUSTOMER)
+        Message.objects.filter(ticket__in=candidates, author_kind=AuthorKind.CUSTOMER)
         .order_by("-id")
         .values_list("ticket_id", "body")
     ):
         first_bodies[ticket_id] = text  # ordered newest first, so the first message wins
-    for ticket in recent:
-        if intake.is_near_duplicate(subject, body, ticket.subject, first_bodies.get(ticket.pk, "")):
+    for ticket in candidates:
+        if intake.is_near_duplicate(
+            subject,
+            body,
+            ticket.subject,
+            first_bodies.get(ticket.pk, ""),
+            threshold=DUPLICATE_THRESHOLD,
+        ):
             return ticket
     return None
 

@@ -406,9 +406,9 @@ def create_ticket(request: HttpRequest, payload: TicketIn) -> Status[Any]:
             notify_customer=payload.notify,
             notify_address=str(payload.notify_address or ""),
         )
-        # From the row just written: routing may have sent it to a department the filing
-        # agent does not work in, and they still deserve to see what they filed.
-        return 201, ticket_json(_by_pk(ticket.pk), user)
+        # The ticket as the action wrote it: routing may have sent it to a department the
+        # filing agent does not work in, and they still deserve to see what they filed.
+        return 201, ticket_json(ticket, user)
 
     return Status(*idempotent(request, payload.model_dump(mode="json"), run))
 
