@@ -176,7 +176,7 @@ def find_duplicate(customer: User, subject: str, body: str) -> Ticket | None:
     candidates = [
         t
         for t in recent.only("id", "number", "subject")[:50]
-        if intake.similarity(subject, t.subject) >= DUPLICATE_THRESHOLD
+        if intake.alike(subject, t.subject, threshold=DUPLICATE_THRESHOLD)
     ]
     if not candidates:
         return None

@@ -455,6 +455,14 @@ def similarity(a: str, b: str) -> float:
     return _ratio(_matching_key(a), _matching_key(b))
 
 
+def alike(a: str, b: str, *, threshold: float = 0.9) -> bool:
+    """`similarity(a, b) >= threshold`, but cheap when they are far apart (most pairs are):
+    different numbers, or an upper bound below the threshold, end it early."""
+    if _numbers(a) != _numbers(b):
+        return False
+    return _ratio(_matching_key(a), _matching_key(b), threshold) >= threshold
+
+
 _NUMBER = re.compile(r"\d+")
 
 

@@ -345,3 +345,11 @@ def test_tickets_about_different_order_numbers_are_not_duplicates() -> None:
         "Payment failed for order 12346",
         "Card was charged, order 12346 unpaid.",
     )
+
+
+@given(st.text(max_size=80), st.text(max_size=80))
+def test_alike_agrees_with_similarity_and_numbers(a: str, b: str) -> None:
+    from destek.tickets.intake import alike
+
+    if alike(a, b, threshold=0.9):
+        assert similarity(a, b) >= 0.9
