@@ -54,3 +54,40 @@ def test_a_refused_request_leaves_the_key_free(customer: Any) -> None:
     key = {"Idempotency-Key": "first-try-was-bad"}
     assert customer.post("tickets", {**TICKET, "subject": "hello"}, headers=key).status_code == 422
     assert customer.post("tickets", TICKET, headers=key).status_code == 201
+
+
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_retries_with_one_key_create_one_ticket(demo: None) -> None:
+    import threading
+
+    from django.db import connection
+    from django.test import Client
+
+    from destek.accounts.actions import issue_api_token
+    from destek.accounts.models import User
+
+    token = issue_api_token(User.objects.get(email="customer@example.com"))
+    barrier = threading.Barrier(4)
+    answers: list[tuple[int, Any]] = []
+
+    def send() -> None:
+        try:
+            barrier.wait(timeout=10)
+            response = Client().post(
+                "/api/v1/tickets",
+                TICKET,
+                content_type="application/json",
+                headers={"Authorization": f"Bearer {token}", "Idempotency-Key": "same"},
+            )
+            answers.append((response.status_code, response.json()))
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=send) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert sorted(code for code, _ in answers) == [200, 200, 200, 201]
+    assert len({body["number"] for _, body in answers}) == 1
+    assert Ticket.objects.count() == 1
