@@ -116,3 +116,11 @@ def verify_contact_address(user: User, email: str, code: str) -> ContactAddress:
         # Counted and committed before refusing, so guessing cannot go on for ever.
         ContactAddress.objects.filter(pk=address.pk).update(attempts=address.attempts + 1)
     raise ActionRefused("invalid_code", _("The code is wrong or has expired. Ask for a new one."))
+
+
+@transaction.atomic
+def change_password(user: User, raw_password: str) -> None:
+    """A new password ends every API token: whoever held the old one is signed out."""
+    user.set_password(raw_password)
+    user.save(update_fields=["password"])
+    ApiToken.objects.filter(user=user, revoked_at__isnull=True).update(revoked_at=timezone.now())

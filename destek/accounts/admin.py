@@ -4,9 +4,10 @@ from typing import Any
 
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
-from django.contrib.auth.forms import UserChangeForm, UserCreationForm
+from django.contrib.auth.forms import AdminPasswordChangeForm, UserChangeForm, UserCreationForm
 from django.utils.translation import gettext_lazy as _
 
+from destek.accounts.actions import change_password
 from destek.accounts.models import ApiToken, ContactAddress, Organisation, User
 from destek.tickets.models import Membership
 
@@ -21,6 +22,14 @@ class UserEditForm(UserChangeForm):  # type: ignore[type-arg]
     class Meta:
         model = User
         fields = "__all__"
+
+
+class PasswordForm(AdminPasswordChangeForm):
+    """The admin's password change goes through the action, which also ends API tokens."""
+
+    def save(self, commit: bool = True) -> Any:
+        change_password(self.user, self.cleaned_data["password1"])
+        return self.user
 
 
 class MembershipInline(admin.TabularInline):  # type: ignore[type-arg]
@@ -41,6 +50,7 @@ class ContactAddressInline(admin.TabularInline):  # type: ignore[type-arg]
 class UserAdmin(BaseUserAdmin):  # type: ignore[type-arg]
     form = UserEditForm
     add_form = UserCreateForm
+    change_password_form = PasswordForm
     ordering = ("email",)
     list_display = (
         "email",

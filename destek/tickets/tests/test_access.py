@@ -177,3 +177,17 @@ def test_filing_tickets_is_rate_limited_per_customer(
         customer2.post("tickets", {"subject": "Report 3 is blank", "body": "Empty."}).status_code
         == 201
     )
+
+
+def test_a_new_password_ends_every_api_token(customer: Any, users: dict) -> None:
+    from django.test import Client
+
+    admin_browser = Client()
+    admin_browser.force_login(users["admin"])
+    page = f"/admin/accounts/user/{users['customer'].pk}/password/"
+    response = admin_browser.post(
+        page,
+        {"password1": "N3w-pa55word!", "password2": "N3w-pa55word!", "usable_password": "true"},
+    )
+    assert response.status_code == 302
+    assert customer.get("tickets").status_code == 401
