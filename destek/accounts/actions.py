@@ -34,7 +34,10 @@ def user_for_token(raw: str) -> User | None:
     if not raw.startswith(ApiToken.PREFIX):
         return None
     token = (
-        ApiToken.objects.usable().select_related("user").filter(key_hash=hash_token(raw)).first()
+        ApiToken.objects.usable()
+        .select_related("user", "user__organisation")
+        .filter(key_hash=hash_token(raw))
+        .first()
     )
     if token is None:
         return None

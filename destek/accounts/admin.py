@@ -83,7 +83,8 @@ class UserAdmin(BaseUserAdmin):  # type: ignore[type-arg]
 
 @admin.register(Organisation)
 class OrganisationAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
-    list_display = ("name", "created_at")
+    list_display = ("name", "share_tickets", "created_at")
+    list_filter = ("share_tickets",)
     search_fields = ("name",)
 
 

@@ -15,6 +15,11 @@ from destek.accounts.choices import Role, Tier
 
 class Organisation(models.Model):
     name = models.CharField(_("name"), max_length=200, unique=True)
+    share_tickets = models.BooleanField(
+        _("members see each other's tickets"),
+        default=False,
+        help_text=_("Members can read, not change, the tickets of their colleagues."),
+    )
     created_at = models.DateTimeField(_("created"), default=timezone.now)
 
     class Meta:

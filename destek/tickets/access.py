@@ -24,7 +24,17 @@ def visible_tickets(qs: QuerySet[Ticket], user: Any) -> Any:
         # A literal id list, not a join through memberships: SQLite then walks the ticket
         # index backwards instead of sorting every ticket of the departments for each page.
         return qs.filter(department_id__in=agent_department_ids(user))
-    return qs.filter(customer=user)
+    return qs.filter(customer_id__in=customer_ids_visible_to(user))
+
+
+def customer_ids_visible_to(user: Any) -> list[int]:
+    """A customer's own id, and their colleagues' where the organisation shares tickets."""
+    organisation = user.organisation
+    if organisation is None or not organisation.share_tickets:
+        return [user.pk]
+    from destek.accounts.models import User
+
+    return list(User.objects.filter(organisation=organisation).values_list("pk", flat=True))
 
 
 def agent_department_ids(user: Any) -> list[int]:

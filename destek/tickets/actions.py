@@ -109,6 +109,16 @@ def disabled_rules() -> set[str]:
     return set(IntakeRule.objects.filter(enabled=False).values_list("code", flat=True))
 
 
+def _own(ticket: Ticket, customer: User) -> None:
+    """Colleagues may read a shared ticket; only the customer who filed it changes it."""
+    if ticket.customer_id != customer.pk:
+        raise ActionRefused(
+            "not_your_ticket",
+            _("Only the customer who filed this ticket can change it."),
+            status=403,
+        )
+
+
 def _clean_text(value: str, *, field: str, maximum: int) -> str:
     text = strip_invisible(value or "").strip()
     if not text:
@@ -473,8 +483,7 @@ def add_message(
     body = _clean_text(body, field="body", maximum=BODY_MAX)
     now = timezone.now()
     if author.is_customer:
-        if ticket.customer_id != author.pk:
-            raise Ticket.DoesNotExist
+        _own(ticket, author)
         if internal:
             raise ActionRefused(
                 "forbidden", _("Customers cannot write internal notes."), status=403
@@ -663,8 +672,7 @@ def change_status(
 @transaction.atomic
 def close_by_customer(ticket: Ticket, *, customer: User) -> Ticket:
     ticket = _lock(ticket)
-    if ticket.customer_id != customer.pk:
-        raise Ticket.DoesNotExist
+    _own(ticket, customer)
     if ticket.status == TicketStatus.CLOSED:
         raise ActionRefused("already_closed", _("The ticket is already closed."), status=409)
     now = timezone.now()
@@ -680,8 +688,7 @@ def close_by_customer(ticket: Ticket, *, customer: User) -> Ticket:
 @transaction.atomic
 def reopen_by_customer(ticket: Ticket, *, customer: User) -> Ticket:
     ticket = _lock(ticket)
-    if ticket.customer_id != customer.pk:
-        raise Ticket.DoesNotExist
+    _own(ticket, customer)
     if ticket.status != TicketStatus.CLOSED:
         raise ActionRefused("not_closed", _("Only a closed ticket can be reopened."), status=409)
     if ticket.merged_into_id is not None:
@@ -797,8 +804,7 @@ def set_customer_notifications(
     ticket: Ticket, *, customer: User, enabled: bool, address: str = ""
 ) -> Ticket:
     ticket = _lock(ticket)
-    if ticket.customer_id != customer.pk:
-        raise Ticket.DoesNotExist
+    _own(ticket, customer)
     ticket.notify_customer = enabled
     ticket.notify_address = check_notify_address(customer, address)
     ticket.save(update_fields=["notify_customer", "notify_address"])

@@ -191,3 +191,37 @@ def test_a_new_password_ends_every_api_token(customer: Any, users: dict) -> None
     )
     assert response.status_code == 302
     assert customer.get("tickets").status_code == 401
+
+
+def share_organisation(users: dict, share: bool) -> None:
+    from destek.accounts.models import Organisation
+
+    organisation = Organisation.objects.create(name="Allin Event", share_tickets=share)
+    for name in ("customer", "customer2"):
+        users[name].organisation = organisation
+        users[name].save()
+
+
+def test_colleagues_read_shared_tickets_but_cannot_change_them(
+    customer: Any, customer2: Any, users: dict
+) -> None:
+    share_organisation(users, share=True)
+    number = customer.file_ticket()["number"]
+    assert customer2.get(f"tickets/{number}").status_code == 200
+    assert [t["number"] for t in customer2.get("tickets").json()["items"]] == [number]
+    for method, path, data in (
+        ("post", f"tickets/{number}/messages", {"body": "Me too."}),
+        ("post", f"tickets/{number}/close", {}),
+        ("patch", f"tickets/{number}", {"notify": False}),
+    ):
+        response = getattr(customer2, method)(path, data)
+        assert response.status_code == 403, path
+        assert response.json()["code"] == "not_your_ticket"
+
+
+def test_an_organisation_that_does_not_share_keeps_tickets_apart(
+    customer: Any, customer2: Any, users: dict
+) -> None:
+    share_organisation(users, share=False)
+    number = customer.file_ticket()["number"]
+    assert customer2.get(f"tickets/{number}").status_code == 404
