@@ -15,6 +15,7 @@ from ninja.errors import AuthenticationError, HttpError, ValidationError
 from destek.accounts.api import router as accounts_router
 from destek.api.auth import BearerAuth
 from destek.lib.errors import ActionRefused
+from destek.sla.api import router as sla_router
 from destek.tickets.api import router as tickets_router
 
 ERROR_SCHEMA = {
@@ -65,6 +66,7 @@ api = DestekAPI(
 )
 api.add_router("/auth", accounts_router)
 api.add_router("/", tickets_router)
+api.add_router("/reports", sla_router)
 
 
 def error(request: HttpRequest, status: int, code: str, detail: str, **extra: Any) -> HttpResponse:

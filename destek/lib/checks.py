@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.conf import settings
-from django.core.checks import Error, Warning, register
+from django.core.checks import Error, Info, register
 
 
 @register()
@@ -22,10 +22,10 @@ def destek_settings_check(app_configs: Any = None, **kwargs: Any) -> list[Any]:
         )
     if settings.REDIS_URL == "" and settings.DATABASES["default"]["ENGINE"].endswith("postgresql"):
         problems.append(
-            Warning(
+            Info(
                 "PostgreSQL without REDIS_URL: the queue and cache stay on this machine.",
                 hint="Set REDIS_URL when running web and worker processes on several machines.",
-                id="destek.W001",
+                id="destek.I001",
             )
         )
     return problems

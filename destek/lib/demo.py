@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from datetime import time
+
 from django.db import transaction
 
 from destek.accounts.choices import Role, Tier
 from destek.accounts.models import User
-from destek.tickets.choices import IntakeRuleCode, Priority
+from destek.sla.models import Calendar, Policy, WeeklyHours
+from destek.tickets.choices import Channel, IntakeRuleCode, Priority
 from destek.tickets.models import Department, IntakeRule, Membership, RoutingRule
 
 PASSWORD = "demo"  # noqa: S105  (the documented demo password)
@@ -51,6 +54,54 @@ tamamen kullanılamıyor
 سامانه از دسترس خارج"""
 
 
+def _calendar(
+    name: str, time_zone: str, country: str, days: range, start: int, end: int
+) -> Calendar:
+    calendar, created = Calendar.objects.get_or_create(
+        name=name, defaults={"time_zone": time_zone, "holiday_country": country}
+    )
+    if created:
+        for weekday in days:
+            WeeklyHours.objects.create(
+                calendar=calendar, weekday=weekday, start=time(start), end=time(end % 24)
+            )
+    return calendar
+
+
+def load_service_levels() -> None:
+    """The seeds' promises: VIP 15 minutes and critical 60 minutes around the clock, high 2
+    business hours, e-mail 3, standard 4 on Baku office hours, resolution in 3 business days."""
+    office = _calendar("Baku office", "Asia/Baku", "AZ", range(5), 9, 18)
+    _calendar("Phone", "Asia/Baku", "AZ", range(5), 9, 21)
+    always = _calendar("24/7", "UTC", "", range(7), 0, 24)
+    day = 9 * 60
+    for position, name, condition, calendar, first in (
+        (10, "VIP", {"if_tier": Tier.VIP}, always, 15),
+        (20, "Critical", {"if_priority": Priority.CRITICAL}, always, 60),
+        (30, "High priority", {"if_priority": Priority.HIGH}, office, 120),
+        (40, "E-mail", {"if_channel": Channel.EMAIL}, office, 180),
+    ):
+        Policy.objects.get_or_create(
+            name=name,
+            defaults={
+                "position": position,
+                **condition,
+                "calendar": calendar,
+                "first_response_minutes": first,
+                "next_response_minutes": first,
+                "resolution_minutes": 3 * day,
+                "raise_priority": True,
+            },
+        )
+    # The default policy (made by the migration) becomes the standard one on office hours.
+    Policy.objects.filter(name="Default").update(
+        calendar=office,
+        first_response_minutes=240,
+        next_response_minutes=240,
+        resolution_minutes=3 * day,
+    )
+
+
 @transaction.atomic
 def load_demo() -> None:
     technical, _ = Department.objects.get_or_create(
@@ -70,6 +121,7 @@ def load_demo() -> None:
             Membership.objects.get_or_create(
                 department=departments[department], user=user, defaults={"is_lead": True}
             )
+    load_service_levels()
     for code in IntakeRuleCode.values:
         IntakeRule.objects.get_or_create(code=code)
     RoutingRule.objects.get_or_create(

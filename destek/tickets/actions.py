@@ -20,6 +20,7 @@ from django.utils.translation import gettext_lazy as _
 from destek.accounts.models import User
 from destek.lib.errors import ActionRefused
 from destek.lib.text import clean_filename, strip_invisible
+from destek.sla import clocks
 from destek.tickets import intake, notifications
 from destek.tickets.choices import (
     ACTIVE_STATUSES,
@@ -63,6 +64,12 @@ class Actor:
 
 
 TIMER = Actor(ActorKind.TIMER)
+
+
+def _save(ticket: Ticket) -> None:
+    """Every save of a changed ticket recomputes its service-level clocks first."""
+    clocks.refresh(ticket)
+    ticket.save()
 
 
 def _event(
@@ -254,7 +261,7 @@ def _save_with_number(ticket: Ticket) -> None:
     for attempt in range(10):
         try:
             with transaction.atomic():
-                ticket.save()
+                ticket.save()  # the clocks are set once the ticket has its message and events
             return
         except IntegrityError:
             if attempt == 9 or Ticket.objects.filter(number=ticket.number).count() == 0:
@@ -275,11 +282,6 @@ def _attach(attachments: Sequence[Attachment], ticket: Ticket, message: Message)
         raise ActionRefused(
             "attachment_not_found", _("An attachment was not found or is already used.")
         )
-
-
-def first_response_due(created: Any) -> Any:
-    """Until service levels on business time land, a fixed wall-clock target (setting)."""
-    return created + timedelta(minutes=settings.DESTEK_FIRST_RESPONSE_MINUTES)
 
 
 @transaction.atomic
@@ -340,7 +342,6 @@ def create_ticket(
         updated_at=now,
         status_changed_at=now,
         last_customer_message_at=now,
-        first_response_due=first_response_due(now),
     )
     _save_with_number(ticket)
     message = Message.objects.create(
@@ -373,6 +374,7 @@ def create_ticket(
             public=False,
             rule=rule_name,
         )
+    _save(ticket)
     notifications.ticket_created(ticket, message)
     return ticket
 
@@ -543,7 +545,7 @@ def _customer_message(
         _set_status(ticket, actor, TicketStatus.OPEN, now=now)
     ticket.last_customer_message_at = now
     ticket.updated_at = now
-    ticket.save()
+    _save(ticket)
     _event(ticket, actor, EventKind.REPLY, message=message.pk)
     notifications.customer_replied(ticket, message)
     return message
@@ -608,7 +610,7 @@ def _agent_message(
     ticket.updated_at = now
     _event(ticket, actor, EventKind.REPLY, message=message.pk)
     _set_status(ticket, actor, status, now=now)
-    ticket.save()
+    _save(ticket)
     notifications.agent_replied(ticket, message)
     return message
 
@@ -664,7 +666,7 @@ def change_status(
         raise ActionRefused("already_closed", _("The ticket is already closed."), status=409)
     if _set_status(ticket, actor, status, now=now, close_reason=close_reason, clause=clause):
         ticket.updated_at = now
-        ticket.save()
+        _save(ticket)
         notifications.status_changed(ticket)
     return ticket
 
@@ -680,7 +682,7 @@ def close_by_customer(ticket: Ticket, *, customer: User) -> Ticket:
         ticket, Actor.of(customer), TicketStatus.CLOSED, now=now, close_reason=CloseReason.CUSTOMER
     )
     ticket.updated_at = now
-    ticket.save()
+    _save(ticket)
     notifications.status_changed(ticket)
     return ticket
 
@@ -705,7 +707,7 @@ def reopen_by_customer(ticket: Ticket, *, customer: User) -> Ticket:
     now = timezone.now()
     _reopen(ticket, Actor.of(customer), TicketStatus.OPEN, now=now)
     ticket.updated_at = now
-    ticket.save()
+    _save(ticket)
     return ticket
 
 
@@ -726,7 +728,7 @@ def change_priority(ticket: Ticket, *, actor: Actor, priority: str) -> Ticket:
         )
         ticket.priority = priority
         ticket.updated_at = timezone.now()
-        ticket.save()
+        _save(ticket)
     return ticket
 
 
@@ -759,7 +761,7 @@ def change_department(ticket: Ticket, *, actor: Actor, department: Department) -
         )
         ticket.assignee = None
     ticket.updated_at = timezone.now()
-    ticket.save()
+    _save(ticket)
     return ticket
 
 
@@ -786,7 +788,7 @@ def assign(ticket: Ticket, *, actor: Actor, assignee: User | None) -> Ticket:
         )
         ticket.assignee = assignee
         ticket.updated_at = timezone.now()
-        ticket.save()
+        _save(ticket)
     return ticket
 
 
@@ -860,7 +862,7 @@ def merge(source: Ticket, *, into: Ticket, actor: Actor) -> Ticket:
         if values:
             setattr(into, name, min(values) if name == "first_response_at" else max(values))
     into.updated_at = now
-    into.save()
+    _save(into)
     _event(
         into,
         actor,
@@ -876,7 +878,7 @@ def merge(source: Ticket, *, into: Ticket, actor: Actor) -> Ticket:
     else:
         source.close_reason = CloseReason.DUPLICATE
     source.updated_at = now
-    source.save()
+    _save(source)
     return into
 
 
@@ -905,6 +907,6 @@ def auto_close(ticket_id: int) -> bool:
         return False
     _set_status(ticket, TIMER, TicketStatus.CLOSED, now=now, close_reason=reason)
     ticket.updated_at = now
-    ticket.save()
+    _save(ticket)
     notifications.status_changed(ticket)
     return True

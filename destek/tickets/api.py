@@ -5,12 +5,13 @@ from __future__ import annotations
 import hashlib
 import logging
 import uuid
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Annotated, Any, Literal
 
 from django.conf import settings
 from django.db import transaction
 from django.http import FileResponse, HttpRequest
+from django.utils import timezone
 from django.utils.http import content_disposition_header
 from django.utils.translation import gettext as _
 from ninja import File, Query, Router, Schema, Status
@@ -27,7 +28,7 @@ from destek.tickets.access import access_ticket
 from destek.tickets.actions import Actor
 from destek.tickets.choices import Channel, TicketStatus
 from destek.tickets.models import Attachment, Department, Message, Ticket, TicketEvent
-from destek.tickets.selectors import customer_status_label, keyset_page
+from destek.tickets.selectors import customer_status_label, keyset_page, queue_page
 
 router = Router(tags=["tickets"])
 log = logging.getLogger(__name__)
@@ -81,6 +82,12 @@ class TicketOut(Schema):
     closed_at: Instant | None
     reopen_until: Instant | None
     first_response_due: Instant | None
+    next_response_due: Instant | None
+    resolution_due: Instant | None
+    sla_policy: str | None
+    first_response_breached_at: Instant | None
+    next_response_breached_at: Instant | None
+    resolution_breached_at: Instant | None
 
 
 class TicketPage(Schema):
@@ -197,6 +204,7 @@ def attachment_out(a: Attachment) -> dict[str, Any]:
 def ticket_out(t: Ticket, viewer: User) -> dict[str, Any]:
     """The ticket as `viewer` may see it: customers get the agent's name, not their address,
     and no tags (they are the team's own labels)."""
+    staff_only = viewer.is_customer
     reopen_until = None
     if t.status == TicketStatus.CLOSED and t.merged_into_id is None and t.closed_at:
         reopen_until = actions.reopen_deadline(t)
@@ -230,6 +238,13 @@ def ticket_out(t: Ticket, viewer: User) -> dict[str, Any]:
         "closed_at": t.closed_at,
         "reopen_until": reopen_until,
         "first_response_due": t.first_response_due,
+        "next_response_due": t.next_response_due,
+        "resolution_due": t.resolution_due,
+        # The team's own bookkeeping: customers see when to expect an answer, not the rest.
+        "sla_policy": None if staff_only else (t.sla_policy.name if t.sla_policy else None),
+        "first_response_breached_at": None if staff_only else t.first_response_breached_at,
+        "next_response_breached_at": None if staff_only else t.next_response_breached_at,
+        "resolution_breached_at": None if staff_only else t.resolution_breached_at,
     }
 
 
@@ -263,7 +278,7 @@ def _ticket_qs(user: User) -> Any:
     # planning on every page.
     return (
         Ticket.objects.visible_to(user)
-        .select_related("department", "customer", "assignee")
+        .select_related("department", "customer", "assignee", "sla_policy")
         .prefetch_related("tags", "related_to", "merged_into")
     )
 
@@ -275,7 +290,7 @@ def _reload(user: User, number: int) -> Ticket:
 def _by_pk(pk: int) -> Ticket:
     """A ticket the caller just changed, read without the door (they may have moved it out)."""
     return (
-        Ticket.objects.select_related("department", "customer", "assignee")
+        Ticket.objects.select_related("department", "customer", "assignee", "sla_policy")
         .prefetch_related("tags", "related_to", "merged_into")
         .get(pk=pk)
     )
@@ -327,9 +342,22 @@ def list_tickets(
     department: str | None = None,
     assignee: str | None = None,
     priority: PriorityName | None = None,
+    due: Literal["hour", "breached"] | None = None,
+    vip: bool | None = None,
+    order: Literal["queue", "newest"] | None = None,
 ) -> dict[str, Any]:
+    """Agents get the queue order by default (breached first, nearest due, priority, VIP);
+    customers their newest first. `due=hour` keeps what falls due within the hour,
+    `due=breached` what is past due."""
     user: User = request.auth  # type: ignore[attr-defined]
     qs = _ticket_qs(user)
+    now = timezone.now()
+    if due == "hour":
+        qs = qs.filter(queue_due__gt=now, queue_due__lte=now + timedelta(hours=1))
+    elif due == "breached":
+        qs = qs.filter(queue_due__lte=now)
+    if vip is not None:
+        qs = qs.filter(customer_vip=vip)
     if status:
         qs = qs.filter(status=status)
     if priority:
@@ -342,7 +370,11 @@ def list_tickets(
         qs = qs.filter(assignee__isnull=True)
     elif assignee:
         qs = qs.filter(assignee__email=assignee.strip().lower())
-    page = keyset_page(qs, cursor=cursor, limit=limit or settings.DESTEK_API_PAGE_SIZE)
+    size = limit or settings.DESTEK_API_PAGE_SIZE
+    if (order or ("newest" if user.is_customer else "queue")) == "queue":
+        page = queue_page(qs, cursor=cursor, limit=size)
+    else:
+        page = keyset_page(qs, cursor=cursor, limit=size)
     return {"items": [ticket_out(t, user) for t in page.items], "next_cursor": page.next_cursor}
 
 

@@ -72,6 +72,8 @@ class EventKind(models.TextChoices):
     MERGED = "merged", _("Merged")
     REOPENED = "reopened", _("Reopened")
     NOTIFY = "notify", _("Notification settings changed")
+    SLA_WARNING = "sla_warning", _("Service level nearly breached")
+    SLA_BREACH = "sla_breach", _("Service level breached")
 
 
 class AuthorKind(models.TextChoices):

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import secrets
 import uuid
+from datetime import UTC, datetime
 from pathlib import PurePosixPath
 from typing import Any
 
@@ -79,6 +80,13 @@ class Tag(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+
+FAR_FUTURE = datetime(9999, 12, 31, tzinfo=UTC)
+
+
+def far_future() -> datetime:
+    return FAR_FUTURE
 
 
 def new_ticket_number() -> int:
@@ -162,7 +170,30 @@ class Ticket(models.Model):
     last_agent_message_at = models.DateTimeField(_("last agent message"), null=True, blank=True)
     resolved_at = models.DateTimeField(_("resolved"), null=True, blank=True)
     closed_at = models.DateTimeField(_("closed"), null=True, blank=True)
+    # Service-level clocks (destek.sla.clocks keeps them): when each is due, when it was
+    # warned about and breached, and the next instant the sweep must look at this ticket.
+    sla_policy = models.ForeignKey(
+        "sla.Policy",
+        verbose_name=_("SLA policy"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
     first_response_due = models.DateTimeField(_("first response due"), null=True, blank=True)
+    next_response_due = models.DateTimeField(_("next response due"), null=True, blank=True)
+    resolution_due = models.DateTimeField(_("resolution due"), null=True, blank=True)
+    first_response_breached_at = models.DateTimeField(null=True, blank=True)
+    next_response_breached_at = models.DateTimeField(null=True, blank=True)
+    resolution_breached_at = models.DateTimeField(null=True, blank=True)
+    sla_warned = models.JSONField(default=list, blank=True)
+    sla_check_at = models.DateTimeField(null=True, blank=True)
+    # The agents' queue order, kept with the clocks so one index serves it: the nearest due
+    # instant of a clock still running (breached ones are in the past, so they come first;
+    # none: the far future), then priority, then VIP customers.
+    queue_due = models.DateTimeField(default=far_future)
+    priority_rank = models.PositiveSmallIntegerField(default=1)
+    customer_vip = models.BooleanField(default=False)
 
     objects = TicketQuerySet.as_manager()
 
@@ -177,6 +208,13 @@ class Ticket(models.Model):
             models.Index(fields=["assignee", "-id"], name="ticket_assignee_idx"),
             models.Index(fields=["status", "status_changed_at"], name="ticket_status_age_idx"),
             models.Index(fields=["first_response_due"], name="ticket_first_due_idx"),
+            models.Index(fields=["next_response_due"], name="ticket_next_due_idx"),
+            models.Index(fields=["resolution_due"], name="ticket_resolution_due_idx"),
+            models.Index(fields=["sla_check_at"], name="ticket_sla_check_idx"),
+            models.Index(
+                fields=["queue_due", "-priority_rank", "-customer_vip", "id"],
+                name="ticket_queue_idx",
+            ),
         ]
 
     def __str__(self) -> str:

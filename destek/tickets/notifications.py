@@ -93,3 +93,17 @@ def nudge_answer_text(ticket: Ticket) -> str:
 
 def nudge_answered(ticket: Ticket, answer: Message) -> None:
     _to_customer(ticket, "nudge_answer", AutoSubmitted.REPLIED, message=answer)
+
+
+def sla_alert(ticket: Ticket, clock: str, *, breached: bool) -> None:
+    """Tell the assignee and the department's leads that a clock is about to run or ran out."""
+    from destek.tickets.models import Membership
+
+    leads = Membership.objects.filter(
+        department=ticket.department, is_lead=True, user__is_active=True
+    ).select_related("user")
+    people = {m.user.pk: m.user for m in leads}
+    if ticket.assignee is not None and ticket.assignee.is_active:
+        people[ticket.assignee.pk] = ticket.assignee
+    for person in people.values():
+        _to_agent(person, ticket, "sla_alert", clock=clock, breached=breached)

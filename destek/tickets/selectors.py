@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import base64
 import binascii
+import json
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 from django.utils.translation import gettext as _
 from django.utils.translation import pgettext
 
@@ -74,3 +76,43 @@ def keyset_page(qs: QuerySet[Any], *, cursor: str | None, limit: int) -> Page:
     more = len(rows) > limit
     rows = rows[:limit]
     return Page(rows, encode_cursor(rows[-1].pk) if more and rows else None)
+
+
+def _queue_key(ticket: Ticket) -> list[Any]:
+    return [ticket.queue_due.isoformat(), ticket.priority_rank, ticket.customer_vip, ticket.pk]
+
+
+def queue_page(qs: QuerySet[Any], *, cursor: str | None, limit: int) -> Page:
+    """The agents' order: breached first, then the nearest due instant, then priority, VIP
+    customers before others. Keyset over (queue_due, -priority_rank, -customer_vip, id), the
+    columns of one index, so a deep page costs what the first one does."""
+    order = ["queue_due", "-priority_rank", "-customer_vip", "pk"]
+    if cursor:
+        due_raw, rank, vip, pk = _decode_queue_cursor(cursor)
+        due = datetime.fromisoformat(due_raw)
+        qs = qs.filter(
+            Q(queue_due__gt=due)
+            | Q(queue_due=due, priority_rank__lt=rank)
+            | Q(queue_due=due, priority_rank=rank, customer_vip__lt=vip)
+            | Q(queue_due=due, priority_rank=rank, customer_vip=vip, pk__gt=pk)
+        )
+    rows = list(qs.order_by(*order)[: limit + 1])
+    more = len(rows) > limit
+    rows = rows[:limit]
+    next_cursor = None
+    if more and rows:
+        raw = json.dumps(["q", *_queue_key(rows[-1])])
+        next_cursor = base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
+    return Page(rows, next_cursor)
+
+
+def _decode_queue_cursor(cursor: str) -> tuple[str, int, bool, int]:
+    try:
+        raw = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
+        tag, due, rank, vip, pk = raw
+        datetime.fromisoformat(due)
+        if tag != "q" or not isinstance(rank, int) or not isinstance(pk, int):
+            raise ValueError(raw)
+        return str(due), rank, bool(vip), pk
+    except (ValueError, TypeError, binascii.Error, UnicodeDecodeError):
+        raise ActionRefused("invalid_cursor", _("The cursor is not valid.")) from None

@@ -24,7 +24,9 @@ from django.utils import timezone
 from destek.accounts.choices import Role, Tier
 from destek.accounts.models import User
 from destek.lib.demo import load_demo
-from destek.tickets.actions import first_response_due
+from destek.sla.clocks import Schedules
+from destek.sla.engine import add_business_minutes
+from destek.sla.models import Policy
 from destek.tickets.choices import (
     ActorKind,
     AuthorKind,
@@ -33,8 +35,9 @@ from destek.tickets.choices import (
     EventKind,
     Priority,
     TicketStatus,
+    priority_rank,
 )
-from destek.tickets.models import Department, Membership, Message, Ticket, TicketEvent
+from destek.tickets.models import FAR_FUTURE, Department, Membership, Message, Ticket, TicketEvent
 
 SEED_EMAIL_PREFIX = "seed-customer-"
 SEED_EMAIL_DOMAIN = "example.test"
@@ -432,6 +435,10 @@ class Command(BaseCommand):
     # --- tickets -----------------------------------------------------------------------------
 
     def fill(self, total: int, *, messages: int, customer_ids: list[int], batch: int) -> None:
+        # Seeded tickets run on the default (last, condition-free) policy: their clocks come
+        # from the same engine as real ones, without replaying each ticket's history.
+        self.policy = Policy.objects.filter(enabled=True).order_by("-position", "-pk").first()
+        self.schedule = Schedules().get(self.policy.calendar_id) if self.policy else None
         departments = list(Department.objects.order_by("position", "pk"))
         if not departments:
             raise CommandError("No departments: load_demo() should have created them.")
@@ -578,8 +585,8 @@ class Command(BaseCommand):
             first_response_at=first_agent,
             last_customer_message_at=last_customer,
             last_agent_message_at=last_agent,
-            first_response_due=first_response_due(created),
         )
+        self.set_clocks(ticket)
         changed = min(now, last_message + timedelta(minutes=rng.randint(1, 600)))
         if status in (TicketStatus.RESOLVED, TicketStatus.CLOSED):
             ticket.resolved_at = changed
@@ -589,3 +596,26 @@ class Command(BaseCommand):
         ticket.status_changed_at = changed if status != TicketStatus.NEW else created
         ticket.updated_at = max(ticket.status_changed_at, last_message)
         return ticket, thread
+
+    def set_clocks(self, ticket: Ticket) -> None:
+        ticket.priority_rank = priority_rank(ticket.priority)
+        policy, schedule = self.policy, self.schedule
+        if policy is None or schedule is None:
+            return
+        ticket.sla_policy = policy
+        created = ticket.created_at
+        if policy.first_response_minutes:
+            ticket.first_response_due = add_business_minutes(
+                schedule, created, policy.first_response_minutes
+            )
+        if policy.resolution_minutes:
+            ticket.resolution_due = add_business_minutes(
+                schedule, created, policy.resolution_minutes
+            )
+        candidates = []
+        if ticket.first_response_at is None:
+            candidates.append(ticket.first_response_due)
+        if ticket.status in (TicketStatus.NEW, TicketStatus.OPEN):
+            candidates.append(ticket.resolution_due)
+        running: list[datetime] = [due for due in candidates if due is not None]
+        ticket.queue_due = min(running) if running else FAR_FUTURE

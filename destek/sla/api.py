@@ -1,0 +1,62 @@
+"""`GET /reports/sla`: for agents (their departments) and admins (all)."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.http import HttpRequest
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from ninja import Router, Schema
+
+from destek.accounts.models import User
+from destek.lib.errors import ActionRefused
+from destek.sla.reports import first_response_report
+from destek.tickets.models import Ticket
+
+router = Router(tags=["reports"])
+
+
+class ErrorOut(Schema):
+    detail: str
+    code: str
+
+
+class SlaRow(Schema):
+    department: str
+    priority: str
+    tickets: int
+    first_response_met: int
+    first_response_breached: int
+    share_met: float | None
+    median_first_response_business_minutes: float | None
+
+
+class SlaReport(Schema):
+    start: datetime
+    end: datetime
+    rows: list[SlaRow]
+
+
+@router.get(
+    "/sla",
+    response={200: SlaReport, 403: ErrorOut, 422: ErrorOut},
+    summary="First responses met and breached, per department and priority",
+)
+def sla_report(
+    request: HttpRequest, start: datetime | None = None, end: datetime | None = None
+) -> dict[str, Any]:
+    user: User = request.auth  # type: ignore[attr-defined]
+    if not user.is_agent:
+        raise ActionRefused("agents_only", _("Reports are for agents."), status=403)
+    end = end or timezone.now()
+    start = start or end - timedelta(days=30)
+    if timezone.is_naive(start) or timezone.is_naive(end):
+        raise ActionRefused("naive_datetime", _("Give times with their offset, e.g. +04:00."))
+    if start >= end:
+        raise ActionRefused("invalid_period", _("The period must end after it starts."))
+    if end - start > timedelta(days=366):
+        raise ActionRefused("period_too_long", _("A report covers at most a year."))
+    tickets = Ticket.objects.visible_to(user)
+    return {"start": start, "end": end, "rows": first_response_report(tickets, start, end)}

@@ -1,0 +1,13 @@
+from __future__ import annotations
+
+from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
+
+
+class SlaConfig(AppConfig):
+    name = "destek.sla"
+    label = "sla"
+    verbose_name = _("Service levels")
+
+    def ready(self) -> None:
+        from destek.sla import jobs  # noqa: F401  (registers the sweep)

@@ -1,0 +1,269 @@
+"""The service-level clocks of a ticket, recomputed from its history.
+
+A clock runs from its start (the ticket's creation; for the next response, the customer's
+first message after the agent's last reply) through the policy's business hours, and pauses
+while the ticket is `pending` (awaiting the customer): paused time never counts. Because the
+due instant is recomputed from the whole history, a change of priority, department, tier or
+channel moves it as if the new policy had applied from the start, not from now.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
+
+from django.utils import timezone
+
+from destek.accounts.choices import Tier
+from destek.sla.engine import (
+    Schedule,
+    add_business_minutes,
+    business_minutes_between,
+    holiday_dates,
+)
+from destek.sla.models import Calendar, Policy, minute_of_day
+from destek.tickets.choices import AuthorKind, EventKind, TicketStatus, priority_rank
+from destek.tickets.models import FAR_FUTURE
+
+CLOCKS = ("first_response", "next_response", "resolution")
+
+
+@dataclass(frozen=True)
+class Due:
+    """One clock: when it is due (None while paused or without a target), and when the
+    warning threshold is reached."""
+
+    due: datetime | None
+    warn: datetime | None
+
+
+# --- calendars --------------------------------------------------------------------------------
+
+
+@functools.lru_cache(maxsize=64)
+def _holidays(country: str, subdivision: str, first_year: int, last_year: int) -> frozenset[date]:
+    return holiday_dates(country, range(first_year, last_year + 1), subdivision or None)
+
+
+def schedule_of(calendar: Calendar) -> Schedule:
+    """The engine's view of a calendar: weekly ranges, holidays and its own dates."""
+    weekly: dict[int, list[tuple[int, int]]] = {day: [] for day in range(7)}
+    for hours in calendar.hours.all():
+        weekly[hours.weekday].append(
+            (minute_of_day(hours.start), minute_of_day(hours.end, end=True))
+        )
+    closed: set[date] = set()
+    if calendar.holiday_country:
+        year = timezone.now().year
+        closed |= _holidays(
+            calendar.holiday_country, calendar.holiday_subdivision, year - 2, year + 3
+        )
+    special: dict[date, list[tuple[int, int]]] = {}
+    for day in calendar.dates.all():
+        if day.closed:
+            closed.add(day.date)
+            special.pop(day.date, None)
+        elif day.start is not None and day.end is not None:
+            special.setdefault(day.date, []).append(
+                (minute_of_day(day.start), minute_of_day(day.end, end=True))
+            )
+    return Schedule.build(
+        calendar.time_zone,
+        weekly,
+        closed=frozenset(closed - set(special)),
+        special=dict(special),
+    )
+
+
+class Schedules:
+    """Schedules by calendar id, built once per unit of work (a request, a sweep batch)."""
+
+    def __init__(self) -> None:
+        self._by_id: dict[int, Schedule] = {}
+
+    def get(self, calendar_id: int) -> Schedule:
+        if calendar_id not in self._by_id:
+            calendar = Calendar.objects.prefetch_related("hours", "dates").get(pk=calendar_id)
+            self._by_id[calendar_id] = schedule_of(calendar)
+        return self._by_id[calendar_id]
+
+
+# --- policies ---------------------------------------------------------------------------------
+
+
+def matches(policy: Policy, ticket: Any) -> bool:
+    customer = ticket.customer
+    return all(
+        (
+            not policy.if_priority or policy.if_priority == ticket.priority,
+            not policy.if_tier or policy.if_tier == customer.tier,
+            not policy.if_department_id or policy.if_department_id == ticket.department_id,
+            not policy.if_channel or policy.if_channel == ticket.channel,
+            not policy.if_organisation_id or policy.if_organisation_id == customer.organisation_id,
+        )
+    )
+
+
+def policy_for(ticket: Any, policies: Iterable[Policy] | None = None) -> Policy | None:
+    """The first enabled policy, by position, whose every condition holds."""
+    if policies is None:
+        policies = Policy.objects.filter(enabled=True).order_by("position", "pk")
+    return next((p for p in policies if matches(p, ticket)), None)
+
+
+# --- history ----------------------------------------------------------------------------------
+
+
+def running_intervals(
+    ticket: Any, start: datetime, now: datetime
+) -> list[tuple[datetime, datetime | None]]:
+    """Spans from `start` during which the ticket was not pending; the last may be open."""
+    changes = list(
+        ticket.events.filter(kind=EventKind.STATUS, created_at__gte=start)
+        .order_by("id")
+        .values_list("created_at", "from_value", "to_value")
+    )
+    # Whether the clock runs at `start`: the status then is the `from` of the first change
+    # after it, or the current status when nothing changed since.
+    status_at_start = changes[0][1] if changes else ticket.status
+    spans: list[tuple[datetime, datetime | None]] = []
+    running_since: datetime | None = start if status_at_start != TicketStatus.PENDING else None
+    for at, _old, new in changes:
+        if new == TicketStatus.PENDING and running_since is not None:
+            spans.append((running_since, at))
+            running_since = None
+        elif new != TicketStatus.PENDING and running_since is None:
+            running_since = at
+    if running_since is not None:
+        spans.append((running_since, None))
+    return spans
+
+
+def due_after(
+    schedule: Schedule,
+    spans: list[tuple[datetime, datetime | None]],
+    minutes: int,
+    warning_percent: int,
+) -> Due:
+    """Walk the running spans until `minutes` of business time are used up."""
+
+    def reach(target: float) -> datetime | None:
+        used = 0.0
+        for begin, end in spans:
+            if end is None:
+                return add_business_minutes(schedule, begin, target - used)
+            here = business_minutes_between(schedule, begin, end)
+            if used + here >= target:
+                return add_business_minutes(schedule, begin, target - used)
+            used += here
+        return None  # paused: the clock has not run out and is not running
+
+    return Due(due=reach(minutes), warn=reach(minutes * warning_percent / 100))
+
+
+def next_response_start(ticket: Any) -> datetime | None:
+    """The customer's first message after the agent's last public reply, if the last word
+    is the customer's; nudges do not start the clock."""
+    if ticket.first_response_at is None or ticket.last_customer_message_at is None:
+        return None
+    if (
+        ticket.last_agent_message_at
+        and ticket.last_customer_message_at <= ticket.last_agent_message_at
+    ):
+        return None
+    first = (
+        ticket.messages.filter(
+            author_kind=AuthorKind.CUSTOMER,
+            nudge=False,
+            created_at__gt=ticket.last_agent_message_at or ticket.first_response_at,
+        )
+        .order_by("id")
+        .values_list("created_at", flat=True)
+        .first()
+    )
+    return first
+
+
+def compute(
+    ticket: Any, schedules: Schedules | None = None, now: datetime | None = None
+) -> dict[str, Due]:
+    """Every clock of `ticket` under its policy (also sets `ticket.sla_policy`)."""
+    now = now or timezone.now()
+    schedules = schedules or Schedules()
+    policy = policy_for(ticket)
+    ticket.sla_policy = policy
+    empty = Due(None, None)
+    if policy is None:
+        return dict.fromkeys(CLOCKS, empty)
+    schedule = schedules.get(policy.calendar_id)
+    result: dict[str, Due] = {}
+    created_spans = running_intervals(ticket, ticket.created_at, now)
+    result["first_response"] = (
+        due_after(schedule, created_spans, policy.first_response_minutes, policy.warning_percent)
+        if policy.first_response_minutes
+        else empty
+    )
+    start = next_response_start(ticket)
+    result["next_response"] = (
+        due_after(
+            schedule,
+            running_intervals(ticket, start, now),
+            policy.next_response_minutes,
+            policy.warning_percent,
+        )
+        if start is not None and policy.next_response_minutes
+        else empty
+    )
+    result["resolution"] = (
+        due_after(schedule, created_spans, policy.resolution_minutes, policy.warning_percent)
+        if policy.resolution_minutes
+        else empty
+    )
+    return result
+
+
+def met(ticket: Any, clock: str) -> bool:
+    """A clock that has done its job stops mattering."""
+    if clock == "first_response":
+        return ticket.first_response_at is not None
+    if clock == "next_response":
+        return ticket.next_response_due is None
+    return ticket.status in (TicketStatus.RESOLVED, TicketStatus.CLOSED)
+
+
+def refresh(ticket: Any, schedules: Schedules | None = None, now: datetime | None = None) -> None:
+    """Recompute the due instants on `ticket` (the caller saves), and when the sweep must
+    look at it next: the nearest warning or breach instant still ahead of it."""
+    dues = compute(ticket, schedules, now)
+    if ticket.first_response_at is None or ticket.first_response_due is None:
+        ticket.first_response_due = dues["first_response"].due
+    ticket.next_response_due = dues["next_response"].due
+    if ticket.next_response_due is None:
+        # The agent answered: the next customer message starts a fresh cycle, which may be
+        # warned about and breached again (the events keep the history).
+        ticket.next_response_breached_at = None
+        ticket.sla_warned = [c for c in (ticket.sla_warned or []) if c != "next_response"]
+    if ticket.status not in (TicketStatus.RESOLVED, TicketStatus.CLOSED):
+        ticket.resolution_due = dues["resolution"].due
+    checks: list[datetime] = []
+    warned = set(ticket.sla_warned or [])
+    for clock in CLOCKS:
+        if met(ticket, clock) or getattr(ticket, f"{clock}_breached_at") is not None:
+            continue
+        due = dues[clock]
+        if due.warn is not None and clock not in warned:
+            checks.append(due.warn)
+        if due.due is not None:
+            checks.append(due.due)
+    ticket.sla_check_at = min(checks) if checks else None
+    running = [
+        getattr(ticket, f"{clock}_due")
+        for clock in CLOCKS
+        if not met(ticket, clock) and getattr(ticket, f"{clock}_due") is not None
+    ]
+    ticket.queue_due = min(running) if running else FAR_FUTURE
+    ticket.priority_rank = priority_rank(ticket.priority)
+    ticket.customer_vip = ticket.customer.tier == Tier.VIP

@@ -1,0 +1,140 @@
+from __future__ import annotations
+
+from datetime import time
+
+from django.core.exceptions import ValidationError
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+from destek.accounts.choices import Tier
+from destek.sla.choices import Weekday
+from destek.tickets.choices import Channel, Priority
+
+
+def minute_of_day(value: time, *, end: bool = False) -> int:
+    """A range ending at 00:00 ends at midnight: minute 1440, not 0."""
+    minutes = value.hour * 60 + value.minute
+    return 1440 if end and minutes == 0 else minutes
+
+
+class Calendar(models.Model):
+    """Business hours: a time zone, weekly ranges, public holidays and the calendar's own dates."""
+
+    name = models.CharField(_("name"), max_length=100, unique=True)
+    time_zone = models.CharField(_("time zone"), max_length=64, default="Asia/Baku")
+    holiday_country = models.CharField(
+        _("public holidays of"),
+        max_length=8,
+        blank=True,
+        help_text=_("Country code for public holidays (AZ, TR, RU, IR ...); empty for none."),
+    )
+    holiday_subdivision = models.CharField(_("region"), max_length=16, blank=True)
+    updated_at = models.DateTimeField(_("updated"), auto_now=True)
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name = _("business calendar")
+        verbose_name_plural = _("business calendars")
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class WeeklyHours(models.Model):
+    calendar = models.ForeignKey(Calendar, on_delete=models.CASCADE, related_name="hours")
+    weekday = models.PositiveSmallIntegerField(_("day"), choices=Weekday.choices)
+    start = models.TimeField(_("from"))
+    end = models.TimeField(_("until"), help_text=_("00:00 means midnight at the end of the day."))
+
+    class Meta:
+        ordering = ["weekday", "start"]
+        verbose_name = _("working hours")
+        verbose_name_plural = _("working hours")
+
+    def __str__(self) -> str:
+        return f"{self.get_weekday_display()} {self.start:%H:%M}-{self.end:%H:%M}"
+
+    def clean(self) -> None:
+        if minute_of_day(self.end, end=True) <= minute_of_day(self.start):
+            raise ValidationError(_("The range must end after it starts."))
+
+
+class CalendarDate(models.Model):
+    """A date of the calendar's own: closed (a one-off closure), or open with given hours
+    (an extra working day, or different hours); several rows give several ranges."""
+
+    calendar = models.ForeignKey(Calendar, on_delete=models.CASCADE, related_name="dates")
+    date = models.DateField(_("date"))
+    closed = models.BooleanField(_("closed all day"), default=True)
+    start = models.TimeField(_("from"), null=True, blank=True)
+    end = models.TimeField(_("until"), null=True, blank=True)
+    note = models.CharField(_("note"), max_length=100, blank=True)
+
+    class Meta:
+        ordering = ["date", "start"]
+        verbose_name = _("calendar date")
+        verbose_name_plural = _("calendar dates")
+
+    def __str__(self) -> str:
+        return f"{self.date} {'closed' if self.closed else 'open'}"
+
+    def clean(self) -> None:
+        if not self.closed and (self.start is None or self.end is None):
+            raise ValidationError(_("An open date needs its hours."))
+
+
+class Policy(models.Model):
+    """Targets in business minutes on a calendar, for the tickets its conditions match.
+
+    Policies are tried in `position` order; the first whose every set condition holds wins.
+    The default policy has no conditions and comes last.
+    """
+
+    name = models.CharField(_("name"), max_length=100)
+    position = models.PositiveIntegerField(_("position"), default=100)
+    enabled = models.BooleanField(_("enabled"), default=True)
+    if_priority = models.CharField(
+        _("when priority is"), max_length=16, choices=Priority.choices, blank=True
+    )
+    if_tier = models.CharField(_("when tier is"), max_length=16, choices=Tier.choices, blank=True)
+    if_department = models.ForeignKey(
+        "tickets.Department",
+        verbose_name=_("when department is"),
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    if_channel = models.CharField(
+        _("when channel is"), max_length=16, choices=Channel.choices, blank=True
+    )
+    if_organisation = models.ForeignKey(
+        "accounts.Organisation",
+        verbose_name=_("when organisation is"),
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    calendar = models.ForeignKey(
+        Calendar, verbose_name=_("calendar"), on_delete=models.PROTECT, related_name="policies"
+    )
+    first_response_minutes = models.PositiveIntegerField(
+        _("first response (business minutes)"), null=True, blank=True
+    )
+    next_response_minutes = models.PositiveIntegerField(
+        _("next response (business minutes)"), null=True, blank=True
+    )
+    resolution_minutes = models.PositiveIntegerField(
+        _("resolution (business minutes)"), null=True, blank=True
+    )
+    warning_percent = models.PositiveSmallIntegerField(_("warn at (% of the target)"), default=80)
+    raise_priority = models.BooleanField(_("raise the priority one step on breach"), default=False)
+
+    class Meta:
+        ordering = ["position", "id"]
+        verbose_name = _("SLA policy")
+        verbose_name_plural = _("SLA policies")
+
+    def __str__(self) -> str:
+        return self.name

@@ -1,0 +1,211 @@
+"""Service-level clocks on tickets, through the API, with the clock moved by the tests."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import pytest
+import time_machine
+
+from destek.sla.jobs import sla_sweep_now
+from destek.sla.models import Calendar, CalendarDate
+from destek.tickets.models import Ticket, TicketEvent
+
+pytestmark = pytest.mark.django_db
+
+BAKU = ZoneInfo("Asia/Baku")
+
+
+def baku(*args: int) -> datetime:
+    return datetime(*args, tzinfo=BAKU)  # type: ignore[misc]
+
+
+def at(instant: datetime) -> Any:
+    return time_machine.travel(instant, tick=False)
+
+
+def due(ticket: dict[str, Any], clock: str = "first_response_due") -> datetime:
+    return datetime.fromisoformat(ticket[clock]).astimezone(BAKU)
+
+
+def test_a_standard_ticket_filed_friday_1730_is_due_monday_1230(customer: Any) -> None:
+    with at(baku(2026, 11, 27, 17, 30)):  # an ordinary Friday in Baku
+        ticket = customer.file_ticket()
+    assert due(ticket) == baku(2026, 11, 30, 12, 30)
+    assert ticket["first_response_due"].endswith("+00:00")
+
+
+def test_a_public_holiday_on_monday_moves_it_to_tuesday(customer: Any) -> None:
+    office = Calendar.objects.get(name="Baku office")
+    CalendarDate.objects.create(calendar=office, date=date(2026, 11, 30), closed=True)
+    with at(baku(2026, 11, 27, 17, 30)):
+        ticket = customer.file_ticket()
+    assert due(ticket) == baku(2026, 12, 1, 12, 30)
+
+
+def test_azerbaijani_public_holidays_come_from_the_calendar(customer: Any) -> None:
+    # Monday 9 November 2026 is National Flag Day; Victory Day (Sunday the 8th) is observed
+    # on Tuesday the 10th: a ticket filed on Friday evening is due on Wednesday.
+    with at(baku(2026, 11, 6, 17, 30)):
+        ticket = customer.file_ticket()
+    assert due(ticket) == baku(2026, 11, 11, 12, 30)
+
+
+def test_vip_customers_get_fifteen_minutes_around_the_clock(vip: Any) -> None:
+    with at(baku(2026, 11, 28, 3, 0)):  # Saturday night
+        ticket = vip.file_ticket()
+    assert due(ticket) == baku(2026, 11, 28, 3, 15)
+
+
+def test_the_confirmation_mail_and_answer_say_when_to_expect_an_answer(
+    customer: Any, outbox: list
+) -> None:
+    with at(baku(2026, 11, 27, 17, 30)):
+        customer.file_ticket()
+    mail = next(m for m in outbox if m.to == ["customer@example.com"])
+    assert "12:30" in mail.body  # the customer's time zone (Asia/Baku), their language
+
+
+def test_a_priority_change_recomputes_from_the_start_not_from_now(
+    customer: Any, agent: Any
+) -> None:
+    with at(baku(2026, 11, 27, 17, 30)):
+        number = customer.file_ticket()["number"]
+    with at(baku(2026, 11, 27, 17, 40)):
+        changed = agent.patch(f"tickets/{number}", {"priority": "critical"})
+    assert due(changed.json()) == baku(2026, 11, 27, 18, 30)  # 60 minutes, 24/7, from 17:30
+
+
+def test_clocks_pause_while_awaiting_the_customer(customer: Any, agent: Any) -> None:
+    with at(baku(2026, 11, 23, 10, 0)):  # Monday
+        number = customer.file_ticket()["number"]
+    with at(baku(2026, 11, 23, 10, 30)):
+        paused = agent.post(f"tickets/{number}/messages", {"body": "Which browser?"})
+    assert paused.status_code == 201
+    ticket = customer.get(f"tickets/{number}").json()
+    assert ticket["status"] == "pending"
+    assert ticket["resolution_due"] is None, "paused: no due instant while we wait"
+    with at(baku(2026, 11, 24, 10, 0)):  # Tuesday: the customer answers
+        customer.post(f"tickets/{number}/messages", {"body": "Firefox 133 on Windows 11."})
+    ticket = customer.get(f"tickets/{number}").json()
+    # 30 minutes were used on Monday; 1,590 remain from Tuesday 10:00: Friday 09:30.
+    assert due(ticket, "resolution_due") == baku(2026, 11, 27, 9, 30)
+    assert due(ticket, "next_response_due") == baku(2026, 11, 24, 14, 0)
+
+
+def test_a_nudge_never_moves_the_clocks(customer: Any) -> None:
+    with at(baku(2026, 11, 23, 10, 0)):
+        ticket = customer.file_ticket()
+    with at(baku(2026, 11, 23, 11, 0)):
+        customer.post(f"tickets/{ticket['number']}/messages", {"body": "any update?"})
+    after = customer.get(f"tickets/{ticket['number']}").json()
+    for clock in ("first_response_due", "next_response_due", "resolution_due"):
+        assert after[clock] == ticket[clock]
+
+
+def test_warning_then_breach_each_happen_once_and_raise_the_priority(
+    customer: Any, agent: Any, run_job: Any, outbox: list
+) -> None:
+    with at(baku(2026, 11, 23, 10, 0)):  # "down" makes it high: 2 business hours
+        number = customer.file_ticket(subject="Site is down", body="Nothing loads.")["number"]
+    ticket = agent.get(f"tickets/{number}").json()
+    assert (ticket["priority"], ticket["sla_policy"]) == ("high", "High priority")
+    assert due(ticket) == baku(2026, 11, 23, 12, 0)
+    outbox.clear()
+    with at(baku(2026, 11, 23, 11, 40)):  # 80 % of 120 minutes
+        run_job(sla_sweep_now)
+        run_job(sla_sweep_now)
+    with at(baku(2026, 11, 23, 12, 1)):
+        run_job(sla_sweep_now)
+        run_job(sla_sweep_now)
+    kinds = list(
+        TicketEvent.objects.filter(ticket__number=number, kind__startswith="sla_").values_list(
+            "kind", "to_value"
+        )
+    )
+    assert kinds == [
+        ("sla_warning", "first_response"),
+        ("sla_breach", "first_response"),
+        ("sla_warning", "resolution"),
+    ] or kinds[:2] == [("sla_warning", "first_response"), ("sla_breach", "first_response")]
+    ticket = agent.get(f"tickets/{number}").json()
+    assert ticket["priority"] == "critical"
+    assert due(ticket, "first_response_breached_at") == baku(2026, 11, 23, 12, 0)
+    assert {m.to[0] for m in outbox} >= {"agent@example.com"}
+
+
+def test_customers_do_not_see_the_teams_bookkeeping(customer: Any) -> None:
+    ticket = customer.file_ticket()
+    assert ticket["sla_policy"] is None
+    assert Ticket.objects.get(number=ticket["number"]).sla_policy is not None
+
+
+def test_the_sweep_uses_the_index_and_is_safe_to_run_twice(customer: Any, run_job: Any) -> None:
+    with at(baku(2026, 11, 23, 10, 0)):
+        customer.file_ticket()
+    with at(baku(2026, 11, 23, 10, 5)):
+        assert run_job(sla_sweep_now) == 0, "nothing is due yet"
+    later = baku(2026, 11, 23, 10, 0) + timedelta(days=10)
+    with at(later):
+        first = run_job(sla_sweep_now)
+        second = run_job(sla_sweep_now)
+    assert first >= 1
+    assert second == 0
+
+
+def test_the_agent_queue_puts_breached_first_then_nearest_due_then_vip(
+    customer: Any, customer2: Any, vip: Any, agent: Any
+) -> None:
+    with at(baku(2026, 11, 23, 9, 0)):
+        old = customer.file_ticket(subject="Export fails", body="CSV export never ends.")
+    with at(baku(2026, 11, 23, 12, 0)):
+        standard = customer2.file_ticket(subject="Report is blank", body="Nothing shows.")
+        important = vip.file_ticket(subject="Cannot log in", body="Password rejected.")
+    with at(baku(2026, 11, 23, 13, 30)):  # old is past its 13:00 due; VIP due 12:15 too
+        queue = [t["number"] for t in agent.get("tickets").json()["items"]]
+        breached = [t["number"] for t in agent.get("tickets?due=breached").json()["items"]]
+        soon = [t["number"] for t in agent.get("tickets?due=hour").json()["items"]]
+        vips = [t["number"] for t in agent.get("tickets?vip=true").json()["items"]]
+    assert queue == [important["number"], old["number"], standard["number"]]
+    assert breached == [important["number"], old["number"]]
+    assert soon == []
+    assert vips == [important["number"]]
+    newest = [t["number"] for t in customer.get("tickets").json()["items"]]
+    assert newest == [old["number"]]
+
+
+def test_queue_pages_follow_the_cursor(customer: Any, agent: Any) -> None:
+    for i in range(5):
+        with at(baku(2026, 11, 23, 9, i)):
+            customer.file_ticket(subject=f"Report {i} is blank", body=f"Report {i} is empty.")
+    first = agent.get("tickets?limit=2").json()
+    second = agent.get(f"tickets?limit=2&cursor={first['next_cursor']}").json()
+    third = agent.get(f"tickets?limit=2&cursor={second['next_cursor']}").json()
+    numbers = [t["number"] for page in (first, second, third) for t in page["items"]]
+    assert len(numbers) == len(set(numbers)) == 5
+    assert third["next_cursor"] is None
+
+
+def test_the_sla_report_counts_met_and_breached_first_responses(
+    customer: Any, customer2: Any, agent: Any, run_job: Any
+) -> None:
+    with at(baku(2026, 11, 23, 9, 0)):
+        met = customer.file_ticket(subject="Export fails", body="CSV export never ends.")
+        late = customer2.file_ticket(subject="Report is blank", body="Nothing shows.")
+    with at(baku(2026, 11, 23, 10, 0)):
+        agent.post(f"tickets/{met['number']}/messages", {"body": "Fixed."})
+    with at(baku(2026, 11, 23, 14, 0)):
+        run_job(sla_sweep_now)
+        agent.post(f"tickets/{late['number']}/messages", {"body": "Sorry, fixed."})
+        report = agent.get("reports/sla?start=2026-11-23T00:00:00%2B04:00").json()
+    row = report["rows"][0]
+    assert (row["department"], row["priority"], row["tickets"]) == ("technical", "normal", 2)
+    assert (row["first_response_met"], row["first_response_breached"]) == (1, 1)
+    assert row["share_met"] == 0.5
+    assert row["median_first_response_business_minutes"] == 180.0  # median of 60 and 300
+
+
+def test_customers_get_no_reports(customer: Any) -> None:
+    assert customer.get("reports/sla").status_code == 403
