@@ -80,6 +80,14 @@ class UserAdmin(BaseUserAdmin):  # type: ignore[type-arg]
     )
     filter_horizontal = ()
 
+    def save_model(self, request: Any, obj: User, form: Any, change: bool) -> None:
+        super().save_model(request, obj, form, change)
+        if change and "tier" in form.changed_data:
+            # A VIP's open tickets move to the VIP clocks, from their start.
+            from destek.tickets.actions import recompute_customer_clocks
+
+            recompute_customer_clocks(obj)
+
 
 @admin.register(Organisation)
 class OrganisationAdmin(admin.ModelAdmin):  # type: ignore[type-arg]

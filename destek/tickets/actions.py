@@ -882,6 +882,22 @@ def merge(source: Ticket, *, into: Ticket, actor: Actor) -> Ticket:
     return into
 
 
+@transaction.atomic
+def recompute_clocks(ticket: Ticket) -> Ticket:
+    """After something outside the ticket changed (the customer's tier, a policy), its
+    clocks are computed again from its history."""
+    ticket = _lock(ticket)
+    _save(ticket)
+    return ticket
+
+
+def recompute_customer_clocks(customer: User) -> int:
+    tickets = list(Ticket.objects.filter(customer=customer, status__in=ACTIVE_STATUSES))
+    for ticket in tickets:
+        recompute_clocks(ticket)
+    return len(tickets)
+
+
 # --- the timer ------------------------------------------------------------------------------
 
 

@@ -28,7 +28,13 @@ from destek.tickets.access import access_ticket
 from destek.tickets.actions import Actor
 from destek.tickets.choices import Channel, TicketStatus
 from destek.tickets.models import Attachment, Department, Message, Ticket, TicketEvent
-from destek.tickets.selectors import customer_status_label, keyset_page, queue_page
+from destek.tickets.selectors import (
+    customer_status_label,
+    expected_answer_at,
+    expected_answer_text,
+    keyset_page,
+    queue_page,
+)
 
 router = Router(tags=["tickets"])
 log = logging.getLogger(__name__)
@@ -81,6 +87,8 @@ class TicketOut(Schema):
     resolved_at: Instant | None
     closed_at: Instant | None
     reopen_until: Instant | None
+    expected_answer: str | None
+    expected_answer_at: Instant | None
     first_response_due: Instant | None
     next_response_due: Instant | None
     resolution_due: Instant | None
@@ -237,6 +245,8 @@ def ticket_out(t: Ticket, viewer: User) -> dict[str, Any]:
         "resolved_at": t.resolved_at,
         "closed_at": t.closed_at,
         "reopen_until": reopen_until,
+        "expected_answer": expected_answer_text(t),
+        "expected_answer_at": expected_answer_at(t),
         "first_response_due": t.first_response_due,
         "next_response_due": t.next_response_due,
         "resolution_due": t.resolution_due,

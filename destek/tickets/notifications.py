@@ -10,6 +10,7 @@ from django.utils import timezone, translation
 from destek.accounts.choices import Role
 from destek.notify.actions import AutoSubmitted, queue_mail, render_text, zone
 from destek.tickets.models import Message, Ticket
+from destek.tickets.selectors import expected_answer_at
 
 
 def customer_address(ticket: Ticket) -> str | None:
@@ -25,6 +26,7 @@ def _context(ticket: Ticket, **extra: Any) -> dict[str, Any]:
         "number": f"#{ticket.number}",
         "base_url": settings.BASE_URL,
         "customer_name": ticket.customer.display_name,
+        "expected": expected_answer_at(ticket),
         **extra,
     }
 

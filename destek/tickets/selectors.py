@@ -8,8 +8,11 @@ import json
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from django.db.models import Q, QuerySet
+from django.utils import timezone
+from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 from django.utils.translation import pgettext
 
@@ -45,6 +48,37 @@ def customer_status_label(ticket: Ticket) -> str:
     if customer_spoke_last:
         return pgettext("customer status", "Awaiting operator reply")
     return pgettext("customer status", "In progress")
+
+
+def expected_answer_at(ticket: Ticket) -> datetime | None:
+    """When the customer can expect our next word: the first response, or the next one
+    after their last message; nothing while we wait for them or after the ticket is done."""
+    if ticket.status not in (TicketStatus.NEW, TicketStatus.OPEN):
+        return None
+    if ticket.first_response_at is None:
+        return ticket.first_response_due
+    return ticket.next_response_due
+
+
+def expected_answer_text(ticket: Ticket) -> str | None:
+    """ "We will answer by Monday 30 November, 12:30", in the active language and the
+    customer's own time zone."""
+    when = expected_answer_at(ticket)
+    if when is None:
+        return None
+    local = timezone.localtime(when, zone_of(ticket.customer.time_zone))
+    return _("We will answer by {when}.").format(when=date_format(local, ANSWER_BY_FORMAT))
+
+
+#: Weekday, day, month and time: what a person needs to plan around an answer.
+ANSWER_BY_FORMAT = "l j F, H:i"
+
+
+def zone_of(name: str) -> ZoneInfo:
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        return ZoneInfo("UTC")
 
 
 @dataclass

@@ -209,3 +209,45 @@ def test_the_sla_report_counts_met_and_breached_first_responses(
 
 def test_customers_get_no_reports(customer: Any) -> None:
     assert customer.get("reports/sla").status_code == 403
+
+
+def test_the_answer_says_when_to_expect_a_reply_in_the_customers_time_zone(
+    customer: Any,
+) -> None:
+    with at(baku(2026, 11, 27, 17, 30)):
+        ticket = customer.file_ticket()
+    assert ticket["expected_answer"] == "We will answer by Monday 30 November, 12:30."
+
+
+def test_a_tier_change_in_the_admin_moves_open_tickets_to_the_new_clocks(
+    customer: Any, users: dict
+) -> None:
+    from django.test import Client
+
+    with at(baku(2026, 11, 27, 17, 30)):
+        number = customer.file_ticket()["number"]
+    admin = Client()
+    admin.force_login(users["admin"])
+    user = users["customer"]
+    form = {
+        "email": user.email,
+        "full_name": user.full_name,
+        "phone": "",
+        "language": "az",
+        "time_zone": "Asia/Baku",
+        "role": "customer",
+        "is_active": "on",
+        "organisation": "",
+        "tier": "vip",
+        "date_joined_0": "2026-01-01",
+        "date_joined_1": "00:00:00",
+        "membership_set-TOTAL_FORMS": "0",
+        "membership_set-INITIAL_FORMS": "0",
+        "contact_addresses-TOTAL_FORMS": "0",
+        "contact_addresses-INITIAL_FORMS": "0",
+    }
+    with at(baku(2026, 11, 27, 17, 35)):
+        response = admin.post(f"/admin/accounts/user/{user.pk}/change/", form)
+    assert response.status_code == 302, response.content[:2000]
+    ticket = customer.get(f"tickets/{number}").json()
+    assert due(ticket) == baku(2026, 11, 27, 17, 45), "VIP: 15 minutes from the start"
