@@ -39,6 +39,7 @@ format: install
 	$(BIN)/ruff check --fix .
 
 bench: install
+	$(BIN)/python bench/sla_engine.py
 	$(BIN)/python bench/run.py
 
 # Refresh the lock file after changing dependencies in pyproject.toml.
