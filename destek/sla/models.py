@@ -5,6 +5,7 @@ from datetime import time
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from destek.accounts.choices import Tier
 from destek.sla.choices import Weekday
@@ -43,8 +44,11 @@ class Calendar(models.Model):
 class WeeklyHours(models.Model):
     calendar = models.ForeignKey(Calendar, on_delete=models.CASCADE, related_name="hours")
     weekday = models.PositiveSmallIntegerField(_("day"), choices=Weekday.choices)
-    start = models.TimeField(_("from"))
-    end = models.TimeField(_("until"), help_text=_("00:00 means midnight at the end of the day."))
+    start = models.TimeField(pgettext_lazy("time range", "from"))
+    end = models.TimeField(
+        pgettext_lazy("time range", "until"),
+        help_text=_("00:00 means midnight at the end of the day."),
+    )
 
     class Meta:
         ordering = ["weekday", "start"]
@@ -66,8 +70,8 @@ class CalendarDate(models.Model):
     calendar = models.ForeignKey(Calendar, on_delete=models.CASCADE, related_name="dates")
     date = models.DateField(_("date"))
     closed = models.BooleanField(_("closed all day"), default=True)
-    start = models.TimeField(_("from"), null=True, blank=True)
-    end = models.TimeField(_("until"), null=True, blank=True)
+    start = models.TimeField(pgettext_lazy("time range", "from"), null=True, blank=True)
+    end = models.TimeField(pgettext_lazy("time range", "until"), null=True, blank=True)
     note = models.CharField(_("note"), max_length=100, blank=True)
 
     class Meta:
@@ -128,7 +132,9 @@ class Policy(models.Model):
     resolution_minutes = models.PositiveIntegerField(
         _("resolution (business minutes)"), null=True, blank=True
     )
-    warning_percent = models.PositiveSmallIntegerField(_("warn at (% of the target)"), default=80)
+    warning_percent = models.PositiveSmallIntegerField(
+        _("warning threshold (percent of the target)"), default=80
+    )
     raise_priority = models.BooleanField(_("raise the priority one step on breach"), default=False)
 
     class Meta:
