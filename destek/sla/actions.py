@@ -42,12 +42,13 @@ def check_clocks(
     if ticket is None:
         return []
     schedules = schedules or Schedules()
-    dues = clocks.compute(ticket, schedules, now)
+    computed = clocks.compute(ticket, schedules, now)
     warned = list(ticket.sla_warned or [])
     happened: list[str] = []
+    raised = False
     for clock in CLOCKS:
-        due = dues[clock]
-        if clocks.met(ticket, clock) or getattr(ticket, f"{clock}_breached_at") is not None:
+        due = computed[clock]
+        if clocks.met(ticket, clock, computed) or getattr(ticket, f"{clock}_breached_at"):
             continue
         if due.due is not None and due.due <= now:
             setattr(ticket, f"{clock}_breached_at", due.due)
@@ -55,7 +56,8 @@ def check_clocks(
             happened.append(f"{clock}:breach")
             policy = ticket.sla_policy
             higher = _raise_one_step(ticket) if policy and policy.raise_priority else None
-            if higher:
+            if higher and not raised:  # one step per sweep, however many clocks ran out
+                raised = True
                 TicketEvent.objects.create(
                     ticket=ticket,
                     kind=EventKind.PRIORITY,
@@ -73,7 +75,7 @@ def check_clocks(
             happened.append(f"{clock}:warning")
             sla_alert(ticket, clock, breached=False)
     ticket.sla_warned = warned
-    clocks.refresh(ticket, schedules, now)
+    clocks.refresh(ticket, schedules, now, computed)
     ticket.save()
     return happened
 

@@ -10,6 +10,7 @@ channel moves it as if the new policy had applied from the start, not from now.
 from __future__ import annotations
 
 import functools
+import logging
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -29,6 +30,7 @@ from destek.tickets.choices import AuthorKind, EventKind, TicketStatus, priority
 from destek.tickets.models import FAR_FUTURE
 
 CLOCKS = ("first_response", "next_response", "resolution")
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -79,10 +81,16 @@ def schedule_of(calendar: Calendar) -> Schedule:
 
 
 class Schedules:
-    """Schedules by calendar id, built once per unit of work (a request, a sweep batch)."""
+    """Policies and schedules, read once per unit of work (a request, a sweep batch)."""
 
     def __init__(self) -> None:
         self._by_id: dict[int, Schedule] = {}
+        self._policies: list[Policy] | None = None
+
+    def policies(self) -> list[Policy]:
+        if self._policies is None:
+            self._policies = list(Policy.objects.filter(enabled=True).order_by("position", "pk"))
+        return self._policies
 
     def get(self, calendar_id: int) -> Schedule:
         if calendar_id not in self._by_id:
@@ -98,7 +106,10 @@ def matches(policy: Policy, ticket: Any) -> bool:
     customer = ticket.customer
     return all(
         (
-            not policy.if_priority or policy.if_priority == ticket.priority,
+            # The priority people and routing set: a raise by a breach must not retarget
+            # the clocks retroactively under a stricter policy.
+            not policy.if_priority
+            or policy.if_priority == (ticket.policy_priority or ticket.priority),
             not policy.if_tier or policy.if_tier == customer.tier,
             not policy.if_department_id or policy.if_department_id == ticket.department_id,
             not policy.if_channel or policy.if_channel == ticket.channel,
@@ -117,25 +128,33 @@ def policy_for(ticket: Any, policies: Iterable[Policy] | None = None) -> Policy 
 # --- history ----------------------------------------------------------------------------------
 
 
-def running_intervals(
-    ticket: Any, start: datetime, now: datetime
-) -> list[tuple[datetime, datetime | None]]:
-    """Spans from `start` during which the ticket was not pending; the last may be open."""
-    changes = list(
-        ticket.events.filter(kind=EventKind.STATUS, created_at__gte=start)
+#: While the ticket waits for the customer, or is done, no clock runs.
+STOPPED = (TicketStatus.PENDING, TicketStatus.RESOLVED, TicketStatus.CLOSED)
+
+
+def status_changes(ticket: Any) -> list[tuple[datetime, str, str]]:
+    return list(
+        ticket.events.filter(kind=EventKind.STATUS)
         .order_by("id")
         .values_list("created_at", "from_value", "to_value")
     )
-    # Whether the clock runs at `start`: the status then is the `from` of the first change
-    # after it, or the current status when nothing changed since.
-    status_at_start = changes[0][1] if changes else ticket.status
+
+
+def running_intervals(
+    ticket: Any, start: datetime, changes: list[tuple[datetime, str, str]]
+) -> list[tuple[datetime, datetime | None]]:
+    """Spans from `start` during which a clock ran (the ticket was neither awaiting the
+    customer nor done); the last may be open."""
+    later = [change for change in changes if change[0] >= start]
+    # The status at `start` is the `from` of the first change after it, or the current one.
+    status_at_start = later[0][1] if later else ticket.status
     spans: list[tuple[datetime, datetime | None]] = []
-    running_since: datetime | None = start if status_at_start != TicketStatus.PENDING else None
-    for at, _old, new in changes:
-        if new == TicketStatus.PENDING and running_since is not None:
+    running_since: datetime | None = start if status_at_start not in STOPPED else None
+    for at, _old, new in later:
+        if new in STOPPED and running_since is not None:
             spans.append((running_since, at))
             running_since = None
-        elif new != TicketStatus.PENDING and running_since is None:
+        elif new not in STOPPED and running_since is None:
             running_since = at
     if running_since is not None:
         spans.append((running_since, None))
@@ -187,83 +206,100 @@ def next_response_start(ticket: Any) -> datetime | None:
     return first
 
 
-def compute(
-    ticket: Any, schedules: Schedules | None = None, now: datetime | None = None
-) -> dict[str, Due]:
+@dataclass
+class Clocks:
+    first_response: Due
+    next_response: Due
+    resolution: Due
+    next_response_start: datetime | None
+
+    def __getitem__(self, clock: str) -> Due:
+        return getattr(self, clock)  # type: ignore[no-any-return]
+
+
+def compute(ticket: Any, schedules: Schedules | None = None, now: datetime | None = None) -> Clocks:
     """Every clock of `ticket` under its policy (also sets `ticket.sla_policy`)."""
-    now = now or timezone.now()
     schedules = schedules or Schedules()
-    policy = policy_for(ticket)
+    policy = policy_for(ticket, schedules.policies())
     ticket.sla_policy = policy
     empty = Due(None, None)
-    if policy is None:
-        return dict.fromkeys(CLOCKS, empty)
-    schedule = schedules.get(policy.calendar_id)
-    result: dict[str, Due] = {}
-    created_spans = running_intervals(ticket, ticket.created_at, now)
-    result["first_response"] = (
-        due_after(schedule, created_spans, policy.first_response_minutes, policy.warning_percent)
-        if policy.first_response_minutes
-        else empty
-    )
     start = next_response_start(ticket)
-    result["next_response"] = (
-        due_after(
-            schedule,
-            running_intervals(ticket, start, now),
+    if policy is None:
+        return Clocks(empty, empty, empty, start)
+    schedule = schedules.get(policy.calendar_id)
+    changes = status_changes(ticket)
+    from_creation = running_intervals(ticket, ticket.created_at, changes)
+
+    def clock(spans: list[tuple[datetime, datetime | None]] | None, minutes: int | None) -> Due:
+        if spans is None or not minutes:
+            return empty
+        return due_after(schedule, spans, minutes, policy.warning_percent)
+
+    return Clocks(
+        first_response=clock(from_creation, policy.first_response_minutes),
+        next_response=clock(
+            running_intervals(ticket, start, changes) if start else None,
             policy.next_response_minutes,
-            policy.warning_percent,
-        )
-        if start is not None and policy.next_response_minutes
-        else empty
+        ),
+        resolution=clock(from_creation, policy.resolution_minutes),
+        next_response_start=start,
     )
-    result["resolution"] = (
-        due_after(schedule, created_spans, policy.resolution_minutes, policy.warning_percent)
-        if policy.resolution_minutes
-        else empty
-    )
-    return result
 
 
-def met(ticket: Any, clock: str) -> bool:
-    """A clock that has done its job stops mattering."""
+def met(ticket: Any, clock: str, clocks: Clocks) -> bool:
+    """A clock that has done its job, or whose ticket is done, stops mattering."""
+    if ticket.status in (TicketStatus.RESOLVED, TicketStatus.CLOSED):
+        return True
     if clock == "first_response":
         return ticket.first_response_at is not None
     if clock == "next_response":
-        return ticket.next_response_due is None
-    return ticket.status in (TicketStatus.RESOLVED, TicketStatus.CLOSED)
+        return clocks.next_response_start is None
+    return False
 
 
-def refresh(ticket: Any, schedules: Schedules | None = None, now: datetime | None = None) -> None:
+def refresh(
+    ticket: Any,
+    schedules: Schedules | None = None,
+    now: datetime | None = None,
+    clocks: Clocks | None = None,
+) -> None:
     """Recompute the due instants on `ticket` (the caller saves), and when the sweep must
-    look at it next: the nearest warning or breach instant still ahead of it."""
-    dues = compute(ticket, schedules, now)
+    look at it next: the nearest warning or breach instant still ahead of it.
+
+    A calendar that cannot be read (a bad time zone or holiday country slipped in) must not
+    stop a customer filing a ticket: the clocks are left empty and the error logged.
+    """
+    try:
+        clocks = clocks or compute(ticket, schedules, now)
+    except ValueError:
+        log.exception("ticket %s: service-level clocks could not be computed", ticket.pk)
+        clocks = Clocks(Due(None, None), Due(None, None), Due(None, None), None)
     if ticket.first_response_at is None or ticket.first_response_due is None:
-        ticket.first_response_due = dues["first_response"].due
-    ticket.next_response_due = dues["next_response"].due
-    if ticket.next_response_due is None:
-        # The agent answered: the next customer message starts a fresh cycle, which may be
-        # warned about and breached again (the events keep the history).
+        ticket.first_response_due = clocks.first_response.due
+    ticket.next_response_due = clocks.next_response.due
+    if clocks.next_response_start is None:
+        # No customer message awaits an answer: the next one starts a fresh cycle, which may
+        # be warned about and breached again (the events keep the history).
         ticket.next_response_breached_at = None
         ticket.sla_warned = [c for c in (ticket.sla_warned or []) if c != "next_response"]
     if ticket.status not in (TicketStatus.RESOLVED, TicketStatus.CLOSED):
-        ticket.resolution_due = dues["resolution"].due
+        ticket.resolution_due = clocks.resolution.due
     checks: list[datetime] = []
+    running: list[datetime] = []
     warned = set(ticket.sla_warned or [])
-    for clock in CLOCKS:
-        if met(ticket, clock) or getattr(ticket, f"{clock}_breached_at") is not None:
+    for name in CLOCKS:
+        if met(ticket, name, clocks):
             continue
-        due = dues[clock]
-        if due.warn is not None and clock not in warned:
+        due = clocks[name]
+        if due.due is not None:
+            running.append(due.due)
+        if getattr(ticket, f"{name}_breached_at") is not None:
+            continue
+        if due.warn is not None and name not in warned:
             checks.append(due.warn)
         if due.due is not None:
             checks.append(due.due)
     ticket.sla_check_at = min(checks) if checks else None
-    running = [
-        getattr(ticket, f"{clock}_due")
-        for clock in CLOCKS
-        if not met(ticket, clock) and getattr(ticket, f"{clock}_due") is not None
-    ]
     ticket.queue_due = min(running) if running else FAR_FUTURE
     ticket.priority_rank = priority_rank(ticket.priority)
     ticket.customer_vip = ticket.customer.tier == Tier.VIP

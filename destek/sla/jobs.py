@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+import logging
+from datetime import datetime, timedelta
 
 from django.utils import timezone
 from huey import crontab
@@ -13,26 +14,38 @@ from destek.sla.clocks import Schedules
 from destek.tickets.models import Ticket
 
 BATCH = 500
+log = logging.getLogger(__name__)
+
+
+#: One run stops after this many tickets; the next minute's run goes on where it stopped.
+RUN_LIMIT = 5_000
+#: A ticket whose clocks cannot be computed is looked at again after this long, not every
+#: minute: one broken calendar must not stall the sweep for every other ticket.
+RETRY = timedelta(minutes=15)
 
 
 def sla_sweep_now(now: datetime | None = None) -> int:
-    """Check every ticket whose next warning or breach instant has come. Safe to run twice."""
+    """Check every ticket whose next warning or breach instant has come, nearest first, by
+    the `sla_check_at` index. Safe to run twice: a checked ticket's next instant moves on."""
     now = now or timezone.now()
     schedules = Schedules()
     done = 0
-    last_id = 0
-    while True:
+    while done < RUN_LIMIT:
         ids = list(
-            Ticket.objects.filter(sla_check_at__lte=now, pk__gt=last_id)
-            .order_by("pk")
+            Ticket.objects.filter(sla_check_at__lte=now)
+            .order_by("sla_check_at", "pk")
             .values_list("pk", flat=True)[:BATCH]
         )
-        for ticket_id in ids:
-            check_clocks(ticket_id, schedules=schedules, now=now)
-        done += len(ids)
-        if len(ids) < BATCH:
+        if not ids:
             return done
-        last_id = ids[-1]
+        for ticket_id in ids:
+            try:
+                check_clocks(ticket_id, schedules=schedules, now=now)
+            except Exception:
+                log.exception("SLA sweep: ticket %s failed; retrying later", ticket_id)
+                Ticket.objects.filter(pk=ticket_id).update(sla_check_at=now + RETRY)
+        done += len(ids)
+    return done
 
 
 @db_periodic_task(crontab(minute="*"))

@@ -40,6 +40,23 @@ class Calendar(models.Model):
     def __str__(self) -> str:
         return self.name
 
+    def clean(self) -> None:
+        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+        from destek.sla.engine import holiday_dates
+
+        try:
+            ZoneInfo(self.time_zone)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValidationError({"time_zone": _("Unknown time zone.")}) from None
+        if self.holiday_country:
+            try:
+                holiday_dates(self.holiday_country, [2026], self.holiday_subdivision or None)
+            except ValueError:
+                raise ValidationError(
+                    {"holiday_country": _("No public holidays are known for this country.")}
+                ) from None
+
 
 class WeeklyHours(models.Model):
     calendar = models.ForeignKey(Calendar, on_delete=models.CASCADE, related_name="hours")

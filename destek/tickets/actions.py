@@ -330,6 +330,7 @@ def create_ticket(
         subject=subject,
         department=routing.department,
         priority=routing.priority,
+        policy_priority=routing.priority,
         urgency=urgency,
         channel=channel,
         customer=customer,
@@ -727,6 +728,7 @@ def change_priority(ticket: Ticket, *, actor: Actor, priority: str) -> Ticket:
             public=False,
         )
         ticket.priority = priority
+        ticket.policy_priority = priority
         ticket.updated_at = timezone.now()
         _save(ticket)
     return ticket

@@ -192,6 +192,9 @@ class Ticket(models.Model):
     # instant of a clock still running (breached ones are in the past, so they come first;
     # none: the far future), then priority, then VIP customers.
     queue_due = models.DateTimeField(default=far_future)
+    # The priority the SLA policy is chosen by: what routing and agents set. A raise after a
+    # breach changes `priority` only, so it cannot retarget clocks back to the ticket's start.
+    policy_priority = models.CharField(max_length=16, choices=Priority.choices, blank=True)
     priority_rank = models.PositiveSmallIntegerField(default=1)
     customer_vip = models.BooleanField(default=False)
 

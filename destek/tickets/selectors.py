@@ -6,7 +6,7 @@ import base64
 import binascii
 import json
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -144,9 +144,11 @@ def _decode_queue_cursor(cursor: str) -> tuple[str, int, bool, int]:
     try:
         raw = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
         tag, due, rank, vip, pk = raw
-        datetime.fromisoformat(due)
+        instant = datetime.fromisoformat(due)
         if tag != "q" or not isinstance(rank, int) or not isinstance(pk, int):
             raise ValueError(raw)
-        return str(due), rank, bool(vip), pk
-    except (ValueError, TypeError, binascii.Error, UnicodeDecodeError):
+        if instant.tzinfo is None:
+            raise ValueError(due)
+        return instant.astimezone(UTC).isoformat(), rank, bool(vip), pk
+    except (ValueError, TypeError, OverflowError, binascii.Error, UnicodeDecodeError):
         raise ActionRefused("invalid_cursor", _("The cursor is not valid.")) from None

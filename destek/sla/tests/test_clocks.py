@@ -251,3 +251,111 @@ def test_a_tier_change_in_the_admin_moves_open_tickets_to_the_new_clocks(
     assert response.status_code == 302, response.content[:2000]
     ticket = customer.get(f"tickets/{number}").json()
     assert due(ticket) == baku(2026, 11, 27, 17, 45), "VIP: 15 minutes from the start"
+
+
+def sla_events(number: int) -> list[tuple[str, str]]:
+    return list(
+        TicketEvent.objects.filter(ticket__number=number, kind__startswith="sla_")
+        .order_by("id")
+        .values_list("kind", "to_value")
+    )
+
+
+def test_a_closed_or_resolved_ticket_never_breaches(
+    customer: Any, agent: Any, run_job: Any
+) -> None:
+    with at(baku(2026, 11, 23, 10, 0)):
+        closed = customer.file_ticket()["number"]
+        answered = customer.file_ticket(subject="Export fails", body="CSV never ends.")["number"]
+    with at(baku(2026, 11, 23, 10, 5)):
+        customer.post(f"tickets/{closed}/close")
+        agent.post(f"tickets/{answered}/messages", {"body": "Try now?"})
+        customer.post(f"tickets/{answered}/messages", {"body": "It works now, thank you."})
+        agent.patch(f"tickets/{answered}", {"status": "resolved"})
+    with at(baku(2026, 11, 25, 16, 0)):
+        run_job(sla_sweep_now)
+        queue = agent.get("tickets?due=breached").json()["items"]
+    assert sla_events(closed) == [] and sla_events(answered) == []
+    assert queue == []
+
+
+def test_a_reopened_ticket_is_not_charged_for_the_time_it_was_resolved(
+    customer: Any, agent: Any
+) -> None:
+    with at(baku(2026, 11, 23, 10, 0)):  # Monday
+        number = customer.file_ticket()["number"]
+    with at(baku(2026, 11, 23, 10, 10)):
+        agent.post(f"tickets/{number}/messages", {"body": "Fixed.", "status": "resolved"})
+    with at(baku(2026, 11, 27, 10, 0)):  # Friday: it is back
+        customer.post(f"tickets/{number}/messages", {"body": "The error is back today."})
+    ticket = customer.get(f"tickets/{number}").json()
+    # 10 minutes used on Monday; 1,610 business minutes remain from Friday 10:00.
+    assert due(ticket, "resolution_due") == baku(2026, 12, 2, 9, 50)
+
+
+def test_a_paused_next_response_is_not_warned_about_twice(
+    customer: Any, agent: Any, run_job: Any
+) -> None:
+    with at(baku(2026, 11, 23, 9, 0)):
+        number = customer.file_ticket()["number"]
+    with at(baku(2026, 11, 23, 9, 10)):
+        agent.post(f"tickets/{number}/messages", {"body": "Which browser?"})
+    with at(baku(2026, 11, 23, 9, 20)):
+        customer.post(f"tickets/{number}/messages", {"body": "Firefox 133."})
+    with at(baku(2026, 11, 23, 12, 35)):  # 80 % of 240 minutes after 09:20
+        run_job(sla_sweep_now)
+    with at(baku(2026, 11, 23, 12, 40)):
+        agent.patch(f"tickets/{number}", {"status": "pending"})
+    with at(baku(2026, 11, 23, 12, 45)):
+        agent.patch(f"tickets/{number}", {"status": "open"})
+    with at(baku(2026, 11, 23, 12, 50)):
+        run_job(sla_sweep_now)
+    assert sla_events(number).count(("sla_warning", "next_response")) == 1
+
+
+def test_a_priority_raised_by_a_breach_does_not_backdate_other_breaches(
+    customer: Any, agent: Any, run_job: Any
+) -> None:
+    with at(baku(2026, 11, 27, 17, 30)):  # high: 2 business hours on the office calendar
+        number = customer.file_ticket(subject="Site is down", body="Nothing loads.")["number"]
+    with at(baku(2026, 11, 30, 10, 31)):
+        run_job(sla_sweep_now)
+    with at(baku(2026, 11, 30, 10, 32)):
+        run_job(sla_sweep_now)
+    ticket = agent.get(f"tickets/{number}").json()
+    assert ticket["priority"] == "critical"
+    assert ticket["sla_policy"] == "High priority"
+    assert ticket["resolution_breached_at"] is None
+    assert [kind for kind in sla_events(number) if kind[0] == "sla_breach"] == [
+        ("sla_breach", "first_response")
+    ]
+
+
+def test_a_broken_calendar_never_stops_a_customer_filing(customer: Any) -> None:
+    Calendar.objects.filter(name="Baku office").update(holiday_country="XX")
+    response = customer.post("tickets", {"subject": "Printer offline", "body": "No paper."})
+    assert response.status_code == 201
+
+
+def test_a_calendar_with_an_unknown_country_or_zone_is_refused_in_the_admin() -> None:
+    from django.core.exceptions import ValidationError
+
+    for fields in ({"holiday_country": "XX"}, {"time_zone": "Mars/Olympus"}):
+        calendar = Calendar(name="Bad", **{"time_zone": "UTC", **fields})
+        with pytest.raises(ValidationError):
+            calendar.clean()
+
+
+def test_a_forged_queue_cursor_is_a_clear_error(agent: Any) -> None:
+    import base64
+    import json
+
+    for raw in (
+        ["q", "9999-12-31T23:00:00-05:00", 1, False, 1],
+        ["q", "2026-01-01T00:00", 1, False, 1],
+    ):
+        cursor = base64.urlsafe_b64encode(json.dumps(raw).encode()).decode().rstrip("=")
+        response = agent.get(f"tickets?cursor={cursor}")
+        assert response.status_code in (200, 422)
+        if response.status_code == 422:
+            assert response.json()["code"] == "invalid_cursor"

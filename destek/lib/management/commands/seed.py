@@ -439,6 +439,7 @@ class Command(BaseCommand):
         # from the same engine as real ones, without replaying each ticket's history.
         self.policy = Policy.objects.filter(enabled=True).order_by("-position", "-pk").first()
         self.schedule = Schedules().get(self.policy.calendar_id) if self.policy else None
+        self.vip_ids = set(User.objects.filter(tier=Tier.VIP).values_list("pk", flat=True))
         departments = list(Department.objects.order_by("position", "pk"))
         if not departments:
             raise CommandError("No departments: load_demo() should have created them.")
@@ -599,6 +600,8 @@ class Command(BaseCommand):
 
     def set_clocks(self, ticket: Ticket) -> None:
         ticket.priority_rank = priority_rank(ticket.priority)
+        ticket.policy_priority = ticket.priority
+        ticket.customer_vip = ticket.customer_id in self.vip_ids
         policy, schedule = self.policy, self.schedule
         if policy is None or schedule is None:
             return
@@ -619,3 +622,5 @@ class Command(BaseCommand):
             candidates.append(ticket.resolution_due)
         running: list[datetime] = [due for due in candidates if due is not None]
         ticket.queue_due = min(running) if running else FAR_FUTURE
+        # The sweep then finds what is past due (warnings come with the breach).
+        ticket.sla_check_at = min(running) if running else None
