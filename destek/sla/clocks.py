@@ -303,3 +303,36 @@ def refresh(
     ticket.queue_due = min(running) if running else FAR_FUTURE
     ticket.priority_rank = priority_rank(ticket.priority)
     ticket.customer_vip = ticket.customer.tier == Tier.VIP
+
+
+def clocks_left(ticket: Any, now: datetime | None = None) -> dict[str, dict[str, Any]] | None:
+    """What an agent sees on a ticket: each clock's due instant and the business minutes
+    left (negative once past due), and whether it is running now."""
+    now = now or timezone.now()
+    schedules = Schedules()
+    try:
+        computed = compute(ticket, schedules, now)
+    except ValueError:
+        return None
+    policy = ticket.sla_policy
+    if policy is None:
+        return None
+    schedule = schedules.get(policy.calendar_id)
+    out: dict[str, dict[str, Any]] = {}
+    for name in CLOCKS:
+        due = computed[name].due
+        done = met(ticket, name, computed)
+        left = None
+        if due is not None and not done:
+            left = (
+                business_minutes_between(schedule, now, due)
+                if due > now
+                else -business_minutes_between(schedule, due, now)
+            )
+        out[name] = {
+            "due": due,
+            "business_minutes_left": None if left is None else round(left, 1),
+            "running": due is not None and not done,
+            "breached_at": getattr(ticket, f"{name}_breached_at"),
+        }
+    return out

@@ -23,6 +23,7 @@ from destek.accounts.models import User
 from destek.api.idempotency import idempotent
 from destek.lib.errors import ActionRefused
 from destek.lib.ratelimit import hit
+from destek.sla.clocks import clocks_left
 from destek.tickets import actions
 from destek.tickets.access import access_ticket
 from destek.tickets.actions import Actor
@@ -96,6 +97,19 @@ class TicketOut(Schema):
     first_response_breached_at: Instant | None
     next_response_breached_at: Instant | None
     resolution_breached_at: Instant | None
+
+
+class ClockOut(Schema):
+    due: Instant | None
+    business_minutes_left: float | None
+    running: bool
+    breached_at: Instant | None
+
+
+class TicketDetailOut(TicketOut):
+    clocks: dict[str, ClockOut] | None = Field(
+        default=None, description="Agents: each service-level clock with its time left."
+    )
 
 
 class TicketPage(Schema):
@@ -455,13 +469,18 @@ def create_ticket(request: HttpRequest, payload: TicketIn) -> Status[Any]:
     return Status(*idempotent(request, payload.model_dump(mode="json"), run))
 
 
-@router.get("/tickets/{number}", response={200: TicketOut, 404: ErrorOut}, summary="One ticket")
+@router.get(
+    "/tickets/{number}", response={200: TicketDetailOut, 404: ErrorOut}, summary="One ticket"
+)
 def get_ticket(request: HttpRequest, number: int) -> dict[str, Any]:
     user: User = request.auth  # type: ignore[attr-defined]
     ticket = _reload(user, number)
     if user.is_agent and ticket.first_seen_at is None:
         actions.mark_seen(ticket, agent=user)
-    return ticket_out(ticket, user)
+    out = ticket_out(ticket, user)
+    if user.is_agent:
+        out["clocks"] = clocks_left(ticket)
+    return out
 
 
 @router.patch(

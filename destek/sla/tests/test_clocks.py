@@ -359,3 +359,16 @@ def test_a_forged_queue_cursor_is_a_clear_error(agent: Any) -> None:
         assert response.status_code in (200, 422)
         if response.status_code == 422:
             assert response.json()["code"] == "invalid_cursor"
+
+
+def test_agents_see_each_clock_with_business_time_left(customer: Any, agent: Any) -> None:
+    with at(baku(2026, 11, 27, 17, 30)):
+        number = customer.file_ticket()["number"]
+    with at(baku(2026, 11, 30, 9, 0)):  # Monday morning: 30 minutes were used on Friday
+        ticket = agent.get(f"tickets/{number}").json()
+        seen_by_customer = customer.get(f"tickets/{number}").json()
+    first = ticket["clocks"]["first_response"]
+    assert first["business_minutes_left"] == 210.0
+    assert first["running"] is True and first["breached_at"] is None
+    assert ticket["clocks"]["next_response"]["running"] is False
+    assert seen_by_customer["clocks"] is None
