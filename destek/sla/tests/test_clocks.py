@@ -125,11 +125,8 @@ def test_warning_then_breach_each_happen_once_and_raise_the_priority(
             "kind", "to_value"
         )
     )
-    assert kinds == [
-        ("sla_warning", "first_response"),
-        ("sla_breach", "first_response"),
-        ("sla_warning", "resolution"),
-    ] or kinds[:2] == [("sla_warning", "first_response"), ("sla_breach", "first_response")]
+    assert kinds[:2] == [("sla_warning", "first_response"), ("sla_breach", "first_response")]
+    assert len(kinds) == len(set(kinds)), "each warning and breach happens once per clock"
     ticket = agent.get(f"tickets/{number}").json()
     assert ticket["priority"] == "critical"
     assert due(ticket, "first_response_breached_at") == baku(2026, 11, 23, 12, 0)
@@ -350,15 +347,17 @@ def test_a_forged_queue_cursor_is_a_clear_error(agent: Any) -> None:
     import base64
     import json
 
+    def cursor(raw: list[Any]) -> str:
+        return base64.urlsafe_b64encode(json.dumps(raw).encode()).decode().rstrip("=")
+
+    # 9999-12-31T23:00-05:00 is past year 9999 in UTC; a naive instant has no offset.
     for raw in (
         ["q", "9999-12-31T23:00:00-05:00", 1, False, 1],
         ["q", "2026-01-01T00:00", 1, False, 1],
     ):
-        cursor = base64.urlsafe_b64encode(json.dumps(raw).encode()).decode().rstrip("=")
-        response = agent.get(f"tickets?cursor={cursor}")
-        assert response.status_code in (200, 422)
-        if response.status_code == 422:
-            assert response.json()["code"] == "invalid_cursor"
+        response = agent.get(f"tickets?cursor={cursor(raw)}")
+        assert response.status_code == 422, raw
+        assert response.json()["code"] == "invalid_cursor"
 
 
 def test_agents_see_each_clock_with_business_time_left(customer: Any, agent: Any) -> None:
