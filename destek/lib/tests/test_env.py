@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
+from typing import Any
 
 import pytest
 from django.core.exceptions import ImproperlyConfigured
@@ -46,3 +47,29 @@ def test_values_parse_and_secrets_come_from_files(
     monkeypatch.setenv("DESTEK_N", "0")
     with pytest.raises(ImproperlyConfigured):
         env_int("DESTEK_N", 5, minimum=1)
+
+
+def test_rate_limits_key_on_the_client_behind_trusted_proxies(settings: Any) -> None:
+    from types import SimpleNamespace
+
+    from destek.lib.ratelimit import client_ip
+
+    request = SimpleNamespace(
+        META={"REMOTE_ADDR": "10.0.0.2", "HTTP_X_FORWARDED_FOR": "6.6.6.6, 203.0.113.9"}
+    )
+    settings.DESTEK_TRUSTED_PROXIES = 0
+    assert client_ip(request) == "10.0.0.2"
+    settings.DESTEK_TRUSTED_PROXIES = 1
+    assert client_ip(request) == "203.0.113.9", "the forged first hop is ignored"
+
+
+def test_a_cache_outage_lets_requests_through(monkeypatch: pytest.MonkeyPatch) -> None:
+    from django.core.cache import cache
+
+    from destek.lib.ratelimit import hit
+
+    def down(*args: Any, **kwargs: Any) -> Any:
+        raise ConnectionError("redis is down")
+
+    monkeypatch.setattr(cache, "add", down)
+    assert hit("login", "someone", limit=1, window_seconds=60) is True

@@ -113,3 +113,13 @@ def test_a_retried_upload_with_the_same_key_is_stored_once(customer: Any) -> Non
     assert (first.status_code, again.status_code) == (201, 200)
     assert first.json() == again.json()
     assert Attachment.objects.count() == 1
+
+
+def test_an_attachment_whose_file_is_gone_is_not_found_not_a_crash(customer: Any) -> None:
+    from destek.tickets.models import Attachment
+
+    attachment_id = upload(customer).json()["id"]
+    customer.file_ticket(attachments=[attachment_id])
+    stored = Attachment.objects.get(public_id=attachment_id)
+    stored.file.storage.delete(stored.file.name)
+    assert download(customer, f"/api/v1/attachments/{attachment_id}").status_code == 404

@@ -229,3 +229,20 @@ def test_nudges_in_a_row_get_one_automatic_answer_an_hour(customer: Any, outbox:
     assert answers.count() == 1
     assert len(outbox) == 1
     assert outbox[0].extra_headers["Auto-Submitted"] == "auto-replied"
+
+
+def test_a_bad_body_field_is_named_in_the_error(customer: Any) -> None:
+    response = customer.post("tickets", {"subject": "Printer offline", "body": None})
+    assert response.status_code == 422
+    assert response.json()["detail"].startswith("body:")
+
+
+def test_invalid_json_is_a_clear_400(customer: Any) -> None:
+    response = customer.client.post(
+        "/api/v1/tickets",
+        "{not json",
+        content_type="application/json",
+        headers={"Authorization": f"Bearer {customer.token}"},
+    )
+    assert response.status_code == 400
+    assert response.json()["code"] == "invalid_json"
