@@ -82,8 +82,9 @@ class UserAdmin(BaseUserAdmin):  # type: ignore[type-arg]
 
     def save_model(self, request: Any, obj: User, form: Any, change: bool) -> None:
         super().save_model(request, obj, form, change)
-        if change and "tier" in form.changed_data:
-            # A VIP's open tickets move to the VIP clocks, from their start.
+        if change and {"tier", "organisation"} & set(form.changed_data):
+            # Policies match on both: a VIP's open tickets move to the VIP clocks, from
+            # their start.
             from destek.tickets.actions import recompute_customer_clocks
 
             recompute_customer_clocks(obj)

@@ -1,8 +1,28 @@
 from __future__ import annotations
 
+from typing import Any
+
 from django.contrib import admin
+from django.db import transaction
 
 from destek.sla.models import Calendar, CalendarDate, Policy, WeeklyHours
+
+
+def recompute_after_commit() -> None:
+    """Targets or hours changed: open tickets' clocks follow, in the worker."""
+    from destek.sla.jobs import recompute_open_tickets
+
+    transaction.on_commit(recompute_open_tickets, robust=True)
+
+
+class RecomputesClocks(admin.ModelAdmin):  # type: ignore[type-arg]
+    def save_related(self, request: Any, form: Any, formsets: Any, change: bool) -> None:
+        super().save_related(request, form, formsets, change)
+        recompute_after_commit()
+
+    def delete_model(self, request: Any, obj: Any) -> None:
+        super().delete_model(request, obj)
+        recompute_after_commit()
 
 
 class WeeklyHoursInline(admin.TabularInline):  # type: ignore[type-arg]
@@ -16,14 +36,14 @@ class CalendarDateInline(admin.TabularInline):  # type: ignore[type-arg]
 
 
 @admin.register(Calendar)
-class CalendarAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+class CalendarAdmin(RecomputesClocks):
     list_display = ("name", "time_zone", "holiday_country", "holiday_subdivision")
     search_fields = ("name",)
     inlines = [WeeklyHoursInline, CalendarDateInline]
 
 
 @admin.register(Policy)
-class PolicyAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+class PolicyAdmin(RecomputesClocks):
     list_display = (
         "name",
         "position",

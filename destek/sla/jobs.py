@@ -7,7 +7,7 @@ from datetime import datetime, timedelta
 
 from django.utils import timezone
 from huey import crontab
-from huey.contrib.djhuey import db_periodic_task
+from huey.contrib.djhuey import db_periodic_task, db_task
 
 from destek.sla.actions import check_clocks
 from destek.sla.clocks import Schedules
@@ -46,6 +46,31 @@ def sla_sweep_now(now: datetime | None = None) -> int:
                 Ticket.objects.filter(pk=ticket_id).update(sla_check_at=now + RETRY)
         done += len(ids)
     return done
+
+
+def recompute_open_tickets_now() -> int:
+    """After a policy or calendar changed: every open ticket's clocks again, from its history,
+    in batches, each ticket in its own transaction. Safe to run twice."""
+    from destek.tickets.actions import recompute_clocks
+    from destek.tickets.choices import ACTIVE_STATUSES
+
+    done = 0
+    last_id = 0
+    while True:
+        batch = list(
+            Ticket.objects.filter(status__in=ACTIVE_STATUSES, pk__gt=last_id).order_by("pk")[:BATCH]
+        )
+        for ticket in batch:
+            recompute_clocks(ticket)
+        done += len(batch)
+        if len(batch) < BATCH:
+            return done
+        last_id = batch[-1].pk
+
+
+@db_task()
+def recompute_open_tickets() -> int:
+    return recompute_open_tickets_now()
 
 
 @db_periodic_task(crontab(minute="*"))

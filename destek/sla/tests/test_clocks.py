@@ -371,3 +371,36 @@ def test_agents_see_each_clock_with_business_time_left(customer: Any, agent: Any
     assert first["running"] is True and first["breached_at"] is None
     assert ticket["clocks"]["next_response"]["running"] is False
     assert seen_by_customer["clocks"] is None
+
+
+def test_changing_a_policy_in_the_admin_moves_open_tickets_clocks(
+    customer: Any, users: dict, django_capture_on_commit_callbacks: Any
+) -> None:
+    from django.test import Client
+
+    from destek.sla.models import Policy
+
+    with at(baku(2026, 11, 23, 10, 0)):
+        number = customer.file_ticket()["number"]
+    default = Policy.objects.get(name="Default")
+    admin = Client()
+    admin.force_login(users["admin"])
+    form = {
+        "name": "Default",
+        "position": "1000",
+        "enabled": "on",
+        "if_priority": "",
+        "if_tier": "",
+        "if_department": "",
+        "if_channel": "",
+        "if_organisation": "",
+        "calendar": str(default.calendar_id),
+        "first_response_minutes": "60",
+        "next_response_minutes": "240",
+        "resolution_minutes": "1620",
+        "warning_percent": "80",
+    }
+    with at(baku(2026, 11, 23, 10, 5)), django_capture_on_commit_callbacks(execute=True):
+        response = admin.post(f"/admin/sla/policy/{default.pk}/change/", form)
+    assert response.status_code == 302, response.content[:1500]
+    assert due(customer.get(f"tickets/{number}").json()) == baku(2026, 11, 23, 11, 0)
