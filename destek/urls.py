@@ -1,7 +1,8 @@
 from __future__ import annotations
 
 from django.contrib import admin
-from django.urls import path
+from django.urls import include, path
+from django.views.i18n import set_language
 
 from destek.api.api import api
 from destek.api.views import healthz
@@ -10,4 +11,6 @@ urlpatterns = [
     path("healthz", healthz, name="healthz"),
     path("admin/", admin.site.urls),
     path("api/v1/", api.urls),
+    path("i18n/setlang/", set_language, name="set_language"),
+    path("", include("destek.portal.urls")),
 ]

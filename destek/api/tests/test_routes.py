@@ -45,6 +45,8 @@ PAGES = {
     "healthz": "public",
     "admin/": "admin",
     "api/v1/": "api",
+    "i18n/setlang/": "public",
+    "": "portal",
 }
 
 

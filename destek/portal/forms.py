@@ -1,0 +1,38 @@
+"""Forms check shape only; the rules live in the ticket actions."""
+
+from __future__ import annotations
+
+from django import forms
+from django.utils.translation import gettext_lazy as _
+
+from destek.tickets.choices import Priority
+from destek.tickets.models import Department
+
+URGENCIES = [
+    (p.value, p.label) for p in (Priority.LOW, Priority.NORMAL, Priority.HIGH, Priority.CRITICAL)
+]
+
+
+class SignInForm(forms.Form):
+    email = forms.EmailField(label=_("E-mail address"), max_length=254)
+    password = forms.CharField(label=_("Password"), widget=forms.PasswordInput, max_length=200)
+
+
+class TicketForm(forms.Form):
+    department = forms.ModelChoiceField(
+        label=_("Department"),
+        queryset=Department.objects.all(),
+        required=False,
+        empty_label=_("Let us decide"),
+    )
+    urgency = forms.ChoiceField(label=_("Urgency"), choices=URGENCIES, initial=Priority.NORMAL)
+    subject = forms.CharField(label=_("Subject"), max_length=250)
+    body = forms.CharField(
+        label=_("Description"), widget=forms.Textarea(attrs={"rows": 8}), max_length=100_000
+    )
+
+
+class ReplyForm(forms.Form):
+    body = forms.CharField(
+        label=_("Your reply"), widget=forms.Textarea(attrs={"rows": 5}), max_length=100_000
+    )

@@ -1,0 +1,178 @@
+"""The customer's pages, without JavaScript: sign in, file, follow, reply, close, reopen."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from django.db import connection
+from django.test import Client
+from django.test.utils import CaptureQueriesContext
+
+from destek.tickets import actions
+from destek.tickets.models import Ticket
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def browser(users: dict, django_capture_on_commit_callbacks: Any) -> Client:
+    client = Client(headers={"Accept-Language": "en"})
+    client.force_login(users["customer"])
+    client.cookies["django_language"] = "en"
+    return client
+
+
+def test_a_customer_signs_in_with_email_and_password(demo: None) -> None:
+    client = Client(headers={"Accept-Language": "en"})
+    wrong = client.post("/sign-in/", {"email": "customer@example.com", "password": "nope"})
+    assert wrong.status_code == 200
+    assert "Invalid e-mail or password." in wrong.content.decode()
+    right = client.post("/sign-in/", {"email": "Customer@Example.com", "password": "demo"})
+    assert right.status_code == 302
+    assert client.get("/my/tickets/").status_code == 200
+
+
+def test_every_page_has_the_support_button(browser: Client) -> None:
+    for page in ("/", "/my/tickets/", "/my/tickets/new/"):
+        response = browser.get(page, follow=True)
+        assert 'class="support-button"' in response.content.decode(), page
+
+
+def test_filing_a_ticket_in_the_form_shows_its_number(browser: Client) -> None:
+    response = browser.post(
+        "/my/tickets/new/",
+        {
+            "subject": "Invoice page shows error 500",
+            "body": "It fails since 9:00.",
+            "urgency": "normal",
+            "department": "",
+        },
+        follow=True,
+    )
+    ticket = Ticket.objects.get()
+    assert ticket.channel == "web"
+    page = response.content.decode()
+    assert f"#{ticket.number}" in page
+    assert "Awaiting operator reply" in page
+    assert "We will answer by" in page
+
+
+def test_a_refusal_appears_next_to_the_field_and_keeps_what_was_typed(browser: Client) -> None:
+    response = browser.post(
+        "/my/tickets/new/",
+        {
+            "subject": "hello",
+            "body": "My long description stays here.",
+            "urgency": "normal",
+        },
+    )
+    page = response.content.decode()
+    assert response.status_code == 200
+    assert "The subject says nothing about the problem" in page
+    assert "My long description stays here." in page
+    assert Ticket.objects.count() == 0
+
+
+def test_the_ticket_page_shows_the_public_thread_only(browser: Client, users: dict) -> None:
+    ticket = actions.create_ticket(
+        customer=users["customer"],
+        subject="Export fails",
+        body="CSV export never ends.",
+        channel="web",
+    )
+    actions.add_message(ticket, author=users["agent"], body="Secret note", internal=True)
+    actions.add_message(ticket, author=users["agent"], body="Please try again now.")
+    page = browser.get(f"/my/tickets/{ticket.number}/").content.decode()
+    assert "Please try again now." in page
+    assert "Secret note" not in page
+    assert "Awaiting your reply" in page
+
+
+def test_reply_close_and_reopen_from_the_ticket_page(browser: Client, users: dict) -> None:
+    ticket = actions.create_ticket(
+        customer=users["customer"],
+        subject="Export fails",
+        body="CSV export never ends.",
+        channel="web",
+    )
+    actions.add_message(ticket, author=users["agent"], body="Which browser?")
+    browser.post(f"/my/tickets/{ticket.number}/reply/", {"body": "Firefox 133."})
+    ticket.refresh_from_db()
+    assert ticket.status == "open"
+    browser.post(f"/my/tickets/{ticket.number}/close/")
+    ticket.refresh_from_db()
+    assert (ticket.status, ticket.close_reason) == ("closed", "customer")
+    browser.post(f"/my/tickets/{ticket.number}/reopen/")
+    ticket.refresh_from_db()
+    assert ticket.status == "open"
+
+
+def test_another_customers_ticket_is_not_found(browser: Client, users: dict) -> None:
+    theirs = actions.create_ticket(
+        customer=users["customer2"],
+        subject="Export fails",
+        body="CSV export never ends.",
+        channel="web",
+    )
+    assert browser.get(f"/my/tickets/{theirs.number}/").status_code == 404
+    assert browser.post(f"/my/tickets/{theirs.number}/reply/", {"body": "x"}).status_code == 404
+    assert browser.post(f"/my/tickets/{theirs.number}/close/").status_code == 404
+
+
+def test_subjects_are_shown_as_text(browser: Client, users: dict) -> None:
+    actions.create_ticket(
+        customer=users["customer"],
+        subject="<script>alert(1)</script> x",
+        body="<img src=x onerror=alert(1)>",
+        channel="web",
+    )
+    page = browser.get("/my/tickets/").content.decode()
+    assert "<script>alert(1)</script>" not in page
+    assert "&lt;script&gt;" in page
+
+
+def test_persian_pages_are_right_to_left(users: dict) -> None:
+    client = Client()
+    client.force_login(users["customer"])
+    client.cookies["django_language"] = "fa"
+    page = client.get("/my/tickets/").content.decode()
+    assert '<html lang="fa" dir="rtl">' in page
+
+
+def test_the_users_own_language_is_used_without_a_switch(users: dict) -> None:
+    client = Client(headers={"Accept-Language": "en"})
+    client.force_login(users["customer2"])  # prefers Russian
+    assert '<html lang="ru"' in client.get("/my/tickets/").content.decode()
+
+
+def test_the_ticket_list_costs_the_same_queries_for_2_or_20_tickets(
+    browser: Client, users: dict
+) -> None:
+    def count() -> int:
+        with CaptureQueriesContext(connection) as queries:
+            assert browser.get("/my/tickets/").status_code == 200
+        return len(queries)
+
+    for i in range(2):
+        actions.create_ticket(
+            customer=users["customer"],
+            subject=f"Report {i} is blank",
+            body=f"Report {i} shows nothing.",
+            channel="web",
+        )
+    small = count()
+    for i in range(2, 20):
+        actions.create_ticket(
+            customer=users["customer"],
+            subject=f"Report {i} is blank",
+            body=f"Report {i} shows nothing.",
+            channel="web",
+        )
+    assert count() == small
+
+
+def test_agents_are_not_customers_here(users: dict) -> None:
+    client = Client()
+    client.force_login(users["agent"])
+    assert client.get("/my/tickets/").status_code == 403

@@ -1,0 +1,176 @@
+"""The customer's pages: thin views that go through the one door and call the actions."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib.auth import authenticate, login, logout
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from destek.lib.errors import ActionRefused
+from destek.lib.ratelimit import client_ip, hit
+from destek.portal.forms import ReplyForm, SignInForm, TicketForm
+from destek.tickets import actions
+from destek.tickets.access import access_ticket
+from destek.tickets.choices import Channel
+from destek.tickets.models import Message, Ticket
+from destek.tickets.selectors import customer_status_label, expected_answer_text
+
+#: Which form field a refusal belongs next to; the rest show above the form.
+FIELD_OF = {
+    "generic_subject": "subject",
+    "shouting_subject": "subject",
+    "subject_required": "subject",
+    "subject_too_long": "subject",
+    "body_required": "body",
+    "body_too_long": "body",
+}
+
+
+def home(request: HttpRequest) -> HttpResponse:
+    if request.user.is_authenticated and request.user.is_customer:  # type: ignore[union-attr]
+        return redirect("portal:tickets")
+    return render(request, "portal/home.html")
+
+
+def sign_in(request: HttpRequest) -> HttpResponse:
+    form = SignInForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        email = form.cleaned_data["email"].lower()
+        allowed = hit("login-email", email, limit=10, window_seconds=300) and hit(
+            "login-ip", client_ip(request), limit=60, window_seconds=300
+        )
+        user = authenticate(request, username=email, password=form.cleaned_data["password"])
+        if not allowed:
+            form.add_error(None, _("Too many attempts. Please wait a few minutes."))
+        elif user is None or not user.is_active:
+            form.add_error(None, _("Invalid e-mail or password."))
+        else:
+            login(request, user)
+            return redirect("portal:home")
+    return render(request, "portal/sign_in.html", {"form": form})
+
+
+@require_POST
+def sign_out(request: HttpRequest) -> HttpResponse:
+    logout(request)
+    return redirect("portal:home")
+
+
+def _customer(request: HttpRequest) -> Any:
+    user = request.user
+    if not user.is_customer:  # type: ignore[union-attr]
+        raise PermissionDenied
+    return user
+
+
+@login_required
+def tickets(request: HttpRequest) -> HttpResponse:
+    user = _customer(request)
+    status = request.GET.get("status", "")
+    qs = Ticket.objects.visible_to(user).select_related("department", "customer")
+    if status == "open":
+        qs = qs.exclude(status="closed")
+    elif status == "closed":
+        qs = qs.filter(status="closed")
+    rows = [(t, customer_status_label(t)) for t in qs.order_by("-pk")[:100]]
+    return render(request, "portal/tickets.html", {"rows": rows, "status": status})
+
+
+@login_required
+def new_ticket(request: HttpRequest) -> HttpResponse:
+    user = _customer(request)
+    form = TicketForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            ticket = actions.create_ticket(
+                customer=user,
+                subject=data["subject"],
+                body=data["body"],
+                channel=Channel.WEB,
+                department=data["department"],
+                urgency=data["urgency"],
+            )
+        except ActionRefused as refusal:
+            # Next to the field it is about, in the customer's language; the form keeps
+            # everything that was typed.
+            form.add_error(FIELD_OF.get(refusal.code), str(refusal.detail))
+        else:
+            return redirect("portal:ticket", number=ticket.number)
+    return render(request, "portal/new_ticket.html", {"form": form})
+
+
+def _ticket_page(request: HttpRequest, number: int, reply: ReplyForm) -> HttpResponse:
+    user = _customer(request)
+    try:
+        ticket = access_ticket(user, number)
+    except Ticket.DoesNotExist:
+        raise Http404 from None
+    thread = (
+        Message.objects.filter(ticket=ticket, internal=False)
+        .select_related("author")
+        .prefetch_related("attachments")
+        .order_by("id")
+    )
+    return render(
+        request,
+        "portal/ticket.html",
+        {
+            "ticket": ticket,
+            "label": customer_status_label(ticket),
+            "thread": thread,
+            "expected": expected_answer_text(ticket),
+            "reply": reply,
+            "mine": ticket.customer_id == user.pk,
+        },
+    )
+
+
+@login_required
+def ticket(request: HttpRequest, number: int) -> HttpResponse:
+    return _ticket_page(request, number, ReplyForm())
+
+
+@login_required
+@require_POST
+def reply(request: HttpRequest, number: int) -> HttpResponse:
+    user = _customer(request)
+    form = ReplyForm(request.POST)
+    if form.is_valid():
+        try:
+            ticket = access_ticket(user, number)
+            actions.add_message(
+                ticket, author=user, body=form.cleaned_data["body"], channel=Channel.WEB
+            )
+        except Ticket.DoesNotExist:
+            raise Http404 from None
+        except ActionRefused as refusal:
+            form.add_error("body", str(refusal.detail))
+        else:
+            return redirect("portal:ticket", number=number)
+    return _ticket_page(request, number, form)
+
+
+@login_required
+@require_POST
+def transition(request: HttpRequest, number: int, action: str) -> HttpResponse:
+    user = _customer(request)
+    try:
+        ticket = access_ticket(user, number)
+        if action == "close":
+            actions.close_by_customer(ticket, customer=user)
+        else:
+            actions.reopen_by_customer(ticket, customer=user)
+    except Ticket.DoesNotExist:
+        raise Http404 from None
+    except ActionRefused as refusal:
+        form = ReplyForm()
+        form.add_error(None, str(refusal.detail))
+        return _ticket_page(request, number, form)
+    return redirect("portal:ticket", number=number)
