@@ -36,3 +36,12 @@ class ReplyForm(forms.Form):
     body = forms.CharField(
         label=_("Your reply"), widget=forms.Textarea(attrs={"rows": 5}), max_length=100_000
     )
+
+
+class LookupForm(forms.Form):
+    number = forms.CharField(label=_("Ticket number"), max_length=20)
+    email = forms.EmailField(label=_("E-mail address"), max_length=254)
+
+
+class CodeForm(forms.Form):
+    code = forms.CharField(label=_("Code from the e-mail"), max_length=12)

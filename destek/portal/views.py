@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from typing import Any
 
 from django.contrib.auth import authenticate, login, logout
@@ -14,7 +15,8 @@ from django.views.decorators.http import require_POST
 
 from destek.lib.errors import ActionRefused
 from destek.lib.ratelimit import client_ip, hit
-from destek.portal.forms import ReplyForm, SignInForm, TicketForm
+from destek.portal import actions as status_actions
+from destek.portal.forms import CodeForm, LookupForm, ReplyForm, SignInForm, TicketForm
 from destek.tickets import actions
 from destek.tickets.access import access_ticket
 from destek.tickets.choices import Channel
@@ -35,7 +37,60 @@ FIELD_OF = {
 def home(request: HttpRequest) -> HttpResponse:
     if request.user.is_authenticated and request.user.is_customer:  # type: ignore[union-attr]
         return redirect("portal:tickets")
-    return render(request, "portal/home.html")
+    return render(request, "portal/home.html", {"lookup": LookupForm()})
+
+
+GRANTS = "status_grants"
+
+
+@require_POST
+def status_start(request: HttpRequest) -> HttpResponse:
+    """Number and address in; the same answer whether or not they belong together."""
+    form = LookupForm(request.POST)
+    if not form.is_valid():
+        return render(request, "portal/home.html", {"lookup": form}, status=422)
+    email = form.cleaned_data["email"].lower()
+    if not (
+        hit("status-email", email, limit=5, window_seconds=3600)
+        and hit("status-ip", client_ip(request), limit=30, window_seconds=3600)
+    ):
+        form.add_error(None, _("Too many attempts. Please wait a few minutes."))
+        return render(request, "portal/home.html", {"lookup": form}, status=429)
+    lookup_id = status_actions.start_lookup(form.cleaned_data["number"], email)
+    return redirect("portal:status", lookup_id=lookup_id)
+
+
+def status(request: HttpRequest, lookup_id: uuid.UUID) -> HttpResponse:
+    """GET shows the code form, or the ticket once this browser entered the code; GET never
+    changes anything. POST spends a code."""
+    form = CodeForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            status_actions.verify_lookup(lookup_id, form.cleaned_data["code"])
+        except ActionRefused as refusal:
+            form.add_error("code", str(refusal.detail))
+        else:
+            request.session[GRANTS] = [*request.session.get(GRANTS, []), str(lookup_id)][-10:]
+            return redirect("portal:status", lookup_id=lookup_id)
+    lookup = status_actions.viewable(lookup_id)
+    if lookup is not None and str(lookup_id) in request.session.get(GRANTS, []):
+        ticket = lookup.ticket
+        thread = (
+            Message.objects.filter(ticket=ticket, internal=False)
+            .select_related("author")
+            .order_by("id")
+        )
+        return render(
+            request,
+            "portal/status_view.html",
+            {
+                "ticket": ticket,
+                "label": customer_status_label(ticket),
+                "thread": thread,
+                "expected": expected_answer_text(ticket),
+            },
+        )
+    return render(request, "portal/status_code.html", {"form": form})
 
 
 def sign_in(request: HttpRequest) -> HttpResponse:
