@@ -52,6 +52,7 @@ INSTALLED_APPS = [
     "destek.notify",
     "destek.api",
     "destek.portal",
+    "destek.desk",
 ]
 
 MIDDLEWARE = [

@@ -12,5 +12,6 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/v1/", api.urls),
     path("i18n/setlang/", set_language, name="set_language"),
+    path("desk/", include("destek.desk.urls")),
     path("", include("destek.portal.urls")),
 ]

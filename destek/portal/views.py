@@ -35,8 +35,10 @@ FIELD_OF = {
 
 
 def home(request: HttpRequest) -> HttpResponse:
-    if request.user.is_authenticated and request.user.is_customer:  # type: ignore[union-attr]
-        return redirect("portal:tickets")
+    if request.user.is_authenticated:
+        return redirect(
+            "portal:tickets" if request.user.is_customer else "desk:queue"  # type: ignore[union-attr]
+        )
     return render(request, "portal/home.html", {"lookup": LookupForm()})
 
 

@@ -46,6 +46,7 @@ PAGES = {
     "admin/": "admin",
     "api/v1/": "api",
     "i18n/setlang/": "public",
+    "desk/": "agent",
     "": "portal",
 }
 
