@@ -13,8 +13,8 @@ from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
-from destek.desk.forms import CloseForm, NoteForm, ReplyForm, TicketFieldsForm
 from destek.accounts.models import User
+from destek.desk.forms import CloseForm, NoteForm, ReplyForm, TicketFieldsForm
 from destek.lib.errors import ActionRefused
 from destek.sla.clocks import clocks_left
 from destek.tickets import actions
