@@ -53,9 +53,11 @@ def purge_orphan_uploads_now() -> int:
     cutoff = timezone.now() - timedelta(days=1)
     removed = 0
     for upload in Attachment.objects.filter(message__isnull=True, created_at__lt=cutoff)[:BATCH]:
-        upload.file.delete(save=False)
-        upload.delete()
-        removed += 1
+        # Row first, and only while still unattached: a message may claim it this instant.
+        deleted, _ = Attachment.objects.filter(pk=upload.pk, message__isnull=True).delete()
+        if deleted:
+            upload.file.storage.delete(upload.file.name)
+            removed += 1
     return removed
 
 

@@ -123,3 +123,22 @@ def test_an_attachment_whose_file_is_gone_is_not_found_not_a_crash(customer: Any
     stored = Attachment.objects.get(public_id=attachment_id)
     stored.file.storage.delete(stored.file.name)
     assert download(customer, f"/api/v1/attachments/{attachment_id}").status_code == 404
+
+
+def test_uploads_never_attached_are_purged_after_a_day_with_their_files(customer: Any) -> None:
+    from datetime import timedelta
+
+    import time_machine
+    from django.utils import timezone
+
+    from destek.tickets.jobs import purge_orphan_uploads_now
+    from destek.tickets.models import Attachment
+
+    kept = upload(customer, name="kept.png").json()["id"]
+    customer.file_ticket(attachments=[kept])
+    orphan = Attachment.objects.get(public_id=upload(customer, name="orphan.png").json()["id"])
+    with time_machine.travel(timezone.now() + timedelta(days=2), tick=False):
+        assert purge_orphan_uploads_now() == 1
+    assert not Attachment.objects.filter(pk=orphan.pk).exists()
+    assert not orphan.file.storage.exists(orphan.file.name)
+    assert Attachment.objects.filter(public_id=kept).exists()
