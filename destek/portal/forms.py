@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
@@ -11,6 +13,22 @@ from destek.tickets.models import Department
 URGENCIES = [
     (p.value, p.label) for p in (Priority.LOW, Priority.NORMAL, Priority.HIGH, Priority.CRITICAL)
 ]
+
+
+class MultipleFileInput(forms.ClearableFileInput):
+    allow_multiple_selected = True
+
+
+class FilesField(forms.FileField):
+    """Several files in one input; sizes are checked by the upload action, not here."""
+
+    widget = MultipleFileInput
+
+    def clean(self, data: Any, initial: Any = None) -> list[Any]:
+        if not data:
+            return []
+        files = data if isinstance(data, list | tuple) else [data]
+        return [super(FilesField, self).clean(item, initial) for item in files]
 
 
 class SignInForm(forms.Form):
@@ -30,12 +48,14 @@ class TicketForm(forms.Form):
     body = forms.CharField(
         label=_("Description"), widget=forms.Textarea(attrs={"rows": 8}), max_length=100_000
     )
+    attachments = FilesField(label=_("Attachments"), required=False)
 
 
 class ReplyForm(forms.Form):
     body = forms.CharField(
         label=_("Your reply"), widget=forms.Textarea(attrs={"rows": 5}), max_length=100_000
     )
+    attachments = FilesField(label=_("Attachments"), required=False)
 
 
 class LookupForm(forms.Form):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import uuid
 from typing import Any
 
@@ -32,6 +33,19 @@ FIELD_OF = {
     "body_required": "body",
     "body_too_long": "body",
 }
+
+
+def _store(user: Any, files: list[Any]) -> list[Any]:
+    """Each file through the one upload action (size limit, generated names)."""
+    stored = []
+    for upload in files:
+        actions.check_upload_size(upload.size)
+        digest = hashlib.sha256()
+        for chunk in upload.chunks():
+            digest.update(chunk)
+        upload.seek(0)
+        stored.append(actions.store_upload(user, upload, sha256=digest.hexdigest()))
+    return stored
 
 
 def home(request: HttpRequest) -> HttpResponse:
@@ -142,10 +156,13 @@ def tickets(request: HttpRequest) -> HttpResponse:
 @login_required
 def new_ticket(request: HttpRequest) -> HttpResponse:
     user = _customer(request)
-    form = TicketForm(request.POST or None)
+    form = TicketForm(request.POST or None, request.FILES or None)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         try:
+            # Stored first, each in its own transaction: if the ticket is refused, the
+            # uploads stay unattached and the daily purge removes them with their files.
+            stored = _store(user, data["attachments"])
             ticket = actions.create_ticket(
                 customer=user,
                 subject=data["subject"],
@@ -153,6 +170,7 @@ def new_ticket(request: HttpRequest) -> HttpResponse:
                 channel=Channel.WEB,
                 department=data["department"],
                 urgency=data["urgency"],
+                attachments=stored,
             )
         except ActionRefused as refusal:
             # Next to the field it is about, in the customer's language; the form keeps
@@ -198,17 +216,22 @@ def ticket(request: HttpRequest, number: int) -> HttpResponse:
 @require_POST
 def reply(request: HttpRequest, number: int) -> HttpResponse:
     user = _customer(request)
-    form = ReplyForm(request.POST)
+    form = ReplyForm(request.POST, request.FILES)
     if form.is_valid():
         try:
             ticket = access_ticket(user, number)
+            stored = _store(user, form.cleaned_data["attachments"])
             actions.add_message(
-                ticket, author=user, body=form.cleaned_data["body"], channel=Channel.WEB
+                ticket,
+                author=user,
+                body=form.cleaned_data["body"],
+                channel=Channel.WEB,
+                attachments=stored,
             )
         except Ticket.DoesNotExist:
             raise Http404 from None
         except ActionRefused as refusal:
-            form.add_error("body", str(refusal.detail))
+            form.add_error(FIELD_OF.get(refusal.code, "body"), str(refusal.detail))
         else:
             return redirect("portal:ticket", number=number)
     return _ticket_page(request, number, form)

@@ -176,3 +176,51 @@ def test_agents_are_not_customers_here(users: dict) -> None:
     client = Client()
     client.force_login(users["agent"])
     assert client.get("/my/tickets/").status_code == 403
+
+
+def test_files_attach_to_a_new_ticket_and_to_a_reply(browser: Client, users: dict) -> None:
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    browser.post(
+        "/my/tickets/new/",
+        {
+            "subject": "Invoice page shows error 500",
+            "body": "Screenshot attached.",
+            "urgency": "normal",
+            "department": "",
+            "attachments": [
+                SimpleUploadedFile("shot.png", b"png", content_type="image/png"),
+                SimpleUploadedFile("log.txt", b"log", content_type="text/plain"),
+            ],
+        },
+    )
+    ticket = Ticket.objects.get()
+    browser.post(
+        f"/my/tickets/{ticket.number}/reply/",
+        {
+            "body": "One more.",
+            "attachments": SimpleUploadedFile("more.txt", b"x"),
+        },
+    )
+    page = browser.get(f"/my/tickets/{ticket.number}/").content.decode()
+    for name in ("shot.png", "log.txt", "more.txt"):
+        assert name in page
+
+
+def test_a_file_over_the_limit_is_refused_next_to_the_field(browser: Client, settings: Any) -> None:
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    settings.DESTEK_MAX_ATTACHMENT_MB = 1
+    response = browser.post(
+        "/my/tickets/new/",
+        {
+            "subject": "Invoice page shows error 500",
+            "body": "Huge video attached.",
+            "urgency": "normal",
+            "attachments": SimpleUploadedFile("big.webm", b"x" * (1024 * 1024 + 1)),
+        },
+    )
+    assert response.status_code == 200
+    assert "The file is larger than 1 MB." in response.content.decode()
+    assert "Huge video attached." in response.content.decode()
+    assert Ticket.objects.count() == 0
