@@ -142,26 +142,16 @@ def act(request: HttpRequest, number: int, what: str) -> HttpResponse:
     actor = Actor.of(user)
     form: Any = None
     try:
-        if what == "reply":
-            form = ReplyForm(request.POST)
+        if what in ("reply", "note"):
+            form = (ReplyForm if what == "reply" else NoteForm)(request.POST)
             if not form.is_valid():
-                return _page(request, found, reply=form)
+                return _page(request, found, **{what: form})
             actions.add_message(
                 found,
                 author=user,
                 body=form.cleaned_data["body"],
-                status_after=form.cleaned_data["status"],
-                channel=Channel.WEB,
-            )
-        elif what == "note":
-            form = NoteForm(request.POST)
-            if not form.is_valid():
-                return _page(request, found, note=form)
-            actions.add_message(
-                found,
-                author=user,
-                body=form.cleaned_data["body"],
-                internal=True,
+                internal=what == "note",
+                status_after=form.cleaned_data.get("status"),
                 channel=Channel.WEB,
             )
         elif what == "assign":

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import uuid
 from typing import Any
 
@@ -37,15 +36,7 @@ FIELD_OF = {
 
 def _store(user: Any, files: list[Any]) -> list[Any]:
     """Each file through the one upload action (size limit, generated names)."""
-    stored = []
-    for upload in files:
-        actions.check_upload_size(upload.size)
-        digest = hashlib.sha256()
-        for chunk in upload.chunks():
-            digest.update(chunk)
-        upload.seek(0)
-        stored.append(actions.store_upload(user, upload, sha256=digest.hexdigest()))
-    return stored
+    return [actions.store_upload(user, upload) for upload in files]
 
 
 def home(request: HttpRequest) -> HttpResponse:

@@ -72,12 +72,20 @@ def schedule_of(calendar: Calendar) -> Schedule:
             special.setdefault(day.date, []).append(
                 (minute_of_day(day.start), minute_of_day(day.end, end=True))
             )
-    return Schedule.build(
+    schedule = Schedule.build(
         calendar.time_zone,
         weekly,
         closed=frozenset(closed - set(special)),
         special=dict(special),
     )
+    # Equal schedules share one instance, so its per-year tables are built once per process,
+    # not on every request (that build was most of a ticket's clock computation).
+    if len(_BUILT) > 256:
+        _BUILT.clear()
+    return _BUILT.setdefault(schedule, schedule)
+
+
+_BUILT: dict[Schedule, Schedule] = {}
 
 
 class Schedules:

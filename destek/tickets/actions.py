@@ -6,6 +6,7 @@ Views, the API, e-mail, chat and Telegram all call these; none of them writes a 
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import timedelta
@@ -229,13 +230,24 @@ def check_upload_size(size: int | None) -> None:
         )
 
 
+def upload_digest(upload: Any) -> str:
+    """SHA-256 of an uploaded file, read in chunks; the file is rewound for whoever is next."""
+    check_upload_size(upload.size)  # before reading a byte of an oversized file
+    digest = hashlib.sha256()
+    for chunk in upload.chunks():
+        digest.update(chunk)
+    upload.seek(0)
+    return digest.hexdigest()
+
+
 @transaction.atomic
-def store_upload(user: User, upload: Any, *, sha256: str) -> Attachment:
+def store_upload(user: User, upload: Any, *, sha256: str | None = None) -> Attachment:
     """Keep an uploaded file under a generated name until a ticket or message claims it.
 
     The size limit holds here, at the one door every channel passes through.
     """
     check_upload_size(upload.size)
+    sha256 = sha256 or upload_digest(upload)
     attachment = Attachment(
         uploaded_by=user,
         filename=clean_filename(upload.name or "file"),

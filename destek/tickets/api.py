@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import uuid
 from datetime import datetime, timedelta
@@ -698,17 +697,12 @@ def merge_ticket(request: HttpRequest, number: int, payload: MergeIn) -> Status[
 )
 def upload(request: HttpRequest, file: File[UploadedFile]) -> Status[Any]:
     user: User = request.auth  # type: ignore[attr-defined]
-    actions.check_upload_size(file.size)  # before reading a byte of an oversized file
-    digest = hashlib.sha256()
-    for chunk in file.chunks():
-        digest.update(chunk)
-    file.seek(0)
+    digest = actions.upload_digest(file)
 
     def run() -> tuple[int, Any]:
-        attachment = actions.store_upload(user, file, sha256=digest.hexdigest())
-        return 201, attachment_out(attachment)
+        return 201, attachment_out(actions.store_upload(user, file, sha256=digest))
 
-    fingerprint = {"name": file.name, "size": file.size, "sha256": digest.hexdigest()}
+    fingerprint = {"name": file.name, "size": file.size, "sha256": digest}
     return Status(*idempotent(request, fingerprint, run))
 
 
