@@ -8,6 +8,7 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from destek.tickets.choices import Priority
+from destek.tickets.details import CATALOGUE, CRITICAL, DEVICE_CHOICES, TECHNICAL
 from destek.tickets.models import Department
 
 URGENCIES = [
@@ -36,12 +37,41 @@ class SignInForm(forms.Form):
     password = forms.CharField(label=_("Password"), widget=forms.PasswordInput, max_length=200)
 
 
+class DepartmentSelect(forms.Select):
+    """Marks the departments that ask for technical details, for the form's script."""
+
+    def create_option(self, *args: Any, **kwargs: Any) -> dict[str, Any]:
+        option = super().create_option(*args, **kwargs)
+        instance = getattr(option["value"], "instance", None)
+        if instance is not None and instance.asks_diagnostics:
+            option["attrs"]["data-diagnostics"] = "1"
+        return option
+
+
+def _detail_field(detail: Any) -> forms.Field:
+    if detail.key == "device":
+        return forms.ChoiceField(
+            label=detail.label,
+            choices=[("", "—"), *DEVICE_CHOICES],
+            required=False,
+        )
+    widget = forms.Textarea(attrs={"rows": 3}) if detail.multiline else forms.TextInput()
+    return forms.CharField(
+        label=detail.label,
+        max_length=detail.max_length,
+        required=False,
+        help_text=detail.help_text,
+        widget=widget,
+    )
+
+
 class TicketForm(forms.Form):
     department = forms.ModelChoiceField(
         label=_("Department"),
         queryset=Department.objects.all(),
         required=False,
         empty_label=_("Let us decide"),
+        widget=DepartmentSelect,
     )
     urgency = forms.ChoiceField(label=_("Urgency"), choices=URGENCIES, initial=Priority.NORMAL)
     subject = forms.CharField(label=_("Subject"), max_length=250)
@@ -49,6 +79,25 @@ class TicketForm(forms.Form):
         label=_("Description"), widget=forms.Textarea(attrs={"rows": 8}), max_length=100_000
     )
     attachments = FilesField(label=_("Attachments"), required=False)
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        for detail in CATALOGUE:
+            self.fields[detail.key] = _detail_field(detail)
+
+    def group(self, name: str) -> list[forms.BoundField]:
+        return [self[detail.key] for detail in CATALOGUE if detail.group == name]
+
+    @property
+    def technical(self) -> list[forms.BoundField]:
+        return self.group(TECHNICAL)
+
+    @property
+    def critical(self) -> list[forms.BoundField]:
+        return self.group(CRITICAL)
+
+    def details(self) -> dict[str, str]:
+        return {d.key: self.cleaned_data.get(d.key) or "" for d in CATALOGUE}
 
 
 class ReplyForm(forms.Form):

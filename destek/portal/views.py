@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
+from django.conf import settings
 from django.contrib.auth import authenticate, login, logout
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
@@ -16,10 +17,13 @@ from django.views.decorators.http import require_POST
 from destek.lib.errors import ActionRefused
 from destek.lib.ratelimit import client_ip, hit
 from destek.portal import actions as status_actions
+from destek.portal.browser import facts_from_user_agent
 from destek.portal.forms import CodeForm, LookupForm, ReplyForm, SignInForm, TicketForm
 from destek.tickets import actions
 from destek.tickets.access import access_ticket
-from destek.tickets.choices import Channel
+from destek.tickets.actions import reopen_open
+from destek.tickets.choices import Channel, TicketStatus
+from destek.tickets.details import labelled
 from destek.tickets.models import Message, Ticket
 from destek.tickets.selectors import customer_status_label, expected_answer_text
 
@@ -32,6 +36,12 @@ FIELD_OF = {
     "body_required": "body",
     "body_too_long": "body",
 }
+
+
+def _limits() -> dict[str, int]:
+    """The attachment limit, for the browser's own check before uploading."""
+    mb = settings.DESTEK_MAX_ATTACHMENT_MB
+    return {"max_mb": mb, "max_bytes": mb * 1024 * 1024}
 
 
 def _store(user: Any, files: list[Any]) -> list[Any]:
@@ -144,10 +154,29 @@ def tickets(request: HttpRequest) -> HttpResponse:
     return render(request, "portal/tickets.html", {"rows": rows, "status": status})
 
 
+def _follow_up_of(user: Any, raw: str | None) -> Ticket | None:
+    """The customer's own closed ticket a new one follows up, from `?follow_up=<number>`."""
+    if not raw or not raw.isdigit():
+        return None
+    try:
+        ticket = access_ticket(user, int(raw))
+    except Ticket.DoesNotExist:
+        return None
+    # A colleague's shared ticket is readable, but a follow-up is filed on one's own.
+    return ticket if ticket.customer_id == user.pk else None
+
+
 @login_required
 def new_ticket(request: HttpRequest) -> HttpResponse:
     user = _customer(request)
-    form = TicketForm(request.POST or None, request.FILES or None)
+    follow_up = _follow_up_of(user, request.POST.get("follow_up") or request.GET.get("follow_up"))
+    initial: dict[str, Any] = {
+        **facts_from_user_agent(request.headers.get("User-Agent", "")),
+        "time_zone": user.time_zone,
+    }
+    if follow_up is not None:
+        initial.update(subject=follow_up.subject[:250], department=follow_up.department_id)
+    form = TicketForm(request.POST or None, request.FILES or None, initial=initial)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         try:
@@ -161,15 +190,22 @@ def new_ticket(request: HttpRequest) -> HttpResponse:
                 channel=Channel.WEB,
                 department=data["department"],
                 urgency=data["urgency"],
+                related_to=follow_up,
                 attachments=stored,
+                details=form.details(),
             )
         except ActionRefused as refusal:
             # Next to the field it is about, in the customer's language; the form keeps
             # everything that was typed.
-            form.add_error(FIELD_OF.get(refusal.code), str(refusal.detail))
+            field = refusal.extra.get("field") or FIELD_OF.get(refusal.code)
+            form.add_error(field if field in form.fields else None, str(refusal.detail))
         else:
             return redirect("portal:ticket", number=ticket.number)
-    return render(request, "portal/new_ticket.html", {"form": form})
+    return render(
+        request,
+        "portal/new_ticket.html",
+        {"form": form, "follow_up": follow_up, **_limits()},
+    )
 
 
 def _ticket_page(request: HttpRequest, number: int, reply: ReplyForm) -> HttpResponse:
@@ -194,6 +230,9 @@ def _ticket_page(request: HttpRequest, number: int, reply: ReplyForm) -> HttpRes
             "expected": expected_answer_text(ticket),
             "reply": reply,
             "mine": ticket.customer_id == user.pk,
+            "details": labelled(ticket.details),
+            "can_reopen": ticket.status == TicketStatus.CLOSED and reopen_open(ticket),
+            **_limits(),
         },
     )
 

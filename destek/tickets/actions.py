@@ -7,7 +7,7 @@ Views, the API, e-mail, chat and Telegram all call these; none of them writes a 
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
@@ -22,6 +22,7 @@ from destek.accounts.models import User
 from destek.lib.errors import ActionRefused
 from destek.lib.text import clean_filename, strip_invisible
 from destek.sla import clocks
+from destek.tickets import details as ticket_details
 from destek.tickets import intake, notifications
 from destek.tickets.choices import (
     ACTIVE_STATUSES,
@@ -311,12 +312,21 @@ def create_ticket(
     filed_by: User | None = None,
     notify_customer: bool = True,
     notify_address: str = "",
+    details: Mapping[str, Any] | None = None,
 ) -> Ticket:
-    """File a ticket for `customer` (by the customer, or by an agent for a phone call)."""
+    """File a ticket for `customer` (by the customer, or by an agent for a phone call).
+
+    `details` are the diagnostic fields of `tickets.details`. A form that collects them (the
+    portal, or an API client sending `details`) must give, for critical urgency, the server or
+    order and the service; a client that sends no details at all is not asked for them.
+    """
     if not customer.is_customer:
         raise ActionRefused("not_a_customer", _("Tickets are filed for customers."))
     subject = _clean_subject(subject)
     body = _clean_text(body, field="body", maximum=BODY_MAX)
+    cleaned_details = ticket_details.clean_details(details or {})
+    if details is not None and urgency == Priority.CRITICAL:
+        ticket_details.check_critical(cleaned_details)
     # One customer's tickets are filed one at a time, so two identical requests racing on
     # PostgreSQL cannot both pass the duplicate check (SQLite serialises writers anyway).
     User.objects.select_for_update().filter(pk=customer.pk).first()
@@ -351,6 +361,7 @@ def create_ticket(
         related_to=related_to,
         notify_customer=notify_customer,
         notify_address=notify_address,
+        details=cleaned_details,
         created_at=now,
         updated_at=now,
         status_changed_at=now,
@@ -424,8 +435,13 @@ def reopen_deadline(ticket: Ticket) -> Any:
     return ticket.closed_at + timedelta(days=ticket.department.reopen_window_days)
 
 
+def reopen_open(ticket: Ticket) -> bool:
+    """Whether the customer may still reopen this closed ticket."""
+    return ticket.closed_at is not None and timezone.now() <= reopen_deadline(ticket)
+
+
 def _check_reopen_window(ticket: Ticket) -> None:
-    if ticket.closed_at is None or timezone.now() > reopen_deadline(ticket):
+    if not reopen_open(ticket):
         raise ActionRefused(
             "reopen_window_expired",
             _(

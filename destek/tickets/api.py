@@ -78,6 +78,7 @@ class TicketOut(Schema):
     merged_into: int | None
     notify_customer: bool
     notify_address: str | None
+    details: dict[str, str]
     created_at: Instant
     updated_at: Instant
     first_seen_at: Instant | None
@@ -156,6 +157,15 @@ class TicketIn(Schema):
     )
     channel: Literal["api", "phone", "web"] | None = Field(
         default=None, description="Agents filing for a customer: `phone` by default."
+    )
+    details: dict[str, str] | None = Field(
+        default=None,
+        description=(
+            "Diagnostic details: device (computer, smartphone, tablet), os, browser, "
+            "app_version, started_at, time_zone, steps, tried, server_ip, order_number, "
+            "service_name. When given with urgency `critical`, server_ip or order_number and "
+            "service_name are required."
+        ),
     )
 
 
@@ -249,6 +259,7 @@ def ticket_out(t: Ticket, viewer: User) -> dict[str, Any]:
         "merged_into": t.merged_into.number if t.merged_into else None,
         "notify_customer": t.notify_customer,
         "notify_address": t.notify_address or None,
+        "details": t.details or {},
         "created_at": t.created_at,
         "updated_at": t.updated_at,
         "first_seen_at": t.first_seen_at,
@@ -460,6 +471,7 @@ def create_ticket(request: HttpRequest, payload: TicketIn) -> Status[Any]:
             filed_by=filed_by,
             notify_customer=payload.notify,
             notify_address=str(payload.notify_address or ""),
+            details=payload.details,
         )
         # The ticket as the action wrote it: routing may have sent it to a department the
         # filing agent does not work in, and they still deserve to see what they filed.

@@ -44,6 +44,14 @@ class Department(models.Model):
         verbose_name=_("agents"),
     )
     position = models.PositiveIntegerField(_("position"), default=0)
+    asks_diagnostics = models.BooleanField(
+        _("asks for technical details"),
+        default=False,
+        help_text=_(
+            "The new-ticket form asks for the device, system, browser, steps to reproduce and "
+            "what was tried."
+        ),
+    )
 
     class Meta:
         ordering = ["position", "name"]
@@ -158,6 +166,12 @@ class Ticket(models.Model):
     )
     notify_customer = models.BooleanField(_("e-mail the customer"), default=True)
     notify_address = models.EmailField(_("notification address"), blank=True)
+    details = models.JSONField(
+        _("diagnostic details"),
+        default=dict,
+        blank=True,
+        help_text=_("Device, system, browser, server or order: see tickets/details.py."),
+    )
 
     created_at = models.DateTimeField(_("created"), default=timezone.now)
     updated_at = models.DateTimeField(_("updated"), default=timezone.now)
