@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from typing import Any
+
 from django import forms
+from django.conf import settings
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
@@ -24,6 +28,9 @@ class ReplyForm(forms.Form):
         label=_("Reply"), widget=forms.Textarea(attrs={"rows": 6}), max_length=100_000
     )
     status = forms.ChoiceField(label=_("Then set the status to"), choices=AFTER_REPLY)
+    # Set by desk.js when the agent picks a canned reply and edits it in the box: its
+    # priority then applies too.
+    canned = forms.IntegerField(required=False, min_value=1, widget=forms.HiddenInput)
 
 
 class NoteForm(forms.Form):
@@ -40,3 +47,97 @@ class TicketFieldsForm(forms.Form):
 class CloseForm(forms.Form):
     reason = forms.ChoiceField(label=_("Reason"), choices=AGENT_CLOSE_REASONS)
     clause = forms.CharField(label=_("Contract clause"), max_length=100, required=False)
+
+
+class MergeForm(forms.Form):
+    into = forms.IntegerField(
+        label=_("Merge into ticket number"), min_value=1, max_value=99_999_999
+    )
+
+
+class CannedForm(forms.Form):
+    canned = forms.IntegerField(label=_("Canned reply"), min_value=1)
+
+
+class NumbersField(forms.Field):
+    """The ticket numbers ticked in the queue (checkboxes named `ticket`)."""
+
+    widget = forms.MultipleHiddenInput
+
+    def to_python(self, value: Any) -> list[int]:
+        if not value:
+            return []
+        try:
+            return [int(str(item).lstrip("#")) for item in value]
+        except ValueError:
+            raise forms.ValidationError(_("Select tickets from the list.")) from None
+
+
+BULK_STATUSES = [
+    (TicketStatus.OPEN.value, pgettext_lazy("ticket status", "In progress")),
+    (TicketStatus.PENDING.value, pgettext_lazy("ticket status", "Awaiting customer")),
+    (TicketStatus.RESOLVED.value, pgettext_lazy("ticket status", "Resolved")),
+    (TicketStatus.CLOSED.value, _("Closed as resolved")),
+]
+
+
+class BulkForm(forms.Form):
+    """The bar above the queue: which tickets, which change (the button pressed), and the
+    value for that change. Shape only: the ticket actions decide, ticket by ticket."""
+
+    ticket = NumbersField(required=False)
+    op = forms.ChoiceField(choices=[(op, op) for op in ("assign", "status", "department", "merge")])
+    assignee = forms.ChoiceField(label=_("Assign to"), required=False)
+    status = forms.ChoiceField(label=_("Set status"), choices=BULK_STATUSES, required=False)
+    department = forms.ModelChoiceField(
+        label=_("Move to department"), queryset=Department.objects.all(), required=False
+    )
+    into = forms.IntegerField(
+        label=_("Merge into ticket number"), min_value=1, max_value=99_999_999, required=False
+    )
+
+    def __init__(self, *args: Any, agents: Sequence[tuple[str, str]] = (), **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["assignee"].choices = [  # type: ignore[attr-defined]
+            ("me", _("Me")),
+            ("none", _("Nobody")),
+            *agents,
+        ]
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        if not data.get("ticket"):
+            raise forms.ValidationError(_("Select at least one ticket."))
+        needs = {
+            "assign": "assignee",
+            "status": "status",
+            "department": "department",
+            "merge": "into",
+        }
+        wanted = needs.get(data.get("op", ""))
+        if wanted and data.get(wanted) in (None, ""):
+            self.add_error(wanted, _("This field is required."))
+        return data
+
+
+class PhoneTicketForm(forms.Form):
+    customer = forms.CharField(
+        label=_("Customer's e-mail address or customer number"), max_length=254
+    )
+    name = forms.CharField(label=_("Name (for a new customer)"), max_length=200, required=False)
+    phone = forms.CharField(label=_("Phone (for a new customer)"), max_length=32, required=False)
+    language = forms.ChoiceField(
+        label=_("Language (for a new customer)"), choices=settings.LANGUAGES
+    )
+    department = forms.ModelChoiceField(
+        label=_("Department"), queryset=Department.objects.all(), required=False
+    )
+    priority = forms.ChoiceField(
+        label=_("Priority"), choices=Priority.choices, initial=Priority.NORMAL
+    )
+    subject = forms.CharField(label=_("Subject"), max_length=250)
+    body = forms.CharField(
+        label=_("What the customer said"),
+        widget=forms.Textarea(attrs={"rows": 6}),
+        max_length=100_000,
+    )

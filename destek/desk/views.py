@@ -6,19 +6,41 @@ from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils import timezone
-from django.views.decorators.http import require_POST
+from django.utils.translation import get_language, ngettext
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_GET, require_POST
 
+from destek.accounts.choices import Role
 from destek.accounts.models import User
-from destek.desk.forms import CloseForm, NoteForm, ReplyForm, TicketFieldsForm
+from destek.desk import actions as desk_actions
+from destek.desk.forms import (
+    BulkForm,
+    CannedForm,
+    CloseForm,
+    MergeForm,
+    NoteForm,
+    PhoneTicketForm,
+    ReplyForm,
+    TicketFieldsForm,
+)
+from destek.desk.models import CannedReply
+from destek.desk.selectors import (
+    canned_replies_for,
+    queue_counts,
+    queue_neighbours,
+    render_canned,
+)
 from destek.lib.errors import ActionRefused
 from destek.sla.clocks import clocks_left
 from destek.tickets import actions
-from destek.tickets.access import access_ticket
+from destek.tickets.access import access_ticket, agent_department_ids
 from destek.tickets.actions import Actor
 from destek.tickets.choices import ACTIVE_STATUSES, Channel, Priority, TicketStatus
 from destek.tickets.models import Message, Ticket, TicketEvent
@@ -82,8 +104,80 @@ def queue(request: HttpRequest) -> HttpResponse:
                 "priority": params.get("priority", ""),
                 "vip": params.get("vip", ""),
             },
+            "counts": queue_counts(user, now=now),  # type: ignore[arg-type]
+            "bulk": BulkForm(agents=_colleagues(user)),  # type: ignore[arg-type]
+            "bulk_limit": desk_actions.BULK_LIMIT,
+            "back": params.urlencode(),
         },
     )
+
+
+def _colleagues(user: User) -> list[tuple[str, str]]:
+    """Agents the bulk bar can assign to: those of the agent's own departments."""
+    agents = User.objects.filter(is_active=True, role__in=[Role.AGENT, Role.ADMIN])
+    if not user.is_admin:
+        agents = agents.filter(departments__in=agent_department_ids(user))
+    return [
+        (str(pk), name or email.split("@")[0])
+        for pk, name, email in agents.exclude(pk=user.pk)
+        .distinct()
+        .order_by("full_name", "email")
+        .values_list("pk", "full_name", "email")
+    ]
+
+
+@agent_only
+@require_POST
+def bulk(request: HttpRequest) -> HttpResponse:
+    """The bar above the queue: each ticked ticket through the one door and the same action;
+    what was refused is reported ticket by ticket and the rest stays done."""
+    user: User = request.user  # type: ignore[assignment]
+    form = BulkForm(request.POST, agents=_colleagues(user))
+    back = QueryDict(request.POST.get("back", "")).urlencode()
+    target = reverse("desk:queue") + (f"?{back}" if back else "")
+    if not form.is_valid():
+        for errors in form.errors.values():
+            for error in errors:
+                messages.error(request, str(error))
+        return redirect(target)
+    data = form.cleaned_data
+    numbers: list[int] = data["ticket"]
+    try:
+        if data["op"] == "assign":
+            choice = data["assignee"]
+            assignee: User | None = None
+            if choice == "me":
+                assignee = user
+            elif choice != "none":
+                assignee = User.objects.get(pk=int(choice))
+            result = desk_actions.bulk_assign(user, numbers, assignee)
+        elif data["op"] == "status":
+            result = desk_actions.bulk_status(user, numbers, data["status"])
+        elif data["op"] == "department":
+            result = desk_actions.bulk_department(user, numbers, data["department"])
+        else:
+            result = desk_actions.bulk_merge(user, numbers, data["into"])
+    except ActionRefused as refusal:
+        messages.error(request, str(refusal.detail))
+        return redirect(target)
+    if result.updated:
+        count = len(result.updated)
+        messages.success(
+            request,
+            ngettext("{count} ticket updated.", "{count} tickets updated.", count).format(
+                count=count
+            ),
+        )
+    if result.refused:
+        count = len(result.refused)
+        reasons = "; ".join(f"#{number} {reason}" for number, reason in result.refused)
+        messages.error(
+            request,
+            ngettext("{count} refused: {reasons}", "{count} refused: {reasons}", count).format(
+                count=count, reasons=reasons
+            ),
+        )
+    return redirect(target)
 
 
 def _ticket_or_404(request: HttpRequest, number: int) -> Ticket:
@@ -107,14 +201,24 @@ def _page(request: HttpRequest, ticket: Ticket, **forms: Any) -> HttpResponse:
         .exclude(pk=ticket.pk)
         .order_by("-pk")[:10]
     )
+    user: User = request.user  # type: ignore[assignment]
+    previous, following = queue_neighbours(user, ticket)
     context = {
         "ticket": ticket,
         "thread": thread,
         "events": events,
         "others": others,
         "clocks": clocks_left(ticket),
-        "reply": forms.get("reply") or ReplyForm(initial={"status": TicketStatus.PENDING}),
-        "note": forms.get("note") or NoteForm(),
+        "reply": forms.get("reply")
+        or ReplyForm(initial={"status": TicketStatus.PENDING}, auto_id="id_reply_%s"),
+        "note": forms.get("note") or NoteForm(auto_id="id_note_%s"),
+        "canned": [
+            (canned, render_canned(canned.body, ticket=ticket, agent=user))
+            for canned in canned_replies_for(ticket)
+        ],
+        "merge": forms.get("merge") or MergeForm(auto_id="id_merge_%s"),
+        "previous": previous,
+        "next": following,
         "fields": forms.get("fields")
         or TicketFieldsForm(
             initial={"priority": ticket.priority, "department": ticket.department_id}
@@ -143,17 +247,50 @@ def act(request: HttpRequest, number: int, what: str) -> HttpResponse:
     form: Any = None
     try:
         if what in ("reply", "note"):
-            form = (ReplyForm if what == "reply" else NoteForm)(request.POST)
+            form = (ReplyForm if what == "reply" else NoteForm)(
+                request.POST, auto_id=f"id_{what}_%s"
+            )
             if not form.is_valid():
                 return _page(request, found, **{what: form})
-            actions.add_message(
-                found,
-                author=user,
-                body=form.cleaned_data["body"],
-                internal=what == "note",
-                status_after=form.cleaned_data.get("status"),
-                channel=Channel.WEB,
+            canned_id = form.cleaned_data.get("canned")
+            if canned_id:  # a canned reply the agent edited: its priority applies too
+                desk_actions.send_canned_reply(
+                    found,
+                    canned=_canned_or_refuse(found, canned_id),
+                    agent=user,
+                    body=form.cleaned_data["body"],
+                    status=form.cleaned_data["status"],
+                )
+            else:
+                actions.add_message(
+                    found,
+                    author=user,
+                    body=form.cleaned_data["body"],
+                    internal=what == "note",
+                    status_after=form.cleaned_data.get("status"),
+                    channel=Channel.WEB,
+                )
+        elif what == "canned":
+            form = CannedForm(request.POST)
+            if not form.is_valid():
+                raise ActionRefused("canned_required", _("Choose a canned reply."))
+            desk_actions.send_canned_reply(
+                found, canned=_canned_or_refuse(found, form.cleaned_data["canned"]), agent=user
             )
+        elif what == "merge":
+            form = MergeForm(request.POST, auto_id="id_merge_%s")
+            if not form.is_valid():
+                return _page(request, found, merge=form)
+            into = form.cleaned_data["into"]
+            try:
+                target = access_ticket(user, into)  # the one door, for the target too
+            except Ticket.DoesNotExist:
+                raise ActionRefused(
+                    "merge_target_not_found",
+                    _("Ticket #{number} was not found.").format(number=into),
+                ) from None
+            actions.merge(found, into=target, actor=actor)
+            return redirect("desk:ticket", number=target.number)
         elif what == "assign":
             actions.assign(found, actor=actor, assignee=user)
         elif what == "fields":
@@ -191,3 +328,87 @@ def act(request: HttpRequest, number: int, what: str) -> HttpResponse:
     except Ticket.DoesNotExist:  # transferred out of the agent's departments
         return redirect("desk:queue")
     return redirect("desk:ticket", number=number)
+
+
+def _canned_or_refuse(ticket: Ticket, canned_id: int) -> CannedReply:
+    canned = canned_replies_for(ticket).filter(pk=canned_id).first()
+    if canned is None:
+        raise ActionRefused(
+            "canned_reply_not_found", _("This canned reply is not available for this ticket.")
+        )
+    return canned
+
+
+#: The most messages one poll returns; the next poll fetches the rest.
+THREAD_BATCH = 100
+
+
+@agent_only
+@require_GET
+def thread(request: HttpRequest, number: int) -> HttpResponse:
+    """The messages after `?after=<id>`, rendered as on the ticket page, for desk.js to
+    append. Read-only: it does not even mark the ticket seen."""
+    found = _ticket_or_404(request, number)
+    try:
+        after = max(int(request.GET.get("after", "0")), 0)
+    except ValueError:
+        after = 0
+    items = (
+        Message.objects.filter(ticket=found, pk__gt=after)
+        .select_related("author")
+        .prefetch_related("attachments")
+        .order_by("id")[:THREAD_BATCH]
+    )
+    response = render(request, "desk/_thread.html", {"thread": items})
+    response["Cache-Control"] = "no-store"
+    return response
+
+
+#: Which phone-ticket field a refusal belongs next to; the rest show above the form.
+PHONE_FIELD_OF = {
+    "unknown_customer_number": "customer",
+    "not_a_customer": "customer",
+    "customer_inactive": "customer",
+    "invalid_email": "customer",
+    "subject_required": "subject",
+    "subject_too_long": "subject",
+    "body_required": "body",
+    "body_too_long": "body",
+}
+
+
+@agent_only
+def phone(request: HttpRequest) -> HttpResponse:
+    """A ticket for a caller: found by address or customer number, or a new customer."""
+    user: User = request.user  # type: ignore[assignment]
+    form = PhoneTicketForm(request.POST or None, initial={"language": get_language()})
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            ticket = desk_actions.file_phone_ticket(
+                user,
+                customer=data["customer"],
+                subject=data["subject"],
+                body=data["body"],
+                department=data["department"],
+                priority=data["priority"],
+                name=data["name"],
+                phone=data["phone"],
+                language=data["language"],
+            )
+        except ActionRefused as refusal:
+            form.add_error(PHONE_FIELD_OF.get(refusal.code), str(refusal.detail))
+        else:
+            messages.success(
+                request,
+                _("Ticket #{number} filed for {customer}.").format(
+                    number=ticket.number, customer=ticket.customer.display_name
+                ),
+            )
+            try:
+                access_ticket(user, ticket.number)
+            except Ticket.DoesNotExist:  # routed to a department the agent does not work in
+                return redirect("desk:queue")
+            return redirect("desk:ticket", number=ticket.number)
+    status = 422 if request.method == "POST" else 200
+    return render(request, "desk/phone.html", {"form": form}, status=status)

@@ -8,8 +8,9 @@ from django.db import transaction
 
 from destek.accounts.choices import Role, Tier
 from destek.accounts.models import User
+from destek.desk.models import CannedReply
 from destek.sla.models import Calendar, Policy, WeeklyHours
-from destek.tickets.choices import Channel, IntakeRuleCode, Priority
+from destek.tickets.choices import Channel, IntakeRuleCode, Priority, TicketStatus
 from destek.tickets.models import Department, IntakeRule, Membership, RoutingRule
 
 PASSWORD = "demo"  # noqa: S105  (the documented demo password)
@@ -146,3 +147,50 @@ def load_demo() -> None:
             "add_tags": "vip",
         },
     )
+    load_canned_replies(technical)
+
+
+#: title, body, department slug or None (every department), status after, priority.
+CANNED_REPLIES = [
+    (
+        "Greeting: we are on it",
+        "Hello {customer_name},\n\nthank you for writing to us. We are looking into ticket "
+        "{ticket_number} and will write again as soon as we know more.\n\n{agent_name}",
+        None,
+        TicketStatus.OPEN,
+        "",
+    ),
+    (
+        "Need more details",
+        "Hello {customer_name},\n\nto find the cause we need a few more details: the steps "
+        "that lead to the error, a screenshot or a short screen recording, and the time it "
+        "happened.\n\n{agent_name}",
+        "technical",
+        TicketStatus.PENDING,
+        "",
+    ),
+    (
+        "Outage acknowledged",
+        "Hello {customer_name},\n\nwe know about the outage and our engineers are working "
+        "on it with the highest priority. We will update ticket {ticket_number} as soon as "
+        "the service is back.\n\n{agent_name}",
+        "technical",
+        TicketStatus.OPEN,
+        Priority.CRITICAL,
+    ),
+]
+
+
+def load_canned_replies(technical: Department) -> None:
+    """The demo's canned replies, by title: loading twice adds none."""
+    for position, (title, body, department, status, priority) in enumerate(CANNED_REPLIES):
+        CannedReply.objects.get_or_create(
+            title=title,
+            defaults={
+                "body": body,
+                "department": technical if department == "technical" else None,
+                "status": status,
+                "priority": priority,
+                "position": position * 10,
+            },
+        )

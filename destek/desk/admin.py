@@ -1,0 +1,15 @@
+from __future__ import annotations
+
+from django.contrib import admin
+
+from destek.desk.models import CannedReply
+
+
+@admin.register(CannedReply)
+class CannedReplyAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+    """Admins keep the canned replies; agents only use them from the ticket page."""
+
+    list_display = ("title", "department", "status", "priority", "position")
+    list_filter = ("department", "status", "priority")
+    list_editable = ("position",)
+    search_fields = ("title", "body")

@@ -1,0 +1,54 @@
+from __future__ import annotations
+
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
+
+from destek.tickets.choices import Priority, TicketStatus
+from destek.tickets.models import Department
+
+#: The statuses a public reply may leave a ticket in (the reply action enforces the same).
+CANNED_STATUSES = [
+    (TicketStatus.PENDING.value, pgettext_lazy("ticket status", "Awaiting customer")),
+    (TicketStatus.OPEN.value, pgettext_lazy("ticket status", "In progress")),
+    (TicketStatus.RESOLVED.value, pgettext_lazy("ticket status", "Resolved")),
+]
+
+
+class CannedReply(models.Model):
+    """A prepared answer. Its body may name `{customer_name}`, `{ticket_number}`,
+    `{agent_name}` and `{department}`; anything else in braces is left as written."""
+
+    title = models.CharField(_("title"), max_length=100)
+    body = models.TextField(
+        _("text"),
+        help_text=_("Placeholders: {customer_name}, {ticket_number}, {agent_name}, {department}."),
+    )
+    department = models.ForeignKey(
+        Department,
+        verbose_name=_("department"),
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="canned_replies",
+        help_text=_("Empty: offered in every department."),
+    )
+    status = models.CharField(
+        _("status after sending"),
+        max_length=16,
+        choices=CANNED_STATUSES,
+        blank=True,
+        help_text=_("Empty: awaiting the customer, as after any reply."),
+    )
+    priority = models.CharField(
+        _("set priority"), max_length=16, choices=Priority.choices, blank=True
+    )
+    position = models.PositiveIntegerField(_("position"), default=0)
+
+    class Meta:
+        ordering = ["position", "title"]
+        verbose_name = _("canned reply")
+        verbose_name_plural = _("canned replies")
+
+    def __str__(self) -> str:
+        return self.title

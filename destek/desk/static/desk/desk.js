@@ -1,0 +1,259 @@
+/* Destek agent desk: live thread updates, canned-reply insertion and keyboard shortcuts.
+ *
+ * Loaded with `defer` from the desk pages; no dependencies, no build step. Every page works
+ * without it: this script only enhances. It reads these stable hooks (browser tests rely on
+ * them, keep them stable):
+ *
+ *   Queue (/desk/)
+ *     #queue-list                      the table of tickets
+ *     #queue-list tr[data-ticket]      one row per ticket, data-ticket = ticket number
+ *     a[data-ticket-link]              the row's link to the ticket
+ *     tr.selected, aria-selected=true  the row picked with j/k (the link gets focus too)
+ *     #bulk-form, #bulk-bar            the bulk form around the table and its bar
+ *     input[name=ticket]               the per-row checkboxes (id pick-<number>)
+ *     [data-count=<filter>]            the counts: all, mine, unassigned, hour, breached,
+ *                                      vip, status_new, status_open, status_pending,
+ *                                      status_resolved
+ *
+ *   Ticket (/desk/tickets/<number>/)
+ *     #ticket[data-ticket-number]      the ticket
+ *     #thread[data-thread-url][data-poll-seconds]
+ *                                      the thread; polled every data-poll-seconds (5) at
+ *                                      data-thread-url?after=<last message id> while the tab
+ *                                      is visible; the answer is HTML of .thread-item elements
+ *     .thread-item[data-message-id]    one message
+ *     #thread-status[data-new-text]    live region announcing new messages
+ *     #reply-form, #id_reply_body, #id_reply_status, #id_reply_canned
+ *     #note-form, #id_note_body
+ *     #assign-form                     "assign to me"
+ *     #canned-select option[data-body][data-status][data-priority]
+ *                                      choosing one puts its text in the reply box, its status
+ *                                      in the status select, and its id in #id_reply_canned
+ *                                      (so its priority applies when the reply is sent)
+ *     #previous-ticket, #next-ticket   neighbours in the queue order
+ *     #merge-form
+ *
+ *   Both
+ *     dialog#shortcuts-help            the help dialog; [data-shortcuts-open] buttons (shown
+ *                                      only when this script runs) open it
+ *
+ * Shortcuts (never while typing in an input, textarea, select or editable element, never
+ * with Ctrl, Alt or Meta; letters also match by physical key so Cyrillic, Persian or
+ * Turkish layouts work):
+ *   queue:  j / k move the selection down / up, Enter opens the selected ticket
+ *   ticket: r reply, n note, a assign to me, ] next ticket, [ previous ticket
+ *   both:   ? this help
+ */
+(function () {
+  "use strict";
+
+  var CODES = { KeyJ: "j", KeyK: "k", KeyR: "r", KeyN: "n", KeyA: "a",
+    BracketRight: "]", BracketLeft: "[" };
+
+  function keyOf(event) {
+    if (event.key === "?" || event.key === "Enter") return event.key;
+    if (event.code === "Slash" && event.shiftKey) return "?";
+    var key = event.key && event.key.length === 1 ? event.key.toLowerCase() : "";
+    if (/^[jkrna\[\]]$/.test(key)) return key;
+    return CODES[event.code] || "";
+  }
+
+  function typing(target) {
+    if (!target || !target.tagName) return false;
+    var tag = target.tagName.toLowerCase();
+    return tag === "input" || tag === "textarea" || tag === "select" || target.isContentEditable;
+  }
+
+  // --- help dialog ------------------------------------------------------------------------
+
+  var help = document.getElementById("shortcuts-help");
+
+  function showHelp() {
+    if (help && typeof help.showModal === "function" && !help.open) help.showModal();
+  }
+
+  document.querySelectorAll("[data-shortcuts-open]").forEach(function (button) {
+    button.hidden = false;
+    button.addEventListener("click", showHelp);
+  });
+
+  // --- queue ------------------------------------------------------------------------------
+
+  var list = document.getElementById("queue-list");
+  var rows = list ? Array.prototype.slice.call(list.querySelectorAll("tr[data-ticket]")) : [];
+  var selected = -1;
+
+  function select(index) {
+    if (!rows.length) return;
+    index = Math.max(0, Math.min(rows.length - 1, index));
+    if (selected >= 0 && rows[selected]) {
+      rows[selected].classList.remove("selected");
+      rows[selected].removeAttribute("aria-selected");
+    }
+    selected = index;
+    var row = rows[selected];
+    row.classList.add("selected");
+    row.setAttribute("aria-selected", "true");
+    var link = row.querySelector("a[data-ticket-link]");
+    if (link) link.focus();
+    row.scrollIntoView({ block: "nearest" });
+  }
+
+  function openSelected() {
+    var row = rows[selected];
+    var link = row && row.querySelector("a[data-ticket-link]");
+    if (link) window.location.href = link.href;
+  }
+
+  // --- ticket -----------------------------------------------------------------------------
+
+  var ticket = document.getElementById("ticket");
+  var thread = document.getElementById("thread");
+
+  function focusField(id) {
+    var field = document.getElementById(id);
+    if (field) {
+      field.focus();
+      field.scrollIntoView({ block: "center" });
+    }
+  }
+
+  function submitForm(id) {
+    var form = document.getElementById(id);
+    if (!form) return;
+    if (typeof form.requestSubmit === "function") form.requestSubmit();
+    else form.submit();
+  }
+
+  function go(id) {
+    var link = document.getElementById(id);
+    if (link) window.location.href = link.href;
+  }
+
+  // Canned replies: put the text in the reply box instead of sending it at once.
+  var canned = document.getElementById("canned-select");
+  if (canned) {
+    canned.addEventListener("change", function () {
+      var option = canned.options[canned.selectedIndex];
+      var body = document.getElementById("id_reply_body");
+      var status = document.getElementById("id_reply_status");
+      var hidden = document.getElementById("id_reply_canned");
+      if (!option || !option.value) {
+        if (hidden) hidden.value = "";
+        return;
+      }
+      if (body) {
+        var text = option.getAttribute("data-body") || "";
+        body.value = body.value.trim() ? body.value.replace(/\s*$/, "\n\n") + text : text;
+        body.focus();
+      }
+      if (status && option.getAttribute("data-status")) {
+        status.value = option.getAttribute("data-status");
+      }
+      if (hidden) hidden.value = option.value;
+    });
+  }
+
+  // Live thread: ask for messages after the last one shown, every few seconds, only while
+  // the tab is visible. Stops for good on 403/404 or a redirect (signed out).
+  if (thread && thread.getAttribute("data-thread-url")) {
+    var url = thread.getAttribute("data-thread-url");
+    var every = (parseInt(thread.getAttribute("data-poll-seconds"), 10) || 5) * 1000;
+    var status = document.getElementById("thread-status");
+    var timer = null;
+    var busy = false;
+    var stopped = false;
+
+    var lastId = function () {
+      var items = thread.querySelectorAll("[data-message-id]");
+      var last = 0;
+      items.forEach(function (item) {
+        last = Math.max(last, parseInt(item.getAttribute("data-message-id"), 10) || 0);
+      });
+      return last;
+    };
+
+    var schedule = function () {
+      clearTimeout(timer);
+      if (!stopped && !document.hidden) timer = setTimeout(poll, every);
+    };
+
+    var poll = function () {
+      if (busy || stopped || document.hidden) return;
+      busy = true;
+      fetch(url + "?after=" + lastId(), {
+        credentials: "same-origin",
+        headers: { "X-Requested-With": "fetch" },
+      })
+        .then(function (response) {
+          if (response.redirected || !response.ok) {
+            if (response.redirected || response.status === 403 || response.status === 404) {
+              stopped = true;
+            }
+            return "";
+          }
+          return response.text();
+        })
+        .then(function (html) {
+          if (html && html.trim()) {
+            var holder = document.createElement("div");
+            holder.innerHTML = html; // server-rendered, autoescaped message templates
+            var known = lastId();
+            var added = 0;
+            Array.prototype.slice.call(holder.children).forEach(function (item) {
+              var id = parseInt(item.getAttribute("data-message-id"), 10) || 0;
+              if (id > known) {
+                thread.appendChild(item);
+                added += 1;
+              }
+            });
+            if (added && status) status.textContent = status.getAttribute("data-new-text");
+          }
+        })
+        .catch(function () { /* offline for a moment: the next poll tries again */ })
+        .then(function () {
+          busy = false;
+          schedule();
+        });
+    };
+
+    document.addEventListener("visibilitychange", function () {
+      if (document.hidden) clearTimeout(timer);
+      else poll();
+    });
+    schedule();
+  }
+
+  // --- keys -------------------------------------------------------------------------------
+
+  document.addEventListener("keydown", function (event) {
+    if (event.ctrlKey || event.altKey || event.metaKey || event.isComposing) return;
+    if (typing(event.target)) return;
+    if (help && help.open) return;
+    var key = keyOf(event);
+    if (!key) return;
+    if (key === "?") {
+      event.preventDefault();
+      showHelp();
+      return;
+    }
+    if (rows.length) {
+      if (key === "j") { event.preventDefault(); select(selected + 1); return; }
+      if (key === "k") { event.preventDefault(); select(selected < 0 ? 0 : selected - 1); return; }
+      if (key === "Enter" && selected >= 0) {
+        // A focused link opens itself; only take over when focus is elsewhere.
+        if (document.activeElement && document.activeElement.tagName === "A") return;
+        event.preventDefault();
+        openSelected();
+        return;
+      }
+    }
+    if (ticket) {
+      if (key === "r") { event.preventDefault(); focusField("id_reply_body"); }
+      else if (key === "n") { event.preventDefault(); focusField("id_note_body"); }
+      else if (key === "a") { event.preventDefault(); submitForm("assign-form"); }
+      else if (key === "]") { event.preventDefault(); go("next-ticket"); }
+      else if (key === "[") { event.preventDefault(); go("previous-ticket"); }
+    }
+  });
+})();
