@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed-$(shell cat requirements.lock pyproject.toml | cksum
 PORT ?= 8000
 PYTEST_ARGS ?=
 
-.PHONY: install run test test-all lint format bench lock messages clean
+.PHONY: install run test test-all browser-deps lint format bench lock messages clean
 
 $(STAMP): pyproject.toml requirements.lock
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -25,7 +25,12 @@ run: install
 test: install lint
 	$(BIN)/pytest -m "not slow" -n 2 $(PYTEST_ARGS)
 
-test-all: install
+# Debian's Chromium drives the browser tests (tests/test_browser.py); Playwright's own
+# browser downloads are never used.
+browser-deps:
+	command -v chromium >/dev/null || (apt-get update -q && apt-get install -y -q chromium)
+
+test-all: install browser-deps
 	$(BIN)/pytest -n 2 $(PYTEST_ARGS)
 
 lint: install

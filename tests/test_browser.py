@@ -1,0 +1,231 @@
+"""The portal and the desk in a real browser: Debian's Chromium driven by Playwright.
+
+The pages are served by pytest-django's live server on loopback, on the test database; queued
+jobs run inline after each commit, so mail lands in `django.core.mail.outbox`. Screenshots of
+each step go to `var/screenshots/` (or `$DESTEK_SCREENSHOTS`) for a person to look at.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from django.core import mail
+
+from destek.accounts.models import User
+from destek.lib.demo import load_demo
+from destek.tickets.models import Attachment, Message, Ticket
+
+# Playwright's synchronous API runs an event loop in this thread; the ORM calls the tests make
+# between browser steps are still plain synchronous code.
+os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "1")
+
+pytestmark = [pytest.mark.slow, pytest.mark.browser]
+
+ROOT = Path(__file__).resolve().parent.parent
+SHOTS = Path(os.environ.get("DESTEK_SCREENSHOTS", ROOT / "var" / "screenshots"))
+CHROMIUM = os.environ.get("DESTEK_CHROMIUM", "/usr/bin/chromium")
+FLAGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    # Screen capture without a person to pick the screen: a fake, moving test picture.
+    "--use-fake-ui-for-media-stream",
+    "--use-fake-device-for-media-stream",
+    "--auto-select-desktop-capture-source=Entire screen",
+]
+
+
+@pytest.fixture(scope="session")
+def chromium() -> Iterator[Any]:
+    if not shutil.which(CHROMIUM):
+        pytest.fail(f"{CHROMIUM} is missing: `apt-get install chromium` (.ci/run does).")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def site(live_server: Any, transactional_db: Any) -> str:
+    load_demo()
+    return str(live_server.url)
+
+
+@pytest.fixture
+def open_page(chromium: Any, request: pytest.FixtureRequest) -> Iterator[Any]:
+    """A fresh browser profile per person; screenshots named after the test."""
+    contexts: list[Any] = []
+
+    def make(language: str = "en") -> Any:
+        context = chromium.new_context(locale=language, viewport={"width": 1280, "height": 900})
+        context.set_default_timeout(15_000)
+        contexts.append(context)
+        page = context.new_page()
+        page.shot = lambda step: shot(page, request.node.name, step)  # type: ignore[attr-defined]
+        return page
+
+    yield make
+    for context in contexts:
+        context.close()
+
+
+def shot(page: Any, test: str, step: str) -> None:
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SHOTS / f"{test}-{step}.png"), full_page=True)
+
+
+def sign_in(page: Any, site: str, email: str) -> None:
+    page.goto(f"{site}/sign-in/")
+    page.fill("input[name=email]", email)
+    page.fill("input[name=password]", "demo")
+    page.click("main button[type=submit]")
+    page.wait_for_load_state()
+    assert "/sign-in/" not in page.url, page.text_content("main")
+
+
+def switch_language(page: Any, code: str) -> None:
+    """The switcher in the header: the choice outlives the page (a cookie)."""
+    page.select_option("#language", code)
+    page.click("form[action$='/setlang/'] button[type=submit]")
+    page.wait_for_load_state()
+    assert page.evaluate("document.documentElement.lang") == code
+
+
+def test_a_ticket_goes_from_customer_to_agent_and_back(
+    site: str, open_page: Any, tmp_path: Path
+) -> None:
+    screenshot = tmp_path / "error.png"
+    screenshot.write_bytes(b"\x89PNG\r\n\x1a\n" + b"\0" * 2048)
+
+    customer = open_page("en")
+    sign_in(customer, site, "customer@example.com")
+    switch_language(customer, "en")
+    customer.click("header .support-button")
+    customer.select_option("select[name=department]", label="Technical")
+    customer.fill("input[name=subject]", "Reports page stays blank")
+    customer.fill("textarea[name=body]", "Since 09:10 the reports page shows nothing.")
+    customer.set_input_files("input[name=attachments]", str(screenshot))
+    assert "error.png" in customer.text_content("[data-file-list]")
+    customer.shot("form")
+    customer.click("#new-ticket button[type=submit]")
+    customer.wait_for_url(re.compile(r"/my/tickets/\d+/$"))
+    ticket = Ticket.objects.get(subject="Reports page stays blank")
+    assert f"#{ticket.number}" in customer.text_content("h1")
+    assert customer.is_visible("a[download]:has-text('error.png')")
+    # What the browser knew was filled in without asking.
+    assert ticket.details["device"] == "computer"
+    assert ticket.details["time_zone"]
+    customer.shot("filed")
+
+    agent = open_page("az")
+    sign_in(agent, site, "agent@example.com")
+    agent.goto(f"{site}/desk/")
+    agent.click(f"text=#{ticket.number}")
+    agent.fill("#reply-form textarea[name=body]", "Salam! Yoxlayırıq.")
+    agent.shot("reply")
+    agent.click("#reply-form button[type=submit]")
+    agent.wait_for_load_state()
+    assert Message.objects.filter(ticket=ticket, body="Salam! Yoxlayırıq.").exists()
+
+    customer.reload()
+    assert "Salam! Yoxlayırıq." in customer.text_content("main")
+    customer.click("form[action$='/close/'] button")
+    customer.wait_for_load_state()
+    assert "Closed" in customer.text_content("#ticket-status")
+    customer.click("form[action$='/reopen/'] button")
+    customer.wait_for_load_state()
+    ticket.refresh_from_db()
+    assert ticket.status == "open"
+    customer.shot("reopened")
+
+
+def test_the_persian_portal_reads_right_to_left(site: str, open_page: Any) -> None:
+    page = open_page("fa")
+    sign_in(page, site, "customer@example.com")
+    switch_language(page, "fa")
+    page.goto(f"{site}/my/tickets/")
+    assert page.evaluate("document.documentElement.dir") == "rtl"
+    assert page.evaluate("getComputedStyle(document.body).direction") == "rtl"
+    width = page.evaluate("document.documentElement.clientWidth")
+    brand = page.locator("header .brand").bounding_box()
+    nav = page.locator("header nav").bounding_box()
+    # Mirrored: the brand sits at the right edge, the navigation on the left.
+    assert brand["x"] + brand["width"] > width * 0.8
+    assert nav["x"] < brand["x"]
+    assert "تیکت" in page.text_content("main")
+    page.shot("fa")
+
+
+def test_a_visitor_sees_a_ticket_with_a_code_from_the_mail(site: str, open_page: Any) -> None:
+    owner = User.objects.get(email="customer@example.com")
+    from destek.tickets import actions
+
+    ticket = actions.create_ticket(
+        customer=owner, subject="Wallet top-up failed", body="Twice.", channel="web"
+    )
+    mail.outbox.clear()
+    page = open_page("en")
+    page.goto(site)
+    page.fill("input[name=number]", str(ticket.number))
+    page.fill("input[name=email]", "customer@example.com")
+    page.click("form[action$='/status/'] button[type=submit]")
+    page.wait_for_url(re.compile(r"/status/[0-9a-f-]+/$"))
+    code = re.search(r"\b(\d{6})\b", mail.outbox[-1].body)
+    assert code is not None
+    page.fill("input[name=code]", code.group(1))
+    page.click("main button[type=submit]")
+    page.wait_for_load_state()
+    assert "Wallet top-up failed" in page.text_content("main")
+    page.shot("status")
+
+
+def test_a_file_over_the_limit_is_refused_before_upload(
+    site: str, open_page: Any, settings: Any, tmp_path: Path
+) -> None:
+    settings.DESTEK_MAX_ATTACHMENT_MB = 1
+    big = tmp_path / "big.zip"
+    big.write_bytes(b"0" * (1024 * 1024 + 1))
+    page = open_page("en")
+    sign_in(page, site, "customer@example.com")
+    switch_language(page, "en")
+    page.goto(f"{site}/my/tickets/new/")
+    page.set_input_files("input[name=attachments]", str(big))
+    error = page.locator("[data-file-error]")
+    assert error.is_visible()
+    assert "big.zip is larger than 1 MB" in error.text_content()
+    assert page.evaluate("document.querySelector('input[name=attachments]').files.length") == 0
+
+
+def test_the_record_button_attaches_a_screen_recording(site: str, open_page: Any) -> None:
+    page = open_page("en")
+    sign_in(page, site, "customer@example.com")
+    switch_language(page, "en")
+    page.goto(f"{site}/my/tickets/new/")
+    page.click("[data-record-start]")
+    page.wait_for_selector("[data-record-start][aria-pressed=true]")
+    page.wait_for_timeout(1500)
+    page.click("[data-record-start]")
+    page.wait_for_selector("text=The recording was attached")
+    names = page.text_content("[data-file-list]")
+    assert ".webm" in names
+    page.fill("input[name=subject]", "The order page freezes")
+    page.fill("textarea[name=body]", "See the recording.")
+    page.click("#new-ticket button[type=submit]")
+    page.wait_for_url(re.compile(r"/my/tickets/\d+/$"))
+    attachment = Attachment.objects.get()
+    assert attachment.filename.endswith(".webm")
+    assert attachment.size > 1000
+    page.shot("recorded")
