@@ -90,7 +90,9 @@ QUEUE_ORDER = ("queue_due", "-priority_rank", "-customer_vip", "pk")
 
 def queue_neighbours(user: User, ticket: Ticket) -> tuple[int | None, int | None]:
     """The previous and next ticket numbers around `ticket` in the default queue (active
-    tickets of the agent's departments, in queue order): two index range scans of one row."""
+    tickets of the agent's departments, in queue order). The same keyset condition as the
+    queue's next page, each with a plain range on `queue_due` too so the planner starts the
+    queue index at the ticket: two one-row lookups, costing what a queue page costs."""
     qs = Ticket.objects.visible_to(user).filter(status__in=ACTIVE_STATUSES)
     due, rank, vip, pk = ticket.queue_due, ticket.priority_rank, ticket.customer_vip, ticket.pk
     after = (
@@ -105,7 +107,17 @@ def queue_neighbours(user: User, ticket: Ticket) -> tuple[int | None, int | None
         | Q(queue_due=due, priority_rank=rank, customer_vip__gt=vip)
         | Q(queue_due=due, priority_rank=rank, customer_vip=vip, pk__lt=pk)
     )
-    following = qs.filter(after).order_by(*QUEUE_ORDER).values_list("number", flat=True).first()
+    following = (
+        qs.filter(after, queue_due__gte=due)
+        .order_by(*QUEUE_ORDER)
+        .values_list("number", flat=True)
+        .first()
+    )
     reverse = ("-queue_due", "priority_rank", "customer_vip", "-pk")
-    previous = qs.filter(before).order_by(*reverse).values_list("number", flat=True).first()
+    previous = (
+        qs.filter(before, queue_due__lte=due)
+        .order_by(*reverse)
+        .values_list("number", flat=True)
+        .first()
+    )
     return previous, following
