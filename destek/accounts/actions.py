@@ -1,18 +1,41 @@
-"""State changes of accounts: API tokens, and contact addresses proven with a code."""
+"""State changes of accounts: API tokens, contact addresses proven with a code, sign-up with
+a mailed link, password reset, two-factor sign-in, the profile and where each kind of mail
+goes."""
 
 from __future__ import annotations
 
 import hashlib
 import hmac
 import secrets
+import zoneinfo
+from collections.abc import Mapping
 from datetime import timedelta
+from typing import Any
 
+import pyotp
 from django.conf import settings
-from django.db import transaction
+from django.contrib.auth.hashers import UNUSABLE_PASSWORD_PREFIX, make_password
+from django.contrib.auth.tokens import default_token_generator
+from django.core.signing import BadSignature, TimestampSigner
+from django.db import IntegrityError, transaction
+from django.urls import reverse
 from django.utils import timezone
+from django.utils.crypto import salted_hmac
+from django.utils.encoding import force_bytes
+from django.utils.http import urlsafe_base64_decode, urlsafe_base64_encode
 from django.utils.translation import gettext_lazy as _
 
-from destek.accounts.models import ApiToken, ContactAddress, User, hash_token, normalize_email
+from destek.accounts.choices import NotificationKind, Role
+from destek.accounts.models import (
+    ApiToken,
+    ContactAddress,
+    RecoveryCode,
+    TwoFactor,
+    User,
+    hash_token,
+    normalize_email,
+)
+from destek.accounts.selectors import notification_address
 from destek.lib.errors import ActionRefused
 
 
@@ -123,7 +146,396 @@ def verify_contact_address(user: User, email: str, code: str) -> ContactAddress:
 
 @transaction.atomic
 def change_password(user: User, raw_password: str) -> None:
-    """A new password ends every API token: whoever held the old one is signed out."""
+    """A new password ends every API token (whoever held the old one is signed out; so are
+    other browsers, whose session hash no longer matches) and is told to the security
+    address: if it was not the owner, they learn of it."""
     user.set_password(raw_password)
     user.save(update_fields=["password"])
     ApiToken.objects.filter(user=user, revoked_at__isnull=True).update(revoked_at=timezone.now())
+    _security_mail(user, "password_changed")
+
+
+# --- mail to the person -------------------------------------------------------------------
+
+
+def _link(name: str, **kwargs: Any) -> str:
+    return settings.BASE_URL + reverse(name, kwargs=kwargs or None)
+
+
+def _mail(user: User, template: str, to: str | None = None, **context: Any) -> None:
+    from destek.notify.actions import queue_mail
+
+    queue_mail(
+        to=to or user.email,
+        template=template,
+        context={"name": user.display_name, "account": user.email, **context},
+        language=user.language,
+        time_zone=user.time_zone,
+    )
+
+
+def _security_mail(user: User, template: str, **context: Any) -> None:
+    _mail(
+        user,
+        template,
+        to=notification_address(user, NotificationKind.SECURITY),
+        when=timezone.now(),
+        reset_url=_link("portal:password_reset"),
+        **context,
+    )
+
+
+# --- sign-up --------------------------------------------------------------------------------
+
+SIGNUP_SALT = "destek.accounts.signup"
+
+
+def _password_fingerprint(user: User) -> str:
+    """Changes with the password: a sign-up repeated with the same address (a new password)
+    kills the earlier links, and a used link is dead because the address is then verified."""
+    return salted_hmac(SIGNUP_SALT, user.password).hexdigest()[:16]
+
+
+def signup_token(user: User) -> str:
+    return TimestampSigner(salt=SIGNUP_SALT).sign(f"{user.pk}:{_password_fingerprint(user)}")
+
+
+def _mail_signup_link(user: User) -> None:
+    _mail(
+        user,
+        "signup_verify",
+        link=_link("portal:verify_email", token=signup_token(user)),
+        hours=settings.DESTEK_SIGNUP_LINK_HOURS,
+    )
+
+
+@transaction.atomic
+def sign_up(*, full_name: str, email: str, password: str, language: str, time_zone: str) -> None:
+    """Open an account that cannot sign in until the link mailed to `email` is followed.
+
+    Returns nothing and behaves the same from outside whether or not the address is taken:
+    a verified account's owner gets a note ("someone tried to sign up with your address")
+    instead of a link, so nobody learns from this form who has an account. An account that
+    was never verified (an earlier sign-up, or a customer known only from their mail) is
+    claimed: the new password waits for the link like a new account's.
+    """
+    email = normalize_email(email)
+    hashed = make_password(password)  # hashed on every path: the answer takes as long
+    user = User.objects.select_for_update().filter(email=email).first()
+    if user is None:
+        user = User(email=email, role=Role.CUSTOMER, email_verified_at=None)
+        try:
+            with transaction.atomic():
+                _fill_signup(user, full_name, hashed, language, time_zone)
+        except IntegrityError:
+            return  # the same address signed up a moment ago; that sign-up mailed the link
+        _mail_signup_link(user)
+        return
+    if not user.is_active:
+        return
+    if user.email_verified_at is None:
+        _fill_signup(user, full_name, hashed, language, time_zone)
+        _mail_signup_link(user)
+        return
+    _mail(
+        user,
+        "signup_exists",
+        sign_in_url=_link("portal:login"),
+        reset_url=_link("portal:password_reset"),
+    )
+
+
+def _fill_signup(user: User, full_name: str, hashed: str, language: str, time_zone: str) -> None:
+    user.full_name = full_name.strip()[:200] or user.full_name
+    user.password = hashed
+    user.language = language
+    user.time_zone = time_zone
+    user.save()
+
+
+@transaction.atomic
+def resend_signup_link(email: str) -> None:
+    """A fresh link for an account waiting for one; nothing (and no difference) otherwise."""
+    user = (
+        User.objects.filter(
+            email=normalize_email(email), email_verified_at__isnull=True, is_active=True
+        )
+        .exclude(password__startswith=UNUSABLE_PASSWORD_PREFIX)
+        .first()
+    )
+    if user is not None:
+        _mail_signup_link(user)
+
+
+def verify_email(token: str) -> User:
+    """Follow the mailed link: the address is verified and the account may sign in. Each link
+    works once and for DESTEK_SIGNUP_LINK_HOURS."""
+    refused = ActionRefused(
+        "invalid_link",
+        _("This link is invalid, was already used or has expired. Sign in, or sign up again."),
+    )
+    try:
+        value = TimestampSigner(salt=SIGNUP_SALT).unsign(
+            token, max_age=timedelta(hours=settings.DESTEK_SIGNUP_LINK_HOURS)
+        )
+    except BadSignature:  # also SignatureExpired
+        raise refused from None
+    pk, _sep, fingerprint = value.partition(":")
+    with transaction.atomic():
+        user = User.objects.select_for_update().filter(pk=int(pk), is_active=True).first()
+        if (
+            user is None
+            or user.email_verified_at is not None
+            or not hmac.compare_digest(fingerprint, _password_fingerprint(user))
+        ):
+            raise refused
+        user.email_verified_at = timezone.now()
+        user.save(update_fields=["email_verified_at"])
+    return user
+
+
+@transaction.atomic
+def change_own_password(user: User, *, current: str, new: str) -> None:
+    """From the profile: the current password first, so an unattended browser is not enough."""
+    if not user.check_password(current):
+        raise ActionRefused("wrong_password", _("The current password is wrong."))
+    change_password(user, new)
+
+
+# --- password reset -------------------------------------------------------------------------
+
+
+@transaction.atomic
+def request_password_reset(email: str) -> None:
+    """Mail a reset link to the account address, if there is an active account; the caller
+    answers the same either way. The link (Django's token: it hashes the password and the last
+    sign-in) works once and for PASSWORD_RESET_TIMEOUT."""
+    user = User.objects.filter(email=normalize_email(email), is_active=True).first()
+    if user is None:
+        return
+    _mail(
+        user,
+        "password_reset",
+        link=_link(
+            "portal:password_reset_confirm",
+            uidb64=urlsafe_base64_encode(force_bytes(user.pk)),
+            token=default_token_generator.make_token(user),
+        ),
+        minutes=settings.PASSWORD_RESET_TIMEOUT // 60,
+    )
+
+
+def user_for_reset_link(uidb64: str, token: str) -> User | None:
+    """The person a reset link is for, while it is still good; reading changes nothing."""
+    try:
+        pk = int(urlsafe_base64_decode(uidb64).decode())
+    except (ValueError, UnicodeDecodeError):
+        return None
+    user = User.objects.filter(pk=pk, is_active=True).first()
+    if user is None or not default_token_generator.check_token(user, token):
+        return None
+    return user
+
+
+@transaction.atomic
+def reset_password(uidb64: str, token: str, raw_password: str) -> User:
+    """Set the new password through the link. Reading the mail proved the address, so an
+    account not yet verified (a sign-up, a customer known from their mail) is verified now."""
+    user = user_for_reset_link(uidb64, token)
+    if user is None:
+        raise ActionRefused(
+            "invalid_link",
+            _("This link is invalid, was already used or has expired. Ask for a new one."),
+        )
+    if user.email_verified_at is None:
+        user.email_verified_at = timezone.now()
+        user.save(update_fields=["email_verified_at"])
+    change_password(user, raw_password)
+    return user
+
+
+# --- two-factor sign-in ---------------------------------------------------------------------
+
+TOTP_ISSUER = "Destek"
+RECOVERY_CODES = 10
+_RECOVERY_ALPHABET = "abcdefghjkmnpqrstuvwxyz23456789"  # no 0/o, 1/l/i to misread
+
+
+def _totp(secret: str) -> pyotp.TOTP:
+    return pyotp.TOTP(secret)
+
+
+def provisioning_uri(user: User, two_factor: TwoFactor) -> str:
+    """The otpauth:// address the authenticator app reads from the QR code."""
+    return _totp(two_factor.secret).provisioning_uri(name=user.email, issuer_name=TOTP_ISSUER)
+
+
+def _matching_step(two_factor: TwoFactor, code: str) -> int | None:
+    """The time step `code` belongs to (now, or one step either side for clock drift), only
+    if later than the last accepted one: a code seen once is spent."""
+    code = "".join(code.split())
+    if len(code) != 6 or not code.isdigit():
+        return None
+    totp = _totp(two_factor.secret)
+    now = totp.timecode(timezone.now())
+    for step in (now - 1, now, now + 1):
+        if step > two_factor.last_step and hmac.compare_digest(totp.generate_otp(step), code):
+            return step
+    return None
+
+
+def _recovery_hash(user_id: int, code: str) -> str:
+    normal = "".join(ch for ch in code.lower() if ch.isalnum())
+    return hmac.new(
+        settings.SECRET_KEY.encode(), f"recovery:{user_id}:{normal}".encode(), hashlib.sha256
+    ).hexdigest()
+
+
+def _new_recovery_codes(user: User) -> list[str]:
+    RecoveryCode.objects.filter(user=user).delete()
+    codes = []
+    for _i in range(RECOVERY_CODES):
+        raw = "".join(secrets.choice(_RECOVERY_ALPHABET) for _j in range(10))
+        codes.append(f"{raw[:5]}-{raw[5:]}")
+    RecoveryCode.objects.bulk_create(
+        [RecoveryCode(user=user, code_hash=_recovery_hash(user.pk, code)) for code in codes]
+    )
+    return codes
+
+
+@transaction.atomic
+def start_two_factor(user: User) -> TwoFactor:
+    """A new secret, waiting for a first code from the app before sign-in asks for one."""
+    if TwoFactor.objects.filter(user=user, confirmed_at__isnull=False).exists():
+        raise ActionRefused("already_enabled", _("Two-factor sign-in is already on."))
+    two_factor, _created = TwoFactor.objects.update_or_create(
+        user=user, defaults={"secret": pyotp.random_base32(), "last_step": 0}
+    )
+    return two_factor
+
+
+def pending_two_factor(user: User) -> TwoFactor | None:
+    return TwoFactor.objects.filter(user=user, confirmed_at__isnull=True).first()
+
+
+@transaction.atomic
+def confirm_two_factor(user: User, code: str) -> list[str]:
+    """Switch two-factor sign-in on with a first code; returns the recovery codes, whose raw
+    values exist only in this answer."""
+    two_factor = (
+        TwoFactor.objects.select_for_update().filter(user=user, confirmed_at__isnull=True).first()
+    )
+    if two_factor is None:
+        raise ActionRefused("not_started", _("Start setting up two-factor sign-in first."))
+    step = _matching_step(two_factor, code)
+    if step is None:
+        raise ActionRefused("invalid_code", _("The code is wrong or has expired."))
+    two_factor.confirmed_at = timezone.now()
+    two_factor.last_step = step
+    two_factor.save(update_fields=["confirmed_at", "last_step"])
+    codes = _new_recovery_codes(user)
+    _security_mail(user, "two_factor_enabled")
+    return codes
+
+
+@transaction.atomic
+def check_second_factor(user: User, code: str) -> str:
+    """Accept a code from the app ("totp") or an unused recovery code ("recovery"), each once.
+    A recovery code used is told to the security address."""
+    two_factor = (
+        TwoFactor.objects.select_for_update().filter(user=user, confirmed_at__isnull=False).first()
+    )
+    refused = ActionRefused("invalid_code", _("The code is wrong or has expired."))
+    if two_factor is None or not code.strip():
+        raise refused
+    step = _matching_step(two_factor, code)
+    if step is not None:
+        TwoFactor.objects.filter(pk=two_factor.pk).update(last_step=step)
+        return "totp"
+    # A conditional UPDATE: of two requests with the same code, one wins.
+    used = RecoveryCode.objects.filter(
+        user=user, code_hash=_recovery_hash(user.pk, code), used_at__isnull=True
+    ).update(used_at=timezone.now())
+    if not used:
+        raise refused
+    left = RecoveryCode.objects.filter(user=user, used_at__isnull=True).count()
+    _security_mail(user, "recovery_code_used", left=left)
+    return "recovery"
+
+
+def _prove(user: User, proof: str) -> None:
+    """The current password or a code: someone at an unattended browser cannot switch the
+    second factor off or read new recovery codes."""
+    if proof and user.check_password(proof):
+        return
+    try:
+        check_second_factor(user, proof)
+    except ActionRefused:
+        raise ActionRefused("invalid_proof", _("The password or code is wrong.")) from None
+
+
+@transaction.atomic
+def regenerate_recovery_codes(user: User, *, proof: str) -> list[str]:
+    """Ten new codes; the old ones stop working."""
+    if not TwoFactor.objects.filter(user=user, confirmed_at__isnull=False).exists():
+        raise ActionRefused("not_enabled", _("Two-factor sign-in is off."))
+    _prove(user, proof)
+    return _new_recovery_codes(user)
+
+
+@transaction.atomic
+def disable_two_factor(user: User, *, proof: str) -> None:
+    if not TwoFactor.objects.filter(user=user, confirmed_at__isnull=False).exists():
+        raise ActionRefused("not_enabled", _("Two-factor sign-in is off."))
+    _prove(user, proof)
+    TwoFactor.objects.filter(user=user).delete()
+    RecoveryCode.objects.filter(user=user).delete()
+    _security_mail(user, "two_factor_disabled")
+
+
+# --- profile and notification addresses -----------------------------------------------------
+
+
+@transaction.atomic
+def update_profile(
+    user: User, *, full_name: str, language: str, time_zone: str, phone: str
+) -> None:
+    if language not in dict(settings.LANGUAGES):
+        raise ActionRefused("invalid_language", _("Choose one of the languages offered."))
+    if time_zone not in zoneinfo.available_timezones():
+        raise ActionRefused("invalid_time_zone", _("Choose one of the time zones offered."))
+    user.full_name = full_name.strip()[:200]
+    user.language = language
+    user.time_zone = time_zone
+    user.phone = phone.strip()[:32]
+    user.save(update_fields=["full_name", "language", "time_zone", "phone"])
+
+
+@transaction.atomic
+def remove_contact_address(user: User, email: str) -> None:
+    """Mail of the kinds it received falls back to the account address."""
+    ContactAddress.objects.filter(user=user, email=normalize_email(email)).delete()
+
+
+@transaction.atomic
+def set_notification_addresses(user: User, chosen: Mapping[str, str]) -> None:
+    """For each kind given, the verified contact address that receives it ("" for the
+    account address)."""
+    verified = {
+        a.email: a for a in ContactAddress.objects.filter(user=user, verified_at__isnull=False)
+    }
+    for kind, email in chosen.items():
+        if kind not in NotificationKind.values:
+            raise ValueError(f"unknown notification kind {kind!r}")
+        email = normalize_email(email)
+        if email and email != user.email and email not in verified:
+            raise ActionRefused(
+                "unverified_address", _("Verify this address before choosing it."), kind=kind
+            )
+    for kind, email in chosen.items():
+        field = f"for_{kind}"
+        # Cleared first: at most one address per kind (a database constraint holds it too).
+        ContactAddress.objects.filter(user=user, **{field: True}).update(**{field: False})
+        target = verified.get(normalize_email(email))
+        if target is not None:
+            ContactAddress.objects.filter(pk=target.pk).update(**{field: True})

@@ -10,11 +10,13 @@ from pydantic import ConfigDict, EmailStr, Field
 
 from destek.accounts.actions import (
     add_contact_address,
+    check_second_factor,
     issue_api_token,
     revoke_api_token,
     verify_contact_address,
 )
 from destek.accounts.models import ApiToken, ContactAddress, User, hash_token
+from destek.accounts.selectors import has_two_factor, is_verified
 from destek.api.auth import activate_language
 from destek.lib.errors import ActionRefused
 from destek.lib.ratelimit import client_ip, hit
@@ -25,6 +27,11 @@ router = Router(tags=["auth"])
 class Credentials(Schema):
     email: str = Field(max_length=254)
     password: str = Field(max_length=200)
+    otp: str | None = Field(
+        default=None,
+        max_length=20,
+        description="With two-factor sign-in on: a code from the app, or a recovery code.",
+    )
 
 
 class TokenOut(Schema):
@@ -50,8 +57,8 @@ class MeOut(Schema):
 @router.post(
     "/token",
     auth=None,
-    response={200: TokenOut, 401: ErrorOut, 422: ErrorOut, 429: ErrorOut},
-    summary="Exchange e-mail and password for a bearer token",
+    response={200: TokenOut, 401: ErrorOut, 403: ErrorOut, 422: ErrorOut, 429: ErrorOut},
+    summary="Exchange e-mail and password (and a code, with two-factor sign-in) for a token",
 )
 def create_token(request: HttpRequest, payload: Credentials) -> Status[dict[str, str]]:
     email = payload.email.strip().lower()
@@ -68,6 +75,24 @@ def create_token(request: HttpRequest, payload: Credentials) -> Status[dict[str,
         raise ActionRefused("invalid_credentials", _("Invalid e-mail or password."), status=401)
     assert isinstance(user, User)
     activate_language(request, user)
+    if not is_verified(user):
+        raise ActionRefused(
+            "email_unverified",
+            _("Please confirm your e-mail address first: open the link we sent you."),
+            status=403,
+        )
+    if has_two_factor(user):
+        # The password alone is not enough; a wrong code answers as a missing one.
+        try:
+            if not payload.otp:
+                raise ActionRefused("otp_required", "")
+            check_second_factor(user, payload.otp)
+        except ActionRefused:
+            raise ActionRefused(
+                "otp_required",
+                _("Enter a code from your authenticator app or a recovery code in `otp`."),
+                status=401,
+            ) from None
     return Status(200, {"token": issue_api_token(user, name="api")})
 
 

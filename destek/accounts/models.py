@@ -83,6 +83,12 @@ class User(AbstractBaseUser, PermissionsMixin):
     time_zone = models.CharField(_("time zone"), max_length=64, default="Asia/Baku")
     phone = models.CharField(_("phone"), max_length=32, blank=True)
     is_active = models.BooleanField(_("active"), default=True)
+    # Accounts made by a trusted channel (admin, demo, an agent) start verified; sign-up
+    # clears it until the mailed link is followed, and so may a channel that only saw the
+    # address (e-mail in) until its owner proves it by sign-up or password reset.
+    email_verified_at = models.DateTimeField(
+        _("address verified"), null=True, blank=True, default=timezone.now
+    )
     date_joined = models.DateTimeField(_("joined"), default=timezone.now)
 
     objects = UserManager()
@@ -181,6 +187,12 @@ class ContactAddress(models.Model):
     )
     email = models.EmailField(_("e-mail address"))
     verified_at = models.DateTimeField(_("verified"), null=True, blank=True)
+    # Which kinds of mail go here instead of the account address; at most one address per
+    # kind and person (constraints below), and only once verified (the actions see to it).
+    for_support = models.BooleanField(_("support mail"), default=False)
+    for_billing = models.BooleanField(_("billing mail"), default=False)
+    for_security = models.BooleanField(_("security mail"), default=False)
+    for_announcements = models.BooleanField(_("announcements"), default=False)
     code_hash = models.CharField(max_length=64, blank=True, editable=False)
     code_expires_at = models.DateTimeField(null=True, blank=True, editable=False)
     attempts = models.PositiveSmallIntegerField(default=0, editable=False)
@@ -191,8 +203,59 @@ class ContactAddress(models.Model):
         verbose_name = _("contact address")
         verbose_name_plural = _("contact addresses")
         constraints = [
-            models.UniqueConstraint(fields=["user", "email"], name="contact_address_unique")
+            models.UniqueConstraint(fields=["user", "email"], name="contact_address_unique"),
+            *(
+                models.UniqueConstraint(
+                    fields=["user"],
+                    condition=models.Q(**{f"for_{kind}": True}),
+                    name=f"contact_address_one_{kind}",
+                )
+                for kind in ("support", "billing", "security", "announcements")
+            ),
         ]
 
     def __str__(self) -> str:
         return self.email
+
+
+class TwoFactor(models.Model):
+    """A person's TOTP authenticator. `confirmed_at` is empty while being set up: sign-in
+    asks for a code only once the person proved their app produces them."""
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="two_factor"
+    )
+    # The shared secret has to be readable to compute codes, so it cannot be hashed; it is
+    # shown only while setting up and never again.
+    secret = models.CharField(max_length=64, editable=False)
+    confirmed_at = models.DateTimeField(_("enabled"), null=True, blank=True)
+    #: The last 30-second step a code was accepted for: no code of it or an earlier step is
+    #: accepted again (RFC 6238, section 5.2).
+    last_step = models.BigIntegerField(default=0, editable=False)
+    created_at = models.DateTimeField(_("created"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("two-factor sign-in")
+        verbose_name_plural = _("two-factor sign-ins")
+
+    def __str__(self) -> str:
+        return str(self.user)
+
+
+class RecoveryCode(models.Model):
+    """A one-time code for signing in without the authenticator; only its HMAC is stored."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="recovery_codes"
+    )
+    code_hash = models.CharField(max_length=64, editable=False)
+    used_at = models.DateTimeField(_("used"), null=True, blank=True)
+    created_at = models.DateTimeField(_("created"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("recovery code")
+        verbose_name_plural = _("recovery codes")
+        indexes = [models.Index(fields=["user", "code_hash"], name="recovery_code_lookup")]
+
+    def __str__(self) -> str:
+        return f"{self.user} ({self.pk})"

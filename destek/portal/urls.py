@@ -2,13 +2,37 @@ from __future__ import annotations
 
 from django.urls import path
 
+from destek.portal import account_views as account
 from destek.portal import views
 
 app_name = "portal"
 
 urlpatterns = [
     path("", views.home, name="home"),
-    path("sign-in/", views.sign_in, name="login"),
+    path("sign-in/", account.sign_in, name="login"),
+    path("sign-in/code/", account.sign_in_code, name="sign_in_code"),
+    path("sign-up/", account.sign_up, name="sign_up"),
+    path("sign-up/sent/", account.sign_up_sent, name="sign_up_sent"),
+    path("sign-up/resend/", account.sign_up_resend, name="sign_up_resend"),
+    path("sign-up/verify/<str:token>/", account.verify_email, name="verify_email"),
+    path("password-reset/", account.password_reset, name="password_reset"),
+    path("password-reset/sent/", account.password_reset_sent, name="password_reset_sent"),
+    path("password-reset/done/", account.password_reset_done, name="password_reset_done"),
+    path(
+        "password-reset/<str:uidb64>/<str:token>/",
+        account.password_reset_confirm,
+        name="password_reset_confirm",
+    ),
+    path("my/profile/", account.profile, name="profile"),
+    path("my/profile/password/", account.profile_password, name="profile_password"),
+    path("my/profile/two-factor/start/", account.two_factor_start, name="two_factor_start"),
+    path("my/profile/two-factor/", account.two_factor_setup, name="two_factor_setup"),
+    path("my/profile/two-factor/codes/", account.two_factor_codes, name="two_factor_codes"),
+    path("my/profile/two-factor/disable/", account.two_factor_disable, name="two_factor_disable"),
+    path("my/profile/addresses/", account.address_add, name="address_add"),
+    path("my/profile/addresses/verify/", account.address_verify, name="address_verify"),
+    path("my/profile/addresses/remove/", account.address_remove, name="address_remove"),
+    path("my/profile/notifications/", account.notifications, name="notifications"),
     path("status/", views.status_start, name="status_start"),
     path("status/<uuid:lookup_id>/", views.status, name="status"),
     path("sign-out/", views.sign_out, name="logout"),

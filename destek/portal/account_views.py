@@ -1,0 +1,491 @@
+"""The account pages: sign up, sign in (with the second step), password reset, the profile.
+
+Thin: parse, rate-limit, call one action in `destek.accounts.actions`, render. Answers that
+could tell whether an address has an account (sign-up, reset, resend) are the same either way.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import segno
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth import authenticate, login, update_session_auth_hash
+from django.contrib.auth.decorators import login_required
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.safestring import mark_safe
+from django.utils.translation import gettext as _
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_POST
+
+from destek.accounts import actions
+from destek.accounts.choices import NotificationKind
+from destek.accounts.models import ContactAddress, User
+from destek.accounts.selectors import has_two_factor, is_verified, notification_choices
+from destek.lib.errors import ActionRefused
+from destek.lib.ratelimit import client_ip, hit
+from destek.portal.account_forms import (
+    AddressCodeForm,
+    ChangePasswordForm,
+    CodeForm,
+    ConfirmCodeForm,
+    EmailForm,
+    NotificationForm,
+    ProfileForm,
+    ProofForm,
+    SetPasswordForm,
+    SignUpForm,
+)
+from destek.portal.forms import SignInForm
+
+BACKEND = "django.contrib.auth.backends.ModelBackend"
+#: The half-signed-in state between the password and the code: in the session, not a login.
+PENDING = "pending_second_factor"
+PENDING_SECONDS = 300
+
+
+def _limited(request: HttpRequest, scope: str, ident: str, limit: int, window: int) -> bool:
+    """True when over either limit: per `ident` (an address, a user) and per client."""
+    return not (
+        hit(f"{scope}-id", ident, limit=limit, window_seconds=window)
+        and hit(f"{scope}-ip", client_ip(request), limit=limit * 6, window_seconds=window)
+    )
+
+
+def _too_many() -> str:
+    return _("Too many attempts. Please wait a few minutes.")
+
+
+def _next_url(request: HttpRequest) -> str:
+    target = request.POST.get("next") or request.GET.get("next") or ""
+    if target and url_has_allowed_host_and_scheme(
+        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        return target
+    return reverse("portal:home")
+
+
+def _begin_sign_in(request: HttpRequest, user: User, next_url: str) -> HttpResponse:
+    """Password (or mailed link) accepted: sign in, or first ask for the second factor."""
+    if has_two_factor(user):
+        request.session[PENDING] = {
+            "user": user.pk,
+            "until": time.time() + PENDING_SECONDS,
+            "next": next_url,
+        }
+        return redirect("portal:sign_in_code")
+    login(request, user, backend=BACKEND)  # a new session key: a planted one is worthless
+    return redirect(next_url)
+
+
+# --- sign in --------------------------------------------------------------------------------
+
+
+def sign_in(request: HttpRequest) -> HttpResponse:
+    form = SignInForm(request.POST or None)
+    unverified = ""
+    if request.method == "POST" and form.is_valid():
+        email = form.cleaned_data["email"].lower()
+        if _limited(request, "login", email, 10, 300):
+            form.add_error(None, _too_many())
+        else:
+            user = authenticate(request, username=email, password=form.cleaned_data["password"])
+            if user is None or not user.is_active:
+                form.add_error(None, _("Invalid e-mail or password."))
+            elif not is_verified(user):  # type: ignore[arg-type]
+                # Said only to whoever knows the password: it tells nobody else anything.
+                form.add_error(
+                    None,
+                    _(
+                        "Please confirm your e-mail address first: open the link we sent "
+                        "you when you signed up."
+                    ),
+                )
+                unverified = email
+            else:
+                return _begin_sign_in(request, user, _next_url(request))  # type: ignore[arg-type]
+    return render(
+        request,
+        "portal/sign_in.html",
+        {
+            "form": form,
+            "unverified": unverified,
+            "signup": settings.DESTEK_SIGNUP,
+            "next": request.POST.get("next") or request.GET.get("next", ""),
+        },
+    )
+
+
+def sign_in_code(request: HttpRequest) -> HttpResponse:
+    """The second step: a code from the app or a recovery code."""
+    pending: dict[str, Any] = request.session.get(PENDING) or {}
+    user = None
+    if pending.get("until", 0) > time.time():
+        user = User.objects.filter(pk=pending["user"], is_active=True).first()
+    if user is None:
+        request.session.pop(PENDING, None)
+        return redirect("portal:login")
+    form = CodeForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        if _limited(request, "second-factor", str(user.pk), 5, 300):
+            form.add_error("code", _too_many())
+        else:
+            try:
+                actions.check_second_factor(user, form.cleaned_data["code"])
+            except ActionRefused as refusal:
+                form.add_error("code", str(refusal.detail))
+            else:
+                del request.session[PENDING]
+                login(request, user, backend=BACKEND)
+                return redirect(pending.get("next") or "portal:home")
+    return render(request, "portal/account/sign_in_code.html", {"form": form})
+
+
+# --- sign up --------------------------------------------------------------------------------
+
+
+def _signup_open() -> None:
+    if not settings.DESTEK_SIGNUP:
+        raise Http404
+
+
+def sign_up(request: HttpRequest) -> HttpResponse:
+    _signup_open()
+    if request.user.is_authenticated:
+        return redirect("portal:home")
+    form = SignUpForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        if _limited(request, "signup", data["email"].lower(), 3, 3600):
+            form.add_error(None, _too_many())
+            return render(request, "portal/account/sign_up.html", {"form": form}, status=429)
+        actions.sign_up(
+            full_name=data["full_name"],
+            email=data["email"],
+            password=data["password"],
+            language=data["language"],
+            time_zone=data["time_zone"],
+        )
+        return redirect("portal:sign_up_sent")
+    return render(request, "portal/account/sign_up.html", {"form": form})
+
+
+def sign_up_sent(request: HttpRequest) -> HttpResponse:
+    _signup_open()
+    return render(request, "portal/account/sign_up_sent.html")
+
+
+@require_POST
+def sign_up_resend(request: HttpRequest) -> HttpResponse:
+    _signup_open()
+    form = EmailForm(request.POST)
+    if form.is_valid():
+        email = form.cleaned_data["email"].lower()
+        if not _limited(request, "signup-resend", email, 3, 3600):
+            actions.resend_signup_link(email)
+    return redirect("portal:sign_up_sent")
+
+
+def verify_email(request: HttpRequest, token: str) -> HttpResponse:
+    """GET shows a button and changes nothing (mail scanners open links); POST verifies and
+    signs in."""
+    error = ""
+    if request.method == "POST":
+        try:
+            user = actions.verify_email(token)
+        except ActionRefused as refusal:
+            error = str(refusal.detail)
+        else:
+            return _begin_sign_in(request, user, reverse("portal:home"))
+    return render(request, "portal/account/verify_email.html", {"error": error})
+
+
+# --- password reset -------------------------------------------------------------------------
+
+
+def password_reset(request: HttpRequest) -> HttpResponse:
+    form = EmailForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        email = form.cleaned_data["email"].lower()
+        if _limited(request, "reset", email, 3, 3600):
+            form.add_error(None, _too_many())
+            return render(request, "portal/account/password_reset.html", {"form": form}, status=429)
+        actions.request_password_reset(email)
+        return redirect("portal:password_reset_sent")
+    return render(request, "portal/account/password_reset.html", {"form": form})
+
+
+def password_reset_sent(request: HttpRequest) -> HttpResponse:
+    return render(request, "portal/account/password_reset_sent.html")
+
+
+@never_cache
+def password_reset_confirm(request: HttpRequest, uidb64: str, token: str) -> HttpResponse:
+    # The token stays in the address: pages load nothing from elsewhere and the
+    # Referrer-Policy is same-origin, so it never leaks in a Referer header.
+    user = actions.user_for_reset_link(uidb64, token)
+    if user is None:
+        return render(request, "portal/account/password_reset_confirm.html", {"invalid": True})
+    form = SetPasswordForm(user, request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            actions.reset_password(uidb64, token, form.cleaned_data["new_password"])
+        except ActionRefused as refusal:
+            form.add_error(None, str(refusal.detail))
+        else:
+            # Not signed in here: with two-factor sign-in, the code is still asked for.
+            return redirect("portal:password_reset_done")
+    return render(request, "portal/account/password_reset_confirm.html", {"form": form})
+
+
+def password_reset_done(request: HttpRequest) -> HttpResponse:
+    return render(request, "portal/account/password_reset_done.html")
+
+
+# --- profile --------------------------------------------------------------------------------
+
+
+def _profile(request: HttpRequest, status: int = 200, **forms: Any) -> HttpResponse:
+    user: User = request.user  # type: ignore[assignment]
+    addresses = list(user.contact_addresses.all())
+    verified = [a.email for a in addresses if a.verified_at is not None]
+    two_factor = getattr(user, "two_factor", None) if has_two_factor(user) else None
+    context = {
+        "profile_form": forms.get("profile_form")
+        or ProfileForm(
+            initial={
+                "full_name": user.full_name,
+                "language": user.language,
+                "time_zone": user.time_zone,
+                "phone": user.phone,
+            }
+        ),
+        "password_form": forms.get("password_form") or ChangePasswordForm(user),
+        "two_factor": two_factor,
+        "codes_left": user.recovery_codes.filter(used_at__isnull=True).count() if two_factor else 0,
+        "proof_form": forms.get("proof_form") or ProofForm(),
+        "addresses": addresses,
+        "address_form": forms.get("address_form") or EmailForm(),
+        "address_error": forms.get("address_error", ""),
+        "notification_form": forms.get("notification_form")
+        or NotificationForm(user, verified, initial=notification_choices(user)),
+    }
+    return render(request, "portal/account/profile.html", context, status=status)
+
+
+@login_required
+def profile(request: HttpRequest) -> HttpResponse:
+    user: User = request.user  # type: ignore[assignment]
+    if request.method != "POST":
+        return _profile(request)
+    form = ProfileForm(request.POST)
+    if form.is_valid():
+        try:
+            actions.update_profile(user, **form.cleaned_data)
+        except ActionRefused as refusal:
+            form.add_error(None, str(refusal.detail))
+        else:
+            messages.success(request, _("Your profile is saved."))
+            response = redirect("portal:profile")
+            # The switcher's cookie would outrank the new preference: it follows it now.
+            response.set_cookie(
+                settings.LANGUAGE_COOKIE_NAME,
+                user.language,
+                samesite="Lax",
+                secure=settings.SESSION_COOKIE_SECURE,
+            )
+            return response
+    return _profile(request, profile_form=form)
+
+
+@login_required
+@require_POST
+def profile_password(request: HttpRequest) -> HttpResponse:
+    user: User = request.user  # type: ignore[assignment]
+    form = ChangePasswordForm(user, request.POST)
+    if form.is_valid():
+        if _limited(request, "password-change", str(user.pk), 5, 300):
+            form.add_error(None, _too_many())
+        else:
+            try:
+                actions.change_own_password(
+                    user,
+                    current=form.cleaned_data["current_password"],
+                    new=form.cleaned_data["new_password"],
+                )
+            except ActionRefused as refusal:
+                form.add_error("current_password", str(refusal.detail))
+            else:
+                update_session_auth_hash(request, user)  # this browser stays signed in
+                messages.success(request, _("Your password is changed."))
+                return redirect("portal:profile")
+    return _profile(request, password_form=form)
+
+
+@login_required
+@require_POST
+def two_factor_start(request: HttpRequest) -> HttpResponse:
+    try:
+        actions.start_two_factor(request.user)  # type: ignore[arg-type]
+    except ActionRefused as refusal:
+        messages.error(request, str(refusal.detail))
+        return redirect("portal:profile")
+    return redirect("portal:two_factor_setup")
+
+
+@never_cache
+@login_required
+def two_factor_setup(request: HttpRequest) -> HttpResponse:
+    """The QR code and the secret, shown only while two-factor sign-in is not yet on."""
+    user: User = request.user  # type: ignore[assignment]
+    pending = actions.pending_two_factor(user)
+    if pending is None:
+        return redirect("portal:profile")
+    form = ConfirmCodeForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        if _limited(request, "second-factor", str(user.pk), 5, 300):
+            form.add_error("code", _too_many())
+        else:
+            try:
+                codes = actions.confirm_two_factor(user, form.cleaned_data["code"])
+            except ActionRefused as refusal:
+                form.add_error("code", str(refusal.detail))
+            else:
+                return render(request, "portal/account/recovery_codes.html", {"codes": codes})
+    uri = actions.provisioning_uri(user, pending)
+    # segno writes the SVG itself from the URI: no user text in it, safe to inline.
+    qr = mark_safe(segno.make(uri, error="m").svg_inline(scale=5, dark="#1d2433", light="#fff"))  # noqa: S308
+    secret = " ".join(pending.secret[i : i + 4] for i in range(0, len(pending.secret), 4))
+    return render(
+        request,
+        "portal/account/two_factor_setup.html",
+        {"form": form, "qr": qr, "secret": secret},
+    )
+
+
+def _proof(request: HttpRequest) -> tuple[ProofForm, bool]:
+    form = ProofForm(request.POST)
+    if not form.is_valid():
+        return form, False
+    if _limited(request, "second-factor", str(request.user.pk), 5, 300):
+        form.add_error("proof", _too_many())
+        return form, False
+    return form, True
+
+
+@never_cache
+@login_required
+@require_POST
+def two_factor_codes(request: HttpRequest) -> HttpResponse:
+    form, ok = _proof(request)
+    if ok:
+        try:
+            codes = actions.regenerate_recovery_codes(
+                request.user,  # type: ignore[arg-type]
+                proof=form.cleaned_data["proof"],
+            )
+        except ActionRefused as refusal:
+            form.add_error("proof", str(refusal.detail))
+        else:
+            return render(request, "portal/account/recovery_codes.html", {"codes": codes})
+    return _profile(request, proof_form=form)
+
+
+@login_required
+@require_POST
+def two_factor_disable(request: HttpRequest) -> HttpResponse:
+    form, ok = _proof(request)
+    if ok:
+        try:
+            actions.disable_two_factor(
+                request.user,  # type: ignore[arg-type]
+                proof=form.cleaned_data["proof"],
+            )
+        except ActionRefused as refusal:
+            form.add_error("proof", str(refusal.detail))
+        else:
+            messages.success(request, _("Two-factor sign-in is off."))
+            return redirect("portal:profile")
+    return _profile(request, proof_form=form)
+
+
+@login_required
+@require_POST
+def address_add(request: HttpRequest) -> HttpResponse:
+    user: User = request.user  # type: ignore[assignment]
+    form = EmailForm(request.POST)
+    if form.is_valid():
+        # The same budget as the API's: codes mailed per person per hour.
+        if not hit("address-code", str(user.pk), limit=5, window_seconds=3600):
+            form.add_error("email", _("Too many requests. Please wait a while and try again."))
+        else:
+            try:
+                actions.add_contact_address(user, form.cleaned_data["email"])
+            except ActionRefused as refusal:
+                form.add_error("email", str(refusal.detail))
+            else:
+                messages.success(
+                    request, _("We sent a code to that address. Enter it below to verify it.")
+                )
+                return redirect(reverse("portal:profile") + "#addresses")
+    return _profile(request, address_form=form)
+
+
+@login_required
+@require_POST
+def address_verify(request: HttpRequest) -> HttpResponse:
+    user: User = request.user  # type: ignore[assignment]
+    form = AddressCodeForm(request.POST)
+    error = _("The code is wrong or has expired. Ask for a new one.")
+    if form.is_valid():
+        try:
+            actions.verify_contact_address(
+                user, form.cleaned_data["email"], form.cleaned_data["code"]
+            )
+        except ActionRefused as refusal:
+            error = str(refusal.detail)
+        except ContactAddress.DoesNotExist:
+            pass
+        else:
+            messages.success(request, _("The address is verified."))
+            return redirect(reverse("portal:profile") + "#addresses")
+    return _profile(request, address_error=error)
+
+
+@login_required
+@require_POST
+def address_remove(request: HttpRequest) -> HttpResponse:
+    form = EmailForm(request.POST)
+    if form.is_valid():
+        actions.remove_contact_address(
+            request.user,  # type: ignore[arg-type]
+            form.cleaned_data["email"],
+        )
+        messages.success(request, _("The address is removed."))
+    return redirect(reverse("portal:profile") + "#addresses")
+
+
+@login_required
+@require_POST
+def notifications(request: HttpRequest) -> HttpResponse:
+    user: User = request.user  # type: ignore[assignment]
+    verified = list(
+        user.contact_addresses.filter(verified_at__isnull=False).values_list("email", flat=True)
+    )
+    form = NotificationForm(user, verified, request.POST)
+    if form.is_valid():
+        try:
+            actions.set_notification_addresses(
+                user, {kind: form.cleaned_data[kind] for kind in NotificationKind.values}
+            )
+        except ActionRefused as refusal:
+            form.add_error(refusal.extra.get("kind"), str(refusal.detail))
+        else:
+            messages.success(request, _("Saved: where each kind of mail goes."))
+            return redirect(reverse("portal:profile") + "#notifications")
+    return _profile(request, notification_form=form)

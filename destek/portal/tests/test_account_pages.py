@@ -1,0 +1,716 @@
+"""The account pages without JavaScript: sign up with a mailed link, password reset,
+two-factor sign-in, the profile and the addresses each kind of mail goes to."""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+from typing import Any
+
+import pyotp
+import pytest
+import time_machine
+from django.test import Client
+from django.utils import timezone
+
+from destek.accounts.models import ApiToken, RecoveryCode, TwoFactor, User
+from destek.accounts.selectors import notification_address
+from destek.notify.models import Delivery
+
+pytestmark = pytest.mark.django_db
+
+
+class Browser:
+    """One browser, committing like production: mail queued on commit is sent (to
+    `mail.outbox`) before the answer comes back."""
+
+    def __init__(self, capture: Any, **client: Any) -> None:
+        self.client = Client(headers={"Accept-Language": "en"}, **client)
+        self.client.cookies["django_language"] = "en"
+        self.capture = capture
+
+    def get(self, url: str, **kw: Any) -> Any:
+        with self.capture(execute=True):
+            return self.client.get(url, **kw)
+
+    def post(self, url: str, data: dict[str, Any] | None = None, **kw: Any) -> Any:
+        with self.capture(execute=True):
+            return self.client.post(url, data or {}, **kw)
+
+    def signed_in(self) -> bool:
+        return self.client.get("/my/profile/").status_code == 200
+
+
+@pytest.fixture
+def browser(demo: None, django_capture_on_commit_callbacks: Any) -> Browser:
+    return Browser(django_capture_on_commit_callbacks)
+
+
+@pytest.fixture
+def new_browser(django_capture_on_commit_callbacks: Any) -> Any:
+    return lambda **kw: Browser(django_capture_on_commit_callbacks, **kw)
+
+
+def link_in(mail: Any) -> str:
+    """The path of the first link to us in a mail's text."""
+    found = re.search(r"https?://[^/\s]+(/\S+/)", mail.body)
+    assert found, mail.body
+    return found.group(1)
+
+
+def page_text(response: Any) -> str:
+    """The page without its per-browser CSRF token, to compare two answers."""
+    return re.sub(r'name="csrfmiddlewaretoken" value="[^"]+"', "", response.content.decode())
+
+
+def mails_to(outbox: list, address: str) -> list:
+    return [m for m in outbox if m.to == [address]]
+
+
+STRONG = "plum-Orbit-7421"
+
+SIGN_UP = {
+    "full_name": "Leyla Aliyeva",
+    "email": "leyla@example.org",
+    "password": STRONG,
+    "language": "en",
+    "time_zone": "Asia/Baku",
+}
+
+
+def sign_up(browser: Browser, **changes: Any) -> Any:
+    return browser.post("/sign-up/", {**SIGN_UP, **changes})
+
+
+# --- sign-up ------------------------------------------------------------------------------
+
+
+def test_signing_up_mails_a_link_that_verifies_the_address_and_signs_in(
+    browser: Browser, outbox: list
+) -> None:
+    response = sign_up(browser)
+    assert response.status_code == 302
+    assert response["Location"] == "/sign-up/sent/"
+    user = User.objects.get(email="leyla@example.org")
+    assert user.email_verified_at is None
+    assert user.is_customer
+    [mail] = mails_to(outbox, "leyla@example.org")
+    assert mail.subject == "Confirm your e-mail address"
+    assert mail.alternatives, "an HTML part too"
+
+    refused = browser.post("/sign-in/", {"email": "leyla@example.org", "password": STRONG})
+    page = refused.content.decode()
+    assert "Please confirm your e-mail address first" in page
+    assert "Send the link again" in page
+    assert not browser.signed_in()
+
+    link = link_in(mail)
+    looked = browser.get(link)
+    assert "Confirm and sign in" in looked.content.decode()
+    user.refresh_from_db()
+    assert user.email_verified_at is None, "a GET (a mail scanner) changes nothing"
+
+    followed = browser.post(link)
+    assert followed.status_code == 302
+    assert browser.signed_in()
+    user.refresh_from_db()
+    assert user.email_verified_at is not None
+
+    again = new_client_post(browser, link)
+    assert "already used or has expired" in again.content.decode()
+
+
+def new_client_post(browser: Browser, url: str) -> Any:
+    other = Browser(browser.capture)
+    response = other.post(url)
+    assert not other.signed_in()
+    return response
+
+
+def test_the_sign_up_form_preselects_the_current_language_and_checks_the_password(
+    browser: Browser,
+) -> None:
+    browser.client.cookies["django_language"] = "tr"
+    page = browser.get("/sign-up/").content.decode()
+    assert '<option value="tr" selected>' in page
+    assert 'value="Asia/Baku" selected' in page
+    weak = sign_up(browser, password="leyla")
+    assert weak.status_code == 200
+    assert not User.objects.filter(email="leyla@example.org").exists()
+
+
+def test_the_verification_mail_is_in_the_language_chosen_at_sign_up(
+    browser: Browser, outbox: list
+) -> None:
+    sign_up(browser, language="ru", time_zone="Europe/Moscow")
+    delivery = Delivery.objects.get(recipient="leyla@example.org")
+    assert delivery.language == "ru"
+    user = User.objects.get(email="leyla@example.org")
+    assert (user.language, user.time_zone) == ("ru", "Europe/Moscow")
+
+
+def test_signing_up_with_a_taken_address_answers_the_same_and_tells_the_owner(
+    browser: Browser, new_browser: Any, outbox: list
+) -> None:
+    fresh = sign_up(browser)
+    taken = sign_up(new_browser(), email="Customer@Example.com", full_name="Mallory")
+    assert (taken.status_code, taken["Location"]) == (fresh.status_code, fresh["Location"])
+    assert page_text(new_browser().get(taken["Location"])) == page_text(
+        browser.get(fresh["Location"])
+    )
+    [note] = mails_to(outbox, "customer@example.com")
+    assert note.subject == "Someone tried to sign up with your address"
+    assert "/password-reset/" in note.body
+    owner = User.objects.get(email="customer@example.com")
+    assert owner.check_password("demo"), "nothing changed in the account"
+    assert owner.full_name != "Mallory"
+
+
+def test_a_second_sign_up_before_verifying_kills_the_first_link(
+    browser: Browser, outbox: list
+) -> None:
+    sign_up(browser)
+    first = link_in(outbox[-1])
+    sign_up(browser, password="another-Long-pass-99")
+    second = link_in(outbox[-1])
+    assert "already used or has expired" in browser.post(first).content.decode()
+    browser.post(second)
+    assert browser.signed_in()
+    assert User.objects.get(email="leyla@example.org").check_password("another-Long-pass-99")
+
+
+def test_a_sign_up_link_expires(browser: Browser, outbox: list) -> None:
+    sign_up(browser)
+    link = link_in(outbox[-1])
+    with time_machine.travel(timezone.now() + timedelta(hours=25)):
+        page = browser.post(link).content.decode()
+    assert "already used or has expired" in page
+    assert not browser.signed_in()
+
+
+def test_the_link_can_be_sent_again_with_the_same_answer_for_anyone(
+    browser: Browser, outbox: list
+) -> None:
+    sign_up(browser)
+    outbox.clear()
+    mine = browser.post("/sign-up/resend/", {"email": "leyla@example.org"})
+    unknown = browser.post("/sign-up/resend/", {"email": "nobody@example.org"})
+    verified = browser.post("/sign-up/resend/", {"email": "customer@example.com"})
+    assert mine["Location"] == unknown["Location"] == verified["Location"] == "/sign-up/sent/"
+    assert [m.to for m in outbox] == [["leyla@example.org"]]
+    browser.post(link_in(outbox[-1]))
+    assert browser.signed_in()
+
+
+def test_sign_up_is_rate_limited_by_address_and_by_client(
+    browser: Browser, new_browser: Any, outbox: list
+) -> None:
+    answers = [sign_up(browser).status_code for _ in range(4)]
+    assert answers == [302, 302, 302, 429]
+    assert len(mails_to(outbox, "leyla@example.org")) == 3
+
+    client = new_browser(REMOTE_ADDR="203.0.113.9")
+    answers = [sign_up(client, email=f"p{i}@example.org").status_code for i in range(19)]
+    assert answers == [302] * 18 + [429]
+    assert not User.objects.filter(email="p18@example.org").exists()
+
+
+def test_a_customer_known_only_from_their_mail_claims_the_account_by_signing_up(
+    browser: Browser, outbox: list
+) -> None:
+    known = User(email="leyla@example.org", full_name="Leyla", email_verified_at=None)
+    known.set_unusable_password()
+    known.save()
+    sign_up(browser)
+    browser.post(link_in(mails_to(outbox, "leyla@example.org")[-1]))
+    assert browser.signed_in()
+    known.refresh_from_db()
+    assert known.check_password(STRONG)
+    assert known.email_verified_at is not None
+
+
+# --- sign-in --------------------------------------------------------------------------------
+
+
+def test_signing_in_gives_a_new_session_key(browser: Browser) -> None:
+    browser.get("/sign-in/")
+    browser.client.session.save()
+    before = browser.client.session.session_key
+    browser.post("/sign-in/", {"email": "customer@example.com", "password": "demo"})
+    assert browser.signed_in()
+    assert browser.client.session.session_key != before
+
+
+def test_the_sign_in_page_offers_sign_up_and_password_reset(browser: Browser) -> None:
+    page = browser.get("/sign-in/").content.decode()
+    assert 'href="/sign-up/"' in page
+    assert 'href="/password-reset/"' in page
+    assert "Forgot your password?" in page
+
+
+def test_signing_in_goes_back_to_the_page_asked_for_but_never_elsewhere(
+    browser: Browser,
+) -> None:
+    login = {"email": "customer@example.com", "password": "demo"}
+    there = browser.post("/sign-in/?next=/my/profile/", login)
+    assert there["Location"] == "/my/profile/"
+    other = Browser(browser.capture)
+    away = other.post("/sign-in/?next=https://evil.example/", login)
+    assert away["Location"] == "/"
+
+
+def test_signed_in_people_see_a_profile_link_in_the_header(browser: Browser, users: dict) -> None:
+    assert 'href="/my/profile/"' not in browser.get("/sign-in/").content.decode()
+    for name in ("customer", "agent"):
+        browser.client.force_login(users[name])
+        assert 'href="/my/profile/"' in browser.get("/my/profile/").content.decode()
+
+
+def test_sign_up_can_be_switched_off(browser: Browser, settings: Any) -> None:
+    settings.DESTEK_SIGNUP = False
+    assert browser.get("/sign-up/").status_code == 404
+    assert 'href="/sign-up/"' not in browser.get("/sign-in/").content.decode()
+
+
+# --- password reset -------------------------------------------------------------------------
+
+
+def test_password_reset_answers_the_same_for_known_and_unknown_addresses(
+    browser: Browser, new_browser: Any, outbox: list
+) -> None:
+    known = browser.post("/password-reset/", {"email": "customer@example.com"})
+    unknown = new_browser().post("/password-reset/", {"email": "nobody@example.com"})
+    assert (known.status_code, known["Location"]) == (unknown.status_code, unknown["Location"])
+    assert page_text(browser.get(known["Location"])) == page_text(
+        new_browser().get(unknown["Location"])
+    )
+    assert [m.to for m in outbox] == [["customer@example.com"]]
+    assert outbox[0].subject == "Reset your password"
+
+
+def test_a_reset_link_sets_a_new_password_once_and_tells_the_security_address(
+    browser: Browser, users: dict, outbox: list
+) -> None:
+    customer = users["customer"]
+    customer.contact_addresses.create(
+        email="alerts@example.com", verified_at=timezone.now(), for_security=True
+    )
+    token_user = ApiToken.objects.filter(user=customer, revoked_at__isnull=True)
+    from destek.accounts.actions import issue_api_token
+
+    issue_api_token(customer)
+    browser.post("/password-reset/", {"email": "customer@example.com"})
+    link = link_in(mails_to(outbox, "customer@example.com")[-1])
+    assert "Choose a new password" in browser.get(link).content.decode()
+    weak = browser.post(link, {"new_password": "demo"})
+    assert weak.status_code == 200
+    done = browser.post(link, {"new_password": STRONG})
+    assert done["Location"] == "/password-reset/done/"
+    customer.refresh_from_db()
+    assert customer.check_password(STRONG)
+    assert not token_user.exists(), "API tokens of the old password are revoked"
+    assert not browser.signed_in(), "the link does not sign in (two-factor would be skipped)"
+    [changed] = mails_to(outbox, "alerts@example.com")
+    assert changed.subject == "Your password was changed"
+    used = browser.post(link, {"new_password": "yet-Another-pass-5"})
+    assert "already used or has expired" in used.content.decode()
+    customer.refresh_from_db()
+    assert customer.check_password(STRONG)
+
+
+def test_a_reset_link_expires(browser: Browser, outbox: list) -> None:
+    browser.post("/password-reset/", {"email": "customer@example.com"})
+    link = link_in(outbox[-1])
+    # Relative: Django's token clock is naive local time, which an aware destination skews.
+    with time_machine.travel(timedelta(minutes=61)):
+        answer = browser.post(link, {"new_password": STRONG})
+    assert answer.status_code == 200
+    assert "already used or has expired" in answer.content.decode()
+    assert User.objects.get(email="customer@example.com").check_password("demo")
+
+
+def test_password_reset_is_rate_limited_by_address_and_by_client(
+    browser: Browser, new_browser: Any, outbox: list
+) -> None:
+    answers = [
+        browser.post("/password-reset/", {"email": "customer@example.com"}).status_code
+        for _ in range(4)
+    ]
+    assert answers == [302, 302, 302, 429]
+    assert len(outbox) == 3
+    client = new_browser(REMOTE_ADDR="203.0.113.7")
+    answers = [
+        client.post("/password-reset/", {"email": f"u{i}@example.com"}).status_code
+        for i in range(19)
+    ]
+    assert answers[-1] == 429
+
+
+def test_a_customer_known_only_from_their_mail_claims_the_account_by_password_reset(
+    browser: Browser, outbox: list
+) -> None:
+    known = User(email="leyla@example.org", email_verified_at=None)
+    known.set_unusable_password()
+    known.save()
+    browser.post("/password-reset/", {"email": "leyla@example.org"})
+    browser.post(link_in(outbox[-1]), {"new_password": STRONG})
+    known.refresh_from_db()
+    assert known.email_verified_at is not None, "reading the mail proved the address"
+    browser.post("/sign-in/", {"email": "leyla@example.org", "password": STRONG})
+    assert browser.signed_in()
+
+
+# --- two-factor sign-in ---------------------------------------------------------------------
+
+
+def enable_two_factor(browser: Browser, user: User) -> list[str]:
+    browser.client.force_login(user)
+    browser.post("/my/profile/two-factor/start/")
+    secret = TwoFactor.objects.get(user=user).secret
+    page = browser.post("/my/profile/two-factor/", {"code": pyotp.TOTP(secret).now()})
+    codes = re.findall(r"<code>([a-z0-9]{5}-[a-z0-9]{5})</code>", page.content.decode())
+    browser.post("/sign-out/")
+    return codes
+
+
+def totp(user: User, at: Any = None) -> str:
+    return pyotp.TOTP(TwoFactor.objects.get(user=user).secret).at(at or timezone.now())
+
+
+def test_setting_up_two_factor_shows_the_key_once_then_never_again(
+    browser: Browser, users: dict, outbox: list
+) -> None:
+    customer = users["customer"]
+    browser.client.force_login(customer)
+    browser.post("/my/profile/two-factor/start/")
+    setup = browser.get("/my/profile/two-factor/")
+    page = setup.content.decode()
+    secret = TwoFactor.objects.get(user=customer).secret
+    assert "<svg" in page and "http" not in page.split("<svg", 1)[1].split("</svg>")[0]
+    assert secret[:4] in page
+    assert "no-store" in setup["Cache-Control"]
+    wrong = browser.post("/my/profile/two-factor/", {"code": "000000"})
+    assert "The code is wrong" in wrong.content.decode()
+    done = browser.post("/my/profile/two-factor/", {"code": pyotp.TOTP(secret).now()})
+    codes = re.findall(r"<code>([a-z0-9]{5}-[a-z0-9]{5})</code>", done.content.decode())
+    assert len(set(codes)) == 10
+    stored = list(RecoveryCode.objects.filter(user=customer).values_list("code_hash", flat=True))
+    assert len(stored) == 10
+    assert not set(codes) & set(stored), "only hashes are stored"
+    assert all(code.replace("-", "") not in "".join(stored) for code in codes)
+
+    assert browser.get("/my/profile/two-factor/")["Location"] == "/my/profile/"
+    profile = browser.get("/my/profile/").content.decode()
+    assert secret[:4] not in profile and secret not in profile
+    assert "10 unused recovery codes left." in profile
+    [mail] = mails_to(outbox, "customer@example.com")
+    assert mail.subject == "Two-factor sign-in is on"
+
+
+def test_with_two_factor_sign_in_asks_for_a_code_after_the_password(
+    browser: Browser, users: dict
+) -> None:
+    customer = users["customer"]
+    enable_two_factor(browser, customer)
+    with time_machine.travel(timezone.now() + timedelta(minutes=1)):
+        step = browser.post("/sign-in/", {"email": "customer@example.com", "password": "demo"})
+        assert step["Location"] == "/sign-in/code/"
+        assert not browser.signed_in(), "half signed in is not signed in"
+        assert browser.client.get("/my/tickets/").status_code == 302
+        wrong = browser.post("/sign-in/code/", {"code": "123456"})
+        assert "The code is wrong" in wrong.content.decode()
+        browser.client.session.save()
+        before = browser.client.session.session_key
+        right = browser.post("/sign-in/code/", {"code": totp(customer)})
+        assert right.status_code == 302
+        assert browser.signed_in()
+        assert browser.client.session.session_key != before
+
+
+def test_the_code_step_needs_the_password_step_first(browser: Browser) -> None:
+    assert browser.get("/sign-in/code/")["Location"] == "/sign-in/"
+    assert browser.post("/sign-in/code/", {"code": "123456"})["Location"] == "/sign-in/"
+
+
+def test_a_code_from_the_app_works_only_once(
+    browser: Browser, new_browser: Any, users: dict
+) -> None:
+    customer = users["customer"]
+    enable_two_factor(browser, customer)
+    login = {"email": "customer@example.com", "password": "demo"}
+    with time_machine.travel(timezone.now() + timedelta(minutes=1), tick=False):
+        code = totp(customer)
+        browser.post("/sign-in/", login)
+        browser.post("/sign-in/code/", {"code": code})
+        assert browser.signed_in()
+        thief = new_browser()
+        thief.post("/sign-in/", login)
+        replay = thief.post("/sign-in/code/", {"code": code})
+        assert "The code is wrong" in replay.content.decode()
+        assert not thief.signed_in()
+
+
+def test_a_recovery_code_signs_in_once_and_the_security_address_is_told(
+    browser: Browser, new_browser: Any, users: dict, outbox: list
+) -> None:
+    customer = users["customer"]
+    codes = enable_two_factor(browser, customer)
+    login = {"email": "customer@example.com", "password": "demo"}
+    browser.post("/sign-in/", login)
+    browser.post("/sign-in/code/", {"code": codes[0].upper().replace("-", " ")})
+    assert browser.signed_in()
+    assert mails_to(outbox, "customer@example.com")[-1].subject == "A recovery code was used"
+    assert "Unused codes left: 9." in mails_to(outbox, "customer@example.com")[-1].body
+    other = new_browser()
+    other.post("/sign-in/", login)
+    other.post("/sign-in/code/", {"code": codes[0]})
+    assert not other.signed_in()
+
+
+def test_the_code_step_is_rate_limited(browser: Browser, users: dict) -> None:
+    customer = users["customer"]
+    enable_two_factor(browser, customer)
+    browser.post("/sign-in/", {"email": "customer@example.com", "password": "demo"})
+    for _ in range(5):
+        browser.post("/sign-in/code/", {"code": "000000"})
+    # The next step's code: valid (clock drift is allowed) and not spent by the set-up.
+    blocked = browser.post(
+        "/sign-in/code/", {"code": totp(customer, timezone.now() + timedelta(seconds=30))}
+    )
+    assert "Too many attempts" in blocked.content.decode()
+    assert not browser.signed_in()
+
+
+def test_agents_and_admins_sign_in_with_two_factor_through_the_same_page(
+    browser: Browser, users: dict
+) -> None:
+    agent = users["agent"]
+    enable_two_factor(browser, agent)
+    with time_machine.travel(timezone.now() + timedelta(minutes=1)):
+        step = browser.post("/sign-in/", {"email": "agent@example.com", "password": "demo"})
+        assert step["Location"] == "/sign-in/code/"
+        assert browser.client.get("/desk/").status_code == 302
+        browser.post("/sign-in/code/", {"code": totp(agent)})
+        assert browser.client.get("/desk/").status_code == 200
+
+
+def test_switching_two_factor_off_needs_the_password_or_a_code(
+    browser: Browser, users: dict, outbox: list
+) -> None:
+    customer = users["customer"]
+    codes = enable_two_factor(browser, customer)
+    browser.client.force_login(customer)
+    refused = browser.post("/my/profile/two-factor/disable/", {"proof": "guess"})
+    assert "The password or code is wrong." in refused.content.decode()
+    assert TwoFactor.objects.filter(user=customer).exists()
+    browser.post("/my/profile/two-factor/disable/", {"proof": codes[3]})
+    assert not TwoFactor.objects.filter(user=customer).exists()
+    assert not RecoveryCode.objects.filter(user=customer).exists()
+    assert mails_to(outbox, "customer@example.com")[-1].subject == "Two-factor sign-in is off"
+    browser.post("/sign-out/")
+    browser.post("/sign-in/", {"email": "customer@example.com", "password": "demo"})
+    assert browser.signed_in()
+
+
+def test_new_recovery_codes_replace_the_old_ones(browser: Browser, users: dict) -> None:
+    customer = users["customer"]
+    old = enable_two_factor(browser, customer)
+    browser.client.force_login(customer)
+    page = browser.post("/my/profile/two-factor/codes/", {"proof": "demo"}).content.decode()
+    new = re.findall(r"<code>([a-z0-9]{5}-[a-z0-9]{5})</code>", page)
+    assert len(new) == 10 and not set(new) & set(old)
+    browser.post("/sign-out/")
+    browser.post("/sign-in/", {"email": "customer@example.com", "password": "demo"})
+    browser.post("/sign-in/code/", {"code": old[0]})
+    assert not browser.signed_in()
+    browser.post("/sign-in/code/", {"code": new[0]})
+    assert browser.signed_in()
+
+
+def test_a_verification_link_of_a_two_factor_user_still_asks_for_the_code(
+    browser: Browser, users: dict, outbox: list
+) -> None:
+    from destek.accounts.actions import signup_token
+
+    customer = users["customer"]
+    enable_two_factor(browser, customer)
+    User.objects.filter(pk=customer.pk).update(email_verified_at=None)
+    customer.refresh_from_db()
+    answer = browser.post(f"/sign-up/verify/{signup_token(customer)}/")
+    assert answer["Location"] == "/sign-in/code/"
+    assert not browser.signed_in()
+
+
+# --- profile --------------------------------------------------------------------------------
+
+
+def profile_data(**changes: Any) -> dict[str, Any]:
+    return {
+        "full_name": "Aysel Mammadova",
+        "language": "en",
+        "time_zone": "Asia/Baku",
+        "phone": "+994 50 123 45 67",
+        **changes,
+    }
+
+
+def test_changing_language_and_time_zone_applies_to_the_next_page(
+    browser: Browser, users: dict
+) -> None:
+    browser.client.force_login(users["customer"])
+    saved = browser.post("/my/profile/", profile_data(language="fa", time_zone="Asia/Tehran"))
+    assert saved["Location"] == "/my/profile/"
+    page = browser.get("/my/profile/").content.decode()
+    assert '<html lang="fa" dir="rtl">' in page
+    assert 'value="Asia/Tehran" selected' in page
+    customer = User.objects.get(email="customer@example.com")
+    assert (customer.language, customer.time_zone, customer.phone) == (
+        "fa",
+        "Asia/Tehran",
+        "+994 50 123 45 67",
+    )
+
+
+def test_a_time_zone_that_does_not_exist_is_refused_next_to_the_field(
+    browser: Browser, users: dict
+) -> None:
+    browser.client.force_login(users["customer"])
+    page = browser.post("/my/profile/", profile_data(time_zone="Mars/Olympus")).content.decode()
+    assert "Select a valid choice" in page
+    assert "Aysel Mammadova" in page, "what was typed stays"
+
+
+def test_changing_the_password_needs_the_current_one_and_keeps_this_browser_signed_in(
+    browser: Browser, new_browser: Any, users: dict, outbox: list
+) -> None:
+    other = new_browser()
+    for client in (browser, other):
+        client.post("/sign-in/", {"email": "customer@example.com", "password": "demo"})
+    wrong = browser.post(
+        "/my/profile/password/", {"current_password": "nope", "new_password": STRONG}
+    )
+    assert "The current password is wrong." in wrong.content.decode()
+    weak = browser.post(
+        "/my/profile/password/", {"current_password": "demo", "new_password": "12345678"}
+    )
+    assert "This password is too common." in weak.content.decode()
+    browser.post("/my/profile/password/", {"current_password": "demo", "new_password": STRONG})
+    assert browser.signed_in()
+    assert not other.signed_in(), "other browsers are signed out"
+    assert mails_to(outbox, "customer@example.com")[-1].subject == "Your password was changed"
+
+
+def test_a_notification_address_is_verified_then_chosen_and_removing_it_falls_back(
+    browser: Browser, users: dict, outbox: list
+) -> None:
+    customer = users["customer"]
+    browser.client.force_login(customer)
+    browser.post("/my/profile/addresses/", {"email": "Billing@Example.com"})
+    code = re.search(r"\b(\d{6})\b", mails_to(outbox, "billing@example.com")[-1].body).group(1)  # type: ignore[union-attr]
+
+    early = browser.post(
+        "/my/profile/notifications/",
+        {"security": "billing@example.com", "billing": "", "support": "", "announcements": ""},
+    )
+    assert early.status_code == 200, "an unverified address cannot be chosen"
+    assert notification_address(customer, "security") == "customer@example.com"
+
+    wrong = browser.post(
+        "/my/profile/addresses/verify/",
+        {"email": "billing@example.com", "code": "000000" if code != "000000" else "111111"},
+    )
+    assert "The code is wrong" in wrong.content.decode()
+    browser.post("/my/profile/addresses/verify/", {"email": "billing@example.com", "code": code})
+    assert "Verified" in browser.get("/my/profile/").content.decode()
+
+    browser.post(
+        "/my/profile/notifications/",
+        {
+            "security": "billing@example.com",
+            "billing": "billing@example.com",
+            "support": "",
+            "announcements": "",
+        },
+    )
+    assert notification_address(customer, "security") == "billing@example.com"
+    assert notification_address(customer, "billing") == "billing@example.com"
+    assert notification_address(customer, "support") == "customer@example.com"
+    page = browser.get("/my/profile/").content.decode()
+    assert re.search(
+        r'name="security"[^>]*>.*?<option value="billing@example.com" selected', page, re.S
+    )
+
+    browser.post("/my/profile/password/", {"current_password": "demo", "new_password": STRONG})
+    assert mails_to(outbox, "billing@example.com")[-1].subject == "Your password was changed"
+
+    browser.post("/my/profile/addresses/remove/", {"email": "billing@example.com"})
+    assert notification_address(customer, "security") == "customer@example.com"
+
+
+def test_another_customers_address_cannot_be_chosen_or_removed(
+    browser: Browser, users: dict
+) -> None:
+    users["customer2"].contact_addresses.create(
+        email="shared@example.com", verified_at=timezone.now()
+    )
+    browser.client.force_login(users["customer"])
+    browser.post(
+        "/my/profile/notifications/",
+        {"security": "shared@example.com", "billing": "", "support": "", "announcements": ""},
+    )
+    assert notification_address(users["customer"], "security") == "customer@example.com"
+    browser.post("/my/profile/addresses/remove/", {"email": "shared@example.com"})
+    assert users["customer2"].contact_addresses.filter(email="shared@example.com").exists()
+
+
+def test_the_profile_page_costs_a_fixed_number_of_queries(
+    browser: Browser, users: dict, django_assert_max_num_queries: Any
+) -> None:
+    customer = users["customer"]
+    for i in range(5):
+        customer.contact_addresses.create(email=f"a{i}@example.com", verified_at=timezone.now())
+    browser.client.force_login(customer)
+    with django_assert_max_num_queries(8):
+        assert browser.client.get("/my/profile/").status_code == 200
+
+
+# --- CSRF -----------------------------------------------------------------------------------
+
+FORMS = [
+    "/sign-in/",
+    "/sign-in/code/",
+    "/sign-up/",
+    "/sign-up/resend/",
+    "/sign-up/verify/x/",
+    "/password-reset/",
+    "/password-reset/MQ/x-y/",
+    "/my/profile/",
+    "/my/profile/password/",
+    "/my/profile/two-factor/start/",
+    "/my/profile/two-factor/",
+    "/my/profile/two-factor/codes/",
+    "/my/profile/two-factor/disable/",
+    "/my/profile/addresses/",
+    "/my/profile/addresses/verify/",
+    "/my/profile/addresses/remove/",
+    "/my/profile/notifications/",
+]
+
+
+@pytest.mark.parametrize("url", FORMS)
+def test_every_account_form_refuses_a_post_without_the_csrf_token(url: str, users: dict) -> None:
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(users["customer"])
+    assert client.post(url, {"email": "customer@example.com"}).status_code == 403
+
+
+PROFILE_PAGES = [url for url in FORMS if url.startswith("/my/")]
+
+
+@pytest.mark.parametrize("url", PROFILE_PAGES)
+def test_the_profile_pages_send_the_anonymous_to_sign_in(url: str, demo: None) -> None:
+    for method in ("get", "post"):
+        answer = getattr(Client(), method)(url)
+        assert answer.status_code in (302, 405), (method, answer.status_code)
+        if answer.status_code == 302:
+            assert answer["Location"].startswith("/sign-in/?next=")
