@@ -19,7 +19,7 @@ from django.core import mail
 
 from destek.accounts.models import User
 from destek.lib.demo import load_demo
-from destek.tickets.models import Attachment, Message, Ticket
+from destek.tickets.models import Attachment, Department, Message, Ticket
 
 # Playwright's synchronous API runs an event loop in this thread; the ORM calls the tests make
 # between browser steps are still plain synchronous code.
@@ -229,3 +229,45 @@ def test_the_record_button_attaches_a_screen_recording(site: str, open_page: Any
     assert attachment.filename.endswith(".webm")
     assert attachment.size > 1000
     page.shot("recorded")
+
+
+@pytest.mark.parametrize("language", ["az", "fa", "ru", "tr", "en"])
+def test_both_sides_speak_each_language(site: str, open_page: Any, language: str) -> None:
+    from django.utils import translation
+
+    from destek.tickets import actions
+
+    owner = User.objects.get(email="customer@example.com")
+    ticket = actions.create_ticket(
+        customer=owner,
+        subject="Reports page stays blank",
+        body="Since 09:10.",
+        channel="web",
+        department=Department.objects.get(slug="technical"),
+    )
+    with translation.override(language):
+        support = translation.gettext("Support")
+        queue = translation.gettext("Queue")
+    direction = "rtl" if language == "fa" else "ltr"
+
+    customer = open_page(language)
+    sign_in(customer, site, "customer@example.com")
+    switch_language(customer, language)
+    for step, path in (
+        ("tickets", "/my/tickets/"),
+        ("new", "/my/tickets/new/"),
+        ("ticket", f"/my/tickets/{ticket.number}/"),
+    ):
+        customer.goto(f"{site}{path}")
+        assert customer.evaluate("document.documentElement.dir") == direction
+        assert customer.text_content("header .support-button").strip() == support
+        customer.shot(f"customer-{step}")
+
+    agent = open_page(language)
+    sign_in(agent, site, "agent@example.com")
+    switch_language(agent, language)
+    for step, path in (("queue", "/desk/"), ("ticket", f"/desk/tickets/{ticket.number}/")):
+        agent.goto(f"{site}{path}")
+        assert agent.evaluate("getComputedStyle(document.body).direction") == direction
+        assert queue in agent.text_content("header nav")
+        agent.shot(f"agent-{step}")
