@@ -214,10 +214,10 @@ def sign_up(*, full_name: str, email: str, password: str, language: str, time_zo
     """Open an account that cannot sign in until the link mailed to `email` is followed.
 
     Returns nothing and behaves the same from outside whether or not the address is taken:
-    a verified account's owner gets a note ("someone tried to sign up with your address")
+    an owner who can sign in gets a note ("someone tried to sign up with your address")
     instead of a link, so nobody learns from this form who has an account. An account that
-    was never verified (an earlier sign-up, or a customer known only from their mail) is
-    claimed: the new password waits for the link like a new account's.
+    never could (an earlier sign-up, a customer known only from their mail or a phone call)
+    is claimed: the new password waits for the link like a new account's.
     """
     email = normalize_email(email)
     hashed = make_password(password)  # hashed on every path: the answer takes as long
@@ -233,7 +233,10 @@ def sign_up(*, full_name: str, email: str, password: str, language: str, time_zo
         return
     if not user.is_active:
         return
-    if user.email_verified_at is None:
+    if user.email_verified_at is None or not user.has_usable_password():
+        # Never signed in (a phone or mail customer has no password): the new password waits
+        # for the link, so whoever typed the address gains nothing without the mailbox.
+        user.email_verified_at = None
         _fill_signup(user, full_name, hashed, language, time_zone)
         _mail_signup_link(user)
         return

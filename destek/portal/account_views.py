@@ -50,9 +50,11 @@ PENDING_SECONDS = 300
 
 
 def _limited(request: HttpRequest, scope: str, ident: str, limit: int, window: int) -> bool:
-    """True when over either limit: per `ident` (an address, a user) and per client."""
+    """True when over either limit: per `ident` (an address, a user id) and per client. Sign-in
+    shares its counters ("login-email", "login-ip") with the API's token endpoint."""
+    kind = "email" if "@" in ident else "user"
     return not (
-        hit(f"{scope}-id", ident, limit=limit, window_seconds=window)
+        hit(f"{scope}-{kind}", ident, limit=limit, window_seconds=window)
         and hit(f"{scope}-ip", client_ip(request), limit=limit * 6, window_seconds=window)
     )
 

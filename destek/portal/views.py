@@ -6,7 +6,7 @@ import uuid
 from typing import Any
 
 from django.conf import settings
-from django.contrib.auth import authenticate, login, logout
+from django.contrib.auth import logout
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse
@@ -18,7 +18,7 @@ from destek.lib.errors import ActionRefused
 from destek.lib.ratelimit import client_ip, hit
 from destek.portal import actions as status_actions
 from destek.portal.browser import facts_from_user_agent
-from destek.portal.forms import CodeForm, LookupForm, ReplyForm, SignInForm, TicketForm
+from destek.portal.forms import CodeForm, LookupForm, ReplyForm, TicketForm
 from destek.tickets import actions
 from destek.tickets.access import access_ticket
 from destek.tickets.actions import reopen_open
@@ -108,24 +108,6 @@ def status(request: HttpRequest, lookup_id: uuid.UUID) -> HttpResponse:
             },
         )
     return render(request, "portal/status_code.html", {"form": form})
-
-
-def sign_in(request: HttpRequest) -> HttpResponse:
-    form = SignInForm(request.POST or None)
-    if request.method == "POST" and form.is_valid():
-        email = form.cleaned_data["email"].lower()
-        allowed = hit("login-email", email, limit=10, window_seconds=300) and hit(
-            "login-ip", client_ip(request), limit=60, window_seconds=300
-        )
-        user = authenticate(request, username=email, password=form.cleaned_data["password"])
-        if not allowed:
-            form.add_error(None, _("Too many attempts. Please wait a few minutes."))
-        elif user is None or not user.is_active:
-            form.add_error(None, _("Invalid e-mail or password."))
-        else:
-            login(request, user)
-            return redirect("portal:home")
-    return render(request, "portal/sign_in.html", {"form": form})
 
 
 @require_POST

@@ -229,6 +229,21 @@ def test_a_customer_known_only_from_their_mail_claims_the_account_by_signing_up(
     assert known.email_verified_at is not None
 
 
+def test_a_caller_whose_account_an_agent_made_claims_it_by_signing_up(
+    browser: Browser, outbox: list
+) -> None:
+    phoned = User(email="leyla@example.org", full_name="Leyla")  # verified, no password
+    phoned.set_unusable_password()
+    phoned.save()
+    sign_up(browser)
+    phoned.refresh_from_db()
+    assert phoned.email_verified_at is None
+    before = browser.post("/sign-in/", {"email": "leyla@example.org", "password": STRONG})
+    assert "Please confirm your e-mail address first" in before.content.decode()
+    browser.post(link_in(mails_to(outbox, "leyla@example.org")[-1]))
+    assert browser.signed_in()
+
+
 # --- sign-in --------------------------------------------------------------------------------
 
 
@@ -239,6 +254,18 @@ def test_signing_in_gives_a_new_session_key(browser: Browser) -> None:
     browser.post("/sign-in/", {"email": "customer@example.com", "password": "demo"})
     assert browser.signed_in()
     assert browser.client.session.session_key != before
+
+
+def test_sign_in_is_rate_limited_by_address_and_shares_the_count_with_the_api(
+    browser: Browser, anonymous: Any
+) -> None:
+    for _ in range(5):
+        anonymous.post("auth/token", {"email": "customer@example.com", "password": "nope"})
+    for _ in range(5):
+        browser.post("/sign-in/", {"email": "customer@example.com", "password": "nope"})
+    late = browser.post("/sign-in/", {"email": "customer@example.com", "password": "demo"})
+    assert "Too many attempts" in late.content.decode()
+    assert not browser.signed_in()
 
 
 def test_the_sign_in_page_offers_sign_up_and_password_reset(browser: Browser) -> None:
