@@ -192,6 +192,9 @@ def file_phone_ticket(
             phone=phone.strip()[:32],
             role=Role.CUSTOMER,
             language=language,
+            # The agent only heard the address: it is not proven until its owner follows a
+            # sign-up or password-reset link, which is also how they claim the account.
+            email_verified_at=None,
         )
         found.set_unusable_password()
         found.save()

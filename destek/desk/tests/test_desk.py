@@ -438,6 +438,7 @@ def test_a_phone_ticket_for_an_unknown_address_makes_a_customer_without_a_passwo
         )
     caller = User.objects.get(email="new.caller@example.com")
     assert caller.is_customer and not caller.has_usable_password()
+    assert caller.email_verified_at is None
     assert (caller.full_name, caller.phone, caller.language) == ("Anna", "+994 50", "ru")
     ticket = Ticket.objects.get(customer=caller)
     assert ticket.channel == "phone"
