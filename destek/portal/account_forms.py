@@ -16,10 +16,24 @@ from django.utils.translation import gettext_lazy as _
 from destek.accounts.choices import NotificationKind
 from destek.accounts.models import User
 
+#: Where the zones people live in are; leaves out the legacy aliases (US/..., Etc/GMT+4).
+REGIONS = (
+    "Africa/",
+    "America/",
+    "Antarctica/",
+    "Asia/",
+    "Atlantic/",
+    "Australia/",
+    "Europe/",
+    "Indian/",
+    "Pacific/",
+)
+
 
 @cache
 def time_zone_choices() -> list[tuple[str, str]]:
-    return [(name, name.replace("_", " ")) for name in sorted(zoneinfo.available_timezones())]
+    names = sorted(n for n in zoneinfo.available_timezones() if n.startswith(REGIONS))
+    return [("UTC", "UTC"), *((name, name.replace("_", " ")) for name in names)]
 
 
 def _current_language() -> str:

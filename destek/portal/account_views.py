@@ -360,8 +360,11 @@ def two_factor_setup(request: HttpRequest) -> HttpResponse:
             else:
                 return render(request, "portal/account/recovery_codes.html", {"codes": codes})
     uri = actions.provisioning_uri(user, pending)
-    # segno writes the SVG itself from the URI: no user text in it, safe to inline.
-    qr = mark_safe(segno.make(uri, error="m").svg_inline(scale=5, dark="#1d2433", light="#fff"))  # noqa: S308
+    # segno draws the URI as modules, no text of it: the SVG is safe to inline.
+    svg = segno.make(uri, error="m").svg_inline(
+        scale=5, dark="#1d2433", light="#fff", title=_("QR code for your authenticator app")
+    )
+    qr = mark_safe(svg)  # noqa: S308
     secret = " ".join(pending.secret[i : i + 4] for i in range(0, len(pending.secret), 4))
     return render(
         request,
