@@ -43,6 +43,7 @@ from destek.tickets import actions
 from destek.tickets.access import access_ticket, agent_department_ids
 from destek.tickets.actions import Actor
 from destek.tickets.choices import ACTIVE_STATUSES, Channel, Priority, TicketStatus
+from destek.tickets.details import labelled
 from destek.tickets.models import Message, Ticket, TicketEvent
 from destek.tickets.selectors import queue_page
 
@@ -209,6 +210,7 @@ def _page(request: HttpRequest, ticket: Ticket, **forms: Any) -> HttpResponse:
         "events": events,
         "others": others,
         "clocks": clocks_left(ticket),
+        "details": labelled(ticket.details),
         "reply": forms.get("reply")
         or ReplyForm(initial={"status": TicketStatus.PENDING}, auto_id="id_reply_%s"),
         "note": forms.get("note") or NoteForm(auto_id="id_note_%s"),

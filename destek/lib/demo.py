@@ -106,7 +106,7 @@ def load_service_levels() -> None:
 @transaction.atomic
 def load_demo() -> None:
     technical, _ = Department.objects.get_or_create(
-        slug="technical", defaults={"name": "Technical", "position": 1}
+        slug="technical", defaults={"name": "Technical", "position": 1, "asks_diagnostics": True}
     )
     finance, _ = Department.objects.get_or_create(
         slug="finance", defaults={"name": "Finance", "position": 2}

@@ -603,3 +603,21 @@ def test_the_ticket_page_links_its_neighbours_in_the_queue(desk: Client, users: 
     assert f'id="next-ticket" href="/desk/tickets/{order[2]}/"' in page
     first = desk.get(f"/desk/tickets/{order[0]}/").content.decode()
     assert 'id="previous-ticket"' not in first
+
+
+def test_the_agent_sees_the_customers_details_and_history_in_words(
+    desk: Client, users: dict
+) -> None:
+    ticket = actions.create_ticket(
+        customer=users["customer"],
+        subject="Reports page stays blank",
+        body="Since 09:10.",
+        channel="web",
+        details={"device": "smartphone", "os": "Android 14", "steps": "Open reports"},
+    )
+    page = desk.get(f"/desk/tickets/{ticket.number}/").content.decode()
+    assert "<dt>Operating system and version</dt>" in page
+    assert '<dd dir="auto">Smartphone</dd>' in page
+    assert "Open reports" in page
+    # The history says "New", not the code "new".
+    assert "→ New" in page

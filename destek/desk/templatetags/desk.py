@@ -1,0 +1,24 @@
+"""Template helpers of the desk."""
+
+from __future__ import annotations
+
+from django import template
+
+from destek.tickets.choices import Channel, CloseReason, Priority, TicketStatus
+
+register = template.Library()
+
+#: Field values recorded in events, as people read them: statuses, priorities, reasons.
+_EVENT_FIELDS = {"status": TicketStatus, "priority": Priority, "close_reason": CloseReason}
+
+
+@register.filter
+def event_value(value: str, field: str = "") -> str:
+    """A status, priority, close reason or channel code in the reader's language; anything
+    else (a department, an agent's address, a number) as it was recorded."""
+    choices = _EVENT_FIELDS.get(field)
+    candidates = [choices] if choices else [TicketStatus, Priority, CloseReason, Channel]
+    for enum in candidates:
+        if value in enum.values:
+            return str(enum(value).label)
+    return value
