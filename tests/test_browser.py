@@ -279,3 +279,93 @@ def test_both_sides_speak_each_language(site: str, open_page: Any, language: str
         assert agent.evaluate("getComputedStyle(document.body).direction") == direction
         assert queue in agent.text_content("header nav")
         agent.shot(f"agent-{step}")
+
+
+def test_a_new_customer_signs_up_turns_on_two_factor_and_signs_in_with_a_recovery_code(
+    site: str, open_page: Any
+) -> None:
+    import pyotp
+
+    page = open_page("en")
+    page.goto(f"{site}/sign-up/")
+    page.fill("input[name=full_name]", "Leyla Məmmədova")
+    page.fill("input[name=email]", "leyla@example.org")
+    page.fill("input[name=password]", "a long and unusual passphrase 42")
+    page.select_option("select[name=language]", "en")
+    page.click("main button[type=submit]")
+    page.wait_for_load_state()
+    link = re.search(r"https?://\S+/sign-up/verify/\S+/", mail.outbox[-1].body)
+    assert link is not None, mail.outbox[-1].body
+    # The mail names the site's configured address; the same path on the live server.
+    page.goto(site + "/sign-up/" + link.group(0).split("/sign-up/", 1)[1])
+    page.click("main button[type=submit]")  # "Confirm and sign in"
+    page.wait_for_load_state()
+    assert User.objects.get(email="leyla@example.org").email_verified_at is not None
+
+    page.goto(f"{site}/my/profile/")
+    page.click("form[action$='/two-factor/start/'] button")
+    page.wait_for_load_state()
+    assert page.locator("figure.qr svg").count() == 1
+    secret = "".join(page.text_content("code.secret").split())  # shown in groups of four
+    page.fill("main input[name=code]", pyotp.TOTP(secret).now())
+    page.click("main form button[type=submit]")
+    page.wait_for_load_state()
+    codes = [c.strip() for c in page.locator("ul.codes code").all_text_contents()]
+    assert len(codes) == 10
+    page.shot("codes")
+
+    page.click("header form[action$='/sign-out/'] button")
+    page.wait_for_load_state()
+    page.goto(f"{site}/sign-in/")
+    page.fill("input[name=email]", "leyla@example.org")
+    page.fill("input[name=password]", "a long and unusual passphrase 42")
+    page.click("main button[type=submit]")
+    page.wait_for_url(re.compile(r"/sign-in/code/"))
+    page.fill("main input[name=code]", codes[0])
+    page.click("main button[type=submit]")
+    page.wait_for_load_state()
+    assert "/sign-in/" not in page.url
+    assert page.is_visible("a[href='/my/profile/']")
+
+
+def test_the_desk_answers_to_the_keyboard_and_shows_new_messages_live(
+    site: str, open_page: Any
+) -> None:
+    from destek.tickets import actions
+
+    owner = User.objects.get(email="customer@example.com")
+    technical = Department.objects.get(slug="technical")
+    ticket = actions.create_ticket(
+        customer=owner,
+        subject="Reports page stays blank",
+        body="Since 09:10.",
+        channel="web",
+        department=technical,
+    )
+    agent = open_page("en")
+    sign_in(agent, site, "agent@example.com")
+    switch_language(agent, "en")
+    agent.goto(f"{site}/desk/")
+    agent.keyboard.press("j")
+    assert agent.locator("#queue-list tr.selected").count() == 1
+    agent.keyboard.press("Enter")
+    agent.wait_for_url(re.compile(r"/desk/tickets/\d+/$"))
+    number = int(agent.get_attribute("#ticket", "data-ticket-number"))
+    assert Ticket.objects.filter(number=number).exists()
+    agent.goto(f"{site}/desk/tickets/{ticket.number}/")
+    agent.keyboard.press("r")
+    assert agent.evaluate("document.activeElement.id") == "id_reply_body"
+    agent.keyboard.press("Escape")
+    agent.evaluate("document.activeElement.blur()")
+    agent.keyboard.press("a")
+    agent.wait_for_load_state()
+    agent.wait_for_function("document.readyState === 'complete'")
+    ticket.refresh_from_db()
+    assert ticket.assignee is not None and ticket.assignee.email == "agent@example.com"
+
+    # The customer writes while the agent looks at the page: it appears without a reload.
+    actions.add_message(
+        ticket, author=owner, body="It works again after the update.", channel="web"
+    )
+    agent.wait_for_selector("#thread >> text=It works again after the update.", timeout=20_000)
+    agent.shot("live")
