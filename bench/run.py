@@ -435,6 +435,48 @@ def measure_list(http: httpx.Client, path: str, count: int) -> dict[str, Any]:
     }
 
 
+def page_client(base: str, email: str) -> httpx.Client:
+    """A browser-like session: signed in through the sign-in form, CSRF cookie and all."""
+    http = httpx.Client(base_url=base, headers={"Accept-Language": "en"}, timeout=60)
+    http.get("/sign-in/")
+    answer = http.post(
+        "/sign-in/",
+        data={
+            "email": email,
+            "password": PASSWORD,
+            "csrfmiddlewaretoken": http.cookies.get("csrftoken", ""),
+        },
+    )
+    if answer.status_code != 302:
+        raise RuntimeError(f"sign-in as {email} failed: {answer.status_code}")
+    return http
+
+
+def page_paths(targets: dict[str, Any]) -> dict[str, tuple[str, str]]:
+    """Each measured page: who looks at it, and its path."""
+    return {
+        "desk_queue": (AGENT, "/desk/"),
+        "desk_ticket": (AGENT, f"/desk/tickets/{targets['agent_ticket']}/"),
+        "portal_tickets": (targets["customer"], "/my/tickets/"),
+        "portal_ticket": (targets["customer"], f"/my/tickets/{targets['customer_ticket']}/"),
+    }
+
+
+def measure_pages(base: str, targets: dict[str, Any], count: int) -> dict[str, Any]:
+    """The HTML pages people use every day, rendered by the real server, sequentially."""
+    pages: dict[str, Any] = {}
+    sessions: dict[str, httpx.Client] = {}
+    try:
+        for page, (email, path) in page_paths(targets).items():
+            if email not in sessions:
+                sessions[email] = page_client(base, email)
+            pages[page] = measure_list(sessions[email], path, count)
+    finally:
+        for session in sessions.values():
+            session.close()
+    return pages
+
+
 def deep_cursor(http: httpx.Client, pages: int) -> tuple[str | None, int]:
     """Follow next_cursor `pages` pages in; return that cursor and how deep it is."""
     cursor: str | None = None
@@ -517,12 +559,21 @@ def bench_database(
                     row["deep_page"]["queries_per_request"] = counts["deep"]
                     row["tickets_in_database"] = counts["tickets"]
                     row["agent_visible_tickets"] = counts["visible"]
+                    targets = inprocess(env, "page-targets")
+                    row["pages"] = measure_pages(base, targets, plan.list_requests)
+                    for page, queries in inprocess(
+                        env, "page-queries", json.dumps(targets)
+                    ).items():
+                        row["pages"][page]["queries_per_request"] = queries
+                    row["page_targets"] = targets
                     result["queue"].append(row)
                     log(
                         f"[{name}]   @{tier:,}: seed {seconds:.1f} s; first page p50 "
                         f"{row['first_page']['p50_ms']} ms; deep page (page {depth + 1}) p50 "
                         f"{row['deep_page']['p50_ms']} ms"
                     )
+                    for page, figures in row["pages"].items():
+                        log(f"[{name}]   @{tier:,}: {page} p50 {figures['p50_ms']} ms")
     return result
 
 
@@ -591,6 +642,40 @@ def inprocess_main(args: list[str]) -> None:
             "tickets": Ticket.objects.count(),
             "visible": Ticket.objects.visible_to(agent).count(),
         }
+    elif command == "page-targets":
+        # The newest ticket in the agent's queue, and a seeded customer with many tickets,
+        # given the published demo password so the benchmark can sign in as them.
+        agent = User.objects.get(email=AGENT)
+        agent_ticket = (
+            Ticket.objects.visible_to(agent).order_by("-pk").values_list("number", flat=True)[0]
+        )
+        seeded = (
+            Ticket.objects.filter(customer__email__startswith="seed-customer-")
+            .select_related("customer")
+            .latest("pk")
+            .customer
+        )
+        seeded.set_password(PASSWORD)
+        seeded.save(update_fields=["password"])
+        answer = {
+            "agent_ticket": agent_ticket,
+            "customer": seeded.email,
+            "customer_tickets": Ticket.objects.filter(customer=seeded).count(),
+            "customer_ticket": Ticket.objects.filter(customer=seeded)
+            .order_by("-pk")
+            .values_list("number", flat=True)[0],
+        }
+    elif command == "page-queries":
+        paths = page_paths(json.loads(args[1]))
+        answer = {}
+        for page, (email, path) in paths.items():
+            client = Client(headers={"Accept-Language": "en"})
+            client.force_login(User.objects.get(email=email))
+            client.get(path)
+            with CaptureQueriesContext(connection) as ctx:
+                response = client.get(path)
+            assert response.status_code == 200, (path, response.status_code)
+            answer[page] = len(ctx.captured_queries)
     else:
         raise SystemExit(f"unknown inprocess command {command!r}")
     print(json.dumps(answer))
@@ -720,6 +805,19 @@ def table(results: dict[str, Any]) -> str:
                         fmt(p["queries_per_request"]),
                     )
                 )
+            for page, p in q.get("pages", {}).items():
+                rows.append(
+                    (
+                        name,
+                        f"page {page} @ {n:,}",
+                        "",
+                        fmt(p["p50_ms"]),
+                        fmt(p["p95_ms"]),
+                        fmt(p["p99_ms"]),
+                        fmt(p["errors"]),
+                        fmt(p.get("queries_per_request")),
+                    )
+                )
     widths = [max(len(row[i]) for row in (header, *rows)) for i in range(len(header))]
     lines = [
         "  ".join(
@@ -792,7 +890,10 @@ def main(argv: list[str]) -> int:
             "distinct subjects and bodies; failures are counted and their latencies included. "
             "Queue: GET /api/v1/tickets?limit=50 as agent@example.com (Technical), sequential, "
             "after 10 warm-up requests; the deep page is the cursor reached by following "
-            "next_cursor. Tickets come from `destek seed` (customer-first threads, 180 days); "
+            "next_cursor. Pages: GET of the desk queue and a desk ticket page as the agent, and "
+            "of My tickets and a ticket page as a seeded customer, each in a session signed in "
+            "through the sign-in form, sequential, after 10 warm-ups. Tickets come from "
+            "`destek seed` (customer-first threads, 180 days); "
             "on PostgreSQL ANALYZE runs after each seed. Query counts come from the Django test "
             "client in a separate process against the same database, on a second request."
         ),
