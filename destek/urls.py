@@ -6,6 +6,10 @@ from django.views.i18n import set_language
 
 from destek.api.api import api
 from destek.api.views import healthz
+from destek.portal.account_views import admin_sign_in
+
+# The admin's own sign-in form would skip two-factor sign-in: admins use the portal's.
+admin.site.login = admin_sign_in  # type: ignore[method-assign]
 
 urlpatterns = [
     path("healthz", healthz, name="healthz"),

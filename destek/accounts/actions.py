@@ -233,9 +233,11 @@ def sign_up(*, full_name: str, email: str, password: str, language: str, time_zo
         return
     if not user.is_active:
         return
-    if user.email_verified_at is None or not user.has_usable_password():
+    if user.is_customer and (user.email_verified_at is None or not user.has_usable_password()):
         # Never signed in (a phone or mail customer has no password): the new password waits
-        # for the link, so whoever typed the address gains nothing without the mailbox.
+        # for the link, so whoever typed the address gains nothing without the mailbox. Only
+        # customers: an agent's or admin's account without a password is set up by an admin
+        # (password reset), never claimed with a password a stranger chose.
         user.email_verified_at = None
         _fill_signup(user, full_name, hashed, language, time_zone)
         _mail_signup_link(user)

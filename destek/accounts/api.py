@@ -57,7 +57,7 @@ class MeOut(Schema):
 @router.post(
     "/token",
     auth=None,
-    response={200: TokenOut, 401: ErrorOut, 403: ErrorOut, 422: ErrorOut, 429: ErrorOut},
+    response={200: TokenOut, 401: ErrorOut, 422: ErrorOut, 429: ErrorOut},
     summary="Exchange e-mail and password (and a code, with two-factor sign-in) for a token",
 )
 def create_token(request: HttpRequest, payload: Credentials) -> Status[dict[str, str]]:
@@ -71,16 +71,12 @@ def create_token(request: HttpRequest, payload: Credentials) -> Status[dict[str,
             "rate_limited", _("Too many attempts. Please wait a few minutes."), status=429
         )
     user = authenticate(request, username=email, password=payload.password)
-    if user is None or not user.is_active:
+    # An address not yet verified answers as a wrong password: whoever signed up with a
+    # taken address chose the password, so another answer would tell them it has an account.
+    if user is None or not user.is_active or not is_verified(user):  # type: ignore[arg-type]
         raise ActionRefused("invalid_credentials", _("Invalid e-mail or password."), status=401)
     assert isinstance(user, User)
     activate_language(request, user)
-    if not is_verified(user):
-        raise ActionRefused(
-            "email_unverified",
-            _("Please confirm your e-mail address first: open the link we sent you."),
-            status=403,
-        )
     if has_two_factor(user):
         # The password alone is not enough; a wrong code answers as a missing one.
         try:

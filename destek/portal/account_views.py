@@ -14,6 +14,7 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import authenticate, login, update_session_auth_hash
 from django.contrib.auth.decorators import login_required
+from django.contrib.auth.views import redirect_to_login
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -90,25 +91,19 @@ def _begin_sign_in(request: HttpRequest, user: User, next_url: str) -> HttpRespo
 
 def sign_in(request: HttpRequest) -> HttpResponse:
     form = SignInForm(request.POST or None)
-    unverified = ""
+    resend_to = ""
     if request.method == "POST" and form.is_valid():
         email = form.cleaned_data["email"].lower()
         if _limited(request, "login", email, 10, 300):
             form.add_error(None, _too_many())
         else:
             user = authenticate(request, username=email, password=form.cleaned_data["password"])
-            if user is None or not user.is_active:
+            # An address not yet verified answers as a wrong password, and every refusal
+            # offers the link again: whoever signs up with a taken address chose the
+            # password, so a different answer would tell them the address has an account.
+            if user is None or not user.is_active or not is_verified(user):  # type: ignore[arg-type]
                 form.add_error(None, _("Invalid e-mail or password."))
-            elif not is_verified(user):  # type: ignore[arg-type]
-                # Said only to whoever knows the password: it tells nobody else anything.
-                form.add_error(
-                    None,
-                    _(
-                        "Please confirm your e-mail address first: open the link we sent "
-                        "you when you signed up."
-                    ),
-                )
-                unverified = email
+                resend_to = email
             else:
                 return _begin_sign_in(request, user, _next_url(request))  # type: ignore[arg-type]
     return render(
@@ -116,7 +111,7 @@ def sign_in(request: HttpRequest) -> HttpResponse:
         "portal/sign_in.html",
         {
             "form": form,
-            "unverified": unverified,
+            "resend_to": resend_to if settings.DESTEK_SIGNUP else "",
             "signup": settings.DESTEK_SIGNUP,
             "next": request.POST.get("next") or request.GET.get("next", ""),
         },
@@ -146,6 +141,13 @@ def sign_in_code(request: HttpRequest) -> HttpResponse:
                 login(request, user, backend=BACKEND)
                 return redirect(pending.get("next") or "portal:home")
     return render(request, "portal/account/sign_in_code.html", {"form": form})
+
+
+def admin_sign_in(request: HttpRequest, extra_context: Any = None) -> HttpResponse:
+    """Stands in for the admin site's own sign-in form, which asks for the password only:
+    admins sign in on the portal's page, where two-factor sign-in, the verified address and
+    the rate limits apply."""
+    return redirect_to_login(request.GET.get("next") or reverse("admin:index"))
 
 
 # --- sign up --------------------------------------------------------------------------------

@@ -100,7 +100,8 @@ def test_signing_up_mails_a_link_that_verifies_the_address_and_signs_in(
 
     refused = browser.post("/sign-in/", {"email": "leyla@example.org", "password": STRONG})
     page = refused.content.decode()
-    assert "Please confirm your e-mail address first" in page
+    assert "Invalid e-mail or password" in page
+    assert "Open the link we sent you first" in page
     assert "Send the link again" in page
     assert not browser.signed_in()
 
@@ -239,12 +240,59 @@ def test_a_caller_whose_account_an_agent_made_claims_it_by_signing_up(
     phoned.refresh_from_db()
     assert phoned.email_verified_at is None
     before = browser.post("/sign-in/", {"email": "leyla@example.org", "password": STRONG})
-    assert "Please confirm your e-mail address first" in before.content.decode()
+    assert "Invalid e-mail or password" in before.content.decode()
     browser.post(link_in(mails_to(outbox, "leyla@example.org")[-1]))
     assert browser.signed_in()
 
 
+def test_signing_in_after_signing_up_with_a_taken_address_answers_as_for_a_new_one(
+    new_browser: Any, demo: None, anonymous: Any, outbox: list
+) -> None:
+    """The one who signs up chose the password: the sign-in must not tell "not yet confirmed"
+    (a new address) from "wrong password" (the address has an account)."""
+    answers = []
+    for email in ("leyla@example.org", "customer@example.com"):
+        browser = new_browser()
+        sign_up(browser, email=email)
+        page = browser.post("/sign-in/", {"email": email, "password": STRONG})
+        api = anonymous.post("auth/token", {"email": email, "password": STRONG})
+        answers.append(
+            (
+                page_text(page).replace(email, "ADDRESS"),
+                api.status_code,
+                api.json(),
+            )
+        )
+    assert answers[0] == answers[1]
+
+
+def test_signing_up_cannot_claim_an_agent_or_admin_account_without_a_password(
+    browser: Browser, outbox: list
+) -> None:
+    staff = User(email="new.agent@example.com", full_name="Nigar", role="agent")
+    staff.set_unusable_password()
+    staff.save()
+    sign_up(browser, email="new.agent@example.com")
+    staff.refresh_from_db()
+    assert not staff.has_usable_password(), "a stranger's password is not waiting on it"
+    assert staff.email_verified_at is not None
+    [note] = mails_to(outbox, "new.agent@example.com")
+    assert note.subject == "Someone tried to sign up with your address"
+
+
 # --- sign-in --------------------------------------------------------------------------------
+
+
+def test_the_admin_sites_own_sign_in_form_cannot_skip_two_factor(
+    browser: Browser, users: dict
+) -> None:
+    enable_two_factor(browser, users["admin"])
+    login = {"username": "admin@example.com", "password": "demo"}
+    page = browser.get("/admin/login/?next=/admin/")
+    assert page["Location"] == "/sign-in/?next=/admin/"
+    browser.post("/admin/login/?next=/admin/", login)
+    assert not browser.signed_in()
+    assert browser.client.get("/admin/")["Location"].startswith("/admin/login/")
 
 
 def test_signing_in_gives_a_new_session_key(browser: Browser) -> None:
