@@ -201,9 +201,12 @@ def signup_token(user: User) -> str:
 
 
 def _mail_signup_link(user: User) -> None:
+    # Greeted by the address, not the name typed at sign-up: whoever typed it need not own
+    # the mailbox, and the form must not carry their words into a stranger's inbox.
     _mail(
         user,
         "signup_verify",
+        name=user.email.split("@")[0],
         link=_link("portal:verify_email", token=signup_token(user)),
         hours=settings.DESTEK_SIGNUP_LINK_HOURS,
     )

@@ -167,6 +167,16 @@ def test_signing_up_with_a_taken_address_answers_the_same_and_tells_the_owner(
     assert owner.full_name != "Mallory"
 
 
+def test_the_verification_mail_does_not_carry_the_name_typed_at_sign_up(
+    browser: Browser, outbox: list
+) -> None:
+    sign_up(browser, full_name="Your account is locked: visit evil.example now")
+    [mail] = mails_to(outbox, "leyla@example.org")
+    assert "evil.example" not in mail.body
+    assert "evil.example" not in str(mail.alternatives)
+    assert "Hello leyla," in mail.body
+
+
 def test_a_second_sign_up_before_verifying_kills_the_first_link(
     browser: Browser, outbox: list
 ) -> None:
