@@ -298,6 +298,7 @@ def test_a_new_customer_signs_up_turns_on_two_factor_and_signs_in_with_a_recover
     assert link is not None, mail.outbox[-1].body
     # The mail names the site's configured address; the same path on the live server.
     page.goto(site + "/sign-up/" + link.group(0).split("/sign-up/", 1)[1])
+    page.fill("main input[name=password]", "a long and unusual passphrase 42")
     page.click("main button[type=submit]")  # "Confirm and sign in"
     page.wait_for_load_state()
     assert User.objects.get(email="leyla@example.org").email_verified_at is not None

@@ -241,8 +241,10 @@ def sign_up(*, full_name: str, email: str, password: str, language: str, time_zo
         # for the link, so whoever typed the address gains nothing without the mailbox. Only
         # customers: an agent's or admin's account without a password is set up by an admin
         # (password reset), never claimed with a password a stranger chose.
+        # The name, language and time zone stay the owner's: nothing typed here is proven.
         user.email_verified_at = None
-        _fill_signup(user, full_name, hashed, language, time_zone)
+        user.password = hashed
+        user.save(update_fields=["email_verified_at", "password"])
         _mail_signup_link(user)
         return
     _mail(
@@ -275,9 +277,15 @@ def resend_signup_link(email: str) -> None:
         _mail_signup_link(user)
 
 
-def verify_email(token: str) -> User:
+def verify_email(token: str, password: str) -> User:
     """Follow the mailed link: the address is verified and the account may sign in. Each link
-    works once and for DESTEK_SIGNUP_LINK_HOURS."""
+    works once and for DESTEK_SIGNUP_LINK_HOURS.
+
+    The password chosen at sign-up is asked again: the link proves the mailbox, the password
+    proves the person who signed up. Without it, a stranger could sign up with someone else's
+    address and wait for its owner to confirm, then sign in to the owner's account with the
+    password the stranger chose.
+    """
     refused = ActionRefused(
         "invalid_link",
         _("This link is invalid, was already used or has expired. Sign in, or sign up again."),
@@ -297,6 +305,15 @@ def verify_email(token: str) -> User:
             or not hmac.compare_digest(fingerprint, _password_fingerprint(user))
         ):
             raise refused
+        if not user.check_password(password):
+            raise ActionRefused(
+                "wrong_password",
+                _(
+                    "This is not the password chosen at sign-up. If you did not sign up "
+                    "yourself, ignore this link; to set a password of your own, use "
+                    '"Forgot your password?" on the sign-in page.'
+                ),
+            )
         user.email_verified_at = timezone.now()
         user.save(update_fields=["email_verified_at"])
     return user

@@ -112,6 +112,15 @@ class CodeForm(forms.Form):
     )
 
 
+class ConfirmSignUpForm(forms.Form):
+    password = forms.CharField(
+        label=_("The password you chose when signing up"),
+        strip=False,
+        max_length=200,
+        widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}),
+    )
+
+
 class ConfirmCodeForm(forms.Form):
     code = forms.CharField(
         label=_("The six-digit code your app shows"),

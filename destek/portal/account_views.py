@@ -35,6 +35,7 @@ from destek.portal.account_forms import (
     ChangePasswordForm,
     CodeForm,
     ConfirmCodeForm,
+    ConfirmSignUpForm,
     EmailForm,
     NotificationForm,
     ProfileForm,
@@ -196,17 +197,21 @@ def sign_up_resend(request: HttpRequest) -> HttpResponse:
 
 
 def verify_email(request: HttpRequest, token: str) -> HttpResponse:
-    """GET shows a button and changes nothing (mail scanners open links); POST verifies and
-    signs in."""
+    """GET shows the form and changes nothing (mail scanners open links); POST, with the
+    password chosen at sign-up, verifies and signs in."""
     error = ""
-    if request.method == "POST":
-        try:
-            user = actions.verify_email(token)
-        except ActionRefused as refusal:
-            error = str(refusal.detail)
+    form = ConfirmSignUpForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        if _limited(request, "verify", token[:64], 10, 900):
+            error = _too_many()
         else:
-            return _begin_sign_in(request, user, reverse("portal:home"))
-    return render(request, "portal/account/verify_email.html", {"error": error})
+            try:
+                user = actions.verify_email(token, form.cleaned_data["password"])
+            except ActionRefused as refusal:
+                error = str(refusal.detail)
+            else:
+                return _begin_sign_in(request, user, reverse("portal:home"))
+    return render(request, "portal/account/verify_email.html", {"error": error, "form": form})
 
 
 # --- password reset -------------------------------------------------------------------------
