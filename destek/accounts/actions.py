@@ -366,8 +366,11 @@ def user_for_reset_link(uidb64: str, token: str) -> User | None:
 def reset_password(uidb64: str, token: str, raw_password: str) -> User:
     """Set the new password through the link. Reading the mail proved the address, so an
     account not yet verified (a sign-up, a customer known from their mail) is verified now."""
-    user = user_for_reset_link(uidb64, token)
-    if user is None:
+    found = user_for_reset_link(uidb64, token)
+    # Locked and checked again: two uses of one link at the same moment (PostgreSQL runs them
+    # side by side) see the password the first one set, and the second link check fails.
+    user = User.objects.select_for_update().filter(pk=found.pk).first() if found else None
+    if user is None or not default_token_generator.check_token(user, token):
         raise ActionRefused(
             "invalid_link",
             _("This link is invalid, was already used or has expired. Ask for a new one."),
