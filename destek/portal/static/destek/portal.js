@@ -37,7 +37,9 @@
     this.canSet = typeof DataTransfer === "function";
     var self = this;
     this.input.addEventListener("change", function () {
-      self.add(Array.prototype.slice.call(self.input.files), true);
+      // Choosing more files adds to those already chosen or dropped (the browser would
+      // replace them); where the list cannot be set, the input keeps what was chosen last.
+      self.add(Array.prototype.slice.call(self.input.files), !self.canSet);
     });
     var zone = root.querySelector("[data-dropzone]");
     ["dragenter", "dragover"].forEach(function (name) {
@@ -63,7 +65,11 @@
     var refused = [];
     if (fromInput) { this.files = []; }
     files.forEach(function (file) {
-      if (file.size > self.maxBytes) { refused.push(file.name); } else { self.files.push(file); }
+      var known = self.files.some(function (other) {
+        return other.name === file.name && other.size === file.size &&
+          other.lastModified === file.lastModified;
+      });
+      if (file.size > self.maxBytes) { refused.push(file.name); } else if (!known) { self.files.push(file); }
     });
     if (refused.length) {
       var template = this.input.getAttribute("data-too-big");
