@@ -5,6 +5,9 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cat requirements.lock pyproject.toml | cksum | cut -d' ' -f1)
 PORT ?= 8000
 PYTEST_ARGS ?=
+# Front-end packages (package.json, package-lock.json) are installed from the npm registry and
+# copied into static files here; pages never load them from a CDN.
+HTMX := destek/lib/static/vendor/htmx.min.js
 
 .PHONY: install run test test-all browser-deps lint format bench lock messages clean
 
@@ -15,7 +18,12 @@ $(STAMP): pyproject.toml requirements.lock
 	rm -f $(VENV)/.installed-*
 	touch $(STAMP)
 
-install: $(STAMP)
+$(HTMX): package.json package-lock.json
+	npm ci --ignore-scripts --no-audit --no-fund --loglevel=error
+	mkdir -p $(dir $(HTMX))
+	cp node_modules/htmx.org/dist/htmx.min.js $(HTMX)
+
+install: $(STAMP) $(HTMX)
 
 run: install
 	DESTEK_DEMO=1 PORT=$(PORT) $(BIN)/destek run
@@ -56,4 +64,4 @@ messages: install
 	cd destek && DESTEK_DATA_DIR=$(CURDIR)/var ../$(BIN)/python ../manage.py compilemessages
 
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache node_modules $(HTMX)

@@ -51,8 +51,14 @@ PAGE = 50
 
 
 def agent_only(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
-    @login_required
+    signed_in = login_required(view)
+
     def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        if not request.user.is_authenticated:
+            # A page's own requests (htmx) get a refusal, not the sign-in page to swap in.
+            if request.headers.get("HX-Request"):
+                raise PermissionDenied
+            return signed_in(request, *args, **kwargs)
         if not request.user.is_agent:  # type: ignore[union-attr]
             raise PermissionDenied
         return view(request, *args, **kwargs)
@@ -189,7 +195,7 @@ def _ticket_or_404(request: HttpRequest, number: int) -> Ticket:
 
 
 def _page(request: HttpRequest, ticket: Ticket, **forms: Any) -> HttpResponse:
-    thread = (
+    thread = list(
         Message.objects.filter(ticket=ticket)
         .select_related("author")
         .prefetch_related("attachments")
@@ -207,6 +213,7 @@ def _page(request: HttpRequest, ticket: Ticket, **forms: Any) -> HttpResponse:
     context = {
         "ticket": ticket,
         "thread": thread,
+        "last_message_id": thread[-1].pk if thread else 0,
         "events": events,
         "others": others,
         "clocks": clocks_left(ticket),
@@ -348,20 +355,28 @@ THREAD_BATCH = 100
 @agent_only
 @require_GET
 def thread(request: HttpRequest, number: int) -> HttpResponse:
-    """The messages after `?after=<id>`, rendered as on the ticket page, for desk.js to
-    append. Read-only: it does not even mark the ticket seen."""
+    """The messages after `?after=<id>`, rendered as on the ticket page, for htmx to append,
+    with the next poller; 204 when there is nothing new. Read-only: it does not even mark the
+    ticket seen."""
     found = _ticket_or_404(request, number)
     try:
         after = max(int(request.GET.get("after", "0")), 0)
     except ValueError:
         after = 0
-    items = (
+    items = list(
         Message.objects.filter(ticket=found, pk__gt=after)
         .select_related("author")
         .prefetch_related("attachments")
         .order_by("id")[:THREAD_BATCH]
     )
-    response = render(request, "desk/_thread.html", {"thread": items})
+    if items:
+        response = render(
+            request,
+            "desk/_thread_more.html",
+            {"thread": items, "ticket": found, "after": items[-1].pk},
+        )
+    else:
+        response = HttpResponse(status=204)
     response["Cache-Control"] = "no-store"
     return response
 

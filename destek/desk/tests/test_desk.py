@@ -541,7 +541,11 @@ def test_the_thread_fragment_returns_only_messages_after_the_id(desk: Client, us
     assert first.body not in fragment
     assert fragment.count("data-message-id=") == 2
     last = ticket.messages.order_by("-id")[0].pk
-    assert desk.get(f"/desk/tickets/{ticket.number}/thread/?after={last}").content.strip() == b""
+    # The next poll asks for what comes after the newest message it brought.
+    assert f'hx-get="/desk/tickets/{ticket.number}/thread/?after={last}"' in fragment
+    assert 'hx-swap-oob="true"' in fragment
+    nothing = desk.get(f"/desk/tickets/{ticket.number}/thread/?after={last}")
+    assert nothing.status_code == 204 and nothing.content == b""
     everything = desk.get(f"/desk/tickets/{ticket.number}/thread/?after=nonsense")
     assert everything.content.decode().count("data-message-id=") == 3
 
@@ -571,6 +575,11 @@ def test_the_thread_fragment_never_reaches_customers(users: dict) -> None:
     assert response.status_code == 403 and b"Secret note" not in response.content
     anonymous = Client().get(f"/desk/tickets/{ticket.number}/thread/?after=0")
     assert anonymous.status_code == 302 and b"Secret note" not in anonymous.content
+    # The page's own poll, signed out meanwhile: a refusal, never the sign-in page swapped in.
+    polled = Client().get(
+        f"/desk/tickets/{ticket.number}/thread/?after=0", headers={"HX-Request": "true"}
+    )
+    assert polled.status_code == 403
 
 
 # --- the script and its hooks ---------------------------------------------------------------
@@ -582,11 +591,14 @@ def test_desk_pages_load_the_own_script_under_the_strict_policy(desk: Client, us
         response = desk.get(url)
         page = response.content.decode()
         assert '<script src="/static/desk/desk.js" defer></script>' in page
+        assert '<script src="/static/vendor/htmx.min.js" defer></script>' in page
+        assert '"allowEval": false' in page
         assert 'id="shortcuts-help"' in page
         policy = response["Content-Security-Policy"]
         assert "default-src 'self'" in policy and "script-src" not in policy
     ticket_page = desk.get(f"/desk/tickets/{ticket.number}/").content.decode()
-    for hook in ('id="id_reply_body"', 'id="id_note_body"', 'id="assign-form"', 'id="thread"'):
+    hooks = ('id="id_reply_body"', 'id="id_note_body"', 'id="assign-form"', 'id="thread"')
+    for hook in (*hooks, 'id="thread-poll"'):
         assert hook in ticket_page, hook
 
 

@@ -17,10 +17,10 @@
  *
  *   Ticket (/desk/tickets/<number>/)
  *     #ticket[data-ticket-number]      the ticket
- *     #thread[data-thread-url][data-poll-seconds]
- *                                      the thread; polled every data-poll-seconds (5) at
- *                                      data-thread-url?after=<last message id> while the tab
- *                                      is visible; the answer is HTML of .thread-item elements
+ *     #thread                          the thread; htmx appends new .thread-item elements
+ *     #thread-poll[hx-get]             htmx's poller (every 5 s, while the tab is visible):
+ *                                      /desk/tickets/<n>/thread/?after=<last message id>;
+ *                                      the answer replaces it (out of band) with the next one
  *     .thread-item[data-message-id]    one message
  *     #thread-status[data-new-text]    live region announcing new messages
  *     #reply-form, #id_reply_body, #id_reply_status, #id_reply_canned
@@ -154,74 +154,26 @@
     });
   }
 
-  // Live thread: ask for messages after the last one shown, every few seconds, only while
-  // the tab is visible. Stops for good on 403/404 or a redirect (signed out).
-  if (thread && thread.getAttribute("data-thread-url")) {
-    var url = thread.getAttribute("data-thread-url");
-    var every = (parseInt(thread.getAttribute("data-poll-seconds"), 10) || 5) * 1000;
+  // Live thread: htmx polls #thread-poll (see desk/_thread_poll.html) and appends what is new
+  // to #thread; each answer brings a new poller that asks for messages after the last one.
+  // Here: no polling while the tab is hidden, the end of polling once the ticket is gone
+  // (403, 404, signed out), and a word for screen readers when something arrived.
+  if (thread) {
     var status = document.getElementById("thread-status");
-    var timer = null;
-    var busy = false;
-    var stopped = false;
-
-    var lastId = function () {
-      var items = thread.querySelectorAll("[data-message-id]");
-      var last = 0;
-      items.forEach(function (item) {
-        last = Math.max(last, parseInt(item.getAttribute("data-message-id"), 10) || 0);
-      });
-      return last;
-    };
-
-    var schedule = function () {
-      clearTimeout(timer);
-      if (!stopped && !document.hidden) timer = setTimeout(poll, every);
-    };
-
-    var poll = function () {
-      if (busy || stopped || document.hidden) return;
-      busy = true;
-      fetch(url + "?after=" + lastId(), {
-        credentials: "same-origin",
-        headers: { "X-Requested-With": "fetch" },
-      })
-        .then(function (response) {
-          if (response.redirected || !response.ok) {
-            if (response.redirected || response.status === 403 || response.status === 404) {
-              stopped = true;
-            }
-            return "";
-          }
-          return response.text();
-        })
-        .then(function (html) {
-          if (html && html.trim()) {
-            var holder = document.createElement("div");
-            holder.innerHTML = html; // server-rendered, autoescaped message templates
-            var known = lastId();
-            var added = 0;
-            Array.prototype.slice.call(holder.children).forEach(function (item) {
-              var id = parseInt(item.getAttribute("data-message-id"), 10) || 0;
-              if (id > known) {
-                thread.appendChild(item);
-                added += 1;
-              }
-            });
-            if (added && status) status.textContent = status.getAttribute("data-new-text");
-          }
-        })
-        .catch(function () { /* offline for a moment: the next poll tries again */ })
-        .then(function () {
-          busy = false;
-          schedule();
-        });
-    };
-
-    document.addEventListener("visibilitychange", function () {
-      if (document.hidden) clearTimeout(timer);
-      else poll();
+    document.body.addEventListener("htmx:beforeRequest", function (event) {
+      if (event.detail.elt.id === "thread-poll" && document.hidden) event.preventDefault();
     });
-    schedule();
+    document.body.addEventListener("htmx:responseError", function (event) {
+      var code = event.detail.xhr.status;
+      if (event.detail.elt.id === "thread-poll" && (code === 401 || code === 403 || code === 404)) {
+        event.detail.elt.remove();
+      }
+    });
+    document.body.addEventListener("htmx:afterSwap", function (event) {
+      if (event.detail.target === thread && event.detail.xhr.status === 200 && status) {
+        status.textContent = status.getAttribute("data-new-text");
+      }
+    });
   }
 
   // --- keys -------------------------------------------------------------------------------
