@@ -633,3 +633,13 @@ def test_the_agent_sees_the_customers_details_and_history_in_words(
     assert "Open reports" in page
     # The history says "New", not the code "new".
     assert "→ New" in page
+
+
+def test_in_persian_the_history_arrow_points_the_way_the_text_reads(
+    desk: Client, users: dict
+) -> None:
+    ticket = filed(users)
+    desk.cookies["django_language"] = "fa"
+    page = desk.get(f"/desk/tickets/{ticket.number}/").content.decode()
+    assert 'dir="rtl"' in page
+    assert " ← " in page and " → " not in page
