@@ -10,10 +10,20 @@ from typing import Any
 import pytest
 from django.core import mail
 from django.test import Client
+from hypothesis import HealthCheck
+from hypothesis import settings as hypothesis_settings
 
 from destek.accounts.actions import issue_api_token
 from destek.accounts.models import User
 from destek.lib.demo import load_demo
+
+# The machines that run the suite are shared and noisy: a slow moment (another job, the first
+# import of a module inside a test) is not a property of the code. No per-example deadline,
+# and slow input generation is not a failure.
+hypothesis_settings.register_profile(
+    "destek", deadline=None, suppress_health_check=[HealthCheck.too_slow]
+)
+hypothesis_settings.load_profile("destek")
 
 
 class ApiClient:
