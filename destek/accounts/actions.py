@@ -29,6 +29,7 @@ from destek.accounts.choices import NotificationKind, Role
 from destek.accounts.models import (
     ApiToken,
     ContactAddress,
+    PhoneCode,
     RecoveryCode,
     TwoFactor,
     User,
@@ -37,6 +38,7 @@ from destek.accounts.models import (
 )
 from destek.accounts.selectors import notification_address
 from destek.lib.errors import ActionRefused
+from destek.lib.ratelimit import hit
 
 
 @transaction.atomic
@@ -535,8 +537,15 @@ def update_profile(
     user.full_name = full_name.strip()[:200]
     user.language = language
     user.time_zone = time_zone
-    user.phone = phone.strip()[:32]
-    user.save(update_fields=["full_name", "language", "time_zone", "phone"])
+    fields = ["full_name", "language", "time_zone", "phone"]
+    phone = normalize_phone(phone)
+    if phone != user.phone:
+        # A new number is not proven: SMS stop until its code is typed back.
+        user.phone_verified_at = None
+        fields.append("phone_verified_at")
+        PhoneCode.objects.filter(user=user).delete()
+    user.phone = phone
+    user.save(update_fields=fields)
 
 
 @transaction.atomic
@@ -567,3 +576,116 @@ def set_notification_addresses(user: User, chosen: Mapping[str, str]) -> None:
         target = verified.get(normalize_email(email))
         if target is not None:
             ContactAddress.objects.filter(pk=target.pk).update(**{field: True})
+
+
+# --- phone verification ---------------------------------------------------------------------
+
+PHONE_CODE_LIFETIME = timedelta(minutes=15)
+PHONE_CODE_ATTEMPTS = 5
+#: Codes sent per person per hour: each SMS costs money, and the number typed may be a
+#: stranger's (the per-number caps of automatic messages hold as well).
+PHONE_CODES_PER_HOUR = 3
+
+
+def normalize_phone(raw: str) -> str:
+    """The number in E.164, "" for none; refused (next to the phone field) when invalid."""
+    from destek.notify.sms import e164
+
+    raw = raw.strip()
+    if not raw:
+        return ""
+    number = e164(raw)
+    if number is None:
+        raise ActionRefused(
+            "invalid_phone",
+            _(
+                "This is not a valid phone number. Type it with the country code, "
+                "for example +994 50 123 45 67."
+            ),
+            field="phone",
+        )
+    return number
+
+
+def _phone_code_hash(user: User, phone: str, code: str) -> str:
+    return hmac.new(
+        settings.SECRET_KEY.encode(), f"phone:{user.pk}:{phone}:{code}".encode(), hashlib.sha256
+    ).hexdigest()
+
+
+def phone_verified(user: User) -> bool:
+    return bool(user.phone) and user.phone_verified_at is not None
+
+
+@transaction.atomic
+def start_phone_verification(user: User) -> PhoneCode:
+    """Send a six-digit code by SMS to the profile's number, valid 15 minutes."""
+    from destek.notify.actions import queue_sms
+    from destek.notify.sms import sms_enabled
+
+    if not sms_enabled():
+        raise ActionRefused("sms_off", _("SMS notices are not available on this site."))
+    user = User.objects.select_for_update().get(pk=user.pk)
+    if not user.phone:
+        raise ActionRefused(
+            "no_phone", _("Save your phone number first, then verify it."), field="phone"
+        )
+    phone = normalize_phone(user.phone)
+    if phone_verified(user):
+        raise ActionRefused("already_verified", _("Your phone number is already verified."))
+    if not hit("phone-code", str(user.pk), limit=PHONE_CODES_PER_HOUR, window_seconds=3600):
+        raise ActionRefused(
+            "too_many", _("Too many codes asked for. Please wait an hour."), status=429
+        )
+    code = f"{secrets.randbelow(1_000_000):06d}"
+    record, _created = PhoneCode.objects.update_or_create(
+        user=user,
+        defaults={
+            "phone": phone,
+            "code_hash": _phone_code_hash(user, phone, code),
+            "expires_at": timezone.now() + PHONE_CODE_LIFETIME,
+            "attempts": 0,
+        },
+    )
+    sent = queue_sms(
+        to=phone,
+        template="phone_code",
+        context={"code": code, "minutes": int(PHONE_CODE_LIFETIME.total_seconds() // 60)},
+        language=user.language,
+    )
+    if sent is None:
+        raise ActionRefused(
+            "too_many",
+            _("Too many messages to this number. Please try again tomorrow."),
+            status=429,
+        )
+    return record
+
+
+def verify_phone(user: User, code: str) -> None:
+    """Prove the number with the code from the SMS. Five wrong tries and the code is spent;
+    a code sent to an earlier number does not verify a later one."""
+    with transaction.atomic():
+        record = PhoneCode.objects.select_for_update().filter(user=user).first()
+        fresh = User.objects.select_for_update().get(pk=user.pk)
+        if record is None:
+            raise ActionRefused("not_started", _("Ask for a code first."), field="code")
+        usable = (
+            record.phone == fresh.phone
+            and record.expires_at > timezone.now()
+            and record.attempts < PHONE_CODE_ATTEMPTS
+        )
+        digits = "".join(code.split())
+        right = usable and hmac.compare_digest(
+            record.code_hash, _phone_code_hash(fresh, record.phone, digits)
+        )
+        if right:
+            fresh.phone_verified_at = user.phone_verified_at = timezone.now()
+            fresh.save(update_fields=["phone_verified_at"])
+            record.delete()
+            return
+        # Counted and committed before refusing, so guessing cannot go on for ever.
+        PhoneCode.objects.filter(pk=record.pk).update(attempts=record.attempts + 1)
+    raise ActionRefused(
+        "invalid_code", _("The code is wrong or has expired. Ask for a new one."), field="code"
+    )

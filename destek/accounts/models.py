@@ -82,6 +82,9 @@ class User(AbstractBaseUser, PermissionsMixin):
     )
     time_zone = models.CharField(_("time zone"), max_length=64, default="Asia/Baku")
     phone = models.CharField(_("phone"), max_length=32, blank=True)
+    # Set when the owner typed back the code we sent by SMS to `phone` (E.164 then); changing
+    # the number clears it. Only a verified number receives SMS notices of tickets.
+    phone_verified_at = models.DateTimeField(_("phone verified"), null=True, blank=True)
     is_active = models.BooleanField(_("active"), default=True)
     # Accounts made by a trusted channel (admin, demo, an agent) start verified; sign-up
     # clears it until the mailed link is followed, and so may a channel that only saw the
@@ -216,6 +219,27 @@ class ContactAddress(models.Model):
 
     def __str__(self) -> str:
         return self.email
+
+
+class PhoneCode(models.Model):
+    """The code sent by SMS to prove a phone number; only its HMAC (bound to the person and
+    the number) is stored. One per person: asking again replaces it."""
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="phone_code"
+    )
+    phone = models.CharField(_("phone"), max_length=32)
+    code_hash = models.CharField(max_length=64, editable=False)
+    expires_at = models.DateTimeField(_("expires"))
+    attempts = models.PositiveSmallIntegerField(default=0, editable=False)
+    created_at = models.DateTimeField(_("created"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("phone verification code")
+        verbose_name_plural = _("phone verification codes")
+
+    def __str__(self) -> str:
+        return f"{self.user} ({self.phone})"
 
 
 class TwoFactor(models.Model):

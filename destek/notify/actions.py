@@ -17,6 +17,7 @@ from django.template.loader import get_template, render_to_string
 from django.utils import timezone, translation
 
 from destek.lib.text import strip_invisible
+from destek.notify.choices import Transport
 from destek.notify.models import Delivery
 
 log = logging.getLogger(__name__)
@@ -59,7 +60,8 @@ class AutoSubmitted:
 
 def over_automatic_cap(address: str) -> bool:
     """Automatic mail to one address is capped per hour and per day: a loop or an abuser
-    filing tickets with someone else's address cannot turn us into a mail cannon."""
+    filing tickets with someone else's address cannot turn us into a mail cannon. The same
+    caps hold for SMS to one number (its E.164 form is the recipient)."""
     now = timezone.now()
     counts = Delivery.objects.filter(
         recipient=address, automatic=True, created_at__gte=now - timedelta(days=1)
@@ -121,5 +123,45 @@ def queue_mail(
     delivery_id = delivery.pk
     # robust: the row is committed whatever happens to the queue; if Redis is down the
     # outbox sweep sends it later, and the customer's request must not fail for that.
+    transaction.on_commit(lambda: deliver(delivery_id), robust=True)
+    return delivery
+
+
+def queue_sms(
+    *,
+    to: str,
+    template: str,
+    context: Mapping[str, Any],
+    language: str,
+    ticket: Ticket | None = None,
+) -> Delivery | None:
+    """Render `notify/sms/<template>.txt` in `language` and queue it for the SMS gateway.
+
+    `to` is an E.164 number. Every SMS is automatic (our words, not a person's) and counts
+    against the number's caps. Returns None when SMS is off or the number is over its cap.
+    """
+    from destek.notify.sms import sms_enabled
+
+    if not sms_enabled():
+        return None
+    if over_automatic_cap(to):
+        log.warning("SMS %s to %s not queued: over the cap", template, to)
+        return None
+    with translation.override(language):
+        text = " ".join(render_text(f"notify/sms/{template}.txt", context).split())
+    delivery = Delivery.objects.create(
+        transport=Transport.SMS,
+        template=template,
+        recipient=to,
+        language=language,
+        subject=text[:300],
+        body_text=text,
+        message_id=new_message_id(ticket),
+        automatic=True,
+        ticket=ticket,
+    )
+    from destek.notify.jobs import deliver
+
+    delivery_id = delivery.pk
     transaction.on_commit(lambda: deliver(delivery_id), robust=True)
     return delivery

@@ -10,4 +10,4 @@ class NotifyConfig(AppConfig):
     verbose_name = _("Notifications")
 
     def ready(self) -> None:
-        from destek.notify import jobs  # noqa: F401  (registers periodic tasks)
+        from destek.notify import checks, jobs  # noqa: F401  (registers checks and periodic tasks)

@@ -13,3 +13,4 @@ class DeliveryStatus(models.TextChoices):
 
 class Transport(models.TextChoices):
     EMAIL = "email", _("E-mail")
+    SMS = "sms", _("SMS")

@@ -13,7 +13,8 @@ from django.utils import timezone
 from huey import crontab
 from huey.contrib.djhuey import db_periodic_task, db_task
 
-from destek.notify.choices import DeliveryStatus
+from destek.notify import sms
+from destek.notify.choices import DeliveryStatus, Transport
 from destek.notify.models import Delivery
 
 log = logging.getLogger(__name__)
@@ -57,9 +58,24 @@ def _send_email(delivery: Delivery) -> None:
     mail.send()
 
 
+def _send_sms(delivery: Delivery) -> None:
+    sms.send(delivery.recipient, delivery.body_text)
+
+
+def _send(delivery: Delivery) -> None:
+    if delivery.transport == Transport.SMS:
+        _send_sms(delivery)
+    else:
+        _send_email(delivery)
+
+
 def is_permanent(exc: Exception) -> bool:
     """SMTP 5yz answers (RFC 5321) will not get better by retrying; 4yz and network errors
-    may. Anything that is not about the network (a malformed address) never will."""
+    may. Anything that is not about the network (a malformed address) never will. For the
+    SMS gateway: 4xx but 408 and 429 are permanent; 5xx, 408, 429 and timeouts are not."""
+    sms_verdict = sms.is_permanent(exc)
+    if sms_verdict is not None:
+        return sms_verdict
     if isinstance(exc, smtplib.SMTPRecipientsRefused):
         codes = [code for code, _ in exc.recipients.values()]
         return bool(codes) and all(500 <= code < 600 for code in codes)
@@ -76,7 +92,7 @@ def deliver_now(delivery_id: int) -> str:
     delivery = Delivery.objects.get(pk=delivery_id)
     attempts = delivery.attempts + 1
     try:
-        _send_email(delivery)
+        _send(delivery)
     except Exception as exc:  # every failure is recorded on the row, none escapes the sweep
         return _record_failure(delivery, claim, attempts, repr(exc), permanent=is_permanent(exc))
     Delivery.objects.filter(pk=delivery.pk, claimed_at=claim).update(

@@ -150,6 +150,16 @@ class ProfileForm(forms.Form):
     )
 
 
+class PhoneCodeForm(forms.Form):
+    code = forms.CharField(
+        label=_("Code from the SMS"),
+        max_length=12,
+        widget=forms.TextInput(
+            attrs={"autocomplete": "one-time-code", "inputmode": "numeric", "size": 8}
+        ),
+    )
+
+
 class AddressCodeForm(forms.Form):
     email = forms.EmailField(widget=forms.HiddenInput, max_length=254)
     code = forms.CharField(label=_("Code from the e-mail"), max_length=12)

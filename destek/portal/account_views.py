@@ -26,10 +26,11 @@ from django.views.decorators.http import require_POST
 
 from destek.accounts import actions
 from destek.accounts.choices import NotificationKind
-from destek.accounts.models import ContactAddress, User
+from destek.accounts.models import ContactAddress, PhoneCode, User
 from destek.accounts.selectors import has_two_factor, is_verified, notification_choices
 from destek.lib.errors import ActionRefused
 from destek.lib.ratelimit import client_ip, hit
+from destek.notify.sms import sms_enabled
 from destek.portal.account_forms import (
     AddressCodeForm,
     ChangePasswordForm,
@@ -38,6 +39,7 @@ from destek.portal.account_forms import (
     ConfirmSignUpForm,
     EmailForm,
     NotificationForm,
+    PhoneCodeForm,
     ProfileForm,
     ProofForm,
     SetPasswordForm,
@@ -283,6 +285,10 @@ def _profile(request: HttpRequest, status: int = 200, **forms: Any) -> HttpRespo
         "address_error": forms.get("address_error", ""),
         "notification_form": forms.get("notification_form")
         or NotificationForm(user, verified, initial=notification_choices(user)),
+        "sms": sms_enabled(),
+        "phone_code_form": forms.get("phone_code_form") or PhoneCodeForm(),
+        "phone_error": forms.get("phone_error", ""),
+        "phone_code_sent": PhoneCode.objects.filter(user=user, phone=user.phone).exists(),
     }
     return render(request, "portal/account/profile.html", context, status=status)
 
@@ -297,7 +303,7 @@ def profile(request: HttpRequest) -> HttpResponse:
         try:
             actions.update_profile(user, **form.cleaned_data)
         except ActionRefused as refusal:
-            form.add_error(None, str(refusal.detail))
+            form.add_error(refusal.extra.get("field"), str(refusal.detail))
         else:
             messages.success(request, _("Your profile is saved."))
             response = redirect("portal:profile")
@@ -424,6 +430,37 @@ def two_factor_disable(request: HttpRequest) -> HttpResponse:
             messages.success(request, _("Two-factor sign-in is off."))
             return redirect("portal:profile")
     return _profile(request, proof_form=form)
+
+
+@login_required
+@require_POST
+def phone_start(request: HttpRequest) -> HttpResponse:
+    """Send a code by SMS to the profile's number (rate-limited in the action)."""
+    try:
+        actions.start_phone_verification(request.user)  # type: ignore[arg-type]
+    except ActionRefused as refusal:
+        return _profile(request, status=refusal.status, phone_error=str(refusal.detail))
+    messages.success(request, _("We sent a code by SMS to your phone. Enter it below."))
+    return redirect(reverse("portal:profile") + "#phone")
+
+
+@login_required
+@require_POST
+def phone_verify(request: HttpRequest) -> HttpResponse:
+    user: User = request.user  # type: ignore[assignment]
+    form = PhoneCodeForm(request.POST)
+    if form.is_valid():
+        if _limited(request, "phone-verify", str(user.pk), 10, 900):
+            form.add_error("code", _too_many())
+        else:
+            try:
+                actions.verify_phone(user, form.cleaned_data["code"])
+            except ActionRefused as refusal:
+                form.add_error("code", str(refusal.detail))
+            else:
+                messages.success(request, _("Your phone number is verified."))
+                return redirect(reverse("portal:profile") + "#phone")
+    return _profile(request, phone_code_form=form)
 
 
 @login_required

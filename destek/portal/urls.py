@@ -29,6 +29,8 @@ urlpatterns = [
     path("my/profile/two-factor/", account.two_factor_setup, name="two_factor_setup"),
     path("my/profile/two-factor/codes/", account.two_factor_codes, name="two_factor_codes"),
     path("my/profile/two-factor/disable/", account.two_factor_disable, name="two_factor_disable"),
+    path("my/profile/phone/code/", account.phone_start, name="phone_start"),
+    path("my/profile/phone/verify/", account.phone_verify, name="phone_verify"),
     path("my/profile/addresses/", account.address_add, name="address_add"),
     path("my/profile/addresses/verify/", account.address_verify, name="address_verify"),
     path("my/profile/addresses/remove/", account.address_remove, name="address_remove"),
@@ -40,6 +42,7 @@ urlpatterns = [
     path("my/tickets/new/", views.new_ticket, name="new"),
     path("my/tickets/<int:number>/", views.ticket, name="ticket"),
     path("my/tickets/<int:number>/reply/", views.reply, name="reply"),
+    path("my/tickets/<int:number>/sms/", views.sms, name="sms"),
     path("my/tickets/<int:number>/close/", views.transition, {"action": "close"}, name="close"),
     path("my/tickets/<int:number>/reopen/", views.transition, {"action": "reopen"}, name="reopen"),
 ]

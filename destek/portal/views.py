@@ -11,11 +11,13 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from destek.lib.errors import ActionRefused
 from destek.lib.ratelimit import client_ip, hit
+from destek.notify.sms import sms_enabled
 from destek.portal import actions as status_actions
 from destek.portal.browser import facts_from_user_agent
 from destek.portal.forms import CodeForm, LookupForm, ReplyForm, TicketForm
@@ -190,7 +192,9 @@ def new_ticket(request: HttpRequest) -> HttpResponse:
     )
 
 
-def _ticket_page(request: HttpRequest, number: int, reply: ReplyForm) -> HttpResponse:
+def _ticket_page(
+    request: HttpRequest, number: int, reply: ReplyForm, sms_error: str = ""
+) -> HttpResponse:
     user = _customer(request)
     try:
         ticket = access_ticket(user, number)
@@ -214,6 +218,9 @@ def _ticket_page(request: HttpRequest, number: int, reply: ReplyForm) -> HttpRes
             "mine": ticket.customer_id == user.pk,
             "details": labelled(ticket.details),
             "can_reopen": ticket.status == TicketStatus.CLOSED and reopen_open(ticket),
+            "sms": sms_enabled(),
+            "phone_verified": bool(user.phone and user.phone_verified_at),
+            "sms_error": sms_error,
             **_limits(),
         },
     )
@@ -247,6 +254,23 @@ def reply(request: HttpRequest, number: int) -> HttpResponse:
         else:
             return redirect("portal:ticket", number=number)
     return _ticket_page(request, number, form)
+
+
+@login_required
+@require_POST
+def sms(request: HttpRequest, number: int) -> HttpResponse:
+    """Switch the SMS of agent replies on or off for this ticket."""
+    user = _customer(request)
+    try:
+        ticket = access_ticket(user, number)
+        actions.set_sms_notifications(
+            ticket, customer=user, enabled=request.POST.get("notify_sms") == "1"
+        )
+    except Ticket.DoesNotExist:
+        raise Http404 from None
+    except ActionRefused as refusal:
+        return _ticket_page(request, number, ReplyForm(), sms_error=str(refusal.detail))
+    return redirect(reverse("portal:ticket", args=[number]) + "#sms")
 
 
 @login_required

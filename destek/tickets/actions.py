@@ -832,6 +832,37 @@ def mark_seen(ticket: Ticket, *, agent: User) -> None:
 
 
 @transaction.atomic
+def set_sms_notifications(ticket: Ticket, *, customer: User, enabled: bool) -> Ticket:
+    """Ask for (or stop) an SMS of each agent reply; only to a verified phone number."""
+    from destek.notify.sms import sms_enabled
+
+    ticket = _lock(ticket)
+    _own(ticket, customer)
+    if enabled and not sms_enabled():
+        raise ActionRefused(
+            "sms_off", _("SMS notices are not available on this site."), field="notify_sms"
+        )
+    if enabled and not (customer.phone and customer.phone_verified_at):
+        raise ActionRefused(
+            "phone_not_verified",
+            _("Verify your phone number in your profile first."),
+            field="notify_sms",
+        )
+    if ticket.notify_sms == enabled:
+        return ticket
+    ticket.notify_sms = enabled
+    ticket.save(update_fields=["notify_sms"])
+    _event(
+        ticket,
+        Actor.of(customer),
+        EventKind.NOTIFY,
+        to_value="sms on" if enabled else "sms off",
+        public=True,
+    )
+    return ticket
+
+
+@transaction.atomic
 def set_customer_notifications(
     ticket: Ticket, *, customer: User, enabled: bool, address: str = ""
 ) -> Ticket:

@@ -78,6 +78,7 @@ class TicketOut(Schema):
     merged_into: int | None
     notify_customer: bool
     notify_address: str | None
+    notify_sms: bool
     details: dict[str, str]
     created_at: Instant
     updated_at: Instant
@@ -192,6 +193,7 @@ class TicketPatch(Schema):
     contract_clause: str | None = Field(default=None, max_length=100)
     notify: bool | None = None
     notify_address: EmailStr | None = None
+    notify_sms: bool | None = None
 
 
 class MergeIn(Schema):
@@ -209,7 +211,7 @@ AGENT_FIELDS = {
     "close_reason",
     "contract_clause",
 }
-CUSTOMER_FIELDS = {"notify", "notify_address"}
+CUSTOMER_FIELDS = {"notify", "notify_address", "notify_sms"}
 
 
 # --- serialising ----------------------------------------------------------------------------
@@ -259,6 +261,7 @@ def ticket_out(t: Ticket, viewer: User) -> dict[str, Any]:
         "merged_into": t.merged_into.number if t.merged_into else None,
         "notify_customer": t.notify_customer,
         "notify_address": t.notify_address or None,
+        "notify_sms": t.notify_sms,
         "details": t.details or {},
         "created_at": t.created_at,
         "updated_at": t.updated_at,
@@ -515,7 +518,9 @@ def patch_ticket(request: HttpRequest, number: int, payload: TicketPatch) -> dic
             )
         actor = Actor.of(user)
         if user.is_customer:
-            if fields:
+            if payload.notify_sms is not None:
+                actions.set_sms_notifications(ticket, customer=user, enabled=payload.notify_sms)
+            if fields & {"notify", "notify_address"}:
                 actions.set_customer_notifications(
                     ticket,
                     customer=user,

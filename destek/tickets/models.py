@@ -166,6 +166,8 @@ class Ticket(models.Model):
     )
     notify_customer = models.BooleanField(_("e-mail the customer"), default=True)
     notify_address = models.EmailField(_("notification address"), blank=True)
+    # An SMS of each agent reply to the customer's verified phone number, when they ask for it.
+    notify_sms = models.BooleanField(_("SMS the customer"), default=False)
     details = models.JSONField(
         _("diagnostic details"),
         default=dict,

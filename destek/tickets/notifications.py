@@ -5,10 +5,11 @@ from __future__ import annotations
 from typing import Any
 
 from django.conf import settings
+from django.urls import reverse
 from django.utils import timezone, translation
 
 from destek.accounts.choices import Role
-from destek.notify.actions import AutoSubmitted, queue_mail, render_text, zone
+from destek.notify.actions import AutoSubmitted, queue_mail, queue_sms, render_text, zone
 from destek.tickets.models import Message, Ticket
 from destek.tickets.selectors import expected_answer_at
 
@@ -74,6 +75,25 @@ def ticket_created(ticket: Ticket, message: Message) -> None:
 def agent_replied(ticket: Ticket, message: Message) -> None:
     # The agent's own words: a person's mail, never capped or marked automatic.
     _to_customer(ticket, "agent_reply", AutoSubmitted.HUMAN, message=message)
+    _sms_to_customer(ticket, "agent_reply")
+
+
+def _sms_to_customer(ticket: Ticket, template: str) -> None:
+    """A short SMS with a link, when the customer asked for it on this ticket and their
+    number is (still) verified. Our words, not the agent's: automatic and capped."""
+    customer = ticket.customer
+    if not (ticket.notify_sms and customer.phone and customer.phone_verified_at):
+        return
+    queue_sms(
+        to=customer.phone,
+        template=template,
+        context={
+            "number": f"#{ticket.number}",
+            "link": settings.BASE_URL + reverse("portal:ticket", args=[ticket.number]),
+        },
+        language=ticket.language or customer.language,
+        ticket=ticket,
+    )
 
 
 def customer_replied(ticket: Ticket, message: Message) -> None:

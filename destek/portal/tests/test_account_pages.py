@@ -679,8 +679,8 @@ def test_changing_language_and_time_zone_applies_to_the_next_page(
     assert (customer.language, customer.time_zone, customer.phone) == (
         "fa",
         "Asia/Tehran",
-        "+994 50 123 45 67",
-    )
+        "+994501234567",
+    ), "the phone is kept in E.164"
 
 
 def test_a_time_zone_that_does_not_exist_is_refused_next_to_the_field(
