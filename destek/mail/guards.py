@@ -63,7 +63,8 @@ def _local_part(address: str) -> str:
 
 
 def _first_token(value: str) -> str:
-    return value.split(";", 1)[0].strip().lower()
+    """The keyword of a structured header, without parameters or (comments)."""
+    return re.sub(r"\([^)]*\)", " ", value).split(";", 1)[0].strip().lower()
 
 
 def _is_out_of_office(subject: str) -> bool:

@@ -194,7 +194,7 @@ def _decode_encoded_text(encoding: str, text: str) -> bytes | None:
             return codecs.decode(cleaned.encode("ascii"), "base64")
         except Exception:
             return None
-    raw = text.replace("_", " ").encode("ascii", "surrogateescape")
+    raw = text.replace("_", " ").encode("utf-8", "surrogateescape")
     return re.sub(
         rb"=([0-9A-Fa-f]{2})", lambda m: bytes([int(m.group(1), 16)]), raw.replace(b"=\r\n", b"")
     )
@@ -429,7 +429,10 @@ def split_quoted(text: str) -> tuple[str, str]:
     start = _history_start(lines)
     if start is None:
         return text.strip("\n"), ""
-    return "\n".join(lines[:start]).rstrip(), "\n".join(lines[start:]).strip("\n")
+    new = lines[:start]
+    while new and not new[-1].strip():
+        new.pop()  # blank lines before the history; "-- " keeps its space
+    return "\n".join(new).strip("\n"), "\n".join(lines[start:]).strip("\n")
 
 
 # --- bodies and parts -----------------------------------------------------------------------
