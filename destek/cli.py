@@ -4,6 +4,9 @@ destek run          web + worker together on one machine (what `make run` starts
 destek web          HTTP through granian (WSGI); DESTEK_WEB_SERVER=gunicorn as fallback
 destek ws           WebSockets through uvicorn (ASGI)
 destek worker       the Huey consumer (jobs and periodic sweeps)
+destek ingest-email one message on standard input, for a mail server's pipe (exit 0/65/75)
+destek smtpd        an SMTP (LMTP with DESTEK_SMTPD_LMTP=1) listener for inbound mail
+destek poll-mail [--account NAME]   poll the IMAP mailboxes now (the worker does it each minute)
 destek migrate | demo | seed --tickets N | createsuperuser | ...   (Django commands)
 """
 
@@ -99,6 +102,27 @@ def worker(args: Sequence[str]) -> None:
     _django(["run_huey", *args])
 
 
+def ingest_email(args: Sequence[str]) -> int:
+    """One message on standard input (a mail server's pipe); sysexits codes, see mail/pipe.py."""
+    import django
+
+    django.setup()
+    from destek.mail.pipe import ingest
+
+    source = args[0] if args else "pipe"
+    return ingest(sys.stdin.buffer, sys.stdout, sys.stderr, source=f"pipe:{source}"[:100])
+
+
+def smtpd(args: Sequence[str]) -> int:
+    """The built-in SMTP/LMTP listener (mail/smtpd.py), on DESTEK_SMTPD_HOST:DESTEK_SMTPD_PORT."""
+    import django
+
+    django.setup()
+    from destek.mail.smtpd import serve
+
+    return serve()
+
+
 def run(args: Sequence[str]) -> int:
     """Everything on one machine: migrate, demo data, then web (uvicorn) and worker together.
 
@@ -174,6 +198,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         ws(rest)
     elif command == "worker":
         worker(rest)
+    elif command == "ingest-email":
+        return ingest_email(rest)
+    elif command == "smtpd":
+        return smtpd(rest)
+    elif command == "poll-mail":
+        _django(["poll_mail", *rest])
     elif command in ("help", "-h", "--help"):
         print(__doc__)
         _django(["help"])

@@ -50,6 +50,7 @@ INSTALLED_APPS = [
     "destek.tickets",
     "destek.sla",
     "destek.notify",
+    "destek.mail",
     "destek.api",
     "destek.portal",
     "destek.desk",
@@ -224,6 +225,21 @@ EMAIL_TIMEOUT = env_int("DESTEK_SMTP_TIMEOUT", 20, minimum=1)
 DEFAULT_FROM_EMAIL = env_str("DESTEK_FROM_EMAIL", "Destek Support <support@destek.localhost>")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
 DESTEK_SUPPORT_ADDRESS = env_str("DESTEK_SUPPORT_ADDRESS", "support@destek.localhost")
+
+# Inbound mail.
+DESTEK_MAIL_RAW_DAYS = env_int("DESTEK_MAIL_RAW_DAYS", 30, minimum=1)
+DESTEK_MAIL_MAX_MB = env_int("DESTEK_MAIL_MAX_MB", 60, minimum=1)
+DESTEK_MAIL_PER_SENDER_PER_HOUR = env_int("DESTEK_MAIL_PER_SENDER_PER_HOUR", 30, minimum=1)
+DESTEK_MAIL_NOTE_MARKER = env_str("DESTEK_MAIL_NOTE_MARKER", "#note")
+# IMAP mailboxes (destek/mail/imap.py; the mailboxes themselves are configured in the admin).
+DESTEK_IMAP_BATCH = env_int("DESTEK_IMAP_BATCH", 50, minimum=1)
+DESTEK_IMAP_TIMEOUT = env_int("DESTEK_IMAP_TIMEOUT", 60, minimum=1)
+DESTEK_IMAP_CA_FILE = env_str("DESTEK_IMAP_CA_FILE")
+DESTEK_IMAP_REFUSED_FOLDER = env_str("DESTEK_IMAP_REFUSED_FOLDER", "Destek/Refused")
+# The built-in SMTP/LMTP listener, `destek smtpd` (destek/mail/smtpd.py).
+DESTEK_SMTPD_HOST = env_str("DESTEK_SMTPD_HOST", "127.0.0.1")
+DESTEK_SMTPD_PORT = env_int("DESTEK_SMTPD_PORT", 8025, minimum=1)
+DESTEK_SMTPD_LMTP = env_bool("DESTEK_SMTPD_LMTP", False)
 
 # Ticket rules.
 DESTEK_MAX_ATTACHMENT_MB = env_int("DESTEK_MAX_ATTACHMENT_MB", 25, minimum=1)

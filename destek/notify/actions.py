@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import secrets
 from collections.abc import Mapping
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
@@ -17,6 +16,7 @@ from django.template.loader import get_template, render_to_string
 from django.utils import timezone, translation
 
 from destek.lib.text import strip_invisible
+from destek.mail import tokens
 from destek.notify.choices import Transport
 from destek.notify.models import Delivery
 
@@ -39,10 +39,18 @@ def zone(name: str) -> ZoneInfo:
         return ZoneInfo("UTC")
 
 
-def new_message_id(ticket: Ticket | None) -> str:
-    domain = settings.DESTEK_SUPPORT_ADDRESS.rsplit("@", 1)[-1]
-    tag = f"t{ticket.number}." if ticket is not None else ""
-    return f"<destek.{tag}{secrets.token_hex(12)}@{domain}>"
+def thread_headers(ticket: Ticket) -> dict[str, str]:
+    """Reply-To the ticket's signed plus-address, and the ticket's thread: References its root
+    and, when the customer wrote by mail, the message being answered."""
+    from destek.mail.selectors import last_inbound_message_id
+
+    root = tokens.thread_root(ticket.number)
+    last = last_inbound_message_id(ticket)
+    return {
+        "Reply-To": tokens.reply_address(ticket.number),
+        "In-Reply-To": last or root,
+        "References": f"{root} {last}" if last else root,
+    }
 
 
 def header_safe(value: str) -> str:
@@ -99,6 +107,8 @@ def queue_mail(
         text = render_text(f"notify/mail/{template}.txt", context)
         html = render_to_string(f"notify/mail/{template}.html", dict(context))
     headers: dict[str, str] = {"Reply-To": settings.DESTEK_SUPPORT_ADDRESS}
+    if ticket is not None:
+        headers.update(thread_headers(ticket))
     if automatic:
         # RFC 3834: tells auto-responders on the other side not to answer us.
         headers["Auto-Submitted"] = auto_submitted
@@ -114,7 +124,7 @@ def queue_mail(
         body_text=text.strip() + "\n",
         body_html=html,
         headers=headers,
-        message_id=new_message_id(ticket),
+        message_id=tokens.message_id(ticket.number if ticket else None, to),
         automatic=automatic,
         ticket=ticket,
     )
@@ -156,7 +166,7 @@ def queue_sms(
         language=language,
         subject=text[:300],
         body_text=text,
-        message_id=new_message_id(ticket),
+        message_id=tokens.message_id(ticket.number if ticket else None, to),
         automatic=True,
         ticket=ticket,
     )

@@ -44,6 +44,11 @@ class Department(models.Model):
         verbose_name=_("agents"),
     )
     position = models.PositiveIntegerField(_("position"), default=0)
+    billing = models.BooleanField(
+        _("billing department"),
+        default=False,
+        help_text=_("Its ticket mail goes to the customer's billing address, if they chose one."),
+    )
     asks_diagnostics = models.BooleanField(
         _("asks for technical details"),
         default=False,
@@ -263,6 +268,16 @@ class Message(models.Model):
     internal = models.BooleanField(_("internal note"), default=False)
     nudge = models.BooleanField(_("nudge"), default=False)
     channel = models.CharField(_("channel"), max_length=16, choices=Channel.choices)
+    quoted = models.TextField(
+        _("quoted history"),
+        blank=True,
+        help_text=_("What a mailed reply quoted below its new text; folded away in the thread."),
+    )
+    email_from = models.EmailField(
+        _("sent from"),
+        blank=True,
+        help_text=_("The address a mailed message came from, when it was not the account's."),
+    )
     created_at = models.DateTimeField(_("created"), default=timezone.now)
 
     class Meta:

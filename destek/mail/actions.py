@@ -1,0 +1,557 @@
+"""The inbound mail pipeline: one message in, stored in a ticket, ignored on purpose or
+quarantined, and never lost.
+
+Every adapter (the `ingest-email` pipe, IMAP polling, the SMTP/LMTP listener) hands raw bytes to
+`process_message`. The steps, in order: keep the raw bytes → dedupe → bounces → loop and
+auto-reply guard → sender → threading → the ticket actions → attachments. The raw message is
+committed first, on its own, so whatever happens afterwards it can be looked at and retried.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import traceback
+from dataclasses import dataclass
+from datetime import timedelta
+
+from django.conf import settings
+from django.core.files.base import ContentFile
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.db import DatabaseError, IntegrityError, OperationalError, transaction
+from django.utils import timezone, translation
+from django.utils.translation import gettext as _
+
+from destek.accounts.choices import Role
+from destek.accounts.models import ContactAddress, User, normalize_email
+from destek.lib.errors import ActionRefused
+from destek.mail import guards, tokens
+from destek.mail.language import guess_language
+from destek.mail.models import FailingAddress, InboundMessage, InboundStatus
+from destek.mail.parse import ParsedMessage, Part, Unparseable, parse_message
+from destek.mail.selectors import answering
+from destek.notify.actions import AutoSubmitted, queue_mail
+from destek.notify.models import Delivery
+from destek.tickets import actions as ticket_actions
+from destek.tickets.access import access_ticket
+from destek.tickets.choices import Channel
+from destek.tickets.models import Attachment, Department, Message, Ticket
+
+log = logging.getLogger(__name__)
+
+#: Automatic messages that never open or continue a ticket.
+SILENT = {"own-address", "own-message", "daemon", "out-of-office"}
+
+
+class Unacceptable(Exception):
+    """The bytes cannot be accepted at all (empty, over the size limit): the sender's mail
+    server should bounce it (pipe exit 65, SMTP 552/554)."""
+
+
+class TemporaryFailure(Exception):
+    """Nothing was kept (the database is away): the mail server should try again later
+    (pipe exit 75, SMTP 451)."""
+
+
+@dataclass(frozen=True)
+class Outcome:
+    status: str  # an InboundStatus value
+    reason: str = ""
+    ticket_number: int | None = None
+    inbound_id: int | None = None
+    duplicate: bool = False
+
+    def describe(self) -> str:
+        """One line for the pipe's standard output and the logs."""
+        if self.status == InboundStatus.STORED:
+            return f"stored #{self.ticket_number}" + (" (duplicate)" if self.duplicate else "")
+        return f"{self.status}: {self.reason}" + (" (duplicate)" if self.duplicate else "")
+
+
+def process_message(raw: bytes, source: str, *, department: Department | None = None) -> Outcome:
+    """Take one message from an adapter. Raises `Unacceptable` or `TemporaryFailure`; every
+    other problem ends in quarantine with the raw bytes and the error."""
+    if not raw.strip():
+        raise Unacceptable("empty message")
+    if len(raw) > settings.DESTEK_MAIL_MAX_MB * 1024 * 1024:
+        raise Unacceptable(f"larger than {settings.DESTEK_MAIL_MAX_MB} MB")
+    parsed: ParsedMessage | None
+    try:
+        parsed = parse_message(raw)
+        error = ""
+    except Unparseable as exc:
+        parsed, error = None, f"unparseable: {exc}"
+    except Exception:  # a parser bug must not lose the message
+        parsed, error = None, traceback.format_exc(limit=20)
+    try:
+        inbound, fresh = _keep(raw, source, parsed)
+    except (OperationalError, DatabaseError) as exc:
+        raise TemporaryFailure(str(exc)) from exc
+    if not fresh and inbound.status != InboundStatus.RECEIVED:
+        return _outcome(inbound, duplicate=True)
+    if parsed is None:
+        return _quarantine(inbound, error)
+    return run(inbound, parsed, raw, department=department)
+
+
+def run(
+    inbound: InboundMessage,
+    parsed: ParsedMessage,
+    raw: bytes,
+    *,
+    department: Department | None = None,
+) -> Outcome:
+    """The steps after keeping: in one transaction, so a failure half-way leaves no ticket."""
+    InboundMessage.objects.filter(pk=inbound.pk).update(attempts=inbound.attempts + 1)
+    try:
+        with transaction.atomic():
+            status, reason, ticket, message = _route(inbound, parsed, raw, department)
+            InboundMessage.objects.filter(pk=inbound.pk).update(
+                status=status,
+                reason=reason,
+                ticket=ticket,
+                message=message,
+                error="",
+                processed_at=timezone.now(),
+            )
+    except (OperationalError, DatabaseError) as exc:
+        # The row stays `received`: the mail server's retry (or an admin) runs it again.
+        raise TemporaryFailure(str(exc)) from exc
+    except Exception:
+        log.exception("inbound message %s quarantined", inbound.pk)
+        return _quarantine(inbound, traceback.format_exc(limit=20))
+    inbound.refresh_from_db()
+    return _outcome(inbound)
+
+
+def retry(inbound: InboundMessage) -> Outcome:
+    """An admin runs a quarantined (or stuck) message through the pipeline again."""
+    with inbound.raw.open("rb") as handle:
+        raw = handle.read()
+    try:
+        parsed = parse_message(raw)
+    except Unparseable as exc:
+        return _quarantine(inbound, f"unparseable: {exc}")
+    InboundMessage.objects.filter(pk=inbound.pk).update(status=InboundStatus.RECEIVED)
+    inbound.refresh_from_db()
+    return run(inbound, parsed, raw)
+
+
+# --- keeping the raw bytes, dedupe ---------------------------------------------------------
+
+
+def _dedupe_key(raw: bytes, parsed: ParsedMessage | None) -> str:
+    if parsed is not None and parsed.message_id:
+        return "mid:" + parsed.message_id[:290]
+    return "sha256:" + hashlib.sha256(raw).hexdigest()
+
+
+def _keep(raw: bytes, source: str, parsed: ParsedMessage | None) -> tuple[InboundMessage, bool]:
+    """The raw message, committed on its own before anything else happens. The same message
+    twice (same Message-ID, or the same bytes when it has none) is kept once."""
+    key = _dedupe_key(raw, parsed)
+    existing = InboundMessage.objects.filter(dedupe_key=key).first()
+    if existing is not None:
+        return existing, False
+    inbound = InboundMessage(
+        source=source[:100],
+        dedupe_key=key,
+        rfc_message_id=(parsed.message_id if parsed else "")[:300],
+        size=len(raw),
+        sender=(parsed.sender.email if parsed else "")[:254],
+        subject=(parsed.subject if parsed else "")[:300],
+    )
+    inbound.raw.save("message.eml", ContentFile(raw), save=False)
+    try:
+        with transaction.atomic():
+            inbound.save()
+    except IntegrityError:
+        # Delivered twice at the same moment: the other copy won.
+        inbound.raw.storage.delete(inbound.raw.name)
+        return InboundMessage.objects.get(dedupe_key=key), False
+    return inbound, True
+
+
+def _quarantine(inbound: InboundMessage, error: str) -> Outcome:
+    InboundMessage.objects.filter(pk=inbound.pk).update(
+        status=InboundStatus.QUARANTINED,
+        reason="error",
+        error=error[:20000],
+        keep=True,
+        processed_at=timezone.now(),
+    )
+    inbound.refresh_from_db()
+    _alert_admins(inbound)
+    return _outcome(inbound)
+
+
+def _alert_admins(inbound: InboundMessage) -> None:
+    for admin in User.objects.filter(role=Role.ADMIN, is_active=True).order_by("pk"):
+        queue_mail(
+            to=admin.email,
+            template="mail_quarantined",
+            context={
+                "sender": inbound.sender,
+                "subject": inbound.subject,
+                "reason": inbound.error.strip().splitlines()[-1][:300] if inbound.error else "",
+                "link": f"{settings.BASE_URL}/admin/mail/inboundmessage/{inbound.pk}/change/",
+            },
+            language=admin.language,
+            time_zone=admin.time_zone,
+        )
+
+
+def _outcome(inbound: InboundMessage, *, duplicate: bool = False) -> Outcome:
+    number = None
+    if inbound.ticket_id is not None:
+        number = Ticket.objects.filter(pk=inbound.ticket_id).values_list("number", flat=True)[0]
+    return Outcome(
+        status=inbound.status,
+        reason=inbound.reason,
+        ticket_number=number,
+        inbound_id=inbound.pk,
+        duplicate=duplicate,
+    )
+
+
+# --- the steps -------------------------------------------------------------------------------
+
+
+Routed = tuple[str, str, Ticket | None, Message | None]
+
+
+def _route(
+    inbound: InboundMessage,
+    parsed: ParsedMessage,
+    raw: bytes,
+    department: Department | None,
+) -> Routed:
+    bounce = guards.bounce_info(parsed, raw)
+    if bounce is not None:
+        _mark_failing(bounce)
+        return InboundStatus.IGNORED, "bounce", None, None
+    reasons = guards.automatic_reasons(
+        parsed,
+        own_addresses=_own_addresses(),
+        own_message_id_domain=settings.DESTEK_SUPPORT_ADDRESS.rsplit("@", 1)[-1].lower(),
+    )
+    silent = [reason for reason in reasons if reason in SILENT]
+    if silent:
+        return InboundStatus.IGNORED, silent[0], None, None
+    automatic = bool(reasons)
+    sender = normalize_email(parsed.sender.email)
+    if not sender or "@" not in sender:
+        return InboundStatus.IGNORED, "no-sender", None, None
+    if _over_sender_cap(sender, inbound):
+        return InboundStatus.IGNORED, "sender-cap", None, None
+
+    ids = [*parsed.in_reply_to, *parsed.references]
+    token = tokens.from_ids(ids, sender)
+    account = User.objects.filter(email=sender).first()
+    if account is not None and account.is_agent:
+        return _agent_mail(account, token, parsed, inbound)
+
+    customer, registered = _customer_for(sender, parsed)
+    if customer is None:
+        return InboundStatus.IGNORED, "inactive-sender", None, None
+    stored, refused = _store_parts(customer, parsed.parts)
+    if refused:
+        InboundMessage.objects.filter(pk=inbound.pk).update(keep=True)
+    ticket = _thread(parsed, token, customer)
+    language = customer.language
+    body = _body(parsed, language)
+    try:
+        with answering(parsed.message_id):
+            message = _file(ticket, customer, parsed, body, stored, department, registered)
+    except ActionRefused as refusal:
+        # The stored files stay unattached; the daily purge removes them with their files.
+        if not automatic:
+            _answer_refusal(sender, customer, parsed, refusal)
+        return InboundStatus.IGNORED, refusal.code[:64], None, None
+    Message.objects.filter(pk=message.pk).update(
+        quoted=parsed.quoted, email_from="" if registered else sender
+    )
+    if refused and not automatic:
+        _answer_refused_files(sender, customer, message.ticket, refused)
+    return InboundStatus.STORED, "", message.ticket, message
+
+
+def _file(
+    ticket: Ticket | None,
+    customer: User,
+    parsed: ParsedMessage,
+    body: str,
+    stored: list[Attachment],
+    department: Department | None,
+    registered: bool,
+) -> Message:
+    """Add to the ticket the mail continues, or file a new one."""
+    if ticket is None:
+        created = _new_ticket(customer, parsed, body, stored, department, registered)
+        return created.messages.earliest("id")
+    try:
+        return ticket_actions.add_message(
+            ticket, author=customer, body=body, channel=Channel.EMAIL, attachments=stored
+        )
+    except ActionRefused as refusal:
+        if refusal.code != "reopen_window_expired":
+            raise
+    # Too late to reopen: a new ticket, linked to the old one.
+    created = _new_ticket(customer, parsed, body, stored, department, registered, related_to=ticket)
+    return created.messages.earliest("id")
+
+
+def _own_addresses() -> set[str]:
+    own = {normalize_email(settings.DESTEK_SUPPORT_ADDRESS)}
+    own |= {
+        normalize_email(address)
+        for address in Department.objects.exclude(email="").values_list("email", flat=True)
+    }
+    from destek.mail.models import MailAccount
+
+    own |= {
+        normalize_email(name)
+        for name in MailAccount.objects.values_list("username", flat=True)
+        if "@" in name
+    }
+    return own
+
+
+def _mark_failing(bounce: guards.Bounce) -> None:
+    now = timezone.now()
+    for address in bounce.recipients:
+        email = normalize_email(address)
+        if not email or "@" not in email:
+            continue
+        failing, _created = FailingAddress.objects.get_or_create(
+            email=email, defaults={"first_failed_at": now}
+        )
+        failing.bounces += 1
+        failing.permanent = failing.permanent or bounce.permanent
+        failing.status = bounce.status[:20]
+        failing.diagnostic = bounce.diagnostic[:2000]
+        failing.last_failed_at = now
+        failing.save()
+
+
+def _over_sender_cap(sender: str, inbound: InboundMessage) -> bool:
+    since = timezone.now() - timedelta(hours=1)
+    recent = (
+        InboundMessage.objects.filter(sender=sender, received_at__gte=since)
+        .exclude(pk=inbound.pk)
+        .filter(status=InboundStatus.STORED)
+        .count()
+    )
+    return recent >= settings.DESTEK_MAIL_PER_SENDER_PER_HOUR
+
+
+def _customer_for(sender: str, parsed: ParsedMessage) -> tuple[User | None, bool]:
+    """The customer a sender is, and whether this is the account's registered address.
+
+    A registered account by its address, or the account a verified contact address belongs
+    to; an unknown address becomes a customer who has not verified it (they can claim the
+    account later by signing up or resetting the password).
+    """
+    account = User.objects.filter(email=sender).first()
+    if account is not None:
+        return (account if account.is_active else None), True
+    contact = (
+        ContactAddress.objects.filter(email=sender, verified_at__isnull=False)
+        .select_related("user")
+        .first()
+    )
+    if contact is not None:
+        return (contact.user if contact.user.is_active else None), False
+    text = f"{parsed.subject}\n{parsed.text}"
+    customer = User(
+        email=sender,
+        full_name=" ".join(parsed.sender.name.split())[:200],
+        role=Role.CUSTOMER,
+        language=guess_language(text),
+        email_verified_at=None,
+    )
+    customer.set_unusable_password()
+    try:
+        with transaction.atomic():
+            customer.save()
+    except IntegrityError:
+        customer = User.objects.get(email=sender)
+    return customer, True
+
+
+def _thread(parsed: ParsedMessage, token: tokens.Token | None, customer: User) -> Ticket | None:
+    """The ticket this message continues, if its sender takes part in it.
+
+    Our signed token first, then a signed plus-address, then In-Reply-To and References (our
+    mails' Message-IDs, the customer's earlier mails), then `[#123456]` in the subject. Only
+    the ticket's customer may add to it: anyone else starts a ticket of their own.
+    """
+    candidates: list[int] = []
+    if token is not None:
+        candidates.append(token.ticket_number)
+    recipients = [a.email for a in (*parsed.to, *parsed.cc)] + list(parsed.delivered_to)
+    plus = tokens.from_plus_address(recipients)
+    if plus is not None:
+        candidates.append(plus)
+    ids = [*parsed.in_reply_to, *parsed.references]
+    root = tokens.from_root(ids)
+    if root is not None:
+        candidates.append(root)
+    for ticket_id in _tickets_of_ids(ids):
+        number = Ticket.objects.filter(pk=ticket_id).values_list("number", flat=True).first()
+        if number is not None:
+            candidates.append(number)
+    subject_number = tokens.from_subject(parsed.subject)
+    if subject_number is not None:
+        candidates.append(subject_number)
+    for number in candidates:
+        ticket = Ticket.objects.filter(number=number).select_related("customer").first()
+        if ticket is not None and ticket.customer_id == customer.pk:
+            return ticket
+    return None
+
+
+def _tickets_of_ids(ids: list[str]) -> list[int]:
+    if not ids:
+        return []
+    wrapped = [f"<{value}>" for value in ids[:50]]
+    ours = list(
+        Delivery.objects.filter(message_id__in=wrapped, ticket__isnull=False)
+        .order_by("-pk")
+        .values_list("ticket_id", flat=True)
+    )
+    theirs = list(
+        InboundMessage.objects.filter(rfc_message_id__in=ids[:50], ticket__isnull=False)
+        .order_by("-pk")
+        .values_list("ticket_id", flat=True)
+    )
+    return [*ours, *theirs]
+
+
+def _body(parsed: ParsedMessage, language: str) -> str:
+    text = parsed.text.strip()
+    if text:
+        return text
+    with translation.override(language):
+        if parsed.parts:
+            return _("(The message had no text, only attachments.)")
+        return _("(The message had no text.)")
+
+
+def _subject(parsed: ParsedMessage, body: str) -> str:
+    subject = " ".join(parsed.subject.split())
+    if subject:
+        return subject[:250]
+    first = next((line.strip() for line in body.splitlines() if line.strip()), "")
+    return first[:80] or "—"
+
+
+def _new_ticket(
+    customer: User,
+    parsed: ParsedMessage,
+    body: str,
+    stored: list[Attachment],
+    department: Department | None,
+    registered: bool,
+    *,
+    related_to: Ticket | None = None,
+) -> Ticket:
+    return ticket_actions.create_ticket(
+        customer=customer,
+        subject=_subject(parsed, body),
+        body=body,
+        channel=Channel.EMAIL,
+        department=department,
+        language=customer.language,
+        related_to=related_to,
+        attachments=stored,
+        # Mail from a verified contact address is answered there.
+        notify_address="" if registered else normalize_email(parsed.sender.email),
+    )
+
+
+def _agent_mail(
+    agent: User, token: tokens.Token | None, parsed: ParsedMessage, inbound: InboundMessage
+) -> Routed:
+    """An agent answers a notification by mail: only with the token we signed for that very
+    address does it post, as a reply or, after the note marker, as an internal note."""
+    if token is None or not token.for_sender:
+        return InboundStatus.IGNORED, "agent-without-token", None, None
+    try:
+        ticket = access_ticket(agent, token.ticket_number)
+    except Ticket.DoesNotExist:
+        return InboundStatus.IGNORED, "agent-not-allowed", None, None
+    text = parsed.text.strip()
+    marker = settings.DESTEK_MAIL_NOTE_MARKER
+    internal = bool(marker) and text.lower().startswith(marker.lower())
+    if internal:
+        text = text[len(marker) :].strip()
+    stored, _refused = _store_parts(agent, parsed.parts)
+    try:
+        message = ticket_actions.add_message(
+            ticket,
+            author=agent,
+            body=text or _body(parsed, agent.language),
+            internal=internal,
+            channel=Channel.EMAIL,
+            attachments=stored,
+        )
+    except ActionRefused as refusal:
+        return InboundStatus.IGNORED, refusal.code[:64], None, None
+    Message.objects.filter(pk=message.pk).update(quoted=parsed.quoted)
+    return InboundStatus.STORED, "", message.ticket, message
+
+
+# --- attachments -----------------------------------------------------------------------------
+
+
+def _store_parts(user: User, parts: tuple[Part, ...]) -> tuple[list[Attachment], list[Part]]:
+    """Each file through the one upload action; files over the limit are refused (the ticket is
+    still filed, and the sender is told which)."""
+    stored: list[Attachment] = []
+    refused: list[Part] = []
+    for part in parts:
+        upload = SimpleUploadedFile(
+            part.filename or "attachment",
+            part.payload,
+            content_type=part.content_type or "application/octet-stream",
+        )
+        try:
+            stored.append(ticket_actions.store_upload(user, upload))
+        except ActionRefused:
+            refused.append(part)
+    return stored, refused
+
+
+# --- automatic answers -----------------------------------------------------------------------
+
+
+def _answer_refusal(
+    sender: str, customer: User, parsed: ParsedMessage, refusal: ActionRefused
+) -> None:
+    with translation.override(customer.language):
+        why = str(refusal.detail)
+    queue_mail(
+        to=sender,
+        template="mail_refused",
+        context={"subject": parsed.subject, "why": why},
+        language=customer.language,
+        time_zone=customer.time_zone,
+        auto_submitted=AutoSubmitted.REPLIED,
+    )
+
+
+def _answer_refused_files(sender: str, customer: User, ticket: Ticket, parts: list[Part]) -> None:
+    queue_mail(
+        to=sender,
+        template="mail_files_refused",
+        context={
+            "number": f"#{ticket.number}",
+            "files": [part.filename or "attachment" for part in parts],
+            "mb": settings.DESTEK_MAX_ATTACHMENT_MB,
+        },
+        language=customer.language,
+        time_zone=customer.time_zone,
+        ticket=ticket,
+        auto_submitted=AutoSubmitted.REPLIED,
+    )

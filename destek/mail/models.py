@@ -1,0 +1,133 @@
+"""Inbound mail as it arrived: every message kept raw, what became of it, and the mailboxes."""
+
+from __future__ import annotations
+
+import uuid
+
+from django.db import models
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+
+class InboundStatus(models.TextChoices):
+    RECEIVED = "received", _("received")
+    STORED = "stored", _("stored in a ticket")
+    IGNORED = "ignored", _("ignored on purpose")
+    QUARANTINED = "quarantined", _("quarantined")
+
+
+def raw_path(instance: InboundMessage, filename: str) -> str:
+    day = instance.received_at or timezone.now()
+    return f"mail/raw/{day:%Y/%m/%d}/{instance.public_id}.eml"
+
+
+class InboundMessage(models.Model):
+    """One message received by any adapter (pipe, IMAP, SMTP), with its raw bytes.
+
+    `dedupe_key` is the Message-ID, or a hash of the bytes when there is none: the same message
+    delivered twice (an IMAP retry, a mail server's second attempt) is stored once.
+    """
+
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    source = models.CharField(_("source"), max_length=100)
+    dedupe_key = models.CharField(_("Message-ID or hash"), max_length=300, unique=True)
+    rfc_message_id = models.CharField(_("Message-ID"), max_length=300, blank=True)
+    raw = models.FileField(_("raw message"), upload_to=raw_path, max_length=200)
+    size = models.PositiveIntegerField(_("size"), default=0)
+    sender = models.CharField(_("sender"), max_length=254, blank=True)
+    subject = models.CharField(_("subject"), max_length=300, blank=True)
+    status = models.CharField(
+        _("status"), max_length=16, choices=InboundStatus.choices, default=InboundStatus.RECEIVED
+    )
+    reason = models.CharField(_("reason"), max_length=64, blank=True)
+    error = models.TextField(_("error"), blank=True)
+    ticket = models.ForeignKey(
+        "tickets.Ticket", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    message = models.ForeignKey(
+        "tickets.Message", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    keep = models.BooleanField(
+        _("keep the raw message"),
+        default=False,
+        help_text=_("Kept past the retention period (a refused attachment, a quarantine)."),
+    )
+    attempts = models.PositiveSmallIntegerField(_("attempts"), default=0)
+    received_at = models.DateTimeField(_("received"), default=timezone.now)
+    processed_at = models.DateTimeField(_("processed"), null=True, blank=True)
+
+    class Meta:
+        ordering = ["-received_at"]
+        verbose_name = _("inbound message")
+        verbose_name_plural = _("inbound messages")
+        indexes = [
+            models.Index(fields=["status", "received_at"], name="inbound_status_idx"),
+            models.Index(fields=["sender", "received_at"], name="inbound_sender_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.sender or '?'}: {self.subject}"[:120]
+
+
+class FailingAddress(models.Model):
+    """An address our mail bounced from (a delivery status notification)."""
+
+    email = models.EmailField(_("address"), unique=True)
+    permanent = models.BooleanField(_("permanent failure"), default=False)
+    status = models.CharField(_("status code"), max_length=20, blank=True)
+    diagnostic = models.TextField(_("diagnostic"), blank=True)
+    bounces = models.PositiveIntegerField(_("bounces"), default=0)
+    first_failed_at = models.DateTimeField(_("first failure"), default=timezone.now)
+    last_failed_at = models.DateTimeField(_("last failure"), default=timezone.now)
+
+    class Meta:
+        ordering = ["email"]
+        verbose_name = _("failing address")
+        verbose_name_plural = _("failing addresses")
+
+    def __str__(self) -> str:
+        return self.email
+
+
+class MailAccount(models.Model):
+    """A mailbox the worker polls over IMAP. The password is never stored here: it is read
+    from the environment variable named in `password_env`."""
+
+    name = models.CharField(_("name"), max_length=100, unique=True)
+    host = models.CharField(_("host"), max_length=253)
+    port = models.PositiveIntegerField(_("port"), default=993)
+    use_tls = models.BooleanField(
+        _("TLS"), default=True, help_text=_("Switch off only for a server on this machine.")
+    )
+    username = models.CharField(_("user name"), max_length=254)
+    password_env = models.CharField(
+        _("environment variable with the password"),
+        max_length=100,
+        help_text=_("For example DESTEK_IMAP_SUPPORT_PASSWORD (or …_FILE for a file)."),
+    )
+    folder = models.CharField(_("folder"), max_length=200, default="INBOX")
+    processed_folder = models.CharField(
+        _("move processed mail to"),
+        max_length=200,
+        blank=True,
+        help_text=_("Empty: processed mail stays where it is, marked as read."),
+    )
+    department = models.ForeignKey(
+        "tickets.Department",
+        verbose_name=_("department for new tickets"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    enabled = models.BooleanField(_("enabled"), default=True)
+    last_polled_at = models.DateTimeField(_("last polled"), null=True, blank=True)
+    last_error = models.TextField(_("last error"), blank=True)
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name = _("mailbox")
+        verbose_name_plural = _("mailboxes")
+
+    def __str__(self) -> str:
+        return self.name

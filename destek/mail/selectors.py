@@ -1,0 +1,42 @@
+"""Reading inbound mail records."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+from typing import TYPE_CHECKING
+
+from destek.mail.models import InboundMessage, InboundStatus
+
+if TYPE_CHECKING:
+    from destek.tickets.models import Ticket
+
+
+_answering: ContextVar[str] = ContextVar("answering", default="")
+
+
+@contextmanager
+def answering(message_id: str) -> Iterator[None]:
+    """While the pipeline files a mail, the mail we send about it answers that very mail
+    (its record is linked to the ticket only after the action)."""
+    token = _answering.set(f"<{message_id}>" if message_id else "")
+    try:
+        yield
+    finally:
+        _answering.reset(token)
+
+
+def last_inbound_message_id(ticket: Ticket) -> str:
+    """The Message-ID (with angle brackets) of the customer's latest mail in this ticket."""
+    current = _answering.get()
+    if current:
+        return current
+    found = (
+        InboundMessage.objects.filter(ticket=ticket, status=InboundStatus.STORED)
+        .exclude(rfc_message_id="")
+        .order_by("-pk")
+        .values_list("rfc_message_id", flat=True)
+        .first()
+    )
+    return f"<{found}>" if found else ""

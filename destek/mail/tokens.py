@@ -1,0 +1,108 @@
+"""Our own marks on outgoing mail, recognised when a reply comes back.
+
+Every mail about a ticket carries a Message-ID signed for its recipient, References to the
+ticket's thread root, and a Reply-To plus-address signed for the ticket. A reply's headers then
+say which ticket it belongs to and, through the recipient-bound signature, that it answers a mail
+we sent to that very address: a customer cannot forge `From:` an agent, because the agent's
+token does not verify for anyone else.
+"""
+
+from __future__ import annotations
+
+import hmac
+import re
+import secrets
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.utils.crypto import salted_hmac
+
+SALT = "destek.mail.token"
+_SIGNED_ID = re.compile(r"^destek\.([0-9a-f]{16})\.t(\d{1,15})\.([0-9a-f]{20})@", re.IGNORECASE)
+_ROOT_ID = re.compile(r"^destek\.t(\d{1,15})@", re.IGNORECASE)
+_PLUS = re.compile(r"^[^@+]+\+t(\d{1,15})\.([0-9a-f]{12})@", re.IGNORECASE)
+_SUBJECT_NUMBER = re.compile(r"\[#(\d{4,15})\]")
+
+
+def _domain() -> str:
+    return settings.DESTEK_SUPPORT_ADDRESS.rsplit("@", 1)[-1].lower()
+
+
+def _sign(value: str, length: int) -> str:
+    return salted_hmac(SALT, value, algorithm="sha256").hexdigest()[:length]
+
+
+def message_id(ticket_number: int | None, recipient: str) -> str:
+    """A new Message-ID; for a ticket's mail it is signed for `recipient`."""
+    nonce = secrets.token_hex(8)
+    if ticket_number is None:
+        return f"<destek.{nonce}@{_domain()}>"
+    signature = _sign(f"{nonce}.{ticket_number}.{recipient.strip().lower()}", 20)
+    return f"<destek.{nonce}.t{ticket_number}.{signature}@{_domain()}>"
+
+
+def thread_root(ticket_number: int) -> str:
+    """The ticket's thread in every mail client: each mail References it."""
+    return f"<destek.t{ticket_number}@{_domain()}>"
+
+
+def reply_address(ticket_number: int) -> str:
+    """Our support address with the ticket's signed tag: support+t12345678.abcdef012345@..."""
+    local, _at, domain = settings.DESTEK_SUPPORT_ADDRESS.partition("@")
+    return f"{local}+t{ticket_number}.{_sign(str(ticket_number), 12)}@{domain}"
+
+
+@dataclass(frozen=True)
+class Token:
+    ticket_number: int
+    for_sender: bool  # the signature verifies for the address the reply comes from
+
+
+def from_ids(ids: Iterable[str], sender: str) -> Token | None:
+    """The ticket one of our signed Message-IDs names; a token signed for `sender` first."""
+    sender = sender.strip().lower()
+    found: Token | None = None
+    for raw in ids:
+        value = raw.strip("<> ")
+        match = _SIGNED_ID.match(value)
+        if not match or not value.lower().endswith("@" + _domain()):
+            continue
+        nonce, number, signature = match.group(1), int(match.group(2)), match.group(3).lower()
+        expected = _sign(f"{nonce.lower()}.{number}.{sender}", 20)
+        if hmac.compare_digest(signature, expected):
+            return Token(number, for_sender=True)
+        found = found or Token(number, for_sender=False)
+    return found
+
+
+def from_root(ids: Iterable[str]) -> int | None:
+    for raw in ids:
+        value = raw.strip("<> ")
+        match = _ROOT_ID.match(value)
+        if match and value.lower().endswith("@" + _domain()):
+            return int(match.group(1))
+    return None
+
+
+def from_plus_address(addresses: Iterable[str]) -> int | None:
+    """The ticket of a signed plus-address among the recipients (forged tags do not count)."""
+    for address in addresses:
+        match = _PLUS.match(address.strip().lower())
+        if not match or not address.lower().endswith("@" + _domain()):
+            continue
+        number = int(match.group(1))
+        if hmac.compare_digest(match.group(2), _sign(str(number), 12)):
+            return number
+    return None
+
+
+def from_subject(subject: str) -> int | None:
+    match = _SUBJECT_NUMBER.search(subject)
+    return int(match.group(1)) if match else None
+
+
+def is_ours(message_id_value: str) -> bool:
+    """A Message-ID we made (our own mail coming back)."""
+    value = message_id_value.strip("<> ").lower()
+    return value.startswith("destek.") and value.endswith("@" + _domain())
