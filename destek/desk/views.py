@@ -38,6 +38,7 @@ from destek.desk.selectors import (
     render_canned,
 )
 from destek.lib.errors import ActionRefused
+from destek.mail.models import FailingAddress
 from destek.sla.clocks import clocks_left
 from destek.tickets import actions
 from destek.tickets.access import access_ticket, agent_department_ids
@@ -218,6 +219,7 @@ def _page(request: HttpRequest, ticket: Ticket, **forms: Any) -> HttpResponse:
         "others": others,
         "clocks": clocks_left(ticket),
         "details": labelled(ticket.details),
+        "bouncing": FailingAddress.objects.filter(email=ticket.customer.email).first(),
         "reply": forms.get("reply")
         or ReplyForm(initial={"status": TicketStatus.PENDING}, auto_id="id_reply_%s"),
         "note": forms.get("note") or NoteForm(auto_id="id_note_%s"),

@@ -109,7 +109,7 @@ def load_demo() -> None:
         slug="technical", defaults={"name": "Technical", "position": 1, "asks_diagnostics": True}
     )
     finance, _ = Department.objects.get_or_create(
-        slug="finance", defaults={"name": "Finance", "position": 2}
+        slug="finance", defaults={"name": "Finance", "position": 2, "billing": True}
     )
     departments = {"technical": technical, "finance": finance}
     for email, name, role, tier, language, department in USERS:

@@ -40,7 +40,15 @@ from destek.tickets.models import Attachment, Department, Message, Ticket
 log = logging.getLogger(__name__)
 
 #: Automatic messages that never open or continue a ticket.
-SILENT = {"own-address", "own-message", "daemon", "out-of-office"}
+SILENT = {
+    "own-address",
+    "own-message",
+    "loop",
+    "daemon",
+    "null-sender",
+    "report",
+    "out-of-office",
+}
 
 
 class Unacceptable(Exception):
@@ -251,6 +259,8 @@ def _route(
     if account is not None and account.is_agent:
         return _agent_mail(account, token, parsed, inbound)
 
+    # A person writing from an address proves it receives mail again.
+    FailingAddress.objects.filter(email=sender).delete()
     customer, registered = _customer_for(sender, parsed)
     if customer is None:
         return InboundStatus.IGNORED, "inactive-sender", None, None

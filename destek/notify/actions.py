@@ -82,6 +82,12 @@ def over_automatic_cap(address: str) -> bool:
     )
 
 
+def bounces_for_good(address: str) -> bool:
+    from destek.mail.models import FailingAddress
+
+    return FailingAddress.objects.filter(email=address.strip().lower(), permanent=True).exists()
+
+
 def queue_mail(
     *,
     to: str,
@@ -101,6 +107,10 @@ def queue_mail(
     automatic = auto_submitted != AutoSubmitted.HUMAN
     if automatic and over_automatic_cap(to):
         log.warning("automatic mail %s to %s not queued: over the cap", template, to)
+        return None
+    if automatic and bounces_for_good(to):
+        # Automatic mail to an address that bounced for good would only bounce again.
+        log.warning("automatic mail %s to %s not queued: the address bounces", template, to)
         return None
     with translation.override(language), timezone.override(zone(time_zone)):
         subject = render_text(f"notify/mail/{template}.subject.txt", context)

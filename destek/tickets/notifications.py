@@ -8,17 +8,23 @@ from django.conf import settings
 from django.urls import reverse
 from django.utils import timezone, translation
 
-from destek.accounts.choices import Role
+from destek.accounts.choices import NotificationKind, Role
+from destek.accounts.selectors import notification_address
 from destek.notify.actions import AutoSubmitted, queue_mail, queue_sms, render_text, zone
 from destek.tickets.models import Message, Ticket
 from destek.tickets.selectors import expected_answer_at
 
 
 def customer_address(ticket: Ticket) -> str | None:
-    """Where this ticket's mail goes, or None when the customer switched it off."""
+    """Where this ticket's mail goes, or None when the customer switched it off: the address
+    chosen for this ticket, else the one the customer chose for billing (a billing department's
+    tickets) or support mail, else the account address (seed 004)."""
     if not ticket.notify_customer:
         return None
-    return ticket.notify_address or ticket.customer.email
+    if ticket.notify_address:
+        return ticket.notify_address
+    kind = NotificationKind.BILLING if ticket.department.billing else NotificationKind.SUPPORT
+    return notification_address(ticket.customer, kind)
 
 
 def _context(ticket: Ticket, **extra: Any) -> dict[str, Any]:

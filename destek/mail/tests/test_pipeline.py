@@ -376,3 +376,93 @@ def test_unknown_senders_languages_are_guessed_from_their_letters(deliver: Any) 
     assert languages["ivan@example.ru"] == "ru"
     assert languages["reza@example.ir"] == "fa"
     assert languages["ayse@example.com.tr"] == "tr"
+
+
+def test_the_thread_folds_the_quote_and_tells_agents_where_a_mail_came_from(
+    deliver: Any, users: dict
+) -> None:
+    from django.test import Client
+
+    customer = users["customer"]
+    ContactAddress.objects.create(
+        user=customer, email="office@example.org", verified_at=customer.date_joined
+    )
+    outcome = deliver(
+        compose(
+            sender="office@example.org",
+            subject="Invoice 2211 is wrong",
+            body="Please change the company name on the account.\n\n> earlier text we quoted",
+        )
+    )
+    desk = Client()
+    desk.force_login(
+        users["finance"] if Ticket.objects.get().department.slug == "finance" else users["agent"]
+    )
+    desk.cookies["django_language"] = "en"
+    page = desk.get(f"/desk/tickets/{outcome.ticket_number}/").content.decode()
+    assert "Sent from office@example.org, not the account" in page
+    assert "<summary>Show the quoted text</summary>" in page
+    portal = Client()
+    portal.force_login(customer)
+    portal.cookies["django_language"] = "en"
+    mine = portal.get(f"/my/tickets/{outcome.ticket_number}/").content.decode()
+    assert "<summary>Show the quoted text</summary>" in mine
+    assert "not the account" not in mine  # the warning is for agents
+
+
+def test_a_bounced_address_gets_no_more_automatic_mail_until_it_writes_again(
+    deliver: Any, users: dict
+) -> None:
+    FailingAddress.objects.create(email="leyla@example.org", permanent=True, status="5.1.1")
+    # A mail from it proves it works again: the mark goes and the confirmation is sent.
+    deliver(compose())
+    assert not FailingAddress.objects.exists()
+    assert mails_to("leyla@example.org")
+    FailingAddress.objects.create(email="leyla@example.org", permanent=True, status="5.1.1")
+    django_mail.outbox.clear()
+    actions.create_ticket(
+        customer=User.objects.get(email="leyla@example.org"),
+        subject="Card payment declined",
+        body="Declined twice.",
+        channel="web",
+    )
+    # Only the first ticket's confirmation: the second would bounce again.
+    assert (
+        Delivery.objects.filter(recipient="leyla@example.org", template="ticket_created").count()
+        == 1
+    )
+
+
+def test_finance_tickets_mail_the_billing_address_the_customer_chose(
+    deliver: Any, users: dict, django_capture_on_commit_callbacks: Any
+) -> None:
+    from destek.tickets.models import Department
+
+    customer = users["customer"]
+    ContactAddress.objects.create(
+        user=customer,
+        email="accounts@example.org",
+        verified_at=customer.date_joined,
+        for_billing=True,
+    )
+    with django_capture_on_commit_callbacks(execute=True):
+        finance = actions.create_ticket(
+            customer=customer,
+            subject="Invoice 2211 is wrong",
+            body="Wrong VAT.",
+            channel="web",
+            department=Department.objects.get(slug="finance"),
+        )
+        technical = actions.create_ticket(
+            customer=customer,
+            subject="Reports page stays blank",
+            body="Since 09:10.",
+            channel="web",
+            department=Department.objects.get(slug="technical"),
+        )
+    assert Delivery.objects.get(ticket=finance, template="ticket_created").recipient == (
+        "accounts@example.org"
+    )
+    assert Delivery.objects.get(ticket=technical, template="ticket_created").recipient == (
+        customer.email
+    )
