@@ -11,8 +11,9 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import re
 import traceback
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import timedelta
 
 from django.conf import settings
@@ -76,6 +77,33 @@ class Outcome:
         return f"{self.status}: {self.reason}" + (" (duplicate)" if self.duplicate else "")
 
 
+_SURROGATES = re.compile("[\ud800-\udfff]")
+
+
+def _scrubbed(value: str) -> str:
+    """Text the database can store: lone surrogates (undecodable bytes a parser escaped)
+    become U+FFFD."""
+    return _SURROGATES.sub("\ufffd", value)
+
+
+def scrub(parsed: ParsedMessage) -> ParsedMessage:
+    """The parsed message with every text field storable as UTF-8."""
+    return replace(
+        parsed,
+        message_id=_scrubbed(parsed.message_id),
+        in_reply_to=tuple(_scrubbed(v) for v in parsed.in_reply_to),
+        references=tuple(_scrubbed(v) for v in parsed.references),
+        subject=_scrubbed(parsed.subject),
+        sender=replace(
+            parsed.sender, email=_scrubbed(parsed.sender.email), name=_scrubbed(parsed.sender.name)
+        ),
+        text=_scrubbed(parsed.text),
+        quoted=_scrubbed(parsed.quoted),
+        html=_scrubbed(parsed.html),
+        parts=tuple(replace(p, filename=_scrubbed(p.filename)) for p in parsed.parts),
+    )
+
+
 def process_message(raw: bytes, source: str, *, department: Department | None = None) -> Outcome:
     """Take one message from an adapter. Raises `Unacceptable` or `TemporaryFailure`; every
     other problem ends in quarantine with the raw bytes and the error."""
@@ -85,7 +113,7 @@ def process_message(raw: bytes, source: str, *, department: Department | None = 
         raise Unacceptable(f"larger than {settings.DESTEK_MAIL_MAX_MB} MB")
     parsed: ParsedMessage | None
     try:
-        parsed = parse_message(raw)
+        parsed = scrub(parse_message(raw))
         error = ""
     except Unparseable as exc:
         parsed, error = None, f"unparseable: {exc}"
@@ -137,7 +165,7 @@ def retry(inbound: InboundMessage) -> Outcome:
     with inbound.raw.open("rb") as handle:
         raw = handle.read()
     try:
-        parsed = parse_message(raw)
+        parsed = scrub(parse_message(raw))
     except Unparseable as exc:
         return _quarantine(inbound, f"unparseable: {exc}")
     InboundMessage.objects.filter(pk=inbound.pk).update(status=InboundStatus.RECEIVED)
