@@ -9,7 +9,7 @@ PYTEST_ARGS ?=
 # copied into static files here; pages never load them from a CDN.
 HTMX := destek/lib/static/vendor/htmx.min.js
 
-.PHONY: install run test test-all browser-deps lint format bench lock messages clean
+.PHONY: install run test test-all browser-deps imap-deps lint format bench lock messages clean
 
 $(STAMP): pyproject.toml requirements.lock
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -38,7 +38,12 @@ test: install lint
 browser-deps:
 	command -v chromium >/dev/null || (apt-get update -q && apt-get install -y -q chromium)
 
-test-all: install browser-deps
+# Debian's Dovecot: the IMAP tests (destek/mail/tests/test_imap.py) start their own on loopback
+# with a throwaway configuration; the system's service is never used.
+imap-deps:
+	command -v dovecot >/dev/null || test -x /usr/sbin/dovecot || (apt-get update -q && apt-get install -y -q dovecot-imapd)
+
+test-all: install browser-deps imap-deps
 	$(BIN)/pytest -n 2 $(PYTEST_ARGS)
 
 lint: install
