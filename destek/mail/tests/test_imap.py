@@ -238,13 +238,18 @@ def dovecot(tmp_path: Path) -> Iterator[Dovecot]:
     # base_dir and the maildirs sit in a short directory of their own: UNIX socket paths are
     # limited to 108 bytes, and pytest's tmp_path is private to its user, where Dovecot's
     # unprivileged login processes could not reach them when the tests run as root.
+    find_dovecot()
     run_dir = Path(tempfile.mkdtemp(prefix="destek-dovecot-"))
     run_dir.chmod(0o755)
-    server = Dovecot(tmp_path, run_dir)
-    server.start()
-    yield server
-    server.stop()
-    shutil.rmtree(run_dir, ignore_errors=True)
+    server: Dovecot | None = None
+    try:
+        server = Dovecot(tmp_path, run_dir)
+        server.start()
+        yield server
+    finally:
+        if server is not None:
+            server.stop()
+        shutil.rmtree(run_dir, ignore_errors=True)
 
 
 @pytest.fixture
