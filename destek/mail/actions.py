@@ -9,6 +9,7 @@ committed first, on its own, so whatever happens afterwards it can be looked at 
 
 from __future__ import annotations
 
+import email.utils
 import hashlib
 import logging
 import re
@@ -19,7 +20,7 @@ from datetime import timedelta
 from django.conf import settings
 from django.core.files.base import ContentFile
 from django.core.files.uploadedfile import SimpleUploadedFile
-from django.db import DatabaseError, IntegrityError, OperationalError, transaction
+from django.db import DatabaseError, IntegrityError, InterfaceError, OperationalError, transaction
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
@@ -141,6 +142,16 @@ def run(
     InboundMessage.objects.filter(pk=inbound.pk).update(attempts=inbound.attempts + 1)
     try:
         with transaction.atomic():
+            # Two deliveries of one message at once: the second waits here for the first and
+            # then finds it done, instead of filing the message a second time.
+            current = (
+                InboundMessage.objects.select_for_update()
+                .filter(pk=inbound.pk)
+                .values_list("status", flat=True)
+                .first()
+            )
+            if current != InboundStatus.RECEIVED:
+                raise _AlreadyDone
             status, reason, ticket, message = _route(inbound, parsed, raw, department)
             InboundMessage.objects.filter(pk=inbound.pk).update(
                 status=status,
@@ -150,14 +161,23 @@ def run(
                 error="",
                 processed_at=timezone.now(),
             )
-    except (OperationalError, DatabaseError) as exc:
+    except _AlreadyDone:
+        inbound.refresh_from_db()
+        return _outcome(inbound, duplicate=True)
+    except (OperationalError, InterfaceError) as exc:
         # The row stays `received`: the mail server's retry (or an admin) runs it again.
+        # Other database errors (integrity, data) would fail the same way every time: they
+        # are quarantined like any other fault instead of being retried for ever.
         raise TemporaryFailure(str(exc)) from exc
     except Exception:
         log.exception("inbound message %s quarantined", inbound.pk)
         return _quarantine(inbound, traceback.format_exc(limit=20))
     inbound.refresh_from_db()
     return _outcome(inbound)
+
+
+class _AlreadyDone(Exception):
+    """Another delivery of the same message finished it first."""
 
 
 def retry(inbound: InboundMessage) -> Outcome:
@@ -266,11 +286,13 @@ def _route(
     if bounce is not None:
         _mark_failing(bounce)
         return InboundStatus.IGNORED, "bounce", None, None
+    # Our own Message-IDs are recognised by their form, not by the domain alone: people at
+    # the support address's domain (agents, colleagues) have mail clients that use it too.
     reasons = guards.automatic_reasons(
-        parsed,
-        own_addresses=_own_addresses(),
-        own_message_id_domain=settings.DESTEK_SUPPORT_ADDRESS.rsplit("@", 1)[-1].lower(),
+        parsed, own_addresses=_own_addresses(), own_message_id_domain=""
     )
+    if tokens.is_ours(parsed.message_id):
+        reasons.insert(0, "own-message")
     silent = [reason for reason in reasons if reason in SILENT]
     if silent:
         return InboundStatus.IGNORED, silent[0], None, None
@@ -285,6 +307,8 @@ def _route(
     token = tokens.from_ids(ids, sender)
     account = User.objects.filter(email=sender).first()
     if account is not None and account.is_agent:
+        if automatic:  # an agent's out-of-office is never an answer to the customer
+            return InboundStatus.IGNORED, "agent-automatic", None, None
         return _agent_mail(account, token, parsed, inbound)
 
     # A person writing from an address proves it receives mail again.
@@ -293,13 +317,13 @@ def _route(
     if customer is None:
         return InboundStatus.IGNORED, "inactive-sender", None, None
     stored, refused = _store_parts(customer, parsed.parts)
-    if refused:
+    if refused or len(parsed.parts) > MAX_FILES:
         InboundMessage.objects.filter(pk=inbound.pk).update(keep=True)
     ticket = _thread(parsed, token, customer)
     language = customer.language
     body = _body(parsed, language)
     try:
-        with answering(parsed.message_id):
+        with answering(parsed.message_id, automatic_from=sender if automatic else ""):
             message = _file(ticket, customer, parsed, body, stored, department, registered)
     except ActionRefused as refusal:
         # The stored files stay unattached; the daily purge removes them with their files.
@@ -341,6 +365,7 @@ def _file(
 
 def _own_addresses() -> set[str]:
     own = {normalize_email(settings.DESTEK_SUPPORT_ADDRESS)}
+    own.add(normalize_email(email.utils.parseaddr(settings.DEFAULT_FROM_EMAIL)[1]))
     own |= {
         normalize_email(address)
         for address in Department.objects.exclude(email="").values_list("email", flat=True)
@@ -543,11 +568,19 @@ def _agent_mail(
 # --- attachments -----------------------------------------------------------------------------
 
 
+#: Files attached from one mail at most.
+MAX_FILES = 100
+
+
 def _store_parts(user: User, parts: tuple[Part, ...]) -> tuple[list[Attachment], list[Part]]:
     """Each file through the one upload action; files over the limit are refused (the ticket is
     still filed, and the sender is told which)."""
     stored: list[Attachment] = []
     refused: list[Part] = []
+    if len(parts) > MAX_FILES:
+        # Thousands of tiny parts would be thousands of files; the raw message keeps them all.
+        log.warning("%d parts in one mail: only the first %d are attached", len(parts), MAX_FILES)
+        parts = parts[:MAX_FILES]
     for part in parts:
         upload = SimpleUploadedFile(
             part.filename or "attachment",

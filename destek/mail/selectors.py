@@ -14,17 +14,27 @@ if TYPE_CHECKING:
 
 
 _answering: ContextVar[str] = ContextVar("answering", default="")
+_automatic_from: ContextVar[str] = ContextVar("automatic_from", default="")
 
 
 @contextmanager
-def answering(message_id: str) -> Iterator[None]:
+def answering(message_id: str, *, automatic_from: str = "") -> Iterator[None]:
     """While the pipeline files a mail, the mail we send about it answers that very mail
-    (its record is linked to the ticket only after the action)."""
+    (its record is linked to the ticket only after the action). When that mail was itself
+    automatic, `automatic_from` is its sender: no automatic mail goes back to it (RFC 3834)."""
     token = _answering.set(f"<{message_id}>" if message_id else "")
+    quiet = _automatic_from.set(automatic_from.strip().lower())
     try:
         yield
     finally:
+        _automatic_from.reset(quiet)
         _answering.reset(token)
+
+
+def answering_automatic_mail_from(address: str) -> bool:
+    """Whether the pipeline is filing an automatic mail from `address` right now."""
+    current = _automatic_from.get()
+    return bool(current) and current == address.strip().lower()
 
 
 def last_inbound_message_id(ticket: Ticket) -> str:

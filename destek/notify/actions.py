@@ -105,6 +105,13 @@ def queue_mail(
     automatic mail is over the recipient's cap (logged, not queued).
     """
     automatic = auto_submitted != AutoSubmitted.HUMAN
+    from destek.mail.selectors import answering_automatic_mail_from
+
+    if automatic and answering_automatic_mail_from(to):
+        # An auto-responder, a list or another helpdesk wrote: answering it automatically
+        # is how mail loops start (RFC 3834).
+        log.info("automatic mail %s to %s not queued: it answers automatic mail", template, to)
+        return None
     if automatic and over_automatic_cap(to):
         log.warning("automatic mail %s to %s not queued: over the cap", template, to)
         return None
