@@ -284,7 +284,7 @@ def _route(
 ) -> Routed:
     bounce = guards.bounce_info(parsed, raw)
     if bounce is not None:
-        _mark_failing(bounce)
+        _mark_failing(bounce, raw)
         return InboundStatus.IGNORED, "bounce", None, None
     # Our own Message-IDs are recognised by their form, not by the domain alone: people at
     # the support address's domain (agents, colleagues) have mail clients that use it too.
@@ -380,11 +380,33 @@ def _own_addresses() -> set[str]:
     return own
 
 
-def _mark_failing(bounce: guards.Bounce) -> None:
+def _returned_to(raw: bytes) -> set[str]:
+    """The addresses the mails quoted in a bounce were sent to, by their Message-IDs: a bounce
+    counts only for an address we really mailed, proven by a Message-ID nobody else knows."""
+    domain = re.escape(settings.DESTEK_SUPPORT_ADDRESS.rsplit("@", 1)[-1].lower().encode())
+    found = re.findall(
+        rb"destek\.[0-9a-f]{16}(?:\.t\d{1,15}\.[0-9a-f]{20})?@" + domain, raw, re.IGNORECASE
+    )
+    ids = {f"<{value.decode().lower()}>" for value in found[:200]}
+    if not ids:
+        return set()
+    return {
+        normalize_email(recipient)
+        for recipient in Delivery.objects.filter(message_id__in=ids).values_list(
+            "recipient", flat=True
+        )
+    }
+
+
+def _mark_failing(bounce: guards.Bounce, raw: bytes) -> None:
+    """Anyone can send a delivery report naming any address; marking a stranger's address
+    failing would stop their password resets and security mail. So only addresses the
+    report proves we mailed are marked."""
     now = timezone.now()
+    ours = _returned_to(raw)
     for address in bounce.recipients:
         email = normalize_email(address)
-        if not email or "@" not in email:
+        if not email or "@" not in email or email not in ours:
             continue
         failing, _created = FailingAddress.objects.get_or_create(
             email=email, defaults={"first_failed_at": now}

@@ -216,6 +216,15 @@ def test_auto_replies_and_our_own_mail_coming_back_open_nothing_and_get_no_answe
 
 
 def test_a_bounce_marks_the_address_failing_and_opens_no_ticket(deliver: Any) -> None:
+    sent = Delivery.objects.create(
+        template="ticket_created",
+        recipient="gone@example.org",
+        language="en",
+        subject="[#12345678] We have your request",
+        body_text="x",
+        message_id=tokens.message_id(12345678, "gone@example.org"),
+        automatic=True,
+    )
     report = (
         "From: Mail Delivery System <MAILER-DAEMON@mx.example.org>\r\n"
         f"To: {SUPPORT}\r\n"
@@ -230,6 +239,8 @@ def test_a_bounce_marks_the_address_failing_and_opens_no_ticket(deliver: Any) ->
         "Reporting-MTA: dns; mx.example.org\r\n\r\n"
         "Final-Recipient: rfc822; gone@example.org\r\nAction: failed\r\n"
         "Status: 5.1.1\r\nDiagnostic-Code: smtp; 550 5.1.1 User unknown\r\n"
+        "\r\n--b1\r\nContent-Type: text/rfc822-headers\r\n\r\n"
+        f"From: {SUPPORT}\r\nTo: gone@example.org\r\nMessage-ID: {sent.message_id}\r\n"
         "\r\n--b1--\r\n"
     ).encode()
     outcome = deliver(report)

@@ -10,7 +10,7 @@ from django.db import DataError
 
 from destek.mail import actions as mail_actions
 from destek.mail.actions import process_message, run
-from destek.mail.models import InboundMessage, InboundStatus
+from destek.mail.models import FailingAddress, InboundMessage, InboundStatus
 from destek.mail.parse import parse_message
 from destek.mail.tests.test_pipeline import compose, mails_to
 from destek.tickets import actions
@@ -136,3 +136,25 @@ def test_a_mail_of_thousands_of_parts_attaches_a_bounded_number_of_files(
     assert outcome.status == InboundStatus.STORED
     assert Attachment.objects.count() == mail_actions.MAX_FILES
     assert InboundMessage.objects.get().keep  # the raw message keeps them all
+
+
+def test_a_forged_bounce_cannot_stop_a_strangers_password_resets_and_security_mail(
+    deliver: Any, users: dict
+) -> None:
+    victim = users["customer"].email
+    forged = (
+        "From: Mail Delivery System <MAILER-DAEMON@mx.example.net>\r\n"
+        "To: support@destek.localhost\r\n"
+        "Subject: Undelivered Mail Returned to Sender\r\n"
+        "MIME-Version: 1.0\r\n"
+        'Content-Type: multipart/report; report-type=delivery-status; boundary="b1"\r\n'
+        "\r\n--b1\r\nContent-Type: message/delivery-status\r\n\r\n"
+        "Reporting-MTA: dns; mx.example.net\r\n\r\n"
+        f"Final-Recipient: rfc822; {victim}\r\nAction: failed\r\nStatus: 5.1.1\r\n"
+        "\r\n--b1\r\nContent-Type: text/rfc822-headers\r\n\r\n"
+        # A Message-ID of ours, but of a mail we sent to someone else.
+        "Message-ID: <destek.0123456789abcdef@destek.localhost>\r\n"
+        "\r\n--b1--\r\n"
+    ).encode()
+    assert deliver(forged).reason == "bounce"
+    assert not FailingAddress.objects.filter(email=victim).exists()
