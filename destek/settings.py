@@ -51,6 +51,7 @@ INSTALLED_APPS = [
     "destek.sla",
     "destek.notify",
     "destek.mail",
+    "destek.kb",
     "destek.api",
     "destek.portal",
     "destek.desk",
@@ -225,6 +226,15 @@ EMAIL_TIMEOUT = env_int("DESTEK_SMTP_TIMEOUT", 20, minimum=1)
 DEFAULT_FROM_EMAIL = env_str("DESTEK_FROM_EMAIL", "Destek Support <support@destek.localhost>")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
 DESTEK_SUPPORT_ADDRESS = env_str("DESTEK_SUPPORT_ADDRESS", "support@destek.localhost")
+
+# Knowledge base.
+DESTEK_KB_VIDEO_HOSTS = frozenset(
+    host.lower()
+    for host in env_list(
+        "DESTEK_KB_VIDEO_HOSTS",
+        ["www.youtube.com", "youtube.com", "m.youtube.com", "youtu.be", "vimeo.com"],
+    )
+)
 
 # Inbound mail.
 DESTEK_MAIL_RAW_DAYS = env_int("DESTEK_MAIL_RAW_DAYS", 30, minimum=1)

@@ -1,0 +1,245 @@
+"""Knowledge-base search: one interface over PostgreSQL full text (with pg_trgm for typos) and
+SQLite FTS5 (with an in-memory trigram index for typos).
+
+Both databases only find candidates; the ranking is ours and the same on both: how many of the
+query's words an article has (a title match counts most), how rare each word is among the
+candidates, then the database's own score. Queries and articles pass the same analysis
+(`kb.text`): normalised letters, stems, and each query word also matches as a prefix.
+"""
+
+from __future__ import annotations
+
+import html
+import math
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+from functools import lru_cache
+
+from django.core.cache import cache
+from django.db import connection
+from django.db.models import QuerySet
+
+from destek.kb import text
+from destek.kb.choices import ArticleStatus, Visibility
+from destek.kb.markdown import plain_text
+from destek.kb.models import Term, Translation
+
+CANDIDATES = 200
+#: A misspelt word matches real words at least this similar (pg_trgm's default is 0.3).
+TYPO_SIMILARITY = 0.4
+TYPO_VARIANTS = 3
+_VOCABULARY_VERSION = "kb:vocabulary-version"
+
+
+@dataclass(frozen=True)
+class Hit:
+    translation: Translation
+    score: float
+    snippet: str  # HTML: escaped text with <mark> around the matching words
+
+
+def visible(
+    *, include_internal: bool = False, include_drafts: bool = False
+) -> QuerySet[Translation]:
+    qs = Translation.objects.select_related("article", "article__section")
+    if not include_drafts:
+        qs = qs.filter(article__status=ArticleStatus.PUBLISHED)
+    if not include_internal:
+        qs = qs.filter(article__visibility=Visibility.PUBLIC)
+    return qs
+
+
+def search(
+    query: str,
+    language: str,
+    *,
+    limit: int = 10,
+    include_internal: bool = False,
+    include_drafts: bool = False,
+) -> list[Hit]:
+    """Published articles of `language` best first (agents may include internal ones)."""
+    wanted = _unique(text.terms(query[:200], language))[:12]
+    if not wanted:
+        return []
+    variants = {term: _variants(term, language) for term in wanted}
+    ids = _candidates([v for options in variants.values() for v, _w in options], language)
+    if not ids:
+        return []
+    translations = list(
+        visible(include_internal=include_internal, include_drafts=include_drafts).filter(
+            pk__in=ids, language=language
+        )
+    )
+    ranked = _rank(translations, variants, ids)
+    return [
+        Hit(translation, score, snippet(translation, variants))
+        for translation, score in ranked[:limit]
+    ]
+
+
+def _unique(items: Iterable[str]) -> list[str]:
+    seen: dict[str, None] = {}
+    for item in items:
+        seen.setdefault(item, None)
+    return list(seen)
+
+
+# --- variants: the word itself, and its nearest real words when it is misspelt ---------------
+
+
+def _variants(term: str, language: str) -> list[tuple[str, float]]:
+    """(variant, weight): the term (matched as a prefix too), plus up to three real words of
+    the articles that look like it when the term itself matches nothing."""
+    if Term.objects.filter(language=language, term__startswith=term).exists():
+        return [(term, 1.0)]
+    if len(term) < 4:
+        return [(term, 1.0)]
+    return [(term, 1.0), *((near, 0.8) for near in _near_terms(term, language))]
+
+
+def _near_terms(term: str, language: str) -> list[str]:
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT term FROM kb_term WHERE language = %s AND term %% %s "
+                "ORDER BY similarity(term, %s) DESC, term LIMIT %s",
+                [language, term, term, TYPO_VARIANTS * 3],
+            )
+            found = [row[0] for row in cursor.fetchall()]
+    else:
+        index = _trigram_index(language, cache.get(_VOCABULARY_VERSION, 0))
+        found = list({word for gram in text.trigrams(term) for word in index.get(gram, ())})
+    scored = sorted(
+        ((text.similarity(term, word), word) for word in found), key=lambda x: (-x[0], x[1])
+    )
+    return [word for score, word in scored if score >= TYPO_SIMILARITY][:TYPO_VARIANTS]
+
+
+@lru_cache(maxsize=16)
+def _trigram_index(language: str, version: int) -> dict[str, frozenset[str]]:
+    """Trigram → words of `language`, built once per vocabulary version and process."""
+    index: dict[str, set[str]] = {}
+    for word in Term.objects.filter(language=language).values_list("term", flat=True):
+        for gram in text.trigrams(word):
+            index.setdefault(gram, set()).add(word)
+    return {gram: frozenset(words) for gram, words in index.items()}
+
+
+def vocabulary_changed() -> None:
+    try:
+        cache.incr(_VOCABULARY_VERSION)
+    except ValueError:
+        cache.set(_VOCABULARY_VERSION, 1, None)
+
+
+# --- candidates from the database ------------------------------------------------------------
+
+
+def _candidates(words: list[str], language: str) -> list[int]:
+    """Translation ids of `language` that have any of `words` (as prefixes), best first."""
+    words = [word for word in _unique(words) if re.fullmatch(r"\w+", word)]
+    if not words:
+        return []
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            tsquery = " | ".join(f"{word}:*" for word in words)
+            cursor.execute(
+                "SELECT id FROM kb_translation WHERE language = %s AND "
+                "(setweight(to_tsvector('simple'::regconfig, search_title), 'A') || "
+                "setweight(to_tsvector('simple'::regconfig, search_body), 'B')) "
+                "@@ to_tsquery('simple', %s) "
+                "ORDER BY ts_rank((setweight(to_tsvector('simple'::regconfig, search_title), "
+                "'A') || setweight(to_tsvector('simple'::regconfig, search_body), 'B')), "
+                "to_tsquery('simple', %s)) DESC, id LIMIT %s",
+                [language, tsquery, tsquery, CANDIDATES],
+            )
+        else:
+            match = " OR ".join(f'"{word}"*' for word in words)
+            cursor.execute(
+                "SELECT rowid FROM kb_fts WHERE kb_fts MATCH %s AND language = %s "
+                "ORDER BY bm25(kb_fts, 4.0, 1.0), rowid LIMIT %s",
+                [match, language, CANDIDATES],
+            )
+        return [row[0] for row in cursor.fetchall()]
+
+
+# --- ranking ---------------------------------------------------------------------------------
+
+
+def _matches(tokens: list[str], options: list[tuple[str, float]]) -> float:
+    """The best weight with which any token is (or starts with) one of the variants."""
+    best = 0.0
+    for variant, weight in options:
+        if weight > best and any(token.startswith(variant) for token in tokens):
+            best = weight
+    return best
+
+
+def _rank(
+    translations: list[Translation],
+    variants: dict[str, list[tuple[str, float]]],
+    order: list[int],
+) -> list[tuple[Translation, float]]:
+    position = {pk: index for index, pk in enumerate(order)}
+    documents = [(t, t.search_title.split(), t.search_body.split()) for t in translations]
+    count = max(len(documents), 1)
+    rarity = {}
+    for term, options in variants.items():
+        having = sum(1 for _t, title, body in documents if _matches(title + body, options))
+        rarity[term] = math.log(1 + count / (1 + having))
+    scored = []
+    for translation, title, body in documents:
+        covered = 0.0
+        score = 0.0
+        for term, options in variants.items():
+            in_title = _matches(title, options)
+            in_body = _matches(body, options)
+            weight = max(in_title, in_body)
+            if not weight:
+                continue
+            covered += weight
+            exact_body = sum(1 for token in body if token == term)
+            score += rarity[term] * (2.5 * in_title + in_body + 0.2 * math.log1p(exact_body))
+        if not covered:
+            continue
+        coverage = covered / len(variants)
+        # Words covered first, then their weight; the database's order breaks ties.
+        total = 10 * coverage * coverage + score - 0.001 * position.get(translation.pk, 0)
+        scored.append((translation, round(total, 4)))
+    scored.sort(key=lambda pair: -pair[1])
+    return scored
+
+
+# --- snippets --------------------------------------------------------------------------------
+
+_SENTENCES = re.compile(r"(?<=[.!?؟।])\s+|\n+")
+_WORD = re.compile(r"\w+", re.UNICODE)
+
+
+def snippet(
+    translation: Translation, variants: dict[str, list[tuple[str, float]]], *, words: int = 30
+) -> str:
+    """The passage of the body that matches best, escaped, with the matching words marked."""
+    language = translation.language
+    options = [option for values in variants.values() for option in values]
+
+    def matching(word: str) -> bool:
+        stems = text.terms(word, language)
+        return bool(stems) and _matches(stems, options) > 0
+
+    sentences = [s.strip() for s in _SENTENCES.split(plain_text(translation.body)) if s.strip()]
+    if not sentences:
+        return ""
+    best = max(sentences, key=lambda s: sum(1 for word in _WORD.findall(s) if matching(word)))
+    cut = best.split()
+    shown = " ".join(cut[:words]) + (" …" if len(cut) > words else "")
+    pieces: list[str] = []
+    last = 0
+    for found in _WORD.finditer(shown):
+        pieces.append(html.escape(shown[last : found.start()]))
+        word = html.escape(found.group(0))
+        pieces.append(f"<mark>{word}</mark>" if matching(found.group(0)) else word)
+        last = found.end()
+    pieces.append(html.escape(shown[last:]))
+    return "".join(pieces)
