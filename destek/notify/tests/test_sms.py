@@ -177,6 +177,7 @@ def test_sms_is_off_without_a_gateway_url(customer: Any, agent: Any, users: dict
     assert refused.json()["code"] == "sms_off"
     client = Client(headers={"Accept-Language": "en"})
     client.force_login(users["customer"])
+    client.cookies["django_language"] = "en"  # the switcher: the demo customer reads az
     page = client.get(f"/my/tickets/{number}/").content.decode()
     assert 'id="sms"' not in page
     Ticket.objects.filter(number=number).update(notify_sms=True)  # asked for while it was on
@@ -194,6 +195,7 @@ def test_asking_for_sms_needs_a_verified_phone(
     assert customer.get(f"tickets/{number}").json()["notify_sms"] is False
     client = Client(headers={"Accept-Language": "en"})
     client.force_login(users["customer"])
+    client.cookies["django_language"] = "en"  # the switcher: the demo customer reads az
     page = client.get(f"/my/tickets/{number}/").content.decode()
     assert 'href="/my/profile/#phone">verify your phone number in your profile</a>' in page
     forced = client.post(f"/my/tickets/{number}/sms/", {"notify_sms": "1"})
@@ -208,6 +210,7 @@ def test_the_customer_switches_sms_on_and_off_on_the_ticket_page(
     number = customer.file_ticket()["number"]
     client = Client(headers={"Accept-Language": "en"})
     client.force_login(users["customer"])
+    client.cookies["django_language"] = "en"  # the switcher: the demo customer reads az
     page = client.get(f"/my/tickets/{number}/").content.decode()
     assert "Send me an SMS when you answer" in page
     on = client.post(f"/my/tickets/{number}/sms/", {"notify_sms": "1"})
