@@ -74,8 +74,13 @@ def _index(translation: Translation) -> None:
                     translation.language,
                 ],
             )
-    known = set(Term.objects.filter(language=translation.language).values_list("term", flat=True))
-    new = {term for term in (*title_terms, *body_terms) if term not in known and len(term) < 100}
+    used = {term for term in (*title_terms, *body_terms) if len(term) < 100}
+    known = set(
+        Term.objects.filter(language=translation.language, term__in=used).values_list(
+            "term", flat=True
+        )
+    )
+    new = used - known
     if new:
         Term.objects.bulk_create(
             [Term(language=translation.language, term=term) for term in sorted(new)],
