@@ -59,6 +59,7 @@ format: install
 bench: install
 	$(BIN)/python bench/sla_engine.py
 	$(BIN)/python bench/run.py
+	$(BIN)/python bench/kb_search.py
 
 # Refresh the lock file after changing dependencies in pyproject.toml.
 lock:
