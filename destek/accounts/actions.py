@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import ipaddress
 import secrets
 import zoneinfo
 from collections.abc import Mapping
@@ -31,6 +32,7 @@ from destek.accounts.models import (
     ContactAddress,
     PhoneCode,
     RecoveryCode,
+    SignInDevice,
     TwoFactor,
     User,
     hash_token,
@@ -689,3 +691,42 @@ def verify_phone(user: User, code: str) -> None:
     raise ActionRefused(
         "invalid_code", _("The code is wrong or has expired. Ask for a new one."), field="code"
     )
+
+
+# --- new sign-ins ----------------------------------------------------------------------------
+
+
+def _network(ip: str) -> str:
+    """The network a client is in (/24 for IPv4, /48 for IPv6): a new address from the same
+    provider's pool is not a new device."""
+    try:
+        address = ipaddress.ip_address(ip)
+    except ValueError:
+        return ""
+    prefix = 24 if address.version == 4 else 48
+    return str(ipaddress.ip_network(f"{address}/{prefix}", strict=False))
+
+
+def note_sign_in(user: User, *, ip: str, user_agent: str, channel: str) -> bool:
+    """Remember where `user` signed in from; mail their security address when it is a browser
+    or network never seen before (not on their very first sign-in). True when mailed."""
+    from destek.portal.browser import facts_from_user_agent
+
+    facts = facts_from_user_agent(user_agent or "")
+    kind = " ".join(filter(None, [facts.get("browser", "").split(" ")[0], facts.get("os", "")]))
+    network = _network(ip)
+    key = hashlib.sha256(f"{channel}|{kind}|{network}".encode()).hexdigest()
+    description = ", ".join(filter(None, [kind or channel, network]))[:200]
+    now = timezone.now()
+    with transaction.atomic():
+        seen_before = SignInDevice.objects.filter(user=user).exists()
+        device, created = SignInDevice.objects.get_or_create(
+            user=user, key_hash=key, defaults={"description": description}
+        )
+        if not created:
+            SignInDevice.objects.filter(pk=device.pk).update(last_seen_at=now)
+            return False
+        if not seen_before:
+            return False
+        _security_mail(user, "new_sign_in", device=description, ip=ip)
+    return True

@@ -12,6 +12,7 @@ from destek.accounts.actions import (
     add_contact_address,
     check_second_factor,
     issue_api_token,
+    note_sign_in,
     revoke_api_token,
     verify_contact_address,
 )
@@ -89,6 +90,12 @@ def create_token(request: HttpRequest, payload: Credentials) -> Status[dict[str,
                 _("Enter a code from your authenticator app or a recovery code in `otp`."),
                 status=401,
             ) from None
+    note_sign_in(
+        user,
+        ip=client_ip(request),
+        user_agent=request.headers.get("User-Agent", ""),
+        channel="api",
+    )
     return Status(200, {"token": issue_api_token(user, name="api")})
 
 

@@ -283,3 +283,26 @@ class RecoveryCode(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user} ({self.pk})"
+
+
+class SignInDevice(models.Model):
+    """A browser (or API client) a person signed in from: its kind and network, hashed. A
+    sign-in from one not seen before mails the security address (seed 004)."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="sign_in_devices"
+    )
+    key_hash = models.CharField(max_length=64)
+    description = models.CharField(_("device"), max_length=200, blank=True)
+    first_seen_at = models.DateTimeField(_("first seen"), default=timezone.now)
+    last_seen_at = models.DateTimeField(_("last seen"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("sign-in device")
+        verbose_name_plural = _("sign-in devices")
+        constraints = [
+            models.UniqueConstraint(fields=["user", "key_hash"], name="sign_in_device_unique")
+        ]
+
+    def __str__(self) -> str:
+        return self.description or self.key_hash[:8]

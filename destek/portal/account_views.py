@@ -76,6 +76,15 @@ def _next_url(request: HttpRequest) -> str:
     return reverse("portal:home")
 
 
+def _note_sign_in(request: HttpRequest, user: User) -> None:
+    actions.note_sign_in(
+        user,
+        ip=client_ip(request),
+        user_agent=request.headers.get("User-Agent", ""),
+        channel="web",
+    )
+
+
 def _begin_sign_in(request: HttpRequest, user: User, next_url: str) -> HttpResponse:
     """Password (or mailed link) accepted: sign in, or first ask for the second factor."""
     if has_two_factor(user):
@@ -86,6 +95,7 @@ def _begin_sign_in(request: HttpRequest, user: User, next_url: str) -> HttpRespo
         }
         return redirect("portal:sign_in_code")
     login(request, user, backend=BACKEND)  # a new session key: a planted one is worthless
+    _note_sign_in(request, user)
     return redirect(next_url)
 
 
@@ -142,6 +152,7 @@ def sign_in_code(request: HttpRequest) -> HttpResponse:
             else:
                 del request.session[PENDING]
                 login(request, user, backend=BACKEND)
+                _note_sign_in(request, user)
                 return redirect(pending.get("next") or "portal:home")
     return render(request, "portal/account/sign_in_code.html", {"form": form})
 
