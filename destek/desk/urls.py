@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from django.urls import path
 
-from destek.desk import views
+from destek.desk import kb_views, views
 
 app_name = "desk"
 
@@ -13,4 +13,12 @@ urlpatterns = [
     path("tickets/<int:number>/", views.ticket, name="ticket"),
     path("tickets/<int:number>/thread/", views.thread, name="thread"),
     path("tickets/<int:number>/<str:what>/", views.act, name="act"),
+    # The knowledge base (desk/kb_views.py)
+    path("kb/", kb_views.home, name="kb"),
+    path("kb/new/", kb_views.new, name="kb_new"),
+    path("kb/preview/", kb_views.preview, name="kb_preview"),
+    path("kb/reports/", kb_views.report, name="kb_reports"),
+    path("kb/<int:pk>/", kb_views.article, name="kb_article"),
+    path("kb/<int:pk>/files/", kb_views.upload, name="kb_upload"),
+    path("kb/<int:pk>/<str:language>/", kb_views.text, name="kb_text"),
 ]

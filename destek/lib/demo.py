@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from datetime import time
 
+from django.conf import settings
 from django.db import transaction
 
 from destek.accounts.choices import Role, Tier
 from destek.accounts.models import User
 from destek.desk.models import CannedReply
+from destek.kb.actions import load_content
 from destek.sla.models import Calendar, Policy, WeeklyHours
 from destek.tickets.choices import Channel, IntakeRuleCode, Priority, TicketStatus
 from destek.tickets.models import Department, IntakeRule, Membership, RoutingRule
@@ -104,7 +106,13 @@ def load_service_levels() -> None:
 
 
 @transaction.atomic
-def load_demo() -> None:
+def load_demo(*, knowledge_base: bool | None = None) -> None:
+    """Departments, users, rules, service levels, canned replies and the knowledge base.
+
+    `knowledge_base` defaults to on, except in the test suite: every test loads the demo, and
+    indexing 30+ articles in five languages would add about a second to each of them. Tests
+    that need the articles pass `knowledge_base=True` (or call `kb.actions.load_content()`).
+    """
     technical, _ = Department.objects.get_or_create(
         slug="technical", defaults={"name": "Technical", "position": 1, "asks_diagnostics": True}
     )
@@ -148,6 +156,8 @@ def load_demo() -> None:
         },
     )
     load_canned_replies(technical)
+    if knowledge_base if knowledge_base is not None else not settings.TESTING:
+        load_content()
 
 
 #: title, body, department slug or None (every department), status after, priority.

@@ -209,3 +209,90 @@
     }
   });
 })();
+
+/* Knowledge base (desk/kb/*, and the ticket page's "insert a link to an article").
+ *
+ *   form#kb-editor[data-kb-preview-url]  the article editor; its textarea[data-kb-preview]
+ *                                        is previewed live in #kb-preview (the server renders
+ *                                        and sanitises the Markdown; nothing is saved)
+ *   #kb-insert-link                      on the ticket page: li[data-kb-link][data-title]
+ *                                        [data-url] each with a button[data-kb-insert] that
+ *                                        puts "title: url" in #id_reply_body;
+ *                                        input[data-kb-filter] narrows the list
+ * Without this script the Preview button posts the form and the links are there to copy.
+ */
+(function () {
+  "use strict";
+
+  var editor = document.getElementById("kb-editor");
+  var source = editor && editor.querySelector("textarea[data-kb-preview]");
+  var target = document.getElementById("kb-preview");
+  if (editor && source && target && window.fetch) {
+    var timer = null;
+    var sent = null;
+    var refresh = function () {
+      if (source.value === sent) return;
+      sent = source.value;
+      var data = new FormData();
+      data.append("body", source.value);
+      var article = editor.querySelector("input[name=article]");
+      if (article) data.append("article", article.value);
+      var token = editor.querySelector("input[name=csrfmiddlewaretoken]");
+      fetch(editor.getAttribute("data-kb-preview-url"), {
+        method: "POST",
+        body: data,
+        credentials: "same-origin",
+        headers: { "X-CSRFToken": token ? token.value : "" }
+      }).then(function (response) {
+        return response.ok ? response.text() : null;
+      }).then(function (html) {
+        // Sanitised by the server (nh3 allow-list), and the page's CSP runs no inline script.
+        if (html !== null) target.innerHTML = html;
+      }).catch(function () {});
+    };
+    source.addEventListener("input", function () {
+      if (timer) window.clearTimeout(timer);
+      timer = window.setTimeout(refresh, 500);
+    });
+  }
+
+  var picker = document.getElementById("kb-insert-link");
+  if (picker) {
+    var items = Array.prototype.slice.call(picker.querySelectorAll("li[data-kb-link]"));
+    var filter = picker.querySelector("input[data-kb-filter]");
+    var filterRow = picker.querySelector("[data-kb-filter-row]");
+    if (filterRow) filterRow.hidden = false;
+    if (filter) {
+      filter.addEventListener("input", function () {
+        var words = filter.value.toLocaleLowerCase().split(/\s+/).filter(Boolean);
+        items.forEach(function (item) {
+          var text = (item.getAttribute("data-title") || "").toLocaleLowerCase();
+          item.hidden = !words.every(function (word) { return text.indexOf(word) !== -1; });
+        });
+      });
+    }
+    var reply = document.getElementById("id_reply_body");
+    var caret = null;  // where the agent left the cursor in the reply, before clicking
+    if (reply) {
+      reply.addEventListener("blur", function () {
+        caret = [reply.selectionStart, reply.selectionEnd];
+      });
+    }
+    items.forEach(function (item) {
+      var button = item.querySelector("button[data-kb-insert]");
+      if (!button) return;
+      button.hidden = false;
+      button.addEventListener("click", function () {
+        if (!reply) return;
+        var line = item.getAttribute("data-title") + ": " + item.getAttribute("data-url");
+        if (caret && reply.value.trim()) {
+          reply.value = reply.value.slice(0, caret[0]) + line + reply.value.slice(caret[1]);
+          caret = [caret[0] + line.length, caret[0] + line.length];
+        } else {
+          reply.value = reply.value.trim() ? reply.value.replace(/\s*$/, "\n\n") + line : line;
+        }
+        reply.focus();
+      });
+    });
+  }
+})();
