@@ -17,5 +17,6 @@ urlpatterns = [
     path("api/v1/", api.urls),
     path("i18n/setlang/", set_language, name="set_language"),
     path("desk/", include("destek.desk.urls")),
+    path("kb/", include("destek.kb.urls")),
     path("", include("destek.portal.urls")),
 ]

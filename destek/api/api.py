@@ -14,6 +14,7 @@ from ninja.errors import AuthenticationError, HttpError, ValidationError
 
 from destek.accounts.api import router as accounts_router
 from destek.api.auth import BearerAuth
+from destek.kb.api import router as kb_router
 from destek.lib.errors import ActionRefused
 from destek.sla.api import router as sla_router
 from destek.tickets.api import router as tickets_router
@@ -67,6 +68,7 @@ api = DestekAPI(
 api.add_router("/auth", accounts_router)
 api.add_router("/", tickets_router)
 api.add_router("/reports", sla_router)
+api.add_router("/kb", kb_router)
 
 
 def error(request: HttpRequest, status: int, code: str, detail: str, **extra: Any) -> HttpResponse:

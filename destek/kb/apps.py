@@ -8,3 +8,6 @@ class KbConfig(AppConfig):
     name = "destek.kb"
     label = "kb"
     verbose_name = _("Knowledge base")
+
+    def ready(self) -> None:
+        from destek.kb import jobs  # noqa: F401  (registers the deflection sweep)

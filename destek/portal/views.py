@@ -15,6 +15,8 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from destek.kb.actions import settle_visit
+from destek.kb.visits import issue_visit
 from destek.lib.errors import ActionRefused
 from destek.lib.ratelimit import client_ip, hit
 from destek.notify.sms import sms_enabled
@@ -161,6 +163,8 @@ def new_ticket(request: HttpRequest) -> HttpResponse:
     if follow_up is not None:
         initial.update(subject=follow_up.subject[:250], department=follow_up.department_id)
     form = TicketForm(request.POST or None, request.FILES or None, initial=initial)
+    # One filing attempt for the knowledge-base suggestions (kept across a refused submit).
+    visit = issue_visit(request, request.POST.get("visit"))
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         try:
@@ -184,11 +188,12 @@ def new_ticket(request: HttpRequest) -> HttpResponse:
             field = refusal.extra.get("field") or FIELD_OF.get(refusal.code)
             form.add_error(field if field in form.fields else None, str(refusal.detail))
         else:
+            settle_visit(visit, ticket=ticket)
             return redirect("portal:ticket", number=ticket.number)
     return render(
         request,
         "portal/new_ticket.html",
-        {"form": form, "follow_up": follow_up, **_limits()},
+        {"form": form, "follow_up": follow_up, "visit": visit, **_limits()},
     )
 
 

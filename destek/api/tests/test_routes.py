@@ -38,6 +38,8 @@ API_ROUTES = {
     ("POST", "/attachments"): "user",
     ("GET", "/attachments/{attachment_id}"): "user",
     ("GET", "/reports/sla"): "agent",
+    ("GET", "/kb/search"): "public",
+    ("GET", "/kb/suggest"): "public",
 }
 
 #: Django URL patterns outside the API (by their route prefix).
@@ -47,6 +49,7 @@ PAGES = {
     "api/v1/": "api",
     "i18n/setlang/": "public",
     "desk/": "agent",  # the queue, tickets and the knowledge-base editor (desk/kb/...)
+    "kb/": "public",
     "": "portal",
 }
 
