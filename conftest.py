@@ -82,7 +82,7 @@ class ApiClient:
 
 @pytest.fixture
 def demo(db: Any) -> None:
-    load_demo()
+    load_demo(knowledge_base=False)  # the articles cost a second; tests that need them load them
 
 
 @pytest.fixture

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from datetime import time
 
-from django.conf import settings
 from django.db import transaction
 
 from destek.accounts.choices import Role, Tier
@@ -106,12 +105,11 @@ def load_service_levels() -> None:
 
 
 @transaction.atomic
-def load_demo(*, knowledge_base: bool | None = None) -> None:
+def load_demo(*, knowledge_base: bool = True) -> None:
     """Departments, users, rules, service levels, canned replies and the knowledge base.
 
-    `knowledge_base` defaults to on, except in the test suite: every test loads the demo, and
-    indexing 30+ articles in five languages would add about a second to each of them. Tests
-    that need the articles pass `knowledge_base=True` (or call `kb.actions.load_content()`).
+    The test suite's `demo` fixture passes `knowledge_base=False`: nearly every test loads the
+    demo, and indexing 30+ articles in five languages would add about a second to each.
     """
     technical, _ = Department.objects.get_or_create(
         slug="technical", defaults={"name": "Technical", "position": 1, "asks_diagnostics": True}
@@ -156,7 +154,7 @@ def load_demo(*, knowledge_base: bool | None = None) -> None:
         },
     )
     load_canned_replies(technical)
-    if knowledge_base if knowledge_base is not None else not settings.TESTING:
+    if knowledge_base:
         load_content()
 
 

@@ -359,7 +359,7 @@ def test_loading_the_demo_twice_keeps_three_canned_replies(users: dict) -> None:
     from destek.desk.models import CannedReply
     from destek.lib.demo import load_demo
 
-    load_demo()
+    load_demo(knowledge_base=False)
     assert CannedReply.objects.count() == 3
 
 
