@@ -210,7 +210,8 @@ def _article_page(
             "article": page.article,
             "section_title": page.article.section.title(current_language()),
             "internal": page.article.visibility == Visibility.INTERNAL,
-            "rtl": i18n.get_language_info(page.language)["bidi"],
+            # Our own list: Django's calls Azerbaijani right to left (its Arabic script).
+            "rtl": page.language in settings.LANGUAGES_BIDI,
             "siblings": siblings,
             "related": _related(request, page),
             "form": form or FeedbackForm(),

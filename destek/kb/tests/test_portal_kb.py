@@ -83,6 +83,12 @@ def test_a_persian_article_is_right_to_left_even_when_the_page_is_in_english(db:
     assert '<article class="card kb-article" lang="en" dir="ltr">' in persian_ui
 
 
+def test_an_azerbaijani_article_is_left_to_right(db: Any) -> None:
+    made = article("az-only", {"az": ("Şifrənin bərpası", "Şifrəni unutmusunuz?")})
+    text = visitor("fa").get(page(made, "az")).content.decode()
+    assert '<article class="card kb-article" lang="az" dir="ltr">' in text
+
+
 def test_the_language_switcher_leads_to_the_same_article_in_that_language(db: Any) -> None:
     made = reset_password()
     client = visitor("en")
