@@ -210,6 +210,11 @@ def settle_visit(visit: str, *, ticket: Any = None) -> int:
     when a ticket came of it (`ticket`), else as deflections. Safe to call twice."""
     if not visit:
         return 0
+    if ticket is not None:
+        # Filed after the sweep had already counted the visit as a deflection: it was not one.
+        ArticleEvent.objects.filter(visit=visit, kind=ArticleEventKind.DEFLECTED).update(
+            kind=ArticleEventKind.FILED_ANYWAY, ticket=ticket
+        )
     opened = set(
         ArticleEvent.objects.filter(visit=visit, kind=ArticleEventKind.SUGGESTED_OPEN).values_list(
             "article_id", "language"

@@ -88,11 +88,35 @@ def _unique(items: Iterable[str]) -> list[str]:
 # --- variants: the word itself, and its nearest real words when it is misspelt ---------------
 
 
+#: Words customers type for what the articles call otherwise (both sides as written; they are
+#: analysed like any text). A small list of our own; a team extends it as searches show.
+SYNONYMS: dict[str, dict[str, list[str]]] = {
+    "az": {"parol": ["şifrə"], "kod": ["şifrə"], "bilet": ["bilet"], "kart": ["kart"]},
+    "tr": {"parola": ["şifre"], "parolamı": ["şifre"]},
+    "ru": {"логин": ["вход"], "кошелек": ["кошелёк"], "тикет": ["заявка"]},
+    "fa": {"پسورد": ["رمز"], "تیکت": ["تیکت"]},
+    "en": {"passcode": ["password"], "login": ["sign in"], "e-wallet": ["wallet"]},
+}
+
+
+@lru_cache(maxsize=8)
+def _synonyms(language: str) -> dict[str, list[str]]:
+    table: dict[str, list[str]] = {}
+    for word, others in SYNONYMS.get(language, {}).items():
+        for key in text.terms(word, language):
+            for other in others:
+                table.setdefault(key, []).extend(text.terms(other, language))
+    return table
+
+
 def _variants(term: str, language: str) -> list[tuple[str, float]]:
-    """(variant, weight): the term (matched as a prefix too), plus up to three real words of
-    the articles that look like it when the term itself matches nothing."""
+    """(variant, weight): the term (matched as a prefix too), its synonyms, plus up to three
+    real words of the articles that look like it when the term itself matches nothing."""
+    synonyms = [(other, 0.9) for other in _synonyms(language).get(term, []) if other != term]
     if Term.objects.filter(language=language, term__startswith=term).exists():
-        return [(term, 1.0)]
+        return [(term, 1.0), *synonyms]
+    if synonyms:
+        return [(term, 1.0), *synonyms]
     if len(term) < 4:
         return [(term, 1.0)]
     return [(term, 1.0), *((near, 0.8) for near in _near_terms(term, language))]

@@ -149,3 +149,9 @@ def test_any_markdown_renders_to_sanitised_html(body: str) -> None:
     assert "<script" not in html
     assert 'href="javascript' not in html
     assert "<iframe" not in html or 'src="https://www.youtube-nocookie.com/' in html
+
+
+@pytest.mark.django_db
+def test_a_word_customers_use_finds_the_article_that_says_it_otherwise(section: Section) -> None:
+    article(section, "reset", az=("Şifrənin bərpası", "Şifrənizi unutmusunuzsa yenisini yaradın."))
+    assert search("parolu unutmuşam", "az")[0].translation.article.key == "reset"
