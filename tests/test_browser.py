@@ -370,3 +370,50 @@ def test_the_desk_answers_to_the_keyboard_and_shows_new_messages_live(
     )
     agent.wait_for_selector("#thread >> text=It works again after the update.", timeout=20_000)
     agent.shot("live")
+
+
+def test_suggestions_appear_while_typing_and_an_opened_article_counts(
+    site: str, open_page: Any
+) -> None:
+    from destek.kb.models import ArticleEvent, Translation
+
+    page = open_page("az")
+    sign_in(page, site, "customer@example.com")
+    switch_language(page, "az")
+    page.goto(f"{site}/my/tickets/new/")
+    page.fill("input[name=subject]", "şifrəmi unutmuşam")
+    page.wait_for_selector("#suggestions a")
+    links = page.locator("#suggestions a")
+    assert 1 <= links.count() <= 5
+    reset = Translation.objects.get(article__key="reset-password", language="az")
+    assert reset.title in page.text_content("#suggestions")
+    page.shot("suggestions")
+    with page.context.expect_page() as opened:
+        page.click(f"#suggestions a:has-text('{reset.title}')")
+    article = opened.value
+    article.wait_for_load_state()
+    assert reset.title in article.text_content("main")
+    assert ArticleEvent.objects.filter(article=reset.article, kind="suggested_open").count() == 1
+
+
+def test_a_persian_article_reads_right_to_left_and_offers_its_other_languages(
+    site: str, open_page: Any
+) -> None:
+    from destek.kb.models import Translation
+
+    persian = Translation.objects.get(article__key="top-up-wallet", language="fa")
+    page = open_page("fa")
+    page.goto(f"{site}/kb/fa/{persian.slug}/")
+    article = page.locator("article").first
+    assert article.evaluate("e => getComputedStyle(e).direction") == "rtl"
+    switcher = page.locator("a[hreflang]")
+    assert {switcher.nth(i).get_attribute("hreflang") for i in range(switcher.count())} >= {
+        "az",
+        "en",
+        "ru",
+        "tr",
+    }
+    page.shot("fa-article")
+    page.goto(f"{site}/kb/search/?q=" + "شارژ كيف پول")  # Arabic kaf and yeh, as typed
+    assert persian.title in page.text_content("main")
+    page.shot("fa-search")
