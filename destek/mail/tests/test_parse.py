@@ -432,11 +432,13 @@ def _parses_or_unparseable(raw: bytes) -> None:
     assert isinstance(msg.text, str) and "\x00" not in msg.text
 
 
-@pytest.mark.parametrize("path", ALL_FIXTURES, ids=lambda p: p.name)
+@pytest.mark.parametrize(
+    "path",
+    [p for p in ALL_FIXTURES if p.name != "empty.eml"],  # 0 bytes: covered above
+    ids=lambda p: p.name,
+)
 def test_every_fixture_parses_without_losing_its_files(path):
     raw = path.read_bytes()
-    if path.name == "empty.eml":
-        pytest.skip("0 bytes: covered above")
     msg = parse_message(raw)
     for part in msg.parts:
         assert part.filename
