@@ -127,6 +127,59 @@ def save_translation(
     return translation
 
 
+@transaction.atomic
+def import_translations(rows: list[tuple[Article, str, str, str]]) -> int:
+    """Many (article, language, title, body) at once, for imports: the same rendering and
+    analysis as `save_translation`, written in bulk. Slugs come from the titles."""
+    made: list[Translation] = []
+    vocabulary: dict[str, set[str]] = {}
+    taken = {
+        (language, slug) for language, slug in Translation.objects.values_list("language", "slug")
+    }
+    now = timezone.now()
+    for article, language, title, body in rows:
+        title_terms = text.terms(title, language)
+        body_terms = text.terms(plain_text(body), language)
+        base = slugify(title, allow_unicode=True)[:180] or "article"
+        slug, n = base, 2
+        while (language, slug) in taken:
+            slug, n = f"{base}-{n}", n + 1
+        taken.add((language, slug))
+        made.append(
+            Translation(
+                article=article,
+                language=language,
+                title=" ".join(title.split())[:200],
+                slug=slug,
+                body=body,
+                body_html=render(body),
+                search_title=" ".join(title_terms),
+                search_body=" ".join(body_terms),
+                updated_at=now,
+            )
+        )
+        vocabulary.setdefault(language, set()).update(
+            t for t in (*title_terms, *body_terms) if len(t) < 100
+        )
+    Translation.objects.bulk_create(made, batch_size=500)
+    if connection.vendor == "sqlite":
+        created = Translation.objects.filter(article__in={row[0].pk for row in rows}).values_list(
+            "pk", "search_title", "search_body", "language"
+        )
+        with connection.cursor() as cursor:
+            cursor.executemany(
+                "INSERT INTO kb_fts(rowid, title, body, language) VALUES (%s, %s, %s, %s)",
+                list(created),
+            )
+    Term.objects.bulk_create(
+        [Term(language=lang, term=term) for lang, terms in vocabulary.items() for term in terms],
+        ignore_conflicts=True,
+        batch_size=1000,
+    )
+    transaction.on_commit(search.vocabulary_changed)
+    return len(made)
+
+
 # --- demo content ----------------------------------------------------------------------------
 
 

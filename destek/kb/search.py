@@ -12,6 +12,8 @@ from __future__ import annotations
 import html
 import math
 import re
+from bisect import bisect_left
+from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import lru_cache
@@ -25,7 +27,7 @@ from destek.kb.choices import ArticleStatus, Visibility
 from destek.kb.markdown import plain_text
 from destek.kb.models import Term, Translation
 
-CANDIDATES = 200
+CANDIDATES = 100
 #: A misspelt word matches real words at least this similar (pg_trgm's default is 0.3).
 TYPO_SIMILARITY = 0.4
 TYPO_VARIANTS = 3
@@ -67,9 +69,9 @@ def search(
     if not ids:
         return []
     translations = list(
-        visible(include_internal=include_internal, include_drafts=include_drafts).filter(
-            pk__in=ids, language=language
-        )
+        visible(include_internal=include_internal, include_drafts=include_drafts)
+        .filter(pk__in=ids, language=language)
+        .defer("body_html")
     )
     ranked = _rank(translations, variants, ids)
     return [
@@ -170,12 +172,8 @@ def _candidates(words: list[str], language: str) -> list[int]:
             tsquery = " | ".join(f"{word}:*" for word in words)
             cursor.execute(
                 "SELECT id FROM kb_translation WHERE language = %s AND "
-                "(setweight(to_tsvector('simple'::regconfig, search_title), 'A') || "
-                "setweight(to_tsvector('simple'::regconfig, search_body), 'B')) "
-                "@@ to_tsquery('simple', %s) "
-                "ORDER BY ts_rank((setweight(to_tsvector('simple'::regconfig, search_title), "
-                "'A') || setweight(to_tsvector('simple'::regconfig, search_body), 'B')), "
-                "to_tsquery('simple', %s)) DESC, id LIMIT %s",
+                "search_vector @@ to_tsquery('simple', %s) "
+                "ORDER BY ts_rank(search_vector, to_tsquery('simple', %s)) DESC, id LIMIT %s",
                 [language, tsquery, tsquery, CANDIDATES],
             )
         else:
@@ -192,10 +190,14 @@ def _candidates(words: list[str], language: str) -> list[int]:
 
 
 def _matches(tokens: list[str], options: list[tuple[str, float]]) -> float:
-    """The best weight with which any token is (or starts with) one of the variants."""
+    """The best weight with which any token is (or starts with) one of the variants.
+    `tokens` is sorted and unique: a prefix is found by bisection."""
     best = 0.0
     for variant, weight in options:
-        if weight > best and any(token.startswith(variant) for token in tokens):
+        if weight <= best:
+            continue
+        at = bisect_left(tokens, variant)
+        if at < len(tokens) and tokens[at].startswith(variant):
             best = weight
     return best
 
@@ -206,14 +208,22 @@ def _rank(
     order: list[int],
 ) -> list[tuple[Translation, float]]:
     position = {pk: index for index, pk in enumerate(order)}
-    documents = [(t, t.search_title.split(), t.search_body.split()) for t in translations]
+    documents = []
+    for translation in translations:
+        body = translation.search_body.split()
+        title = sorted(set(translation.search_title.split()))
+        documents.append((translation, title, sorted(set(body)), Counter(body)))
     count = max(len(documents), 1)
     rarity = {}
     for term, options in variants.items():
-        having = sum(1 for _t, title, body in documents if _matches(title + body, options))
+        having = sum(
+            1
+            for _t, title, body, _n in documents
+            if _matches(title, options) or _matches(body, options)
+        )
         rarity[term] = math.log(1 + count / (1 + having))
     scored = []
-    for translation, title, body in documents:
+    for translation, title, body, counts in documents:
         covered = 0.0
         score = 0.0
         for term, options in variants.items():
@@ -223,7 +233,7 @@ def _rank(
             if not weight:
                 continue
             covered += weight
-            exact_body = sum(1 for token in body if token == term)
+            exact_body = counts.get(term, 0)
             score += rarity[term] * (2.5 * in_title + in_body + 0.2 * math.log1p(exact_body))
         if not covered:
             continue
@@ -249,7 +259,7 @@ def snippet(
     options = [option for values in variants.values() for option in values]
 
     def matching(word: str) -> bool:
-        stems = text.terms(word, language)
+        stems = sorted(set(text.terms(word, language)))
         return bool(stems) and _matches(stems, options) > 0
 
     sentences = [s.strip() for s in _SENTENCES.split(plain_text(translation.body)) if s.strip()]
