@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import re
 import uuid
 
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -131,3 +133,16 @@ class MailAccount(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    def clean(self) -> None:
+        # The worker reads only variables of this form (destek.mail.imap): naming another one,
+        # DESTEK_SECRET_KEY say, would send it to whatever host is configured here.
+        if not re.fullmatch(r"DESTEK_IMAP_[A-Z0-9_]+", self.password_env or ""):
+            raise ValidationError(
+                {
+                    "password_env": _(
+                        "Name a variable that starts with DESTEK_IMAP_, for example "
+                        "DESTEK_IMAP_SUPPORT_PASSWORD."
+                    )
+                }
+            )

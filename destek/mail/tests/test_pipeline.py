@@ -477,3 +477,21 @@ def test_finance_tickets_mail_the_billing_address_the_customer_chose(
     assert Delivery.objects.get(ticket=technical, template="ticket_created").recipient == (
         customer.email
     )
+
+
+def test_a_mailbox_may_name_only_an_imap_password_variable(db: None) -> None:
+    from django.core.exceptions import ValidationError
+
+    from destek.mail.models import MailAccount
+
+    account = MailAccount(
+        name="support",
+        host="imap.example.org",
+        username="support",
+        password_env="DESTEK_SECRET_KEY",
+    )
+    with pytest.raises(ValidationError) as refused:
+        account.full_clean()
+    assert "password_env" in refused.value.message_dict
+    account.password_env = "DESTEK_IMAP_SUPPORT_PASSWORD"
+    account.full_clean()
