@@ -60,9 +60,6 @@ def inner(articles: int) -> dict[str, Any]:
         sentences.setdefault(translation.language, []).extend(
             p.strip() for p in parts if len(p.split()) > 4 and not p.startswith("!video")
         )
-    titles: dict[str, list[str]] = {}
-    for translation in demo:
-        titles.setdefault(translation.language, []).append(translation.title)
     sections = list(Section.objects.all())
     rng = random.Random(7)
     started = time.perf_counter()
@@ -78,7 +75,11 @@ def inner(articles: int) -> dict[str, Any]:
             rows = []
             for article in made:
                 for language, pool in sentences.items():
-                    title = f"{rng.choice(titles[language])} {article.key[6:]}"
+                    # Words of a random sentence, not a copy of a demo title: the real
+                    # articles should not compete with hundreds of clones of their own title.
+                    words = rng.choice(pool).split()
+                    start_at = rng.randrange(max(1, len(words) - 5))
+                    title = " ".join(words[start_at : start_at + rng.randint(3, 6)])
                     body = "\n\n".join(rng.sample(pool, k=min(6, len(pool))))
                     rows.append((article, language, title, body))
             import_translations(rows)
