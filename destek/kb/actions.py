@@ -89,6 +89,13 @@ def _index(translation: Translation) -> None:
         transaction.on_commit(search.vocabulary_changed)
 
 
+def unindex(sender: Any, instance: Translation, **kwargs: Any) -> None:
+    """A deleted translation's FTS5 row (SQLite; PostgreSQL's index is a column of the row)."""
+    if connection.vendor == "sqlite":
+        with connection.cursor() as cursor:
+            cursor.execute("DELETE FROM kb_fts WHERE rowid = %s", [instance.pk])
+
+
 def _unique_slug(title: str, language: str, translation_pk: int | None) -> str:
     base = slugify(title, allow_unicode=True)[:180] or "article"
     taken = Translation.objects.filter(language=language)

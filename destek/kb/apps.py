@@ -10,4 +10,12 @@ class KbConfig(AppConfig):
     verbose_name = _("Knowledge base")
 
     def ready(self) -> None:
+        from django.db.models.signals import post_delete
+
         from destek.kb import jobs  # noqa: F401  (registers the deflection sweep)
+        from destek.kb.actions import unindex
+        from destek.kb.models import Translation
+
+        # However a translation goes (the admin, a cascade from its article, a queryset), its
+        # FTS5 row goes with it.
+        post_delete.connect(unindex, sender=Translation, dispatch_uid="kb-unindex")

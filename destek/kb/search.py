@@ -4,7 +4,8 @@ SQLite FTS5 (with an in-memory trigram index for typos).
 Both databases only find candidates; the ranking is ours and the same on both: how many of the
 query's words an article has (a title match counts most), how rare each word is among the
 candidates, then the database's own score. Queries and articles pass the same analysis
-(`kb.text`): normalised letters, stems, and each query word also matches as a prefix.
+(`kb.text`): normalised letters, stems, and each query word of three letters or more also
+matches as a prefix.
 """
 
 from __future__ import annotations
@@ -32,6 +33,8 @@ CANDIDATES = 100
 TYPO_SIMILARITY = 0.4
 TYPO_VARIANTS = 3
 _VOCABULARY_VERSION = "kb:vocabulary-version"
+#: Shorter words match only as themselves: "a"* would make every article a candidate.
+PREFIX_MIN = 3
 
 
 @dataclass(frozen=True)
@@ -169,7 +172,7 @@ def _candidates(words: list[str], language: str) -> list[int]:
         return []
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
-            tsquery = " | ".join(f"{word}:*" for word in words)
+            tsquery = " | ".join(f"{word}:*" if len(word) >= PREFIX_MIN else word for word in words)
             cursor.execute(
                 "SELECT id FROM kb_translation WHERE language = %s AND "
                 "search_vector @@ to_tsquery('simple', %s) "
@@ -177,7 +180,9 @@ def _candidates(words: list[str], language: str) -> list[int]:
                 [language, tsquery, tsquery, CANDIDATES],
             )
         else:
-            match = " OR ".join(f'"{word}"*' for word in words)
+            match = " OR ".join(
+                f'"{word}"*' if len(word) >= PREFIX_MIN else f'"{word}"' for word in words
+            )
             cursor.execute(
                 "SELECT rowid FROM kb_fts WHERE kb_fts MATCH %s AND language = %s "
                 "ORDER BY bm25(kb_fts, 4.0, 1.0), rowid LIMIT %s",
@@ -197,7 +202,9 @@ def _matches(tokens: list[str], options: list[tuple[str, float]]) -> float:
         if weight <= best:
             continue
         at = bisect_left(tokens, variant)
-        if at < len(tokens) and tokens[at].startswith(variant):
+        if at < len(tokens) and (
+            tokens[at] == variant or (len(variant) >= PREFIX_MIN and tokens[at].startswith(variant))
+        ):
             best = weight
     return best
 

@@ -30,6 +30,12 @@ from destek.lib.ratelimit import client_ip, hit
 
 #: A reader's views of one article within this many seconds count once.
 VIEW_WINDOW = 30 * 60
+#: Views of one article counted per client address and VIEW_WINDOW (an office behind one
+#: address still counts; a script without cookies, a new session each time, no further).
+VIEWS_PER_ADDRESS = 20
+#: Articles opened from the suggestions counted per reader and hour: each feeds a deflection
+#: or a "filed anyway", and a new filing attempt is one page load away.
+SUGGESTED_OPENS_PER_HOUR = 20
 #: Searches per client address and minute on the search page.
 SEARCH_PER_MINUTE = 60
 #: Votes per client address and hour.
@@ -145,6 +151,13 @@ def _count_view(request: HttpRequest, page: Translation) -> None:
     }
     key = str(page.article_id)
     if key not in seen:
+        if not hit(
+            "kb-view",
+            f"{client_ip(request)}:{key}",
+            limit=VIEWS_PER_ADDRESS,
+            window_seconds=VIEW_WINDOW,
+        ):
+            return
         actions.record_event(page.article, ArticleEventKind.VIEW, language=page.language)
         seen[key] = now
         # Written only when it changes: a reload costs no session write.
@@ -159,7 +172,11 @@ def _count_suggested_open(request: HttpRequest, page: Translation) -> None:
     already = ArticleEvent.objects.filter(
         visit=visit, article_id=page.article_id, kind=ArticleEventKind.SUGGESTED_OPEN
     ).exists()
-    if not already:
+    user = request.user
+    reader = f"user:{user.pk}" if user.is_authenticated else f"ip:{client_ip(request)}"
+    if not already and hit(
+        "kb-suggested-open", reader, limit=SUGGESTED_OPENS_PER_HOUR, window_seconds=3600
+    ):
         actions.record_event(
             page.article, ArticleEventKind.SUGGESTED_OPEN, language=page.language, visit=visit
         )
