@@ -109,6 +109,9 @@ def empty_searches(
     since = (now or timezone.now()) - timedelta(days=days)
     found = (
         SearchLog.objects.filter(results=0, created_at__gte=since)
+        # Suggestions run on every pause while a subject is typed: half-typed words, not
+        # questions nobody answered.
+        .exclude(source="suggest")
         .annotate(folded=Lower("query"))
         .values("folded", "language")
         .annotate(count=Count("id"), last=Max("created_at"))

@@ -32,6 +32,8 @@ CANDIDATES = 100
 #: A misspelt word matches real words at least this similar (pg_trgm's default is 0.3).
 TYPO_SIMILARITY = 0.4
 TYPO_VARIANTS = 3
+#: Misspelt words looked up per query, at most.
+TYPO_LOOKUPS = 4
 _VOCABULARY_VERSION = "kb:vocabulary-version"
 #: Shorter words match only as themselves: "a"* would make every article a candidate.
 PREFIX_MIN = 3
@@ -67,7 +69,12 @@ def search(
     wanted = _unique(text.terms(query[:200], language))[:12]
     if not wanted:
         return []
-    variants = {term: _variants(term, language) for term in wanted}
+    variants: dict[str, list[tuple[str, float]]] = {}
+    lookups = 0
+    for term in wanted:
+        # At most a few misspelt words are looked up per query: each costs a trigram search.
+        variants[term], looked_up = _variants(term, language, typos=lookups < TYPO_LOOKUPS)
+        lookups += looked_up
     ids = _candidates([v for options in variants.values() for v, _w in options], language)
     if not ids:
         return []
@@ -114,17 +121,20 @@ def _synonyms(language: str) -> dict[str, list[str]]:
     return table
 
 
-def _variants(term: str, language: str) -> list[tuple[str, float]]:
-    """(variant, weight): the term (matched as a prefix too), its synonyms, plus up to three
-    real words of the articles that look like it when the term itself matches nothing."""
+def _variants(
+    term: str, language: str, *, typos: bool = True
+) -> tuple[list[tuple[str, float]], bool]:
+    """(variant, weight) pairs: the term (matched as a prefix too), its synonyms, plus up to
+    three real words of the articles that look like it when the term itself matches nothing;
+    and whether that look-up for near words was made."""
     synonyms = [(other, 0.9) for other in _synonyms(language).get(term, []) if other != term]
     if Term.objects.filter(language=language, term__startswith=term).exists():
-        return [(term, 1.0), *synonyms]
+        return [(term, 1.0), *synonyms], False
     if synonyms:
-        return [(term, 1.0), *synonyms]
-    if len(term) < 4:
-        return [(term, 1.0)]
-    return [(term, 1.0), *((near, 0.8) for near in _near_terms(term, language))]
+        return [(term, 1.0), *synonyms], False
+    if len(term) < 4 or not typos:
+        return [(term, 1.0)], False
+    return [(term, 1.0), *((near, 0.8) for near in _near_terms(term, language))], True
 
 
 def _near_terms(term: str, language: str) -> list[str]:

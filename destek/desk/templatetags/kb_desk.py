@@ -9,25 +9,34 @@ from django import template
 from django.conf import settings
 from django.utils.encoding import iri_to_uri
 
-from destek.kb.search import visible
+from destek.kb.search import search, visible
 
 register = template.Library()
 
 
-def article_links(language: str) -> list[dict[str, str]]:
-    """Title and absolute address of every article a customer can read in `language`."""
-    rows = (
+#: The ticket page lists at most this many: a help centre of thousands would bloat every page.
+LINKS_MAX = 30
+
+
+def article_links(language: str, subject: str = "") -> list[dict[str, str]]:
+    """Title and absolute address of articles a customer can read in `language`: those that
+    match the ticket's subject first, then the rest in the help centre's order, at most
+    LINKS_MAX (the help centre's own search finds any other)."""
+    matching = [hit.translation for hit in search(subject, language, limit=10)] if subject else []
+    rest = (
         visible()
         .filter(language=language)
+        .exclude(pk__in=[t.pk for t in matching])
         .order_by("article__section__position", "article__position", "title")
-        .values_list("title", "slug")
+        .select_related(None)
+        .only("title", "slug")[: LINKS_MAX - len(matching)]
     )
     return [
-        {"title": title, "url": iri_to_uri(f"{settings.BASE_URL}/kb/{language}/{slug}/")}
-        for title, slug in rows
+        {"title": t.title, "url": iri_to_uri(f"{settings.BASE_URL}/kb/{language}/{t.slug}/")}
+        for t in [*matching, *rest]
     ]
 
 
 @register.inclusion_tag("desk/kb/_insert_link.html")
 def kb_insert_link(ticket: Any) -> dict[str, Any]:
-    return {"links": article_links(ticket.language), "language": ticket.language}
+    return {"links": article_links(ticket.language, ticket.subject), "language": ticket.language}
