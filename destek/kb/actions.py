@@ -86,7 +86,8 @@ def _index(translation: Translation) -> None:
             [Term(language=translation.language, term=term) for term in sorted(new)],
             ignore_conflicts=True,
         )
-        transaction.on_commit(search.vocabulary_changed)
+        # Now, not on commit: a rolled-back change only costs a rebuild of the index.
+        search.vocabulary_changed()
 
 
 def unindex(sender: Any, instance: Translation, **kwargs: Any) -> None:
@@ -183,7 +184,7 @@ def import_translations(rows: list[tuple[Article, str, str, str]]) -> int:
         ignore_conflicts=True,
         batch_size=1000,
     )
-    transaction.on_commit(search.vocabulary_changed)
+    search.vocabulary_changed()
     return len(made)
 
 

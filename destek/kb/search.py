@@ -13,6 +13,7 @@ from __future__ import annotations
 import html
 import math
 import re
+import uuid
 from bisect import bisect_left
 from collections import Counter
 from collections.abc import Iterable
@@ -147,7 +148,7 @@ def _near_terms(term: str, language: str) -> list[str]:
             )
             found = [row[0] for row in cursor.fetchall()]
     else:
-        index = _trigram_index(language, cache.get(_VOCABULARY_VERSION, 0))
+        index = _trigram_index(language, str(cache.get(_VOCABULARY_VERSION, "")))
         found = list({word for gram in text.trigrams(term) for word in index.get(gram, ())})
     scored = sorted(
         ((text.similarity(term, word), word) for word in found), key=lambda x: (-x[0], x[1])
@@ -156,7 +157,7 @@ def _near_terms(term: str, language: str) -> list[str]:
 
 
 @lru_cache(maxsize=16)
-def _trigram_index(language: str, version: int) -> dict[str, frozenset[str]]:
+def _trigram_index(language: str, version: str) -> dict[str, frozenset[str]]:
     """Trigram → words of `language`, built once per vocabulary version and process."""
     index: dict[str, set[str]] = {}
     for word in Term.objects.filter(language=language).values_list("term", flat=True):
@@ -166,10 +167,9 @@ def _trigram_index(language: str, version: int) -> dict[str, frozenset[str]]:
 
 
 def vocabulary_changed() -> None:
-    try:
-        cache.incr(_VOCABULARY_VERSION)
-    except ValueError:
-        cache.set(_VOCABULARY_VERSION, 1, None)
+    """New words: every process builds its trigram index again. A fresh random version, not a
+    counter, so a cleared cache can never bring back the version of an older index."""
+    cache.set(_VOCABULARY_VERSION, uuid.uuid4().hex, None)
 
 
 # --- candidates from the database ------------------------------------------------------------

@@ -155,3 +155,14 @@ def test_any_markdown_renders_to_sanitised_html(body: str) -> None:
 def test_a_word_customers_use_finds_the_article_that_says_it_otherwise(section: Section) -> None:
     article(section, "reset", az=("Şifrənin bərpası", "Şifrənizi unutmusunuzsa yenisini yaradın."))
     assert search("parolu unutmuşam", "az")[0].translation.article.key == "reset"
+
+
+@pytest.mark.django_db
+def test_a_new_word_is_found_misspelt_even_after_the_cache_was_emptied(section: Section) -> None:
+    from django.core.cache import cache
+
+    article(section, "wallet", en=("Top up your wallet", "With a card."))
+    assert search("walet", "en")[0].translation.article.key == "wallet"
+    cache.clear()  # as a restart of the cache server would
+    article(section, "reset", en=("Reset your password", "Forgot it? Reset it."))
+    assert search("pasword", "en")[0].translation.article.key == "reset"
