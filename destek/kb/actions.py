@@ -53,10 +53,14 @@ SECTIONS = {
 }
 
 
+def _analyse(title: str, body: str, language: str) -> tuple[list[str], list[str]]:
+    """The stems search compares, of a title and of a Markdown body (kb/text.py)."""
+    return text.terms(title, language), text.terms(plain_text(body), language)
+
+
 def _index(translation: Translation) -> None:
     """The translation's search text, its FTS5 row on SQLite, and new words for typos."""
-    title_terms = text.terms(translation.title, translation.language)
-    body_terms = text.terms(plain_text(translation.body), translation.language)
+    title_terms, body_terms = _analyse(translation.title, translation.body, translation.language)
     translation.search_title = " ".join(title_terms)
     translation.search_body = " ".join(body_terms)
     Translation.objects.filter(pk=translation.pk).update(
@@ -146,8 +150,7 @@ def import_translations(rows: list[tuple[Article, str, str, str]]) -> int:
     }
     now = timezone.now()
     for article, language, title, body in rows:
-        title_terms = text.terms(title, language)
-        body_terms = text.terms(plain_text(body), language)
+        title_terms, body_terms = _analyse(title, body, language)
         base = slugify(title, allow_unicode=True)[:180] or "article"
         slug, n = base, 2
         while (language, slug) in taken:

@@ -29,7 +29,7 @@ from destek.accounts.models import ContactAddress, User, normalize_email
 from destek.lib.errors import ActionRefused
 from destek.mail import guards, tokens
 from destek.mail.language import guess_language
-from destek.mail.models import FailingAddress, InboundMessage, InboundStatus
+from destek.mail.models import FailingAddress, InboundMessage, InboundStatus, MailAccount
 from destek.mail.parse import ParsedMessage, Part, Unparseable, parse_message
 from destek.mail.selectors import answering
 from destek.notify.actions import AutoSubmitted, queue_mail
@@ -370,8 +370,6 @@ def _own_addresses() -> set[str]:
         normalize_email(address)
         for address in Department.objects.exclude(email="").values_list("email", flat=True)
     }
-    from destek.mail.models import MailAccount
-
     own |= {
         normalize_email(name)
         for name in MailAccount.objects.values_list("username", flat=True)

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 from django.test import Client
-from django.utils import timezone
+from django.utils import timezone, translation
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -126,7 +126,12 @@ def test_a_wrong_server_address_is_refused_in_the_customers_language(users: dict
     response = client.post("/my/tickets/new/", form(server_ip="999.1.1.1"))
     assert response.status_code == 200
     assert not Ticket.objects.exists()
-    assert 'value="999.1.1.1"' in response.content.decode()
+    page = response.content.decode()
+    assert 'value="999.1.1.1"' in page
+    with translation.override("tr"):
+        refusal = translation.gettext("Enter a valid IPv4 or IPv6 address.")
+    assert refusal != "Enter a valid IPv4 or IPv6 address."
+    assert refusal in page
 
 
 @pytest.mark.django_db
