@@ -115,6 +115,7 @@ def add_contact_address(user: User, email: str) -> ContactAddress:
         context={"code": code, "account": user.email, "minutes": 30},
         language=user.language,
         time_zone=user.time_zone,
+        calendar=user.calendar,
     )
     return address
 
@@ -175,6 +176,7 @@ def _mail(user: User, template: str, to: str | None = None, **context: Any) -> N
         context={"name": user.display_name, "account": user.email, **context},
         language=user.language,
         time_zone=user.time_zone,
+        calendar=user.calendar,
     )
 
 
@@ -530,7 +532,13 @@ def disable_two_factor(user: User, *, proof: str) -> None:
 
 @transaction.atomic
 def update_profile(
-    user: User, *, full_name: str, language: str, time_zone: str, phone: str
+    user: User,
+    *,
+    full_name: str,
+    language: str,
+    time_zone: str,
+    phone: str,
+    calendar: str = "",
 ) -> None:
     if language not in dict(settings.LANGUAGES):
         raise ActionRefused("invalid_language", _("Choose one of the languages offered."))
@@ -540,6 +548,11 @@ def update_profile(
     user.language = language
     user.time_zone = time_zone
     fields = ["full_name", "language", "time_zone", "phone"]
+    if calendar:
+        if calendar not in ("solar_hijri", "gregorian"):
+            raise ActionRefused("invalid_calendar", _("Choose one of the calendars offered."))
+        user.calendar = calendar
+        fields.append("calendar")
     phone = normalize_phone(phone)
     if phone != user.phone:
         # A new number is not proven: SMS stop until its code is typed back.

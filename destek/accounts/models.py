@@ -81,6 +81,17 @@ class User(AbstractBaseUser, PermissionsMixin):
         _("language"), max_length=8, choices=settings.LANGUAGES, default="en"
     )
     time_zone = models.CharField(_("time zone"), max_length=64, default="Asia/Baku")
+    # Persian readers see the Solar Hijri calendar unless they choose the Gregorian one;
+    # the other languages always use the Gregorian calendar.
+    calendar = models.CharField(
+        _("calendar for Persian dates"),
+        max_length=16,
+        choices=[
+            ("solar_hijri", _("Solar Hijri (1405)")),
+            ("gregorian", _("Gregorian (2026)")),
+        ],
+        default="solar_hijri",
+    )
     phone = models.CharField(_("phone"), max_length=32, blank=True)
     # Set when the owner typed back the code we sent by SMS to `phone` (E.164 then); changing
     # the number clears it. Only a verified number receives SMS notices of tickets.

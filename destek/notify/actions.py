@@ -15,6 +15,7 @@ from django.template import Context
 from django.template.loader import get_template, render_to_string
 from django.utils import timezone, translation
 
+from destek.lib.dates import override_calendar
 from destek.lib.text import strip_invisible
 from destek.mail import tokens
 from destek.notify.choices import Transport
@@ -95,6 +96,7 @@ def queue_mail(
     context: Mapping[str, Any],
     language: str,
     time_zone: str = "UTC",
+    calendar: str = "solar_hijri",
     ticket: Ticket | None = None,
     auto_submitted: str = AutoSubmitted.GENERATED,
 ) -> Delivery | None:
@@ -119,7 +121,11 @@ def queue_mail(
         # Automatic mail to an address that bounced for good would only bounce again.
         log.warning("automatic mail %s to %s not queued: the address bounces", template, to)
         return None
-    with translation.override(language), timezone.override(zone(time_zone)):
+    with (
+        translation.override(language),
+        timezone.override(zone(time_zone)),
+        override_calendar(calendar),
+    ):
         subject = render_text(f"notify/mail/{template}.subject.txt", context)
         text = render_text(f"notify/mail/{template}.txt", context)
         html = render_to_string(f"notify/mail/{template}.html", dict(context))

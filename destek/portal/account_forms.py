@@ -142,6 +142,15 @@ class ProfileForm(forms.Form):
     full_name = forms.CharField(label=_("Full name"), max_length=200, required=False)
     language = forms.ChoiceField(label=_("Language"), choices=settings.LANGUAGES)
     time_zone = forms.ChoiceField(label=_("Time zone"), choices=time_zone_choices)
+    calendar = forms.ChoiceField(
+        label=_("Calendar for dates in Persian"),
+        choices=[
+            ("solar_hijri", _("Solar Hijri (1405)")),
+            ("gregorian", _("Gregorian (2026)")),
+        ],
+        initial="solar_hijri",
+        required=False,
+    )
     phone = forms.CharField(
         label=_("Phone"),
         max_length=32,

@@ -284,6 +284,7 @@ def _profile(request: HttpRequest, status: int = 200, **forms: Any) -> HttpRespo
                 "full_name": user.full_name,
                 "language": user.language,
                 "time_zone": user.time_zone,
+                "calendar": user.calendar,
                 "phone": user.phone,
             }
         ),

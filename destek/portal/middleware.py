@@ -9,6 +9,8 @@ from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 from django.utils import timezone, translation
 
+from destek.lib.dates import activate_calendar
+
 
 class PersonalLocaleMiddleware:
     """Language: the switcher's cookie, then the user's preference, then Accept-Language
@@ -27,6 +29,9 @@ class PersonalLocaleMiddleware:
                 timezone.activate(zoneinfo.ZoneInfo(user.time_zone))
             except (zoneinfo.ZoneInfoNotFoundError, ValueError):
                 timezone.deactivate()
+            activate_calendar(user.calendar)
+        else:
+            activate_calendar("solar_hijri")
         response = self.get_response(request)
         timezone.deactivate()
         return response

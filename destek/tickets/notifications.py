@@ -10,6 +10,7 @@ from django.utils import timezone, translation
 
 from destek.accounts.choices import NotificationKind, Role
 from destek.accounts.selectors import notification_address
+from destek.lib.dates import override_calendar
 from destek.notify.actions import AutoSubmitted, queue_mail, queue_sms, render_text, zone
 from destek.tickets.models import Message, Ticket
 from destek.tickets.selectors import expected_answer_at
@@ -51,6 +52,7 @@ def _to_customer(
         context=_context(ticket, **extra),
         language=ticket.language or customer.language,
         time_zone=customer.time_zone,
+        calendar=customer.calendar,
         ticket=ticket,
         auto_submitted=auto_submitted,
     )
@@ -63,6 +65,7 @@ def _to_agent(agent: Any, ticket: Ticket, template: str, **extra: Any) -> None:
         context=_context(ticket, agent_name=agent.display_name, **extra),
         language=agent.language,
         time_zone=agent.time_zone,
+        calendar=agent.calendar,
         ticket=ticket,
     )
 
@@ -115,7 +118,11 @@ def status_changed(ticket: Ticket) -> None:
 
 def nudge_answer_text(ticket: Ticket) -> str:
     """The automatic answer to a nudge, in the ticket's language and the customer's zone."""
-    with translation.override(ticket.language), timezone.override(zone(ticket.customer.time_zone)):
+    with (
+        translation.override(ticket.language),
+        timezone.override(zone(ticket.customer.time_zone)),
+        override_calendar(ticket.customer.calendar),
+    ):
         return render_text("tickets/nudge_answer.txt", _context(ticket)).strip()
 
 

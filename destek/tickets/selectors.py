@@ -12,10 +12,10 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from django.db.models import Q, QuerySet
 from django.utils import timezone
-from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 from django.utils.translation import pgettext
 
+from destek.lib.dates import format_deadline
 from destek.lib.errors import ActionRefused
 from destek.tickets.choices import CloseReason, TicketStatus
 from destek.tickets.models import Ticket
@@ -67,11 +67,8 @@ def expected_answer_text(ticket: Ticket) -> str | None:
     if when is None:
         return None
     local = timezone.localtime(when, zone_of(ticket.customer.time_zone))
-    return _("We will answer by {when}.").format(when=date_format(local, ANSWER_BY_FORMAT))
-
-
-#: Weekday, day, month and time: what a person needs to plan around an answer.
-ANSWER_BY_FORMAT = "l j F, H:i"
+    with timezone.override(local.tzinfo):
+        return _("We will answer by {when}.").format(when=format_deadline(local))
 
 
 def zone_of(name: str) -> ZoneInfo:

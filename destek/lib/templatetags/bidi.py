@@ -1,0 +1,24 @@
+"""`{% load bidi %}`: `{{ message.body|isolate }}` escapes plain text and isolates its
+left-to-right runs in right-to-left text; `{{ html|isolate_html }}` does it to sanitised HTML."""
+
+from __future__ import annotations
+
+from django import template
+from django.utils.safestring import SafeData, SafeString, mark_safe
+
+from destek.lib import bidi
+
+register = template.Library()
+
+
+@register.filter
+def isolate(value: object) -> SafeString:
+    return bidi.isolate_text("" if value is None else str(value))
+
+
+@register.filter
+def isolate_html(value: object) -> SafeString:
+    if not isinstance(value, SafeData):
+        # Only HTML we made safe ourselves (sanitised) is kept as HTML; anything else is text.
+        return bidi.isolate_text("" if value is None else str(value))
+    return mark_safe(bidi.isolate_html(str(value)))  # noqa: S308  (input is already safe HTML)
