@@ -9,6 +9,7 @@ from django.contrib.auth import logout
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse
+from django.http.response import HttpResponseBase
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
@@ -116,7 +117,7 @@ def status(request: HttpRequest, lookup_id: uuid.UUID) -> HttpResponse:
 
 def status_attachment(
     request: HttpRequest, lookup_id: uuid.UUID, public_id: uuid.UUID
-) -> HttpResponse:
+) -> HttpResponseBase:
     """A file of the ticket the status view shows, while that view is open in this browser:
     only files of that ticket's public messages."""
     lookup = status_actions.viewable(lookup_id)
@@ -129,7 +130,7 @@ def status_attachment(
 
 
 @login_required
-def attachment(request: HttpRequest, public_id: uuid.UUID) -> HttpResponse:
+def attachment(request: HttpRequest, public_id: uuid.UUID) -> HttpResponseBase:
     """A file from a ticket page, for customers and agents alike, through the one door: a
     customer gets files of public messages of their tickets, an agent those of their
     departments' tickets. Signed out, the browser goes to the sign-in page and comes back."""
