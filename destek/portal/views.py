@@ -247,7 +247,7 @@ def _closed_offers(ticket: Ticket) -> dict[str, Any]:
 
 
 def _ticket_page(
-    request: HttpRequest, number: int, reply: ReplyForm, sms_error: str = ""
+    request: HttpRequest, number: int, reply: ReplyForm, sms_error: str = "", refusal: str = ""
 ) -> HttpResponse:
     user = _customer(request)
     try:
@@ -275,6 +275,7 @@ def _ticket_page(
             "sms": sms_enabled(),
             "phone_verified": bool(user.phone and user.phone_verified_at),
             "sms_error": sms_error,
+            "refusal": refusal,
             **upload_limits(),
         },
     )
@@ -340,7 +341,8 @@ def transition(request: HttpRequest, number: int, action: str) -> HttpResponse:
     except Ticket.DoesNotExist:
         raise Http404 from None
     except ActionRefused as refusal:
-        form = ReplyForm()
-        form.add_error(None, str(refusal.detail))
-        return _ticket_page(request, number, form)
+        # Said above the buttons; an unbound form cannot carry an error (it used to crash).
+        response = _ticket_page(request, number, ReplyForm(), refusal=str(refusal.detail))
+        response.status_code = refusal.status
+        return response
     return redirect("portal:ticket", number=number)

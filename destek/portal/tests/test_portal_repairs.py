@@ -102,3 +102,17 @@ def test_a_merged_ticket_points_to_the_ticket_it_was_merged_into(
     assert "/reopen/" not in page
     assert f"This ticket was merged into #{target.number}; please write there." in page
     assert f'href="/my/tickets/{target.number}/"' in page
+
+
+def test_a_refused_reopen_is_still_explained_where_the_reply_box_is_gone(
+    browser: Client, users: dict
+) -> None:
+    """Another tab may still show the Reopen button after the window closed: the refusal
+    shows on the page even though the reply box, where it used to appear, is not there."""
+    ticket = closed(users, days_ago=400)
+    response = browser.post(f"/my/tickets/{ticket.number}/reopen/")
+    assert response.status_code == 409
+    page = response.content.decode()
+    assert "can no longer be reopened" in page
+    assert 'role="alert"' in page
+    assert 'id="reply"' not in page
