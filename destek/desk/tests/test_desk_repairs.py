@@ -84,6 +84,8 @@ def test_an_agent_can_still_answer_a_ticket_closed_long_ago(desk: Client, users:
     Ticket.objects.filter(pk=ticket.pk).update(closed_at=timezone.now() - timedelta(days=400))
     page = desk.get(f"/desk/tickets/{ticket.number}/").content.decode()
     assert 'id="reply-form"' in page
+    # Sending a canned reply as it is would be refused (no status to reopen with): not offered.
+    assert 'id="canned-use"' not in page
     response = desk.post(
         f"/desk/tickets/{ticket.number}/reply/", {"body": "One more thing.", "status": "pending"}
     )
