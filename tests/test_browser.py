@@ -417,3 +417,133 @@ def test_a_persian_article_reads_right_to_left_and_offers_its_other_languages(
     page.goto(f"{site}/kb/search/?q=" + "شارژ كيف پول")  # Arabic kaf and yeh, as typed
     assert persian.title in page.text_content("main")
     page.shot("fa-search")
+
+
+def drop_file(page: Any, selector: str, name: str, content: str) -> None:
+    """Drag a file onto a drop box, as a person dragging it from their desktop would."""
+    transfer = page.evaluate_handle(
+        """([name, content]) => {
+            const transfer = new DataTransfer();
+            transfer.items.add(new File([content], name, { type: "text/plain" }));
+            return transfer;
+        }""",
+        [name, content],
+    )
+    page.dispatch_event(selector, "drop", {"dataTransfer": transfer})
+
+
+@pytest.mark.parametrize("language", ["en", "fa"])
+def test_attachments_download_on_both_sides_and_agents_attach_by_dropping(
+    site: str, open_page: Any, tmp_path: Path, language: str
+) -> None:
+    name = "گزارش خطا.png" if language == "fa" else "Отчёт об ошибке.png"
+    picture = tmp_path / name
+    content = b"\x89PNG\r\n\x1a\n" + language.encode() * 500
+    picture.write_bytes(content)
+
+    customer = open_page(language)
+    sign_in(customer, site, "customer@example.com")
+    switch_language(customer, language)
+    customer.goto(f"{site}/my/tickets/new/")
+    customer.select_option(
+        "select[name=department]", value=str(Department.objects.get(slug="technical").pk)
+    )
+    customer.fill("input[name=subject]", "Reports page stays blank")
+    customer.fill("textarea[name=body]", "Since 09:10 the reports page shows nothing.")
+    customer.set_input_files("input[name=attachments]", str(picture))
+    customer.click("#new-ticket button[type=submit]")
+    customer.wait_for_url(re.compile(r"/my/tickets/\d+/$"))
+    ticket = Ticket.objects.get(subject="Reports page stays blank")
+    with customer.expect_download() as info:
+        customer.click(f"a[download]:has-text('{name}')")
+    assert info.value.suggested_filename == name
+    assert Path(info.value.path()).read_bytes() == content
+    customer.shot("customer-ticket")
+
+    agent = open_page(language)
+    sign_in(agent, site, "agent@example.com")
+    switch_language(agent, language)
+    agent.goto(f"{site}/desk/tickets/{ticket.number}/")
+    with agent.expect_download() as info:
+        agent.click(f"a[download]:has-text('{name}')")
+    assert info.value.suggested_filename == name
+    assert Path(info.value.path()).read_bytes() == content
+
+    # A note with a file dropped on its box, a reply with a file chosen in the dialog.
+    drop_file(agent, "#note-form [data-dropzone]", "server.log", "GET /reports 500")
+    assert "server.log" in agent.text_content("#note-form [data-file-list]")
+    agent.fill("#note-form textarea[name=body]", "Log from the server.")
+    agent.shot("agent-ticket")
+    agent.click("#note-form button[type=submit]")
+    agent.wait_for_load_state()
+    note = Message.objects.get(ticket=ticket, body="Log from the server.")
+    assert note.internal and note.attachments.get().filename == "server.log"
+    steps = tmp_path / "steps.txt"
+    steps.write_text("1. Open Reports.\n")
+    agent.set_input_files("#reply-form input[name=attachments]", str(steps))
+    agent.fill("#reply-form textarea[name=body]", "Please follow the attached steps.")
+    agent.click("#reply-form button[type=submit]")
+    agent.wait_for_load_state()
+    reply = Message.objects.get(ticket=ticket, body="Please follow the attached steps.")
+    assert reply.attachments.get().filename == "steps.txt"
+
+    customer.reload()
+    assert "server.log" not in customer.text_content("main")
+    with customer.expect_download() as info:
+        customer.click("a[download]:has-text('steps.txt')")
+    assert Path(info.value.path()).read_bytes() == b"1. Open Reports.\n"
+    customer.shot("customer-reply")
+
+
+def test_a_signed_out_browser_following_an_attachment_link_signs_in_first(
+    site: str, open_page: Any
+) -> None:
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from destek.tickets import actions
+
+    owner = User.objects.get(email="customer@example.com")
+    upload = actions.store_upload(owner, SimpleUploadedFile("invoice.pdf", b"%PDF-1.4 test"))
+    actions.create_ticket(
+        customer=owner,
+        subject="Invoice total is wrong",
+        body="See the invoice.",
+        channel="web",
+        attachments=[upload],
+    )
+    page = open_page("en")
+    page.goto(f"{site}/attachments/{upload.public_id}/")
+    assert "/sign-in/" in page.url
+    page.fill("input[name=email]", "customer@example.com")
+    page.fill("input[name=password]", "demo")
+    with page.expect_download() as info:
+        page.click("main button[type=submit]")
+    assert info.value.suggested_filename == "invoice.pdf"
+
+
+@pytest.mark.parametrize("language", ["en", "fa"])
+def test_the_phone_field_looks_like_the_fields_around_it(
+    site: str, open_page: Any, language: str
+) -> None:
+    page = open_page(language)
+    sign_in(page, site, "customer@example.com")
+    switch_language(page, language)
+    page.goto(f"{site}/my/profile/")
+    style = """(selector) => {
+        const s = getComputedStyle(document.querySelector(selector));
+        return [s.paddingTop, s.paddingInlineStart, s.borderTopWidth, s.borderTopStyle,
+                s.borderTopColor, s.borderRadius, s.fontFamily, s.fontSize];
+    }"""
+    assert page.evaluate(style, "#id_phone") == page.evaluate(style, "#id_full_name")
+    phone = page.locator("#id_phone").bounding_box()
+    name = page.locator("#id_full_name").bounding_box()
+    assert (phone["x"], phone["width"]) == (name["x"], name["width"])
+    page.fill("#id_phone", "+98 912 345 6789")
+    # A phone number reads left to right, in Persian too; there it lines up on the right.
+    assert page.evaluate("getComputedStyle(document.querySelector('#id_phone')).direction") == "ltr"
+    if language == "fa":
+        assert page.evaluate("getComputedStyle(document.querySelector('#id_phone')).textAlign") in (
+            "end",
+            "right",
+        )
+    page.shot("profile")

@@ -14,13 +14,13 @@ from django.utils.translation import gettext_lazy as _
 from destek.accounts.choices import Role
 from destek.accounts.models import User, normalize_email
 from destek.desk.models import CannedReply
-from destek.desk.selectors import render_canned
+from destek.desk.selectors import forget_queue_counts, render_canned
 from destek.lib.errors import ActionRefused
 from destek.tickets import actions
 from destek.tickets.access import access_ticket, can_work
 from destek.tickets.actions import Actor
 from destek.tickets.choices import Channel, CloseReason, TicketStatus
-from destek.tickets.models import Department, Message, Ticket
+from destek.tickets.models import Attachment, Department, Message, Ticket
 
 #: The most tickets one bulk change touches: each is its own transaction and mail.
 BULK_LIMIT = 100
@@ -66,6 +66,8 @@ def bulk_change(
             result.refused.append((number, str(refusal.detail)))
         else:
             result.updated.append(number)
+    if result.updated:  # each ticket committed on its own: the counts change now
+        forget_queue_counts()
     return result
 
 
@@ -116,6 +118,7 @@ def send_canned_reply(
     agent: User,
     body: str | None = None,
     status: str | None = None,
+    attachments: Sequence[Attachment] = (),
 ) -> Message:
     """Send the canned reply with its placeholders filled, or the agent's edit of it
     (`body`), with its status (unless the agent chose one), then apply its priority. All
@@ -131,6 +134,7 @@ def send_canned_reply(
         body=body if body is not None else render_canned(canned.body, ticket=ticket, agent=agent),
         status_after=status or canned.status or None,
         channel=Channel.WEB,
+        attachments=attachments,
     )
     if canned.priority:
         actions.change_priority(message.ticket, actor=Actor.of(agent), priority=canned.priority)

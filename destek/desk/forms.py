@@ -10,6 +10,7 @@ from django.conf import settings
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
+from destek.lib.forms import FilesField
 from destek.tickets.choices import CloseReason, Priority, TicketStatus
 from destek.tickets.models import Department
 
@@ -31,12 +32,14 @@ class ReplyForm(forms.Form):
     # Set by desk.js when the agent picks a canned reply and edits it in the box: its
     # priority then applies too.
     canned = forms.IntegerField(required=False, min_value=1, widget=forms.HiddenInput)
+    attachments = FilesField(label=_("Attachments"), required=False)
 
 
 class NoteForm(forms.Form):
     body = forms.CharField(
         label=_("Internal note"), widget=forms.Textarea(attrs={"rows": 3}), max_length=100_000
     )
+    attachments = FilesField(label=_("Attachments"), required=False)
 
 
 class TicketFieldsForm(forms.Form):

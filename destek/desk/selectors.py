@@ -45,6 +45,21 @@ COUNTS_TTL_SECONDS = 10
 COUNTED_STATUSES = (*ACTIVE_STATUSES, TicketStatus.RESOLVED)
 
 
+#: Part of every counts key: a new generation makes every agent's cached counts unreachable.
+COUNTS_GENERATION = "desk:counts:generation"
+
+
+def forget_queue_counts() -> None:
+    """After the desk changed tickets (a bulk change, an action on a ticket page): every
+    agent's next queue counts afresh. One key for all agents, since a change in one
+    department shows in the counts of everyone who works there, and admins see all."""
+    cache.add(COUNTS_GENERATION, 0, timeout=None)
+    try:
+        cache.incr(COUNTS_GENERATION)
+    except ValueError:  # evicted between the two calls
+        cache.set(COUNTS_GENERATION, 1, timeout=None)
+
+
 def queue_counts(user: User, *, now: datetime) -> dict[str, int]:
     """How many tickets each queue filter shows, for the agent's departments.
 
@@ -54,10 +69,13 @@ def queue_counts(user: User, *, now: datetime) -> dict[str, int]:
     the closed ones, which are nearly all of a large table and are therefore never counted.
     The result is cached for a few seconds per agent and set of departments (the `mine`
     count is personal), so an agent paging or several tabs polling cost one query per
-    interval; counts may lag a change by that long, which a glance at a queue tolerates.
+    interval; counts may lag a change made elsewhere (a new ticket, a mail) by that long,
+    which a glance at a queue tolerates. A change made in the desk itself calls
+    `forget_queue_counts`, so the queue the agent returns to never contradicts its list.
     """
     departments = "all" if user.is_admin else ",".join(map(str, sorted(agent_department_ids(user))))
-    key = f"desk:counts:{user.pk}:{departments}"
+    generation = cache.get(COUNTS_GENERATION, 0)
+    key = f"desk:counts:{generation}:{user.pk}:{departments}"
     cached = cache.get(key)
     if cached is not None:
         return dict(cached)

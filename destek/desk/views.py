@@ -33,6 +33,7 @@ from destek.desk.forms import (
 from destek.desk.models import CannedReply
 from destek.desk.selectors import (
     canned_replies_for,
+    forget_queue_counts,
     queue_counts,
     queue_neighbours,
     render_canned,
@@ -46,7 +47,7 @@ from destek.tickets.actions import Actor
 from destek.tickets.choices import ACTIVE_STATUSES, Channel, Priority, TicketStatus
 from destek.tickets.details import labelled
 from destek.tickets.models import Message, Ticket, TicketEvent
-from destek.tickets.selectors import queue_page
+from destek.tickets.selectors import queue_page, upload_limits
 
 PAGE = 50
 
@@ -236,6 +237,7 @@ def _page(request: HttpRequest, ticket: Ticket, **forms: Any) -> HttpResponse:
         ),
         "close": forms.get("close") or CloseForm(),
         "error": forms.get("error"),
+        **upload_limits(),
     }
     return render(request, "desk/ticket.html", context)
 
@@ -259,9 +261,20 @@ def act(request: HttpRequest, number: int, what: str) -> HttpResponse:
     try:
         if what in ("reply", "note"):
             form = (ReplyForm if what == "reply" else NoteForm)(
-                request.POST, auto_id=f"id_{what}_%s"
+                request.POST, request.FILES, auto_id=f"id_{what}_%s"
             )
             if not form.is_valid():
+                return _page(request, found, **{what: form})
+            try:
+                # The portal's and the API's upload action: the same size limit and stored
+                # names. Stored before the message; if it is refused, the daily purge
+                # removes the unclaimed files.
+                stored = [
+                    actions.store_upload(user, upload)
+                    for upload in form.cleaned_data["attachments"]
+                ]
+            except ActionRefused as refusal:
+                form.add_error("attachments", str(refusal.detail))
                 return _page(request, found, **{what: form})
             canned_id = form.cleaned_data.get("canned")
             if canned_id:  # a canned reply the agent edited: its priority applies too
@@ -271,8 +284,10 @@ def act(request: HttpRequest, number: int, what: str) -> HttpResponse:
                     agent=user,
                     body=form.cleaned_data["body"],
                     status=form.cleaned_data["status"],
+                    attachments=stored,
                 )
             else:
+                # A note's files belong to an internal message: customers never get them.
                 actions.add_message(
                     found,
                     author=user,
@@ -280,6 +295,7 @@ def act(request: HttpRequest, number: int, what: str) -> HttpResponse:
                     internal=what == "note",
                     status_after=form.cleaned_data.get("status"),
                     channel=Channel.WEB,
+                    attachments=stored,
                 )
         elif what == "canned":
             form = CannedForm(request.POST)
@@ -301,6 +317,7 @@ def act(request: HttpRequest, number: int, what: str) -> HttpResponse:
                     _("Ticket #{number} was not found.").format(number=into),
                 ) from None
             actions.merge(found, into=target, actor=actor)
+            forget_queue_counts()
             return redirect("desk:ticket", number=target.number)
         elif what == "assign":
             actions.assign(found, actor=actor, assignee=user)
@@ -334,6 +351,7 @@ def act(request: HttpRequest, number: int, what: str) -> HttpResponse:
         )
     except Ticket.DoesNotExist:
         raise Http404 from None
+    forget_queue_counts()  # the queue the agent goes back to counts this change
     try:
         access_ticket(user, number)
     except Ticket.DoesNotExist:  # transferred out of the agent's departments

@@ -155,7 +155,7 @@ class ProfileForm(forms.Form):
         label=_("Phone"),
         max_length=32,
         required=False,
-        widget=forms.TextInput(attrs={"type": "tel", "autocomplete": "tel"}),
+        widget=forms.TextInput(attrs={"type": "tel", "autocomplete": "tel", "dir": "ltr"}),
     )
 
 

@@ -7,6 +7,7 @@ from typing import Any
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from destek.lib.forms import FilesField
 from destek.tickets.choices import Priority
 from destek.tickets.details import CATALOGUE, CRITICAL, DEVICE_CHOICES, TECHNICAL
 from destek.tickets.models import Department
@@ -14,22 +15,6 @@ from destek.tickets.models import Department
 URGENCIES = [
     (p.value, p.label) for p in (Priority.LOW, Priority.NORMAL, Priority.HIGH, Priority.CRITICAL)
 ]
-
-
-class MultipleFileInput(forms.ClearableFileInput):
-    allow_multiple_selected = True
-
-
-class FilesField(forms.FileField):
-    """Several files in one input; sizes are checked by the upload action, not here."""
-
-    widget = MultipleFileInput
-
-    def clean(self, data: Any, initial: Any = None) -> list[Any]:
-        if not data:
-            return []
-        files = data if isinstance(data, list | tuple) else [data]
-        return [super(FilesField, self).clean(item, initial) for item in files]
 
 
 class SignInForm(forms.Form):

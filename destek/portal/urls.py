@@ -37,6 +37,12 @@ urlpatterns = [
     path("my/profile/notifications/", account.notifications, name="notifications"),
     path("status/", views.status_start, name="status_start"),
     path("status/<uuid:lookup_id>/", views.status, name="status"),
+    path(
+        "status/<uuid:lookup_id>/files/<uuid:public_id>/",
+        views.status_attachment,
+        name="status_attachment",
+    ),
+    path("attachments/<uuid:public_id>/", views.attachment, name="attachment"),
     path("sign-out/", views.sign_out, name="logout"),
     path("my/tickets/", views.tickets, name="tickets"),
     path("my/tickets/new/", views.new_ticket, name="new"),

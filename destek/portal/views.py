@@ -5,11 +5,11 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from django.conf import settings
 from django.contrib.auth import logout
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse
+from django.http.response import HttpResponseBase
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
@@ -24,12 +24,17 @@ from destek.portal import actions as status_actions
 from destek.portal.browser import facts_from_user_agent
 from destek.portal.forms import CodeForm, LookupForm, ReplyForm, TicketForm
 from destek.tickets import actions
-from destek.tickets.access import access_ticket
+from destek.tickets.access import access_attachment, access_public_attachment, access_ticket
 from destek.tickets.actions import reopen_open
 from destek.tickets.choices import Channel, TicketStatus
 from destek.tickets.details import labelled
-from destek.tickets.models import Message, Ticket
-from destek.tickets.selectors import customer_status_label, expected_answer_text
+from destek.tickets.downloads import attachment_response
+from destek.tickets.models import Attachment, Message, Ticket
+from destek.tickets.selectors import (
+    customer_status_label,
+    expected_answer_text,
+    upload_limits,
+)
 
 #: Which form field a refusal belongs next to; the rest show above the form.
 FIELD_OF = {
@@ -40,12 +45,6 @@ FIELD_OF = {
     "body_required": "body",
     "body_too_long": "body",
 }
-
-
-def _limits() -> dict[str, int]:
-    """The attachment limit, for the browser's own check before uploading."""
-    mb = settings.DESTEK_MAX_ATTACHMENT_MB
-    return {"max_mb": mb, "max_bytes": mb * 1024 * 1024}
 
 
 def _store(user: Any, files: list[Any]) -> list[Any]:
@@ -99,12 +98,14 @@ def status(request: HttpRequest, lookup_id: uuid.UUID) -> HttpResponse:
         thread = (
             Message.objects.filter(ticket=ticket, internal=False)
             .select_related("author")
+            .prefetch_related("attachments")
             .order_by("id")
         )
         return render(
             request,
             "portal/status_view.html",
             {
+                "lookup_id": lookup_id,
                 "ticket": ticket,
                 "label": customer_status_label(ticket),
                 "thread": thread,
@@ -112,6 +113,31 @@ def status(request: HttpRequest, lookup_id: uuid.UUID) -> HttpResponse:
             },
         )
     return render(request, "portal/status_code.html", {"form": form})
+
+
+def status_attachment(
+    request: HttpRequest, lookup_id: uuid.UUID, public_id: uuid.UUID
+) -> HttpResponseBase:
+    """A file of the ticket the status view shows, while that view is open in this browser:
+    only files of that ticket's public messages."""
+    lookup = status_actions.viewable(lookup_id)
+    if lookup is None or str(lookup_id) not in request.session.get(GRANTS, []):
+        return redirect("portal:status", lookup_id=lookup_id)
+    try:
+        return attachment_response(access_public_attachment(lookup.ticket, public_id))
+    except Attachment.DoesNotExist:
+        raise Http404 from None
+
+
+@login_required
+def attachment(request: HttpRequest, public_id: uuid.UUID) -> HttpResponseBase:
+    """A file from a ticket page, for customers and agents alike, through the one door: a
+    customer gets files of public messages of their tickets, an agent those of their
+    departments' tickets. Signed out, the browser goes to the sign-in page and comes back."""
+    try:
+        return attachment_response(access_attachment(request.user, public_id))  # type: ignore[arg-type]
+    except Attachment.DoesNotExist:
+        raise Http404 from None
 
 
 @require_POST
@@ -193,12 +219,35 @@ def new_ticket(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "portal/new_ticket.html",
-        {"form": form, "follow_up": follow_up, "visit": visit, **_limits()},
+        {"form": form, "follow_up": follow_up, "visit": visit, **upload_limits()},
     )
 
 
+def _closed_offers(ticket: Ticket) -> dict[str, Any]:
+    """What a closed ticket still offers, so the page never offers what will be refused: a
+    reply and a reopen within the department's reopen window, a follow-up ticket after it;
+    a merged ticket sends the customer to the ticket it was merged into."""
+    closed = ticket.status == TicketStatus.CLOSED
+    merged_into = None
+    if closed and ticket.merged_into_id is not None:
+        merged_into = Ticket.objects.filter(pk=ticket.merged_into_id).first()
+    can_reopen = closed and merged_into is None and reopen_open(ticket)
+    return {
+        "can_reopen": can_reopen,
+        "can_reply": not closed or can_reopen,
+        "merged_into": merged_into.number if merged_into is not None else None,
+        "merged_text": (
+            _("This ticket was merged into #{number}; please write there.").format(
+                number=merged_into.number
+            )
+            if merged_into is not None
+            else ""
+        ),
+    }
+
+
 def _ticket_page(
-    request: HttpRequest, number: int, reply: ReplyForm, sms_error: str = ""
+    request: HttpRequest, number: int, reply: ReplyForm, sms_error: str = "", refusal: str = ""
 ) -> HttpResponse:
     user = _customer(request)
     try:
@@ -222,11 +271,12 @@ def _ticket_page(
             "reply": reply,
             "mine": ticket.customer_id == user.pk,
             "details": labelled(ticket.details),
-            "can_reopen": ticket.status == TicketStatus.CLOSED and reopen_open(ticket),
+            **_closed_offers(ticket),
             "sms": sms_enabled(),
             "phone_verified": bool(user.phone and user.phone_verified_at),
             "sms_error": sms_error,
-            **_limits(),
+            "refusal": refusal,
+            **upload_limits(),
         },
     )
 
@@ -291,7 +341,8 @@ def transition(request: HttpRequest, number: int, action: str) -> HttpResponse:
     except Ticket.DoesNotExist:
         raise Http404 from None
     except ActionRefused as refusal:
-        form = ReplyForm()
-        form.add_error(None, str(refusal.detail))
-        return _ticket_page(request, number, form)
+        # Said above the buttons; an unbound form cannot carry an error (it used to crash).
+        response = _ticket_page(request, number, ReplyForm(), refusal=str(refusal.detail))
+        response.status_code = refusal.status
+        return response
     return redirect("portal:ticket", number=number)

@@ -6,13 +6,14 @@ number tells nobody whether a ticket exists.
 
 from __future__ import annotations
 
+import uuid
 from typing import TYPE_CHECKING, Any
 
 from django.db.models import QuerySet
 
 if TYPE_CHECKING:
     from destek.accounts.models import User
-    from destek.tickets.models import Ticket
+    from destek.tickets.models import Attachment, Ticket
 
 
 def visible_tickets(qs: QuerySet[Ticket], user: Any) -> Any:
@@ -60,6 +61,55 @@ def access_ticket(user: User, number: int | str, *, for_update: bool = False) ->
     if for_update:
         qs = qs.select_for_update(of=("self",))
     return qs.get(number=number)
+
+
+def _attachment(public_id: Any) -> Attachment:
+    from destek.tickets.models import Attachment
+
+    try:
+        public_id = uuid.UUID(str(public_id))
+    except ValueError:
+        raise Attachment.DoesNotExist from None
+    return Attachment.objects.select_related("message").get(public_id=public_id)
+
+
+def access_attachment(user: User, public_id: Any) -> Attachment:
+    """The attachment `public_id` if `user` may download it; raises Attachment.DoesNotExist
+    otherwise, so a foreign id and an unknown one look the same.
+
+    An upload no message has claimed yet belongs to its uploader alone. A claimed one goes
+    through the ticket's door; a customer gets only the files of public messages, never
+    those of an internal note or any file not on a message.
+    """
+    from destek.tickets.models import Attachment, Ticket
+
+    if user is None or not user.is_authenticated or not user.is_active:
+        raise Attachment.DoesNotExist
+    attachment = _attachment(public_id)
+    if attachment.ticket_id is None:
+        if attachment.uploaded_by_id != user.pk:
+            raise Attachment.DoesNotExist
+        return attachment
+    if not visible_tickets(Ticket.objects.filter(pk=attachment.ticket_id), user).exists():
+        raise Attachment.DoesNotExist
+    if not user.is_agent and not _public(attachment):
+        raise Attachment.DoesNotExist
+    return attachment
+
+
+def access_public_attachment(ticket: Ticket, public_id: Any) -> Attachment:
+    """An attachment of a public message of `ticket`, for the read-only status view that a
+    one-time code opened: nothing of another ticket, nothing internal."""
+    from destek.tickets.models import Attachment
+
+    attachment = _attachment(public_id)
+    if attachment.ticket_id != ticket.pk or not _public(attachment):
+        raise Attachment.DoesNotExist
+    return attachment
+
+
+def _public(attachment: Attachment) -> bool:
+    return attachment.message is not None and not attachment.message.internal
 
 
 def can_work(user: User, ticket: Ticket) -> bool:

@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-import logging
 import uuid
 from datetime import datetime, timedelta
 from typing import Annotated, Any, Literal
 
 from django.conf import settings
 from django.db import transaction
-from django.http import FileResponse, HttpRequest
+from django.http import HttpRequest
 from django.utils import timezone
-from django.utils.http import content_disposition_header
 from django.utils.translation import gettext as _
 from ninja import File, Query, Router, Schema, Status
 from ninja.files import UploadedFile
@@ -24,9 +22,10 @@ from destek.lib.errors import ActionRefused
 from destek.lib.ratelimit import hit
 from destek.sla.clocks import clocks_left
 from destek.tickets import actions
-from destek.tickets.access import access_ticket
+from destek.tickets.access import access_attachment, access_ticket
 from destek.tickets.actions import Actor
 from destek.tickets.choices import Channel, TicketStatus
+from destek.tickets.downloads import attachment_response
 from destek.tickets.models import Attachment, Department, Message, Ticket, TicketEvent
 from destek.tickets.selectors import (
     customer_status_label,
@@ -37,7 +36,6 @@ from destek.tickets.selectors import (
 )
 
 router = Router(tags=["tickets"])
-log = logging.getLogger(__name__)
 
 Instant = Annotated[datetime, PlainSerializer(lambda d: d.isoformat(), return_type=str)]
 PriorityName = Literal["low", "normal", "high", "critical"]
@@ -730,27 +728,5 @@ def upload(request: HttpRequest, file: File[UploadedFile]) -> Status[Any]:
 )
 def download(request: HttpRequest, attachment_id: str) -> Any:
     user: User = request.auth  # type: ignore[attr-defined]
-    try:
-        public_id = uuid.UUID(attachment_id)
-    except ValueError:
-        raise Attachment.DoesNotExist from None
-    attachment = Attachment.objects.select_related("message").get(public_id=public_id)
-    if attachment.ticket_id is None:
-        if attachment.uploaded_by_id != user.pk:
-            raise Attachment.DoesNotExist
-    else:
-        # Through the ticket's door: raises DoesNotExist (404) for anyone who may not see it.
-        Ticket.objects.visible_to(user).get(pk=attachment.ticket_id)
-        if user.is_customer and (attachment.message is None or attachment.message.internal):
-            raise Attachment.DoesNotExist
-    try:
-        handle = attachment.file.open("rb")
-    except FileNotFoundError:
-        log.error("attachment %s: file %s is missing", attachment.public_id, attachment.file.name)
-        raise Attachment.DoesNotExist from None
-    response = FileResponse(handle, content_type="application/octet-stream")
-    response["Content-Disposition"] = content_disposition_header(True, attachment.filename) or ""
-    response["X-Content-Type-Options"] = "nosniff"
-    response["Content-Security-Policy"] = "default-src 'none'; sandbox"
-    response["Content-Length"] = str(attachment.size)
-    return response
+    # The one door decides; not yours and does not exist are the same 404.
+    return attachment_response(access_attachment(user, attachment_id))

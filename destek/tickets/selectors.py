@@ -149,3 +149,12 @@ def _decode_queue_cursor(cursor: str) -> tuple[str, int, bool, int]:
         return instant.astimezone(UTC).isoformat(), rank, bool(vip), pk
     except (ValueError, TypeError, OverflowError, binascii.Error, UnicodeDecodeError):
         raise ActionRefused("invalid_cursor", _("The cursor is not valid.")) from None
+
+
+def upload_limits() -> dict[str, int]:
+    """The attachment limit, for the pages' own check before uploading (the upload action
+    enforces it)."""
+    from django.conf import settings
+
+    mb = settings.DESTEK_MAX_ATTACHMENT_MB
+    return {"max_mb": mb, "max_bytes": mb * 1024 * 1024}

@@ -2,7 +2,8 @@
  *
  * - [data-attachments]: drag and drop onto the file input, a list of chosen files, the size
  *   limit (data-max-bytes) checked before anything is uploaded (the server enforces it too),
- *   and "Record my screen" (getDisplayMedia + MediaRecorder) attaching a WebM video.
+ *   and "Record my screen" (getDisplayMedia + MediaRecorder) attaching a WebM video. The
+ *   desk's ticket page loads this file too, for the files of its reply and note boxes.
  * - #new-ticket: shows the technical fieldset only for departments that ask for it, the
  *   critical fieldset only for critical urgency, and fills in what the browser knows
  *   (operating system, browser, device, time zone) where the field is still empty.
