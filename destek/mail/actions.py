@@ -27,6 +27,7 @@ from django.utils.translation import gettext as _
 from destek.accounts.choices import Role
 from destek.accounts.models import ContactAddress, User, normalize_email
 from destek.lib.errors import ActionRefused
+from destek.lib.language import choose_language
 from destek.mail import guards, tokens
 from destek.mail.language import guess_language
 from destek.mail.models import FailingAddress, InboundMessage, InboundStatus, MailAccount
@@ -620,13 +621,16 @@ def _store_parts(user: User, parts: tuple[Part, ...]) -> tuple[list[Attachment],
 def _answer_refusal(
     sender: str, customer: User, parsed: ParsedMessage, refusal: ActionRefused
 ) -> None:
-    with translation.override(customer.language):
+    # The customer's own words decide when they are clear; "Salam" alone is not, and then
+    # the account's language answers (a new sender's account has the guess from their mail).
+    language = choose_language(f"{parsed.subject}\n{parsed.text}", account=customer.language)
+    with translation.override(language):
         why = str(refusal.detail)
     queue_mail(
         to=sender,
         template="mail_refused",
         context={"subject": parsed.subject, "why": why},
-        language=customer.language,
+        language=language,
         time_zone=customer.time_zone,
         auto_submitted=AutoSubmitted.REPLIED,
     )

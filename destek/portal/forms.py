@@ -8,7 +8,7 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from destek.tickets.choices import Priority
-from destek.tickets.details import CATALOGUE, CRITICAL, DEVICE_CHOICES, TECHNICAL
+from destek.tickets.details import CATALOGUE, CRITICAL, DEVICE_CHOICES, TECHNICAL, WHEN
 from destek.tickets.models import Department
 
 URGENCIES = [
@@ -91,6 +91,10 @@ class TicketForm(forms.Form):
     @property
     def technical(self) -> list[forms.BoundField]:
         return self.group(TECHNICAL)
+
+    @property
+    def when(self) -> list[forms.BoundField]:
+        return self.group(WHEN)
 
     @property
     def critical(self) -> list[forms.BoundField]:

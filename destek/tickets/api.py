@@ -164,8 +164,9 @@ class TicketIn(Schema):
         description=(
             "Diagnostic details: device (computer, smartphone, tablet), os, browser, "
             "app_version, started_at, time_zone, steps, tried, server_ip, order_number, "
-            "service_name. When given with urgency `critical`, server_ip or order_number and "
-            "service_name are required."
+            "service_name. When given with urgency `critical`, server_ip or order_number, "
+            "service_name, started_at and time_zone are required, and the ticket is a "
+            "critical incident answered around the clock (within the customer's limit)."
         ),
     )
 
@@ -186,6 +187,14 @@ class TicketPatch(Schema):
 
     status: StatusName | None = None
     priority: PriorityName | None = None
+    priority_reason: str | None = Field(
+        default=None,
+        max_length=500,
+        description=(
+            "Why the priority changes. Required to lower a critical incident the customer "
+            "declared; the customer sees it."
+        ),
+    )
     department: str | None = Field(default=None, max_length=50)
     assignee: EmailStr | None = None
     unassign: bool = False
@@ -205,6 +214,7 @@ class MergeIn(Schema):
 AGENT_FIELDS = {
     "status",
     "priority",
+    "priority_reason",
     "department",
     "assignee",
     "unassign",
@@ -531,7 +541,12 @@ def patch_ticket(request: HttpRequest, number: int, payload: TicketPatch) -> dic
                 )
             return ticket_out(_reload(user, number), user)
         if payload.priority is not None:
-            actions.change_priority(ticket, actor=actor, priority=payload.priority)
+            actions.change_priority(
+                ticket,
+                actor=actor,
+                priority=payload.priority,
+                reason=payload.priority_reason or "",
+            )
         if payload.assignee is not None or payload.unassign:
             assignee = None
             if payload.assignee is not None:

@@ -39,7 +39,11 @@ def _context(ticket: Ticket, **extra: Any) -> dict[str, Any]:
 
 
 def _to_customer(
-    ticket: Ticket, template: str, auto_submitted: str = AutoSubmitted.GENERATED, **extra: Any
+    ticket: Ticket,
+    template: str,
+    auto_submitted: str = AutoSubmitted.GENERATED,
+    language: str | None = None,
+    **extra: Any,
 ) -> None:
     address = customer_address(ticket)
     if address is None:
@@ -49,7 +53,7 @@ def _to_customer(
         to=address,
         template=template,
         context=_context(ticket, **extra),
-        language=ticket.language or customer.language,
+        language=language or ticket.language or customer.language,
         time_zone=customer.time_zone,
         ticket=ticket,
         auto_submitted=auto_submitted,
@@ -113,14 +117,18 @@ def status_changed(ticket: Ticket) -> None:
         _to_customer(ticket, "status_changed")
 
 
-def nudge_answer_text(ticket: Ticket) -> str:
-    """The automatic answer to a nudge, in the ticket's language and the customer's zone."""
-    with translation.override(ticket.language), timezone.override(zone(ticket.customer.time_zone)):
+def nudge_answer_text(ticket: Ticket, language: str | None = None) -> str:
+    """The automatic answer to a nudge, in the nudge's language (`language`, chosen by the
+    action) or else the ticket's, and the customer's zone."""
+    with (
+        translation.override(language or ticket.language),
+        timezone.override(zone(ticket.customer.time_zone)),
+    ):
         return render_text("tickets/nudge_answer.txt", _context(ticket)).strip()
 
 
-def nudge_answered(ticket: Ticket, answer: Message) -> None:
-    _to_customer(ticket, "nudge_answer", AutoSubmitted.REPLIED, message=answer)
+def nudge_answered(ticket: Ticket, answer: Message, language: str | None = None) -> None:
+    _to_customer(ticket, "nudge_answer", AutoSubmitted.REPLIED, language=language, message=answer)
 
 
 def sla_alert(ticket: Ticket, clock: str, *, breached: bool) -> None:
