@@ -886,7 +886,7 @@ def _priority_lowered_text(ticket: Ticket, priority: str, reason: str) -> str:
     with translation.override(ticket.language):
         return str(
             _(
-                "We changed the priority of your critical incident to {priority}. The "
+                "We changed the priority of your critical incident to “{priority}”. The "
                 "reason: {reason}"
             ).format(priority=Priority(priority).label, reason=reason)
         )
