@@ -867,7 +867,7 @@ def change_priority(ticket: Ticket, *, actor: Actor, priority: str, reason: str 
             **({"reason": reason} if reason else {}),
         )
         if lowering_declared:
-            Message.objects.create(
+            note = Message.objects.create(
                 ticket=ticket,
                 author=None,
                 author_kind=AuthorKind.SYSTEM,
@@ -875,6 +875,7 @@ def change_priority(ticket: Ticket, *, actor: Actor, priority: str, reason: str 
                 channel=Channel.WEB,
                 created_at=timezone.now(),
             )
+            notifications.ticket_note(ticket, note)
         ticket.priority = priority
         ticket.policy_priority = priority
         ticket.updated_at = timezone.now()

@@ -66,6 +66,10 @@ class TicketOut(Schema):
     status_label: str
     priority: PriorityName
     urgency: PriorityName
+    declared_critical: bool = Field(
+        description="The customer declared a critical incident with the facts and it was "
+        "accepted: lowering its priority needs `priority_reason`."
+    )
     department: str
     channel: str
     customer: str
@@ -259,6 +263,7 @@ def ticket_out(t: Ticket, viewer: User) -> dict[str, Any]:
         "status_label": customer_status_label(t),
         "priority": t.priority,
         "urgency": t.urgency,
+        "declared_critical": t.declared_critical,
         "department": t.department.slug,
         "channel": t.channel,
         "customer": t.customer.email,

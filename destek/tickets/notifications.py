@@ -131,6 +131,11 @@ def nudge_answered(ticket: Ticket, answer: Message, language: str | None = None)
     _to_customer(ticket, "nudge_answer", AutoSubmitted.REPLIED, language=language, message=answer)
 
 
+def ticket_note(ticket: Ticket, note: Message) -> None:
+    """Our note to the customer about their ticket (why its priority changed)."""
+    _to_customer(ticket, "ticket_note", message=note)
+
+
 def sla_alert(ticket: Ticket, clock: str, *, breached: bool) -> None:
     """Tell the assignee and the department's leads that a clock is about to run or ran out."""
     from destek.tickets.models import Membership

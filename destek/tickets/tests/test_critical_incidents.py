@@ -89,9 +89,11 @@ def test_a_customer_without_the_facts_still_cannot_make_a_ticket_critical(
 
 
 def test_lowering_a_declared_critical_incident_needs_a_reason_the_customer_sees(
-    customer: Any, agent: Any
+    customer: Any, agent: Any, outbox: list
 ) -> None:
-    number = declare(customer).json()["number"]
+    filed = declare(customer).json()
+    assert filed["declared_critical"] is True
+    number = filed["number"]
     refused = agent.patch(f"tickets/{number}", {"priority": "high"})
     assert refused.status_code == 422
     assert refused.json()["code"] == "priority_reason_required"
@@ -110,6 +112,8 @@ def test_lowering_a_declared_critical_incident_needs_a_reason_the_customer_sees(
     thread = customer.get(f"tickets/{number}/messages").json()
     assert thread[-1]["author_kind"] == "system"
     assert reason in thread[-1]["body"]
+    [mailed] = [m for m in outbox if m.to == ["customer@example.com"] and reason in m.body]
+    assert "About your ticket" in mailed.subject
 
 
 def test_the_reason_shows_on_the_customers_ticket_page(
@@ -131,7 +135,9 @@ def test_the_desk_refuses_to_lower_a_declared_critical_incident_without_a_reason
     ticket = Ticket.objects.get()
     desk = Client(headers={"Accept-Language": "en"})
     desk.force_login(users["agent"])
+    desk.cookies["django_language"] = "en"
     fields = {"priority": "high", "department": str(ticket.department_id)}
+    assert 'id="declared-critical"' in desk.get(f"/desk/tickets/{number}/").content.decode()
     page = desk.post(f"/desk/tickets/{number}/fields/", fields)
     assert page.status_code == 200
     assert "say why you lower its priority" in page.content.decode()
