@@ -335,7 +335,9 @@ def _route(
         quoted=parsed.quoted, email_from="" if registered else sender
     )
     if refused and not automatic:
-        _answer_refused_files(sender, customer, message.ticket, refused)
+        _answer_refused_files(
+            sender, customer, message.ticket, refused, f"{parsed.subject}\n{parsed.text}"
+        )
     return InboundStatus.STORED, "", message.ticket, message
 
 
@@ -636,7 +638,9 @@ def _answer_refusal(
     )
 
 
-def _answer_refused_files(sender: str, customer: User, ticket: Ticket, parts: list[Part]) -> None:
+def _answer_refused_files(
+    sender: str, customer: User, ticket: Ticket, parts: list[Part], text: str
+) -> None:
     queue_mail(
         to=sender,
         template="mail_files_refused",
@@ -645,7 +649,7 @@ def _answer_refused_files(sender: str, customer: User, ticket: Ticket, parts: li
             "files": [part.filename or "attachment" for part in parts],
             "mb": settings.DESTEK_MAX_ATTACHMENT_MB,
         },
-        language=customer.language,
+        language=choose_language(text, account=customer.language),
         time_zone=customer.time_zone,
         ticket=ticket,
         auto_submitted=AutoSubmitted.REPLIED,
