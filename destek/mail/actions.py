@@ -548,7 +548,7 @@ def _new_ticket(
         body=body,
         channel=Channel.EMAIL,
         department=department,
-        language=customer.language,
+        # No language: the mail's own words when clear, else the account's (one rule).
         related_to=related_to,
         attachments=stored,
         # Mail from a verified contact address is answered there.

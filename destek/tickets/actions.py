@@ -323,6 +323,8 @@ def create_ticket(
 ) -> Ticket:
     """File a ticket for `customer` (by the customer, or by an agent for a phone call).
 
+    `language` is the ticket's language when the caller knows it; without it, the one rule of
+    `destek.lib.language.choose_language` picks it from the text, the account and the page.
     `details` are the diagnostic fields of `tickets.details`. A form that collects them (the
     portal, or an API client sending `details`) must give, for critical urgency, the server or
     order and the service; a client that sends no details at all is not asked for them.
@@ -360,14 +362,11 @@ def create_ticket(
         urgency=urgency,
         declared_critical=declared and not declined,
     )
-    if filed_by is not None:
-        ticket_language = language or customer.language
-    else:
-        # The customer's own words when they are clear, else their account's language, else
-        # the page's (or the channel's).
-        ticket_language = choose_language(
-            f"{subject}\n{body}", account=customer.language, page=language or get_language()
-        )
+    # Given by the caller (an agent filing for a caller), else the customer's own words when
+    # they are clear, else their account's language, else the page's.
+    ticket_language = language or choose_language(
+        f"{subject}\n{body}", account=customer.language, page=get_language()
+    )
     now = timezone.now()
     ticket = Ticket(
         subject=subject,
