@@ -448,7 +448,7 @@ def critical_limit() -> int | None:
     rule = IntakeRule.objects.filter(code=IntakeRuleCode.CRITICAL).first()
     if rule is None:
         return CRITICAL_LIMIT_DEFAULT
-    if not rule.enabled:
+    if not rule.enabled or rule.limit == 0:
         return None
     return CRITICAL_LIMIT_DEFAULT if rule.limit is None else rule.limit
 

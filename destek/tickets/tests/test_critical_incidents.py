@@ -182,8 +182,9 @@ def test_the_limit_counts_the_last_30_days_only(customer: Any) -> None:
         assert declare(customer, subject="Again down").json()["priority"] == "critical"
 
 
-def test_an_admin_can_switch_critical_declarations_off(customer: Any) -> None:
-    IntakeRule.objects.filter(code="critical").update(enabled=False)
+@pytest.mark.parametrize("switch", [{"enabled": False}, {"limit": 0}])
+def test_an_admin_can_switch_critical_declarations_off(customer: Any, switch: dict) -> None:
+    IntakeRule.objects.filter(code="critical").update(**switch)
     filed = declare(customer).json()
     assert filed["priority"] == "high"
     [note] = Message.objects.filter(ticket__number=filed["number"], author_kind="system")
