@@ -2,11 +2,11 @@ from __future__ import annotations
 
 from django.contrib import admin
 from django.urls import include, path
-from django.views.i18n import set_language
 
 from destek.api.api import api
 from destek.api.views import healthz
 from destek.portal.account_views import admin_sign_in
+from destek.portal.language_views import choose_language
 
 # The admin's own sign-in form would skip two-factor sign-in: admins use the portal's.
 admin.site.login = admin_sign_in  # type: ignore[method-assign]
@@ -15,7 +15,7 @@ urlpatterns = [
     path("healthz", healthz, name="healthz"),
     path("admin/", admin.site.urls),
     path("api/v1/", api.urls),
-    path("i18n/setlang/", set_language, name="set_language"),
+    path("i18n/setlang/", choose_language, name="set_language"),
     path("desk/", include("destek.desk.urls")),
     path("kb/", include("destek.kb.urls")),
     path("", include("destek.portal.urls")),

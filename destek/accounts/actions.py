@@ -564,6 +564,17 @@ def update_profile(
 
 
 @transaction.atomic
+def set_language(user: User, language: str) -> None:
+    """The language picked in the page header becomes the person's own: their mail and our
+    automatic answers follow it, not only the pages of this browser."""
+    if language not in dict(settings.LANGUAGES):
+        raise ActionRefused("invalid_language", _("Choose one of the languages offered."))
+    if user.language != language:
+        user.language = language
+        user.save(update_fields=["language"])
+
+
+@transaction.atomic
 def remove_contact_address(user: User, email: str) -> None:
     """Mail of the kinds it received falls back to the account address."""
     ContactAddress.objects.filter(user=user, email=normalize_email(email)).delete()

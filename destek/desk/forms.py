@@ -44,6 +44,12 @@ class NoteForm(forms.Form):
 
 class TicketFieldsForm(forms.Form):
     priority = forms.ChoiceField(label=_("Priority"), choices=Priority.choices)
+    priority_reason = forms.CharField(
+        label=_("Reason for the priority change"),
+        max_length=500,
+        required=False,
+        help_text=_("Required to lower a critical incident the customer declared; they see it."),
+    )
     department = forms.ModelChoiceField(label=_("Department"), queryset=Department.objects.all())
 
 

@@ -27,6 +27,7 @@ from django.utils.translation import gettext as _
 from destek.accounts.choices import Role
 from destek.accounts.models import ContactAddress, User, normalize_email
 from destek.lib.errors import ActionRefused
+from destek.lib.language import choose_language
 from destek.mail import guards, tokens
 from destek.mail.language import guess_language
 from destek.mail.models import FailingAddress, InboundMessage, InboundStatus, MailAccount
@@ -334,7 +335,9 @@ def _route(
         quoted=parsed.quoted, email_from="" if registered else sender
     )
     if refused and not automatic:
-        _answer_refused_files(sender, customer, message.ticket, refused)
+        _answer_refused_files(
+            sender, customer, message.ticket, refused, f"{parsed.subject}\n{parsed.text}"
+        )
     return InboundStatus.STORED, "", message.ticket, message
 
 
@@ -545,7 +548,7 @@ def _new_ticket(
         body=body,
         channel=Channel.EMAIL,
         department=department,
-        language=customer.language,
+        # No language: the mail's own words when clear, else the account's (one rule).
         related_to=related_to,
         attachments=stored,
         # Mail from a verified contact address is answered there.
@@ -620,19 +623,24 @@ def _store_parts(user: User, parts: tuple[Part, ...]) -> tuple[list[Attachment],
 def _answer_refusal(
     sender: str, customer: User, parsed: ParsedMessage, refusal: ActionRefused
 ) -> None:
-    with translation.override(customer.language):
+    # The customer's own words decide when they are clear; "Salam" alone is not, and then
+    # the account's language answers (a new sender's account has the guess from their mail).
+    language = choose_language(f"{parsed.subject}\n{parsed.text}", account=customer.language)
+    with translation.override(language):
         why = str(refusal.detail)
     queue_mail(
         to=sender,
         template="mail_refused",
         context={"subject": parsed.subject, "why": why},
-        language=customer.language,
+        language=language,
         time_zone=customer.time_zone,
         auto_submitted=AutoSubmitted.REPLIED,
     )
 
 
-def _answer_refused_files(sender: str, customer: User, ticket: Ticket, parts: list[Part]) -> None:
+def _answer_refused_files(
+    sender: str, customer: User, ticket: Ticket, parts: list[Part], text: str
+) -> None:
     queue_mail(
         to=sender,
         template="mail_files_refused",
@@ -641,7 +649,7 @@ def _answer_refused_files(sender: str, customer: User, ticket: Ticket, parts: li
             "files": [part.filename or "attachment" for part in parts],
             "mb": settings.DESTEK_MAX_ATTACHMENT_MB,
         },
-        language=customer.language,
+        language=choose_language(text, account=customer.language),
         time_zone=customer.time_zone,
         ticket=ticket,
         auto_submitted=AutoSubmitted.REPLIED,

@@ -9,7 +9,7 @@ from django.utils.translation import gettext_lazy as _
 
 from destek.lib.forms import FilesField
 from destek.tickets.choices import Priority
-from destek.tickets.details import CATALOGUE, CRITICAL, DEVICE_CHOICES, TECHNICAL
+from destek.tickets.details import CATALOGUE, CRITICAL, DEVICE_CHOICES, TECHNICAL, WHEN
 from destek.tickets.models import Department
 
 URGENCIES = [
@@ -76,6 +76,10 @@ class TicketForm(forms.Form):
     @property
     def technical(self) -> list[forms.BoundField]:
         return self.group(TECHNICAL)
+
+    @property
+    def when(self) -> list[forms.BoundField]:
+        return self.group(WHEN)
 
     @property
     def critical(self) -> list[forms.BoundField]:

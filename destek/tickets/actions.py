@@ -14,12 +14,13 @@ from typing import Any
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.utils import timezone
-from django.utils.translation import get_language
+from django.utils import timezone, translation
+from django.utils.translation import get_language, ngettext
 from django.utils.translation import gettext_lazy as _
 
 from destek.accounts.models import User
 from destek.lib.errors import ActionRefused
+from destek.lib.language import choose_language
 from destek.lib.text import clean_filename, strip_invisible
 from destek.sla import clocks
 from destek.tickets import details as ticket_details
@@ -34,6 +35,7 @@ from destek.tickets.choices import (
     IntakeRuleCode,
     Priority,
     TicketStatus,
+    priority_rank,
 )
 from destek.tickets.models import (
     Attachment,
@@ -51,6 +53,11 @@ SUBJECT_MAX = 250
 NUDGE_QUIET = timedelta(hours=1)
 DUPLICATE_THRESHOLD = 0.9
 BODY_MAX = 100_000
+#: Critical incidents one customer may declare in `CRITICAL_WINDOW` when the admin set no
+#: limit on the intake rule "critical".
+CRITICAL_LIMIT_DEFAULT = 3
+CRITICAL_WINDOW = timedelta(days=30)
+REASON_MAX = 500
 
 
 @dataclass(frozen=True)
@@ -316,6 +323,8 @@ def create_ticket(
 ) -> Ticket:
     """File a ticket for `customer` (by the customer, or by an agent for a phone call).
 
+    `language` is the ticket's language when the caller knows it; without it, the one rule of
+    `destek.lib.language.choose_language` picks it from the text, the account and the page.
     `details` are the diagnostic fields of `tickets.details`. A form that collects them (the
     portal, or an API client sending `details`) must give, for critical urgency, the server or
     order and the service; a client that sends no details at all is not asked for them.
@@ -325,8 +334,12 @@ def create_ticket(
     subject = _clean_subject(subject)
     body = _clean_text(body, field="body", maximum=BODY_MAX)
     cleaned_details = ticket_details.clean_details(details or {})
-    if details is not None and urgency == Priority.CRITICAL:
+    # A customer's critical urgency counts as a declared incident only with the facts, from
+    # a form that collects them; an agent filing for a caller sets the priority themselves.
+    declared = details is not None and urgency == Priority.CRITICAL
+    if declared:
         ticket_details.check_critical(cleaned_details)
+    declared = declared and filed_by is None
     # One customer's tickets are filed one at a time, so two identical requests racing on
     # PostgreSQL cannot both pass the duplicate check (SQLite serialises writers anyway).
     User.objects.select_for_update().filter(pk=customer.pk).first()
@@ -339,6 +352,7 @@ def create_ticket(
     if related_to is not None and related_to.customer_id != customer.pk:
         raise Ticket.DoesNotExist
     notify_address = check_notify_address(customer, notify_address)
+    declined = _critical_declined(customer) if declared else ""
     routing = route(
         subject=subject,
         body=body,
@@ -346,6 +360,12 @@ def create_ticket(
         tier=customer.tier,
         channel=channel,
         urgency=urgency,
+        declared_critical=declared and not declined,
+    )
+    # Given by the caller (an agent filing for a caller), else the customer's own words when
+    # they are clear, else their account's language, else the page's.
+    ticket_language = language or choose_language(
+        f"{subject}\n{body}", account=customer.language, page=get_language()
     )
     now = timezone.now()
     ticket = Ticket(
@@ -357,11 +377,12 @@ def create_ticket(
         channel=channel,
         customer=customer,
         assignee=routing.assignee,
-        language=language or get_language() or customer.language,
+        language=ticket_language,
         related_to=related_to,
         notify_customer=notify_customer,
         notify_address=notify_address,
         details=cleaned_details,
+        declared_critical=declared and not declined,
         created_at=now,
         updated_at=now,
         status_changed_at=now,
@@ -398,9 +419,73 @@ def create_ticket(
             public=False,
             rule=rule_name,
         )
+    if declined:
+        _event(
+            ticket,
+            Actor(ActorKind.SYSTEM),
+            EventKind.PRIORITY,
+            from_value=Priority.CRITICAL,
+            to_value=ticket.priority,
+            public=True,
+            critical_declined=declined,
+        )
+        Message.objects.create(
+            ticket=ticket,
+            author=None,
+            author_kind=AuthorKind.SYSTEM,
+            body=_critical_declined_text(ticket, declined),
+            channel=channel,
+            created_at=now,
+        )
     _save(ticket)
     notifications.ticket_created(ticket, message)
     return ticket
+
+
+def critical_limit() -> int | None:
+    """How many critical incidents one customer may declare in 30 days; None when the admin
+    switched declarations off (the intake rule "critical")."""
+    rule = IntakeRule.objects.filter(code=IntakeRuleCode.CRITICAL).first()
+    if rule is None:
+        return CRITICAL_LIMIT_DEFAULT
+    if not rule.enabled or rule.limit == 0:
+        return None
+    return CRITICAL_LIMIT_DEFAULT if rule.limit is None else rule.limit
+
+
+def _critical_declined(customer: User) -> str:
+    """Why a declaration with the facts is filed as high instead: "off", "limit" or ""."""
+    limit = critical_limit()
+    if limit is None:
+        return "off"
+    since = timezone.now() - CRITICAL_WINDOW
+    declared = Ticket.objects.filter(
+        customer=customer, declared_critical=True, created_at__gte=since
+    ).count()
+    return "limit" if declared >= limit else ""
+
+
+def _critical_declined_text(ticket: Ticket, declined: str) -> str:
+    """The note on the ticket telling the customer why it is not critical, in its language."""
+    with translation.override(ticket.language):
+        if declined == "off":
+            return str(
+                _(
+                    "This site does not accept critical incidents declared in the customer "
+                    "area, so your ticket was filed with high priority. If the problem is "
+                    "critical, reply here and an agent can raise it."
+                )
+            )
+        limit = critical_limit() or 0
+        return ngettext(
+            "You have already declared {limit} critical incident in the last 30 days, the "
+            "most one customer may declare, so this ticket was filed with high priority. If "
+            "the problem is critical, reply here and an agent can raise it.",
+            "You have already declared {limit} critical incidents in the last 30 days, the "
+            "most one customer may declare, so this ticket was filed with high priority. If "
+            "the problem is critical, reply here and an agent can raise it.",
+            limit,
+        ).format(limit=limit)
 
 
 # --- messages -------------------------------------------------------------------------------
@@ -558,15 +643,17 @@ def _customer_message(
         ).exists()
         if answered_recently:  # one automatic answer an hour is enough to reassure
             return message
+        # In the language of the nudge when it is clear, else the account's, else the page's.
+        language = choose_language(body, account=author.language, page=get_language())
         answer = Message.objects.create(
             ticket=ticket,
             author=None,
             author_kind=AuthorKind.SYSTEM,
-            body=notifications.nudge_answer_text(ticket),
+            body=notifications.nudge_answer_text(ticket, language=language),
             channel=channel,
             created_at=now,
         )
-        notifications.nudge_answered(ticket, answer)
+        notifications.nudge_answered(ticket, answer, language=language)
         return message
     if ticket.status == TicketStatus.CLOSED:
         _reopen(ticket, actor, TicketStatus.OPEN, now=now)
@@ -741,11 +828,32 @@ def reopen_by_customer(ticket: Ticket, *, customer: User) -> Ticket:
 
 
 @transaction.atomic
-def change_priority(ticket: Ticket, *, actor: Actor, priority: str) -> Ticket:
+def change_priority(ticket: Ticket, *, actor: Actor, priority: str, reason: str = "") -> Ticket:
+    """Set the priority. Lowering a critical incident the customer declared needs a `reason`:
+    it is logged, and the customer sees it on the ticket with the change."""
     ticket = _lock(ticket)
     _require_worker(actor, ticket)
     if priority not in Priority.values:
         raise ActionRefused("invalid_priority", _("Unknown priority."))
+    reason = " ".join(strip_invisible(reason or "").split())
+    if len(reason) > REASON_MAX:
+        raise ActionRefused(
+            "priority_reason_too_long",
+            _("The reason is too long: at most {maximum} characters.").format(maximum=REASON_MAX),
+            field="priority_reason",
+        )
+    lowering_declared = ticket.declared_critical and priority_rank(priority) < priority_rank(
+        ticket.priority
+    )
+    if lowering_declared and not reason:
+        raise ActionRefused(
+            "priority_reason_required",
+            _(
+                "The customer declared this a critical incident: say why you lower its "
+                "priority. The customer will see the reason."
+            ),
+            field="priority_reason",
+        )
     if priority != ticket.priority:
         _event(
             ticket,
@@ -753,13 +861,35 @@ def change_priority(ticket: Ticket, *, actor: Actor, priority: str) -> Ticket:
             EventKind.PRIORITY,
             from_value=ticket.priority,
             to_value=priority,
-            public=False,
+            # The customer declared the priority, so they see its change and why.
+            public=ticket.declared_critical,
+            **({"reason": reason} if reason else {}),
         )
+        if lowering_declared:
+            note = Message.objects.create(
+                ticket=ticket,
+                author=None,
+                author_kind=AuthorKind.SYSTEM,
+                body=_priority_lowered_text(ticket, priority, reason),
+                channel=Channel.WEB,
+                created_at=timezone.now(),
+            )
+            notifications.ticket_note(ticket, note)
         ticket.priority = priority
         ticket.policy_priority = priority
         ticket.updated_at = timezone.now()
         _save(ticket)
     return ticket
+
+
+def _priority_lowered_text(ticket: Ticket, priority: str, reason: str) -> str:
+    with translation.override(ticket.language):
+        return str(
+            _(
+                "We changed the priority of your critical incident to “{priority}”. The "
+                "reason: {reason}"
+            ).format(priority=Priority(priority).label, reason=reason)
+        )
 
 
 @transaction.atomic

@@ -88,8 +88,8 @@ class TicketAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
 
 @admin.register(IntakeRule)
 class IntakeRuleAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
-    list_display = ("code", "enabled")
-    list_editable = ("enabled",)
+    list_display = ("code", "enabled", "limit")
+    list_editable = ("enabled", "limit")
 
     def has_add_permission(self, request: Any) -> bool:
         return False

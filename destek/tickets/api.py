@@ -64,6 +64,10 @@ class TicketOut(Schema):
     status_label: str
     priority: PriorityName
     urgency: PriorityName
+    declared_critical: bool = Field(
+        description="The customer declared a critical incident with the facts and it was "
+        "accepted: lowering its priority needs `priority_reason`."
+    )
     department: str
     channel: str
     customer: str
@@ -162,8 +166,9 @@ class TicketIn(Schema):
         description=(
             "Diagnostic details: device (computer, smartphone, tablet), os, browser, "
             "app_version, started_at, time_zone, steps, tried, server_ip, order_number, "
-            "service_name. When given with urgency `critical`, server_ip or order_number and "
-            "service_name are required."
+            "service_name. When given with urgency `critical`, server_ip or order_number, "
+            "service_name, started_at and time_zone are required, and the ticket is a "
+            "critical incident answered around the clock (within the customer's limit)."
         ),
     )
 
@@ -184,6 +189,14 @@ class TicketPatch(Schema):
 
     status: StatusName | None = None
     priority: PriorityName | None = None
+    priority_reason: str | None = Field(
+        default=None,
+        max_length=500,
+        description=(
+            "Why the priority changes. Required to lower a critical incident the customer "
+            "declared; the customer sees it."
+        ),
+    )
     department: str | None = Field(default=None, max_length=50)
     assignee: EmailStr | None = None
     unassign: bool = False
@@ -203,6 +216,7 @@ class MergeIn(Schema):
 AGENT_FIELDS = {
     "status",
     "priority",
+    "priority_reason",
     "department",
     "assignee",
     "unassign",
@@ -247,6 +261,7 @@ def ticket_out(t: Ticket, viewer: User) -> dict[str, Any]:
         "status_label": customer_status_label(t),
         "priority": t.priority,
         "urgency": t.urgency,
+        "declared_critical": t.declared_critical,
         "department": t.department.slug,
         "channel": t.channel,
         "customer": t.customer.email,
@@ -529,7 +544,12 @@ def patch_ticket(request: HttpRequest, number: int, payload: TicketPatch) -> dic
                 )
             return ticket_out(_reload(user, number), user)
         if payload.priority is not None:
-            actions.change_priority(ticket, actor=actor, priority=payload.priority)
+            actions.change_priority(
+                ticket,
+                actor=actor,
+                priority=payload.priority,
+                reason=payload.priority_reason or "",
+            )
         if payload.assignee is not None or payload.unassign:
             assignee = None
             if payload.assignee is not None:

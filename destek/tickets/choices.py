@@ -87,3 +87,4 @@ class IntakeRuleCode(models.TextChoices):
     SHOUTING_SUBJECT = "shouting_subject", _("Refuse subjects with runs of ??? or !!!")
     DUPLICATE = "duplicate", _("Refuse duplicates of an open ticket")
     NUDGE = "nudge", _("Treat messages that only ask for news as nudges")
+    CRITICAL = "critical", _("Accept customers' critical incidents that give the facts")

@@ -23,13 +23,15 @@ from destek.lib.text import strip_invisible
 class Detail:
     key: str
     label: str | Promise
-    group: str  # "technical" or "critical"
+    group: str  # "technical", "when" or "critical"
     max_length: int = 200
     multiline: bool = False
     help_text: str | Promise = ""
 
 
 TECHNICAL = "technical"
+#: When it started and in which time zone: asked by technical departments, required for critical.
+WHEN = "when"
 CRITICAL = "critical"
 
 DEVICE_CHOICES = [
@@ -53,11 +55,11 @@ CATALOGUE: tuple[Detail, ...] = (
     Detail(
         "started_at",
         _("When did it start?"),
-        TECHNICAL,
+        WHEN,
         100,
         help_text=_("Date and approximate time"),
     ),
-    Detail("time_zone", _("Your time zone"), TECHNICAL, 64),
+    Detail("time_zone", _("Your time zone"), WHEN, 64),
     Detail("steps", _("Steps to reproduce"), TECHNICAL, 5000, multiline=True),
     Detail("tried", _("What have you already tried?"), TECHNICAL, 2000, multiline=True),
     Detail("server_ip", _("Server IP address"), CRITICAL, 45),
@@ -124,7 +126,8 @@ def clean_details(raw: Mapping[str, Any]) -> dict[str, str]:
 
 
 def check_critical(details: Mapping[str, str]) -> None:
-    """A critical ticket names its server or order, and the service (seed 004)."""
+    """A critical ticket names its server or order, the service, and when it started in which
+    time zone (seed 004): the on-call engineer acts on these at night without asking back."""
     if not (details.get("server_ip") or details.get("order_number")):
         raise ActionRefused(
             "critical_details_required",
@@ -136,6 +139,18 @@ def check_critical(details: Mapping[str, str]) -> None:
             "critical_details_required",
             _("For a critical problem, give the service name shown in your customer area."),
             field="service_name",
+        )
+    if not details.get("started_at"):
+        raise ActionRefused(
+            "critical_details_required",
+            _("For a critical problem, say when it started (date and time)."),
+            field="started_at",
+        )
+    if not details.get("time_zone"):
+        raise ActionRefused(
+            "critical_details_required",
+            _("For a critical problem, give the time zone of the start time."),
+            field="time_zone",
         )
 
 

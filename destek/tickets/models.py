@@ -217,6 +217,11 @@ class Ticket(models.Model):
     # breach changes `priority` only, so it cannot retarget clocks back to the ticket's start.
     policy_priority = models.CharField(max_length=16, choices=Priority.choices, blank=True)
     priority_rank = models.PositiveSmallIntegerField(default=1)
+    # The customer declared a critical incident with the facts, and it was accepted: an agent
+    # lowers its priority only with a reason the customer sees.
+    declared_critical = models.BooleanField(
+        _("critical incident declared by the customer"), default=False
+    )
     customer_vip = models.BooleanField(default=False)
 
     objects = TicketQuerySet.as_manager()
@@ -356,6 +361,15 @@ class IntakeRule(models.Model):
 
     code = models.CharField(_("rule"), max_length=32, choices=IntakeRuleCode.choices, unique=True)
     enabled = models.BooleanField(_("enabled"), default=True)
+    limit = models.PositiveSmallIntegerField(
+        _("limit per customer in 30 days"),
+        null=True,
+        blank=True,
+        help_text=_(
+            "Critical incidents: how many one customer may declare in 30 days; beyond it a "
+            "declaration is filed as high priority. Empty: 3."
+        ),
+    )
 
     class Meta:
         ordering = ["code"]

@@ -40,7 +40,11 @@ def _context(ticket: Ticket, **extra: Any) -> dict[str, Any]:
 
 
 def _to_customer(
-    ticket: Ticket, template: str, auto_submitted: str = AutoSubmitted.GENERATED, **extra: Any
+    ticket: Ticket,
+    template: str,
+    auto_submitted: str = AutoSubmitted.GENERATED,
+    language: str | None = None,
+    **extra: Any,
 ) -> None:
     address = customer_address(ticket)
     if address is None:
@@ -50,7 +54,7 @@ def _to_customer(
         to=address,
         template=template,
         context=_context(ticket, **extra),
-        language=ticket.language or customer.language,
+        language=language or ticket.language or customer.language,
         time_zone=customer.time_zone,
         calendar=customer.calendar,
         ticket=ticket,
@@ -116,18 +120,24 @@ def status_changed(ticket: Ticket) -> None:
         _to_customer(ticket, "status_changed")
 
 
-def nudge_answer_text(ticket: Ticket) -> str:
-    """The automatic answer to a nudge, in the ticket's language and the customer's zone."""
+def nudge_answer_text(ticket: Ticket, language: str | None = None) -> str:
+    """The automatic answer to a nudge, in the nudge's language (`language`, chosen by the
+    action) or else the ticket's, and the customer's zone."""
     with (
-        translation.override(ticket.language),
+        translation.override(language or ticket.language),
         timezone.override(zone(ticket.customer.time_zone)),
         override_calendar(ticket.customer.calendar),
     ):
         return render_text("tickets/nudge_answer.txt", _context(ticket)).strip()
 
 
-def nudge_answered(ticket: Ticket, answer: Message) -> None:
-    _to_customer(ticket, "nudge_answer", AutoSubmitted.REPLIED, message=answer)
+def nudge_answered(ticket: Ticket, answer: Message, language: str | None = None) -> None:
+    _to_customer(ticket, "nudge_answer", AutoSubmitted.REPLIED, language=language, message=answer)
+
+
+def ticket_note(ticket: Ticket, note: Message) -> None:
+    """Our note to the customer about their ticket (why its priority changed)."""
+    _to_customer(ticket, "ticket_note", message=note)
 
 
 def sla_alert(ticket: Ticket, clock: str, *, breached: bool) -> None:

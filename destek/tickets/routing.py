@@ -10,7 +10,8 @@ from destek.tickets.choices import Priority, priority_rank
 from destek.tickets.intake import matches_keywords
 from destek.tickets.models import Department, RoutingRule
 
-#: The highest priority a customer's own urgency can give: critical is the system's call.
+#: The highest priority a customer's own urgency can give: critical only when the customer
+#: declares a critical incident with its facts and within their limit (`declared_critical`).
 URGENCY_CEILING = Priority.HIGH
 
 
@@ -67,9 +68,14 @@ def route(
     channel: str,
     urgency: str,
     rules: Iterable[RoutingRule] | None = None,
+    declared_critical: bool = False,
 ) -> Routing:
-    """Start from the customer's choices and apply every enabled rule that matches, in order."""
-    state = Routing(department=department, priority=priority_from_urgency(urgency))
+    """Start from the customer's choices and apply every enabled rule that matches, in order.
+
+    An accepted critical declaration starts critical and no rule lowers it: only an agent
+    does, with a reason the customer sees."""
+    start = Priority.CRITICAL if declared_critical else priority_from_urgency(urgency)
+    state = Routing(department=department, priority=start)
     if rules is None:
         rules = RoutingRule.objects.filter(enabled=True).select_related(
             "set_department", "set_assignee"
@@ -100,6 +106,8 @@ def route(
         if _urgency_only(rule) and priority_rank(new_priority) > priority_rank(URGENCY_CEILING):
             # A rule on the customer's urgency alone is the customer asking in other words.
             new_priority = max(URGENCY_CEILING, state.priority, key=priority_rank)
+        if declared_critical:
+            new_priority = Priority.CRITICAL
         if new_priority != state.priority:
             state.changes.append((rule.name, "priority", state.priority, new_priority))
             state.priority = new_priority

@@ -106,13 +106,21 @@ def test_a_critical_ticket_without_server_or_order_is_refused_next_to_the_field(
 
 
 @pytest.mark.django_db
-def test_a_critical_ticket_with_order_and_service_is_filed(browser: Client) -> None:
+def test_a_critical_ticket_with_order_service_and_start_time_is_filed_as_critical(
+    browser: Client,
+) -> None:
     browser.post(
         "/my/tickets/new/",
-        form(urgency="critical", order_number="#123456", service_name="VPS Baku-2"),
+        form(
+            urgency="critical",
+            order_number="#123456",
+            service_name="VPS Baku-2",
+            started_at="today 21:10",
+            time_zone="Asia/Baku",
+        ),
     )
     ticket = Ticket.objects.get()
-    assert ticket.urgency == "critical"
+    assert (ticket.urgency, ticket.priority) == ("critical", "critical")
     assert ticket.details["order_number"] == "#123456"
 
 
@@ -154,9 +162,15 @@ def test_api_clients_may_send_details_and_the_critical_rule_applies_to_them(
         subject="Server unreachable",
         body="Ping fails.",
         urgency="critical",
-        details={"server_ip": "203.0.113.7", "service_name": "VPS Baku-2"},
+        details={
+            "server_ip": "203.0.113.7",
+            "service_name": "VPS Baku-2",
+            "started_at": "2026-12-04 21:10",
+            "time_zone": "Asia/Baku",
+        },
     )
-    assert filed["details"] == {"server_ip": "203.0.113.7", "service_name": "VPS Baku-2"}
+    assert filed["details"]["service_name"] == "VPS Baku-2"
+    assert filed["priority"] == "critical"
 
 
 @pytest.mark.django_db
@@ -165,6 +179,7 @@ def test_api_clients_that_send_no_details_are_not_asked_for_them(customer: Any) 
         subject="Server unreachable", body="Ping fails.", urgency="critical"
     )
     assert filed["urgency"] == "critical"
+    assert filed["priority"] == "high"  # without the facts, not a critical incident
     assert filed["details"] == {}
 
 
@@ -245,3 +260,28 @@ def test_any_user_agent_gives_only_known_facts(user_agent: str) -> None:
     facts = facts_from_user_agent(user_agent)
     assert set(facts) <= {"os", "browser", "device"}
     assert facts.get("device", "computer") in {"computer", "smartphone", "tablet"}
+
+
+@pytest.mark.django_db
+def test_a_critical_ticket_without_its_start_time_is_refused_next_to_the_field(
+    users: dict,
+) -> None:
+    client = Client(headers={"Accept-Language": "az"})
+    client.force_login(users["customer"])
+    client.cookies["django_language"] = "az"
+    response = client.post(
+        "/my/tickets/new/",
+        form(urgency="critical", server_ip="203.0.113.7", service_name="VPS Baku-2"),
+    )
+    assert response.status_code == 200
+    assert not Ticket.objects.exists()
+    page = response.content.decode()
+    with translation.override("az"):
+        refusal = translation.gettext(
+            "For a critical problem, say when it started (date and time)."
+        )
+    # Next to the start-time field, in the customer's language; nothing typed is lost.
+    paragraph = page.split('name="started_at"')[0].rsplit("<p", 1)[-1]
+    assert refusal in paragraph
+    assert 'value="203.0.113.7"' in page and 'value="VPS Baku-2"' in page
+    assert "The report page stays blank since this morning." in page

@@ -5,7 +5,7 @@
  *   and "Record my screen" (getDisplayMedia + MediaRecorder) attaching a WebM video. The
  *   desk's ticket page loads this file too, for the files of its reply and note boxes.
  * - #new-ticket: shows the technical fieldset only for departments that ask for it, the
- *   critical fieldset only for critical urgency, and fills in what the browser knows
+ *   critical fieldset only for critical urgency, when it started for either, and fills in what the browser knows
  *   (operating system, browser, device, time zone) where the field is still empty.
  * Every text shown comes from data attributes the server rendered in the user's language.
  */
@@ -236,22 +236,34 @@
     var urgency = form.querySelector("[name=urgency]");
     var technical = form.querySelector("[data-technical-details]");
     var critical = form.querySelector("[data-critical-details]");
+    var when = form.querySelector("[data-when-details]");
 
     function hasErrors(fieldset) {
       return fieldset && fieldset.querySelector(".errorlist");
     }
 
     function update() {
+      var asks = true;
+      var isCritical = false;
       if (technical && department) {
         var option = department.options[department.selectedIndex];
-        var asks = !department.value || (option && option.getAttribute("data-diagnostics") === "1");
+        asks = !department.value || (option && option.getAttribute("data-diagnostics") === "1");
         technical.hidden = !asks && !hasErrors(technical);
       }
       if (critical && urgency) {
-        var isCritical = urgency.value === "critical";
+        isCritical = urgency.value === "critical";
         critical.hidden = !isCritical && !hasErrors(critical);
         var service = critical.querySelector("[name=service_name]");
         if (service) { service.required = isCritical; }
+      }
+      // When it started (and in which zone): asked with the technical details, required for
+      // a critical incident.
+      if (when) {
+        when.hidden = !asks && !isCritical && !hasErrors(when);
+        ["started_at", "time_zone"].forEach(function (name) {
+          var field = when.querySelector("[name=" + name + "]");
+          if (field) { field.required = isCritical; }
+        });
       }
     }
 
