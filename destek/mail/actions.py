@@ -196,15 +196,33 @@ def retry(inbound: InboundMessage) -> Outcome:
 # --- keeping the raw bytes, dedupe ---------------------------------------------------------
 
 
+def _body_bytes(raw: bytes) -> bytes:
+    """The bytes after the header block, line ends and trailing blanks made alike: what two
+    deliveries of one message share even when their transport headers differ."""
+    normal = raw.replace(b"\r\n", b"\n")
+    _head, _sep, body = normal.partition(b"\n\n")
+    return body.rstrip()
+
+
 def _dedupe_key(raw: bytes, parsed: ParsedMessage | None) -> str:
+    """The same message delivered twice (an IMAP retry, a second attempt by the sending server,
+    the same mail through two mailboxes) has one key. A Message-ID alone is not enough: anyone
+    can reuse one (it is in every reply's References), and a stranger sending it first would
+    silence the real mail. So the key is the Message-ID together with the sender and the body,
+    which a stranger cannot know before the real mail arrives."""
     if parsed is not None and parsed.message_id:
-        return "mid:" + parsed.message_id[:290]
+        digest = hashlib.sha256()
+        for piece in (parsed.message_id.encode(), normalize_email(parsed.sender.email).encode()):
+            digest.update(piece + b"\0")
+        digest.update(_body_bytes(raw))
+        return "mid:" + digest.hexdigest()
     return "sha256:" + hashlib.sha256(raw).hexdigest()
 
 
 def _keep(raw: bytes, source: str, parsed: ParsedMessage | None) -> tuple[InboundMessage, bool]:
     """The raw message, committed on its own before anything else happens. The same message
-    twice (same Message-ID, or the same bytes when it has none) is kept once."""
+    twice (same Message-ID, sender and body, or the same bytes when it has no Message-ID) is
+    kept once."""
     key = _dedupe_key(raw, parsed)
     existing = InboundMessage.objects.filter(dedupe_key=key).first()
     if existing is not None:

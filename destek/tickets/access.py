@@ -12,7 +12,7 @@ from django.db.models import QuerySet
 
 if TYPE_CHECKING:
     from destek.accounts.models import User
-    from destek.tickets.models import Ticket
+    from destek.tickets.models import Message, Ticket
 
 
 def visible_tickets(qs: QuerySet[Ticket], user: Any) -> Any:
@@ -67,3 +67,29 @@ def can_work(user: User, ticket: Ticket) -> bool:
     if user.is_admin:
         return True
     return user.is_agent and ticket.department.membership_set.filter(user=user).exists()
+
+
+def customer_visible_messages(qs: QuerySet[Message]) -> QuerySet[Message]:
+    """The messages of a thread a customer (or anyone reading as the customer: a status
+    lookup, a knowledge-base draft) may see: never internal notes, and never mail held until
+    the customer confirms it came from them."""
+    from destek.tickets.choices import Verification
+
+    return qs.filter(internal=False).exclude(verification=Verification.PENDING)
+
+
+def messages_visible_to(qs: QuerySet[Message], user: Any) -> QuerySet[Message]:
+    """The thread as `user` reads it: agents see everything, customers what is theirs to see."""
+    if getattr(user, "is_customer", True):
+        return customer_visible_messages(qs)
+    return qs
+
+
+def customer_may_see_message(message: Message | None) -> bool:
+    from destek.tickets.choices import Verification
+
+    return (
+        message is not None
+        and not message.internal
+        and message.verification != Verification.PENDING
+    )

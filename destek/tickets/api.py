@@ -24,7 +24,7 @@ from destek.lib.errors import ActionRefused
 from destek.lib.ratelimit import hit
 from destek.sla.clocks import clocks_left
 from destek.tickets import actions
-from destek.tickets.access import access_ticket
+from destek.tickets.access import access_ticket, customer_may_see_message, messages_visible_to
 from destek.tickets.actions import Actor
 from destek.tickets.choices import Channel, TicketStatus
 from destek.tickets.models import Attachment, Department, Message, Ticket, TicketEvent
@@ -569,9 +569,9 @@ def patch_ticket(request: HttpRequest, number: int, payload: TicketPatch) -> dic
 def list_messages(request: HttpRequest, number: int) -> list[dict[str, Any]]:
     user: User = request.auth  # type: ignore[attr-defined]
     ticket = access_ticket(user, number)
-    messages = Message.objects.filter(ticket=ticket).select_related("author", "ticket")
-    if user.is_customer:
-        messages = messages.filter(internal=False)
+    messages = messages_visible_to(
+        Message.objects.filter(ticket=ticket).select_related("author", "ticket"), user
+    )
     messages = messages.prefetch_related("attachments").order_by("id")
     return [message_out(m, user) for m in messages]
 
@@ -741,7 +741,7 @@ def download(request: HttpRequest, attachment_id: str) -> Any:
     else:
         # Through the ticket's door: raises DoesNotExist (404) for anyone who may not see it.
         Ticket.objects.visible_to(user).get(pk=attachment.ticket_id)
-        if user.is_customer and (attachment.message is None or attachment.message.internal):
+        if user.is_customer and not customer_may_see_message(attachment.message):
             raise Attachment.DoesNotExist
     try:
         handle = attachment.file.open("rb")
