@@ -21,13 +21,14 @@ from django.conf import settings
 from django.core.files.base import ContentFile
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import DatabaseError, IntegrityError, InterfaceError, OperationalError, transaction
+from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from destek.accounts.choices import Role
 from destek.accounts.models import ContactAddress, User, normalize_email
 from destek.lib.errors import ActionRefused
-from destek.mail import guards, tokens
+from destek.mail import authres, guards, tokens
 from destek.mail.language import guess_language
 from destek.mail.models import FailingAddress, InboundMessage, InboundStatus, MailAccount
 from destek.mail.parse import ParsedMessage, Part, Unparseable, parse_message
@@ -36,7 +37,7 @@ from destek.notify.actions import AutoSubmitted, queue_mail
 from destek.notify.models import Delivery
 from destek.tickets import actions as ticket_actions
 from destek.tickets.access import access_ticket
-from destek.tickets.choices import Channel
+from destek.tickets.choices import AuthorKind, Channel, Verification
 from destek.tickets.models import Attachment, Department, Message, Ticket
 
 log = logging.getLogger(__name__)
@@ -334,26 +335,135 @@ def _route(
     customer, registered = _customer_for(sender, parsed)
     if customer is None:
         return InboundStatus.IGNORED, "inactive-sender", None, None
+    # What our mail server said about the sender (SPF, DKIM, DMARC): mail not proven to come
+    # from its From: is never added to a thread as the customer without their confirmation.
+    found = authres.verdict(raw, sender)
+    InboundMessage.objects.filter(pk=inbound.pk).update(authentication=found.value)
+    unverified = authres.unverified(found)
     stored, refused = _store_parts(customer, parsed.parts)
     if refused or len(parsed.parts) > MAX_FILES:
         InboundMessage.objects.filter(pk=inbound.pk).update(keep=True)
     ticket = _thread(parsed, token, customer)
     language = customer.language
     body = _body(parsed, language)
-    try:
-        with answering(parsed.message_id, automatic_from=sender if automatic else ""):
+    with answering(
+        parsed.message_id,
+        automatic_from=sender if automatic else "",
+        unverified_for=_addresses_of(customer, sender) if unverified else (),
+    ):
+        try:
+            if ticket is not None and authres.needs_confirmation(found):
+                return _hold(ticket, customer, sender, parsed, body, stored, registered)
             message = _file(ticket, customer, parsed, body, stored, department, registered)
-    except ActionRefused as refusal:
-        # The stored files stay unattached; the daily purge removes them with their files.
-        if not automatic:
-            _answer_refusal(sender, customer, parsed, refusal)
-        return InboundStatus.IGNORED, refusal.code[:64], None, None
+        except ActionRefused as refusal:
+            # The stored files stay unattached; the daily purge removes them with their files.
+            if not automatic:
+                _answer_refusal(sender, customer, parsed, refusal)
+            return InboundStatus.IGNORED, refusal.code[:64], None, None
+        Message.objects.filter(pk=message.pk).update(
+            quoted=parsed.quoted,
+            email_from="" if registered else sender,
+            verification=Verification.UNVERIFIED if unverified else Verification.NONE,
+        )
+        if refused and not automatic:
+            _answer_refused_files(sender, customer, message.ticket, refused)
+    return InboundStatus.STORED, "", message.ticket, message
+
+
+def _addresses_of(customer: User, sender: str) -> set[str]:
+    """Where automatic answers about this customer's mail may go: every one of them counts
+    against the tighter cap when the mail was not authenticated."""
+    verified = ContactAddress.objects.filter(user=customer, verified_at__isnull=False)
+    return {sender, customer.email, *verified.values_list("email", flat=True)}
+
+
+def _hold(
+    ticket: Ticket,
+    customer: User,
+    sender: str,
+    parsed: ParsedMessage,
+    body: str,
+    stored: list[Attachment],
+    registered: bool,
+) -> Routed:
+    """Mail in the customer's name that their provider did not vouch for: kept on the ticket
+    for agents, hidden from the customer, and the address it claims is asked to confirm it."""
+    message = ticket_actions.hold_message(ticket, author=customer, body=body, attachments=stored)
     Message.objects.filter(pk=message.pk).update(
         quoted=parsed.quoted, email_from="" if registered else sender
     )
-    if refused and not automatic:
-        _answer_refused_files(sender, customer, message.ticket, refused)
-    return InboundStatus.STORED, "", message.ticket, message
+    queue_mail(
+        to=sender,
+        template="mail_confirm",
+        context={
+            "number": f"#{message.ticket.number}",
+            "subject": parsed.subject or message.ticket.subject,
+            "address": sender,
+            "link": settings.BASE_URL
+            + reverse("portal:confirm_mail", args=[tokens.confirm_token(message.pk)]),
+            "days": settings.DESTEK_MAIL_CONFIRM_DAYS,
+        },
+        language=customer.language,
+        time_zone=customer.time_zone,
+        ticket=message.ticket,
+        auto_submitted=AutoSubmitted.REPLIED,
+    )
+    return InboundStatus.STORED, "held-unverified", message.ticket, message
+
+
+def held_message(token: str) -> Message | None:
+    """The held (or already confirmed) message a confirmation link names, while it is good."""
+    pk = tokens.held_message_of(token)
+    if pk is None:
+        return None
+    return (
+        Message.objects.filter(
+            pk=pk,
+            author_kind=AuthorKind.CUSTOMER,
+            author__is_active=True,
+            verification__in=[Verification.PENDING, Verification.CONFIRMED],
+        )
+        .select_related("ticket", "author")
+        .first()
+    )
+
+
+def confirm_held_mail(token: str) -> Message:
+    """The customer confirms, from the link we mailed to the address, that they sent a held
+    message: it becomes their message and changes what their reply would have changed. After
+    the reopen window a new ticket, linked to the old one, carries their words."""
+    message = held_message(token)
+    if message is None or message.author is None:
+        raise ActionRefused(
+            "invalid_link",
+            _("This link is invalid or has expired. If you sent the message, send it again."),
+            status=404,
+        )
+    try:
+        return ticket_actions.confirm_held_message(message)
+    except ActionRefused as refusal:
+        if refusal.code != "reopen_window_expired":
+            raise
+    return _confirm_as_follow_up(message, message.author)
+
+
+@transaction.atomic
+def _confirm_as_follow_up(message: Message, customer: User) -> Message:
+    held = Message.objects.select_for_update().get(pk=message.pk)
+    if held.verification != Verification.PENDING:
+        return held
+    Message.objects.filter(pk=held.pk).update(verification=Verification.CONFIRMED)
+    old = message.ticket
+    created = ticket_actions.create_ticket(
+        customer=customer,
+        subject=old.subject,
+        body=held.body,
+        channel=Channel.EMAIL,
+        department=old.department,
+        language=old.language or customer.language,
+        related_to=old,
+    )
+    return created.messages.earliest("id")
 
 
 def _file(

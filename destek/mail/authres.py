@@ -51,7 +51,7 @@ class Verdict(StrEnum):
 
 
 _COMMENT_OR_QUOTE = re.compile(r'"(?:[^"\\]|\\.)*"?|\(|\)|[^"()]+', re.S)
-_TOKEN = re.compile(r'"(?:[^"\\]|\\.)*"|[^\s"]+')
+_TOKEN = re.compile(r'(?:"(?:[^"\\]|\\.)*"|[^\s"])+')
 
 
 def _without_comments(value: str) -> str:
