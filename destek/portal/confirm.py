@@ -31,9 +31,7 @@ def confirm_mail(request: HttpRequest, token: str) -> HttpResponse:
                 {"invalid": True, "error": str(refusal.detail)},
                 status=refusal.status,
             )
-        return render(
-            request, "portal/confirm_mail.html", {"message": message, "confirmed": filed}
-        )
+        return render(request, "portal/confirm_mail.html", {"message": message, "confirmed": filed})
     already = message.verification == Verification.CONFIRMED
     return render(
         request,

@@ -3,8 +3,7 @@ from __future__ import annotations
 from django.urls import path
 
 from destek.portal import account_views as account
-from destek.portal import confirm
-from destek.portal import views
+from destek.portal import confirm, views
 
 app_name = "portal"
 

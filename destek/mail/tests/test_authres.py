@@ -30,7 +30,7 @@ def test_the_rfc_8601_example_with_comments_and_properties_is_read() -> None:
     found = parse(
         "example.com (a comment; with a semicolon);\n"
         '  spf=pass (sender IP is 192.0.2.1) smtp.mailfrom="x@example.net";\n'
-        "  dkim/1 = pass reason=\"good signature\" header.d=example.net header.s=sel;\n"
+        '  dkim/1 = pass reason="good signature" header.d=example.net header.s=sel;\n'
         "  dmarc=fail (p=reject) header.from=example.org"
     )
     assert found is not None and found.authserv_id == "example.com"
@@ -73,7 +73,9 @@ def test_dmarc_for_another_domain_or_an_unaligned_spf_pass_is_not_a_pass() -> No
         ("Authentication-Results", "mx.destek.test; spf=pass smtp.mailfrom=a@evil.example.net"),
     ]
     assert verdict_of(trusted_results(headers, OURS), "customer@example.com") == Verdict.FAILED
-    aligned_spf = [("Authentication-Results", "mx.destek.test; spf=pass smtp.mailfrom=bounce.example.com")]
+    aligned_spf = [
+        ("Authentication-Results", "mx.destek.test; spf=pass smtp.mailfrom=bounce.example.com")
+    ]
     assert verdict_of(trusted_results(aligned_spf, OURS), "customer@example.com") == (
         Verdict.VERIFIED
     )

@@ -212,9 +212,7 @@ def test_security_mail_is_never_held_by_a_full_automatic_cap(
     assert Delivery.objects.filter(template="password_reset").count() == 1
 
 
-def test_security_mail_has_its_own_limit_per_address_and_kind(
-    demo: None, settings: Any
-) -> None:
+def test_security_mail_has_its_own_limit_per_address_and_kind(demo: None, settings: Any) -> None:
     settings.DESTEK_SECURITY_MAIL_PER_HOUR = 2
     for _ in range(4):
         request_password_reset("customer@example.com")
