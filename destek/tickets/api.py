@@ -127,6 +127,9 @@ class MessageOut(Schema):
     author_kind: str
     author: str | None
     channel: str
+    #: "" (not in question), "unverified" (mail whose sender was not verified), "pending" (held
+    #: until the customer confirms it: agents only), "confirmed".
+    verification: str = ""
     created_at: Instant
     attachments: list[AttachmentOut]
 
@@ -300,6 +303,7 @@ def message_out(m: Message, viewer: User) -> dict[str, Any]:
         "author_kind": m.author_kind,
         "author": _person(m.author, viewer),
         "channel": m.channel,
+        "verification": m.verification,
         "created_at": m.created_at,
         "attachments": [attachment_out(a) for a in m.attachments.all()],
     }

@@ -83,7 +83,7 @@ def test_a_forged_reply_in_a_customers_name_is_held_for_agents_and_hidden_from_t
     seen_by_customer = customer.get(f"tickets/{number}/messages").json()
     assert all("IBAN" not in m["body"] for m in seen_by_customer)
     seen_by_agent = agent.get(f"tickets/{number}/messages").json()
-    assert any("IBAN" in m["body"] for m in seen_by_agent)
+    assert [m["verification"] for m in seen_by_agent if "IBAN" in m["body"]] == ["pending"]
     # The real owner of the address is asked, at that address, whether they sent it.
     assert confirm_link("customer@example.com").startswith("/mail/confirm/")
 
@@ -237,3 +237,15 @@ def test_a_stranger_reusing_a_message_id_cannot_suppress_the_real_mail(
     assert second.status == "stored" and not second.duplicate
     assert Message.objects.filter(ticket=waiting_ticket, body__contains="səhifə").exists()
     assert deliver(real).duplicate, "the same mail delivered twice is still filed once"
+
+
+def test_asking_for_verification_without_a_trusted_server_is_flagged_at_start_up(
+    settings: Any,
+) -> None:
+    from destek.mail.checks import sender_verification_check
+
+    settings.DESTEK_MAIL_REQUIRE_AUTH = "always"
+    settings.DESTEK_MAIL_TRUSTED_AUTHSERV_IDS = frozenset()
+    assert [w.id for w in sender_verification_check()] == ["destek.W111"]
+    settings.DESTEK_MAIL_TRUSTED_AUTHSERV_IDS = frozenset({"mx.destek.test"})
+    assert sender_verification_check() == []
