@@ -627,7 +627,9 @@ def confirm_held_message(message: Message) -> Message:
     ActionRefused (`reopen_window_expired`) when the ticket was closed too long ago: the
     caller then files the words as a new ticket."""
     ticket = _follow_merges(_lock(message.ticket))
-    message = Message.objects.select_for_update().select_related("author").get(pk=message.pk)
+    message = (
+        Message.objects.select_for_update(of=("self",)).select_related("author").get(pk=message.pk)
+    )
     if message.verification != Verification.PENDING or message.author is None:
         return message
     if ticket.status == TicketStatus.CLOSED:
