@@ -249,3 +249,46 @@ def test_asking_for_verification_without_a_trusted_server_is_flagged_at_start_up
     assert [w.id for w in sender_verification_check()] == ["destek.W111"]
     settings.DESTEK_MAIL_TRUSTED_AUTHSERV_IDS = frozenset({"mx.destek.test"})
     assert sender_verification_check() == []
+
+
+def test_a_held_reply_confirmed_after_the_reopen_window_files_a_linked_follow_up(
+    deliver: Any, checked: Any, users: dict
+) -> None:
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from destek.tickets import actions
+
+    old = actions.create_ticket(
+        customer=users["customer"],
+        subject="Invoice page shows error 500",
+        body="The invoice page fails.",
+        channel="web",
+    )
+    actions.close_by_customer(old, customer=users["customer"])
+    Ticket.objects.filter(pk=old.pk).update(closed_at=timezone.now() - timedelta(days=40))
+    outcome = deliver(fixture("forged_reply_dmarc_fail.eml", number=old.number))
+    assert (outcome.reason, outcome.ticket_number) == ("held-unverified", old.number)
+    assert Client().post(confirm_link("customer@example.com")).status_code == 200
+    follow_up = Ticket.objects.exclude(pk=old.pk).get(customer=users["customer"])
+    assert follow_up.related_to_id == old.pk
+    assert "IBAN" in follow_up.messages.earliest("id").body
+    assert Message.objects.get(ticket=old, body__contains="IBAN").verification == "confirmed"
+
+
+def test_a_status_lookup_without_signing_in_never_shows_held_mail(
+    deliver: Any, checked: Any, waiting_ticket: Ticket
+) -> None:
+    deliver(fixture("forged_reply_dmarc_fail.eml", number=waiting_ticket.number))
+    browser = Client()
+    browser.cookies["django_language"] = "en"
+    started = browser.post(
+        "/status/", {"number": waiting_ticket.number, "email": "customer@example.com"}
+    )
+    code_mail = Delivery.objects.get(template="status_code")
+    code = re.search(r"\b(\d{6})\b", code_mail.body_text)
+    assert code is not None
+    page = browser.post(started["Location"], {"code": code.group(1)}, follow=True)
+    text = page.content.decode()
+    assert "Invoice page" in text and "IBAN" not in text
