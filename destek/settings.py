@@ -9,6 +9,7 @@ import tempfile
 from pathlib import Path
 
 import dj_database_url
+from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 
 from destek.lib.env import env_bool, env_int, env_list, env_str
@@ -241,6 +242,17 @@ DESTEK_MAIL_RAW_DAYS = env_int("DESTEK_MAIL_RAW_DAYS", 30, minimum=1)
 DESTEK_MAIL_MAX_MB = env_int("DESTEK_MAIL_MAX_MB", 60, minimum=1)
 DESTEK_MAIL_PER_SENDER_PER_HOUR = env_int("DESTEK_MAIL_PER_SENDER_PER_HOUR", 30, minimum=1)
 DESTEK_MAIL_NOTE_MARKER = env_str("DESTEK_MAIL_NOTE_MARKER", "#note")
+# Whose Authentication-Results we believe (our own mail servers' authserv-ids); empty: none,
+# and no inbound mail is checked. What happens without a verdict: off | when-present | always.
+DESTEK_MAIL_TRUSTED_AUTHSERV_IDS = frozenset(
+    name.lower() for name in env_list("DESTEK_MAIL_TRUSTED_AUTHSERV_IDS")
+)
+DESTEK_MAIL_REQUIRE_AUTH = env_str("DESTEK_MAIL_REQUIRE_AUTH", "when-present").strip().lower()
+if DESTEK_MAIL_REQUIRE_AUTH not in ("off", "when-present", "always"):
+    raise ImproperlyConfigured(
+        f"DESTEK_MAIL_REQUIRE_AUTH={DESTEK_MAIL_REQUIRE_AUTH!r}: use off, when-present or always."
+    )
+DESTEK_MAIL_CONFIRM_DAYS = env_int("DESTEK_MAIL_CONFIRM_DAYS", 14, minimum=1)
 # IMAP mailboxes (destek/mail/imap.py; the mailboxes themselves are configured in the admin).
 DESTEK_IMAP_BATCH = env_int("DESTEK_IMAP_BATCH", 50, minimum=1)
 DESTEK_IMAP_TIMEOUT = env_int("DESTEK_IMAP_TIMEOUT", 60, minimum=1)
@@ -261,6 +273,13 @@ DESTEK_NOTIFY_AGENTS_ON_NEW = env_bool("DESTEK_NOTIFY_AGENTS_ON_NEW", True)
 DESTEK_OUTBOX_GIVE_UP_HOURS = env_int("DESTEK_OUTBOX_GIVE_UP_HOURS", 72, minimum=1)
 DESTEK_AUTOMAIL_PER_HOUR = env_int("DESTEK_AUTOMAIL_PER_HOUR", 20, minimum=1)
 DESTEK_AUTOMAIL_PER_DAY = env_int("DESTEK_AUTOMAIL_PER_DAY", 100, minimum=1)
+# Automatic answers to mail whose sender was not authenticated: a tighter cap of their own.
+DESTEK_AUTOMAIL_UNVERIFIED_PER_HOUR = env_int("DESTEK_AUTOMAIL_UNVERIFIED_PER_HOUR", 3, minimum=1)
+DESTEK_AUTOMAIL_UNVERIFIED_PER_DAY = env_int("DESTEK_AUTOMAIL_UNVERIFIED_PER_DAY", 10, minimum=1)
+# Security mail (password reset, sign-up link, new sign-in...) is never held by the caps
+# above; each kind has its own limit per address.
+DESTEK_SECURITY_MAIL_PER_HOUR = env_int("DESTEK_SECURITY_MAIL_PER_HOUR", 10, minimum=1)
+DESTEK_SECURITY_MAIL_PER_DAY = env_int("DESTEK_SECURITY_MAIL_PER_DAY", 40, minimum=1)
 # SMS notices through an HTTP gateway (destek/notify/sms.py); an empty URL switches SMS off.
 DESTEK_SMS_GATEWAY_URL = env_str("DESTEK_SMS_GATEWAY_URL")
 DESTEK_SMS_GATEWAY_METHOD = env_str("DESTEK_SMS_GATEWAY_METHOD", "POST").strip().upper()

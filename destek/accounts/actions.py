@@ -41,6 +41,7 @@ from destek.accounts.models import (
 from destek.accounts.selectors import notification_address
 from destek.lib.errors import ActionRefused
 from destek.lib.ratelimit import hit
+from destek.notify.choices import MailKind
 
 
 @transaction.atomic
@@ -116,6 +117,7 @@ def add_contact_address(user: User, email: str) -> ContactAddress:
         language=user.language,
         time_zone=user.time_zone,
         calendar=user.calendar,
+        kind=MailKind.SECURITY,
     )
     return address
 
@@ -168,6 +170,9 @@ def _link(name: str, **kwargs: Any) -> str:
 
 
 def _mail(user: User, template: str, to: str | None = None, **context: Any) -> None:
+    """Every mail this module sends is security mail (a sign-up link, a password reset, a
+    notice about the account): never held by the automatic-mail cap, which forged mail can
+    fill, only by a limit of its own per address and kind."""
     from destek.notify.actions import queue_mail
 
     queue_mail(
@@ -177,6 +182,7 @@ def _mail(user: User, template: str, to: str | None = None, **context: Any) -> N
         language=user.language,
         time_zone=user.time_zone,
         calendar=user.calendar,
+        kind=MailKind.SECURITY,
     )
 
 

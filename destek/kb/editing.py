@@ -20,6 +20,7 @@ from destek.kb.choices import ArticleStatus, Visibility
 from destek.kb.models import Article, ArticleFile, Section, Translation
 from destek.lib.errors import ActionRefused
 from destek.lib.text import clean_filename
+from destek.tickets.access import customer_visible_messages
 from destek.tickets.choices import AuthorKind
 from destek.tickets.models import Message, Ticket
 
@@ -215,10 +216,10 @@ def add_file(article: Article, upload: Any) -> ArticleFile:
 def thread_as_markdown(ticket: Ticket) -> str:
     """The public thread of a ticket as an article draft: the customer's words quoted, the
     agents' answers as they were. Internal notes and automatic messages never come along."""
-    messages = Message.objects.filter(
-        ticket=ticket,
-        internal=False,
-        author_kind__in=[AuthorKind.CUSTOMER, AuthorKind.AGENT],
+    messages = customer_visible_messages(
+        Message.objects.filter(
+            ticket=ticket, author_kind__in=[AuthorKind.CUSTOMER, AuthorKind.AGENT]
+        )
     ).order_by("id")
     parts: list[str] = []
     with translation.override(ticket.language):

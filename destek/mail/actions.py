@@ -21,6 +21,7 @@ from django.conf import settings
 from django.core.files.base import ContentFile
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import DatabaseError, IntegrityError, InterfaceError, OperationalError, transaction
+from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
@@ -28,7 +29,7 @@ from destek.accounts.choices import Role
 from destek.accounts.models import ContactAddress, User, normalize_email
 from destek.lib.errors import ActionRefused
 from destek.lib.language import choose_language
-from destek.mail import guards, tokens
+from destek.mail import authres, guards, tokens
 from destek.mail.language import guess_language
 from destek.mail.models import FailingAddress, InboundMessage, InboundStatus, MailAccount
 from destek.mail.parse import ParsedMessage, Part, Unparseable, parse_message
@@ -37,7 +38,7 @@ from destek.notify.actions import AutoSubmitted, queue_mail
 from destek.notify.models import Delivery
 from destek.tickets import actions as ticket_actions
 from destek.tickets.access import access_ticket
-from destek.tickets.choices import Channel
+from destek.tickets.choices import AuthorKind, Channel, Verification
 from destek.tickets.models import Attachment, Department, Message, Ticket
 
 log = logging.getLogger(__name__)
@@ -197,15 +198,33 @@ def retry(inbound: InboundMessage) -> Outcome:
 # --- keeping the raw bytes, dedupe ---------------------------------------------------------
 
 
+def _body_bytes(raw: bytes) -> bytes:
+    """The bytes after the header block, line ends and trailing blanks made alike: what two
+    deliveries of one message share even when their transport headers differ."""
+    normal = raw.replace(b"\r\n", b"\n")
+    _head, _sep, body = normal.partition(b"\n\n")
+    return body.rstrip()
+
+
 def _dedupe_key(raw: bytes, parsed: ParsedMessage | None) -> str:
+    """The same message delivered twice (an IMAP retry, a second attempt by the sending server,
+    the same mail through two mailboxes) has one key. A Message-ID alone is not enough: anyone
+    can reuse one (it is in every reply's References), and a stranger sending it first would
+    silence the real mail. So the key is the Message-ID together with the sender and the body,
+    which a stranger cannot know before the real mail arrives."""
     if parsed is not None and parsed.message_id:
-        return "mid:" + parsed.message_id[:290]
+        digest = hashlib.sha256()
+        for piece in (parsed.message_id.encode(), normalize_email(parsed.sender.email).encode()):
+            digest.update(piece + b"\0")
+        digest.update(_body_bytes(raw))
+        return "mid:" + digest.hexdigest()
     return "sha256:" + hashlib.sha256(raw).hexdigest()
 
 
 def _keep(raw: bytes, source: str, parsed: ParsedMessage | None) -> tuple[InboundMessage, bool]:
     """The raw message, committed on its own before anything else happens. The same message
-    twice (same Message-ID, or the same bytes when it has none) is kept once."""
+    twice (same Message-ID, sender and body, or the same bytes when it has no Message-ID) is
+    kept once."""
     key = _dedupe_key(raw, parsed)
     existing = InboundMessage.objects.filter(dedupe_key=key).first()
     if existing is not None:
@@ -317,28 +336,138 @@ def _route(
     customer, registered = _customer_for(sender, parsed)
     if customer is None:
         return InboundStatus.IGNORED, "inactive-sender", None, None
+    # What our mail server said about the sender (SPF, DKIM, DMARC): mail not proven to come
+    # from its From: is never added to a thread as the customer without their confirmation.
+    found = authres.verdict(raw, sender)
+    InboundMessage.objects.filter(pk=inbound.pk).update(authentication=found.value)
+    unverified = authres.unverified(found)
     stored, refused = _store_parts(customer, parsed.parts)
     if refused or len(parsed.parts) > MAX_FILES:
         InboundMessage.objects.filter(pk=inbound.pk).update(keep=True)
     ticket = _thread(parsed, token, customer)
     language = customer.language
     body = _body(parsed, language)
-    try:
-        with answering(parsed.message_id, automatic_from=sender if automatic else ""):
+    with answering(
+        parsed.message_id,
+        automatic_from=sender if automatic else "",
+        unverified_for=_addresses_of(customer, sender) if unverified else (),
+    ):
+        try:
+            if ticket is not None and authres.needs_confirmation(found):
+                return _hold(ticket, customer, sender, parsed, body, stored, registered)
             message = _file(ticket, customer, parsed, body, stored, department, registered)
-    except ActionRefused as refusal:
-        # The stored files stay unattached; the daily purge removes them with their files.
-        if not automatic:
-            _answer_refusal(sender, customer, parsed, refusal)
-        return InboundStatus.IGNORED, refusal.code[:64], None, None
+        except ActionRefused as refusal:
+            # The stored files stay unattached; the daily purge removes them with their files.
+            if not automatic:
+                _answer_refusal(sender, customer, parsed, refusal)
+            return InboundStatus.IGNORED, refusal.code[:64], None, None
+        Message.objects.filter(pk=message.pk).update(
+            quoted=parsed.quoted,
+            email_from="" if registered else sender,
+            verification=Verification.UNVERIFIED if unverified else Verification.NONE,
+        )
+        if refused and not automatic:
+            _answer_refused_files(
+                sender, customer, message.ticket, refused, f"{parsed.subject}\n{parsed.text}"
+            )
+    return InboundStatus.STORED, "", message.ticket, message
+
+
+def _addresses_of(customer: User, sender: str) -> set[str]:
+    """Where automatic answers about this customer's mail may go: every one of them counts
+    against the tighter cap when the mail was not authenticated."""
+    verified = ContactAddress.objects.filter(user=customer, verified_at__isnull=False)
+    return {sender, customer.email, *verified.values_list("email", flat=True)}
+
+
+def _hold(
+    ticket: Ticket,
+    customer: User,
+    sender: str,
+    parsed: ParsedMessage,
+    body: str,
+    stored: list[Attachment],
+    registered: bool,
+) -> Routed:
+    """Mail in the customer's name that their provider did not vouch for: kept on the ticket
+    for agents, hidden from the customer, and the address it claims is asked to confirm it."""
+    message = ticket_actions.hold_message(ticket, author=customer, body=body, attachments=stored)
     Message.objects.filter(pk=message.pk).update(
         quoted=parsed.quoted, email_from="" if registered else sender
     )
-    if refused and not automatic:
-        _answer_refused_files(
-            sender, customer, message.ticket, refused, f"{parsed.subject}\n{parsed.text}"
+    queue_mail(
+        to=sender,
+        template="mail_confirm",
+        context={
+            "number": f"#{message.ticket.number}",
+            "subject": parsed.subject or message.ticket.subject,
+            "address": sender,
+            "link": settings.BASE_URL
+            + reverse("portal:confirm_mail", args=[tokens.confirm_token(message.pk)]),
+            "days": settings.DESTEK_MAIL_CONFIRM_DAYS,
+        },
+        language=choose_language(f"{parsed.subject}\n{parsed.text}", account=customer.language),
+        time_zone=customer.time_zone,
+        calendar=customer.calendar,
+        ticket=message.ticket,
+        auto_submitted=AutoSubmitted.REPLIED,
+    )
+    return InboundStatus.STORED, "held-unverified", message.ticket, message
+
+
+def held_message(token: str) -> Message | None:
+    """The held (or already confirmed) message a confirmation link names, while it is good."""
+    pk = tokens.held_message_of(token)
+    if pk is None:
+        return None
+    return (
+        Message.objects.filter(
+            pk=pk,
+            author_kind=AuthorKind.CUSTOMER,
+            author__is_active=True,
+            verification__in=[Verification.PENDING, Verification.CONFIRMED],
         )
-    return InboundStatus.STORED, "", message.ticket, message
+        .select_related("ticket", "author")
+        .first()
+    )
+
+
+def confirm_held_mail(token: str) -> Message:
+    """The customer confirms, from the link we mailed to the address, that they sent a held
+    message: it becomes their message and changes what their reply would have changed. After
+    the reopen window a new ticket, linked to the old one, carries their words."""
+    message = held_message(token)
+    if message is None or message.author is None:
+        raise ActionRefused(
+            "invalid_link",
+            _("This link is invalid or has expired. If you sent the message, send it again."),
+            status=404,
+        )
+    try:
+        return ticket_actions.confirm_held_message(message)
+    except ActionRefused as refusal:
+        if refusal.code != "reopen_window_expired":
+            raise
+    return _confirm_as_follow_up(message, message.author)
+
+
+@transaction.atomic
+def _confirm_as_follow_up(message: Message, customer: User) -> Message:
+    held = Message.objects.select_for_update().get(pk=message.pk)
+    if held.verification != Verification.PENDING:
+        return held
+    Message.objects.filter(pk=held.pk).update(verification=Verification.CONFIRMED)
+    old = message.ticket
+    created = ticket_actions.create_ticket(
+        customer=customer,
+        subject=old.subject,
+        body=held.body,
+        channel=Channel.EMAIL,
+        department=old.department,
+        language=old.language or customer.language,
+        related_to=old,
+    )
+    return created.messages.earliest("id")
 
 
 def _file(

@@ -16,8 +16,17 @@ from destek.mail.models import FailingAddress, InboundMessage, InboundStatus, Ma
 class InboundMessageAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
     """Every message received, what became of it, and the quarantine: look, download, retry."""
 
-    list_display = ("received_at", "sender", "subject", "status", "reason", "ticket", "source")
-    list_filter = ("status", "reason", "source")
+    list_display = (
+        "received_at",
+        "sender",
+        "subject",
+        "status",
+        "reason",
+        "authentication",
+        "ticket",
+        "source",
+    )
+    list_filter = ("status", "reason", "authentication", "source")
     search_fields = ("sender", "subject", "rfc_message_id")
     readonly_fields = [
         *(f.name for f in InboundMessage._meta.fields if f.name != "keep"),

@@ -10,4 +10,4 @@ class MailConfig(AppConfig):
     verbose_name = _("E-mail")
 
     def ready(self) -> None:
-        from destek.mail import jobs  # noqa: F401  (registers periodic tasks)
+        from destek.mail import checks, jobs  # noqa: F401  (registers checks, periodic tasks)

@@ -26,8 +26,9 @@ def raw_path(instance: InboundMessage, filename: str) -> str:
 class InboundMessage(models.Model):
     """One message received by any adapter (pipe, IMAP, SMTP), with its raw bytes.
 
-    `dedupe_key` is the Message-ID, or a hash of the bytes when there is none: the same message
-    delivered twice (an IMAP retry, a mail server's second attempt) is stored once.
+    `dedupe_key` is a hash of the Message-ID, the sender and the body, or of the bytes when there
+    is no Message-ID: the same message delivered twice (an IMAP retry, a mail server's second
+    attempt) is stored once, and a stranger reusing a Message-ID silences nothing.
     """
 
     public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
@@ -42,6 +43,15 @@ class InboundMessage(models.Model):
         _("status"), max_length=16, choices=InboundStatus.choices, default=InboundStatus.RECEIVED
     )
     reason = models.CharField(_("reason"), max_length=64, blank=True)
+    authentication = models.CharField(
+        _("sender authentication"),
+        max_length=16,
+        blank=True,
+        help_text=_(
+            "What our mail server said about the sender (SPF, DKIM, DMARC): pass, fail, "
+            "missing, or not-checked when no trusted server is configured."
+        ),
+    )
     error = models.TextField(_("error"), blank=True)
     ticket = models.ForeignKey(
         "tickets.Ticket", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"

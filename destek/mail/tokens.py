@@ -14,8 +14,10 @@ import re
 import secrets
 from collections.abc import Iterable
 from dataclasses import dataclass
+from datetime import timedelta
 
 from django.conf import settings
+from django.core.signing import BadSignature, TimestampSigner
 from django.utils.crypto import salted_hmac
 
 SALT = "destek.mail.token"
@@ -106,3 +108,26 @@ def is_ours(message_id_value: str) -> bool:
     """A Message-ID we made (our own mail coming back)."""
     value = message_id_value.strip("<> ").lower()
     return value.startswith("destek.") and value.endswith("@" + _domain())
+
+
+# --- confirming held mail ----------------------------------------------------------------------
+
+CONFIRM_SALT = "destek.mail.confirm"
+
+
+def confirm_token(message_pk: int) -> str:
+    """The link's token for a held message, with the time it was made. Only we can make one,
+    and it is mailed only to the address the message claimed to come from."""
+    return TimestampSigner(salt=CONFIRM_SALT).sign(str(message_pk))
+
+
+def held_message_of(token: str) -> int | None:
+    """The held message a confirmation token names, while it is good
+    (DESTEK_MAIL_CONFIRM_DAYS); None for a forged, broken or expired token."""
+    try:
+        value = TimestampSigner(salt=CONFIRM_SALT).unsign(
+            token, max_age=timedelta(days=settings.DESTEK_MAIL_CONFIRM_DAYS)
+        )
+    except BadSignature:  # also SignatureExpired
+        return None
+    return int(value) if value.isdigit() else None

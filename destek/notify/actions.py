@@ -18,7 +18,7 @@ from django.utils import timezone, translation
 from destek.lib.dates import override_calendar
 from destek.lib.text import strip_invisible
 from destek.mail import tokens
-from destek.notify.choices import Transport
+from destek.notify.choices import MailKind, Transport
 from destek.notify.models import Delivery
 
 log = logging.getLogger(__name__)
@@ -67,19 +67,50 @@ class AutoSubmitted:
     HUMAN = ""
 
 
-def over_automatic_cap(address: str) -> bool:
+def over_automatic_cap(address: str, *, unverified: bool = False) -> bool:
     """Automatic mail to one address is capped per hour and per day: a loop or an abuser
     filing tickets with someone else's address cannot turn us into a mail cannon. The same
-    caps hold for SMS to one number (its E.164 form is the recipient)."""
+    caps hold for SMS to one number (its E.164 form is the recipient). Answers to mail whose
+    sender was not authenticated (`unverified`) also count against a tighter cap of their own,
+    so forged mail alone can never use up the address's allowance."""
     now = timezone.now()
     counts = Delivery.objects.filter(
-        recipient=address, automatic=True, created_at__gte=now - timedelta(days=1)
+        recipient=address, kind=MailKind.AUTOMATIC, created_at__gte=now - timedelta(days=1)
+    ).aggregate(
+        day=Count("pk"),
+        hour=Count("pk", filter=Q(created_at__gte=now - timedelta(hours=1))),
+        unverified_day=Count("pk", filter=Q(answers_unverified=True)),
+        unverified_hour=Count(
+            "pk", filter=Q(answers_unverified=True, created_at__gte=now - timedelta(hours=1))
+        ),
+    )
+    if unverified and (
+        counts["unverified_hour"] >= settings.DESTEK_AUTOMAIL_UNVERIFIED_PER_HOUR
+        or counts["unverified_day"] >= settings.DESTEK_AUTOMAIL_UNVERIFIED_PER_DAY
+    ):
+        return True
+    return bool(
+        counts["hour"] >= settings.DESTEK_AUTOMAIL_PER_HOUR
+        or counts["day"] >= settings.DESTEK_AUTOMAIL_PER_DAY
+    )
+
+
+def over_security_cap(address: str, template: str) -> bool:
+    """Security mail has its own limit per address and per kind of mail: automatic answers
+    (which forged mail can provoke) never use it up, and a flood of one kind (sign-up attempts
+    with someone's address) cannot hold back another (their password reset)."""
+    now = timezone.now()
+    counts = Delivery.objects.filter(
+        recipient=address,
+        kind=MailKind.SECURITY,
+        template=template,
+        created_at__gte=now - timedelta(days=1),
     ).aggregate(
         day=Count("pk"), hour=Count("pk", filter=Q(created_at__gte=now - timedelta(hours=1)))
     )
     return bool(
-        counts["hour"] >= settings.DESTEK_AUTOMAIL_PER_HOUR
-        or counts["day"] >= settings.DESTEK_AUTOMAIL_PER_DAY
+        counts["hour"] >= settings.DESTEK_SECURITY_MAIL_PER_HOUR
+        or counts["day"] >= settings.DESTEK_SECURITY_MAIL_PER_DAY
     )
 
 
@@ -99,28 +130,40 @@ def queue_mail(
     calendar: str = "solar_hijri",
     ticket: Ticket | None = None,
     auto_submitted: str = AutoSubmitted.GENERATED,
+    kind: str | None = None,
 ) -> Delivery | None:
     """Render `notify/mail/<template>.{subject,txt,html}` in `language` and queue it.
 
     Rendering happens now, inside the caller's transaction, so the mail says what was true
-    when the change was made, not when a worker got round to it. Returns None when an
-    automatic mail is over the recipient's cap (logged, not queued).
+    when the change was made, not when a worker got round to it. `kind` defaults to
+    conversation for a person's words (never capped) and automatic otherwise; the caller
+    marks security mail (MailKind.SECURITY), which has its own limit per address and kind.
+    Returns None when a mail is over its cap (logged, not queued).
     """
     automatic = auto_submitted != AutoSubmitted.HUMAN
-    from destek.mail.selectors import answering_automatic_mail_from
+    kind = kind or (MailKind.AUTOMATIC if automatic else MailKind.CONVERSATION)
+    from destek.mail.selectors import answering_automatic_mail_from, answering_unverified_mail
 
-    if automatic and answering_automatic_mail_from(to):
-        # An auto-responder, a list or another helpdesk wrote: answering it automatically
-        # is how mail loops start (RFC 3834).
-        log.info("automatic mail %s to %s not queued: it answers automatic mail", template, to)
-        return None
-    if automatic and over_automatic_cap(to):
-        log.warning("automatic mail %s to %s not queued: over the cap", template, to)
-        return None
-    if automatic and bounces_for_good(to):
-        # Automatic mail to an address that bounced for good would only bounce again.
-        log.warning("automatic mail %s to %s not queued: the address bounces", template, to)
-        return None
+    unverified = kind == MailKind.AUTOMATIC and answering_unverified_mail(to)
+    if kind == MailKind.SECURITY:
+        # Asked for by the person (a reset, a sign-up) or about their account (a new sign-in):
+        # never held by the automatic caps or an earlier bounce, only by a limit of its own.
+        if over_security_cap(to, template):
+            log.warning("security mail %s to %s not queued: over its own cap", template, to)
+            return None
+    elif kind == MailKind.AUTOMATIC:
+        if answering_automatic_mail_from(to):
+            # An auto-responder, a list or another helpdesk wrote: answering it automatically
+            # is how mail loops start (RFC 3834).
+            log.info("automatic mail %s to %s not queued: it answers automatic mail", template, to)
+            return None
+        if over_automatic_cap(to, unverified=unverified):
+            log.warning("automatic mail %s to %s not queued: over the cap", template, to)
+            return None
+        if bounces_for_good(to):
+            # Automatic mail to an address that bounced for good would only bounce again.
+            log.warning("automatic mail %s to %s not queued: the address bounces", template, to)
+            return None
     with (
         translation.override(language),
         timezone.override(zone(time_zone)),
@@ -149,6 +192,8 @@ def queue_mail(
         headers=headers,
         message_id=tokens.message_id(ticket.number if ticket else None, to),
         automatic=automatic,
+        kind=kind,
+        answers_unverified=unverified,
         ticket=ticket,
     )
     from destek.notify.jobs import deliver

@@ -12,13 +12,14 @@ class DeliveryAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
     list_display = (
         "created_at",
         "template",
+        "kind",
         "recipient",
         "status",
         "attempts",
         "next_attempt_at",
         "sent_at",
     )
-    list_filter = ("status", "template", "transport")
+    list_filter = ("status", "kind", "template", "transport")
     search_fields = ("recipient", "subject", "message_id")
     readonly_fields = [f.name for f in Delivery._meta.fields]
     show_full_result_count = False

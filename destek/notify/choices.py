@@ -14,3 +14,13 @@ class DeliveryStatus(models.TextChoices):
 class Transport(models.TextChoices):
     EMAIL = "email", _("E-mail")
     SMS = "sms", _("SMS")
+
+
+class MailKind(models.TextChoices):
+    """What a mail is, for the caps: security mail (a password reset, a sign-up link, a new
+    sign-in) is never held by the automatic-mail cap, which a stranger can fill; conversation
+    (a person's words) is never capped."""
+
+    SECURITY = "security", _("Security")
+    AUTOMATIC = "automatic", _("Automatic")
+    CONVERSATION = "conversation", _("Conversation")

@@ -4,7 +4,7 @@ from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from destek.notify.choices import DeliveryStatus, Transport
+from destek.notify.choices import DeliveryStatus, MailKind, Transport
 
 
 class Delivery(models.Model):
@@ -26,6 +26,14 @@ class Delivery(models.Model):
     headers = models.JSONField(default=dict, blank=True)
     message_id = models.CharField(_("Message-ID"), max_length=250, unique=True)
     automatic = models.BooleanField(_("automatic"), default=True)
+    kind = models.CharField(
+        _("kind"), max_length=16, choices=MailKind.choices, default=MailKind.AUTOMATIC
+    )
+    answers_unverified = models.BooleanField(
+        _("answers unverified mail"),
+        default=False,
+        help_text=_("An automatic answer to mail whose sender was not authenticated."),
+    )
     ticket = models.ForeignKey(
         "tickets.Ticket", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )

@@ -3,7 +3,7 @@ from __future__ import annotations
 from django.urls import path
 
 from destek.portal import account_views as account
-from destek.portal import views
+from destek.portal import confirm, views
 
 app_name = "portal"
 
@@ -35,6 +35,7 @@ urlpatterns = [
     path("my/profile/addresses/verify/", account.address_verify, name="address_verify"),
     path("my/profile/addresses/remove/", account.address_remove, name="address_remove"),
     path("my/profile/notifications/", account.notifications, name="notifications"),
+    path("mail/confirm/<str:token>/", confirm.confirm_mail, name="confirm_mail"),
     path("status/", views.status_start, name="status_start"),
     path("status/<uuid:lookup_id>/", views.status, name="status"),
     path(

@@ -24,7 +24,12 @@ from destek.portal import actions as status_actions
 from destek.portal.browser import facts_from_user_agent
 from destek.portal.forms import CodeForm, LookupForm, ReplyForm, TicketForm
 from destek.tickets import actions
-from destek.tickets.access import access_attachment, access_public_attachment, access_ticket
+from destek.tickets.access import (
+    access_attachment,
+    access_public_attachment,
+    access_ticket,
+    customer_visible_messages,
+)
 from destek.tickets.actions import reopen_open
 from destek.tickets.choices import Channel, TicketStatus
 from destek.tickets.details import labelled
@@ -96,7 +101,7 @@ def status(request: HttpRequest, lookup_id: uuid.UUID) -> HttpResponse:
     if lookup is not None and str(lookup_id) in request.session.get(GRANTS, []):
         ticket = lookup.ticket
         thread = (
-            Message.objects.filter(ticket=ticket, internal=False)
+            customer_visible_messages(Message.objects.filter(ticket=ticket))
             .select_related("author")
             .prefetch_related("attachments")
             .order_by("id")
@@ -255,7 +260,7 @@ def _ticket_page(
     except Ticket.DoesNotExist:
         raise Http404 from None
     thread = (
-        Message.objects.filter(ticket=ticket, internal=False)
+        customer_visible_messages(Message.objects.filter(ticket=ticket))
         .select_related("author")
         .prefetch_related("attachments")
         .order_by("id")

@@ -13,7 +13,7 @@ from django.db.models import QuerySet
 
 if TYPE_CHECKING:
     from destek.accounts.models import User
-    from destek.tickets.models import Attachment, Ticket
+    from destek.tickets.models import Attachment, Message, Ticket
 
 
 def visible_tickets(qs: QuerySet[Ticket], user: Any) -> Any:
@@ -109,7 +109,8 @@ def access_public_attachment(ticket: Ticket, public_id: Any) -> Attachment:
 
 
 def _public(attachment: Attachment) -> bool:
-    return attachment.message is not None and not attachment.message.internal
+    # Never a file of an internal note, nor of mail held until the customer confirms it.
+    return customer_may_see_message(attachment.message)
 
 
 def can_work(user: User, ticket: Ticket) -> bool:
@@ -117,3 +118,29 @@ def can_work(user: User, ticket: Ticket) -> bool:
     if user.is_admin:
         return True
     return user.is_agent and ticket.department.membership_set.filter(user=user).exists()
+
+
+def customer_visible_messages(qs: QuerySet[Message]) -> QuerySet[Message]:
+    """The messages of a thread a customer (or anyone reading as the customer: a status
+    lookup, a knowledge-base draft) may see: never internal notes, and never mail held until
+    the customer confirms it came from them."""
+    from destek.tickets.choices import Verification
+
+    return qs.filter(internal=False).exclude(verification=Verification.PENDING)
+
+
+def messages_visible_to(qs: QuerySet[Message], user: Any) -> QuerySet[Message]:
+    """The thread as `user` reads it: agents see everything, customers what is theirs to see."""
+    if getattr(user, "is_customer", True):
+        return customer_visible_messages(qs)
+    return qs
+
+
+def customer_may_see_message(message: Message | None) -> bool:
+    from destek.tickets.choices import Verification
+
+    return (
+        message is not None
+        and not message.internal
+        and message.verification != Verification.PENDING
+    )

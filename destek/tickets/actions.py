@@ -35,6 +35,7 @@ from destek.tickets.choices import (
     IntakeRuleCode,
     Priority,
     TicketStatus,
+    Verification,
     priority_rank,
 )
 from destek.tickets.models import (
@@ -616,35 +617,46 @@ def _customer_message(
     attachments: Sequence[Attachment],
     now: Any,
 ) -> Message:
-    actor = Actor.of(author)
     if ticket.status == TicketStatus.CLOSED:
         _check_reopen_window(ticket)
-    nudge = (
-        ticket.status in (TicketStatus.NEW, TicketStatus.OPEN)
-        and not attachments
-        and rule_enabled(IntakeRuleCode.NUDGE)
-        and intake.is_nudge(body)
-    )
     message = Message.objects.create(
         ticket=ticket,
         author=author,
         author_kind=AuthorKind.CUSTOMER,
         body=body,
         channel=channel,
-        nudge=nudge,
+        nudge=_is_nudge(ticket, body, has_files=bool(attachments)),
         created_at=now,
     )
     _attach(attachments, ticket, message)
-    if nudge:
+    _customer_message_counts(ticket, author, message, now)
+    return message
+
+
+def _is_nudge(ticket: Ticket, body: str, *, has_files: bool) -> bool:
+    return (
+        ticket.status in (TicketStatus.NEW, TicketStatus.OPEN)
+        and not has_files
+        and rule_enabled(IntakeRuleCode.NUDGE)
+        and intake.is_nudge(body)
+    )
+
+
+def _customer_message_counts(ticket: Ticket, author: User, message: Message, now: Any) -> None:
+    """What a customer's message changes: the ticket's status, the clocks, the assignee's
+    mail; a nudge changes nothing and gets an automatic answer."""
+    actor = Actor.of(author)
+    channel = message.channel
+    if message.nudge:
         # A nudge does not move the ticket in the queue, wake agents or touch the clocks.
         _event(ticket, actor, EventKind.NUDGE, public=False, message=message.pk)
         answered_recently = Message.objects.filter(
             ticket=ticket, author_kind=AuthorKind.SYSTEM, created_at__gte=now - NUDGE_QUIET
         ).exists()
         if answered_recently:  # one automatic answer an hour is enough to reassure
-            return message
+            return
         # In the language of the nudge when it is clear, else the account's, else the page's.
-        language = choose_language(body, account=author.language, page=get_language())
+        language = choose_language(message.body, account=author.language, page=get_language())
         answer = Message.objects.create(
             ticket=ticket,
             author=None,
@@ -654,7 +666,7 @@ def _customer_message(
             created_at=now,
         )
         notifications.nudge_answered(ticket, answer, language=language)
-        return message
+        return
     if ticket.status == TicketStatus.CLOSED:
         _reopen(ticket, actor, TicketStatus.OPEN, now=now)
     elif ticket.status in (TicketStatus.PENDING, TicketStatus.RESOLVED):
@@ -664,6 +676,57 @@ def _customer_message(
     _save(ticket)
     _event(ticket, actor, EventKind.REPLY, message=message.pk)
     notifications.customer_replied(ticket, message)
+
+
+@transaction.atomic
+def hold_message(
+    ticket: Ticket,
+    *,
+    author: User,
+    body: str,
+    channel: str = Channel.EMAIL,
+    attachments: Sequence[Attachment] = (),
+) -> Message:
+    """Mail in the customer's name whose sender could not be verified: kept on the ticket for
+    agents, with a warning, but not shown to the customer and changing nothing (status, clocks,
+    notifications) until the customer confirms it (`confirm_held_message`)."""
+    ticket = _follow_merges(_lock(ticket))
+    _own(ticket, author)
+    body = _clean_text(body, field="body", maximum=BODY_MAX)
+    message = Message.objects.create(
+        ticket=ticket,
+        author=author,
+        author_kind=AuthorKind.CUSTOMER,
+        body=body,
+        channel=channel,
+        verification=Verification.PENDING,
+        created_at=timezone.now(),
+    )
+    _attach(attachments, ticket, message)
+    _event(ticket, Actor(ActorKind.RULE), EventKind.HELD, public=False, message=message.pk)
+    return message
+
+
+@transaction.atomic
+def confirm_held_message(message: Message) -> Message:
+    """The customer confirmed a held mail: from now on it is their message, and it changes
+    what their reply would have changed. Confirming twice changes nothing more. Raises
+    ActionRefused (`reopen_window_expired`) when the ticket was closed too long ago: the
+    caller then files the words as a new ticket."""
+    ticket = _follow_merges(_lock(message.ticket))
+    message = (
+        Message.objects.select_for_update(of=("self",)).select_related("author").get(pk=message.pk)
+    )
+    if message.verification != Verification.PENDING or message.author is None:
+        return message
+    if ticket.status == TicketStatus.CLOSED:
+        _check_reopen_window(ticket)
+    now = timezone.now()
+    message.verification = Verification.CONFIRMED
+    message.nudge = _is_nudge(ticket, message.body, has_files=message.attachments.exists())
+    message.save(update_fields=["verification", "nudge"])
+    _event(ticket, Actor.of(message.author), EventKind.CONFIRMED, public=False, message=message.pk)
+    _customer_message_counts(ticket, message.author, message, now)
     return message
 
 

@@ -22,7 +22,11 @@ from destek.lib.errors import ActionRefused
 from destek.lib.ratelimit import hit
 from destek.sla.clocks import clocks_left
 from destek.tickets import actions
-from destek.tickets.access import access_attachment, access_ticket
+from destek.tickets.access import (
+    access_attachment,
+    access_ticket,
+    messages_visible_to,
+)
 from destek.tickets.actions import Actor
 from destek.tickets.choices import Channel, TicketStatus
 from destek.tickets.downloads import attachment_response
@@ -129,6 +133,9 @@ class MessageOut(Schema):
     author_kind: str
     author: str | None
     channel: str
+    #: "" (not in question), "unverified" (mail whose sender was not verified), "pending" (held
+    #: until the customer confirms it: agents only), "confirmed".
+    verification: str = ""
     created_at: Instant
     attachments: list[AttachmentOut]
 
@@ -313,6 +320,7 @@ def message_out(m: Message, viewer: User) -> dict[str, Any]:
         "author_kind": m.author_kind,
         "author": _person(m.author, viewer),
         "channel": m.channel,
+        "verification": m.verification,
         "created_at": m.created_at,
         "attachments": [attachment_out(a) for a in m.attachments.all()],
     }
@@ -587,9 +595,9 @@ def patch_ticket(request: HttpRequest, number: int, payload: TicketPatch) -> dic
 def list_messages(request: HttpRequest, number: int) -> list[dict[str, Any]]:
     user: User = request.auth  # type: ignore[attr-defined]
     ticket = access_ticket(user, number)
-    messages = Message.objects.filter(ticket=ticket).select_related("author", "ticket")
-    if user.is_customer:
-        messages = messages.filter(internal=False)
+    messages = messages_visible_to(
+        Message.objects.filter(ticket=ticket).select_related("author", "ticket"), user
+    )
     messages = messages.prefetch_related("attachments").order_by("id")
     return [message_out(m, user) for m in messages]
 

@@ -74,6 +74,18 @@ class EventKind(models.TextChoices):
     NOTIFY = "notify", _("Notification settings changed")
     SLA_WARNING = "sla_warning", _("Service level nearly breached")
     SLA_BREACH = "sla_breach", _("Service level breached")
+    HELD = "held", _("Unverified mail held for the customer's confirmation")
+    CONFIRMED = "confirmed", _("The customer confirmed a held mail")
+
+
+class Verification(models.TextChoices):
+    """Whether a mailed message is known to come from its sender (the receiving server's
+    SPF, DKIM and DMARC verdict). Empty: not in question (the portal, the API, checked mail)."""
+
+    NONE = "", _("Not in question")
+    PENDING = "pending", _("Held until the customer confirms it")
+    CONFIRMED = "confirmed", _("Confirmed by the customer")
+    UNVERIFIED = "unverified", _("Sender not verified")
 
 
 class AuthorKind(models.TextChoices):

@@ -21,6 +21,7 @@ from destek.tickets.choices import (
     IntakeRuleCode,
     Priority,
     TicketStatus,
+    Verification,
 )
 
 
@@ -282,6 +283,17 @@ class Message(models.Model):
         _("sent from"),
         blank=True,
         help_text=_("The address a mailed message came from, when it was not the account's."),
+    )
+    verification = models.CharField(
+        _("sender verification"),
+        max_length=16,
+        choices=Verification.choices,
+        default=Verification.NONE,
+        blank=True,
+        help_text=_(
+            "Pending: mail whose sender could not be verified, hidden from the customer until "
+            "they confirm it."
+        ),
     )
     created_at = models.DateTimeField(_("created"), default=timezone.now)
 
