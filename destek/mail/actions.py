@@ -38,6 +38,7 @@ from destek.tickets import actions as ticket_actions
 from destek.tickets.access import access_ticket
 from destek.tickets.choices import Channel
 from destek.tickets.models import Attachment, Department, Message, Ticket
+from destek.tickets.notifications import portal_link
 
 log = logging.getLogger(__name__)
 
@@ -640,6 +641,7 @@ def _answer_refused_files(sender: str, customer: User, ticket: Ticket, parts: li
             "number": f"#{ticket.number}",
             "files": [part.filename or "attachment" for part in parts],
             "mb": settings.DESTEK_MAX_ATTACHMENT_MB,
+            "link": portal_link(ticket),
         },
         language=customer.language,
         time_zone=customer.time_zone,

@@ -23,12 +23,12 @@ from destek.notify.sms import sms_enabled
 from destek.portal import actions as status_actions
 from destek.portal.browser import facts_from_user_agent
 from destek.portal.forms import CodeForm, LookupForm, ReplyForm, TicketForm
-from destek.tickets import actions
+from destek.tickets import actions, selectors
 from destek.tickets.access import access_ticket
 from destek.tickets.actions import reopen_open
 from destek.tickets.choices import Channel, TicketStatus
 from destek.tickets.details import labelled
-from destek.tickets.models import Message, Ticket
+from destek.tickets.models import Ticket
 from destek.tickets.selectors import customer_status_label, expected_answer_text
 
 #: Which form field a refusal belongs next to; the rest show above the form.
@@ -96,18 +96,14 @@ def status(request: HttpRequest, lookup_id: uuid.UUID) -> HttpResponse:
     lookup = status_actions.viewable(lookup_id)
     if lookup is not None and str(lookup_id) in request.session.get(GRANTS, []):
         ticket = lookup.ticket
-        thread = (
-            Message.objects.filter(ticket=ticket, internal=False)
-            .select_related("author")
-            .order_by("id")
-        )
         return render(
             request,
             "portal/status_view.html",
             {
                 "ticket": ticket,
                 "label": customer_status_label(ticket),
-                "thread": thread,
+                "thread": selectors.thread(ticket),
+                **_merged(None, ticket),
                 "expected": expected_answer_text(ticket),
             },
         )
@@ -197,37 +193,54 @@ def new_ticket(request: HttpRequest) -> HttpResponse:
     )
 
 
+def _merged(user: Any, ticket: Ticket) -> dict[str, Any]:
+    """Where a merged ticket went: its number always, and the target itself only when this
+    person may open it (a merge joins one customer's tickets, but an organisation or an
+    admin's edit can change who sees what)."""
+    if ticket.merged_into_id is None:
+        return {}
+    target = Ticket.objects.filter(pk=ticket.merged_into_id).only("number").first()
+    if target is None:
+        return {}
+    visible = user is not None and (Ticket.objects.visible_to(user).filter(pk=target.pk).exists())
+    return {"merged_number": target.number, "merged_visible": visible}
+
+
 def _ticket_page(
-    request: HttpRequest, number: int, reply: ReplyForm, sms_error: str = ""
+    request: HttpRequest,
+    number: int,
+    reply: ReplyForm,
+    sms_error: str = "",
+    error: str = "",
+    status: int = 200,
 ) -> HttpResponse:
     user = _customer(request)
     try:
         ticket = access_ticket(user, number)
     except Ticket.DoesNotExist:
         raise Http404 from None
-    thread = (
-        Message.objects.filter(ticket=ticket, internal=False)
-        .select_related("author")
-        .prefetch_related("attachments")
-        .order_by("id")
-    )
     return render(
         request,
         "portal/ticket.html",
         {
             "ticket": ticket,
             "label": customer_status_label(ticket),
-            "thread": thread,
+            "thread": selectors.thread(ticket),
+            **_merged(user, ticket),
             "expected": expected_answer_text(ticket),
             "reply": reply,
             "mine": ticket.customer_id == user.pk,
             "details": labelled(ticket.details),
-            "can_reopen": ticket.status == TicketStatus.CLOSED and reopen_open(ticket),
+            "can_reopen": ticket.status == TicketStatus.CLOSED
+            and ticket.merged_into_id is None
+            and reopen_open(ticket),
             "sms": sms_enabled(),
             "phone_verified": bool(user.phone and user.phone_verified_at),
             "sms_error": sms_error,
+            "error": error,
             **_limits(),
         },
+        status=status,
     )
 
 
@@ -291,7 +304,8 @@ def transition(request: HttpRequest, number: int, action: str) -> HttpResponse:
     except Ticket.DoesNotExist:
         raise Http404 from None
     except ActionRefused as refusal:
-        form = ReplyForm()
-        form.add_error(None, str(refusal.detail))
-        return _ticket_page(request, number, form)
+        # Said at the top of the page: the reply form may not be shown (a merged ticket).
+        return _ticket_page(
+            request, number, ReplyForm(), error=str(refusal.detail), status=refusal.status
+        )
     return redirect("portal:ticket", number=number)
