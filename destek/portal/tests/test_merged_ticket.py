@@ -101,7 +101,7 @@ def test_the_list_shows_the_merged_ticket_as_merged(
     assert f"Merged into #{target.number}" in browser.get("/my/tickets/").content.decode()
 
 
-def test_a_colleague_who_cannot_open_the_target_is_told_without_a_link(
+def test_a_target_the_customer_cannot_open_is_named_without_a_link(
     users: dict, merged: tuple[Ticket, Ticket]
 ) -> None:
     """A merge joins one customer's tickets; if an admin later moves the target to another
