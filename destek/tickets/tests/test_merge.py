@@ -101,7 +101,9 @@ def test_the_customer_of_a_merged_ticket_is_mailed_a_link_in_their_language(
     assert f"[#{second}]" in mail.subject
     link = f"https://support.example.com/my/tickets/{first}/"
     assert link in mail.body
-    assert f'href="{link}"' in mail.alternatives[0][0]
+    html = mail.alternatives[0][0]
+    assert f'href="{link}"' in html
+    assert f"ticket #{second}." not in html, "replies land in the target, and the mail says so"
     assert f"#{first}" in mail.body
     assert mail.body.startswith("Merhaba"), mail.body  # written in Turkish
 
