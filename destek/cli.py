@@ -158,6 +158,8 @@ def run(args: Sequence[str]) -> int:
         for argv in (web_server, worker_process)
     ]
     print(f"\nDestek is running on http://{host}:{port}/  (Ctrl-C stops it)", flush=True)
+    # Without DESTEK_BASE_URL this follows PORT (settings.py); said, so a wrong one is seen.
+    print(f"Links in mails point to {settings.BASE_URL}/", flush=True)
     stopping = False
 
     def stop(signum: int, frame: object) -> None:

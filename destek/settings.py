@@ -35,7 +35,10 @@ if not _secret and not TESTING:
 SECRET_KEY = _secret or "django-insecure-destek-tests-only-0123456789abcdefghijklmnopqrstuvwxyz"
 ALLOWED_HOSTS = env_list("DESTEK_ALLOWED_HOSTS", ["127.0.0.1", "localhost", "testserver"])
 CSRF_TRUSTED_ORIGINS = env_list("DESTEK_CSRF_TRUSTED_ORIGINS")
-BASE_URL = env_str("DESTEK_BASE_URL", "http://127.0.0.1:8000").rstrip("/")
+# The public address in mails and links. Unset (or empty), it is this machine on the port
+# `destek run` / `make run` serves on, so `PORT=8101 make run` mails links to port 8101.
+_PORT = env_int("PORT", 8000)
+BASE_URL = (env_str("DESTEK_BASE_URL").strip() or f"http://127.0.0.1:{_PORT}").rstrip("/")
 
 INSTALLED_APPS = [
     "django.contrib.admin",

@@ -62,6 +62,8 @@ class MergeForm(forms.Form):
     into = forms.IntegerField(
         label=_("Merge into ticket number"), min_value=1, max_value=99_999_999
     )
+    # Set by the confirmation page's button; the ticket page's form leads to that page.
+    confirm = forms.BooleanField(required=False, widget=forms.HiddenInput)
 
 
 class CannedForm(forms.Form):
@@ -104,6 +106,8 @@ class BulkForm(forms.Form):
     into = forms.IntegerField(
         label=_("Merge into ticket number"), min_value=1, max_value=99_999_999, required=False
     )
+    # A merge is done from its confirmation page, which sets this.
+    confirm = forms.BooleanField(required=False, widget=forms.HiddenInput)
 
     def __init__(self, *args: Any, agents: Sequence[tuple[str, str]] = (), **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)

@@ -41,7 +41,7 @@ from destek.desk.selectors import (
 from destek.lib.errors import ActionRefused
 from destek.mail.models import FailingAddress
 from destek.sla.clocks import clocks_left
-from destek.tickets import actions
+from destek.tickets import actions, selectors
 from destek.tickets.access import access_ticket, agent_department_ids
 from destek.tickets.actions import Actor
 from destek.tickets.choices import ACTIVE_STATUSES, Channel, Priority, TicketStatus
@@ -164,6 +164,25 @@ def bulk(request: HttpRequest) -> HttpResponse:
             result = desk_actions.bulk_status(user, numbers, data["status"])
         elif data["op"] == "department":
             result = desk_actions.bulk_department(user, numbers, data["department"])
+        elif not data["confirm"]:
+            # A merge cannot be undone: first a page naming every ticket and the target.
+            target_ticket = _merge_target(user, data["into"])
+            sources = (
+                Ticket.objects.visible_to(user)
+                .filter(number__in=numbers)
+                .exclude(pk=target_ticket.pk)
+                .order_by("-pk")
+            )
+            return render(
+                request,
+                "desk/bulk_merge_confirm.html",
+                {
+                    "target": target_ticket,
+                    "sources": sources,
+                    "numbers": numbers,
+                    "back": request.POST.get("back", ""),
+                },
+            )
         else:
             result = desk_actions.bulk_merge(user, numbers, data["into"])
     except ActionRefused as refusal:
@@ -189,6 +208,15 @@ def bulk(request: HttpRequest) -> HttpResponse:
     return redirect(target)
 
 
+def _merge_target(user: User, number: int) -> Ticket:
+    try:
+        return access_ticket(user, number)  # the one door, for the target too
+    except Ticket.DoesNotExist:
+        raise ActionRefused(
+            "merge_target_not_found", _("Ticket #{number} was not found.").format(number=number)
+        ) from None
+
+
 def _ticket_or_404(request: HttpRequest, number: int) -> Ticket:
     try:
         return access_ticket(request.user, number)  # type: ignore[arg-type]
@@ -196,13 +224,19 @@ def _ticket_or_404(request: HttpRequest, number: int) -> Ticket:
         raise Http404 from None
 
 
+def _merged_into(user: User, ticket: Ticket) -> dict[str, Any]:
+    """The ticket this one was merged into: its number, and whether this agent may open it."""
+    if ticket.merged_into_id is None:
+        return {}
+    target = Ticket.objects.filter(pk=ticket.merged_into_id).only("number").first()
+    if target is None:
+        return {}
+    visible = Ticket.objects.visible_to(user).filter(pk=target.pk).exists()
+    return {"merged_number": target.number, "merged_visible": visible}
+
+
 def _page(request: HttpRequest, ticket: Ticket, **forms: Any) -> HttpResponse:
-    thread = list(
-        Message.objects.filter(ticket=ticket)
-        .select_related("author")
-        .prefetch_related("attachments")
-        .order_by("id")
-    )
+    thread = list(selectors.thread(ticket, internal=True))
     events = TicketEvent.objects.filter(ticket=ticket).select_related("actor").order_by("id")
     others = (
         Ticket.objects.visible_to(request.user)
@@ -215,7 +249,9 @@ def _page(request: HttpRequest, ticket: Ticket, **forms: Any) -> HttpResponse:
     context = {
         "ticket": ticket,
         "thread": thread,
-        "last_message_id": thread[-1].pk if thread else 0,
+        # Moved-away messages (shown on a merged ticket) are not this ticket's to poll after.
+        "last_message_id": max((m.pk for m in thread if m.ticket_id == ticket.pk), default=0),
+        **_merged_into(user, ticket),
         "events": events,
         "others": others,
         "clocks": clocks_left(ticket),
@@ -308,14 +344,14 @@ def act(request: HttpRequest, number: int, what: str) -> HttpResponse:
             form = MergeForm(request.POST, auto_id="id_merge_%s")
             if not form.is_valid():
                 return _page(request, found, merge=form)
-            into = form.cleaned_data["into"]
-            try:
-                target = access_ticket(user, into)  # the one door, for the target too
-            except Ticket.DoesNotExist:
-                raise ActionRefused(
-                    "merge_target_not_found",
-                    _("Ticket #{number} was not found.").format(number=into),
-                ) from None
+            target = _merge_target(user, form.cleaned_data["into"])
+            if not form.cleaned_data["confirm"]:
+                # A merge cannot be undone: first a page naming both tickets, which works
+                # without JavaScript; a merge that would be refused is refused here already.
+                actions.check_merge(found, into=target, actor=actor)
+                return render(
+                    request, "desk/merge_confirm.html", {"ticket": found, "target": target}
+                )
             actions.merge(found, into=target, actor=actor)
             forget_queue_counts()
             return redirect("desk:ticket", number=target.number)

@@ -40,6 +40,7 @@ from destek.tickets import actions as ticket_actions
 from destek.tickets.access import access_ticket
 from destek.tickets.choices import AuthorKind, Channel, Verification
 from destek.tickets.models import Attachment, Department, Message, Ticket
+from destek.tickets.notifications import portal_link
 
 log = logging.getLogger(__name__)
 
@@ -777,6 +778,7 @@ def _answer_refused_files(
             "number": f"#{ticket.number}",
             "files": [part.filename or "attachment" for part in parts],
             "mb": settings.DESTEK_MAX_ATTACHMENT_MB,
+            "link": portal_link(ticket),
         },
         language=choose_language(text, account=customer.language),
         time_zone=customer.time_zone,

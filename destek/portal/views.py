@@ -23,23 +23,14 @@ from destek.notify.sms import sms_enabled
 from destek.portal import actions as status_actions
 from destek.portal.browser import facts_from_user_agent
 from destek.portal.forms import CodeForm, LookupForm, ReplyForm, TicketForm
-from destek.tickets import actions
-from destek.tickets.access import (
-    access_attachment,
-    access_public_attachment,
-    access_ticket,
-    customer_visible_messages,
-)
+from destek.tickets import actions, selectors
+from destek.tickets.access import access_attachment, access_public_attachment, access_ticket
 from destek.tickets.actions import reopen_open
 from destek.tickets.choices import Channel, TicketStatus
 from destek.tickets.details import labelled
 from destek.tickets.downloads import attachment_response
-from destek.tickets.models import Attachment, Message, Ticket
-from destek.tickets.selectors import (
-    customer_status_label,
-    expected_answer_text,
-    upload_limits,
-)
+from destek.tickets.models import Attachment, Ticket
+from destek.tickets.selectors import customer_status_label, expected_answer_text, upload_limits
 
 #: Which form field a refusal belongs next to; the rest show above the form.
 FIELD_OF = {
@@ -100,12 +91,6 @@ def status(request: HttpRequest, lookup_id: uuid.UUID) -> HttpResponse:
     lookup = status_actions.viewable(lookup_id)
     if lookup is not None and str(lookup_id) in request.session.get(GRANTS, []):
         ticket = lookup.ticket
-        thread = (
-            customer_visible_messages(Message.objects.filter(ticket=ticket))
-            .select_related("author")
-            .prefetch_related("attachments")
-            .order_by("id")
-        )
         return render(
             request,
             "portal/status_view.html",
@@ -113,7 +98,8 @@ def status(request: HttpRequest, lookup_id: uuid.UUID) -> HttpResponse:
                 "lookup_id": lookup_id,
                 "ticket": ticket,
                 "label": customer_status_label(ticket),
-                "thread": thread,
+                "thread": selectors.thread(ticket),
+                **_merged(None, ticket),
                 "expected": expected_answer_text(ticket),
             },
         )
@@ -231,47 +217,46 @@ def new_ticket(request: HttpRequest) -> HttpResponse:
 def _closed_offers(ticket: Ticket) -> dict[str, Any]:
     """What a closed ticket still offers, so the page never offers what will be refused: a
     reply and a reopen within the department's reopen window, a follow-up ticket after it;
-    a merged ticket sends the customer to the ticket it was merged into."""
+    a merged ticket offers neither (the page sends the customer to where it was merged)."""
     closed = ticket.status == TicketStatus.CLOSED
-    merged_into = None
-    if closed and ticket.merged_into_id is not None:
-        merged_into = Ticket.objects.filter(pk=ticket.merged_into_id).first()
-    can_reopen = closed and merged_into is None and reopen_open(ticket)
-    return {
-        "can_reopen": can_reopen,
-        "can_reply": not closed or can_reopen,
-        "merged_into": merged_into.number if merged_into is not None else None,
-        "merged_text": (
-            _("This ticket was merged into #{number}; please write there.").format(
-                number=merged_into.number
-            )
-            if merged_into is not None
-            else ""
-        ),
-    }
+    can_reopen = closed and ticket.merged_into_id is None and reopen_open(ticket)
+    return {"can_reopen": can_reopen, "can_reply": not closed or can_reopen}
+
+
+def _merged(user: Any, ticket: Ticket) -> dict[str, Any]:
+    """Where a merged ticket went: its number always, and the target itself only when this
+    person may open it (a merge joins one customer's tickets, but an organisation or an
+    admin's edit can change who sees what)."""
+    if ticket.merged_into_id is None:
+        return {}
+    target = Ticket.objects.filter(pk=ticket.merged_into_id).only("number").first()
+    if target is None:
+        return {}
+    visible = user is not None and (Ticket.objects.visible_to(user).filter(pk=target.pk).exists())
+    return {"merged_number": target.number, "merged_visible": visible}
 
 
 def _ticket_page(
-    request: HttpRequest, number: int, reply: ReplyForm, sms_error: str = "", refusal: str = ""
+    request: HttpRequest,
+    number: int,
+    reply: ReplyForm,
+    sms_error: str = "",
+    error: str = "",
+    status: int = 200,
 ) -> HttpResponse:
     user = _customer(request)
     try:
         ticket = access_ticket(user, number)
     except Ticket.DoesNotExist:
         raise Http404 from None
-    thread = (
-        customer_visible_messages(Message.objects.filter(ticket=ticket))
-        .select_related("author")
-        .prefetch_related("attachments")
-        .order_by("id")
-    )
     return render(
         request,
         "portal/ticket.html",
         {
             "ticket": ticket,
             "label": customer_status_label(ticket),
-            "thread": thread,
+            "thread": selectors.thread(ticket),
+            **_merged(user, ticket),
             "expected": expected_answer_text(ticket),
             "reply": reply,
             "mine": ticket.customer_id == user.pk,
@@ -280,9 +265,10 @@ def _ticket_page(
             "sms": sms_enabled(),
             "phone_verified": bool(user.phone and user.phone_verified_at),
             "sms_error": sms_error,
-            "refusal": refusal,
+            "error": error,
             **upload_limits(),
         },
+        status=status,
     )
 
 
@@ -346,8 +332,8 @@ def transition(request: HttpRequest, number: int, action: str) -> HttpResponse:
     except Ticket.DoesNotExist:
         raise Http404 from None
     except ActionRefused as refusal:
-        # Said above the buttons; an unbound form cannot carry an error (it used to crash).
-        response = _ticket_page(request, number, ReplyForm(), refusal=str(refusal.detail))
-        response.status_code = refusal.status
-        return response
+        # Said at the top of the page: the reply form may not be shown (a merged ticket).
+        return _ticket_page(
+            request, number, ReplyForm(), error=str(refusal.detail), status=refusal.status
+        )
     return redirect("portal:ticket", number=number)

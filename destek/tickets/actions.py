@@ -1075,6 +1075,32 @@ def set_customer_notifications(
     return ticket
 
 
+def check_merge(source: Ticket, *, into: Ticket, actor: Actor) -> None:
+    """Raise the refusal `merge` would give, changing nothing: the desk asks for confirmation
+    only of a merge that can be done."""
+    if source.pk == into.pk:
+        raise ActionRefused("merge_into_itself", _("A ticket cannot be merged into itself."))
+    _require_worker(actor, source)
+    _require_worker(actor, into)
+    if source.merged_into_id is not None or into.merged_into_id is not None:
+        raise ActionRefused(
+            "already_merged", _("One of the tickets is already merged."), status=409
+        )
+    if into.status == TicketStatus.CLOSED:
+        raise ActionRefused(
+            "merge_target_closed", _("Reopen the target ticket before merging into it."), status=409
+        )
+    if source.customer_id != into.customer_id:
+        # So the target of a merge is always a ticket the merged one's customer may open.
+        raise ActionRefused(
+            "merge_customer_mismatch",
+            _(
+                "Only tickets of the same customer can be merged: the customer would see the "
+                "other's conversation."
+            ),
+        )
+
+
 @transaction.atomic
 def merge(source: Ticket, *, into: Ticket, actor: Actor) -> Ticket:
     """Merge duplicate `source` into `into`: its messages move, it closes as `duplicate`."""
@@ -1090,25 +1116,11 @@ def merge(source: Ticket, *, into: Ticket, actor: Actor) -> Ticket:
         .order_by("pk")
     }
     source, into = locked[source.pk], locked[into.pk]
-    _require_worker(actor, source)
-    _require_worker(actor, into)
-    if source.merged_into_id is not None or into.merged_into_id is not None:
-        raise ActionRefused(
-            "already_merged", _("One of the tickets is already merged."), status=409
-        )
-    if into.status == TicketStatus.CLOSED:
-        raise ActionRefused(
-            "merge_target_closed", _("Reopen the target ticket before merging into it."), status=409
-        )
-    if source.customer_id != into.customer_id:
-        raise ActionRefused(
-            "merge_customer_mismatch",
-            _(
-                "Only tickets of the same customer can be merged: the customer would see the "
-                "other's conversation."
-            ),
-        )
+    check_merge(source, into=into, actor=actor)
     now = timezone.now()
+    # Each moved message remembers the ticket it was written on (the first one, when it
+    # moves again), so both tickets' threads can say where it came from and went.
+    Message.objects.filter(ticket=source, merged_from__isnull=True).update(merged_from=source)
     moved = Message.objects.filter(ticket=source).update(ticket=into)
     Attachment.objects.filter(ticket=source).update(ticket=into)
     for name in ("last_customer_message_at", "last_agent_message_at", "first_response_at"):
@@ -1133,6 +1145,7 @@ def merge(source: Ticket, *, into: Ticket, actor: Actor) -> Ticket:
         source.close_reason = CloseReason.DUPLICATE
     source.updated_at = now
     _save(source)
+    notifications.ticket_merged(source, into)
     return into
 
 

@@ -46,7 +46,8 @@ class ReadOnlyInline(admin.TabularInline):  # type: ignore[type-arg]
 
 class MessageInline(ReadOnlyInline):
     model = Message
-    fields = ("created_at", "author_kind", "author", "internal", "nudge", "body")
+    fk_name = "ticket"
+    fields = ("created_at", "author_kind", "author", "internal", "nudge", "merged_from", "body")
 
 
 class EventInline(ReadOnlyInline):

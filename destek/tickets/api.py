@@ -21,12 +21,8 @@ from destek.api.idempotency import idempotent
 from destek.lib.errors import ActionRefused
 from destek.lib.ratelimit import hit
 from destek.sla.clocks import clocks_left
-from destek.tickets import actions
-from destek.tickets.access import (
-    access_attachment,
-    access_ticket,
-    messages_visible_to,
-)
+from destek.tickets import actions, selectors
+from destek.tickets.access import access_attachment, access_ticket
 from destek.tickets.actions import Actor
 from destek.tickets.choices import Channel, TicketStatus
 from destek.tickets.downloads import attachment_response
@@ -137,6 +133,11 @@ class MessageOut(Schema):
     #: until the customer confirms it: agents only), "confirmed".
     verification: str = ""
     created_at: Instant
+    merged_from: int | None = Field(
+        default=None,
+        description="The ticket this message was written on, when a merge moved it away; "
+        "the merged ticket lists it too, and `ticket` says where it is now.",
+    )
     attachments: list[AttachmentOut]
 
 
@@ -322,6 +323,7 @@ def message_out(m: Message, viewer: User) -> dict[str, Any]:
         "channel": m.channel,
         "verification": m.verification,
         "created_at": m.created_at,
+        "merged_from": m.merged_from.number if m.merged_from_id and m.merged_from else None,
         "attachments": [attachment_out(a) for a in m.attachments.all()],
     }
 
@@ -595,10 +597,9 @@ def patch_ticket(request: HttpRequest, number: int, payload: TicketPatch) -> dic
 def list_messages(request: HttpRequest, number: int) -> list[dict[str, Any]]:
     user: User = request.auth  # type: ignore[attr-defined]
     ticket = access_ticket(user, number)
-    messages = messages_visible_to(
-        Message.objects.filter(ticket=ticket).select_related("author", "ticket"), user
-    )
-    messages = messages.prefetch_related("attachments").order_by("id")
+    # A merged ticket's thread still lists what was written on it (`ticket` names where each
+    # message is now): nobody opens a merged ticket to find it empty.
+    messages = selectors.thread(ticket, internal=not user.is_customer)
     return [message_out(m, user) for m in messages]
 
 

@@ -295,6 +295,16 @@ class Message(models.Model):
             "they confirm it."
         ),
     )
+    # The ticket this message was written on, when a merge moved it elsewhere: that
+    # ticket's page still shows it ("moved to #N"), the new one marks it "from #M".
+    merged_from = models.ForeignKey(
+        Ticket,
+        verbose_name=_("moved from"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="moved_messages",
+    )
     created_at = models.DateTimeField(_("created"), default=timezone.now)
 
     class Meta:

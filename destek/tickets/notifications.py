@@ -28,13 +28,26 @@ def customer_address(ticket: Ticket) -> str | None:
     return notification_address(ticket.customer, kind)
 
 
+def portal_link(ticket: Ticket) -> str:
+    """The ticket's page for its customer (they sign in first), on the public base URL."""
+    return settings.BASE_URL + reverse("portal:ticket", args=[ticket.number])
+
+
+def desk_link(ticket: Ticket) -> str:
+    """The ticket's page in the agents' desk."""
+    return settings.BASE_URL + reverse("desk:ticket", args=[ticket.number])
+
+
 def _context(ticket: Ticket, **extra: Any) -> dict[str, Any]:
+    """What every ticket mail can say. `link` is the reader's way to the ticket: notify sits
+    below tickets and knows no pages, so the link is made here and passed in."""
     return {
         "ticket": ticket,
         "number": f"#{ticket.number}",
         "base_url": settings.BASE_URL,
         "customer_name": ticket.customer.display_name,
         "expected": expected_answer_at(ticket),
+        "link": portal_link(ticket),
         **extra,
     }
 
@@ -66,7 +79,7 @@ def _to_agent(agent: Any, ticket: Ticket, template: str, **extra: Any) -> None:
     queue_mail(
         to=agent.email,
         template=template,
-        context=_context(ticket, agent_name=agent.display_name, **extra),
+        context=_context(ticket, agent_name=agent.display_name, link=desk_link(ticket), **extra),
         language=agent.language,
         time_zone=agent.time_zone,
         calendar=agent.calendar,
@@ -102,7 +115,7 @@ def _sms_to_customer(ticket: Ticket, template: str) -> None:
         template=template,
         context={
             "number": f"#{ticket.number}",
-            "link": settings.BASE_URL + reverse("portal:ticket", args=[ticket.number]),
+            "link": portal_link(ticket),
         },
         language=ticket.language or customer.language,
         ticket=ticket,
@@ -118,6 +131,17 @@ def status_changed(ticket: Ticket) -> None:
     """Pending, resolved and closed are news for the customer; the rest is internal."""
     if ticket.status in ("pending", "resolved", "closed"):
         _to_customer(ticket, "status_changed")
+
+
+def ticket_merged(source: Ticket, into: Ticket) -> None:
+    """The customer of a merged duplicate learns where its conversation went, with a link."""
+    _to_customer(
+        source,
+        "ticket_merged",
+        into=into,
+        into_number=f"#{into.number}",
+        into_link=portal_link(into),
+    )
 
 
 def nudge_answer_text(ticket: Ticket, language: str | None = None) -> str:

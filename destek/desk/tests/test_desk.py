@@ -236,6 +236,7 @@ def test_bulk_merge_into_one_ticket_refuses_another_customers(desk: Client, user
             "ticket": [target.number, same.number, other.number],
             "op": "merge",
             "into": target.number,
+            "confirm": "1",
         },
         follow=True,
     )
@@ -369,7 +370,9 @@ def test_loading_the_demo_twice_keeps_three_canned_replies(users: dict) -> None:
 def test_an_agent_merges_a_duplicate_from_the_ticket_page(desk: Client, users: dict) -> None:
     target = filed(users, subject="Export fails for March")
     duplicate = filed(users, subject="Export still fails for March")
-    response = desk.post(f"/desk/tickets/{duplicate.number}/merge/", {"into": target.number})
+    response = desk.post(
+        f"/desk/tickets/{duplicate.number}/merge/", {"into": target.number, "confirm": "1"}
+    )
     assert response.status_code == 302 and response["Location"].endswith(f"/{target.number}/")
     duplicate.refresh_from_db()
     assert duplicate.merged_into_id == target.pk and duplicate.close_reason == "duplicate"
