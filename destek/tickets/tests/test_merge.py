@@ -89,9 +89,12 @@ def test_the_customer_of_a_merged_ticket_is_mailed_a_link_in_their_language(
 ) -> None:
     settings.BASE_URL = "https://support.example.com"
     turkish = as_user("customer", language="tr")
-    first = turkish.file_ticket()["number"]
+    first = turkish.file_ticket(
+        subject="Rapor dışa aktarılamıyor", body="Dışa aktar düğmesine basınca hiçbir şey olmuyor."
+    )["number"]
     second = turkish.file_ticket(
-        subject="Export to CSV fails", body="The export button does nothing."
+        subject="CSV dışa aktarma çalışmıyor",
+        body="Dışa aktar düğmesi hiçbir şey yapmıyor, lütfen yardım edin.",
     )["number"]
     outbox.clear()
     agent.post(f"tickets/{second}/merge", {"into": first})
