@@ -105,11 +105,13 @@ def load_service_levels() -> None:
 
 
 @transaction.atomic
-def load_demo(*, knowledge_base: bool = True) -> None:
-    """Departments, users, rules, service levels, canned replies and the knowledge base.
+def load_demo(*, knowledge_base: bool = True, sample_tickets: bool = False) -> None:
+    """Departments, users, rules, service levels, canned replies, the knowledge base and,
+    for `destek demo`, about forty sample tickets (`lib/demo_tickets.py`).
 
-    The test suite's `demo` fixture passes `knowledge_base=False`: nearly every test loads the
-    demo, and indexing 30+ articles in five languages would add about a second to each.
+    The test suite's `demo` fixture passes `knowledge_base=False` and leaves the tickets out:
+    nearly every test loads the demo, and indexing 30+ articles in five languages would add
+    about a second to each, the tickets a few more.
     """
     technical, _ = Department.objects.get_or_create(
         slug="technical", defaults={"name": "Technical", "position": 1, "asks_diagnostics": True}
@@ -156,6 +158,10 @@ def load_demo(*, knowledge_base: bool = True) -> None:
     load_canned_replies(technical)
     if knowledge_base:
         load_content()
+    if sample_tickets:
+        from destek.lib.demo_tickets import load_sample_tickets
+
+        load_sample_tickets()
 
 
 #: title, body, department slug or None (every department), status after, priority.

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from contextvars import ContextVar
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -21,6 +23,20 @@ from destek.notify.choices import Transport
 from destek.notify.models import Delivery
 
 log = logging.getLogger(__name__)
+
+_paused: ContextVar[bool] = ContextVar("destek_outbox_paused", default=False)
+
+
+@contextmanager
+def outbox_paused() -> Iterator[None]:
+    """Nothing is queued for mail or SMS inside this block: the demo's sample tickets are
+    made through the real actions, but their customers are people nobody should write to."""
+    token = _paused.set(True)
+    try:
+        yield
+    finally:
+        _paused.reset(token)
+
 
 if TYPE_CHECKING:
     from destek.tickets.models import Ticket
@@ -104,6 +120,8 @@ def queue_mail(
     when the change was made, not when a worker got round to it. Returns None when an
     automatic mail is over the recipient's cap (logged, not queued).
     """
+    if _paused.get():
+        return None
     automatic = auto_submitted != AutoSubmitted.HUMAN
     from destek.mail.selectors import answering_automatic_mail_from
 
@@ -169,7 +187,7 @@ def queue_sms(
     """
     from destek.notify.sms import sms_enabled
 
-    if not sms_enabled():
+    if _paused.get() or not sms_enabled():
         return None
     if over_automatic_cap(to):
         log.warning("SMS %s to %s not queued: over the cap", template, to)

@@ -5,6 +5,7 @@ from typing import Any
 from django.contrib import admin
 from django.db import transaction
 
+from destek.lib.names import NamesForm, name_fields
 from destek.sla.models import Calendar, CalendarDate, Policy, WeeklyHours
 
 
@@ -44,6 +45,7 @@ class CalendarAdmin(RecomputesClocks):
 
 @admin.register(Policy)
 class PolicyAdmin(RecomputesClocks):
+    form = NamesForm
     list_display = (
         "name",
         "position",
@@ -58,7 +60,7 @@ class PolicyAdmin(RecomputesClocks):
     list_filter = ("enabled", "calendar")
     list_select_related = ("calendar",)
     fieldsets = (
-        (None, {"fields": ("name", "position", "enabled")}),
+        (None, {"fields": ("name", *name_fields(), "position", "enabled")}),
         (
             "When",
             {
