@@ -53,7 +53,7 @@ TIMES = (
 
 #: A step: (kind, hours ago, text or value). Kinds: "reply:<status after>" (the department's
 #: agent answers), "note", "customer" (the customer writes), "assign", "close:<reason>",
-#: "merge" (into the sample whose key is the value).
+#: "priority" (to the value), "merge" (into the sample whose key is the value).
 Step = tuple[str, float, str]
 
 
@@ -327,6 +327,7 @@ SAMPLES = [
         "Сервер полностью не отвечает",
         "С 10:15 по Москве сервер 185.12.34.56 (VPS «Старт») не отвечает ни по HTTP, ни по "
         "SSH. Перезагрузка из панели не помогла.",
+        [("priority", 1.9, Priority.CRITICAL)],
         urgency=Priority.CRITICAL,
     ),
     # --- English -----------------------------------------------------------------------------
@@ -453,6 +454,7 @@ SAMPLES = [
         "Sunucu tamamen kullanılamıyor",
         "Sunucu IP adresi 91.201.44.17, hizmet adı “VDS Pro 4”. Sorun 09:05 (CET) civarında "
         "başladı; ping yanıt vermiyor, panelden yeniden başlatma da işe yaramadı.",
+        [("priority", 2.4, Priority.CRITICAL)],
         urgency=Priority.CRITICAL,
     ),
     Sample(
@@ -693,6 +695,8 @@ def _step(
         actions.add_message(ticket, author=agent, body=text, internal=True, channel=Channel.WEB)
     elif kind == "customer":
         actions.add_message(ticket, author=ticket.customer, body=text, channel=ticket.channel)
+    elif kind == "priority":
+        actions.change_priority(ticket, actor=who, priority=text)
     elif kind == "assign":
         actions.assign(ticket, actor=who, assignee=agent)
     elif kind.startswith("close:"):
