@@ -6,6 +6,7 @@ from django.contrib import admin
 from django.db import transaction
 
 from destek.lib.names import NamesForm, name_fields
+from destek.lib.zones import TimeZoneSelectAdmin
 from destek.sla.models import Calendar, CalendarDate, Policy, WeeklyHours
 
 
@@ -37,7 +38,7 @@ class CalendarDateInline(admin.TabularInline):  # type: ignore[type-arg]
 
 
 @admin.register(Calendar)
-class CalendarAdmin(RecomputesClocks):
+class CalendarAdmin(TimeZoneSelectAdmin, RecomputesClocks):
     list_display = ("name", "time_zone", "holiday_country", "holiday_subdivision")
     search_fields = ("name",)
     inlines = [WeeklyHoursInline, CalendarDateInline]
