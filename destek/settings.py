@@ -34,7 +34,8 @@ if not _secret and not TESTING:
 SECRET_KEY = _secret or "django-insecure-destek-tests-only-0123456789abcdefghijklmnopqrstuvwxyz"
 ALLOWED_HOSTS = env_list("DESTEK_ALLOWED_HOSTS", ["127.0.0.1", "localhost", "testserver"])
 CSRF_TRUSTED_ORIGINS = env_list("DESTEK_CSRF_TRUSTED_ORIGINS")
-BASE_URL = env_str("DESTEK_BASE_URL", "http://127.0.0.1:8000").rstrip("/")
+# Links in mail; by default the address `destek run` serves (PORT), so demo links work.
+BASE_URL = env_str("DESTEK_BASE_URL", f"http://127.0.0.1:{env_int('PORT', 8000)}").rstrip("/")
 
 INSTALLED_APPS = [
     "django.contrib.admin",

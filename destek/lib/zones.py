@@ -8,6 +8,8 @@ from typing import Any
 
 from django import forms
 
+from destek.lib.turkic import capfirst
+
 
 @functools.cache
 def time_zone_choices() -> list[tuple[str, str]]:
@@ -21,7 +23,7 @@ class TimeZoneSelectAdmin:
     def formfield_for_dbfield(self, db_field: Any, request: Any, **kwargs: Any) -> Any:
         if db_field.name == "time_zone":
             return forms.ChoiceField(
-                label=db_field.verbose_name,
+                label=capfirst(db_field.verbose_name),
                 choices=time_zone_choices(),
                 initial=db_field.get_default(),
                 required=not db_field.blank,
