@@ -90,7 +90,7 @@ class MailAccountForm(forms.ModelForm):  # type: ignore[type-arg]
     """The password is typed here and stored encrypted; the page never shows it again."""
 
     password = forms.CharField(
-        label=_("password"),
+        label=_("Password"),
         required=False,
         strip=False,
         widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "new-password"}),
@@ -99,7 +99,7 @@ class MailAccountForm(forms.ModelForm):  # type: ignore[type-arg]
         ),
     )
     forget_password = forms.BooleanField(
-        label=_("forget the stored password"),
+        label=_("Forget the stored password"),
         required=False,
         help_text=_("The environment variable below is used instead."),
     )
