@@ -158,6 +158,13 @@ def run(args: Sequence[str]) -> int:
         for argv in (web_server, worker_process)
     ]
     print(f"\nDestek is running on http://{host}:{port}/  (Ctrl-C stops it)", flush=True)
+    if settings.EMAIL_BACKEND == "destek.notify.demo_mail.DemoMailBackend":
+        print(
+            f"Demo mail is not sent: each one is printed here as 'mail to ...' and kept at "
+            f"http://{host}:{port}/desk/demo-mail/ (sign in as admin@example.com). "
+            "DESTEK_SMTP_HOST sends it instead.",
+            flush=True,
+        )
     stopping = False
 
     def stop(signum: int, frame: object) -> None:
