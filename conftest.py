@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 from django.core import mail
 from django.test import Client
+from django.utils import translation
 from hypothesis import HealthCheck
 from hypothesis import settings as hypothesis_settings
 
@@ -141,6 +142,15 @@ def anonymous(as_user: Any) -> ApiClient:
 def outbox() -> Iterator[list[Any]]:
     mail.outbox = []
     yield mail.outbox
+
+
+@pytest.fixture(autouse=True)
+def _default_language() -> Iterator[None]:
+    """A request activates its user's language for the thread; the next test must not start
+    in it (tickets take the active language, and the desk offers canned replies by it)."""
+    translation.deactivate()
+    yield
+    translation.deactivate()
 
 
 @pytest.fixture(autouse=True)

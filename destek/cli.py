@@ -160,6 +160,13 @@ def run(args: Sequence[str]) -> int:
     print(f"\nDestek is running on http://{host}:{port}/  (Ctrl-C stops it)", flush=True)
     # Without DESTEK_BASE_URL this follows PORT (settings.py); said, so a wrong one is seen.
     print(f"Links in mails point to {settings.BASE_URL}/", flush=True)
+    if settings.EMAIL_BACKEND == "destek.notify.demo_mail.DemoMailBackend":
+        print(
+            f"Demo mail is not sent: each one is printed here as 'mail to ...' and kept at "
+            f"http://{host}:{port}/desk/demo-mail/ (sign in as admin@example.com). "
+            "DESTEK_SMTP_HOST sends it instead.",
+            flush=True,
+        )
     stopping = False
 
     def stop(signum: int, frame: object) -> None:

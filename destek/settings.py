@@ -86,7 +86,8 @@ ASGI_APPLICATION = "destek.asgi.application"
 TEMPLATES = [
     {
         "BACKEND": "django.template.backends.django.DjangoTemplates",
-        "DIRS": [],
+        # Overrides of Django's own templates (the admin's base_site.html).
+        "DIRS": [BASE_DIR / "templates"],
         "APP_DIRS": True,
         "OPTIONS": {
             "context_processors": [
@@ -217,7 +218,22 @@ else:
     }
 
 # Mail.
-EMAIL_BACKEND = env_str("DESTEK_EMAIL_BACKEND", "django.core.mail.backends.smtp.EmailBackend")
+DESTEK_DEMO = env_bool("DESTEK_DEMO", False)
+
+
+def choose_email_backend() -> str:
+    """SMTP, unless this is the demo without a mail server: then every mail is kept in the
+    demo mailbox (/desk/demo-mail/) and printed in the terminal. DESTEK_SMTP_HOST (or
+    DESTEK_EMAIL_BACKEND) set explicitly sends the demo's mail too."""
+    explicit = env_str("DESTEK_EMAIL_BACKEND")
+    if explicit:
+        return explicit
+    if env_bool("DESTEK_DEMO", False) and not env_str("DESTEK_SMTP_HOST"):
+        return "destek.notify.demo_mail.DemoMailBackend"
+    return "django.core.mail.backends.smtp.EmailBackend"
+
+
+EMAIL_BACKEND = choose_email_backend()
 if TESTING:
     EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
 EMAIL_HOST = env_str("DESTEK_SMTP_HOST", "127.0.0.1")
@@ -294,7 +310,6 @@ DESTEK_SMS_DEFAULT_REGION = env_str("DESTEK_SMS_DEFAULT_REGION", "AZ").strip().u
 DESTEK_TICKETS_PER_HOUR = env_int("DESTEK_TICKETS_PER_HOUR", 30, minimum=1)
 DESTEK_MESSAGES_PER_HOUR = env_int("DESTEK_MESSAGES_PER_HOUR", 240, minimum=1)
 DESTEK_API_PAGE_SIZE = env_int("DESTEK_API_PAGE_SIZE", 50, minimum=1)
-DESTEK_DEMO = env_bool("DESTEK_DEMO", False)
 DESTEK_TRUSTED_PROXIES = env_int("DESTEK_TRUSTED_PROXIES", 0, minimum=0)
 DESTEK_SIGNUP = env_bool("DESTEK_SIGNUP", True)
 DESTEK_SIGNUP_LINK_HOURS = env_int("DESTEK_SIGNUP_LINK_HOURS", 24, minimum=1)

@@ -9,6 +9,7 @@ from django.utils.translation import gettext_lazy as _
 
 from destek.accounts.actions import change_password
 from destek.accounts.models import ApiToken, ContactAddress, Organisation, User
+from destek.lib.zones import TimeZoneSelectAdmin
 from destek.tickets.models import Membership
 
 
@@ -47,7 +48,7 @@ class ContactAddressInline(admin.TabularInline):  # type: ignore[type-arg]
 
 
 @admin.register(User)
-class UserAdmin(BaseUserAdmin):  # type: ignore[type-arg]
+class UserAdmin(TimeZoneSelectAdmin, BaseUserAdmin):  # type: ignore[type-arg]
     form = UserEditForm
     add_form = UserCreateForm
     change_password_form = PasswordForm

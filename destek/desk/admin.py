@@ -9,7 +9,7 @@ from destek.desk.models import CannedReply
 class CannedReplyAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
     """Admins keep the canned replies; agents only use them from the ticket page."""
 
-    list_display = ("title", "department", "status", "priority", "position")
-    list_filter = ("department", "status", "priority")
+    list_display = ("title", "language", "department", "status", "priority", "position")
+    list_filter = ("language", "department", "status", "priority")
     list_editable = ("position",)
     search_fields = ("title", "body")

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
@@ -42,6 +43,15 @@ class CannedReply(models.Model):
     )
     priority = models.CharField(
         _("set priority"), max_length=16, choices=Priority.choices, blank=True
+    )
+    language = models.CharField(
+        _("language"),
+        max_length=8,
+        choices=settings.LANGUAGES,
+        blank=True,
+        help_text=_(
+            "Offered on tickets in this language (before the others); empty: in every language."
+        ),
     )
     position = models.PositiveIntegerField(_("position"), default=0)
 

@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from django.core.cache import cache
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Case, Count, Q, QuerySet, Value, When
 
 from destek.accounts.models import User
 from destek.desk.models import CannedReply
@@ -26,15 +26,23 @@ def render_canned(body: str, *, ticket: Ticket, agent: User) -> str:
         "customer_name": ticket.customer.display_name,
         "ticket_number": ticket.display_number,
         "agent_name": agent.display_name,
-        "department": ticket.department.name,
+        "department": ticket.department.display_name(ticket.language),
     }
     return PLACEHOLDER.sub(lambda match: values[match.group(1)], body)
 
 
 def canned_replies_for(ticket: Ticket) -> QuerySet[CannedReply]:
-    """The global ones and those of the ticket's department."""
-    return CannedReply.objects.filter(
-        Q(department__isnull=True) | Q(department_id=ticket.department_id)
+    """The global ones and those of the ticket's department, in the ticket's language first,
+    then those for every language; replies in other languages are not offered."""
+    return (
+        CannedReply.objects.filter(
+            Q(department__isnull=True) | Q(department_id=ticket.department_id),
+            language__in=["", ticket.language],
+        )
+        .annotate(
+            other_language=Case(When(language=ticket.language, then=Value(0)), default=Value(1))
+        )
+        .order_by("other_language", "position", "title")
     )
 
 

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from django.urls import path
 
-from destek.desk import kb_views, views
+from destek.desk import demo_mail_views, kb_views, views
 
 app_name = "desk"
 
@@ -13,6 +13,9 @@ urlpatterns = [
     path("tickets/<int:number>/", views.ticket, name="ticket"),
     path("tickets/<int:number>/thread/", views.thread, name="thread"),
     path("tickets/<int:number>/<str:what>/", views.act, name="act"),
+    # The demo mailbox (desk/demo_mail_views.py), admins only
+    path("demo-mail/", demo_mail_views.mailbox, name="demo_mail"),
+    path("demo-mail/<int:pk>/", demo_mail_views.mail, name="demo_mail_one"),
     # The knowledge base (desk/kb_views.py)
     path("kb/", kb_views.home, name="kb"),
     path("kb/new/", kb_views.new, name="kb_new"),

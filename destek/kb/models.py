@@ -152,6 +152,8 @@ class ArticleEvent(models.Model):
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
+        verbose_name = _("article event")
+        verbose_name_plural = _("article events")
         indexes = [
             models.Index(fields=["article", "kind"], name="kb_event_article_idx"),
             models.Index(fields=["visit", "kind"], name="kb_event_visit_idx"),
@@ -172,6 +174,8 @@ class SearchLog(models.Model):
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
+        verbose_name = _("search")
+        verbose_name_plural = _("searches")
         indexes = [models.Index(fields=["results", "created_at"], name="kb_search_empty_idx")]
 
     def __str__(self) -> str:

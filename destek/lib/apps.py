@@ -8,4 +8,6 @@ class LibConfig(AppConfig):
     label = "destek_lib"
 
     def ready(self) -> None:
-        from destek.lib import checks, jobs  # noqa: F401  (registers checks and tasks)
+        from destek.lib import checks, jobs, turkic  # noqa: F401  (registers checks and tasks)
+
+        turkic.install()  # "İstifadəçilər", not "Istifadəçilər", in Azerbaijani and Turkish

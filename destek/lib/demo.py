@@ -56,6 +56,57 @@ tamamen kullanılamıyor
 سامانه از دسترس خارج"""
 
 
+#: The demo departments' and service-level policies' names in the five languages (seeds 004
+#: and 003: "Teknik Sorunlar", "Mali Konular").
+DEPARTMENT_NAMES = {
+    "technical": {
+        "az": "Texniki dəstək",
+        "en": "Technical",
+        "fa": "پشتیبانی فنی",
+        "ru": "Техническая поддержка",
+        "tr": "Teknik Sorunlar",
+    },
+    "finance": {
+        "az": "Maliyyə",
+        "en": "Finance",
+        "fa": "امور مالی",
+        "ru": "Финансовый отдел",
+        "tr": "Mali Konular",
+    },
+}
+POLICY_NAMES = {
+    "VIP": {"az": "VIP", "en": "VIP", "fa": "VIP", "ru": "VIP", "tr": "VIP"},
+    "Critical": {
+        "az": "Kritik",
+        "en": "Critical",
+        "fa": "بحرانی",
+        "ru": "Критический",
+        "tr": "Kritik",
+    },
+    "High priority": {
+        "az": "Yüksək prioritet",
+        "en": "High priority",
+        "fa": "اولویت بالا",
+        "ru": "Высокий приоритет",
+        "tr": "Yüksek öncelik",
+    },
+    "E-mail": {
+        "az": "E-poçt",
+        "en": "E-mail",
+        "fa": "ایمیل",
+        "ru": "Электронная почта",
+        "tr": "E-posta",
+    },
+    "Default": {
+        "az": "Standart",
+        "en": "Standard",
+        "fa": "استاندارد",
+        "ru": "Стандартный",
+        "tr": "Standart",
+    },
+}
+
+
 def _calendar(
     name: str, time_zone: str, country: str, days: range, start: int, end: int
 ) -> Calendar:
@@ -102,14 +153,20 @@ def load_service_levels() -> None:
         next_response_minutes=240,
         resolution_minutes=3 * day,
     )
+    for policy in Policy.objects.filter(name__in=POLICY_NAMES):
+        if not policy.names:  # names an admin gave are kept
+            policy.names = POLICY_NAMES[policy.name]
+            policy.save(update_fields=["names"])
 
 
 @transaction.atomic
-def load_demo(*, knowledge_base: bool = True) -> None:
-    """Departments, users, rules, service levels, canned replies and the knowledge base.
+def load_demo(*, knowledge_base: bool = True, sample_tickets: bool = False) -> None:
+    """Departments, users, rules, service levels, canned replies, the knowledge base and,
+    for `destek demo`, about forty sample tickets (`lib/demo_tickets.py`).
 
-    The test suite's `demo` fixture passes `knowledge_base=False`: nearly every test loads the
-    demo, and indexing 30+ articles in five languages would add about a second to each.
+    The test suite's `demo` fixture passes `knowledge_base=False` and leaves the tickets out:
+    nearly every test loads the demo, and indexing 30+ articles in five languages would add
+    about a second to each, the tickets a few more.
     """
     technical, _ = Department.objects.get_or_create(
         slug="technical", defaults={"name": "Technical", "position": 1, "asks_diagnostics": True}
@@ -117,6 +174,10 @@ def load_demo(*, knowledge_base: bool = True) -> None:
     finance, _ = Department.objects.get_or_create(
         slug="finance", defaults={"name": "Finance", "position": 2, "billing": True}
     )
+    for named in (technical, finance):
+        if not named.names:  # names an admin gave are kept
+            named.names = DEPARTMENT_NAMES[named.slug]
+            named.save(update_fields=["names"])
     departments = {"technical": technical, "finance": finance}
     for email, name, role, tier, language, department in USERS:
         user = User.objects.filter(email=email).first()
@@ -156,11 +217,16 @@ def load_demo(*, knowledge_base: bool = True) -> None:
     load_canned_replies(technical)
     if knowledge_base:
         load_content()
+    if sample_tickets:
+        from destek.lib.demo_tickets import load_sample_tickets
+
+        load_sample_tickets()
 
 
-#: title, body, department slug or None (every department), status after, priority.
+#: language, title, body, department slug or None (every department), status after, priority.
 CANNED_REPLIES = [
     (
+        "en",
         "Greeting: we are on it",
         "Hello {customer_name},\n\nthank you for writing to us. We are looking into ticket "
         "{ticket_number} and will write again as soon as we know more.\n\n{agent_name}",
@@ -169,6 +235,7 @@ CANNED_REPLIES = [
         "",
     ),
     (
+        "en",
         "Need more details",
         "Hello {customer_name},\n\nto find the cause we need a few more details: the steps "
         "that lead to the error, a screenshot or a short screen recording, and the time it "
@@ -178,6 +245,7 @@ CANNED_REPLIES = [
         "",
     ),
     (
+        "en",
         "Outage acknowledged",
         "Hello {customer_name},\n\nwe know about the outage and our engineers are working "
         "on it with the highest priority. We will update ticket {ticket_number} as soon as "
@@ -186,19 +254,143 @@ CANNED_REPLIES = [
         TicketStatus.OPEN,
         Priority.CRITICAL,
     ),
+    (
+        "az",
+        "Salamlama: məşğul oluruq",
+        "Salam, {customer_name}!\n\nBizə yazdığınız üçün təşəkkür edirik. {ticket_number} "
+        "nömrəli müraciətinizi araşdırırıq və yenilik olan kimi sizə yazacağıq.\n\n"
+        "{agent_name}",
+        None,
+        TicketStatus.OPEN,
+        "",
+    ),
+    (
+        "az",
+        "Əlavə məlumat lazımdır",
+        "Salam, {customer_name}!\n\nSəbəbi tapmaq üçün bir neçə əlavə məlumat lazımdır: "
+        "xətaya aparan addımlar, ekran görüntüsü və ya qısa ekran yazısı, bir də bunun baş "
+        "verdiyi vaxt.\n\n{agent_name}",
+        "technical",
+        TicketStatus.PENDING,
+        "",
+    ),
+    (
+        "az",
+        "Nasazlıqdan xəbərimiz var",
+        "Salam, {customer_name}!\n\nNasazlıqdan xəbərimiz var, mütəxəssislərimiz onu ən "
+        "yüksək prioritetlə aradan qaldırır. Xidmət bərpa olunan kimi {ticket_number} "
+        "nömrəli müraciətdə xəbər verəcəyik.\n\n{agent_name}",
+        "technical",
+        TicketStatus.OPEN,
+        Priority.CRITICAL,
+    ),
+    (
+        "fa",
+        "خوشامد: در حال بررسی هستیم",
+        "{customer_name} گرامی، سلام\n\nاز پیام شما سپاسگزاریم. درخواست {ticket_number} "
+        "در حال بررسی است و به محض اطلاع بیشتر به شما خبر می‌دهیم.\n\n{agent_name}",
+        None,
+        TicketStatus.OPEN,
+        "",
+    ),
+    (
+        "fa",
+        "به اطلاعات بیشتری نیاز داریم",
+        "{customer_name} گرامی، سلام\n\nبرای یافتن علت به چند نکته‌ی دیگر نیاز داریم: "
+        "مراحلی که به خطا می‌رسد، تصویر صفحه یا یک فیلم کوتاه از صفحه، و زمان بروز "
+        "مشکل.\n\n{agent_name}",
+        "technical",
+        TicketStatus.PENDING,
+        "",
+    ),
+    (
+        "fa",
+        "از قطعی مطلع هستیم",
+        "{customer_name} گرامی، سلام\n\nاز قطعی سرویس مطلع هستیم و کارشناسان ما با بالاترین "
+        "اولویت در حال رفع آن هستند. به محض برقراری سرویس، در درخواست {ticket_number} "
+        "اطلاع می‌دهیم.\n\n{agent_name}",
+        "technical",
+        TicketStatus.OPEN,
+        Priority.CRITICAL,
+    ),
+    (
+        "ru",
+        "Приветствие: уже занимаемся",
+        "Здравствуйте, {customer_name}!\n\nСпасибо, что написали нам. Мы разбираемся с "
+        "заявкой {ticket_number} и напишем, как только узнаем больше.\n\n{agent_name}",
+        None,
+        TicketStatus.OPEN,
+        "",
+    ),
+    (
+        "ru",
+        "Нужны подробности",
+        "Здравствуйте, {customer_name}!\n\nЧтобы найти причину, нам нужно ещё немного "
+        "сведений: шаги, которые приводят к ошибке, снимок экрана или короткая запись "
+        "экрана и время, когда это произошло.\n\n{agent_name}",
+        "technical",
+        TicketStatus.PENDING,
+        "",
+    ),
+    (
+        "ru",
+        "Сбой уже устраняем",
+        "Здравствуйте, {customer_name}!\n\nМы знаем о сбое, инженеры устраняют его в "
+        "первую очередь. Сообщим в заявке {ticket_number}, как только сервис "
+        "восстановится.\n\n{agent_name}",
+        "technical",
+        TicketStatus.OPEN,
+        Priority.CRITICAL,
+    ),
+    (
+        "tr",
+        "Karşılama: ilgileniyoruz",
+        "Merhaba {customer_name},\n\nbize yazdığınız için teşekkür ederiz. {ticket_number} "
+        "numaralı talebinizi inceliyoruz, yeni bir bilgi olur olmaz size yazacağız.\n\n"
+        "{agent_name}",
+        None,
+        TicketStatus.OPEN,
+        "",
+    ),
+    (
+        "tr",
+        "Daha fazla ayrıntı gerekiyor",
+        "Merhaba {customer_name},\n\nnedenini bulmak için birkaç ayrıntıya daha ihtiyacımız "
+        "var: hataya götüren adımlar, bir ekran görüntüsü ya da kısa bir ekran kaydı ve "
+        "sorunun yaşandığı saat.\n\n{agent_name}",
+        "technical",
+        TicketStatus.PENDING,
+        "",
+    ),
+    (
+        "tr",
+        "Kesintiden haberdarız",
+        "Merhaba {customer_name},\n\nkesintiden haberdarız, mühendislerimiz en yüksek "
+        "öncelikle çalışıyor. Hizmet geri geldiğinde {ticket_number} numaralı talepte "
+        "bilgi vereceğiz.\n\n{agent_name}",
+        "technical",
+        TicketStatus.OPEN,
+        Priority.CRITICAL,
+    ),
 ]
 
 
 def load_canned_replies(technical: Department) -> None:
-    """The demo's canned replies, by title: loading twice adds none."""
-    for position, (title, body, department, status, priority) in enumerate(CANNED_REPLIES):
-        CannedReply.objects.get_or_create(
+    """The demo's canned replies, three in each language, by title: loading twice adds
+    none. A ticket's page offers those in its language."""
+    for position, (language, title, body, department, status, priority) in enumerate(
+        CANNED_REPLIES
+    ):
+        reply, _ = CannedReply.objects.get_or_create(
             title=title,
             defaults={
+                "language": language,
                 "body": body,
                 "department": technical if department == "technical" else None,
                 "status": status,
                 "priority": priority,
-                "position": position * 10,
+                "position": (position % 3) * 10,
             },
         )
+        if not reply.language:  # a demo loaded before canned replies had a language
+            CannedReply.objects.filter(pk=reply.pk).update(language=language)

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django import forms
 from django.contrib import admin, messages
 from django.http import FileResponse, Http404, HttpRequest
 from django.http.response import HttpResponseBase
@@ -94,7 +95,80 @@ class FailingAddressAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
     search_fields = ("email",)
 
 
+class MailAccountForm(forms.ModelForm):  # type: ignore[type-arg]
+    """The password is typed here and stored encrypted; the page never shows it again."""
+
+    password = forms.CharField(
+        label=_("Password"),
+        required=False,
+        strip=False,
+        widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "new-password"}),
+        help_text=_(
+            "Stored encrypted and never shown again. Leave empty to keep the stored password."
+        ),
+    )
+    forget_password = forms.BooleanField(
+        label=_("Forget the stored password"),
+        required=False,
+        help_text=_("The environment variable below is used instead."),
+    )
+
+    class Meta:
+        model = MailAccount
+        fields = (
+            "name",
+            "host",
+            "port",
+            "use_tls",
+            "username",
+            "password_env",
+            "folder",
+            "processed_folder",
+            "department",
+            "enabled",
+        )
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean() or {}
+        if cleaned.get("password"):
+            self.instance.set_password(cleaned["password"])
+        elif cleaned.get("forget_password"):
+            self.instance.set_password("")
+        return cleaned
+
+
 @admin.register(MailAccount)
 class MailAccountAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
-    list_display = ("name", "username", "host", "port", "use_tls", "folder", "enabled")
-    readonly_fields = ("last_polled_at", "last_error")
+    form = MailAccountForm
+    list_display = (
+        "name",
+        "username",
+        "host",
+        "port",
+        "use_tls",
+        "folder",
+        "password_stored",
+        "enabled",
+    )
+    readonly_fields = ("password_stored", "last_polled_at", "last_error")
+    fields = (
+        "name",
+        "host",
+        "port",
+        "use_tls",
+        "username",
+        "password_stored",
+        "password",
+        "forget_password",
+        "password_env",
+        "folder",
+        "processed_folder",
+        "department",
+        "enabled",
+        "last_polled_at",
+        "last_error",
+    )
+
+    @admin.display(description=_("password stored"), boolean=True)
+    def password_stored(self, obj: MailAccount) -> bool:
+        return bool(obj.password_encrypted)

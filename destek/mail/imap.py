@@ -14,11 +14,12 @@ nothing is stored twice.
 - TLS is required. With `use_tls` off the poll is refused unless the host is this machine
   (127.0.0.1, ::1, localhost): a password never crosses a network in plain text. Port 143
   means STARTTLS (required); any other port, TLS from the first byte.
-- The password is read from the worker's environment, from the variable the account names
-  (or its `_FILE` twin). Only variables starting with DESTEK_IMAP_ may be named, so an admin
-  cannot make the worker send another secret (DESTEK_SECRET_KEY, DATABASE_URL) to a host of
-  their choosing. It is never logged: imapclient redacts LOGIN, and errors carry only the
-  server's answer.
+- The password is the one entered in the admin (stored encrypted under a key derived from
+  SECRET_KEY, never shown again), else read from the worker's environment, from the variable
+  the account names (or its `_FILE` twin). Only variables starting with DESTEK_IMAP_ may be
+  named, so an admin cannot make the worker send another secret (DESTEK_SECRET_KEY,
+  DATABASE_URL) to a host of their choosing. It is never logged: imapclient redacts LOGIN,
+  and errors carry only the server's answer.
 """
 
 from __future__ import annotations
@@ -89,8 +90,22 @@ class PollResult:
 
 
 def password_of(account: MailAccount) -> str:
-    """The password, from the environment variable the account names (or `<NAME>_FILE`)."""
+    """The password stored in the admin (encrypted), else the one in the environment variable
+    the account names (or `<NAME>_FILE`)."""
+    from destek.lib.crypto import SecretUnreadable
+
+    try:
+        stored = account.stored_password()
+    except SecretUnreadable:
+        raise MailboxError(
+            "the stored password cannot be read (the secret key changed since it was "
+            "entered); enter it again in the admin"
+        ) from None
+    if stored:
+        return stored
     name = account.password_env.strip()
+    if not name:
+        raise MailboxError("no password: enter it in the admin or name its variable")
     if name.endswith("_FILE"):  # the file variant is found by env_str on its own
         name = name[: -len("_FILE")]
     if not re.fullmatch(r"DESTEK_IMAP_[A-Z0-9_]+", name):

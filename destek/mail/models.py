@@ -101,9 +101,14 @@ class FailingAddress(models.Model):
         return self.email
 
 
+#: The key of stored mailbox passwords is derived for this purpose alone.
+PASSWORD_PURPOSE = "mailbox password"  # noqa: S105  (a label, not a password)
+
+
 class MailAccount(models.Model):
-    """A mailbox the worker polls over IMAP. The password is never stored here: it is read
-    from the environment variable named in `password_env`."""
+    """A mailbox the worker polls over IMAP. Its password is either entered in the admin and
+    stored encrypted (`set_password`; never shown again), or read from the environment
+    variable named in `password_env`. A stored password is used first."""
 
     name = models.CharField(_("name"), max_length=100, unique=True)
     host = models.CharField(_("host"), max_length=253)
@@ -115,8 +120,13 @@ class MailAccount(models.Model):
     password_env = models.CharField(
         _("environment variable with the password"),
         max_length=100,
-        help_text=_("For example DESTEK_IMAP_SUPPORT_PASSWORD (or …_FILE for a file)."),
+        blank=True,
+        help_text=_(
+            "For example DESTEK_IMAP_SUPPORT_PASSWORD (or …_FILE for a file). Used when no "
+            "password is stored."
+        ),
     )
+    password_encrypted = models.TextField(blank=True, editable=False)
     folder = models.CharField(_("folder"), max_length=200, default="INBOX")
     processed_folder = models.CharField(
         _("move processed mail to"),
@@ -144,10 +154,29 @@ class MailAccount(models.Model):
     def __str__(self) -> str:
         return self.name
 
+    def set_password(self, password: str) -> None:
+        """Store `password` encrypted (the caller saves); an empty one forgets it."""
+        from destek.lib.crypto import encrypt
+
+        self.password_encrypted = encrypt(password, purpose=PASSWORD_PURPOSE) if password else ""
+
+    def stored_password(self) -> str:
+        """The stored password, or "" when none is stored. Raises `SecretUnreadable` when it
+        was stored under another secret key."""
+        from destek.lib.crypto import decrypt
+
+        if not self.password_encrypted:
+            return ""
+        return decrypt(self.password_encrypted, purpose=PASSWORD_PURPOSE)
+
     def clean(self) -> None:
+        if not self.password_env and not self.password_encrypted:
+            raise ValidationError(
+                _("Enter the password, or name the environment variable that holds it.")
+            )
         # The worker reads only variables of this form (destek.mail.imap): naming another one,
         # DESTEK_SECRET_KEY say, would send it to whatever host is configured here.
-        if not re.fullmatch(r"DESTEK_IMAP_[A-Z0-9_]+", self.password_env or ""):
+        if self.password_env and not re.fullmatch(r"DESTEK_IMAP_[A-Z0-9_]+", self.password_env):
             raise ValidationError(
                 {
                     "password_env": _(

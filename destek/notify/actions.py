@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from contextvars import ContextVar
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -22,6 +24,20 @@ from destek.notify.choices import MailKind, Transport
 from destek.notify.models import Delivery
 
 log = logging.getLogger(__name__)
+
+_paused: ContextVar[bool] = ContextVar("destek_outbox_paused", default=False)
+
+
+@contextmanager
+def outbox_paused() -> Iterator[None]:
+    """Nothing is queued for mail or SMS inside this block: the demo's sample tickets are
+    made through the real actions, but their customers are people nobody should write to."""
+    token = _paused.set(True)
+    try:
+        yield
+    finally:
+        _paused.reset(token)
+
 
 if TYPE_CHECKING:
     from destek.tickets.models import Ticket
@@ -140,6 +156,8 @@ def queue_mail(
     marks security mail (MailKind.SECURITY), which has its own limit per address and kind.
     Returns None when a mail is over its cap (logged, not queued).
     """
+    if _paused.get():
+        return None
     automatic = auto_submitted != AutoSubmitted.HUMAN
     kind = kind or (MailKind.AUTOMATIC if automatic else MailKind.CONVERSATION)
     from destek.mail.selectors import answering_automatic_mail_from, answering_unverified_mail
@@ -220,7 +238,7 @@ def queue_sms(
     """
     from destek.notify.sms import sms_enabled
 
-    if not sms_enabled():
+    if _paused.get() or not sms_enabled():
         return None
     if over_automatic_cap(to):
         log.warning("SMS %s to %s not queued: over the cap", template, to)

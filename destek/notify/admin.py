@@ -4,7 +4,7 @@ from typing import Any
 
 from django.contrib import admin
 
-from destek.notify.models import Delivery
+from destek.notify.models import Delivery, DemoMail
 
 
 @admin.register(Delivery)
@@ -23,6 +23,18 @@ class DeliveryAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
     search_fields = ("recipient", "subject", "message_id")
     readonly_fields = [f.name for f in Delivery._meta.fields]
     show_full_result_count = False
+
+    def has_add_permission(self, request: Any) -> bool:
+        return False
+
+
+@admin.register(DemoMail)
+class DemoMailAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+    """What the demo caught instead of sending; read it more easily at /desk/demo-mail/."""
+
+    list_display = ("sent_at", "to", "subject")
+    search_fields = ("to", "subject")
+    readonly_fields = [f.name for f in DemoMail._meta.fields]
 
     def has_add_permission(self, request: Any) -> bool:
         return False

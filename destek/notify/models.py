@@ -58,3 +58,23 @@ class Delivery(models.Model):
 
     def __str__(self) -> str:
         return f"{self.template} -> {self.recipient} ({self.status})"
+
+
+class DemoMail(models.Model):
+    """A mail the demo caught instead of sending (`notify.demo_mail.DemoMailBackend`): the
+    demo has no mail server, so sign-up links and one-time codes are read here."""
+
+    to = models.CharField(_("to"), max_length=1000)
+    subject = models.CharField(_("subject"), max_length=1000)
+    text = models.TextField(_("text"), blank=True)
+    html = models.TextField(_("HTML"), blank=True)
+    sent_at = models.DateTimeField(_("sent"), default=timezone.now)
+    raw = models.TextField(_("raw message"), blank=True)
+
+    class Meta:
+        ordering = ["-sent_at", "-id"]
+        verbose_name = _("demo mail")
+        verbose_name_plural = _("demo mails")
+
+    def __str__(self) -> str:
+        return f"{self.to}: {self.subject}"

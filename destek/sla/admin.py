@@ -5,6 +5,8 @@ from typing import Any
 from django.contrib import admin
 from django.db import transaction
 
+from destek.lib.names import NamesForm, name_fields
+from destek.lib.zones import TimeZoneSelectAdmin
 from destek.sla.models import Calendar, CalendarDate, Policy, WeeklyHours
 
 
@@ -36,7 +38,7 @@ class CalendarDateInline(admin.TabularInline):  # type: ignore[type-arg]
 
 
 @admin.register(Calendar)
-class CalendarAdmin(RecomputesClocks):
+class CalendarAdmin(TimeZoneSelectAdmin, RecomputesClocks):
     list_display = ("name", "time_zone", "holiday_country", "holiday_subdivision")
     search_fields = ("name",)
     inlines = [WeeklyHoursInline, CalendarDateInline]
@@ -44,6 +46,7 @@ class CalendarAdmin(RecomputesClocks):
 
 @admin.register(Policy)
 class PolicyAdmin(RecomputesClocks):
+    form = NamesForm
     list_display = (
         "name",
         "position",
@@ -58,7 +61,7 @@ class PolicyAdmin(RecomputesClocks):
     list_filter = ("enabled", "calendar")
     list_select_related = ("calendar",)
     fieldsets = (
-        (None, {"fields": ("name", "position", "enabled")}),
+        (None, {"fields": ("name", *name_fields(), "position", "enabled")}),
         (
             "When",
             {

@@ -8,6 +8,7 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
 from destek.accounts.choices import Tier
+from destek.lib.names import name_in
 from destek.sla.choices import Weekday
 from destek.tickets.choices import Channel, Priority
 
@@ -112,6 +113,15 @@ class Policy(models.Model):
     """
 
     name = models.CharField(_("name"), max_length=100)
+    names = models.JSONField(
+        _("names by language"),
+        default=dict,
+        blank=True,
+        help_text=_(
+            "The name customers and agents read in each language; the name above where a "
+            "language has none."
+        ),
+    )
     position = models.PositiveIntegerField(_("position"), default=100)
     enabled = models.BooleanField(_("enabled"), default=True)
     if_priority = models.CharField(
@@ -160,4 +170,8 @@ class Policy(models.Model):
         verbose_name_plural = _("SLA policies")
 
     def __str__(self) -> str:
-        return self.name
+        return self.display_name()
+
+    def display_name(self, language: str | None = None) -> str:
+        """The name in `language` (the active one by default)."""
+        return name_in(self.names, self.name, language)

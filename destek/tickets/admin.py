@@ -5,6 +5,7 @@ from typing import Any
 from django.contrib import admin
 from django.utils.translation import gettext_lazy as _
 
+from destek.lib.names import NamesForm, name_fields
 from destek.tickets.models import (
     Department,
     IntakeRule,
@@ -25,11 +26,22 @@ class MembershipInline(admin.TabularInline):  # type: ignore[type-arg]
 
 @admin.register(Department)
 class DepartmentAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+    form = NamesForm
     list_display = ("name", "slug", "email", "reopen_window_days", "position")
     list_editable = ("position",)
     search_fields = ("name", "slug")
     prepopulated_fields = {"slug": ("name",)}
     inlines = [MembershipInline]
+    fields = (
+        "name",
+        *name_fields(),
+        "slug",
+        "email",
+        "reopen_window_days",
+        "position",
+        "billing",
+        "asks_diagnostics",
+    )
 
 
 class ReadOnlyInline(admin.TabularInline):  # type: ignore[type-arg]

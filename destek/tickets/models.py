@@ -12,6 +12,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from destek.accounts.choices import Tier
+from destek.lib.names import name_in
 from destek.tickets.choices import (
     ActorKind,
     AuthorKind,
@@ -31,6 +32,15 @@ def default_reopen_window() -> int:
 
 class Department(models.Model):
     name = models.CharField(_("name"), max_length=100, unique=True)
+    names = models.JSONField(
+        _("names by language"),
+        default=dict,
+        blank=True,
+        help_text=_(
+            "The name customers and agents read in each language; the name above where a "
+            "language has none."
+        ),
+    )
     slug = models.SlugField(_("slug"), max_length=50, unique=True)
     email = models.EmailField(_("address"), blank=True)
     reopen_window_days = models.PositiveIntegerField(
@@ -65,7 +75,11 @@ class Department(models.Model):
         verbose_name_plural = _("departments")
 
     def __str__(self) -> str:
-        return self.name
+        return self.display_name()
+
+    def display_name(self, language: str | None = None) -> str:
+        """The name in `language` (the active one by default)."""
+        return name_in(self.names, self.name, language)
 
 
 class Membership(models.Model):

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from django import template
+from django.conf import settings
 
+from destek.notify.demo_mail import BACKEND
 from destek.tickets.choices import Channel, CloseReason, Priority, TicketStatus
 
 register = template.Library()
@@ -22,3 +24,9 @@ def event_value(value: str, field: str = "") -> str:
         if value in enum.values:
             return str(enum(value).label)
     return value
+
+
+@register.simple_tag
+def demo_mailbox_on() -> bool:
+    """Whether outgoing mail is caught in the demo mailbox (the queue then links to it)."""
+    return bool(settings.EMAIL_BACKEND == BACKEND)

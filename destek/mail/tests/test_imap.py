@@ -420,6 +420,18 @@ def test_tls_is_used_and_a_plain_connection_to_a_tls_account_is_refused(
     assert poll(account).stored == 1
 
 
+def test_a_password_entered_in_the_admin_is_used_without_the_environment(
+    dovecot: Dovecot, account: MailAccount, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    dovecot.append(compose("Parol admində"))
+    monkeypatch.delenv(PASSWORD_VAR)
+    account.set_password(PASSWORD)
+    account.save()
+    assert PASSWORD not in str(model_to_dict(account))
+    result = poll(account)
+    assert (result.stored, result.error) == (1, "")
+
+
 def test_the_password_comes_from_the_environment_never_from_the_model(
     dovecot: Dovecot,
     account: MailAccount,

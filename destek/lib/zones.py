@@ -1,0 +1,32 @@
+"""Time zones chosen from a list, never typed: the admin's select for every `time_zone`."""
+
+from __future__ import annotations
+
+import functools
+import zoneinfo
+from typing import Any
+
+from django import forms
+
+from destek.lib.turkic import capfirst
+
+
+@functools.cache
+def time_zone_choices() -> list[tuple[str, str]]:
+    """Every IANA zone this machine knows, sorted ("Asia/Baku", "Europe/Istanbul", ...)."""
+    return [(name, name) for name in sorted(zoneinfo.available_timezones())]
+
+
+class TimeZoneSelectAdmin:
+    """A ModelAdmin mixin: a model field named `time_zone` is a select of the known zones."""
+
+    def formfield_for_dbfield(self, db_field: Any, request: Any, **kwargs: Any) -> Any:
+        if db_field.name == "time_zone":
+            return forms.ChoiceField(
+                label=capfirst(db_field.verbose_name),
+                choices=time_zone_choices(),
+                initial=db_field.get_default(),
+                required=not db_field.blank,
+                help_text=db_field.help_text,
+            )
+        return super().formfield_for_dbfield(db_field, request, **kwargs)  # type: ignore[misc]

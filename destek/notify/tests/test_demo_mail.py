@@ -1,0 +1,103 @@
+"""The demo without a mail server: every mail is kept in the demo mailbox and printed."""
+
+from __future__ import annotations
+
+import logging
+import re
+from typing import Any
+
+import pytest
+from django.test import Client
+
+from destek import settings as destek_settings
+from destek.notify.demo_mail import BACKEND
+from destek.notify.models import DemoMail
+
+pytestmark = pytest.mark.django_db
+
+SIGN_UP = {
+    "full_name": "Leyla Aliyeva",
+    "email": "leyla@example.org",
+    "password": "plum-Orbit-7421",
+    "language": "en",
+    "time_zone": "Asia/Baku",
+}
+
+
+@pytest.fixture
+def demo_mail(settings: Any) -> None:
+    settings.EMAIL_BACKEND = BACKEND
+
+
+def signed_in(email: str) -> Client:
+    from destek.accounts.models import User
+
+    client = Client(headers={"Accept-Language": "en"})
+    client.force_login(User.objects.get(email=email))
+    return client
+
+
+def test_a_sign_up_in_the_demo_lands_in_the_demo_mailbox_and_the_terminal(
+    demo: None,
+    demo_mail: None,
+    django_capture_on_commit_callbacks: Any,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    caplog.set_level(logging.INFO, logger="destek.notify.demo_mail")
+    with django_capture_on_commit_callbacks(execute=True):
+        answer = Client(headers={"Accept-Language": "en"}).post("/sign-up/", SIGN_UP)
+    assert answer.status_code == 302
+    mail = DemoMail.objects.get(to="leyla@example.org")
+    link = re.search(r"http://\S+/sign-up/\S+", mail.text)
+    assert link, mail.text
+    assert "Subject:" in mail.raw and mail.html
+    lines = [r.getMessage() for r in caplog.records]
+    assert f"mail to leyla@example.org: {mail.subject} {link.group(0)}" in lines
+
+
+def test_the_admin_reads_the_demo_mailbox_with_the_link_to_follow(
+    demo: None, demo_mail: None, django_capture_on_commit_callbacks: Any
+) -> None:
+    with django_capture_on_commit_callbacks(execute=True):
+        Client(headers={"Accept-Language": "en"}).post("/sign-up/", SIGN_UP)
+    mail = DemoMail.objects.get(to="leyla@example.org")
+    link = re.search(r"http://\S+/sign-up/\S+", mail.text)
+    assert link
+    admin = signed_in("admin@example.com")
+    queue = admin.get("/desk/").content.decode()
+    assert 'href="/desk/demo-mail/"' in queue
+    page = admin.get("/desk/demo-mail/").content.decode()
+    assert "leyla@example.org" in page
+    assert f'href="/desk/demo-mail/{mail.pk}/"' in page
+    assert f'href="{link.group(0)}"' in page
+    one = admin.get(f"/desk/demo-mail/{mail.pk}/").content.decode()
+    assert f'<a href="{link.group(0)}"' in one
+    assert mail.subject in one
+
+
+def test_the_demo_mailbox_is_for_admins_only(demo: None) -> None:
+    DemoMail.objects.create(to="someone@example.org", subject="Your code", text="123456")
+    assert signed_in("agent@example.com").get("/desk/demo-mail/").status_code == 403
+    assert signed_in("customer@example.com").get("/desk/demo-mail/").status_code == 403
+    anonymous = Client().get("/desk/demo-mail/")
+    assert anonymous.status_code == 302 and "/sign-in/" in anonymous["Location"]
+    assert 'id="demo-mailbox"' not in signed_in("agent@example.com").get("/desk/").content.decode()
+
+
+@pytest.mark.parametrize(
+    ("environment", "backend"),
+    [
+        ({"DESTEK_DEMO": "1"}, BACKEND),
+        ({"DESTEK_DEMO": "1", "DESTEK_SMTP_HOST": "mail.example.org"}, "smtp.EmailBackend"),
+        ({"DESTEK_DEMO": "0"}, "smtp.EmailBackend"),
+        ({}, "smtp.EmailBackend"),
+    ],
+)
+def test_the_demo_keeps_its_mail_unless_a_mail_server_is_named(
+    monkeypatch: pytest.MonkeyPatch, environment: dict[str, str], backend: str
+) -> None:
+    for name in ("DESTEK_DEMO", "DESTEK_SMTP_HOST", "DESTEK_EMAIL_BACKEND"):
+        monkeypatch.delenv(name, raising=False)
+    for name, value in environment.items():
+        monkeypatch.setenv(name, value)
+    assert destek_settings.choose_email_backend().endswith(backend)
