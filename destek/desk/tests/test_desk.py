@@ -26,7 +26,11 @@ def desk(users: dict) -> Client:
 
 def filed(users: dict, who: str = "customer", subject: str = "Export fails") -> Ticket:
     return actions.create_ticket(
-        customer=users[who], subject=subject, body=f"{subject}: it never ends.", channel="web"
+        customer=users[who],
+        subject=subject,
+        # Clearly English, so the ticket is English whatever the customer's account says.
+        body=f"{subject}: the button does nothing and the report never arrives in my mailbox.",
+        channel="web",
     )
 
 
