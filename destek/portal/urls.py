@@ -35,6 +35,7 @@ urlpatterns = [
     path("my/profile/addresses/verify/", account.address_verify, name="address_verify"),
     path("my/profile/addresses/remove/", account.address_remove, name="address_remove"),
     path("my/profile/notifications/", account.notifications, name="notifications"),
+    path("my/profile/api-tokens/revoke/", account.api_token_revoke, name="api_token_revoke"),
     path("status/", views.status_start, name="status_start"),
     path("status/<uuid:lookup_id>/", views.status, name="status"),
     path("sign-out/", views.sign_out, name="logout"),
