@@ -23,6 +23,7 @@ from django.views.decorators.http import require_POST
 from destek.kb import actions, search
 from destek.kb.choices import ArticleEventKind, ArticleStatus, Visibility
 from destek.kb.forms import FeedbackForm
+from destek.kb.markdown import shown_html
 from destek.kb.models import ArticleEvent, ArticleFile, Section, Translation
 from destek.kb.visits import first_anonymous_view, has_session, is_own_visit
 from destek.lib.middleware import CSP
@@ -235,6 +236,13 @@ def _article_page(
         "kb/article.html",
         {
             "page": page,
+            "body_html": shown_html(
+                page.body_html,
+                page.body,
+                {f.filename: f"/kb/files/{f.public_id}/" for f in page.article.files.all()}
+                if "<img" in page.body_html
+                else {},
+            ),
             "article": page.article,
             "section_title": page.article.section.title(current_language()),
             "internal": page.article.visibility == Visibility.INTERNAL,
