@@ -56,8 +56,8 @@ PENDING_SECONDS = 300
 
 
 def _limited(request: HttpRequest, scope: str, ident: str, limit: int, window: int) -> bool:
-    """True when over either limit: per `ident` (an address, a user id) and per client. Sign-in
-    shares its counters ("login-email", "login-ip") with the API's token endpoint."""
+    """True when over either limit: per `ident` (an address, a user id) and per client. The
+    password step of sign-in has its own limits (destek.accounts.sign_in)."""
     kind = "email" if "@" in ident else "user"
     return not (
         hit(f"{scope}-{kind}", ident, limit=limit, window_seconds=window)
@@ -125,12 +125,11 @@ def _begin_sign_in(request: HttpRequest, user: User, next_url: str) -> HttpRespo
 def _offer_code(form: SignInForm) -> None:
     """While the address is throttled, a code from the app lets its owner in at once."""
     form.fields["otp"] = forms.CharField(
-        label=_("Code from your authenticator app"),
+        label=_("Code from your authenticator app, or a recovery code"),
         required=False,
         max_length=20,
         help_text=_(
-            "If you use two-factor sign-in, type a code from your app or a recovery code "
-            "with your password to sign in now."
+            "If you use two-factor sign-in, type a code with your password to sign in now."
         ),
         widget=forms.TextInput(attrs={"autocomplete": "one-time-code", "inputmode": "numeric"}),
     )
