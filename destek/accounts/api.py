@@ -17,7 +17,7 @@ from destek.accounts.actions import (
 )
 from destek.accounts.models import ApiToken, ContactAddress, User, hash_token
 from destek.accounts.selectors import has_two_factor
-from destek.accounts.sign_in import password_sign_in
+from destek.accounts.sign_in import count_failed_sign_in, password_sign_in
 from destek.api.auth import activate_language
 from destek.lib.errors import ActionRefused
 from destek.lib.ratelimit import client_ip, hit
@@ -85,6 +85,8 @@ def create_token(request: HttpRequest, payload: Credentials) -> Status[dict[str,
                 raise ActionRefused("otp_required", "")
             check_second_factor(user, payload.otp)
         except ActionRefused:
+            # Counted like a wrong password: the code is guessed no faster than it.
+            count_failed_sign_in(payload.email, client_ip(request))
             raise ActionRefused(
                 "otp_required",
                 _("Enter a code from your authenticator app or a recovery code in `otp`."),

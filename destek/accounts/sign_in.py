@@ -88,6 +88,12 @@ def known_device(user: User, *, ip: str, user_agent: str, channel: str, cookie: 
     return SignInDevice.objects.filter(user=user, key_hash=key).exists()
 
 
+def count_failed_sign_in(email: str, ip: str) -> None:
+    """A failed attempt for `email` from `ip`: a wrong password, or (at the API, where the
+    code comes with the password) a wrong second factor after the right password."""
+    _count(normalize_email(email), ip)
+
+
 def _count(email: str, ip: str) -> None:
     count_failure("login-pair", f"{email}|{ip}", window_seconds=WINDOW)
     count_failure("login-ip", ip, window_seconds=WINDOW)

@@ -188,7 +188,7 @@ def sign_in_code(request: HttpRequest) -> HttpResponse:
         return redirect("portal:login")
     form = CodeForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
-        if _limited(request, "second-factor", str(user.pk), 5, 300):
+        if _code_step_limited(request, user):
             form.add_error("code", _too_many())
         else:
             try:
@@ -199,6 +199,18 @@ def sign_in_code(request: HttpRequest) -> HttpResponse:
                 del request.session[PENDING]
                 return _signed_in(request, user, pending.get("next") or reverse("portal:home"))
     return render(request, "portal/account/sign_in_code.html", {"form": form})
+
+
+def _code_step_limited(request: HttpRequest, user: User) -> bool:
+    """Codes tried per account and client (5 in 5 minutes), per account (30: someone who
+    has the password and guesses from many clients) and per client (30). Someone who knows
+    the password cannot keep its owner's code step locked with 5 wrong codes."""
+    ip = client_ip(request)
+    return not (
+        hit("second-factor-pair", f"{user.pk}|{ip}", limit=5, window_seconds=300)
+        and hit("second-factor-user", str(user.pk), limit=30, window_seconds=300)
+        and hit("second-factor-ip", ip, limit=30, window_seconds=300)
+    )
 
 
 def admin_sign_in(request: HttpRequest, extra_context: Any = None) -> HttpResponse:
@@ -420,7 +432,7 @@ def two_factor_setup(request: HttpRequest) -> HttpResponse:
         return redirect("portal:profile")
     form = ConfirmCodeForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
-        if _limited(request, "second-factor", str(user.pk), 5, 300):
+        if _code_step_limited(request, user):
             form.add_error("code", _too_many())
         else:
             try:

@@ -150,3 +150,29 @@ def test_only_wrong_passwords_count(users: dict) -> None:
         assert sign_in(owner, "demo").status_code == 302
         owner.logout()
     assert token(OWNER_IP, "demo").status_code == 200
+
+
+def test_wrong_codes_at_the_api_count_like_wrong_passwords(users: dict) -> None:
+    customer = users["customer"]
+    two_factor = actions.start_two_factor(customer)
+    actions.confirm_two_factor(customer, pyotp.TOTP(two_factor.secret).now())
+    for _n in range(PAIR_LIMIT):
+        assert token("203.0.113.70", "demo", otp="000000").status_code == 401
+    assert token("203.0.113.70", "demo", otp="000000").status_code == 429
+
+
+def test_someone_with_the_password_cannot_lock_the_owners_code_step(users: dict) -> None:
+    customer = users["customer"]
+    two_factor = actions.start_two_factor(customer)
+    actions.confirm_two_factor(customer, pyotp.TOTP(two_factor.secret).now())
+    stranger = browser("203.0.113.80")
+    assert sign_in(stranger, "demo").status_code == 302
+    for _n in range(6):
+        stranger.post("/sign-in/code/", {"code": "000000"})
+    blocked = stranger.post("/sign-in/code/", {"code": "000000"}).content.decode()
+    assert "Too many attempts" in blocked
+    owner = browser(OWNER_IP)
+    assert sign_in(owner, "demo").status_code == 302
+    code = pyotp.TOTP(two_factor.secret).at(timezone.now().timestamp() + 30)
+    assert owner.post("/sign-in/code/", {"code": code}).status_code == 302
+    assert signed_in(owner)
