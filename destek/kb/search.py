@@ -84,12 +84,12 @@ def search(
         .filter(pk__in=ids, language=language)
         .defer("body_html")
     )
-    total = (
+    in_language = (
         visible(include_internal=include_internal, include_drafts=include_drafts)
         .filter(language=language)
         .count()
     )
-    ranked = _rank(translations, variants, ids, total=total)
+    ranked = _rank(translations, variants, ids, in_language=in_language)
     return [
         Hit(translation, score, snippet(translation, variants))
         for translation, score in ranked[:limit]
@@ -250,7 +250,7 @@ def _rank(
     variants: dict[str, list[tuple[str, float]]],
     order: list[int],
     *,
-    total: int = 0,
+    in_language: int = 0,
 ) -> list[tuple[Translation, float]]:
     position = {pk: index for index, pk in enumerate(order)}
     documents = []
@@ -268,7 +268,7 @@ def _rank(
             if _matches(title, options) or _matches(body, options)
         )
         rarity[term] = math.log(1 + count / (1 + having))
-        if total >= COMMON_MIN and having > COMMON_SHARE * total:
+        if in_language >= COMMON_MIN and having > COMMON_SHARE * in_language:
             common.add(term)
     meaningful = [term for term in variants if term not in common] or list(variants)
     scored = []
