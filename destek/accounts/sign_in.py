@@ -19,6 +19,7 @@ Only failures count: the owner's right password never uses up their own allowanc
 from __future__ import annotations
 
 import hmac
+import ipaddress
 from datetime import timedelta
 
 from django.contrib.auth import authenticate
@@ -88,6 +89,20 @@ def known_device(user: User, *, ip: str, user_agent: str, channel: str, cookie: 
     return SignInDevice.objects.filter(user=user, key_hash=key).exists()
 
 
+def _client(ip: str) -> str:
+    """The client a failure is counted for: its address, or for IPv6 its /64 (one home or
+    device gets a whole /64 and can change addresses within it at will)."""
+    try:
+        address = ipaddress.ip_address(ip)
+    except ValueError:
+        return ip
+    if isinstance(address, ipaddress.IPv6Address):
+        if address.ipv4_mapped is not None:
+            return str(address.ipv4_mapped)
+        return str(ipaddress.ip_network(f"{address}/64", strict=False))
+    return str(address)
+
+
 def count_failed_sign_in(email: str, ip: str) -> None:
     """A failed attempt for `email` from `ip`: a wrong password, or (at the API, where the
     code comes with the password) a wrong second factor after the right password."""
@@ -95,6 +110,7 @@ def count_failed_sign_in(email: str, ip: str) -> None:
 
 
 def _count(email: str, ip: str) -> None:
+    ip = _client(ip)
     count_failure("login-pair", f"{email}|{ip}", window_seconds=WINDOW)
     count_failure("login-ip", ip, window_seconds=WINDOW)
     count_failure("login-email", email, window_seconds=ADDRESS_WINDOW)
@@ -118,9 +134,10 @@ def password_sign_in(
     address chose the password, so another answer would tell them it has an account.
     """
     email = normalize_email(email)
+    client = _client(ip)
     blocked = max(
-        wait_seconds("login-pair", f"{email}|{ip}", limit=PAIR_LIMIT, window_seconds=WINDOW),
-        wait_seconds("login-ip", ip, limit=CLIENT_LIMIT, window_seconds=WINDOW),
+        wait_seconds("login-pair", f"{email}|{client}", limit=PAIR_LIMIT, window_seconds=WINDOW),
+        wait_seconds("login-ip", client, limit=CLIENT_LIMIT, window_seconds=WINDOW),
     )
     if blocked:
         raise too_many(blocked)

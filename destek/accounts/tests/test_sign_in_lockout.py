@@ -176,3 +176,12 @@ def test_someone_with_the_password_cannot_lock_the_owners_code_step(users: dict)
     code = pyotp.TOTP(two_factor.secret).at(timezone.now().timestamp() + 30)
     assert owner.post("/sign-in/code/", {"code": code}).status_code == 302
     assert signed_in(owner)
+
+
+def test_changing_address_within_one_ipv6_network_does_not_reset_the_count(
+    users: dict,
+) -> None:
+    for n in range(PAIR_LIMIT):
+        sign_in(browser(f"2001:db8:1:2::{n + 1:x}"), "guess")
+    assert "Too many attempts" in sign_in(browser("2001:db8:1:2::ff"), "demo").content.decode()
+    assert sign_in(browser("2001:db8:9:9::1"), "demo").status_code == 302
