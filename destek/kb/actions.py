@@ -114,16 +114,23 @@ def _unique_slug(title: str, language: str, translation_pk: int | None) -> str:
 
 @transaction.atomic
 def save_translation(
-    article: Article, *, language: str, title: str, body: str, slug: str = ""
+    article: Article,
+    *,
+    language: str,
+    title: str,
+    body: str,
+    slug: str = "",
+    refuse_remote_images: bool = True,
 ) -> Translation:
     """Write one language of an article; its HTML and search index follow in the same
-    transaction."""
+    transaction. A text with an image from elsewhere is refused, unless it is a stored text
+    rendered again (`refuse_remote_images=False`: its remote images are left out)."""
     title = " ".join(title.split())
     if not title:
         raise ActionRefused("title_required", _("An article needs a title."), field="title")
     if not body.strip():
         raise ActionRefused("body_required", _("An article needs a text."), field="body")
-    remote = remote_images(body)
+    remote = remote_images(body) if refuse_remote_images else []
     if remote:
         raise ActionRefused(
             "remote_image",
