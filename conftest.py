@@ -158,6 +158,13 @@ def _media_in_tmp(settings: Any, tmp_path: Any) -> None:
     settings.MEDIA_ROOT = tmp_path / "media"
 
 
+@pytest.fixture(autouse=True)
+def _tokens_outlive_time_travel(settings: Any) -> None:
+    """Tests travel weeks ahead with the API clients made at the start; the idle end of API
+    tokens is tested on its own, with DESTEK_API_TOKEN_IDLE_DAYS set there."""
+    settings.DESTEK_API_TOKEN_IDLE_DAYS = 36500
+
+
 @pytest.fixture
 def run_job(django_capture_on_commit_callbacks: Any) -> Any:
     """Run a job as the worker would: what it queues after commit runs too."""

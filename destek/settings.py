@@ -310,6 +310,9 @@ DESTEK_SMS_DEFAULT_REGION = env_str("DESTEK_SMS_DEFAULT_REGION", "AZ").strip().u
 DESTEK_TICKETS_PER_HOUR = env_int("DESTEK_TICKETS_PER_HOUR", 30, minimum=1)
 DESTEK_MESSAGES_PER_HOUR = env_int("DESTEK_MESSAGES_PER_HOUR", 240, minimum=1)
 DESTEK_API_PAGE_SIZE = env_int("DESTEK_API_PAGE_SIZE", 50, minimum=1)
+# API tokens end after this many days without use; each person keeps at most this many.
+DESTEK_API_TOKEN_IDLE_DAYS = env_int("DESTEK_API_TOKEN_IDLE_DAYS", 30, minimum=1)
+DESTEK_API_TOKENS_PER_USER = env_int("DESTEK_API_TOKENS_PER_USER", 10, minimum=1)
 DESTEK_TRUSTED_PROXIES = env_int("DESTEK_TRUSTED_PROXIES", 0, minimum=0)
 DESTEK_SIGNUP = env_bool("DESTEK_SIGNUP", True)
 DESTEK_SIGNUP_LINK_HOURS = env_int("DESTEK_SIGNUP_LINK_HOURS", 24, minimum=1)

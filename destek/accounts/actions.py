@@ -43,12 +43,21 @@ from destek.lib.errors import ActionRefused
 from destek.lib.ratelimit import hit
 from destek.notify.choices import MailKind
 
+#: The last-used time is written at most this often: cheap on every request, and the idle
+#: limit is counted in days.
+TOKEN_TOUCH_SECONDS = 3600
+
 
 @transaction.atomic
 def issue_api_token(user: User, *, name: str = "") -> str:
-    """Create a token for `user` and return the raw value, which is never stored."""
+    """Create a token for `user` and return the raw value, which is never stored. Beyond
+    DESTEK_API_TOKENS_PER_USER live tokens, the oldest are revoked."""
     raw = ApiToken.generate()
-    ApiToken.objects.create(user=user, name=name, key_hash=hash_token(raw), hint=raw[:10])
+    ApiToken.objects.create(user=user, name=name[:100], key_hash=hash_token(raw), hint=raw[:10])
+    live = ApiToken.objects.usable().filter(user=user).order_by("-created_at", "-pk")
+    extra = list(live.values_list("pk", flat=True)[settings.DESTEK_API_TOKENS_PER_USER :])
+    if extra:
+        ApiToken.objects.filter(pk__in=extra).update(revoked_at=timezone.now())
     return raw
 
 
@@ -57,9 +66,24 @@ def revoke_api_token(token: ApiToken) -> None:
     ApiToken.objects.filter(pk=token.pk, revoked_at__isnull=True).update(revoked_at=timezone.now())
 
 
+@transaction.atomic
+def revoke_own_api_token(user: User, token_id: int) -> bool:
+    """From the profile: only the person's own token; False when there was none to revoke."""
+    return bool(
+        ApiToken.objects.filter(pk=token_id, user=user, revoked_at__isnull=True).update(
+            revoked_at=timezone.now()
+        )
+    )
+
+
+def _revoke_all_tokens(user: User) -> None:
+    ApiToken.objects.filter(user=user, revoked_at__isnull=True).update(revoked_at=timezone.now())
+
+
 def user_for_token(raw: str) -> User | None:
-    """The active user a raw bearer token belongs to, or None (revoked, unknown, deactivated)."""
-    if not raw.startswith(ApiToken.PREFIX):
+    """The active user a raw bearer token belongs to, or None (revoked, idle too long,
+    unknown, deactivated)."""
+    if not raw.startswith(ApiToken.PREFIX) or len(raw) > 100:
         return None
     token = (
         ApiToken.objects.usable()
@@ -70,8 +94,11 @@ def user_for_token(raw: str) -> User | None:
     if token is None:
         return None
     now = timezone.now()
-    # Touch at most once a minute: a write per request would serialise API traffic on SQLite.
-    if token.last_used_at is None or (now - token.last_used_at).total_seconds() > 60:
+    # Touched at most once an hour: a write per request would serialise API traffic on SQLite.
+    if (
+        token.last_used_at is None
+        or (now - token.last_used_at).total_seconds() > TOKEN_TOUCH_SECONDS
+    ):
         ApiToken.objects.filter(pk=token.pk).update(last_used_at=now)
     return token.user
 
@@ -158,7 +185,7 @@ def change_password(user: User, raw_password: str) -> None:
     address: if it was not the owner, they learn of it."""
     user.set_password(raw_password)
     user.save(update_fields=["password"])
-    ApiToken.objects.filter(user=user, revoked_at__isnull=True).update(revoked_at=timezone.now())
+    _revoke_all_tokens(user)
     _security_mail(user, "password_changed")
 
 
@@ -474,6 +501,8 @@ def confirm_two_factor(user: User, code: str) -> list[str]:
     two_factor.last_step = step
     two_factor.save(update_fields=["confirmed_at", "last_step"])
     codes = _new_recovery_codes(user)
+    # Tokens were given for the password alone: from now on a token needs the code too.
+    _revoke_all_tokens(user)
     _security_mail(user, "two_factor_enabled")
     return codes
 
@@ -737,16 +766,21 @@ def _network(ip: str) -> str:
     return str(ipaddress.ip_network(f"{address}/{prefix}", strict=False))
 
 
-def note_sign_in(user: User, *, ip: str, user_agent: str, channel: str) -> bool:
-    """Remember where `user` signed in from; mail their security address when it is a browser
-    or network never seen before (not on their very first sign-in). True when mailed."""
+def device_key(*, ip: str, user_agent: str, channel: str) -> tuple[str, str]:
+    """The hashed kind and network of a client (the `SignInDevice` key), and its description."""
     from destek.portal.browser import facts_from_user_agent
 
     facts = facts_from_user_agent(user_agent or "")
     kind = " ".join(filter(None, [facts.get("browser", "").split(" ")[0], facts.get("os", "")]))
     network = _network(ip)
     key = hashlib.sha256(f"{channel}|{kind}|{network}".encode()).hexdigest()
-    description = ", ".join(filter(None, [kind or channel, network]))[:200]
+    return key, ", ".join(filter(None, [kind or channel, network]))[:200]
+
+
+def note_sign_in(user: User, *, ip: str, user_agent: str, channel: str) -> bool:
+    """Remember where `user` signed in from; mail their security address when it is a browser
+    or network never seen before (not on their very first sign-in). True when mailed."""
+    key, description = device_key(ip=ip, user_agent=user_agent, channel=channel)
     now = timezone.now()
     with transaction.atomic():
         seen_before = SignInDevice.objects.filter(user=user).exists()

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from django.contrib.auth import authenticate
 from django.http import HttpRequest
 from django.utils.translation import gettext as _
 from ninja import Router, Schema, Status
@@ -17,7 +16,8 @@ from destek.accounts.actions import (
     verify_contact_address,
 )
 from destek.accounts.models import ApiToken, ContactAddress, User, hash_token
-from destek.accounts.selectors import has_two_factor, is_verified
+from destek.accounts.selectors import has_two_factor
+from destek.accounts.sign_in import count_failed_sign_in, password_sign_in
 from destek.api.auth import activate_language
 from destek.lib.errors import ActionRefused
 from destek.lib.ratelimit import client_ip, hit
@@ -32,6 +32,11 @@ class Credentials(Schema):
         default=None,
         max_length=20,
         description="With two-factor sign-in on: a code from the app, or a recovery code.",
+    )
+    name: str = Field(
+        default="",
+        max_length=100,
+        description="What the token is for (shown on the profile page); else the User-Agent.",
     )
 
 
@@ -62,29 +67,26 @@ class MeOut(Schema):
     summary="Exchange e-mail and password (and a code, with two-factor sign-in) for a token",
 )
 def create_token(request: HttpRequest, payload: Credentials) -> Status[dict[str, str]]:
-    email = payload.email.strip().lower()
-    # Limits per address and per client; both answer the same for known and unknown addresses.
-    if not (
-        hit("login-email", email, limit=10, window_seconds=300)
-        and hit("login-ip", client_ip(request), limit=60, window_seconds=300)
-    ):
-        raise ActionRefused(
-            "rate_limited", _("Too many attempts. Please wait a few minutes."), status=429
-        )
-    user = authenticate(request, username=email, password=payload.password)
-    # An address not yet verified answers as a wrong password: whoever signed up with a
-    # taken address chose the password, so another answer would tell them it has an account.
-    if user is None or not user.is_active or not is_verified(user):  # type: ignore[arg-type]
-        raise ActionRefused("invalid_credentials", _("Invalid e-mail or password."), status=401)
-    assert isinstance(user, User)
+    # Wrong passwords are counted per address and client, per client, and per address; a
+    # stranger's guesses do not lock the owner out (see destek.accounts.sign_in).
+    user, second_factor_done = password_sign_in(
+        email=payload.email,
+        password=payload.password,
+        ip=client_ip(request),
+        user_agent=request.headers.get("User-Agent", ""),
+        channel="api",
+        otp=payload.otp or "",
+    )
     activate_language(request, user)
-    if has_two_factor(user):
+    if has_two_factor(user) and not second_factor_done:
         # The password alone is not enough; a wrong code answers as a missing one.
         try:
             if not payload.otp:
                 raise ActionRefused("otp_required", "")
             check_second_factor(user, payload.otp)
         except ActionRefused:
+            # Counted like a wrong password: the code is guessed no faster than it.
+            count_failed_sign_in(payload.email, client_ip(request))
             raise ActionRefused(
                 "otp_required",
                 _("Enter a code from your authenticator app or a recovery code in `otp`."),
@@ -96,7 +98,8 @@ def create_token(request: HttpRequest, payload: Credentials) -> Status[dict[str,
         user_agent=request.headers.get("User-Agent", ""),
         channel="api",
     )
-    return Status(200, {"token": issue_api_token(user, name="api")})
+    name = payload.name.strip() or request.headers.get("User-Agent", "").strip()[:100] or "api"
+    return Status(200, {"token": issue_api_token(user, name=name)})
 
 
 @router.delete("/token", response={204: None}, summary="Revoke the token of this request")

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+from datetime import timedelta
 from typing import Any
 
 from django.conf import settings
@@ -156,7 +157,13 @@ def hash_token(raw: str) -> str:
 
 class ApiTokenQuerySet(models.QuerySet["ApiToken"]):
     def usable(self) -> ApiTokenQuerySet:
-        return self.filter(revoked_at__isnull=True, user__is_active=True)
+        """Not revoked, of an active person, and used (or made) within
+        DESTEK_API_TOKEN_IDLE_DAYS: a token forgotten in an old script stops working."""
+        since = timezone.now() - timedelta(days=settings.DESTEK_API_TOKEN_IDLE_DAYS)
+        return self.filter(revoked_at__isnull=True, user__is_active=True).filter(
+            models.Q(last_used_at__gte=since)
+            | models.Q(last_used_at__isnull=True, created_at__gte=since)
+        )
 
 
 class ApiToken(models.Model):

@@ -77,7 +77,10 @@ def error(request: HttpRequest, status: int, code: str, detail: str, **extra: An
 
 @api.exception_handler(ActionRefused)
 def on_refused(request: HttpRequest, exc: ActionRefused) -> HttpResponse:
-    return api.create_response(request, exc.as_dict(), status=exc.status)
+    response = api.create_response(request, exc.as_dict(), status=exc.status)
+    if exc.status == 429 and isinstance(exc.extra.get("retry_after"), int):
+        response["Retry-After"] = str(exc.extra["retry_after"])
+    return response
 
 
 @api.exception_handler(ObjectDoesNotExist)

@@ -98,7 +98,8 @@ def queue(request: HttpRequest) -> HttpResponse:
     try:
         page = queue_page(qs, cursor=params.get("cursor") or None, limit=PAGE)
     except ActionRefused:
-        raise Http404 from None
+        # A stale or mangled link (cursors are signed): the first page, not an error page.
+        page = queue_page(qs, cursor=None, limit=PAGE)
     return render(
         request,
         "desk/queue.html",

@@ -14,7 +14,7 @@ from django.utils.translation import gettext_lazy as _
 
 from destek.kb import search, text
 from destek.kb.choices import ArticleEventKind, ArticleStatus, Visibility
-from destek.kb.markdown import plain_text, render
+from destek.kb.markdown import plain_text, remote_images, render
 from destek.kb.models import Article, ArticleEvent, Feedback, SearchLog, Section, Term, Translation
 from destek.lib.errors import ActionRefused
 
@@ -114,15 +114,34 @@ def _unique_slug(title: str, language: str, translation_pk: int | None) -> str:
 
 @transaction.atomic
 def save_translation(
-    article: Article, *, language: str, title: str, body: str, slug: str = ""
+    article: Article,
+    *,
+    language: str,
+    title: str,
+    body: str,
+    slug: str = "",
+    refuse_remote_images: bool = True,
 ) -> Translation:
     """Write one language of an article; its HTML and search index follow in the same
-    transaction."""
+    transaction. A text with an image from elsewhere is refused, unless it is a stored text
+    rendered again (`refuse_remote_images=False`: its remote images are left out)."""
     title = " ".join(title.split())
     if not title:
         raise ActionRefused("title_required", _("An article needs a title."), field="title")
     if not body.strip():
         raise ActionRefused("body_required", _("An article needs a text."), field="body")
+    remote = remote_images(body) if refuse_remote_images else []
+    if remote:
+        raise ActionRefused(
+            "remote_image",
+            _(
+                "Only pictures uploaded to this article can be shown. Upload the picture at "
+                "%(address)s as a file of the article and write ![description](file:name) "
+                "instead."
+            )
+            % {"address": remote[0][:120]},
+            field="body",
+        )
     translation = Translation.objects.filter(article=article, language=language).first()
     translation = translation or Translation(article=article, language=language)
     translation.title = title[:200]

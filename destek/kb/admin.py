@@ -5,9 +5,12 @@ from __future__ import annotations
 
 from typing import Any
 
+from django import forms
 from django.contrib import admin
+from django.utils.translation import gettext as _
 
 from destek.kb.actions import save_translation
+from destek.kb.markdown import remote_images
 from destek.kb.models import (
     Article,
     ArticleEvent,
@@ -27,8 +30,26 @@ class SectionAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
     fields = ("slug", "position", "titles")
 
 
+class TranslationForm(forms.ModelForm):  # type: ignore[type-arg]
+    def clean_body(self) -> str:
+        body = str(self.cleaned_data.get("body") or "")
+        remote = remote_images(body)
+        if remote:
+            # The same refusal as the desk's editor (save_translation), next to the field.
+            raise forms.ValidationError(
+                _(
+                    "Only pictures uploaded to this article can be shown. Upload the picture "
+                    "at %(address)s as a file of the article and write "
+                    "![description](file:name) instead."
+                )
+                % {"address": remote[0][:120]}
+            )
+        return body
+
+
 class TranslationInline(admin.StackedInline):  # type: ignore[type-arg]
     model = Translation
+    form = TranslationForm
     extra = 0
     fields = ("language", "title", "slug", "body", "updated_at")
     readonly_fields = ("updated_at",)

@@ -209,6 +209,7 @@ def add_file(article: Article, upload: Any) -> ArticleFile:
                 title=existing.title,
                 body=existing.body,
                 slug=existing.slug,
+                refuse_remote_images=False,  # stored before they were refused
             )
     return stored
 

@@ -4,6 +4,10 @@ Beyond CommonMark: a line `!video(<url>)` embeds a video from an allow-listed ho
 iframes exist), `file:<name>` in a link or image points at the article's own uploaded file, and
 pairs of `Q: ...` / `A: ...` lines become a FAQ list. Whatever the Markdown says, the HTML
 passes the nh3 allow-list afterwards.
+
+Images are only the article's uploaded files: a remote `<img>` would tell another server who
+reads which article (and could change under us). Saving refuses them (`remote_images`);
+rendering shows only their description, for bodies stored before that rule.
 """
 
 from __future__ import annotations
@@ -16,6 +20,9 @@ from urllib.parse import parse_qs, urlsplit
 import nh3
 from django.conf import settings
 from markdown_it import MarkdownIt
+from markdown_it.renderer import RendererProtocol
+from markdown_it.token import Token
+from markdown_it.utils import EnvType, OptionsDict
 
 _VIDEO = re.compile(r"^!video\((?P<url>[^)\s]+)\)\s*$", re.MULTILINE)
 _FAQ_PAIR = re.compile(r"^Q:\s*(?P<q>.+)\n+A:\s*(?P<a>.+(?:\n(?!Q:|\n).+)*)", re.MULTILINE)
@@ -24,6 +31,50 @@ _FILE_REF = re.compile(r"\]\(file:(?P<name>[^)\s]+)\)")
 _md = MarkdownIt("commonmark", {"html": False, "linkify": False, "typographer": False}).enable(
     "table"
 )
+
+#: Where the article's uploaded files are served; the only addresses an image may have.
+UPLOADED = "/kb/files/"
+
+
+def _uploaded(src: str) -> bool:
+    return src.startswith(UPLOADED) and "//" not in src and "\\" not in src
+
+
+def _image(
+    self: RendererProtocol, tokens: list[Token], idx: int, options: OptionsDict, env: EnvType
+) -> str:
+    """An uploaded image as usual; any other address as its description only."""
+    token = tokens[idx]
+    if _uploaded(str(token.attrGet("src") or "")):
+        return str(self.image(tokens, idx, options, env))  # type: ignore[attr-defined]
+    return html.escape(token.content)
+
+
+_md.add_render_rule("image", _image)
+
+
+def remote_images(body: str) -> list[str]:
+    """The addresses of images in `body` that are not the article's uploaded files."""
+    source = _FILE_REF.sub(lambda m: f"]({UPLOADED}file/)", body.replace("\r\n", "\n"))
+    found: list[str] = []
+
+    def walk(tokens: list[Token]) -> None:
+        for token in tokens:
+            if token.type == "image":
+                src = str(token.attrGet("src") or "")
+                if not _uploaded(src):
+                    found.append(src)
+            if token.children:
+                walk(token.children)
+
+    walk(_md.parse(source))
+    # Markdown-it turns down some addresses (javascript:, file:) and leaves them as text;
+    # what looks like an image with a scheme is refused all the same.
+    for match in re.finditer(r"!\[[^\]]*\]\(\s*<?(?P<src>[a-zA-Z][\w+.-]*:[^)\s>]*)", source):
+        if match.group("src") not in found:
+            found.append(match.group("src"))
+    return found
+
 
 _TAGS = {
     "p", "br", "strong", "em", "code", "pre", "blockquote", "ul", "ol", "li", "h2", "h3",
@@ -111,6 +162,8 @@ def render(body: str, files: Mapping[str, str] | None = None) -> str:
 
 
 def _only_allowed_iframes(tag: str, attribute: str, value: str) -> str | None:
+    if tag == "img" and attribute == "src":
+        return value if _uploaded(value) else None
     if tag == "iframe" and attribute == "src":
         host = (urlsplit(value).hostname or "").lower()
         return value if host in ("www.youtube-nocookie.com", "player.vimeo.com") else None
@@ -125,3 +178,14 @@ def plain_text(body: str) -> str:
     text = re.sub(r"^\s*(#{1,6}|[-*+]|\d+[.)]|Q:|A:|>)\s*", "", text, flags=re.MULTILINE)
     text = re.sub(r"[*_`]+", "", text)
     return text
+
+
+_SHOWN_IMAGE = re.compile(r"<img\b[^>]*?\bsrc=\"(?!/kb/files/)")
+
+
+def shown_html(body_html: str, body: str, files: Mapping[str, str]) -> str:
+    """The stored HTML of a body, rendered again when it still holds an image from elsewhere
+    (stored before remote images were refused)."""
+    if "<img" in body_html and _SHOWN_IMAGE.search(body_html):
+        return render(body, files)
+    return body_html

@@ -84,7 +84,12 @@ def search(
         .filter(pk__in=ids, language=language)
         .defer("body_html")
     )
-    ranked = _rank(translations, variants, ids)
+    in_language = (
+        visible(include_internal=include_internal, include_drafts=include_drafts)
+        .filter(language=language)
+        .count()
+    )
+    ranked = _rank(translations, variants, ids, in_language=in_language)
     return [
         Hit(translation, score, snippet(translation, variants))
         for translation, score in ranked[:limit]
@@ -153,7 +158,17 @@ def _near_terms(term: str, language: str) -> list[str]:
     scored = sorted(
         ((text.similarity(term, word), word) for word in found), key=lambda x: (-x[0], x[1])
     )
-    return [word for score, word in scored if score >= TYPO_SIMILARITY][:TYPO_VARIANTS]
+    return [word for score, word in scored if score >= TYPO_SIMILARITY and _near(term, word)][
+        :TYPO_VARIANTS
+    ]
+
+
+def _near(term: str, word: str) -> bool:
+    """A few keystrokes away ("pasword"), or the word with an ending the stemmer left on
+    ("kodlu" for "kod"); "quantum" is not a typo of "quantity"."""
+    if len(word) >= PREFIX_MIN and term.startswith(word):
+        return True
+    return text.edits(term, word) <= (1 if len(term) <= 5 else 2)
 
 
 @lru_cache(maxsize=16)
@@ -219,10 +234,23 @@ def _matches(tokens: list[str], options: list[tuple[str, float]]) -> float:
     return best
 
 
+#: A found article has at least this share of the query's meaningful words (a misspelt
+#: word found through a near word counts 0.8): "xyzzy quantum" finds nothing rather than
+#: whatever shares one letter pattern with it.
+MIN_COVERAGE = 0.5
+#: A word in more than this share of a language's articles (once it has COMMON_MIN of them)
+#: says nothing about which one is meant ("the", "how", "i"): it does not count as covered,
+#: unless the query has nothing else.
+COMMON_SHARE = 0.7
+COMMON_MIN = 10
+
+
 def _rank(
     translations: list[Translation],
     variants: dict[str, list[tuple[str, float]]],
     order: list[int],
+    *,
+    in_language: int = 0,
 ) -> list[tuple[Translation, float]]:
     position = {pk: index for index, pk in enumerate(order)}
     documents = []
@@ -232,6 +260,7 @@ def _rank(
         documents.append((translation, title, sorted(set(body)), Counter(body)))
     count = max(len(documents), 1)
     rarity = {}
+    common = set()
     for term, options in variants.items():
         having = sum(
             1
@@ -239,10 +268,14 @@ def _rank(
             if _matches(title, options) or _matches(body, options)
         )
         rarity[term] = math.log(1 + count / (1 + having))
+        if in_language >= COMMON_MIN and having > COMMON_SHARE * in_language:
+            common.add(term)
+    meaningful = [term for term in variants if term not in common] or list(variants)
     scored = []
     for translation, title, body, counts in documents:
         covered = 0.0
         score = 0.0
+        telling = 0.0
         for term, options in variants.items():
             in_title = _matches(title, options)
             in_body = _matches(body, options)
@@ -250,9 +283,11 @@ def _rank(
             if not weight:
                 continue
             covered += weight
+            if term in meaningful:
+                telling += weight
             exact_body = counts.get(term, 0)
             score += rarity[term] * (2.5 * in_title + in_body + 0.2 * math.log1p(exact_body))
-        if not covered:
+        if not covered or telling / len(meaningful) < MIN_COVERAGE:
             continue
         coverage = covered / len(variants)
         # Words covered first, then their weight; the database's order breaks ties.

@@ -1,6 +1,7 @@
 """The words search compares: normalised (letter variants, ZWNJ, dotted and dotless i, ё/е...;
 see `destek.lib.text.normalize_text`) and reduced to their stems, the same way for articles and
-for queries, on SQLite and on PostgreSQL alike."""
+for queries, on SQLite and on PostgreSQL alike. Azerbaijani and Turkish stems are also folded
+(ş→s, ç→c, ğ→g, ö→o, ü→u, ə→e), so words typed without those letters match."""
 
 from __future__ import annotations
 
@@ -14,9 +15,9 @@ from destek.lib.text import words
 #: use); Azerbaijani has none, so a small suffix stripper of our own below.
 _SNOWBALL = {"ru": "russian", "tr": "turkish", "en": "english", "fa": "persian"}
 
-# Azerbaijani suffixes after normalisation (ı is folded to i), longest first: plural, case,
-# possessive and verbal-noun endings that customers' queries and articles put on the same
-# stems (şifrə, şifrəni, şifrənin, şifrəmi; ödəniş, ödənişlər, ödənişi).
+# Azerbaijani suffixes after normalisation (ı is i; marks are folded below), longest first:
+# plural, case, possessive and verbal-noun endings that customers' queries and articles put
+# on the same stems (şifrə, şifrəni, şifrənin, şifrəmi; ödəniş, ödənişlər, ödənişi).
 _AZ_SUFFIXES = sorted(
     {
         "larin", "lərin", "lari", "ləri", "lar", "lər",
@@ -33,9 +34,30 @@ _AZ_SUFFIXES = sorted(
 _MIN_STEM = 3
 
 
-def _strip_az(word: str) -> str:
+@lru_cache(maxsize=8)
+def _stemmer(language: str) -> snowballstemmer.stemmer | None:
+    name = _SNOWBALL.get(language)
+    return snowballstemmer.stemmer(name) if name else None
+
+
+#: Azerbaijani and Turkish letters people type without their marks on a keyboard that lacks
+#: them ("sifre" for "şifrə", "odeme" for "ödeme"); both sides of a search are folded, so a
+#: word matches whether or not it was typed with them. (ı and İ are already i.)
+_FOLD = str.maketrans({"ş": "s", "ç": "c", "ğ": "g", "ö": "o", "ü": "u", "ə": "e", "â": "a",
+                       "î": "i", "û": "u", "ä": "e"})  # fmt: skip
+
+
+def fold(word: str) -> str:
+    """`word` without the Azerbaijani and Turkish letter marks."""
+    return word.translate(_FOLD)
+
+
+_AZ_FOLDED_SUFFIXES = sorted({fold(suffix) for suffix in _AZ_SUFFIXES}, key=len, reverse=True)
+
+
+def _strip_az_folded(word: str) -> str:
     for _round in range(3):
-        for suffix in _AZ_SUFFIXES:
+        for suffix in _AZ_FOLDED_SUFFIXES:
             if word.endswith(suffix) and len(word) - len(suffix) >= _MIN_STEM:
                 word = word[: -len(suffix)]
                 break
@@ -44,16 +66,20 @@ def _strip_az(word: str) -> str:
     return word
 
 
-@lru_cache(maxsize=8)
-def _stemmer(language: str) -> snowballstemmer.stemmer | None:
-    name = _SNOWBALL.get(language)
-    return snowballstemmer.stemmer(name) if name else None
-
-
 @lru_cache(maxsize=50_000)
 def stem(word: str, language: str) -> str:
+    """The stem search compares; for Azerbaijani and Turkish without letter marks."""
     if language == "az":
-        return _strip_az(word)
+        # Folded first: the endings of a word typed without marks are stripped alike.
+        return _strip_az_folded(fold(word))
+    if language == "tr":
+        # Snowball's Turkish stemmer takes words typed without marks to the same stem
+        # ("sifremi" and "şifremi" both to şifre/sifre), so it stems first and folds after.
+        return fold(_snowball(word, language))
+    return _snowball(word, language)
+
+
+def _snowball(word: str, language: str) -> str:
     stemmer = _stemmer(language)
     if stemmer is None or word.isdigit():
         return word
@@ -81,3 +107,23 @@ def similarity(a: str, b: str) -> float:
     if not left or not right:
         return 0.0
     return len(left & right) / len(left | right)
+
+
+def edits(a: str, b: str, *, limit: int = 3) -> int:
+    """Letters to change, add, drop or swap with a neighbour to turn `a` into `b` (optimal
+    string alignment distance), counted up to `limit`: a typo is a few of them."""
+    if abs(len(a) - len(b)) >= limit:
+        return limit
+    previous2: list[int] = []
+    previous = list(range(len(b) + 1))
+    for i, left in enumerate(a, 1):
+        current = [i] + [0] * len(b)
+        for j, right in enumerate(b, 1):
+            cost = 0 if left == right else 1
+            current[j] = min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + cost)
+            if i > 1 and j > 1 and left == b[j - 2] and a[i - 2] == right:
+                current[j] = min(current[j], previous2[j - 2] + 1)
+        if min(current) >= limit:
+            return limit
+        previous2, previous = previous, current
+    return min(previous[-1], limit)

@@ -23,15 +23,17 @@ from django.views.decorators.http import require_POST
 from destek.kb import actions, search
 from destek.kb.choices import ArticleEventKind, ArticleStatus, Visibility
 from destek.kb.forms import FeedbackForm
+from destek.kb.markdown import shown_html
 from destek.kb.models import ArticleEvent, ArticleFile, Section, Translation
-from destek.kb.visits import is_own_visit
+from destek.kb.visits import first_anonymous_view, has_session, is_own_visit
 from destek.lib.middleware import CSP
 from destek.lib.ratelimit import client_ip, hit
 
 #: A reader's views of one article within this many seconds count once.
 VIEW_WINDOW = 30 * 60
-#: Views of one article counted per client address and VIEW_WINDOW (an office behind one
-#: address still counts; a script without cookies, a new session each time, no further).
+#: Views of one article counted per client address and VIEW_WINDOW (readers of an office
+#: behind one address with other browsers or sessions still count; a script that changes
+#: its User-Agent each time, no further).
 VIEWS_PER_ADDRESS = 20
 #: Articles opened from the suggestions counted per reader and hour: each feeds a deflection
 #: or a "filed anyway", and a new filing attempt is one page load away.
@@ -142,7 +144,17 @@ def _translation(request: HttpRequest, lang: str, slug: str) -> Translation:
 
 def _count_view(request: HttpRequest, page: Translation) -> None:
     """One view per article and session within VIEW_WINDOW (reloads and returning from the
-    vote do not count again)."""
+    vote do not count again); for a reader without a session, one per client and window,
+    without making a session."""
+    if not has_session(request):
+        if first_anonymous_view(request, page.article_id, VIEW_WINDOW) and hit(
+            "kb-view",
+            f"{client_ip(request)}:{page.article_id}",
+            limit=VIEWS_PER_ADDRESS,
+            window_seconds=VIEW_WINDOW,
+        ):
+            actions.record_event(page.article, ArticleEventKind.VIEW, language=page.language)
+        return
     now = time.time()
     seen: dict[str, float] = {
         key: at
@@ -224,6 +236,13 @@ def _article_page(
         "kb/article.html",
         {
             "page": page,
+            "body_html": shown_html(
+                page.body_html,
+                page.body,
+                {f.filename: f"/kb/files/{f.public_id}/" for f in page.article.files.all()}
+                if "<img" in page.body_html
+                else {},
+            ),
             "article": page.article,
             "section_title": page.article.section.title(current_language()),
             "internal": page.article.visibility == Visibility.INTERNAL,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import math
 import time
 
 from django.conf import settings
@@ -33,6 +34,43 @@ def hit(scope: str, ident: str, *, limit: int, window_seconds: int) -> bool:
         log.warning("rate limit %s: the cache does not answer; allowing", scope, exc_info=True)
         return True
     return count <= limit
+
+
+def _failure_key(scope: str, ident: str, window_seconds: int) -> tuple[str, float]:
+    """The counter's key and the moment its window ends."""
+    digest = hashlib.sha256(ident.encode()).hexdigest()[:32]
+    now = time.time()
+    bucket = int(now // window_seconds)
+    return f"rl:{scope}:{digest}:{bucket}", (bucket + 1) * window_seconds
+
+
+def wait_seconds(scope: str, ident: str, *, limit: int, window_seconds: int) -> int:
+    """Seconds until `ident` may try again: 0 while fewer than `limit` failures were counted
+    (by `count_failure`) in the current window. Reading counts nothing, so a limit that counts
+    only failures lets the right answer through until the limit is reached."""
+    key, ends = _failure_key(scope, ident, window_seconds)
+    try:
+        count = cache.get(key) or 0
+    except Exception:
+        log.warning("rate limit %s: the cache does not answer; allowing", scope, exc_info=True)
+        return 0
+    if count < limit:
+        return 0
+    return max(1, math.ceil(ends - time.time()))
+
+
+def count_failure(scope: str, ident: str, *, window_seconds: int) -> None:
+    """Count one failed attempt of `ident` in the current window (see `wait_seconds`)."""
+    key, _ends = _failure_key(scope, ident, window_seconds)
+    try:
+        if cache.add(key, 1, timeout=window_seconds + 1):
+            return
+        try:
+            cache.incr(key)
+        except ValueError:  # expired between add and incr
+            cache.add(key, 1, timeout=window_seconds + 1)
+    except Exception:
+        log.warning("rate limit %s: the cache does not answer", scope, exc_info=True)
 
 
 def client_ip(request: object) -> str:

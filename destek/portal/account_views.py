@@ -10,9 +10,10 @@ import time
 from typing import Any
 
 import segno
+from django import forms
 from django.conf import settings
 from django.contrib import messages
-from django.contrib.auth import authenticate, login, update_session_auth_hash
+from django.contrib.auth import login, update_session_auth_hash
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.views import redirect_to_login
 from django.http import Http404, HttpRequest, HttpResponse
@@ -26,8 +27,9 @@ from django.views.decorators.http import require_POST
 
 from destek.accounts import actions
 from destek.accounts.choices import NotificationKind
-from destek.accounts.models import ContactAddress, PhoneCode, User
-from destek.accounts.selectors import has_two_factor, is_verified, notification_choices
+from destek.accounts.models import ApiToken, ContactAddress, PhoneCode, User
+from destek.accounts.selectors import has_two_factor, notification_choices
+from destek.accounts.sign_in import DEVICE_COOKIE, DEVICE_MAX_AGE, device_cookie, password_sign_in
 from destek.lib.errors import ActionRefused
 from destek.lib.ratelimit import client_ip, hit
 from destek.notify.sms import sms_enabled
@@ -54,8 +56,8 @@ PENDING_SECONDS = 300
 
 
 def _limited(request: HttpRequest, scope: str, ident: str, limit: int, window: int) -> bool:
-    """True when over either limit: per `ident` (an address, a user id) and per client. Sign-in
-    shares its counters ("login-email", "login-ip") with the API's token endpoint."""
+    """True when over either limit: per `ident` (an address, a user id) and per client. The
+    password step of sign-in has its own limits (destek.accounts.sign_in)."""
     kind = "email" if "@" in ident else "user"
     return not (
         hit(f"{scope}-{kind}", ident, limit=limit, window_seconds=window)
@@ -85,6 +87,26 @@ def _note_sign_in(request: HttpRequest, user: User) -> None:
     )
 
 
+def _remember_device(request: HttpRequest, response: HttpResponse, user: User) -> HttpResponse:
+    """Mark this browser as one `user` signed in from: a stranger's wrong passwords for the
+    address then do not keep them out (destek.accounts.sign_in)."""
+    response.set_cookie(
+        DEVICE_COOKIE,
+        device_cookie(user, request.COOKIES.get(DEVICE_COOKIE, "")),
+        max_age=int(DEVICE_MAX_AGE.total_seconds()),
+        secure=request.is_secure(),
+        httponly=True,
+        samesite="Lax",
+    )
+    return response
+
+
+def _signed_in(request: HttpRequest, user: User, next_url: str) -> HttpResponse:
+    login(request, user, backend=BACKEND)  # a new session key: a planted one is worthless
+    _note_sign_in(request, user)
+    return _remember_device(request, redirect(next_url), user)
+
+
 def _begin_sign_in(request: HttpRequest, user: User, next_url: str) -> HttpResponse:
     """Password (or mailed link) accepted: sign in, or first ask for the second factor."""
     if has_two_factor(user):
@@ -94,31 +116,55 @@ def _begin_sign_in(request: HttpRequest, user: User, next_url: str) -> HttpRespo
             "next": next_url,
         }
         return redirect("portal:sign_in_code")
-    login(request, user, backend=BACKEND)  # a new session key: a planted one is worthless
-    _note_sign_in(request, user)
-    return redirect(next_url)
+    return _signed_in(request, user, next_url)
 
 
 # --- sign in --------------------------------------------------------------------------------
 
 
+def _offer_code(form: SignInForm) -> None:
+    """While the address is throttled, a code from the app lets its owner in at once."""
+    form.fields["otp"] = forms.CharField(
+        label=_("Code from your authenticator app, or a recovery code"),
+        required=False,
+        max_length=20,
+        help_text=_(
+            "If you use two-factor sign-in, type a code with your password to sign in now."
+        ),
+        widget=forms.TextInput(attrs={"autocomplete": "one-time-code", "inputmode": "numeric"}),
+    )
+
+
 def sign_in(request: HttpRequest) -> HttpResponse:
     form = SignInForm(request.POST or None)
+    if request.POST.get("otp"):
+        _offer_code(form)
     resend_to = ""
     if request.method == "POST" and form.is_valid():
         email = form.cleaned_data["email"].lower()
-        if _limited(request, "login", email, 10, 300):
-            form.add_error(None, _too_many())
-        else:
-            user = authenticate(request, username=email, password=form.cleaned_data["password"])
-            # An address not yet verified answers as a wrong password, and every refusal
-            # offers the link again: whoever signs up with a taken address chose the
-            # password, so a different answer would tell them the address has an account.
-            if user is None or not user.is_active or not is_verified(user):  # type: ignore[arg-type]
-                form.add_error(None, _("Invalid e-mail or password."))
-                resend_to = email
+        try:
+            user, second_factor_done = password_sign_in(
+                email=email,
+                password=form.cleaned_data["password"],
+                ip=client_ip(request),
+                user_agent=request.headers.get("User-Agent", ""),
+                channel="web",
+                device=request.COOKIES.get(DEVICE_COOKIE, ""),
+                otp=form.cleaned_data.get("otp") or "",
+            )
+        except ActionRefused as refusal:
+            form.add_error(None, str(refusal.detail))
+            if refusal.code == "rate_limited":
+                _offer_code(form)
             else:
-                return _begin_sign_in(request, user, _next_url(request))  # type: ignore[arg-type]
+                # Every refusal offers the link again: whoever signs up with a taken
+                # address chose the password, so a different answer would tell them the
+                # address has an account.
+                resend_to = email
+        else:
+            if second_factor_done:
+                return _signed_in(request, user, _next_url(request))
+            return _begin_sign_in(request, user, _next_url(request))
     return render(
         request,
         "portal/sign_in.html",
@@ -142,7 +188,7 @@ def sign_in_code(request: HttpRequest) -> HttpResponse:
         return redirect("portal:login")
     form = CodeForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
-        if _limited(request, "second-factor", str(user.pk), 5, 300):
+        if _code_step_limited(request, user):
             form.add_error("code", _too_many())
         else:
             try:
@@ -151,10 +197,20 @@ def sign_in_code(request: HttpRequest) -> HttpResponse:
                 form.add_error("code", str(refusal.detail))
             else:
                 del request.session[PENDING]
-                login(request, user, backend=BACKEND)
-                _note_sign_in(request, user)
-                return redirect(pending.get("next") or "portal:home")
+                return _signed_in(request, user, pending.get("next") or reverse("portal:home"))
     return render(request, "portal/account/sign_in_code.html", {"form": form})
+
+
+def _code_step_limited(request: HttpRequest, user: User) -> bool:
+    """Codes tried per account and client (5 in 5 minutes), per account (30: someone who
+    has the password and guesses from many clients) and per client (30). Someone who knows
+    the password cannot keep its owner's code step locked with 5 wrong codes."""
+    ip = client_ip(request)
+    return not (
+        hit("second-factor-pair", f"{user.pk}|{ip}", limit=5, window_seconds=300)
+        and hit("second-factor-user", str(user.pk), limit=30, window_seconds=300)
+        and hit("second-factor-ip", ip, limit=30, window_seconds=300)
+    )
 
 
 def admin_sign_in(request: HttpRequest, extra_context: Any = None) -> HttpResponse:
@@ -301,6 +357,8 @@ def _profile(request: HttpRequest, status: int = 200, **forms: Any) -> HttpRespo
         "phone_code_form": forms.get("phone_code_form") or PhoneCodeForm(),
         "phone_error": forms.get("phone_error", ""),
         "phone_code_sent": PhoneCode.objects.filter(user=user, phone=user.phone).exists(),
+        "api_tokens": list(ApiToken.objects.usable().filter(user=user)),
+        "token_idle_days": settings.DESTEK_API_TOKEN_IDLE_DAYS,
     }
     return render(request, "portal/account/profile.html", context, status=status)
 
@@ -375,7 +433,7 @@ def two_factor_setup(request: HttpRequest) -> HttpResponse:
         return redirect("portal:profile")
     form = ConfirmCodeForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
-        if _limited(request, "second-factor", str(user.pk), 5, 300):
+        if _code_step_limited(request, user):
             form.add_error("code", _too_many())
         else:
             try:
@@ -529,6 +587,23 @@ def address_remove(request: HttpRequest) -> HttpResponse:
         )
         messages.success(request, _("The address is removed."))
     return redirect(reverse("portal:profile") + "#addresses")
+
+
+@login_required
+@require_POST
+def api_token_revoke(request: HttpRequest) -> HttpResponse:
+    token_id = request.POST.get("token", "")
+    if (
+        token_id.isascii()
+        and token_id.isdigit()
+        and len(token_id) < 19
+        and actions.revoke_own_api_token(
+            request.user,  # type: ignore[arg-type]
+            int(token_id),
+        )
+    ):
+        messages.success(request, _("The token is revoked: programs using it are signed out."))
+    return redirect(reverse("portal:profile") + "#api-tokens")
 
 
 @login_required

@@ -36,6 +36,7 @@ urlpatterns = [
     path("my/profile/addresses/remove/", account.address_remove, name="address_remove"),
     path("my/profile/notifications/", account.notifications, name="notifications"),
     path("mail/confirm/<str:token>/", confirm.confirm_mail, name="confirm_mail"),
+    path("my/profile/api-tokens/revoke/", account.api_token_revoke, name="api_token_revoke"),
     path("status/", views.status_start, name="status_start"),
     path("status/<uuid:lookup_id>/", views.status, name="status"),
     path(

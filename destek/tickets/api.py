@@ -391,7 +391,7 @@ def _department(slug: str) -> Department:
 
 @router.get(
     "/tickets",
-    response={200: TicketPage, 422: ErrorOut},
+    response={200: TicketPage, 400: ErrorOut, 422: ErrorOut},
     summary="Tickets you may see, newest first (cursor pagination)",
 )
 def list_tickets(

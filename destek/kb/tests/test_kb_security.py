@@ -7,6 +7,8 @@ import re
 from typing import Any
 
 import pytest
+from django.conf import settings
+from django.contrib.sessions.models import Session
 from django.db import connection
 from django.test import Client
 
@@ -52,10 +54,24 @@ def test_a_one_letter_word_is_not_a_prefix_of_every_word(db: Any) -> None:
 def test_cookieless_requests_from_one_address_count_a_bounded_number_of_views(db: Any) -> None:
     made = reset_password()
     address = page(made, "en")
-    for _n in range(views.VIEWS_PER_ADDRESS + 10):
-        assert Client().get(address).status_code == 200
+    for n in range(views.VIEWS_PER_ADDRESS + 10):
+        # A script that changes its User-Agent each time is still capped per address.
+        response = Client(headers={"User-Agent": f"script/{n}"}).get(address)
+        assert response.status_code == 200
     counted = ArticleEvent.objects.filter(article=made, kind=ArticleEventKind.VIEW).count()
     assert counted == views.VIEWS_PER_ADDRESS
+
+
+def test_anonymous_views_make_no_session_and_count_once_per_client(db: Any) -> None:
+    made = reset_password()
+    address = page(made, "en")
+    for n in range(20):  # ten readers, each reading twice
+        reader = Client(REMOTE_ADDR=f"198.51.100.{n % 10 + 1}")
+        assert reader.get(address).status_code == 200
+        assert not reader.cookies.get(settings.SESSION_COOKIE_NAME)
+    assert Session.objects.count() == 0
+    counted = ArticleEvent.objects.filter(article=made, kind=ArticleEventKind.VIEW).count()
+    assert counted == 10
 
 
 def test_opening_articles_with_ever_new_visit_ids_counts_a_bounded_number_of_deflections(

@@ -267,7 +267,9 @@ def test_a_view_counts_once_per_session_within_half_an_hour(db: Any) -> None:
         client.get(page(made, "en"))
         client.get(page(made, "en"))
         client.get(page(made, "fa"))  # the same article in another language
-        visitor().get(page(made, "en"))  # another reader
+        other = visitor()  # another reader, elsewhere
+        other.defaults["REMOTE_ADDR"] = "198.51.100.7"
+        other.get(page(made, "en"))
         assert ArticleEvent.objects.filter(kind=ArticleEventKind.VIEW).count() == 2
         clock.shift(31 * 60)
         client.get(page(made, "en"))
