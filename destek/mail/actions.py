@@ -317,7 +317,7 @@ def _route(
     if customer is None:
         return InboundStatus.IGNORED, "inactive-sender", None, None
     stored, refused = _store_parts(customer, parsed.parts)
-    if refused or len(parsed.parts) > MAX_FILES:
+    if refused or parsed.capped or len(parsed.parts) > MAX_FILES:
         InboundMessage.objects.filter(pk=inbound.pk).update(keep=True)
     ticket = _thread(parsed, token, customer)
     language = customer.language
@@ -335,6 +335,8 @@ def _route(
     )
     if refused and not automatic:
         _answer_refused_files(sender, customer, message.ticket, refused)
+    if parsed.capped and not automatic:
+        _answer_parts_skipped(sender, customer, message.ticket)
     return InboundStatus.STORED, "", message.ticket, message
 
 
@@ -609,7 +611,9 @@ def _store_parts(user: User, parts: tuple[Part, ...]) -> tuple[list[Attachment],
         )
         try:
             stored.append(ticket_actions.store_upload(user, upload))
-        except ActionRefused:
+        except ActionRefused as refusal:
+            if refusal.code == "storage_unavailable":
+                raise  # a full disk: not the sender's fault; the mail is quarantined, not lost
             refused.append(part)
     return stored, refused
 
@@ -640,6 +644,24 @@ def _answer_refused_files(sender: str, customer: User, ticket: Ticket, parts: li
             "number": f"#{ticket.number}",
             "files": [part.filename or "attachment" for part in parts],
             "mb": settings.DESTEK_MAX_ATTACHMENT_MB,
+        },
+        language=customer.language,
+        time_zone=customer.time_zone,
+        ticket=ticket,
+        auto_submitted=AutoSubmitted.REPLIED,
+    )
+
+
+def _answer_parts_skipped(sender: str, customer: User, ticket: Ticket) -> None:
+    """More parts (or deeper nesting) than the parser reads: the ticket has what came before
+    the cap, the raw message keeps everything, and the sender hears what was not read."""
+    queue_mail(
+        to=sender,
+        template="mail_parts_skipped",
+        context={
+            "number": f"#{ticket.number}",
+            "max_parts": settings.DESTEK_MAIL_MAX_PARTS,
+            "max_depth": settings.DESTEK_MAIL_MAX_DEPTH,
         },
         language=customer.language,
         time_zone=customer.time_zone,
