@@ -271,6 +271,7 @@ def store_upload(user: User, upload: Any, *, sha256: str | None = None) -> Attac
                 "Please try again later."
             ),
             status=507,
+            field="attachments",
         ) from exc
     stored = attachment.file.name
     try:

@@ -170,8 +170,8 @@ def test_two_workers_never_claim_the_same_message(tmp_path: Path) -> None:
     assert spool.claim(tmp_path, name) is None
 
 
-def test_a_message_the_database_cannot_take_now_stays_in_the_spool(
-    demo: None, spool_dir: Path, run_job: Any, monkeypatch: pytest.MonkeyPatch
+def test_a_full_disk_keeps_the_message_in_the_spool_and_leaves_no_partial_raw_file(
+    demo: None, spool_dir: Path, run_job: Any, monkeypatch: pytest.MonkeyPatch, settings: Any
 ) -> None:
     spool.write(message("Sonra"), spool_dir)
 
@@ -183,6 +183,7 @@ def test_a_message_the_database_cannot_take_now_stays_in_the_spool(
     monkeypatch.undo()
 
     assert not InboundMessage.objects.exists()
+    assert not Path(settings.MEDIA_ROOT).exists() or files_in(Path(settings.MEDIA_ROOT)) == []
     [claimed] = files_in(spool_dir)
     assert claimed.startswith("cur/")  # kept, and taken again after RECLAIM_AFTER_SECONDS
     spool.reclaim(spool_dir, older_than=-1)
