@@ -122,7 +122,7 @@ def process_message(raw: bytes, source: str, *, department: Department | None = 
         parsed, error = None, traceback.format_exc(limit=20)
     try:
         inbound, fresh = _keep(raw, source, parsed)
-    except (OperationalError, DatabaseError) as exc:
+    except (OperationalError, DatabaseError, OSError) as exc:  # OSError: a full disk
         raise TemporaryFailure(str(exc)) from exc
     if not fresh and inbound.status != InboundStatus.RECEIVED:
         return _outcome(inbound, duplicate=True)
@@ -164,6 +164,8 @@ def run(
     except _AlreadyDone:
         inbound.refresh_from_db()
         return _outcome(inbound, duplicate=True)
+    except TemporaryFailure:
+        raise  # no room for the attachments: the row stays `received` and is tried again
     except (OperationalError, InterfaceError) as exc:
         # The row stays `received`: the mail server's retry (or an admin) runs it again.
         # Other database errors (integrity, data) would fail the same way every time: they
@@ -614,7 +616,8 @@ def _store_parts(user: User, parts: tuple[Part, ...]) -> tuple[list[Attachment],
             stored.append(ticket_actions.store_upload(user, upload))
         except ActionRefused as refusal:
             if refusal.code == "storage_unavailable":
-                raise  # a full disk: not the sender's fault; the mail is quarantined, not lost
+                # A full disk is not the sender's fault: the adapter tries again later.
+                raise TemporaryFailure("no room to store the attachments") from refusal
             refused.append(part)
     return stored, refused
 

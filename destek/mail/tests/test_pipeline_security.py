@@ -250,3 +250,34 @@ def test_the_sweep_removes_raw_mail_files_no_row_names_after_a_day_only(
 
     assert not orphan.exists() and young.exists()
     assert kept.storage.exists(kept.name)
+
+
+def test_a_full_disk_while_storing_the_files_files_nothing_and_the_mail_is_tried_again(
+    deliver: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import errno
+    import os
+
+    from destek.mail.actions import TemporaryFailure
+
+    real_write, writes = os.write, []
+
+    def fills_up(fd: int, data: Any) -> int:
+        writes.append(fd)
+        if len(writes) > 1:  # the raw message fits; its attachment finds the disk full
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+        return real_write(fd, data)
+
+    raw = compose(files=(("invoice.pdf", b"%PDF-1.4 " + b"0" * 5000, "application/pdf"),))
+    monkeypatch.setattr(os, "write", fills_up)
+    with pytest.raises(TemporaryFailure):
+        deliver(raw)
+    monkeypatch.undo()
+    assert InboundMessage.objects.get().status == InboundStatus.RECEIVED
+    assert not Ticket.objects.exists() and not Attachment.objects.exists()
+    assert mails_to("leyla@example.org") == []  # nobody is told their file was too large
+
+    outcome = deliver(raw)  # the spool, IMAP or the SMTP client tries again
+
+    ticket = Ticket.objects.get(number=outcome.ticket_number)
+    assert [a.filename for a in ticket.attachments.all()] == ["invoice.pdf"]
