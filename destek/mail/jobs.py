@@ -22,6 +22,8 @@ from destek.mail.models import InboundMessage, InboundStatus, MailAccount
 BATCH = 1000
 #: How often the worker looks into the spool for piped mail (a directory listing: cheap).
 SPOOL_POLL_SECONDS = 1.0
+#: ... and after a temporary failure (the database away, the disk full).
+SPOOL_BACKOFF_SECONDS = 30.0
 
 log = logging.getLogger(__name__)
 
@@ -34,6 +36,11 @@ def drain_mail_spool_now(limit: int = BATCH) -> list[Outcome]:
     A worker that dies half-way leaves its claim, which `spool.reclaim` hands back after a few
     minutes; the pipeline's dedupe makes the second run find the first one's ticket.
     """
+    return _drain(limit)[0]
+
+
+def _drain(limit: int) -> tuple[list[Outcome], bool]:
+    """The outcomes, and whether it stopped on a temporary failure (the database is away)."""
     root = Path(settings.DESTEK_MAIL_SPOOL_DIR)
     outcomes: list[Outcome] = []
     for name in spool.waiting(root)[:limit]:
@@ -48,16 +55,17 @@ def drain_mail_spool_now(limit: int = BATCH) -> list[Outcome]:
             spool.refuse(root, path)
             continue
         except TemporaryFailure as exc:
-            # The database is away: the claim stays and is taken again in a few minutes.
+            # The database is away or the disk full: the claim stays and is taken again in
+            # a few minutes; the rest waits.
             log.warning("spooled mail %s waits: %s", name, exc)
-            break
+            return outcomes, True
         except Exception:
-            # A full disk, say: the claim stays and is taken again in a few minutes.
+            # A fault outside the pipeline: the claim stays and is taken again later.
             log.exception("spooled mail %s could not be filed yet", name)
             continue
         spool.finish(path)
         outcomes.append(outcome)
-    return outcomes
+    return outcomes, False
 
 
 @db_periodic_task(crontab(minute="*"))
@@ -73,12 +81,15 @@ _watcher_started = threading.Lock()
 
 def _watch_spool(stop: threading.Event) -> None:
     root = Path(settings.DESTEK_MAIL_SPOOL_DIR)
-    while not stop.wait(SPOOL_POLL_SECONDS):
+    pause = SPOOL_POLL_SECONDS
+    while not stop.wait(pause):
+        pause = SPOOL_POLL_SECONDS
         try:
-            if spool.waiting(root):
-                drain_mail_spool_now()
+            if spool.waiting(root) and _drain(BATCH)[1]:
+                pause = SPOOL_BACKOFF_SECONDS  # the database is away: not one claim a second
         except Exception:
             log.exception("the mail spool watcher failed; it looks again in a moment")
+            pause = SPOOL_BACKOFF_SECONDS
         finally:
             close_old_connections()
 
