@@ -4,7 +4,8 @@ destek run          web + worker together on one machine (what `make run` starts
 destek web          HTTP through granian (WSGI); DESTEK_WEB_SERVER=gunicorn as fallback
 destek ws           WebSockets through uvicorn (ASGI)
 destek worker       the Huey consumer (jobs and periodic sweeps)
-destek ingest-email one message on standard input, for a mail server's pipe (exit 0/65/75)
+destek ingest-email one message on standard input into the mail spool (exit 0/65/75)
+destek drain-mail-spool   file the spooled mail now (the worker does it every second)
 destek smtpd        an SMTP (LMTP with DESTEK_SMTPD_LMTP=1) listener for inbound mail
 destek poll-mail [--account NAME]   poll the IMAP mailboxes now (the worker does it each minute)
 destek migrate | demo | seed --tickets N | createsuperuser | ...   (Django commands)
@@ -13,10 +14,7 @@ destek migrate | demo | seed --tickets N | createsuperuser | ...   (Django comma
 from __future__ import annotations
 
 import os
-import signal
-import subprocess
 import sys
-import time
 from collections.abc import Sequence
 
 from destek.lib.env import env_int, env_str
@@ -103,14 +101,12 @@ def worker(args: Sequence[str]) -> None:
 
 
 def ingest_email(args: Sequence[str]) -> int:
-    """One message on standard input (a mail server's pipe); sysexits codes, see mail/pipe.py."""
-    import django
-
-    django.setup()
-    from destek.mail.pipe import ingest
+    """One message on standard input (a mail server's pipe) into the mail spool, without
+    starting Django: the worker files it (mail/spool.py). Exit codes 0/65/75 (sysexits)."""
+    from destek.mail.spool import accept
 
     source = args[0] if args else "pipe"
-    return ingest(sys.stdin.buffer, sys.stdout, sys.stderr, source=f"pipe:{source}"[:100])
+    return accept(sys.stdin.buffer, sys.stdout, sys.stderr, source=source)
 
 
 def smtpd(args: Sequence[str]) -> int:
@@ -128,6 +124,10 @@ def run(args: Sequence[str]) -> int:
 
     Ctrl-C (or SIGTERM) stops both; if either dies, the other is stopped too.
     """
+    import signal
+    import subprocess
+    import time
+
     host = env_str("HOST", "127.0.0.1")
     port = env_int("PORT", 8000)
     _django(["migrate", "--noinput", "--verbosity", "0"])
@@ -197,6 +197,8 @@ def run(args: Sequence[str]) -> int:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = list(sys.argv[1:] if argv is None else argv)
+    if args and args[0] == "ingest-email":
+        return ingest_email(args[1:])  # first, and without Django: a mail server waits on it
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "destek.settings")
     command, rest = (args[0], args[1:]) if args else ("help", [])
     if command == "run":
@@ -207,8 +209,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         ws(rest)
     elif command == "worker":
         worker(rest)
-    elif command == "ingest-email":
-        return ingest_email(rest)
+    elif command == "drain-mail-spool":
+        _django(["drain_mail_spool", *rest])
     elif command == "smtpd":
         return smtpd(rest)
     elif command == "poll-mail":

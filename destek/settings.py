@@ -13,12 +13,12 @@ from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 
 from destek.lib.env import env_bool, env_int, env_list, env_str
+from destek.lib.paths import data_dir, mail_max_mb, mail_spool_dir
 
 BASE_DIR = Path(__file__).resolve().parent
 TESTING = "pytest" in sys.modules or env_bool("DESTEK_TESTING")
 
-# An empty value means the default too: never the current directory by accident.
-DATA_DIR = Path(env_str("DESTEK_DATA_DIR") or str(Path.cwd() / "var")).resolve()
+DATA_DIR = data_dir()
 if not TESTING:
     DATA_DIR.mkdir(parents=True, exist_ok=True)
 
@@ -163,7 +163,8 @@ STATIC_URL = "/static/"
 STATIC_ROOT = DATA_DIR / "static"
 MEDIA_ROOT = Path(env_str("DESTEK_MEDIA_DIR", str(DATA_DIR / "media")))
 STORAGES = {
-    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    # Written under a temporary name and renamed: a full disk leaves no half-written file.
+    "default": {"BACKEND": "destek.lib.storage.DurableFileSystemStorage"},
     "staticfiles": {
         "BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"
         if not DEBUG and not TESTING
@@ -258,7 +259,11 @@ DESTEK_KB_VIDEO_HOSTS = frozenset(
 
 # Inbound mail.
 DESTEK_MAIL_RAW_DAYS = env_int("DESTEK_MAIL_RAW_DAYS", 30, minimum=1)
-DESTEK_MAIL_MAX_MB = env_int("DESTEK_MAIL_MAX_MB", 60, minimum=1)
+DESTEK_MAIL_MAX_MB = mail_max_mb()
+DESTEK_MAIL_MAX_PARTS = env_int("DESTEK_MAIL_MAX_PARTS", 100, minimum=1)
+DESTEK_MAIL_MAX_DEPTH = env_int("DESTEK_MAIL_MAX_DEPTH", 10, minimum=1)
+# Mail piped in by `destek ingest-email` waits here for the worker (see destek/mail/spool.py).
+DESTEK_MAIL_SPOOL_DIR = mail_spool_dir()
 DESTEK_MAIL_PER_SENDER_PER_HOUR = env_int("DESTEK_MAIL_PER_SENDER_PER_HOUR", 30, minimum=1)
 DESTEK_MAIL_NOTE_MARKER = env_str("DESTEK_MAIL_NOTE_MARKER", "#note")
 # Whose Authentication-Results we believe (our own mail servers' authserv-ids); empty: none,

@@ -3,6 +3,9 @@
 Every variable Destek reads is listed in `.env.example`. A value that does not parse raises
 `ImproperlyConfigured` at start-up naming the variable, instead of silently falling back.
 A `NAME_FILE` variable (Docker/Kubernetes secrets) is read in place of `NAME` when set.
+
+Only the standard library is imported here (Django only when a value is wrong): `destek
+ingest-email` reads its settings through these helpers without starting Django.
 """
 
 from __future__ import annotations
@@ -10,10 +13,15 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from django.core.exceptions import ImproperlyConfigured
-
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off", ""}
+
+
+def _wrong(message: str) -> Exception:
+    """ImproperlyConfigured, with Django imported only now."""
+    from django.core.exceptions import ImproperlyConfigured
+
+    return ImproperlyConfigured(message)
 
 
 def _raw(name: str) -> str | None:
@@ -22,7 +30,7 @@ def _raw(name: str) -> str | None:
         try:
             return Path(file_name).read_text(encoding="utf-8").strip()
         except OSError as exc:
-            raise ImproperlyConfigured(f"{name}_FILE={file_name!r} cannot be read: {exc}") from exc
+            raise _wrong(f"{name}_FILE={file_name!r} cannot be read: {exc}") from exc
     return os.environ.get(name)
 
 
@@ -40,7 +48,7 @@ def env_bool(name: str, default: bool = False) -> bool:
         return True
     if lowered in _FALSE:
         return False
-    raise ImproperlyConfigured(f"{name}={value!r} is not a boolean (use 1/0, true/false).")
+    raise _wrong(f"{name}={value!r} is not a boolean (use 1/0, true/false).")
 
 
 def env_int(name: str, default: int, *, minimum: int | None = None) -> int:
@@ -50,9 +58,9 @@ def env_int(name: str, default: int, *, minimum: int | None = None) -> int:
     try:
         number = int(value)
     except ValueError:
-        raise ImproperlyConfigured(f"{name}={value!r} is not an integer.") from None
+        raise _wrong(f"{name}={value!r} is not an integer.") from None
     if minimum is not None and number < minimum:
-        raise ImproperlyConfigured(f"{name}={number} is below the minimum {minimum}.")
+        raise _wrong(f"{name}={number} is below the minimum {minimum}.")
     return number
 
 

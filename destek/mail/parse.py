@@ -64,6 +64,9 @@ class ParsedMessage:
     html: str  # the sanitised HTML body, "" when there was none
     parts: tuple[Part, ...] = field(default_factory=tuple)
     defects: tuple[str, ...] = field(default_factory=tuple)  # what was broken but survived
+    # Parts past DESTEK_MAIL_MAX_PARTS, or nested deeper than DESTEK_MAIL_MAX_DEPTH, were not
+    # read (the raw message keeps them; the sender is told).
+    capped: bool = False
 
 
 # Headers the guards (loops, auto-replies, bounces, lists) read. Repeated headers are joined
@@ -88,7 +91,8 @@ GUARD_HEADERS = (
     "sender",
 )
 MAX_REFERENCES = 50
-_MAX_DEPTH = 40  # nested multiparts deeper than this are kept as raw files, not walked
+MAX_PARTS = 100  # MIME parts read at most (DESTEK_MAIL_MAX_PARTS); the rest is not parsed
+MAX_DEPTH = 10  # nested multiparts deeper than this are kept whole as a file (…_MAX_DEPTH)
 _MAX_DEFECTS = 50
 
 
@@ -538,6 +542,7 @@ class _Collected:
     tnef_text: list[str] = field(default_factory=list)
     tnef_html: list[str] = field(default_factory=list)
     defects: list[str] = field(default_factory=list)
+    max_depth: int = MAX_DEPTH
 
 
 def _unpack_tnef(data: bytes, filename: str, into: _Collected) -> None:
@@ -633,7 +638,7 @@ def _walk_part(part: Message, into: _Collected, fallback: str | None, depth: int
         return
 
     if part.is_multipart():
-        if depth >= _MAX_DEPTH:
+        if depth >= into.max_depth:
             into.defects.append("too-deep")
             into.parts.append(
                 Part(
@@ -697,19 +702,93 @@ def _check_input(raw: bytes) -> bytes:
     return raw
 
 
-def parse_message(raw: bytes) -> ParsedMessage:
-    """Read raw RFC 5322 bytes; raise `Unparseable` only when there is nothing to read."""
+def parse_message(
+    raw: bytes, *, max_parts: int | None = None, max_depth: int | None = None
+) -> ParsedMessage:
+    """Read raw RFC 5322 bytes; raise `Unparseable` only when there is nothing to read.
+
+    At most `max_parts` MIME parts are parsed, and multiparts nested deeper than `max_depth`
+    are kept whole as a file (defaults: DESTEK_MAIL_MAX_PARTS and DESTEK_MAIL_MAX_DEPTH when
+    the settings are loaded, else MAX_PARTS and MAX_DEPTH).
+    """
     raw = _check_input(raw)
+    if max_parts is None or max_depth is None:
+        default_parts, default_depth = _limits()
+        max_parts = default_parts if max_parts is None else max_parts
+        max_depth = default_depth if max_depth is None else max_depth
     try:
-        return _parse(raw)
+        return _parse(raw, max_parts=max_parts, max_depth=max_depth)
     except Unparseable:
         raise
     except (Exception, RecursionError) as exc:
         raise Unparseable(f"{type(exc).__name__}: {exc}"[:300]) from exc
 
 
-def _parse(raw: bytes) -> ParsedMessage:
+def _limits() -> tuple[int, int]:
+    try:
+        from django.conf import settings
+
+        return (
+            int(getattr(settings, "DESTEK_MAIL_MAX_PARTS", MAX_PARTS)),
+            int(getattr(settings, "DESTEK_MAIL_MAX_DEPTH", MAX_DEPTH)),
+        )
+    except Exception:  # no settings configured: the parser is used on its own
+        return MAX_PARTS, MAX_DEPTH
+
+
+_BOUNDARY_PARAM = re.compile(rb'boundary\s*=\s*(?:"([^"\r\n]{1,200})"|([^\s;"]{1,200}))', re.I)
+_DASH_LINE = re.compile(rb"^--([^\r\n]*)", re.M)
+
+
+def cap_parts(raw: bytes, max_parts: int) -> tuple[bytes, bool]:
+    """The message cut before its part number `max_parts + 1`, and whether it was cut.
+
+    The standard library parses a whole MIME tree at once: a 1 MB mail of 10,000 tiny parts
+    cost 44 s of CPU. So, before parsing, the boundary lines are counted on the raw bytes (a
+    regular expression, milliseconds for megabytes); past the cap the message is cut there
+    and the multiparts still open are closed, so the parser sees a well-formed shorter mail.
+    """
+    if raw.count(b"\n--") <= max_parts:
+        return raw, False  # cannot have more parts than lines starting with "--"
+    boundaries = {m.group(1) or m.group(2) for m in _BOUNDARY_PARAM.finditer(raw)}
+    if not boundaries:
+        return raw, False
+    open_boundaries: list[bytes] = []  # innermost last
+    seen = 0
+    for match in _DASH_LINE.finditer(raw):
+        line = match.group(1).rstrip(b" \t")
+        if line.endswith(b"--") and line[:-2] in boundaries:
+            closing = line[:-2]
+            if closing in open_boundaries:
+                del open_boundaries[open_boundaries.index(closing) :]
+            continue
+        if line not in boundaries:
+            continue
+        if line in open_boundaries:
+            del open_boundaries[open_boundaries.index(line) + 1 :]
+        else:
+            open_boundaries.append(line)
+        seen += 1
+        if seen > max_parts:
+            newline = b"\r\n" if b"\r\n" in raw[:4096] else b"\n"
+            head = raw[: match.start()]
+            closers = b"".join(
+                newline + b"--" + boundary + b"--" for boundary in reversed(open_boundaries)
+            )
+            # The line break before a delimiter belongs to the delimiter (RFC 2046).
+            if head.endswith(b"\r\n"):
+                head = head[:-2]
+            elif head.endswith(b"\n"):
+                head = head[:-1]
+            return head + closers + newline, True
+    return raw, False
+
+
+def _parse(raw: bytes, *, max_parts: int, max_depth: int) -> ParsedMessage:
     defects: list[str] = []
+    raw, capped = cap_parts(raw, max_parts)
+    if capped:
+        defects.append("too-many-parts")
     if b"\x00" in raw:
         # NULs end strings in C-based mail tools and in databases; the text never needs them.
         defects.append("nul-bytes")
@@ -722,7 +801,7 @@ def _parse(raw: bytes) -> ParsedMessage:
     if not headers.items:
         raise Unparseable("no headers")
 
-    collected = _Collected()
+    collected = _Collected(max_depth=max_depth)
     _walk(msg, collected, fallback, 0)
     defects.extend(collected.defects)
 
@@ -771,4 +850,5 @@ def _parse(raw: bytes) -> ParsedMessage:
         html=html,
         parts=tuple(collected.parts),
         defects=tuple(unique_defects),
+        capped=capped or "too-deep" in collected.defects,
     )

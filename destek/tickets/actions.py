@@ -7,6 +7,7 @@ Views, the API, e-mail, chat and Telegram all call these; none of them writes a 
 from __future__ import annotations
 
 import hashlib
+import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
@@ -48,6 +49,8 @@ from destek.tickets.models import (
     TicketEvent,
 )
 from destek.tickets.routing import route
+
+log = logging.getLogger(__name__)
 
 SUBJECT_MAX = 250
 #: After answering a nudge, further nudges within this time get no second automatic answer.
@@ -264,7 +267,20 @@ def store_upload(user: User, upload: Any, *, sha256: str | None = None) -> Attac
         size=upload.size,
         sha256=sha256,
     )
-    attachment.file.save(attachment.filename, upload, save=False)
+    try:
+        attachment.file.save(attachment.filename, upload, save=False)
+    except OSError as exc:
+        # A full disk or a storage fault: the storage left nothing behind (lib/storage.py).
+        log.error("an upload could not be stored: %s", exc)
+        raise ActionRefused(
+            "storage_unavailable",
+            _(
+                "The file could not be saved: the server has no room for it right now. "
+                "Please try again later."
+            ),
+            status=507,
+            field="attachments",
+        ) from exc
     stored = attachment.file.name
     try:
         attachment.save()

@@ -10,6 +10,7 @@ from django.utils import timezone
 from huey import crontab
 from huey.contrib.djhuey import db_periodic_task
 
+from destek.lib.storage import sweep_orphans
 from destek.tickets import actions
 from destek.tickets.choices import TicketStatus
 from destek.tickets.models import Attachment, Ticket
@@ -64,3 +65,18 @@ def purge_orphan_uploads_now() -> int:
 @db_periodic_task(crontab(minute="17"))
 def purge_orphan_uploads() -> int:
     return purge_orphan_uploads_now()
+
+
+def sweep_attachment_files_now() -> int:
+    """Files under attachments/ that no attachment row names, older than a day (an upload cut
+    off by a full disk or a crash), and temporary files older than an hour."""
+    return sweep_orphans(
+        settings.MEDIA_ROOT,
+        "attachments",
+        lambda names: Attachment.objects.filter(file__in=names).values_list("file", flat=True),
+    )
+
+
+@db_periodic_task(crontab(minute="41", hour="4"))
+def sweep_attachment_files() -> int:
+    return sweep_attachment_files_now()

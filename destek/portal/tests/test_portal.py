@@ -224,3 +224,32 @@ def test_a_file_over_the_limit_is_refused_next_to_the_field(browser: Client, set
     assert "The file is larger than 1 MB." in response.content.decode()
     assert "Huge video attached." in response.content.decode()
     assert Ticket.objects.count() == 0
+
+
+def test_a_full_disk_refuses_the_file_keeps_what_was_typed_and_leaves_no_file(
+    browser: Client, settings: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import errno
+    import os
+
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    def full(fd: int, data: Any) -> int:
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    monkeypatch.setattr(os, "write", full)
+    response = browser.post(
+        "/my/tickets/new/",
+        {
+            "subject": "Invoice page shows error 500",
+            "body": "Screenshot attached.",
+            "urgency": "normal",
+            "attachments": SimpleUploadedFile("shot.png", b"\x89PNG" + b"0" * 5000),
+        },
+    )
+    monkeypatch.undo()
+    assert response.status_code == 200
+    page = response.content.decode()
+    assert "The file could not be saved" in page and "Screenshot attached." in page
+    assert Ticket.objects.count() == 0
+    assert [p for p in settings.MEDIA_ROOT.rglob("*") if p.is_file()] == []

@@ -142,3 +142,51 @@ def test_uploads_never_attached_are_purged_after_a_day_with_their_files(customer
     assert not Attachment.objects.filter(pk=orphan.pk).exists()
     assert not orphan.file.storage.exists(orphan.file.name)
     assert Attachment.objects.filter(public_id=kept).exists()
+
+
+def test_a_full_disk_during_an_upload_leaves_no_file_and_the_customer_is_told_to_try_later(
+    customer: Any, settings: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import errno
+    import os
+
+    from destek.tickets.models import Attachment
+
+    def full(fd: int, data: Any) -> int:
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    monkeypatch.setattr(os, "write", full)
+    response = upload(customer, content=b"\x89PNG" + b"0" * 200_000)
+    monkeypatch.undo()
+    assert response.status_code == 507
+    assert response.json()["code"] == "storage_unavailable"
+    assert "Please try again later" in response.json()["detail"]
+    assert not Attachment.objects.exists()
+    media = settings.MEDIA_ROOT
+    assert [p for p in media.rglob("*") if p.is_file()] == []
+
+
+def test_the_sweep_removes_attachment_files_no_row_names_after_a_day_only(
+    customer: Any, settings: Any
+) -> None:
+    import os
+    import time
+
+    from destek.tickets.jobs import sweep_attachment_files_now
+    from destek.tickets.models import Attachment
+
+    referenced = Attachment.objects.get(public_id=upload(customer).json()["id"])
+    folder = settings.MEDIA_ROOT / "attachments" / "2026" / "11"
+    folder.mkdir(parents=True, exist_ok=True)
+    orphan, young = folder / "cut-by-a-full-disk.bin", folder / "being-saved.bin"
+    orphan.write_bytes(b"half")
+    young.write_bytes(b"half")
+    day_and_more = time.time() - 25 * 3600
+    for path in (orphan, settings.MEDIA_ROOT / referenced.file.name):
+        os.utime(path, (day_and_more, day_and_more))
+
+    assert sweep_attachment_files_now() == 1
+
+    assert not orphan.exists()
+    assert young.exists()
+    assert referenced.file.storage.exists(referenced.file.name)
