@@ -21,7 +21,7 @@ def upload(
     return raw.post(
         "/api/v1/attachments",
         {"file": SimpleUploadedFile(name, content, content_type=content_type)},
-        headers={"Authorization": f"Bearer {client.token}"},
+        headers={"Authorization": f"Bearer {client.token}", "Accept-Language": "en"},
     )
 
 
