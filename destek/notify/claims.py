@@ -9,7 +9,6 @@ a minute later, never while the worker still lives, however long its send takes.
 
 from __future__ import annotations
 
-import logging
 import os
 import secrets
 import socket
@@ -24,8 +23,6 @@ from django.utils import timezone
 
 from destek.notify.choices import DeliveryStatus
 from destek.notify.models import OutboxWorker
-
-log = logging.getLogger(__name__)
 
 BEAT_SECONDS = 15
 #: Claims made before claims named their worker: stale after this long, as they always were.
@@ -108,6 +105,7 @@ def forget_dead_workers(now: datetime) -> int:
 
 
 def _beat_forever() -> None:
+    from destek.lib import outage
     from destek.lib.health import beat
 
     failed = False
@@ -115,15 +113,15 @@ def _beat_forever() -> None:
         try:
             touch(restart=failed)
             failed = False
-            beat()
-        except DatabaseError as exc:
+        except Exception as exc:  # the heartbeat must outlive any one failure
             failed = True
-            from destek.lib import outage
-
-            outage.log_outage(outage.outage_kind(exc) or "database_unavailable", "heartbeat", exc)
-            connection.close()
-        except Exception:  # the heartbeat must outlive any one failure
-            log.exception("worker heartbeat failed")
+            outage.log_outage(outage.outage_kind(exc) or "heartbeat_failed", "heartbeat", exc)
+            if isinstance(exc, DatabaseError):
+                connection.close()
+        try:
+            beat()  # the cache's heartbeat, which /healthz reads
+        except Exception as exc:
+            outage.log_outage("cache_unavailable", "heartbeat", exc)
         time.sleep(BEAT_SECONDS)
 
 

@@ -328,9 +328,18 @@ def _record_failure(delivery: Delivery, attempt: str, attempts: int, exc: Except
     return "failed" if give_up else "retry"
 
 
+def _database_away(where: str, exc: DatabaseError) -> str:
+    """The row stays as it was; the sweep picks it up once the database is back."""
+    outage.log_outage(outage.outage_kind(exc) or outage.DATABASE, where, exc)
+    return "database_unavailable"
+
+
 @db_task(retries=0)
 def deliver(delivery_id: int) -> str:
-    return deliver_now(delivery_id)
+    try:
+        return deliver_now(delivery_id)
+    except DatabaseError as exc:
+        return _database_away("outbox: deliver", exc)
 
 
 def probe_now(transport: str) -> str:
@@ -351,7 +360,10 @@ def probe_now(transport: str) -> str:
 
 @db_task(retries=0)
 def probe_transport(transport: str) -> str:
-    return probe_now(transport)
+    try:
+        return probe_now(transport)
+    except DatabaseError as exc:
+        return _database_away("outbox: probe", exc)
 
 
 # --- the sweep -------------------------------------------------------------------------------
@@ -431,7 +443,7 @@ def sweep_outbox() -> int:
         claims.forget_dead_workers(timezone.now())
         return sweep_outbox_now()
     except DatabaseError as exc:  # one line per interval, not a traceback a minute per worker
-        outage.log_outage(outage.outage_kind(exc) or outage.DATABASE, "outbox sweep", exc)
+        _database_away("outbox sweep", exc)
         return 0
 
 

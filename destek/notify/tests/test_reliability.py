@@ -255,3 +255,26 @@ def test_when_smtp_comes_back_every_waiting_mail_goes_out_within_seconds(
     # The first mail's own backoff said a minute; the probe 5 seconds; all went at once.
     assert Delivery.objects.filter(status="sent").count() == waiting
     assert TransportState.objects.get().failures == 0
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_queued_delivery_during_a_database_outage_waits_for_the_sweep_quietly(
+    customer: Any, settings: Any, database: Database, caplog: pytest.LogCaptureFixture
+) -> None:
+    from destek.lib import outage
+    from destek.notify.jobs import deliver, sweep_outbox
+
+    outage.forget()
+    delivery = one_delivery(customer, settings)
+    settings.EMAIL_BACKEND = LOCMEM
+    database.down = True
+    for _ in range(20):
+        assert deliver.call_local(delivery.pk) == "database_unavailable"
+    assert sweep_outbox.call_local() == 0
+    database.down = False
+    outage.forget()
+    lines = [r for r in caplog.records if r.name == "destek.outage"]
+    assert len(lines) == 1 and lines[0].exc_info is None
+    assert sweep_outbox_now() >= 1
+    delivery.refresh_from_db()
+    assert delivery.status == "sent"
