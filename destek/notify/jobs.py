@@ -146,12 +146,15 @@ def _probe_slot(transport: str, now: datetime) -> bool | None:
     return taken == 1
 
 
-def _transport_failed(transport: str, error: str, now: datetime) -> None:
+def _transport_failed(transport: str, error: str, now: datetime, *, probed: bool) -> None:
+    """The first failure marks the transport down and schedules the first probe; a failed
+    probe counts one more failure and schedules the next; any other attempt that failed
+    meanwhile (already under way when the transport went down) only leaves its error."""
     first = TransportState.objects.filter(transport=transport, failures=0).update(
         failures=1, down_since=now, next_probe_at=now + probe_delay(1), last_error=error[:2000]
     )
     if not first and not TransportState.objects.filter(transport=transport).exists():
-        TransportState.objects.get_or_create(
+        _, created = TransportState.objects.get_or_create(
             transport=transport,
             defaults={
                 "failures": 1,
@@ -160,7 +163,10 @@ def _transport_failed(transport: str, error: str, now: datetime) -> None:
                 "last_error": error[:2000],
             },
         )
-        first = 1
+        first = int(created)
+    if not first and not probed:
+        TransportState.objects.filter(transport=transport).update(last_error=error[:2000])
+        return
     if not first:
         TransportState.objects.filter(transport=transport).update(
             failures=F("failures") + 1, last_error=error[:2000]
@@ -257,6 +263,8 @@ def deliver_now(delivery_id: int, *, probe: bool = False, smtp: Any = None) -> s
         return "deferred" if due.exists() else "skipped"
     claimed = _claim(delivery_id, now, probe=probe or slot is True)
     if claimed is None:
+        if slot is True:  # the probe's turn, but not this row's: hand the turn back
+            TransportState.objects.filter(transport=transport).update(next_probe_at=now)
         return "skipped"
     attempt, previous = claimed
     delivery = Delivery.objects.get(pk=delivery_id)
@@ -270,7 +278,7 @@ def deliver_now(delivery_id: int, *, probe: bool = False, smtp: Any = None) -> s
     try:
         _send(delivery, smtp)
     except Exception as exc:  # every failure is recorded on the row, none escapes the sweep
-        return _record_failure(delivery, attempt, attempts, exc)
+        return _record_failure(delivery, attempt, attempts, exc, probed=slot is True)
     sent_at = timezone.now()
     try:
         journal.record(delivery, attempt, sent_at)
@@ -308,7 +316,9 @@ def _mark_sent(delivery: Delivery, attempt: str, attempts: int, sent_at: datetim
     return False
 
 
-def _record_failure(delivery: Delivery, attempt: str, attempts: int, exc: Exception) -> str:
+def _record_failure(
+    delivery: Delivery, attempt: str, attempts: int, exc: Exception, *, probed: bool
+) -> str:
     now = timezone.now()
     error = repr(exc)
     permanent = is_permanent(exc)
@@ -324,7 +334,7 @@ def _record_failure(delivery: Delivery, attempt: str, attempts: int, exc: Except
         claimed_by="",
     )
     if not permanent and is_transport_down(exc):
-        _transport_failed(delivery.transport, error, now)
+        _transport_failed(delivery.transport, error, now, probed=probed)
     return "failed" if give_up else "retry"
 
 
