@@ -269,7 +269,7 @@ def deliver_now(delivery_id: int, *, probe: bool = False, smtp: Any = None) -> s
     attempt, previous = claimed
     delivery = Delivery.objects.get(pk=delivery_id)
     if previous is not None and claims.host_of(previous) == claims.host():
-        entry = journal.lookup(delivery.message_id)
+        entry = _journal_lookup(delivery.message_id)
         if entry is not None:
             journal.mark_sent(delivery.message_id, entry.get("sent_at"))
             log.warning("delivery %s: sent before its worker died; not sent again", delivery.pk)
@@ -289,6 +289,22 @@ def deliver_now(delivery_id: int, *, probe: bool = False, smtp: Any = None) -> s
     if slot is True or TransportState.objects.filter(transport=transport, failures__gt=0).exists():
         _transport_recovered(transport, timezone.now())
     return "sent"
+
+
+def _journal_lookup(message_id: str) -> dict[str, Any] | None:
+    """An unreadable journal cannot say the mail went out: better twice than never."""
+    try:
+        return journal.lookup(message_id)
+    except OSError as exc:
+        outage.log_outage(outage.outage_kind(exc) or "journal_unreadable", "outbox journal", exc)
+        return None
+
+
+def _replay_journal() -> None:
+    try:
+        journal.replay()
+    except OSError as exc:  # the database errors propagate: nothing can be done without it
+        outage.log_outage(outage.outage_kind(exc) or "journal_unreadable", "outbox journal", exc)
 
 
 def _mark_sent(delivery: Delivery, attempt: str, attempts: int, sent_at: datetime) -> bool:
@@ -404,7 +420,7 @@ def sweep_outbox_now(budget: float | None = None) -> int:
     deadline = time.monotonic() + (budget or settings.DESTEK_OUTBOX_SWEEP_SECONDS)
     claims.start_heartbeat()
     claims.touch_if_due()
-    journal.replay()
+    _replay_journal()
     now = timezone.now()
     handled = 0
     for transport in TransportState.objects.filter(
@@ -462,6 +478,6 @@ def start_worker() -> None:
     """Each worker beats from the start and first records what it sent before a crash."""
     claims.start_heartbeat()
     try:
-        journal.replay()
+        _replay_journal()
     except DatabaseError as exc:
         outage.log_outage(outage.outage_kind(exc) or outage.DATABASE, "outbox journal", exc)

@@ -278,3 +278,53 @@ def test_a_queued_delivery_during_a_database_outage_waits_for_the_sweep_quietly(
     assert sweep_outbox_now() >= 1
     delivery.refresh_from_db()
     assert delivery.status == "sent"
+
+
+class SlowBackend:
+    """An SMTP server that takes 20 ms a message."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        pass
+
+    def send_messages(self, messages: Any) -> int:
+        import time
+
+        time.sleep(0.02)
+        mail.outbox.extend(messages)
+        return len(messages)
+
+
+def test_the_sweep_stops_at_its_time_budget_and_leaves_the_rest_due(
+    customer: Any, settings: Any, outbox: list
+) -> None:
+    one_delivery(customer, settings)
+    settings.EMAIL_BACKEND = f"{HERE}.SlowBackend"
+    due = Delivery.objects.count()
+    Delivery.objects.bulk_create(
+        Delivery(
+            template="ticket_created",
+            recipient=f"c{i}@example.com",
+            language="en",
+            subject="s",
+            body_text="b",
+            message_id=f"<slow.{i}@destek.localhost>",
+        )
+        for i in range(60)
+    )
+    handled = sweep_outbox_now(budget=0.3)
+    assert 0 < handled < due + 60
+    assert Delivery.objects.filter(status="queued").count() == due + 60 - handled
+
+
+def test_a_journal_that_cannot_be_written_does_not_stop_the_mail_being_marked_sent(
+    customer: Any, settings: Any, tmp_path: Any, outbox: list
+) -> None:
+    delivery = one_delivery(customer, settings)
+    settings.EMAIL_BACKEND = LOCMEM
+    blocked = tmp_path / "not-a-directory"
+    blocked.write_text("")
+    settings.DESTEK_OUTBOX_JOURNAL_DIR = blocked
+    assert deliver_now(delivery.pk) == "sent"
+    delivery.refresh_from_db()
+    assert delivery.status == "sent"
+    assert sweep_outbox_now() >= 0, "the sweep carries on without its journal"
