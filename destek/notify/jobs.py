@@ -428,9 +428,12 @@ def sweep_outbox_now(budget: float | None = None) -> int:
     ).values_list("transport", flat=True):
         # The probe's queued task may have been lost with the queue.
         handled += probe_now(transport) not in ("idle", "deferred", "skipped")
-    smtp: Any = get_connection(fail_silently=False)
-    if not hasattr(smtp, "open"):  # a backend that keeps no connection
-        smtp = None
+    # One SMTP connection for the whole sweep, unless the server is known to be down.
+    smtp: Any = None
+    if Transport.EMAIL not in transports_down(now):
+        smtp = get_connection(fail_silently=False)
+        if not hasattr(smtp, "open"):  # a backend that keeps no connection
+            smtp = None
     tried: set[int] = set()
     _local.sweeping = True
     try:
