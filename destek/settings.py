@@ -64,6 +64,7 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "destek.lib.middleware.SecurityHeadersMiddleware",
+    "destek.lib.middleware.ApiErrorsMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
@@ -295,6 +296,27 @@ DESTEK_REOPEN_WINDOW_DAYS = env_int("DESTEK_REOPEN_WINDOW_DAYS", 30, minimum=0)
 DESTEK_DUPLICATE_WINDOW_HOURS = env_int("DESTEK_DUPLICATE_WINDOW_HOURS", 24, minimum=1)
 DESTEK_NOTIFY_AGENTS_ON_NEW = env_bool("DESTEK_NOTIFY_AGENTS_ON_NEW", True)
 DESTEK_OUTBOX_GIVE_UP_HOURS = env_int("DESTEK_OUTBOX_GIVE_UP_HOURS", 72, minimum=1)
+# Outbox reliability (destek/notify/claims.py, journal.py, jobs.py).
+DESTEK_OUTBOX_CLAIM_STALE_SECONDS = env_int("DESTEK_OUTBOX_CLAIM_STALE_SECONDS", 60, minimum=20)
+DESTEK_OUTBOX_SWEEP_SECONDS = env_int("DESTEK_OUTBOX_SWEEP_SECONDS", 50, minimum=1)
+DESTEK_OUTBOX_JOURNAL_DIR = Path(
+    env_str("DESTEK_OUTBOX_JOURNAL_DIR")
+    or str(
+        Path(tempfile.gettempdir()) / f"destek-test-journal-{os.getpid()}"
+        if TESTING
+        else DATA_DIR / "outbox-journal"
+    )
+)
+# Durability of the journal is not under test: tests skip fsync, as they do for SQLite.
+DESTEK_OUTBOX_JOURNAL_FSYNC = not TESTING
+# /healthz thresholds (destek/api/views.py).
+DESTEK_HEALTH_WORKER_MAX_AGE = env_int("DESTEK_HEALTH_WORKER_MAX_AGE", 120, minimum=30)
+DESTEK_HEALTH_STARTUP_GRACE = env_int("DESTEK_HEALTH_STARTUP_GRACE", 120, minimum=0)
+DESTEK_HEALTH_DISK_MIN_MB = env_int("DESTEK_HEALTH_DISK_MIN_MB", 200, minimum=0)
+DESTEK_HEALTH_OUTBOX_MAX_DUE = env_int("DESTEK_HEALTH_OUTBOX_MAX_DUE", 1000, minimum=1)
+DESTEK_HEALTH_OUTBOX_MAX_DELAY = env_int("DESTEK_HEALTH_OUTBOX_MAX_DELAY", 900, minimum=60)
+# A database outage or a full disk is logged once per kind per this many seconds, per process.
+DESTEK_ERROR_LOG_INTERVAL = env_int("DESTEK_ERROR_LOG_INTERVAL", 60, minimum=1)
 DESTEK_AUTOMAIL_PER_HOUR = env_int("DESTEK_AUTOMAIL_PER_HOUR", 20, minimum=1)
 DESTEK_AUTOMAIL_PER_DAY = env_int("DESTEK_AUTOMAIL_PER_DAY", 100, minimum=1)
 # Automatic answers to mail whose sender was not authenticated: a tighter cap of their own.

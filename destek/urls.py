@@ -11,6 +11,12 @@ from destek.portal.language_views import choose_language
 # The admin's own sign-in form would skip two-factor sign-in: admins use the portal's.
 admin.site.login = admin_sign_in  # type: ignore[method-assign]
 
+# Errors outside a view's own answers: JSON under /api/, 503 for an outage (destek/lib/outage.py).
+handler400 = "destek.lib.error_views.bad_request"
+handler403 = "destek.lib.error_views.permission_denied"
+handler404 = "destek.lib.error_views.page_not_found"
+handler500 = "destek.lib.error_views.server_error"
+
 urlpatterns = [
     path("healthz", healthz, name="healthz"),
     path("admin/", admin.site.urls),

@@ -43,6 +43,10 @@ class Delivery(models.Model):
     attempts = models.PositiveIntegerField(_("attempts"), default=0)
     next_attempt_at = models.DateTimeField(_("next attempt"), default=timezone.now)
     claimed_at = models.DateTimeField(_("claimed"), null=True, blank=True)
+    #: The worker holding the claim (`OutboxWorker.name`) and this attempt's id, which the
+    #: sent-mail journal records: the claim is released only by the attempt that made it.
+    claimed_by = models.CharField(_("claimed by"), max_length=120, blank=True)
+    attempt_id = models.CharField(_("attempt"), max_length=32, blank=True)
     last_error = models.TextField(_("last error"), blank=True)
     created_at = models.DateTimeField(_("created"), default=timezone.now)
     sent_at = models.DateTimeField(_("sent"), null=True, blank=True)
@@ -78,3 +82,48 @@ class DemoMail(models.Model):
 
     def __str__(self) -> str:
         return f"{self.to}: {self.subject}"
+
+
+class OutboxWorker(models.Model):
+    """A process that claims deliveries, with its heartbeat. A claim is stale when the
+    heartbeat of the worker holding it is older than `DESTEK_OUTBOX_CLAIM_STALE_SECONDS`.
+
+    `up_since` is when the current unbroken run of heartbeats began: after a database outage
+    every heartbeat looks old, so a worker takes over others' claims only once it has itself
+    been beating for the stale period (by then every live worker has beaten again).
+    """
+
+    name = models.CharField(_("name"), max_length=120, primary_key=True)
+    host = models.CharField(_("host"), max_length=100)
+    pid = models.PositiveIntegerField(_("process id"))
+    started_at = models.DateTimeField(_("started"), default=timezone.now)
+    up_since = models.DateTimeField(_("up since"), default=timezone.now)
+    seen_at = models.DateTimeField(_("last heartbeat"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("outbox worker")
+        verbose_name_plural = _("outbox workers")
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class TransportState(models.Model):
+    """Whether a transport (the SMTP server, the SMS gateway) is down, and when to try it
+    again: 5, 15, 30, then every 60 seconds. While it is down nothing else is tried; the first
+    send that works again wakes everything that waited."""
+
+    transport = models.CharField(
+        _("transport"), max_length=16, choices=Transport.choices, primary_key=True
+    )
+    failures = models.PositiveIntegerField(_("failures"), default=0)
+    down_since = models.DateTimeField(_("down since"), null=True, blank=True)
+    next_probe_at = models.DateTimeField(_("next try"), null=True, blank=True)
+    last_error = models.TextField(_("last error"), blank=True)
+
+    class Meta:
+        verbose_name = _("transport state")
+        verbose_name_plural = _("transport states")
+
+    def __str__(self) -> str:
+        return f"{self.transport} ({self.failures} failures)"
