@@ -105,6 +105,29 @@ def test_an_outage_is_logged_once_per_interval_not_a_traceback_per_request(
 
 
 def test_a_full_disk_answers_503_storage_full_and_keeps_nothing_half_written(
+    customer: Any,
+) -> None:
+    def disk_full(execute: Callable[..., Any], sql: str, *args: Any) -> Any:
+        if sql.lstrip().upper().startswith("INSERT"):
+            raise OperationalError("database or disk is full")
+        return execute(sql, *args)
+
+    from destek.tickets.models import Ticket
+
+    with connection.execute_wrapper(disk_full):
+        response = client().post(
+            "/api/v1/tickets",
+            {"subject": "Ödeme sayfası açılmıyor", "body": "Kartla ödeme yaparken hata alıyorum."},
+            content_type="application/json",
+            headers={"Authorization": f"Bearer {customer.token}", "Accept-Language": "tr"},
+        )
+    assert response.status_code == 503
+    assert response["Retry-After"] == "30"
+    assert response.json()["code"] == "storage_full"
+    assert not Ticket.objects.exists()
+
+
+def test_a_full_disk_during_an_upload_is_refused_and_stores_nothing(
     customer: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     def disk_full(self: Any, name: str, content: Any, max_length: int | None = None) -> str:
@@ -116,9 +139,8 @@ def test_a_full_disk_answers_503_storage_full_and_keeps_nothing_half_written(
         {"file": SimpleUploadedFile("log.txt", b"hello", content_type="text/plain")},
         headers={"Authorization": f"Bearer {customer.token}", "Accept-Language": "tr"},
     )
-    assert response.status_code == 503
-    assert response["Retry-After"] == "30"
-    assert response.json()["code"] == "storage_full"
+    assert response.status_code == 507
+    assert response.json()["code"] == "storage_unavailable"
     from destek.tickets.models import Attachment
 
     assert not Attachment.objects.exists()
