@@ -10,11 +10,15 @@ from __future__ import annotations
 import ipaddress
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from django.utils import timezone
 from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 
+from destek.lib.dates import format_when
 from destek.lib.errors import ActionRefused
 from destek.lib.text import strip_invisible
 
@@ -162,5 +166,23 @@ def labelled(details: Mapping[str, str]) -> list[tuple[str | Promise, str]]:
         value = details.get(detail.key)
         if value:
             shown = device_labels.get(value, value) if detail.key == "device" else value
+            if detail.key == "started_at":
+                shown = _started(value, details.get("time_zone", ""))
             rows.append((detail.label, str(shown)))
     return rows
+
+
+def _started(value: str, zone_name: str) -> str:
+    """ "When did it start?" as the reader reads dates ("3 December 2026, 21:30"), in the
+    zone the customer named; the typed text when it is not a date and time."""
+    try:
+        when = datetime.fromisoformat(value)
+    except ValueError:
+        return value
+    if when.tzinfo is None:
+        try:
+            when = when.replace(tzinfo=ZoneInfo(zone_name))
+        except (ZoneInfoNotFoundError, ValueError):
+            return format_when(when)
+    with timezone.override(when.tzinfo):
+        return format_when(when)

@@ -88,3 +88,14 @@ def test_a_persian_article_keeps_3d_secure_whole(client: Client, demo: None) -> 
     assert page is not None
     html = client.get(reverse("kb:article", args=["fa", page.slug])).content.decode()
     assert "<bdi>3-D Secure</bdi>" in html
+
+
+def test_when_a_critical_problem_started_reads_as_a_date_in_the_readers_language() -> None:
+    from django.utils import translation
+
+    from destek.tickets.details import labelled
+
+    with translation.override("ru"):
+        rows = dict(labelled({"started_at": "2026-12-03T21:30", "time_zone": "Asia/Baku"}))
+    assert "3 декабря 2026" in " ".join(str(v) for v in rows.values())
+    assert "T21:30" not in " ".join(str(v) for v in rows.values())
