@@ -8,8 +8,22 @@ from typing import Any
 
 from django import forms
 from django.conf import settings
+from django.db import models
 from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
+
+
+def names_field() -> models.JSONField:  # type: ignore[type-arg]
+    """The field that holds the names by language, the same on every model that has one."""
+    return models.JSONField(
+        _("names by language"),
+        default=dict,
+        blank=True,
+        help_text=_(
+            "The name customers and agents read in each language; the name above where a "
+            "language has none."
+        ),
+    )
 
 
 def name_in(names: Mapping[str, Any] | None, fallback: str, language: str | None = None) -> str:

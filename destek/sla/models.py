@@ -8,7 +8,7 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
 from destek.accounts.choices import Tier
-from destek.lib.names import name_in
+from destek.lib.names import name_in, names_field
 from destek.sla.choices import Weekday
 from destek.tickets.choices import Channel, Priority
 
@@ -113,15 +113,7 @@ class Policy(models.Model):
     """
 
     name = models.CharField(_("name"), max_length=100)
-    names = models.JSONField(
-        _("names by language"),
-        default=dict,
-        blank=True,
-        help_text=_(
-            "The name customers and agents read in each language; the name above where a "
-            "language has none."
-        ),
-    )
+    names = names_field()
     position = models.PositiveIntegerField(_("position"), default=100)
     enabled = models.BooleanField(_("enabled"), default=True)
     if_priority = models.CharField(

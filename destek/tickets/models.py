@@ -12,7 +12,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from destek.accounts.choices import Tier
-from destek.lib.names import name_in
+from destek.lib.names import name_in, names_field
 from destek.tickets.choices import (
     ActorKind,
     AuthorKind,
@@ -32,15 +32,7 @@ def default_reopen_window() -> int:
 
 class Department(models.Model):
     name = models.CharField(_("name"), max_length=100, unique=True)
-    names = models.JSONField(
-        _("names by language"),
-        default=dict,
-        blank=True,
-        help_text=_(
-            "The name customers and agents read in each language; the name above where a "
-            "language has none."
-        ),
-    )
+    names = names_field()
     slug = models.SlugField(_("slug"), max_length=50, unique=True)
     email = models.EmailField(_("address"), blank=True)
     reopen_window_days = models.PositiveIntegerField(
