@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django import template
 from django.conf import settings
+from django.utils.translation import gettext_lazy as _
 
 from destek.notify.demo_mail import BACKEND
 from destek.tickets.choices import Channel, CloseReason, Priority, TicketStatus
@@ -12,6 +13,13 @@ register = template.Library()
 
 #: Field values recorded in events, as people read them: statuses, priorities, reasons.
 _EVENT_FIELDS = {"status": TicketStatus, "priority": Priority, "close_reason": CloseReason}
+
+#: The service-level clocks an SLA event names, as the ticket page calls them.
+_CLOCKS = {
+    "first_response": _("First response"),
+    "next_response": _("Next response"),
+    "resolution": _("Resolution"),
+}
 
 
 @register.filter
@@ -23,6 +31,8 @@ def event_value(value: str, field: str = "") -> str:
     for enum in candidates:
         if value in enum.values:
             return str(enum(value).label)
+    if value in _CLOCKS:
+        return str(_CLOCKS[value])
     return value
 
 

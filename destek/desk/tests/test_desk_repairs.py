@@ -93,3 +93,13 @@ def test_an_agent_can_still_answer_a_ticket_closed_long_ago(desk: Client, users:
     assert Message.objects.filter(ticket=ticket, body="One more thing.").exists()
     ticket.refresh_from_db()
     assert ticket.status == "pending"
+
+
+def test_an_sla_event_names_its_clock_in_the_readers_language() -> None:
+    from django.utils import translation
+
+    from destek.desk.templatetags.desk import event_value
+
+    with translation.override("ru"):
+        assert event_value("next_response") != "next_response"
+    assert event_value("next_response") == "Next response"
