@@ -17,7 +17,13 @@ from destek.accounts.actions import (
 )
 from destek.accounts.models import ApiToken, ContactAddress, User, hash_token
 from destek.accounts.selectors import has_two_factor
-from destek.accounts.sign_in import count_failed_sign_in, password_sign_in
+from destek.accounts.sign_in import (
+    CODE_WINDOW,
+    count_failed_sign_in,
+    password_sign_in,
+    second_factor_allowed,
+    too_many,
+)
 from destek.api.auth import activate_language
 from destek.lib.errors import ActionRefused
 from destek.lib.ratelimit import client_ip, hit
@@ -79,6 +85,9 @@ def create_token(request: HttpRequest, payload: Credentials) -> Status[dict[str,
     )
     activate_language(request, user)
     if has_two_factor(user) and not second_factor_done:
+        if payload.otp and not second_factor_allowed(user):
+            # Too many codes tried for this account, from whatever clients: none is checked.
+            raise too_many(CODE_WINDOW)
         # The password alone is not enough; a wrong code answers as a missing one.
         try:
             if not payload.otp:

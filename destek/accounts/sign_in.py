@@ -32,7 +32,7 @@ from destek.accounts.actions import check_second_factor, device_key
 from destek.accounts.models import SignInDevice, User, normalize_email
 from destek.accounts.selectors import has_two_factor, is_verified
 from destek.lib.errors import ActionRefused
-from destek.lib.ratelimit import count_failure, wait_seconds
+from destek.lib.ratelimit import count_failure, hit, wait_seconds
 
 WINDOW = 300
 PAIR_LIMIT = 10
@@ -103,6 +103,18 @@ def _client(ip: str) -> str:
     return str(address)
 
 
+#: Codes checked per account in CODE_WINDOW seconds, from every client together: someone
+#: who has the password cannot spread guesses of the six digits over many addresses.
+CODE_LIMIT = 30
+CODE_WINDOW = 300
+
+
+def second_factor_allowed(user: User) -> bool:
+    """Count one check of `user`'s second factor; False once the account's limit is reached
+    (the code must then not be checked at all, so a right guess tells nothing)."""
+    return hit("second-factor-user", str(user.pk), limit=CODE_LIMIT, window_seconds=CODE_WINDOW)
+
+
 def count_failed_sign_in(email: str, ip: str) -> None:
     """A failed attempt for `email` from `ip`: a wrong password, or (at the API, where the
     code comes with the password) a wrong second factor after the right password."""
@@ -155,6 +167,8 @@ def password_sign_in(
     ):
         return user, False
     if otp.strip() and has_two_factor(user):
+        if not second_factor_allowed(user):
+            raise too_many(CODE_WINDOW)
         try:
             check_second_factor(user, otp)
         except ActionRefused:

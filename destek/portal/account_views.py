@@ -29,7 +29,13 @@ from destek.accounts import actions
 from destek.accounts.choices import NotificationKind
 from destek.accounts.models import ApiToken, ContactAddress, PhoneCode, User
 from destek.accounts.selectors import has_two_factor, notification_choices
-from destek.accounts.sign_in import DEVICE_COOKIE, DEVICE_MAX_AGE, device_cookie, password_sign_in
+from destek.accounts.sign_in import (
+    DEVICE_COOKIE,
+    DEVICE_MAX_AGE,
+    device_cookie,
+    password_sign_in,
+    second_factor_allowed,
+)
 from destek.lib.errors import ActionRefused
 from destek.lib.ratelimit import client_ip, hit
 from destek.notify.sms import sms_enabled
@@ -208,7 +214,7 @@ def _code_step_limited(request: HttpRequest, user: User) -> bool:
     ip = client_ip(request)
     return not (
         hit("second-factor-pair", f"{user.pk}|{ip}", limit=5, window_seconds=300)
-        and hit("second-factor-user", str(user.pk), limit=30, window_seconds=300)
+        and second_factor_allowed(user)
         and hit("second-factor-ip", ip, limit=30, window_seconds=300)
     )
 

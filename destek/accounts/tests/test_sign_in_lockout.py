@@ -15,7 +15,13 @@ from django.test import Client
 from django.utils import timezone
 
 from destek.accounts import actions
-from destek.accounts.sign_in import ADDRESS_LIMIT, DEVICE_COOKIE, PAIR_LIMIT
+from destek.accounts.sign_in import (
+    ADDRESS_LIMIT,
+    CODE_LIMIT,
+    DEVICE_COOKIE,
+    PAIR_LIMIT,
+    second_factor_allowed,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -185,3 +191,17 @@ def test_changing_address_within_one_ipv6_network_does_not_reset_the_count(
         sign_in(browser(f"2001:db8:1:2::{n + 1:x}"), "guess")
     assert "Too many attempts" in sign_in(browser("2001:db8:1:2::ff"), "demo").content.decode()
     assert sign_in(browser("2001:db8:9:9::1"), "demo").status_code == 302
+
+
+def test_codes_guessed_from_many_networks_stop_at_the_accounts_limit(users: dict) -> None:
+    # Someone who has the password spreads code guesses over many clients: once the
+    # account's limit is reached, no code is checked at all, not even the right one.
+    customer = users["customer"]
+    two_factor = actions.start_two_factor(customer)
+    actions.confirm_two_factor(customer, pyotp.TOTP(two_factor.secret).now())
+    for n in range(CODE_LIMIT):
+        assert token(f"2001:db8:{n:x}::1", "demo", otp="000000").status_code in (401, 429)
+    right = pyotp.TOTP(two_factor.secret).now()
+    refused = token("2001:db8:ffff::1", "demo", otp=right)
+    assert refused.status_code == 429 and refused["Retry-After"]
+    assert not second_factor_allowed(customer)
