@@ -228,6 +228,11 @@ def choose_email_backend() -> str:
     demo mailbox (/desk/demo-mail/) and printed in the terminal. DESTEK_SMTP_HOST (or
     DESTEK_EMAIL_BACKEND) set explicitly sends the demo's mail too."""
     explicit = env_str("DESTEK_EMAIL_BACKEND")
+    if explicit == "destek.notify.demo_mail.DemoMailBackend" and not env_bool("DESTEK_DEMO", False):
+        # Kept mail holds sign-up links and one-time codes: only the demo may keep it.
+        raise ImproperlyConfigured(
+            "DESTEK_EMAIL_BACKEND: the demo mailbox backend needs DESTEK_DEMO=1."
+        )
     if explicit:
         return explicit
     if env_bool("DESTEK_DEMO", False) and not env_str("DESTEK_SMTP_HOST"):

@@ -9,7 +9,7 @@ from typing import Any
 from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, render
 
 from destek.notify.demo_mail import BACKEND, first_link
@@ -22,6 +22,10 @@ def admin_only(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]
     signed_in = login_required(view)
 
     def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        if not settings.DESTEK_DEMO:
+            # Outside the demo there is no demo mailbox, whatever rows an earlier demo left
+            # (they hold sign-up links and one-time codes).
+            raise Http404
         if not request.user.is_authenticated:
             return signed_in(request, *args, **kwargs)
         if not request.user.is_admin:  # type: ignore[union-attr]

@@ -27,6 +27,7 @@ SIGN_UP = {
 @pytest.fixture
 def demo_mail(settings: Any) -> None:
     settings.EMAIL_BACKEND = BACKEND
+    settings.DESTEK_DEMO = True
 
 
 def signed_in(email: str) -> Client:
@@ -75,7 +76,7 @@ def test_the_admin_reads_the_demo_mailbox_with_the_link_to_follow(
     assert mail.subject in one
 
 
-def test_the_demo_mailbox_is_for_admins_only(demo: None) -> None:
+def test_the_demo_mailbox_is_for_admins_only(demo: None, demo_mail: None) -> None:
     DemoMail.objects.create(to="someone@example.org", subject="Your code", text="123456")
     assert signed_in("agent@example.com").get("/desk/demo-mail/").status_code == 403
     assert signed_in("customer@example.com").get("/desk/demo-mail/").status_code == 403
@@ -101,3 +102,24 @@ def test_the_demo_keeps_its_mail_unless_a_mail_server_is_named(
     for name, value in environment.items():
         monkeypatch.setenv(name, value)
     assert destek_settings.choose_email_backend().endswith(backend)
+
+
+def test_outside_the_demo_there_is_no_demo_mailbox_even_for_an_admin(
+    demo: None, settings: Any
+) -> None:
+    settings.DESTEK_DEMO = False
+    mail = DemoMail.objects.create(to="someone@example.org", subject="Your code", text="123456")
+    admin = signed_in("admin@example.com")
+    assert admin.get("/desk/demo-mail/").status_code == 404
+    assert admin.get(f"/desk/demo-mail/{mail.pk}/").status_code == 404
+
+
+def test_the_demo_mailbox_backend_cannot_be_chosen_outside_the_demo(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from django.core.exceptions import ImproperlyConfigured
+
+    monkeypatch.delenv("DESTEK_DEMO", raising=False)
+    monkeypatch.setenv("DESTEK_EMAIL_BACKEND", BACKEND)
+    with pytest.raises(ImproperlyConfigured):
+        destek_settings.choose_email_backend()
