@@ -6,6 +6,7 @@ indexes the words in the same transaction); this module adds what the editor nee
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterable
 from typing import Any
 
@@ -33,6 +34,8 @@ FILE_TYPES = {
     "image/webp": (b"RIFF", ("webp",)),
     "application/pdf": (b"%PDF-", ("pdf",)),
 }
+
+log = logging.getLogger(__name__)
 
 
 def sniff(head: bytes) -> str | None:
@@ -194,7 +197,21 @@ def add_file(article: Article, upload: Any) -> ArticleFile:
         filename=_file_name(upload.name or "file", content_type, taken),
         content_type=content_type,
     )
-    stored.file.save(f"{stored.public_id}.{FILE_TYPES[content_type][1][0]}", upload, save=False)
+    try:
+        stored.file.save(f"{stored.public_id}.{FILE_TYPES[content_type][1][0]}", upload, save=False)
+    except OSError as exc:
+        # A full disk or a storage fault: the storage left nothing behind (lib/storage.py);
+        # the editor says so next to the file, like an upload to a ticket.
+        log.error("an article file could not be stored: %s", exc)
+        raise ActionRefused(
+            "storage_unavailable",
+            _(
+                "The file could not be saved: the server has no room for it right now. "
+                "Please try again later."
+            ),
+            status=507,
+            field="file",
+        ) from exc
     name = stored.file.name
     try:
         stored.save()

@@ -375,7 +375,9 @@ def _route(
                 sender, customer, message.ticket, refused, f"{parsed.subject}\n{parsed.text}"
             )
         if parsed.capped and not automatic:
-            _answer_parts_skipped(sender, customer, message.ticket)
+            _answer_parts_skipped(
+                sender, customer, message.ticket, f"{parsed.subject}\n{parsed.text}"
+            )
     return InboundStatus.STORED, "", message.ticket, message
 
 
@@ -795,7 +797,7 @@ def _answer_refused_files(
     )
 
 
-def _answer_parts_skipped(sender: str, customer: User, ticket: Ticket) -> None:
+def _answer_parts_skipped(sender: str, customer: User, ticket: Ticket, text: str) -> None:
     """More parts (or deeper nesting) than the parser reads: the ticket has what came before
     the cap, the raw message keeps everything, and the sender hears what was not read."""
     queue_mail(
@@ -805,8 +807,10 @@ def _answer_parts_skipped(sender: str, customer: User, ticket: Ticket) -> None:
             "number": f"#{ticket.number}",
             "max_parts": settings.DESTEK_MAIL_MAX_PARTS,
             "max_depth": settings.DESTEK_MAIL_MAX_DEPTH,
+            "link": portal_link(ticket),
         },
-        language=ticket.language or customer.language,
+        # The same language as the other answers to this mail: its text's, else the account's.
+        language=choose_language(text, account=customer.language),
         time_zone=customer.time_zone,
         calendar=customer.calendar,
         ticket=ticket,

@@ -103,7 +103,13 @@ def access_public_attachment(ticket: Ticket, public_id: Any) -> Attachment:
     from destek.tickets.models import Attachment
 
     attachment = _attachment(public_id)
-    if attachment.ticket_id != ticket.pk or not _public(attachment):
+    # A merge moves messages and their files to the ticket that continues; the merged
+    # ticket's view still shows the messages written on it, so their files too.
+    message = attachment.message
+    on_ticket = attachment.ticket_id == ticket.pk or (
+        message is not None and message.merged_from_id == ticket.pk
+    )
+    if not on_ticket or not _public(attachment):
         raise Attachment.DoesNotExist
     return attachment
 

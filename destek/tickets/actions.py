@@ -20,12 +20,14 @@ from django.utils.translation import get_language, ngettext
 from django.utils.translation import gettext_lazy as _
 
 from destek.accounts.models import User
+from destek.lib.dates import format_number
 from destek.lib.errors import ActionRefused
 from destek.lib.language import choose_language
 from destek.lib.text import clean_filename, strip_invisible
 from destek.sla import clocks
 from destek.tickets import details as ticket_details
 from destek.tickets import intake, notifications
+from destek.tickets.access import customer_visible_messages
 from destek.tickets.choices import (
     ACTIVE_STATUSES,
     ActorKind,
@@ -502,7 +504,7 @@ def _critical_declined_text(ticket: Ticket, declined: str) -> str:
             "most one customer may declare, so this ticket was filed with high priority. If "
             "the problem is critical, reply here and an agent can raise it.",
             limit,
-        ).format(limit=limit)
+        ).format(limit=format_number(limit))
 
 
 # --- messages -------------------------------------------------------------------------------
@@ -1137,7 +1139,10 @@ def merge(source: Ticket, *, into: Ticket, actor: Actor) -> Ticket:
     # Each moved message remembers the ticket it was written on (the first one, when it
     # moves again), so both tickets' threads can say where it came from and went.
     Message.objects.filter(ticket=source, merged_from__isnull=True).update(merged_from=source)
-    moved = Message.objects.filter(ticket=source).update(ticket=into)
+    # The public event counts only what the customer may see: internal notes and held mail
+    # are not theirs to count.
+    moved = customer_visible_messages(Message.objects.filter(ticket=source)).count()
+    Message.objects.filter(ticket=source).update(ticket=into)
     Attachment.objects.filter(ticket=source).update(ticket=into)
     for name in ("last_customer_message_at", "last_agent_message_at", "first_response_at"):
         values = [v for v in (getattr(source, name), getattr(into, name)) if v is not None]

@@ -6,6 +6,7 @@ from django import template
 from django.conf import settings
 from django.utils.translation import gettext_lazy as _
 
+from destek.lib.dates import localize_digits
 from destek.notify.demo_mail import BACKEND
 from destek.tickets.choices import Channel, CloseReason, Priority, TicketStatus
 
@@ -33,6 +34,9 @@ def event_value(value: str, field: str = "") -> str:
             return str(enum(value).label)
     if value in _CLOCKS:
         return str(_CLOCKS[value])
+    if value.isdigit():
+        # A ticket number (a merge): in the page's digits, like the numbers around it.
+        return localize_digits(value)
     return value
 
 

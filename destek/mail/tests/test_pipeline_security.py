@@ -189,6 +189,7 @@ def test_a_mail_over_the_part_cap_files_what_came_first_keeps_the_raw_and_tells_
     assert (told.recipient, told.language) == ("leyla@example.org", "az")
     [mail] = [m for m in mails_to("leyla@example.org") if m.subject == told.subject]
     assert f"#{ticket.number}" in mail.subject and "20" in mail.body
+    assert f"/my/tickets/{ticket.number}/" in mail.body  # like every mail to a customer
     assert mail.extra_headers["Auto-Submitted"] == "auto-replied"
 
 

@@ -184,3 +184,24 @@ def test_the_status_view_downloads_the_public_files_of_its_ticket_only(
     stranger = Client().get(href)
     assert stranger.status_code == 302
     assert "files" not in stranger["Location"]
+
+
+def test_the_status_view_of_a_merged_ticket_still_downloads_its_own_files(
+    users: dict, outbox: list, django_capture_on_commit_callbacks: Any
+) -> None:
+    duplicate = filed_with(users, stored(users["customer"], content=b"moved bytes"))
+    target = filed_with(users, stored(users["customer"], name="other.png"), subject="Wallet")
+    actions.merge(duplicate, into=target, actor=actions.Actor.of(users["agent"]))
+    visitor = Client(headers={"Accept-Language": "en"})
+    page = _open_status_view(visitor, duplicate, outbox, django_capture_on_commit_callbacks)
+    [href] = links(page)
+    assert body(visitor.get(href)) == b"moved bytes"
+
+
+def test_the_merge_event_counts_only_what_the_customer_may_see(users: dict) -> None:
+    duplicate = filed_with(users, stored(users["customer"]))
+    actions.add_message(duplicate, author=users["agent"], body="Internal check.", internal=True)
+    target = filed_with(users, stored(users["customer"], name="other.png"), subject="Wallet")
+    actions.merge(duplicate, into=target, actor=actions.Actor.of(users["agent"]))
+    event = target.events.filter(kind="merged").get()
+    assert event.data["moved_messages"] == 1

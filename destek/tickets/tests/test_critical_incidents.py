@@ -113,6 +113,7 @@ def test_lowering_a_declared_critical_incident_needs_a_reason_the_customer_sees(
     assert thread[-1]["author_kind"] == "system"
     assert reason in thread[-1]["body"]
     [mailed] = [m for m in outbox if m.to == ["customer@example.com"] and reason in m.body]
+    assert "/my/tickets/" in mailed.body  # the mail links to the ticket like every other
     assert "About your ticket" in mailed.subject
 
 
