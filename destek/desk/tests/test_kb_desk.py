@@ -453,3 +453,24 @@ def test_the_admin_writes_translations_through_the_action_so_search_follows(
     assert [hit.translation for hit in search("firefox", "en")] == [translation]
     assert search("tarayıcı", "tr")[0].translation.title == "Tarayıcı gereksinimleri"
     assert settings.LANGUAGE_CODE  # the admin kept the site working
+
+
+def test_a_full_disk_while_adding_an_article_file_is_said_next_to_the_field(
+    desk: Client, section: Section, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import errno
+
+    from django.core.files.storage import Storage
+
+    def disk_full(self: Any, name: str, content: Any, max_length: int | None = None) -> str:
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    found = article(section, "Take a screenshot", body="Press the button.")
+    monkeypatch.setattr(Storage, "save", disk_full)
+    response = desk.post(
+        f"/desk/kb/{found.pk}/files/",
+        {"file": SimpleUploadedFile("shot.png", PNG, content_type="image/png")},
+    )
+    assert response.status_code == 507
+    assert "the server has no room for it right now" in response.content.decode()
+    assert not ArticleFile.objects.exists()
