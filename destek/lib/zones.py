@@ -10,11 +10,32 @@ from django import forms
 
 from destek.lib.turkic import capfirst
 
+#: The regions people live in; the profile and sign-up forms leave out the "Etc/" and
+#: legacy aliases, which only an admin might need for a calendar.
+REGIONS = (
+    "Africa/",
+    "America/",
+    "Antarctica/",
+    "Asia/",
+    "Atlantic/",
+    "Australia/",
+    "Europe/",
+    "Indian/",
+    "Pacific/",
+)
+
 
 @functools.cache
 def time_zone_choices() -> list[tuple[str, str]]:
     """Every IANA zone this machine knows, sorted ("Asia/Baku", "Europe/Istanbul", ...)."""
     return [(name, name) for name in sorted(zoneinfo.available_timezones())]
+
+
+@functools.cache
+def personal_time_zone_choices() -> list[tuple[str, str]]:
+    """UTC, then the zones of the regions people live in, as they read ("America/New York")."""
+    names = sorted(n for n in zoneinfo.available_timezones() if n.startswith(REGIONS))
+    return [("UTC", "UTC"), *((name, name.replace("_", " ")) for name in names)]
 
 
 class TimeZoneSelectAdmin:

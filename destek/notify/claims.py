@@ -105,8 +105,9 @@ def forget_dead_workers(now: datetime) -> int:
 
 
 def _beat_forever() -> None:
+    # Only the claims' heartbeat: the one /healthz reads stays the periodic task's
+    # (destek.lib.jobs.heartbeat), which proves the worker still runs tasks, not just a thread.
     from destek.lib import outage
-    from destek.lib.health import beat
 
     failed = False
     while True:
@@ -118,10 +119,6 @@ def _beat_forever() -> None:
             outage.log_outage(outage.outage_kind(exc) or "heartbeat_failed", "heartbeat", exc)
             if isinstance(exc, DatabaseError):
                 connection.close()
-        try:
-            beat()  # the cache's heartbeat, which /healthz reads
-        except Exception as exc:
-            outage.log_outage("cache_unavailable", "heartbeat", exc)
         time.sleep(BEAT_SECONDS)
 
 

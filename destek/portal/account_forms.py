@@ -3,8 +3,6 @@ judge the string); the rules live in `destek.accounts.actions`."""
 
 from __future__ import annotations
 
-import zoneinfo
-from functools import cache
 from typing import Any
 
 from django import forms
@@ -15,27 +13,10 @@ from django.utils.translation import gettext_lazy as _
 
 from destek.accounts.choices import NotificationKind
 from destek.accounts.models import User
+from destek.lib.zones import personal_time_zone_choices
+
 
 #: Where the zones people live in are; leaves out the legacy aliases (US/..., Etc/GMT+4).
-REGIONS = (
-    "Africa/",
-    "America/",
-    "Antarctica/",
-    "Asia/",
-    "Atlantic/",
-    "Australia/",
-    "Europe/",
-    "Indian/",
-    "Pacific/",
-)
-
-
-@cache
-def time_zone_choices() -> list[tuple[str, str]]:
-    names = sorted(n for n in zoneinfo.available_timezones() if n.startswith(REGIONS))
-    return [("UTC", "UTC"), *((name, name.replace("_", " ")) for name in names)]
-
-
 def _current_language() -> str:
     code = (get_language() or settings.LANGUAGE_CODE).split("-")[0]
     return code if code in dict(settings.LANGUAGES) else settings.LANGUAGE_CODE
@@ -56,7 +37,7 @@ class SignUpForm(forms.Form):
     email = forms.EmailField(label=_("E-mail address"), max_length=254)
     password = _password_field(_("Password"))
     language = forms.ChoiceField(label=_("Language"), choices=settings.LANGUAGES)
-    time_zone = forms.ChoiceField(label=_("Time zone"), choices=time_zone_choices)
+    time_zone = forms.ChoiceField(label=_("Time zone"), choices=personal_time_zone_choices)
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -141,7 +122,7 @@ class ProofForm(forms.Form):
 class ProfileForm(forms.Form):
     full_name = forms.CharField(label=_("Full name"), max_length=200, required=False)
     language = forms.ChoiceField(label=_("Language"), choices=settings.LANGUAGES)
-    time_zone = forms.ChoiceField(label=_("Time zone"), choices=time_zone_choices)
+    time_zone = forms.ChoiceField(label=_("Time zone"), choices=personal_time_zone_choices)
     calendar = forms.ChoiceField(
         label=_("Calendar for dates in Persian"),
         choices=[

@@ -3,6 +3,7 @@ digits on a Persian page, and left-to-right words kept whole inside Persian text
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from django.test import Client
@@ -59,7 +60,9 @@ def test_the_desk_clock_reads_like_people_talk(customer: Any, users: dict) -> No
     number = customer.file_ticket(subject="Server does not boot", body="Since the update")["number"]
     html = signed_in(users["agent"], "en").get(f"/desk/tickets/{number}/").content.decode()
     assert "business minutes" not in html
-    assert " left" in html or "overdue by" in html
+    badge = re.search(r'<li class="badge">First response: ([^<]*)</li>', html)
+    assert badge, "the first-response clock is shown"
+    assert re.fullmatch(r"(\d+ hrs?(, \d+ mins?)?|\d+ mins?) left|overdue by .+", badge.group(1))
 
 
 def test_latin_words_inside_persian_text_are_isolated() -> None:
