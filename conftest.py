@@ -16,7 +16,7 @@ from hypothesis import settings as hypothesis_settings
 
 from destek.accounts.actions import issue_api_token
 from destek.accounts.models import User
-from destek.lib.demo import load_demo
+from destek.demo.data import load_demo
 
 # The machines that run the suite are shared and noisy: a slow moment (another job, the first
 # import of a module inside a test) is not a property of the code. No per-example deadline,

@@ -59,6 +59,7 @@ INSTALLED_APPS = [
     "destek.api",
     "destek.portal",
     "destek.desk",
+    "destek.demo",
 ]
 
 MIDDLEWARE = [

@@ -18,7 +18,7 @@ import pytest
 from django.core import mail
 
 from destek.accounts.models import User
-from destek.lib.demo import load_demo
+from destek.demo.data import load_demo
 from destek.tickets.models import Attachment, Department, Message, Ticket
 
 pytestmark = [pytest.mark.slow, pytest.mark.browser]

@@ -19,7 +19,7 @@ from destek.kb import editing, reports
 from destek.kb.choices import ArticleEventKind
 from destek.kb.models import Article, ArticleFile, SearchLog, Section, Translation
 from destek.kb.search import search
-from destek.lib.demo import load_demo
+from destek.demo.data import load_demo
 from destek.tickets import actions
 from destek.tickets.models import Ticket
 

@@ -162,7 +162,7 @@ def load_service_levels() -> None:
 @transaction.atomic
 def load_demo(*, knowledge_base: bool = True, sample_tickets: bool = False) -> None:
     """Departments, users, rules, service levels, canned replies, the knowledge base and,
-    for `destek demo`, about forty sample tickets (`lib/demo_tickets.py`).
+    for `destek demo`, about forty sample tickets (`demo/tickets.py`).
 
     The test suite's `demo` fixture passes `knowledge_base=False` and leaves the tickets out:
     nearly every test loads the demo, and indexing 30+ articles in five languages would add
@@ -218,7 +218,7 @@ def load_demo(*, knowledge_base: bool = True, sample_tickets: bool = False) -> N
     if knowledge_base:
         load_content()
     if sample_tickets:
-        from destek.lib.demo_tickets import load_sample_tickets
+        from destek.demo.tickets import load_sample_tickets
 
         load_sample_tickets()
 

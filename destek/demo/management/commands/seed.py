@@ -23,7 +23,7 @@ from django.utils import timezone
 
 from destek.accounts.choices import Role, Tier
 from destek.accounts.models import User
-from destek.lib.demo import load_demo
+from destek.demo.data import load_demo
 from destek.sla.clocks import Schedules
 from destek.sla.engine import add_business_minutes
 from destek.sla.models import Policy

@@ -4,7 +4,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand
 
-from destek.lib.demo import USERS, load_demo
+from destek.demo.data import USERS, load_demo
 
 
 class Command(BaseCommand):

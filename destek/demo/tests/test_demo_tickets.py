@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from destek.lib.demo import load_demo
+from destek.demo.data import load_demo
 from destek.notify.models import Delivery, DemoMail
 from destek.tickets.choices import Channel, EventKind, TicketStatus
 from destek.tickets.models import Ticket, TicketEvent

@@ -656,7 +656,7 @@ SAMPLES = [
 
 
 def _customers() -> dict[str, User]:
-    from destek.lib.demo import PASSWORD
+    from destek.demo.data import PASSWORD
 
     for email, name, language in CUSTOMERS:
         if not User.objects.filter(email=email).exists():
