@@ -39,6 +39,7 @@ from destek.accounts.models import (
     normalize_email,
 )
 from destek.accounts.selectors import notification_address
+from destek.lib.browser import facts_from_user_agent
 from destek.lib.errors import ActionRefused
 from destek.lib.ratelimit import hit
 from destek.notify.choices import MailKind
@@ -768,8 +769,6 @@ def _network(ip: str) -> str:
 
 def device_key(*, ip: str, user_agent: str, channel: str) -> tuple[str, str]:
     """The hashed kind and network of a client (the `SignInDevice` key), and its description."""
-    from destek.portal.browser import facts_from_user_agent
-
     facts = facts_from_user_agent(user_agent or "")
     kind = " ".join(filter(None, [facts.get("browser", "").split(" ")[0], facts.get("os", "")]))
     network = _network(ip)

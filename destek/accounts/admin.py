@@ -9,8 +9,8 @@ from django.utils.translation import gettext_lazy as _
 
 from destek.accounts.actions import change_password
 from destek.accounts.models import ApiToken, ContactAddress, Organisation, User
+from destek.accounts.signals import customer_terms_changed
 from destek.lib.zones import TimeZoneSelectAdmin
-from destek.tickets.models import Membership
 
 
 class UserCreateForm(UserCreationForm):  # type: ignore[type-arg]
@@ -31,13 +31,6 @@ class PasswordForm(AdminPasswordChangeForm):
     def save(self, commit: bool = True) -> Any:
         change_password(self.user, self.cleaned_data["password1"])
         return self.user
-
-
-class MembershipInline(admin.TabularInline):  # type: ignore[type-arg]
-    model = Membership
-    extra = 0
-    verbose_name = _("department")
-    verbose_name_plural = _("departments (agents)")
 
 
 class ContactAddressInline(admin.TabularInline):  # type: ignore[type-arg]
@@ -68,7 +61,8 @@ class UserAdmin(TimeZoneSelectAdmin, BaseUserAdmin):  # type: ignore[type-arg]
     search_fields = ("email", "full_name", "customer_number", "phone")
     list_select_related = ("organisation",)
     readonly_fields = ("customer_number", "date_joined", "last_login")
-    inlines = [MembershipInline, ContactAddressInline]
+    # `tickets.admin` adds the departments an agent works in (memberships are tickets').
+    inlines = [ContactAddressInline]
     fieldsets = (
         (None, {"fields": ("email", "password")}),
         (_("Person"), {"fields": ("full_name", "phone", "language", "time_zone")}),
@@ -86,9 +80,7 @@ class UserAdmin(TimeZoneSelectAdmin, BaseUserAdmin):  # type: ignore[type-arg]
         if change and {"tier", "organisation"} & set(form.changed_data):
             # Policies match on both: a VIP's open tickets move to the VIP clocks, from
             # their start.
-            from destek.tickets.actions import recompute_customer_clocks
-
-            recompute_customer_clocks(obj)
+            customer_terms_changed.send(sender=User, customer=obj)
 
 
 @admin.register(Organisation)

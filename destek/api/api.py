@@ -12,12 +12,12 @@ from django.utils.translation import gettext as _
 from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, HttpError, ValidationError
 
-from destek.accounts.api import router as accounts_router
+from destek.api.accounts import router as accounts_router
 from destek.api.auth import BearerAuth
-from destek.kb.api import router as kb_router
+from destek.api.kb import router as kb_router
+from destek.api.reports import router as reports_router
+from destek.api.tickets import router as tickets_router
 from destek.lib.errors import ActionRefused
-from destek.sla.api import router as sla_router
-from destek.tickets.api import router as tickets_router
 
 ERROR_SCHEMA = {
     "type": "object",
@@ -67,7 +67,7 @@ api = DestekAPI(
 )
 api.add_router("/auth", accounts_router)
 api.add_router("/", tickets_router)
-api.add_router("/reports", sla_router)
+api.add_router("/reports", reports_router)
 api.add_router("/kb", kb_router)
 
 

@@ -8,6 +8,7 @@ from django.db import transaction
 
 from destek.accounts.choices import Role, Tier
 from destek.accounts.models import User
+from destek.demo.tickets import load_sample_tickets
 from destek.desk.models import CannedReply
 from destek.kb.actions import load_content
 from destek.sla.models import Calendar, Policy, WeeklyHours
@@ -218,9 +219,7 @@ def load_demo(*, knowledge_base: bool = True, sample_tickets: bool = False) -> N
     if knowledge_base:
         load_content()
     if sample_tickets:
-        from destek.demo.tickets import load_sample_tickets
-
-        load_sample_tickets()
+        load_sample_tickets(PASSWORD)
 
 
 #: language, title, body, department slug or None (every department), status after, priority.

@@ -655,13 +655,11 @@ SAMPLES = [
 ]
 
 
-def _customers() -> dict[str, User]:
-    from destek.demo.data import PASSWORD
-
+def _customers(password: str) -> dict[str, User]:
     for email, name, language in CUSTOMERS:
         if not User.objects.filter(email=email).exists():
             user = User(email=email, full_name=name, role=Role.CUSTOMER, language=language)
-            user.set_password(PASSWORD)
+            user.set_password(password)
             user.save()
     return {u.email: u for u in User.objects.all()}
 
@@ -709,9 +707,10 @@ def _step(
     return [ticket.pk]
 
 
-def load_sample_tickets() -> int:
-    """Make the samples that do not exist yet; returns how many were made."""
-    users = _customers()
+def load_sample_tickets(password: str) -> int:
+    """Make the samples that do not exist yet (their customers sign in with `password`);
+    returns how many were made."""
+    users = _customers(password)
     departments = {d.slug: d for d in Department.objects.all()}
     keyed: dict[str, Ticket] = {}
     made: list[Ticket] = []

@@ -16,6 +16,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from destek.accounts.models import User
+from destek.desk.article_drafts import thread_as_markdown
 from destek.desk.kb_forms import ArticleForm, FileForm, NewArticleForm, TranslationForm
 from destek.desk.views import agent_only
 from destek.kb import editing, reports
@@ -140,7 +141,7 @@ def new(request: HttpRequest) -> HttpResponse:
                     **initial,
                     "language": source.language,
                     "title": source.subject,
-                    "body": editing.thread_as_markdown(source),
+                    "body": thread_as_markdown(source),
                     "ticket": source.number,
                 }
             )
@@ -162,7 +163,7 @@ def new(request: HttpRequest) -> HttpResponse:
                     title=data["title"],
                     body=data["body"],
                     slug=data["slug"],
-                    source_ticket=source,
+                    source_ticket_id=source.pk if source else None,
                 )
             except ActionRefused as refusal:
                 _refused(form, refusal)

@@ -12,7 +12,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import transaction
-from django.utils import timezone, translation
+from django.utils import timezone
 from django.utils.text import slugify
 from django.utils.translation import gettext as _
 
@@ -21,9 +21,6 @@ from destek.kb.choices import ArticleStatus, Visibility
 from destek.kb.models import Article, ArticleFile, Section, Translation
 from destek.lib.errors import ActionRefused
 from destek.lib.text import clean_filename
-from destek.tickets.access import customer_visible_messages
-from destek.tickets.choices import AuthorKind
-from destek.tickets.models import Message, Ticket
 
 #: What an article may carry, known by its first bytes (never by the name or the browser's
 #: word): images shown inline and PDF guides offered for download. No SVG: it can script.
@@ -79,7 +76,7 @@ def create_article(
     title: str,
     body: str,
     slug: str = "",
-    source_ticket: Ticket | None = None,
+    source_ticket_id: int | None = None,
 ) -> Article:
     """A new article with its first translation; a refused translation leaves no article."""
     _check_settings(status, visibility)
@@ -91,7 +88,7 @@ def create_article(
         status=status,
         visibility=visibility,
         tags=_tags(tags),
-        source_ticket=source_ticket,
+        source_ticket_id=source_ticket_id,
     )
     article.related.set(list(related))
     save_text(article, language=language, title=title, body=body, slug=slug)
@@ -229,26 +226,3 @@ def add_file(article: Article, upload: Any) -> ArticleFile:
                 refuse_remote_images=False,  # stored before they were refused
             )
     return stored
-
-
-def thread_as_markdown(ticket: Ticket) -> str:
-    """The public thread of a ticket as an article draft: the customer's words quoted, the
-    agents' answers as they were. Internal notes and automatic messages never come along."""
-    messages = customer_visible_messages(
-        Message.objects.filter(
-            ticket=ticket, author_kind__in=[AuthorKind.CUSTOMER, AuthorKind.AGENT]
-        )
-    ).order_by("id")
-    parts: list[str] = []
-    with translation.override(ticket.language):
-        question, answer = _("Question"), _("Answer")
-    for message in messages:
-        text = message.body.replace("\r\n", "\n").strip()
-        if not text:
-            continue
-        if message.author_kind == AuthorKind.CUSTOMER:
-            quoted = "\n".join(f"> {line}" if line else ">" for line in text.split("\n"))
-            parts.append(f"## {question}\n\n{quoted}")
-        else:
-            parts.append(f"## {answer}\n\n{text}")
-    return "\n\n".join(parts) + "\n"

@@ -11,42 +11,18 @@ from typing import TYPE_CHECKING, Any
 
 from django.db.models import QuerySet
 
+from destek.tickets.models import agent_department_ids, customer_ids_visible_to
+
 if TYPE_CHECKING:
     from destek.accounts.models import User
     from destek.tickets.models import Attachment, Message, Ticket
 
-
-def visible_tickets(qs: QuerySet[Ticket], user: Any) -> Any:
-    if user is None or not user.is_authenticated or not user.is_active:
-        return qs.none()
-    if user.is_admin:
-        return qs
-    if user.is_agent:
-        # A literal id list, not a join through memberships: SQLite then walks the ticket
-        # index backwards instead of sorting every ticket of the departments for each page.
-        return qs.filter(department_id__in=agent_department_ids(user))
-    return qs.filter(customer_id__in=customer_ids_visible_to(user))
-
-
-def customer_ids_visible_to(user: Any) -> list[int]:
-    """A customer's own id, and their colleagues' where the organisation shares tickets."""
-    organisation = user.organisation
-    if organisation is None or not organisation.share_tickets:
-        return [user.pk]
-    from destek.accounts.models import User
-
-    return list(User.objects.filter(organisation=organisation).values_list("pk", flat=True))
-
-
-def agent_department_ids(user: Any) -> list[int]:
-    """The departments an agent works in, read once per request (cached on the user)."""
-    cached = getattr(user, "_department_ids", None)
-    if cached is None:
-        from destek.tickets.models import Membership
-
-        cached = list(Membership.objects.filter(user=user).values_list("department_id", flat=True))
-        user._department_ids = cached
-    return list(cached)
+__all__ = [
+    "access_attachment",
+    "access_ticket",
+    "agent_department_ids",
+    "customer_ids_visible_to",
+]
 
 
 def access_ticket(user: User, number: int | str, *, for_update: bool = False) -> Ticket:
@@ -90,7 +66,7 @@ def access_attachment(user: User, public_id: Any) -> Attachment:
         if attachment.uploaded_by_id != user.pk:
             raise Attachment.DoesNotExist
         return attachment
-    if not visible_tickets(Ticket.objects.filter(pk=attachment.ticket_id), user).exists():
+    if not Ticket.objects.filter(pk=attachment.ticket_id).visible_to(user).exists():
         raise Attachment.DoesNotExist
     if not user.is_agent and not _public(attachment):
         raise Attachment.DoesNotExist

@@ -5,6 +5,8 @@ from typing import Any
 from django.contrib import admin
 from django.utils.translation import gettext_lazy as _
 
+from destek.accounts.admin import UserAdmin as PeopleAdmin
+from destek.accounts.models import User
 from destek.lib.names import NamesForm, name_fields
 from destek.tickets.models import (
     Department,
@@ -22,6 +24,23 @@ class MembershipInline(admin.TabularInline):  # type: ignore[type-arg]
     model = Membership
     extra = 0
     autocomplete_fields = ("user",)
+
+
+class AgentDepartmentsInline(admin.TabularInline):  # type: ignore[type-arg]
+    model = Membership
+    extra = 0
+    verbose_name = _("department")
+    verbose_name_plural = _("departments (agents)")
+
+
+class UserAdmin(PeopleAdmin):
+    """The people's admin from `accounts`, with the departments an agent works in."""
+
+    inlines = [AgentDepartmentsInline, *PeopleAdmin.inlines]
+
+
+admin.site.unregister(User)
+admin.site.register(User, UserAdmin)
 
 
 @admin.register(Department)

@@ -10,4 +10,9 @@ class TicketsConfig(AppConfig):
     verbose_name = _("Tickets")
 
     def ready(self) -> None:
-        from destek.tickets import jobs  # noqa: F401  (registers periodic tasks)
+        from destek.accounts.signals import customer_terms_changed
+        from destek.tickets import jobs, receivers  # noqa: F401  (registers periodic tasks)
+
+        customer_terms_changed.connect(
+            receivers.customer_terms_changed, dispatch_uid="tickets.customer_terms_changed"
+        )

@@ -12,6 +12,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from destek.accounts.choices import Tier
+from destek.accounts.models import User
 from destek.lib.names import name_in, names_field
 from destek.tickets.choices import (
     ActorKind,
@@ -116,10 +117,33 @@ def new_ticket_number() -> int:
 
 class TicketQuerySet(models.QuerySet["Ticket"]):
     def visible_to(self, user: Any) -> TicketQuerySet:
-        """The one door to tickets: what `user` may see at all."""
-        from destek.tickets.access import visible_tickets
+        """What `user` may see at all: the rule under every door in `tickets.access`."""
+        if user is None or not user.is_authenticated or not user.is_active:
+            return self.none()
+        if user.is_admin:
+            return self
+        if user.is_agent:
+            # A literal id list, not a join through memberships: SQLite then walks the ticket
+            # index backwards instead of sorting every ticket of the departments for each page.
+            return self.filter(department_id__in=agent_department_ids(user))
+        return self.filter(customer_id__in=customer_ids_visible_to(user))
 
-        return visible_tickets(self, user)
+
+def customer_ids_visible_to(user: User) -> list[int]:
+    """A customer's own id, and their colleagues' where the organisation shares tickets."""
+    organisation = user.organisation
+    if organisation is None or not organisation.share_tickets:
+        return [user.pk]
+    return list(User.objects.filter(organisation=organisation).values_list("pk", flat=True))
+
+
+def agent_department_ids(user: User) -> list[int]:
+    """The departments an agent works in, read once per request (cached on the user)."""
+    cached: list[int] | None = getattr(user, "_department_ids", None)
+    if cached is None:
+        cached = list(Membership.objects.filter(user=user).values_list("department_id", flat=True))
+        user._department_ids = cached  # type: ignore[attr-defined]
+    return list(cached)
 
 
 class Ticket(models.Model):

@@ -14,12 +14,13 @@ from django.test import Client
 from django.utils import timezone
 from django.utils.encoding import iri_to_uri
 
+from destek.demo.data import load_demo
+from destek.desk.article_drafts import thread_as_markdown
 from destek.kb import actions as kb_actions
 from destek.kb import editing, reports
 from destek.kb.choices import ArticleEventKind
 from destek.kb.models import Article, ArticleFile, SearchLog, Section, Translation
 from destek.kb.search import search
-from destek.demo.data import load_demo
 from destek.tickets import actions
 from destek.tickets.models import Ticket
 
@@ -297,7 +298,7 @@ def test_an_article_from_a_ticket_is_a_draft_of_its_public_thread_without_intern
         {
             "language": "az",
             "title": "Şifrə bərpası məktubu gəlmir",
-            "body": editing.thread_as_markdown(ticket),
+            "body": thread_as_markdown(ticket),
             "section": section.pk,
             "status": "draft",
             "visibility": "public",

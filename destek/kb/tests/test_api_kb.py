@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 from django.test import Client
 
-from destek.kb import api as kb_api
+from destek.api import kb as kb_api
 from destek.kb.choices import ArticleStatus, Visibility
 from destek.kb.models import SearchLog
 from destek.kb.tests.pages_helpers import article, page, reset_password

@@ -13,7 +13,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from destek.lib.errors import ActionRefused
-from destek.portal.browser import facts_from_user_agent
+from destek.lib.browser import facts_from_user_agent
 from destek.tickets import actions
 from destek.tickets.details import BY_KEY, CATALOGUE, clean_details
 from destek.tickets.models import Department, Ticket

@@ -1,0 +1,9 @@
+"""What accounts tells the floors above it, which it may not import."""
+
+from __future__ import annotations
+
+from django.dispatch import Signal
+
+#: Sent with `customer` after a customer's tier or organisation changed. Service-level
+#: policies match on both, so `tickets` recomputes the clocks of their open tickets.
+customer_terms_changed = Signal()
