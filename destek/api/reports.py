@@ -12,8 +12,8 @@ from ninja import Router, Schema
 
 from destek.accounts.models import User
 from destek.lib.errors import ActionRefused
-from destek.sla.reports import first_response_report
 from destek.tickets.models import Ticket
+from destek.tickets.sla_report import first_response_report
 
 router = Router(tags=["reports"])
 

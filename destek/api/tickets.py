@@ -20,11 +20,11 @@ from destek.accounts.models import User
 from destek.api.idempotency import idempotent
 from destek.lib.errors import ActionRefused
 from destek.lib.ratelimit import hit
-from destek.sla.clocks import clocks_left
 from destek.tickets import actions, selectors
 from destek.tickets.access import access_attachment, access_ticket
 from destek.tickets.actions import Actor
 from destek.tickets.choices import Channel, TicketStatus
+from destek.tickets.clocks import clocks_left
 from destek.tickets.downloads import attachment_response
 from destek.tickets.models import Attachment, Department, Message, Ticket, TicketEvent
 from destek.tickets.selectors import (

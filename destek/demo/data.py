@@ -11,9 +11,9 @@ from destek.accounts.models import User
 from destek.demo.tickets import load_sample_tickets
 from destek.desk.models import CannedReply
 from destek.kb.actions import load_content
-from destek.sla.models import Calendar, Policy, WeeklyHours
+from destek.sla.models import Calendar, WeeklyHours
 from destek.tickets.choices import Channel, IntakeRuleCode, Priority, TicketStatus
-from destek.tickets.models import Department, IntakeRule, Membership, RoutingRule
+from destek.tickets.models import Department, IntakeRule, Membership, Policy, RoutingRule
 
 PASSWORD = "demo"  # noqa: S105  (the documented demo password)
 

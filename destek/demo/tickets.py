@@ -18,10 +18,10 @@ from django.utils import timezone
 from destek.accounts.choices import Role
 from destek.accounts.models import User
 from destek.notify.actions import outbox_paused
-from destek.sla.jobs import sla_sweep_now
 from destek.tickets import actions
 from destek.tickets.actions import Actor
 from destek.tickets.choices import Channel, CloseReason, Priority, TicketStatus
+from destek.tickets.clock_jobs import sla_sweep_now
 from destek.tickets.models import Department, Message, Ticket, TicketEvent
 
 #: The sample customers beyond the demo logins: email, name, language (password `demo`).

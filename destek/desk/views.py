@@ -40,11 +40,11 @@ from destek.desk.selectors import (
 )
 from destek.lib.errors import ActionRefused
 from destek.mail.models import FailingAddress
-from destek.sla.clocks import clocks_left
 from destek.tickets import actions, selectors
 from destek.tickets.access import access_ticket, agent_department_ids
 from destek.tickets.actions import Actor
 from destek.tickets.choices import ACTIVE_STATUSES, Channel, Priority, TicketStatus
+from destek.tickets.clocks import clocks_left
 from destek.tickets.details import labelled
 from destek.tickets.models import Message, Ticket, TicketEvent
 from destek.tickets.selectors import queue_page, upload_limits

@@ -17,11 +17,11 @@ from django.views.decorators.http import require_POST
 
 from destek.kb.actions import settle_visit
 from destek.kb.visits import issue_visit
+from destek.lib.browser import facts_from_user_agent
 from destek.lib.errors import ActionRefused
 from destek.lib.ratelimit import client_ip, hit
 from destek.notify.sms import sms_enabled
 from destek.portal import actions as status_actions
-from destek.lib.browser import facts_from_user_agent
 from destek.portal.forms import CodeForm, LookupForm, ReplyForm, TicketForm
 from destek.tickets import actions, selectors
 from destek.tickets.access import access_attachment, access_public_attachment, access_ticket

@@ -8,6 +8,3 @@ class SlaConfig(AppConfig):
     name = "destek.sla"
     label = "sla"
     verbose_name = _("Service levels")
-
-    def ready(self) -> None:
-        from destek.sla import jobs  # noqa: F401  (registers the sweep)

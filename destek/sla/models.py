@@ -7,10 +7,8 @@ from django.db import models
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
-from destek.accounts.choices import Tier
-from destek.lib.names import name_in, names_field
 from destek.sla.choices import Weekday
-from destek.tickets.choices import Channel, Priority
+from destek.sla.engine import holiday_dates
 
 
 def minute_of_day(value: time, *, end: bool = False) -> int:
@@ -43,8 +41,6 @@ class Calendar(models.Model):
 
     def clean(self) -> None:
         from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
-
-        from destek.sla.engine import holiday_dates
 
         try:
             ZoneInfo(self.time_zone)
@@ -103,67 +99,3 @@ class CalendarDate(models.Model):
     def clean(self) -> None:
         if not self.closed and (self.start is None or self.end is None):
             raise ValidationError(_("An open date needs its hours."))
-
-
-class Policy(models.Model):
-    """Targets in business minutes on a calendar, for the tickets its conditions match.
-
-    Policies are tried in `position` order; the first whose every set condition holds wins.
-    The default policy has no conditions and comes last.
-    """
-
-    name = models.CharField(_("name"), max_length=100)
-    names = names_field()
-    position = models.PositiveIntegerField(_("position"), default=100)
-    enabled = models.BooleanField(_("enabled"), default=True)
-    if_priority = models.CharField(
-        _("when priority is"), max_length=16, choices=Priority.choices, blank=True
-    )
-    if_tier = models.CharField(_("when tier is"), max_length=16, choices=Tier.choices, blank=True)
-    if_department = models.ForeignKey(
-        "tickets.Department",
-        verbose_name=_("when department is"),
-        on_delete=models.CASCADE,
-        null=True,
-        blank=True,
-        related_name="+",
-    )
-    if_channel = models.CharField(
-        _("when channel is"), max_length=16, choices=Channel.choices, blank=True
-    )
-    if_organisation = models.ForeignKey(
-        "accounts.Organisation",
-        verbose_name=_("when organisation is"),
-        on_delete=models.CASCADE,
-        null=True,
-        blank=True,
-        related_name="+",
-    )
-    calendar = models.ForeignKey(
-        Calendar, verbose_name=_("calendar"), on_delete=models.PROTECT, related_name="policies"
-    )
-    first_response_minutes = models.PositiveIntegerField(
-        _("first response (business minutes)"), null=True, blank=True
-    )
-    next_response_minutes = models.PositiveIntegerField(
-        _("next response (business minutes)"), null=True, blank=True
-    )
-    resolution_minutes = models.PositiveIntegerField(
-        _("resolution (business minutes)"), null=True, blank=True
-    )
-    warning_percent = models.PositiveSmallIntegerField(
-        _("warning threshold (percent of the target)"), default=80
-    )
-    raise_priority = models.BooleanField(_("raise the priority one step on breach"), default=False)
-
-    class Meta:
-        ordering = ["position", "id"]
-        verbose_name = _("SLA policy")
-        verbose_name_plural = _("SLA policies")
-
-    def __str__(self) -> str:
-        return self.display_name()
-
-    def display_name(self, language: str | None = None) -> str:
-        """The name in `language` (the active one by default)."""
-        return name_in(self.names, self.name, language)

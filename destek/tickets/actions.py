@@ -24,9 +24,8 @@ from destek.lib.dates import format_number
 from destek.lib.errors import ActionRefused
 from destek.lib.language import choose_language
 from destek.lib.text import clean_filename, strip_invisible
-from destek.sla import clocks
+from destek.tickets import clocks, intake, notifications
 from destek.tickets import details as ticket_details
-from destek.tickets import intake, notifications
 from destek.tickets.access import customer_visible_messages
 from destek.tickets.choices import (
     ACTIVE_STATUSES,

@@ -3,16 +3,19 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib import admin
+from django.db import transaction
 from django.utils.translation import gettext_lazy as _
 
 from destek.accounts.admin import UserAdmin as PeopleAdmin
 from destek.accounts.models import User
 from destek.lib.names import NamesForm, name_fields
+from destek.tickets.clock_jobs import recompute_open_tickets
 from destek.tickets.models import (
     Department,
     IntakeRule,
     Membership,
     Message,
+    Policy,
     RoutingRule,
     Tag,
     Ticket,
@@ -178,3 +181,58 @@ class RoutingRuleAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
 @admin.register(Tag)
 class TagAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
     search_fields = ("name",)
+
+
+@admin.register(Policy)
+class PolicyAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+    form = NamesForm
+    list_display = (
+        "name",
+        "position",
+        "enabled",
+        "calendar",
+        "first_response_minutes",
+        "next_response_minutes",
+        "resolution_minutes",
+        "raise_priority",
+    )
+    list_editable = ("position", "enabled")
+    list_filter = ("enabled", "calendar")
+    list_select_related = ("calendar",)
+    fieldsets = (
+        (None, {"fields": ("name", *name_fields(), "position", "enabled")}),
+        (
+            "When",
+            {
+                "fields": (
+                    "if_priority",
+                    "if_tier",
+                    "if_department",
+                    "if_channel",
+                    "if_organisation",
+                )
+            },
+        ),
+        (
+            "Targets",
+            {
+                "fields": (
+                    "calendar",
+                    "first_response_minutes",
+                    "next_response_minutes",
+                    "resolution_minutes",
+                    "warning_percent",
+                    "raise_priority",
+                )
+            },
+        ),
+    )
+
+    # Targets changed: every open ticket's clocks follow, in the worker.
+    def save_related(self, request: Any, form: Any, formsets: Any, change: bool) -> None:
+        super().save_related(request, form, formsets, change)
+        transaction.on_commit(recompute_open_tickets, robust=True)
+
+    def delete_model(self, request: Any, obj: Any) -> None:
+        super().delete_model(request, obj)
+        transaction.on_commit(recompute_open_tickets, robust=True)

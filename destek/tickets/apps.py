@@ -11,8 +11,12 @@ class TicketsConfig(AppConfig):
 
     def ready(self) -> None:
         from destek.accounts.signals import customer_terms_changed
-        from destek.tickets import jobs, receivers  # noqa: F401  (registers periodic tasks)
+        from destek.sla.signals import calendars_changed
+        from destek.tickets import clock_jobs, jobs, receivers  # noqa: F401  (periodic tasks)
 
         customer_terms_changed.connect(
             receivers.customer_terms_changed, dispatch_uid="tickets.customer_terms_changed"
+        )
+        calendars_changed.connect(
+            receivers.calendars_changed, dispatch_uid="tickets.calendars_changed"
         )

@@ -4,10 +4,18 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.db import transaction
+
 from destek.accounts.models import User
 from destek.tickets.actions import recompute_customer_clocks
+from destek.tickets.clock_jobs import recompute_open_tickets
 
 
 def customer_terms_changed(sender: Any, customer: User, **kwargs: Any) -> None:
     """A VIP's open tickets move to the VIP clocks, from their start."""
     recompute_customer_clocks(customer)
+
+
+def calendars_changed(sender: Any, **kwargs: Any) -> None:
+    """Hours or targets changed: every open ticket's clocks follow, in the worker."""
+    transaction.on_commit(recompute_open_tickets, robust=True)

@@ -11,9 +11,8 @@ from django.test import Client
 from django.utils import translation
 
 from destek.accounts.models import User
-from destek.sla.models import Policy
 from destek.tickets import actions
-from destek.tickets.models import Department, Ticket
+from destek.tickets.models import Department, Policy, Ticket
 
 pytestmark = pytest.mark.django_db
 

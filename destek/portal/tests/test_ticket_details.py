@@ -12,8 +12,8 @@ from django.utils import timezone, translation
 from hypothesis import given
 from hypothesis import strategies as st
 
-from destek.lib.errors import ActionRefused
 from destek.lib.browser import facts_from_user_agent
+from destek.lib.errors import ActionRefused
 from destek.tickets import actions
 from destek.tickets.details import BY_KEY, CATALOGUE, clean_details
 from destek.tickets.models import Department, Ticket

@@ -11,8 +11,7 @@ import pytest
 import time_machine
 from django.test import Client
 
-from destek.sla.models import Policy
-from destek.tickets.models import IntakeRule, Message, Ticket, TicketEvent
+from destek.tickets.models import IntakeRule, Message, Policy, Ticket, TicketEvent
 
 pytestmark = pytest.mark.django_db
 

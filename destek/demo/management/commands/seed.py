@@ -24,9 +24,7 @@ from django.utils import timezone
 from destek.accounts.choices import Role, Tier
 from destek.accounts.models import User
 from destek.demo.data import load_demo
-from destek.sla.clocks import Schedules
 from destek.sla.engine import add_business_minutes
-from destek.sla.models import Policy
 from destek.tickets.choices import (
     ActorKind,
     AuthorKind,
@@ -37,7 +35,16 @@ from destek.tickets.choices import (
     TicketStatus,
     priority_rank,
 )
-from destek.tickets.models import FAR_FUTURE, Department, Membership, Message, Ticket, TicketEvent
+from destek.tickets.clocks import Schedules
+from destek.tickets.models import (
+    FAR_FUTURE,
+    Department,
+    Membership,
+    Message,
+    Policy,
+    Ticket,
+    TicketEvent,
+)
 
 SEED_EMAIL_PREFIX = "seed-customer-"
 SEED_EMAIL_DOMAIN = "example.test"

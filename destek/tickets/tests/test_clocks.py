@@ -9,8 +9,8 @@ from zoneinfo import ZoneInfo
 import pytest
 import time_machine
 
-from destek.sla.jobs import sla_sweep_now
 from destek.sla.models import Calendar, CalendarDate
+from destek.tickets.clock_jobs import sla_sweep_now
 from destek.tickets.models import Ticket, TicketEvent
 
 pytestmark = pytest.mark.django_db
@@ -378,7 +378,7 @@ def test_changing_a_policy_in_the_admin_moves_open_tickets_clocks(
 ) -> None:
     from django.test import Client
 
-    from destek.sla.models import Policy
+    from destek.tickets.models import Policy
 
     with at(baku(2026, 11, 23, 10, 0)):
         number = customer.file_ticket()["number"]
@@ -401,6 +401,6 @@ def test_changing_a_policy_in_the_admin_moves_open_tickets_clocks(
         "warning_percent": "80",
     }
     with at(baku(2026, 11, 23, 10, 5)), django_capture_on_commit_callbacks(execute=True):
-        response = admin.post(f"/admin/sla/policy/{default.pk}/change/", form)
+        response = admin.post(f"/admin/tickets/policy/{default.pk}/change/", form)
     assert response.status_code == 302, response.content[:1500]
     assert due(customer.get(f"tickets/{number}").json()) == baku(2026, 11, 23, 11, 0)

@@ -9,8 +9,8 @@ from django.utils import timezone
 from huey import crontab
 from huey.contrib.djhuey import db_periodic_task, db_task
 
-from destek.sla.actions import check_clocks
-from destek.sla.clocks import Schedules
+from destek.tickets.clock_checks import check_clocks
+from destek.tickets.clocks import Schedules
 from destek.tickets.models import Ticket
 
 BATCH = 500

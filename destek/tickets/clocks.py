@@ -25,9 +25,9 @@ from destek.sla.engine import (
     business_minutes_between,
     holiday_dates,
 )
-from destek.sla.models import Calendar, Policy, minute_of_day
+from destek.sla.models import Calendar, minute_of_day
 from destek.tickets.choices import AuthorKind, EventKind, TicketStatus, priority_rank
-from destek.tickets.models import FAR_FUTURE
+from destek.tickets.models import FAR_FUTURE, Policy
 
 CLOCKS = ("first_response", "next_response", "resolution")
 log = logging.getLogger(__name__)

@@ -9,9 +9,9 @@ from typing import Any
 
 from django.db.models import QuerySet
 
-from destek.sla.clocks import Schedules, running_intervals
 from destek.sla.engine import business_minutes_between
 from destek.tickets.choices import EventKind
+from destek.tickets.clocks import Schedules, running_intervals
 from destek.tickets.models import TicketEvent
 
 #: Reports read at most this many tickets: a period that holds more must be made shorter.

@@ -7,9 +7,9 @@ from datetime import datetime
 from django.db import transaction
 from django.utils import timezone
 
-from destek.sla import clocks
-from destek.sla.clocks import CLOCKS, Schedules
+from destek.tickets import clocks
 from destek.tickets.choices import ActorKind, EventKind, Priority, priority_rank
+from destek.tickets.clocks import CLOCKS, Schedules
 from destek.tickets.models import Ticket, TicketEvent
 
 

@@ -1,0 +1,9 @@
+"""What sla tells the floors above it, which it may not import."""
+
+from __future__ import annotations
+
+from django.dispatch import Signal
+
+#: Sent after an admin changed a calendar's hours or dates (or removed one): `tickets`
+#: recomputes the clocks of every open ticket, in the worker, once the change is committed.
+calendars_changed = Signal()
