@@ -49,6 +49,7 @@ test-all: install browser-deps imap-deps
 lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports --no-cache
 	$(BIN)/python manage.py makemigrations --check --dry-run
 	DESTEK_TESTING=1 $(BIN)/mypy destek
 

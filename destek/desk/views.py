@@ -39,7 +39,7 @@ from destek.desk.selectors import (
     render_canned,
 )
 from destek.lib.errors import ActionRefused
-from destek.mail.models import FailingAddress
+from destek.notify.models import FailingAddress
 from destek.tickets import actions, selectors
 from destek.tickets.access import access_ticket, agent_department_ids
 from destek.tickets.actions import Actor

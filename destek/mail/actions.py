@@ -31,11 +31,11 @@ from destek.lib.errors import ActionRefused
 from destek.lib.language import choose_language
 from destek.mail import authres, guards, tokens
 from destek.mail.language import guess_language
-from destek.mail.models import FailingAddress, InboundMessage, InboundStatus, MailAccount
+from destek.mail.models import InboundMessage, InboundStatus, MailAccount
 from destek.mail.parse import ParsedMessage, Part, Unparseable, cap_parts, parse_message
-from destek.mail.selectors import answering
 from destek.notify.actions import AutoSubmitted, queue_mail
-from destek.notify.models import Delivery
+from destek.notify.models import Delivery, FailingAddress
+from destek.notify.threads import Thread, answering
 from destek.tickets import actions as ticket_actions
 from destek.tickets.access import access_ticket
 from destek.tickets.choices import AuthorKind, Channel, Verification
@@ -417,7 +417,7 @@ def _hold(
         language=choose_language(f"{parsed.subject}\n{parsed.text}", account=customer.language),
         time_zone=customer.time_zone,
         calendar=customer.calendar,
-        ticket=message.ticket,
+        thread=Thread.of(message.ticket),
         auto_submitted=AutoSubmitted.REPLIED,
     )
     return InboundStatus.STORED, "held-unverified", message.ticket, message
@@ -792,7 +792,7 @@ def _answer_refused_files(
         },
         language=choose_language(text, account=customer.language),
         time_zone=customer.time_zone,
-        ticket=ticket,
+        thread=Thread.of(ticket),
         auto_submitted=AutoSubmitted.REPLIED,
     )
 
@@ -813,6 +813,6 @@ def _answer_parts_skipped(sender: str, customer: User, ticket: Ticket, text: str
         language=choose_language(text, account=customer.language),
         time_zone=customer.time_zone,
         calendar=customer.calendar,
-        ticket=ticket,
+        thread=Thread.of(ticket),
         auto_submitted=AutoSubmitted.REPLIED,
     )

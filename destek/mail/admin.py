@@ -10,7 +10,7 @@ from django.urls import path, reverse
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
-from destek.mail.models import FailingAddress, InboundMessage, InboundStatus, MailAccount
+from destek.mail.models import InboundMessage, InboundStatus, MailAccount
 
 
 @admin.register(InboundMessage)
@@ -86,13 +86,6 @@ class InboundMessageAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
             _("{count} processed; the others stay in quarantine.").format(count=done),
             messages.SUCCESS,
         )
-
-
-@admin.register(FailingAddress)
-class FailingAddressAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
-    list_display = ("email", "permanent", "status", "bounces", "last_failed_at")
-    list_filter = ("permanent",)
-    search_fields = ("email",)
 
 
 class MailAccountForm(forms.ModelForm):  # type: ignore[type-arg]

@@ -11,3 +11,8 @@ class MailConfig(AppConfig):
 
     def ready(self) -> None:
         from destek.mail import checks, jobs  # noqa: F401  (registers checks, periodic tasks)
+        from destek.mail.selectors import last_inbound_message_id
+        from destek.notify.threads import register_latest_mail_lookup
+
+        # A ticket's mail answers the customer's latest mail in it (In-Reply-To).
+        register_latest_mail_lookup(last_inbound_message_id)

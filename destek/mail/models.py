@@ -81,26 +81,6 @@ class InboundMessage(models.Model):
         return f"{self.sender or '?'}: {self.subject}"[:120]
 
 
-class FailingAddress(models.Model):
-    """An address our mail bounced from (a delivery status notification)."""
-
-    email = models.EmailField(_("address"), unique=True)
-    permanent = models.BooleanField(_("permanent failure"), default=False)
-    status = models.CharField(_("status code"), max_length=20, blank=True)
-    diagnostic = models.TextField(_("diagnostic"), blank=True)
-    bounces = models.PositiveIntegerField(_("bounces"), default=0)
-    first_failed_at = models.DateTimeField(_("first failure"), default=timezone.now)
-    last_failed_at = models.DateTimeField(_("last failure"), default=timezone.now)
-
-    class Meta:
-        ordering = ["email"]
-        verbose_name = _("failing address")
-        verbose_name_plural = _("failing addresses")
-
-    def __str__(self) -> str:
-        return self.email
-
-
 #: The key of stored mailbox passwords is derived for this purpose alone.
 PASSWORD_PURPOSE = "mailbox password"  # noqa: S105  (a label, not a password)
 

@@ -1,4 +1,5 @@
-"""Our own marks on outgoing mail, recognised when a reply comes back.
+"""Our own marks on outgoing mail (made by `destek.notify.tokens`), recognised when a reply
+comes back.
 
 Every mail about a ticket carries a Message-ID signed for its recipient, References to the
 ticket's thread root, and a Reply-To plus-address signed for the ticket. A reply's headers then
@@ -11,48 +12,35 @@ from __future__ import annotations
 
 import hmac
 import re
-import secrets
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import timedelta
 
 from django.conf import settings
 from django.core.signing import BadSignature, TimestampSigner
-from django.utils.crypto import salted_hmac
 
-SALT = "destek.mail.token"
+from destek.notify.tokens import domain as _domain
+from destek.notify.tokens import message_id, reply_address, thread_root
+from destek.notify.tokens import sign as _sign
+
+__all__ = [
+    "Token",
+    "confirm_token",
+    "from_ids",
+    "from_plus_address",
+    "from_root",
+    "from_subject",
+    "held_message_of",
+    "is_ours",
+    "message_id",
+    "reply_address",
+    "thread_root",
+]
+
 _SIGNED_ID = re.compile(r"^destek\.([0-9a-f]{16})\.t(\d{1,15})\.([0-9a-f]{20})@", re.IGNORECASE)
 _ROOT_ID = re.compile(r"^destek\.t(\d{1,15})@", re.IGNORECASE)
 _PLUS = re.compile(r"^[^@+]+\+t(\d{1,15})\.([0-9a-f]{12})@", re.IGNORECASE)
 _SUBJECT_NUMBER = re.compile(r"\[#(\d{4,15})\]")
-
-
-def _domain() -> str:
-    return settings.DESTEK_SUPPORT_ADDRESS.rsplit("@", 1)[-1].lower()
-
-
-def _sign(value: str, length: int) -> str:
-    return salted_hmac(SALT, value, algorithm="sha256").hexdigest()[:length]
-
-
-def message_id(ticket_number: int | None, recipient: str) -> str:
-    """A new Message-ID; for a ticket's mail it is signed for `recipient`."""
-    nonce = secrets.token_hex(8)
-    if ticket_number is None:
-        return f"<destek.{nonce}@{_domain()}>"
-    signature = _sign(f"{nonce}.{ticket_number}.{recipient.strip().lower()}", 20)
-    return f"<destek.{nonce}.t{ticket_number}.{signature}@{_domain()}>"
-
-
-def thread_root(ticket_number: int) -> str:
-    """The ticket's thread in every mail client: each mail References it."""
-    return f"<destek.t{ticket_number}@{_domain()}>"
-
-
-def reply_address(ticket_number: int) -> str:
-    """Our support address with the ticket's signed tag: support+t12345678.abcdef012345@..."""
-    local, _at, domain = settings.DESTEK_SUPPORT_ADDRESS.partition("@")
-    return f"{local}+t{ticket_number}.{_sign(str(ticket_number), 12)}@{domain}"
 
 
 @dataclass(frozen=True)

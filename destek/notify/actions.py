@@ -7,7 +7,7 @@ from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from contextvars import ContextVar
 from datetime import timedelta
-from typing import TYPE_CHECKING, Any
+from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from django.conf import settings
@@ -19,9 +19,15 @@ from django.utils import timezone, translation
 
 from destek.lib.dates import override_calendar
 from destek.lib.text import strip_invisible
-from destek.mail import tokens
+from destek.notify import tokens
 from destek.notify.choices import MailKind, Transport
-from destek.notify.models import Delivery
+from destek.notify.models import Delivery, FailingAddress
+from destek.notify.threads import (
+    Thread,
+    answering_automatic_mail_from,
+    answering_unverified_mail,
+    thread_headers,
+)
 
 log = logging.getLogger(__name__)
 
@@ -39,10 +45,6 @@ def outbox_paused() -> Iterator[None]:
         _paused.reset(token)
 
 
-if TYPE_CHECKING:
-    from destek.tickets.models import Ticket
-
-
 def render_text(name: str, context: Mapping[str, Any]) -> str:
     """Plain-text templates (subjects, text bodies) are rendered without HTML escaping."""
     template = get_template(name).template  # type: ignore[attr-defined]
@@ -54,20 +56,6 @@ def zone(name: str) -> ZoneInfo:
         return ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError):
         return ZoneInfo("UTC")
-
-
-def thread_headers(ticket: Ticket) -> dict[str, str]:
-    """Reply-To the ticket's signed plus-address, and the ticket's thread: References its root
-    and, when the customer wrote by mail, the message being answered."""
-    from destek.mail.selectors import last_inbound_message_id
-
-    root = tokens.thread_root(ticket.number)
-    last = last_inbound_message_id(ticket)
-    return {
-        "Reply-To": tokens.reply_address(ticket.number),
-        "In-Reply-To": last or root,
-        "References": f"{root} {last}" if last else root,
-    }
 
 
 def header_safe(value: str) -> str:
@@ -131,8 +119,6 @@ def over_security_cap(address: str, template: str) -> bool:
 
 
 def bounces_for_good(address: str) -> bool:
-    from destek.mail.models import FailingAddress
-
     return FailingAddress.objects.filter(email=address.strip().lower(), permanent=True).exists()
 
 
@@ -144,7 +130,7 @@ def queue_mail(
     language: str,
     time_zone: str = "UTC",
     calendar: str = "solar_hijri",
-    ticket: Ticket | None = None,
+    thread: Thread | None = None,
     auto_submitted: str = AutoSubmitted.GENERATED,
     kind: str | None = None,
 ) -> Delivery | None:
@@ -160,8 +146,6 @@ def queue_mail(
         return None
     automatic = auto_submitted != AutoSubmitted.HUMAN
     kind = kind or (MailKind.AUTOMATIC if automatic else MailKind.CONVERSATION)
-    from destek.mail.selectors import answering_automatic_mail_from, answering_unverified_mail
-
     unverified = kind == MailKind.AUTOMATIC and answering_unverified_mail(to)
     if kind == MailKind.SECURITY:
         # Asked for by the person (a reset, a sign-up) or about their account (a new sign-in):
@@ -191,15 +175,15 @@ def queue_mail(
         text = render_text(f"notify/mail/{template}.txt", context)
         html = render_to_string(f"notify/mail/{template}.html", dict(context))
     headers: dict[str, str] = {"Reply-To": settings.DESTEK_SUPPORT_ADDRESS}
-    if ticket is not None:
-        headers.update(thread_headers(ticket))
+    if thread is not None:
+        headers.update(thread_headers(thread))
     if automatic:
         # RFC 3834: tells auto-responders on the other side not to answer us.
         headers["Auto-Submitted"] = auto_submitted
         headers["X-Auto-Response-Suppress"] = "All"
     subject = header_safe(subject)
-    if ticket is not None and f"[#{ticket.number}]" not in subject:
-        subject = f"[#{ticket.number}] {subject}"
+    if thread is not None and f"[#{thread.number}]" not in subject:
+        subject = f"[#{thread.number}] {subject}"
     delivery = Delivery.objects.create(
         template=template,
         recipient=to,
@@ -208,11 +192,11 @@ def queue_mail(
         body_text=text.strip() + "\n",
         body_html=html,
         headers=headers,
-        message_id=tokens.message_id(ticket.number if ticket else None, to),
+        message_id=tokens.message_id(thread.number if thread else None, to),
         automatic=automatic,
         kind=kind,
         answers_unverified=unverified,
-        ticket=ticket,
+        ticket_id=thread.ticket_id if thread else None,
     )
     from destek.notify.jobs import deliver
 
@@ -229,7 +213,7 @@ def queue_sms(
     template: str,
     context: Mapping[str, Any],
     language: str,
-    ticket: Ticket | None = None,
+    thread: Thread | None = None,
 ) -> Delivery | None:
     """Render `notify/sms/<template>.txt` in `language` and queue it for the SMS gateway.
 
@@ -252,9 +236,9 @@ def queue_sms(
         language=language,
         subject=text[:300],
         body_text=text,
-        message_id=tokens.message_id(ticket.number if ticket else None, to),
+        message_id=tokens.message_id(thread.number if thread else None, to),
         automatic=True,
-        ticket=ticket,
+        ticket_id=thread.ticket_id if thread else None,
     )
     from destek.notify.jobs import deliver
 

@@ -4,7 +4,7 @@ from typing import Any
 
 from django.contrib import admin
 
-from destek.notify.models import Delivery, DemoMail
+from destek.notify.models import Delivery, DemoMail, FailingAddress
 
 
 @admin.register(Delivery)
@@ -38,3 +38,10 @@ class DemoMailAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
 
     def has_add_permission(self, request: Any) -> bool:
         return False
+
+
+@admin.register(FailingAddress)
+class FailingAddressAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+    list_display = ("email", "permanent", "status", "bounces", "last_failed_at")
+    list_filter = ("permanent",)
+    search_fields = ("email",)

@@ -15,6 +15,7 @@ from django.utils.translation import gettext_lazy as _
 
 from destek.lib.errors import ActionRefused
 from destek.notify.actions import AutoSubmitted, queue_mail
+from destek.notify.threads import Thread
 from destek.portal.models import StatusLookup
 from destek.tickets.models import Ticket
 
@@ -55,7 +56,7 @@ def start_lookup(number: str, email: str) -> uuid.UUID:
         context={"code": code, "number": f"#{ticket.number}", "minutes": 15},
         language=ticket.language or ticket.customer.language,
         time_zone=ticket.customer.time_zone,
-        ticket=ticket,
+        thread=Thread.of(ticket),
         auto_submitted=AutoSubmitted.GENERATED,
     )
     return lookup_id

@@ -12,6 +12,7 @@ from destek.accounts.choices import NotificationKind, Role
 from destek.accounts.selectors import notification_address
 from destek.lib.dates import override_calendar
 from destek.notify.actions import AutoSubmitted, queue_mail, queue_sms, render_text, zone
+from destek.notify.threads import Thread
 from destek.tickets.models import Message, Ticket
 from destek.tickets.selectors import expected_answer_at
 
@@ -70,7 +71,7 @@ def _to_customer(
         language=language or ticket.language or customer.language,
         time_zone=customer.time_zone,
         calendar=customer.calendar,
-        ticket=ticket,
+        thread=Thread.of(ticket),
         auto_submitted=auto_submitted,
     )
 
@@ -83,7 +84,7 @@ def _to_agent(agent: Any, ticket: Ticket, template: str, **extra: Any) -> None:
         language=agent.language,
         time_zone=agent.time_zone,
         calendar=agent.calendar,
-        ticket=ticket,
+        thread=Thread.of(ticket),
     )
 
 
@@ -118,7 +119,7 @@ def _sms_to_customer(ticket: Ticket, template: str) -> None:
             "link": portal_link(ticket),
         },
         language=ticket.language or customer.language,
-        ticket=ticket,
+        thread=Thread.of(ticket),
     )
 
 

@@ -15,8 +15,8 @@ from django.core import mail as django_mail
 from destek.accounts.models import ContactAddress, User
 from destek.mail import tokens
 from destek.mail.actions import Unacceptable, process_message, retry
-from destek.mail.models import FailingAddress, InboundMessage, InboundStatus
-from destek.notify.models import Delivery
+from destek.mail.models import InboundMessage, InboundStatus
+from destek.notify.models import Delivery, FailingAddress
 from destek.tickets import actions
 from destek.tickets.models import Message, Ticket
 

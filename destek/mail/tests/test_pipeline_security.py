@@ -11,10 +11,10 @@ from django.db import DataError
 
 from destek.mail import actions as mail_actions
 from destek.mail.actions import process_message, run
-from destek.mail.models import FailingAddress, InboundMessage, InboundStatus
+from destek.mail.models import InboundMessage, InboundStatus
 from destek.mail.parse import parse_message
 from destek.mail.tests.test_pipeline import compose, mails_to
-from destek.notify.models import Delivery
+from destek.notify.models import Delivery, FailingAddress
 from destek.tickets import actions
 from destek.tickets.models import Attachment, Message, Ticket
 
