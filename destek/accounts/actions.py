@@ -42,7 +42,9 @@ from destek.accounts.selectors import notification_address
 from destek.lib.browser import facts_from_user_agent
 from destek.lib.errors import ActionRefused
 from destek.lib.ratelimit import hit
+from destek.notify.actions import queue_mail, queue_sms
 from destek.notify.choices import MailKind
+from destek.notify.sms import e164, sms_enabled
 
 #: The last-used time is written at most this often: cheap on every request, and the idle
 #: limit is counted in days.
@@ -125,8 +127,6 @@ def verified_addresses(user: User) -> set[str]:
 @transaction.atomic
 def add_contact_address(user: User, email: str) -> ContactAddress:
     """Start proving `email` is the user's: a six-digit code goes to it, valid 30 minutes."""
-    from destek.notify.actions import queue_mail
-
     email = normalize_email(email)
     if email == user.email:
         raise ActionRefused("already_primary", _("This is already the address of your account."))
@@ -201,8 +201,6 @@ def _mail(user: User, template: str, to: str | None = None, **context: Any) -> N
     """Every mail this module sends is security mail (a sign-up link, a password reset, a
     notice about the account): never held by the automatic-mail cap, which forged mail can
     fill, only by a limit of its own per address and kind."""
-    from destek.notify.actions import queue_mail
-
     queue_mail(
         to=to or user.email,
         template=template,
@@ -651,8 +649,6 @@ PHONE_CODES_PER_HOUR = 3
 
 def normalize_phone(raw: str) -> str:
     """The number in E.164, "" for none; refused (next to the phone field) when invalid."""
-    from destek.notify.sms import e164
-
     raw = raw.strip()
     if not raw:
         return ""
@@ -682,9 +678,6 @@ def phone_verified(user: User) -> bool:
 @transaction.atomic
 def start_phone_verification(user: User) -> PhoneCode:
     """Send a six-digit code by SMS to the profile's number, valid 15 minutes."""
-    from destek.notify.actions import queue_sms
-    from destek.notify.sms import sms_enabled
-
     if not sms_enabled():
         raise ActionRefused("sms_off", _("SMS notices are not available on this site."))
     user = User.objects.select_for_update().get(pk=user.pk)

@@ -18,6 +18,8 @@ from django.views.decorators.http import require_GET
 
 from destek.lib import outage
 from destek.lib.health import worker_heartbeat_age
+from destek.notify.choices import DeliveryStatus
+from destek.notify.models import Delivery
 
 log = logging.getLogger(__name__)
 
@@ -73,9 +75,6 @@ def check_disk() -> dict[str, Any]:
 
 def check_outbox() -> dict[str, Any]:
     """Mail and SMS due but not sent: how many, and how long the oldest has waited."""
-    from destek.notify.choices import DeliveryStatus
-    from destek.notify.models import Delivery
-
     now = timezone.now()
     due = Delivery.objects.filter(status=DeliveryStatus.QUEUED, next_attempt_at__lte=now)
     found = due.aggregate(count=Count("pk"), oldest=Min("next_attempt_at"))

@@ -10,6 +10,7 @@ from django.urls import path, reverse
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
+from destek.mail.actions import TemporaryFailure, retry
 from destek.mail.models import InboundMessage, InboundStatus, MailAccount
 
 
@@ -71,7 +72,6 @@ class InboundMessageAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
 
     @admin.action(description=_("Run the selected messages through the pipeline again"))
     def retry_selected(self, request: HttpRequest, queryset: Any) -> None:
-        from destek.mail.actions import TemporaryFailure, retry
 
         done = 0
         for inbound in queryset.exclude(status__in=[InboundStatus.STORED, InboundStatus.IGNORED]):

@@ -42,6 +42,7 @@ from django.utils import timezone
 from imapclient import IMAPClient
 from imapclient.exceptions import IMAPClientError
 
+from destek.lib.crypto import SecretUnreadable
 from destek.lib.env import env_str
 from destek.mail.actions import TemporaryFailure, Unacceptable, process_message
 from destek.mail.models import InboundStatus, MailAccount
@@ -92,8 +93,6 @@ class PollResult:
 def password_of(account: MailAccount) -> str:
     """The password stored in the admin (encrypted), else the one in the environment variable
     the account names (or `<NAME>_FILE`)."""
-    from destek.lib.crypto import SecretUnreadable
-
     try:
         stored = account.stored_password()
     except SecretUnreadable:

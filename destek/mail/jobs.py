@@ -17,6 +17,7 @@ from huey.contrib.djhuey import HUEY, db_periodic_task, db_task
 from destek.lib.storage import sweep_orphans
 from destek.mail import spool
 from destek.mail.actions import Outcome, TemporaryFailure, Unacceptable, process_message
+from destek.mail.imap import poll_account
 from destek.mail.models import InboundMessage, InboundStatus, MailAccount
 
 BATCH = 1000
@@ -156,7 +157,5 @@ def poll_mailboxes() -> int:
 def poll_mailbox(account_id: int) -> str:
     """Safe to run twice: a mailbox claimed by another worker, or polled under a minute ago,
     is left alone; the next minute's run retries what failed."""
-    from destek.mail.imap import poll_account
-
     result = poll_account(account_id)
     return "skipped" if result is None else result.describe()

@@ -10,6 +10,8 @@ from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from destek.lib.crypto import decrypt, encrypt
+
 
 class InboundStatus(models.TextChoices):
     RECEIVED = "received", _("received")
@@ -136,15 +138,11 @@ class MailAccount(models.Model):
 
     def set_password(self, password: str) -> None:
         """Store `password` encrypted (the caller saves); an empty one forgets it."""
-        from destek.lib.crypto import encrypt
-
         self.password_encrypted = encrypt(password, purpose=PASSWORD_PURPOSE) if password else ""
 
     def stored_password(self) -> str:
         """The stored password, or "" when none is stored. Raises `SecretUnreadable` when it
         was stored under another secret key."""
-        from destek.lib.crypto import decrypt
-
         if not self.password_encrypted:
             return ""
         return decrypt(self.password_encrypted, purpose=PASSWORD_PURPOSE)

@@ -21,7 +21,9 @@ from destek.lib.dates import override_calendar
 from destek.lib.text import strip_invisible
 from destek.notify import tokens
 from destek.notify.choices import MailKind, Transport
+from destek.notify.jobs import deliver
 from destek.notify.models import Delivery, FailingAddress
+from destek.notify.sms import sms_enabled
 from destek.notify.threads import (
     Thread,
     answering_automatic_mail_from,
@@ -198,8 +200,6 @@ def queue_mail(
         answers_unverified=unverified,
         ticket_id=thread.ticket_id if thread else None,
     )
-    from destek.notify.jobs import deliver
-
     delivery_id = delivery.pk
     # robust: the row is committed whatever happens to the queue; if Redis is down the
     # outbox sweep sends it later, and the customer's request must not fail for that.
@@ -220,8 +220,6 @@ def queue_sms(
     `to` is an E.164 number. Every SMS is automatic (our words, not a person's) and counts
     against the number's caps. Returns None when SMS is off or the number is over its cap.
     """
-    from destek.notify.sms import sms_enabled
-
     if _paused.get() or not sms_enabled():
         return None
     if over_automatic_cap(to):
@@ -240,8 +238,6 @@ def queue_sms(
         automatic=True,
         ticket_id=thread.ticket_id if thread else None,
     )
-    from destek.notify.jobs import deliver
-
     delivery_id = delivery.pk
     transaction.on_commit(lambda: deliver(delivery_id), robust=True)
     return delivery

@@ -21,6 +21,7 @@ from django.db import DatabaseError, connection
 from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 
+from destek.lib import outage
 from destek.notify.choices import DeliveryStatus
 from destek.notify.models import OutboxWorker
 
@@ -107,8 +108,6 @@ def forget_dead_workers(now: datetime) -> int:
 def _beat_forever() -> None:
     # Only the claims' heartbeat: the one /healthz reads stays the periodic task's
     # (destek.lib.jobs.heartbeat), which proves the worker still runs tasks, not just a thread.
-    from destek.lib import outage
-
     failed = False
     while True:
         try:

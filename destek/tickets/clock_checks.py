@@ -11,6 +11,7 @@ from destek.tickets import clocks
 from destek.tickets.choices import ActorKind, EventKind, Priority, priority_rank
 from destek.tickets.clocks import CLOCKS, Schedules
 from destek.tickets.models import Ticket, TicketEvent
+from destek.tickets.notifications import sla_alert
 
 
 def _raise_one_step(ticket: Ticket) -> str | None:
@@ -30,8 +31,6 @@ def check_clocks(
     Safe to run twice: a clock is warned about once (`sla_warned`) and breached once
     (`<clock>_breached_at`), and the ticket is re-read under a row lock.
     """
-    from destek.tickets.notifications import sla_alert
-
     now = now or timezone.now()
     ticket = (
         Ticket.objects.select_for_update(of=("self",))

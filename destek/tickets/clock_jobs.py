@@ -9,6 +9,8 @@ from django.utils import timezone
 from huey import crontab
 from huey.contrib.djhuey import db_periodic_task, db_task
 
+from destek.tickets.actions import recompute_clocks
+from destek.tickets.choices import ACTIVE_STATUSES
 from destek.tickets.clock_checks import check_clocks
 from destek.tickets.clocks import Schedules
 from destek.tickets.models import Ticket
@@ -51,9 +53,6 @@ def sla_sweep_now(now: datetime | None = None) -> int:
 def recompute_open_tickets_now() -> int:
     """After a policy or calendar changed: every open ticket's clocks again, from its history,
     in batches, each ticket in its own transaction. Safe to run twice."""
-    from destek.tickets.actions import recompute_clocks
-    from destek.tickets.choices import ACTIVE_STATUSES
-
     done = 0
     last_id = 0
     while True:

@@ -13,7 +13,7 @@ from destek.accounts.selectors import notification_address
 from destek.lib.dates import override_calendar
 from destek.notify.actions import AutoSubmitted, queue_mail, queue_sms, render_text, zone
 from destek.notify.threads import Thread
-from destek.tickets.models import Message, Ticket
+from destek.tickets.models import Membership, Message, Ticket
 from destek.tickets.selectors import expected_answer_at
 
 
@@ -167,8 +167,6 @@ def ticket_note(ticket: Ticket, note: Message) -> None:
 
 def sla_alert(ticket: Ticket, clock: str, *, breached: bool) -> None:
     """Tell the assignee and the department's leads that a clock is about to run or ran out."""
-    from destek.tickets.models import Membership
-
     leads = Membership.objects.filter(
         department=ticket.department, is_lead=True, user__is_active=True
     ).select_related("user")
