@@ -25,6 +25,7 @@ from destek.kb.markdown import render as render_markdown
 from destek.kb.models import Article, Section, Translation
 from destek.kb.search import search
 from destek.lib.errors import ActionRefused
+from destek.lib.forms import add_refusal
 from destek.lib.middleware import CSP
 from destek.tickets.access import access_ticket
 from destek.tickets.models import Ticket
@@ -53,11 +54,6 @@ def _files(article: Article | None) -> dict[str, str]:
     if article is None:
         return {}
     return {f.filename: f"/kb/files/{f.public_id}/" for f in article.files.all()}
-
-
-def _refused(form: Any, refusal: ActionRefused) -> None:
-    field = refusal.extra.get("field")
-    form.add_error(field if field in form.fields else None, str(refusal.detail))
 
 
 def _editor(
@@ -166,7 +162,7 @@ def new(request: HttpRequest) -> HttpResponse:
                     source_ticket_id=source.pk if source else None,
                 )
             except ActionRefused as refusal:
-                _refused(form, refusal)
+                add_refusal(form, refusal)
             else:
                 messages.success(request, _("The article is saved."))
                 return redirect("desk:kb_article", pk=article.pk)
@@ -198,7 +194,7 @@ def article(request: HttpRequest, pk: int) -> HttpResponse:
                     related=data["related"],
                 )
             except ActionRefused as refusal:
-                _refused(form, refusal)
+                add_refusal(form, refusal)
             else:
                 messages.success(request, _("The article is saved."))
                 return redirect("desk:kb_article", pk=found.pk)
@@ -268,7 +264,7 @@ def text(request: HttpRequest, pk: int, language: str) -> HttpResponse:
                         slug=data["slug"],
                     )
                 except ActionRefused as refusal:
-                    _refused(form, refusal)
+                    add_refusal(form, refusal)
                 else:
                     messages.success(request, _("The article is saved."))
                     return redirect("desk:kb_text", pk=found.pk, language=language)
@@ -306,7 +302,7 @@ def upload(request: HttpRequest, pk: int) -> HttpResponse:
         try:
             stored = editing.add_file(found, form.cleaned_data["file"])
         except ActionRefused as refusal:
-            _refused(form, refusal)
+            add_refusal(form, refusal)
             return _article_page(request, found, file_form=form, status=refusal.status)
         messages.success(request, _("{name} is added to the article.").format(name=stored.filename))
         return redirect("desk:kb_article", pk=found.pk)

@@ -12,7 +12,14 @@ urlpatterns = [
     path("phone/", views.phone, name="phone"),
     path("tickets/<int:number>/", views.ticket, name="ticket"),
     path("tickets/<int:number>/thread/", views.thread, name="thread"),
-    path("tickets/<int:number>/<str:what>/", views.act, name="act"),
+    # The forms of the ticket page, one view each
+    path("tickets/<int:number>/reply/", views.reply, name="reply"),
+    path("tickets/<int:number>/note/", views.note, name="note"),
+    path("tickets/<int:number>/canned/", views.canned, name="canned"),
+    path("tickets/<int:number>/merge/", views.merge, name="merge"),
+    path("tickets/<int:number>/assign/", views.assign, name="assign"),
+    path("tickets/<int:number>/fields/", views.fields, name="fields"),
+    path("tickets/<int:number>/close/", views.close, name="close"),
     # The demo mailbox (desk/demo_mail_views.py), admins only
     path("demo-mail/", demo_mail_views.mailbox, name="demo_mail"),
     path("demo-mail/<int:pk>/", demo_mail_views.mail, name="demo_mail_one"),

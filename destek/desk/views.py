@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import timedelta
+from functools import wraps
 from typing import Any
 
 from django.contrib import messages
@@ -39,6 +40,7 @@ from destek.desk.selectors import (
     render_canned,
 )
 from destek.lib.errors import ActionRefused
+from destek.lib.forms import add_refusal
 from destek.notify.models import FailingAddress
 from destek.tickets import actions, selectors
 from destek.tickets.access import access_ticket, agent_department_ids
@@ -287,118 +289,187 @@ def ticket(request: HttpRequest, number: int) -> HttpResponse:
     return _page(request, found)
 
 
-@agent_only
-@require_POST
-def act(request: HttpRequest, number: int, what: str) -> HttpResponse:
-    """One form, one action; a refusal comes back on the same page, nothing lost."""
-    found = _ticket_or_404(request, number)
-    user: User = request.user  # type: ignore[assignment]
-    actor = Actor.of(user)
-    form: Any = None
-    try:
-        if what in ("reply", "note"):
-            form = (ReplyForm if what == "reply" else NoteForm)(
-                request.POST, request.FILES, auto_id=f"id_{what}_%s"
-            )
-            if not form.is_valid():
-                return _page(request, found, **{what: form})
-            try:
-                # The portal's and the API's upload action: the same size limit and stored
-                # names. Stored before the message; if it is refused, the daily purge
-                # removes the unclaimed files.
-                stored = [
-                    actions.store_upload(user, upload)
-                    for upload in form.cleaned_data["attachments"]
-                ]
-            except ActionRefused as refusal:
-                form.add_error("attachments", str(refusal.detail))
-                return _page(request, found, **{what: form})
-            canned_id = form.cleaned_data.get("canned")
-            if canned_id:  # a canned reply the agent edited: its priority applies too
-                desk_actions.send_canned_reply(
-                    found,
-                    canned=_canned_or_refuse(found, canned_id),
-                    agent=user,
-                    body=form.cleaned_data["body"],
-                    status=form.cleaned_data["status"],
-                    attachments=stored,
-                )
-            else:
-                # A note's files belong to an internal message: customers never get them.
-                actions.add_message(
-                    found,
-                    author=user,
-                    body=form.cleaned_data["body"],
-                    internal=what == "note",
-                    status_after=form.cleaned_data.get("status"),
-                    channel=Channel.WEB,
-                    attachments=stored,
-                )
-        elif what == "canned":
-            form = CannedForm(request.POST)
-            if not form.is_valid():
-                raise ActionRefused("canned_required", _("Choose a canned reply."))
-            desk_actions.send_canned_reply(
-                found, canned=_canned_or_refuse(found, form.cleaned_data["canned"]), agent=user
-            )
-        elif what == "merge":
-            form = MergeForm(request.POST, auto_id="id_merge_%s")
-            if not form.is_valid():
-                return _page(request, found, merge=form)
-            target = _merge_target(user, form.cleaned_data["into"])
-            if not form.cleaned_data["confirm"]:
-                # A merge cannot be undone: first a page naming both tickets, which works
-                # without JavaScript; a merge that would be refused is refused here already.
-                actions.check_merge(found, into=target, actor=actor)
-                return render(
-                    request, "desk/merge_confirm.html", {"ticket": found, "target": target}
-                )
-            actions.merge(found, into=target, actor=actor)
-            forget_queue_counts()
-            return redirect("desk:ticket", number=target.number)
-        elif what == "assign":
-            actions.assign(found, actor=actor, assignee=user)
-        elif what == "fields":
-            form = TicketFieldsForm(request.POST)
-            if not form.is_valid():
-                return _page(request, found, fields=form)
-            actions.change_priority(
-                found,
-                actor=actor,
-                priority=form.cleaned_data["priority"],
-                reason=form.cleaned_data["priority_reason"],
-            )
-            actions.change_department(
-                found, actor=actor, department=form.cleaned_data["department"]
-            )
-        elif what == "close":
-            form = CloseForm(request.POST)
-            if not form.is_valid():
-                return _page(request, found, close=form)
-            actions.change_status(
-                found,
-                actor=actor,
-                status=TicketStatus.CLOSED,
-                close_reason=form.cleaned_data["reason"],
-                contract_clause=form.cleaned_data["clause"],
-            )
-        else:
-            raise Http404
-    except ActionRefused as refusal:
-        return _page(
-            request,
-            _ticket_or_404(request, number),
-            error=str(refusal.detail),
-            **({what: form} if form is not None else {}),
-        )
-    except Ticket.DoesNotExist:
-        raise Http404 from None
+# --- the forms of the ticket page: one view each --------------------------------------------
+# Each parses its form, calls the ticket action and goes back to the ticket; a refusal comes
+# back on the same page with what was typed, nothing lost.
+
+
+def ticket_form(
+    view: Callable[[HttpRequest, Ticket], HttpResponse],
+) -> Callable[..., HttpResponse]:
+    """A form posted from the ticket page: agents only, POST only, the ticket through the one
+    door (404 for a ticket the agent may not see)."""
+
+    @agent_only
+    @require_POST
+    @wraps(view)
+    def wrapped(request: HttpRequest, number: int) -> HttpResponse:
+        try:
+            return view(request, _ticket_or_404(request, number))
+        except Ticket.DoesNotExist:
+            raise Http404 from None
+
+    return wrapped
+
+
+def _refused(
+    request: HttpRequest, ticket: Ticket, refusal: ActionRefused, **forms: Any
+) -> HttpResponse:
+    """The ticket page again, read afresh (the refused action changed nothing), with the
+    refusal above it and the form as it was sent."""
+    found = _ticket_or_404(request, ticket.number)
+    return _page(request, found, error=str(refusal.detail), **forms)
+
+
+def _done(request: HttpRequest, ticket: Ticket) -> HttpResponse:
     forget_queue_counts()  # the queue the agent goes back to counts this change
     try:
-        access_ticket(user, number)
+        access_ticket(request.user, ticket.number)  # type: ignore[arg-type]
     except Ticket.DoesNotExist:  # transferred out of the agent's departments
         return redirect("desk:queue")
-    return redirect("desk:ticket", number=number)
+    return redirect("desk:ticket", number=ticket.number)
+
+
+@ticket_form
+def reply(request: HttpRequest, found: Ticket) -> HttpResponse:
+    return _compose(request, found, "reply")
+
+
+@ticket_form
+def note(request: HttpRequest, found: Ticket) -> HttpResponse:
+    return _compose(request, found, "note")
+
+
+def _compose(request: HttpRequest, found: Ticket, what: str) -> HttpResponse:
+    """A reply, or an internal note: the same form with its files, one of them internal."""
+    user: User = request.user  # type: ignore[assignment]
+    form = (ReplyForm if what == "reply" else NoteForm)(
+        request.POST, request.FILES, auto_id=f"id_{what}_%s"
+    )
+    if not form.is_valid():
+        return _page(request, found, **{what: form})
+    try:
+        # The portal's and the API's upload action: the same size limit and stored
+        # names. Stored before the message; if it is refused, the daily purge
+        # removes the unclaimed files.
+        stored = [actions.store_upload(user, upload) for upload in form.cleaned_data["attachments"]]
+    except ActionRefused as refusal:
+        add_refusal(form, refusal, "attachments")
+        return _page(request, found, **{what: form})
+    try:
+        canned_id = form.cleaned_data.get("canned")
+        if canned_id:  # a canned reply the agent edited: its priority applies too
+            desk_actions.send_canned_reply(
+                found,
+                canned=_canned_or_refuse(found, canned_id),
+                agent=user,
+                body=form.cleaned_data["body"],
+                status=form.cleaned_data["status"],
+                attachments=stored,
+            )
+        else:
+            # A note's files belong to an internal message: customers never get them.
+            actions.add_message(
+                found,
+                author=user,
+                body=form.cleaned_data["body"],
+                internal=what == "note",
+                status_after=form.cleaned_data.get("status"),
+                channel=Channel.WEB,
+                attachments=stored,
+            )
+    except ActionRefused as refusal:
+        return _refused(request, found, refusal, **{what: form})
+    return _done(request, found)
+
+
+@ticket_form
+def canned(request: HttpRequest, found: Ticket) -> HttpResponse:
+    """A canned reply sent as it is, from the list above the reply box."""
+    user: User = request.user  # type: ignore[assignment]
+    form = CannedForm(request.POST)
+    try:
+        if not form.is_valid():
+            raise ActionRefused("canned_required", _("Choose a canned reply."))
+        desk_actions.send_canned_reply(
+            found, canned=_canned_or_refuse(found, form.cleaned_data["canned"]), agent=user
+        )
+    except ActionRefused as refusal:
+        return _refused(request, found, refusal)
+    return _done(request, found)
+
+
+@ticket_form
+def merge(request: HttpRequest, found: Ticket) -> HttpResponse:
+    user: User = request.user  # type: ignore[assignment]
+    actor = Actor.of(user)
+    form = MergeForm(request.POST, auto_id="id_merge_%s")
+    if not form.is_valid():
+        return _page(request, found, merge=form)
+    try:
+        target = _merge_target(user, form.cleaned_data["into"])
+        if not form.cleaned_data["confirm"]:
+            # A merge cannot be undone: first a page naming both tickets, which works
+            # without JavaScript; a merge that would be refused is refused here already.
+            actions.check_merge(found, into=target, actor=actor)
+            return render(request, "desk/merge_confirm.html", {"ticket": found, "target": target})
+        actions.merge(found, into=target, actor=actor)
+    except ActionRefused as refusal:
+        return _refused(request, found, refusal, merge=form)
+    forget_queue_counts()
+    return redirect("desk:ticket", number=target.number)
+
+
+@ticket_form
+def assign(request: HttpRequest, found: Ticket) -> HttpResponse:
+    """Assign to me."""
+    user: User = request.user  # type: ignore[assignment]
+    try:
+        actions.assign(found, actor=Actor.of(user), assignee=user)
+    except ActionRefused as refusal:
+        return _refused(request, found, refusal)
+    return _done(request, found)
+
+
+@ticket_form
+def fields(request: HttpRequest, found: Ticket) -> HttpResponse:
+    """Priority (with its reason) and department."""
+    user: User = request.user  # type: ignore[assignment]
+    actor = Actor.of(user)
+    form = TicketFieldsForm(request.POST)
+    if not form.is_valid():
+        return _page(request, found, fields=form)
+    try:
+        actions.change_priority(
+            found,
+            actor=actor,
+            priority=form.cleaned_data["priority"],
+            reason=form.cleaned_data["priority_reason"],
+        )
+        actions.change_department(found, actor=actor, department=form.cleaned_data["department"])
+    except ActionRefused as refusal:
+        return _refused(request, found, refusal, fields=form)
+    return _done(request, found)
+
+
+@ticket_form
+def close(request: HttpRequest, found: Ticket) -> HttpResponse:
+    """Close with a reason (and the contract clause when the reason is the contract)."""
+    user: User = request.user  # type: ignore[assignment]
+    form = CloseForm(request.POST)
+    if not form.is_valid():
+        return _page(request, found, close=form)
+    try:
+        actions.change_status(
+            found,
+            actor=Actor.of(user),
+            status=TicketStatus.CLOSED,
+            close_reason=form.cleaned_data["reason"],
+            contract_clause=form.cleaned_data["clause"],
+        )
+    except ActionRefused as refusal:
+        return _refused(request, found, refusal, close=form)
+    return _done(request, found)
 
 
 def _canned_or_refuse(ticket: Ticket, canned_id: int) -> CannedReply:
@@ -476,7 +547,7 @@ def phone(request: HttpRequest) -> HttpResponse:
                 language=data["language"],
             )
         except ActionRefused as refusal:
-            form.add_error(PHONE_FIELD_OF.get(refusal.code), str(refusal.detail))
+            add_refusal(form, refusal, PHONE_FIELD_OF.get(refusal.code))
         else:
             messages.success(
                 request,

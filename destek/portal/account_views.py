@@ -37,6 +37,7 @@ from destek.accounts.sign_in import (
     second_factor_allowed,
 )
 from destek.lib.errors import ActionRefused
+from destek.lib.forms import add_refusal
 from destek.lib.ratelimit import client_ip, hit
 from destek.notify.sms import sms_enabled
 from destek.portal.account_forms import (
@@ -159,7 +160,7 @@ def sign_in(request: HttpRequest) -> HttpResponse:
                 otp=form.cleaned_data.get("otp") or "",
             )
         except ActionRefused as refusal:
-            form.add_error(None, str(refusal.detail))
+            add_refusal(form, refusal)
             if refusal.code == "rate_limited":
                 _offer_code(form)
             else:
@@ -200,7 +201,7 @@ def sign_in_code(request: HttpRequest) -> HttpResponse:
             try:
                 actions.check_second_factor(user, form.cleaned_data["code"])
             except ActionRefused as refusal:
-                form.add_error("code", str(refusal.detail))
+                add_refusal(form, refusal, "code")
             else:
                 del request.session[PENDING]
                 return _signed_in(request, user, pending.get("next") or reverse("portal:home"))
@@ -320,7 +321,7 @@ def password_reset_confirm(request: HttpRequest, uidb64: str, token: str) -> Htt
         try:
             actions.reset_password(uidb64, token, form.cleaned_data["new_password"])
         except ActionRefused as refusal:
-            form.add_error(None, str(refusal.detail))
+            add_refusal(form, refusal)
         else:
             # Not signed in here: with two-factor sign-in, the code is still asked for.
             return redirect("portal:password_reset_done")
@@ -379,7 +380,7 @@ def profile(request: HttpRequest) -> HttpResponse:
         try:
             actions.update_profile(user, **form.cleaned_data)
         except ActionRefused as refusal:
-            form.add_error(refusal.extra.get("field"), str(refusal.detail))
+            add_refusal(form, refusal)
         else:
             messages.success(request, _("Your profile is saved."))
             response = redirect("portal:profile")
@@ -410,7 +411,7 @@ def profile_password(request: HttpRequest) -> HttpResponse:
                     new=form.cleaned_data["new_password"],
                 )
             except ActionRefused as refusal:
-                form.add_error("current_password", str(refusal.detail))
+                add_refusal(form, refusal, "current_password")
             else:
                 update_session_auth_hash(request, user)  # this browser stays signed in
                 messages.success(request, _("Your password is changed."))
@@ -445,7 +446,7 @@ def two_factor_setup(request: HttpRequest) -> HttpResponse:
             try:
                 codes = actions.confirm_two_factor(user, form.cleaned_data["code"])
             except ActionRefused as refusal:
-                form.add_error("code", str(refusal.detail))
+                add_refusal(form, refusal, "code")
             else:
                 return render(request, "portal/account/recovery_codes.html", {"codes": codes})
     uri = actions.provisioning_uri(user, pending)
@@ -484,7 +485,7 @@ def two_factor_codes(request: HttpRequest) -> HttpResponse:
                 proof=form.cleaned_data["proof"],
             )
         except ActionRefused as refusal:
-            form.add_error("proof", str(refusal.detail))
+            add_refusal(form, refusal, "proof")
         else:
             return render(request, "portal/account/recovery_codes.html", {"codes": codes})
     return _profile(request, proof_form=form)
@@ -501,7 +502,7 @@ def two_factor_disable(request: HttpRequest) -> HttpResponse:
                 proof=form.cleaned_data["proof"],
             )
         except ActionRefused as refusal:
-            form.add_error("proof", str(refusal.detail))
+            add_refusal(form, refusal, "proof")
         else:
             messages.success(request, _("Two-factor sign-in is off."))
             return redirect("portal:profile")
@@ -532,7 +533,7 @@ def phone_verify(request: HttpRequest) -> HttpResponse:
             try:
                 actions.verify_phone(user, form.cleaned_data["code"])
             except ActionRefused as refusal:
-                form.add_error("code", str(refusal.detail))
+                add_refusal(form, refusal, "code")
             else:
                 messages.success(request, _("Your phone number is verified."))
                 return redirect(reverse("portal:profile") + "#phone")
@@ -552,7 +553,7 @@ def address_add(request: HttpRequest) -> HttpResponse:
             try:
                 actions.add_contact_address(user, form.cleaned_data["email"])
             except ActionRefused as refusal:
-                form.add_error("email", str(refusal.detail))
+                add_refusal(form, refusal, "email")
             else:
                 messages.success(
                     request, _("We sent a code to that address. Enter it below to verify it.")
@@ -626,7 +627,7 @@ def notifications(request: HttpRequest) -> HttpResponse:
                 user, {kind: form.cleaned_data[kind] for kind in NotificationKind.values}
             )
         except ActionRefused as refusal:
-            form.add_error(refusal.extra.get("kind"), str(refusal.detail))
+            add_refusal(form, refusal, refusal.extra.get("kind"))
         else:
             messages.success(request, _("Saved: where each kind of mail goes."))
             return redirect(reverse("portal:profile") + "#notifications")

@@ -19,6 +19,7 @@ from destek.kb.actions import settle_visit
 from destek.kb.visits import issue_visit
 from destek.lib.browser import facts_from_user_agent
 from destek.lib.errors import ActionRefused
+from destek.lib.forms import add_refusal
 from destek.lib.ratelimit import client_ip, hit
 from destek.notify.sms import sms_enabled
 from destek.portal import actions as status_actions
@@ -84,7 +85,7 @@ def status(request: HttpRequest, lookup_id: uuid.UUID) -> HttpResponse:
         try:
             status_actions.verify_lookup(lookup_id, form.cleaned_data["code"])
         except ActionRefused as refusal:
-            form.add_error("code", str(refusal.detail))
+            add_refusal(form, refusal, "code")
         else:
             request.session[GRANTS] = [*request.session.get(GRANTS, []), str(lookup_id)][-10:]
             return redirect("portal:status", lookup_id=lookup_id)
@@ -202,8 +203,7 @@ def new_ticket(request: HttpRequest) -> HttpResponse:
         except ActionRefused as refusal:
             # Next to the field it is about, in the customer's language; the form keeps
             # everything that was typed.
-            field = refusal.extra.get("field") or FIELD_OF.get(refusal.code)
-            form.add_error(field if field in form.fields else None, str(refusal.detail))
+            add_refusal(form, refusal, FIELD_OF.get(refusal.code))
         else:
             settle_visit(visit, ticket=ticket)
             return redirect("portal:ticket", number=ticket.number)
@@ -296,7 +296,7 @@ def reply(request: HttpRequest, number: int) -> HttpResponse:
         except Ticket.DoesNotExist:
             raise Http404 from None
         except ActionRefused as refusal:
-            form.add_error(FIELD_OF.get(refusal.code, "body"), str(refusal.detail))
+            add_refusal(form, refusal, FIELD_OF.get(refusal.code, "body"))
         else:
             return redirect("portal:ticket", number=number)
     return _ticket_page(request, number, form)
