@@ -362,14 +362,12 @@ def act(request: HttpRequest, number: int, what: str) -> HttpResponse:
             form = TicketFieldsForm(request.POST)
             if not form.is_valid():
                 return _page(request, found, fields=form)
-            actions.change_priority(
+            actions.update_ticket(  # both or neither: one transaction
                 found,
-                actor=actor,
+                actor,
                 priority=form.cleaned_data["priority"],
-                reason=form.cleaned_data["priority_reason"],
-            )
-            actions.change_department(
-                found, actor=actor, department=form.cleaned_data["department"]
+                priority_reason=form.cleaned_data["priority_reason"],
+                department=form.cleaned_data["department"],
             )
         elif what == "close":
             form = CloseForm(request.POST)

@@ -8,6 +8,7 @@ One module per concern; every public name is here, so callers import from this p
 - `messages`: replies, notes, nudges, held mail, the customer's notices;
 - `status`: status changes, closing, reopening, the timer, the clocks computed again;
 - `assignment`: priority, department, assignee;
+- `update`: several of those fields at once (`update_ticket`);
 - `merging`: a duplicate merged into another ticket.
 
 `_common` holds what they share (the actor, the event, the lock); the modules import it
@@ -59,6 +60,7 @@ from destek.tickets.actions.status import (
     reopen_deadline,
     reopen_open,
 )
+from destek.tickets.actions.update import UNCHANGED, Unchanged, update_ticket
 from destek.tickets.actions.uploads import check_upload_size, store_upload, upload_digest
 
 __all__ = [
@@ -71,7 +73,9 @@ __all__ = [
     "REASON_MAX",
     "SUBJECT_MAX",
     "TIMER",
+    "UNCHANGED",
     "Actor",
+    "Unchanged",
     "add_message",
     "assign",
     "auto_close",
@@ -100,5 +104,6 @@ __all__ = [
     "set_customer_notifications",
     "set_sms_notifications",
     "store_upload",
+    "update_ticket",
     "upload_digest",
 ]
