@@ -22,7 +22,7 @@ from destek.lib.errors import ActionRefused
 from destek.lib.ratelimit import hit
 from destek.tickets import actions, selectors
 from destek.tickets.access import access_attachment, access_ticket
-from destek.tickets.actions import Actor
+from destek.tickets.actions import UNCHANGED, Actor, Unchanged
 from destek.tickets.choices import Channel, TicketStatus
 from destek.tickets.clocks import clocks_left
 from destek.tickets.downloads import attachment_response
@@ -553,37 +553,27 @@ def patch_ticket(request: HttpRequest, number: int, payload: TicketPatch) -> dic
                     else ticket.notify_address,
                 )
             return ticket_out(_reload(user, number), user)
-        if payload.priority is not None:
-            actions.change_priority(
-                ticket,
-                actor=actor,
-                priority=payload.priority,
-                reason=payload.priority_reason or "",
-            )
+        assignee: User | Unchanged | None = UNCHANGED
         if payload.assignee is not None or payload.unassign:
             assignee = None
             if payload.assignee is not None:
                 assignee = User.objects.filter(email=str(payload.assignee).lower()).first()
                 if assignee is None:
                     raise ActionRefused("invalid_assignee", _("There is no such agent."))
-            actions.assign(ticket, actor=actor, assignee=assignee)
-        if payload.status is not None:
-            actions.change_status(
-                ticket,
-                actor=actor,
-                status=payload.status,
-                close_reason=payload.close_reason or "",
-                contract_clause=payload.contract_clause or "",
-            )
-        elif payload.close_reason or payload.contract_clause:
-            raise ActionRefused(
-                "close_reason_without_close", _("A close reason is given only when closing.")
-            )
-        # Last: after a transfer the agent may no longer work the ticket.
-        if payload.department is not None:
-            actions.change_department(
-                ticket, actor=actor, department=_department(payload.department)
-            )
+        # One transaction, one event per changed field; the department goes last.
+        actions.update_ticket(
+            ticket,
+            actor,
+            priority=UNCHANGED if payload.priority is None else payload.priority,
+            priority_reason=payload.priority_reason or "",
+            assignee=assignee,
+            status=UNCHANGED if payload.status is None else payload.status,
+            close_reason=payload.close_reason or "",
+            contract_clause=payload.contract_clause or "",
+            department=(
+                UNCHANGED if payload.department is None else _department(payload.department)
+            ),
+        )
     # The agent may have moved the ticket out of their own departments: answer from what
     # was written, since the one door may no longer let them read it.
     return ticket_out(_by_pk(ticket.pk), user)

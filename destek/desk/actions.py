@@ -73,7 +73,9 @@ def bulk_change(
 
 def bulk_assign(agent: User, numbers: Sequence[int], assignee: User | None) -> BulkResult:
     return bulk_change(
-        agent, numbers, lambda ticket, actor: actions.assign(ticket, actor=actor, assignee=assignee)
+        agent,
+        numbers,
+        lambda ticket, actor: actions.update_ticket(ticket, actor, assignee=assignee),
     )
 
 
@@ -82,7 +84,7 @@ def bulk_status(agent: User, numbers: Sequence[int], status: str) -> BulkResult:
 
     def change(ticket: Ticket, actor: Actor) -> Ticket:
         reason = CloseReason.RESOLVED if status == TicketStatus.CLOSED else ""
-        return actions.change_status(ticket, actor=actor, status=status, close_reason=reason)
+        return actions.update_ticket(ticket, actor, status=status, close_reason=reason)
 
     return bulk_change(agent, numbers, change)
 
@@ -91,7 +93,7 @@ def bulk_department(agent: User, numbers: Sequence[int], department: Department)
     return bulk_change(
         agent,
         numbers,
-        lambda ticket, actor: actions.change_department(ticket, actor=actor, department=department),
+        lambda ticket, actor: actions.update_ticket(ticket, actor, department=department),
     )
 
 

@@ -440,13 +440,13 @@ def fields(request: HttpRequest, found: Ticket) -> HttpResponse:
     if not form.is_valid():
         return _page(request, found, fields=form)
     try:
-        actions.change_priority(
+        actions.update_ticket(  # both or neither: one transaction
             found,
-            actor=actor,
+            actor,
             priority=form.cleaned_data["priority"],
-            reason=form.cleaned_data["priority_reason"],
+            priority_reason=form.cleaned_data["priority_reason"],
+            department=form.cleaned_data["department"],
         )
-        actions.change_department(found, actor=actor, department=form.cleaned_data["department"])
     except ActionRefused as refusal:
         return _refused(request, found, refusal, fields=form)
     return _done(request, found)

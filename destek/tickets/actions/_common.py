@@ -1,0 +1,140 @@
+"""What the ticket actions share: who acts, the audit event, the row lock, the checks every
+concern applies. Private to the package; callers import from `destek.tickets.actions`."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from django.utils.translation import gettext_lazy as _
+
+from destek.accounts.models import User
+from destek.lib.errors import ActionRefused
+from destek.lib.text import strip_invisible
+from destek.tickets import clocks
+from destek.tickets.choices import ActorKind
+from destek.tickets.models import Attachment, IntakeRule, Message, Ticket, TicketEvent
+
+BODY_MAX = 100_000
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Who or what makes a change: a person, or the timer and rules acting on their own."""
+
+    kind: str
+    user: User | None = None
+
+    @classmethod
+    def of(cls, user: User) -> Actor:
+        return cls(ActorKind.CUSTOMER if user.is_customer else ActorKind.AGENT, user)
+
+
+TIMER = Actor(ActorKind.TIMER)
+
+
+def _save(ticket: Ticket) -> None:
+    """Every save of a changed ticket recomputes its service-level clocks first."""
+    clocks.refresh(ticket)
+    ticket.save()
+
+
+def _event(
+    ticket: Ticket,
+    actor: Actor,
+    kind: str,
+    *,
+    from_value: Any = "",
+    to_value: Any = "",
+    public: bool = True,
+    **data: Any,
+) -> TicketEvent:
+    return TicketEvent.objects.create(
+        ticket=ticket,
+        kind=kind,
+        actor_kind=actor.kind,
+        actor=actor.user,
+        from_value=str(from_value or "")[:250],
+        to_value=str(to_value or "")[:250],
+        public=public,
+        data=data,
+    )
+
+
+def check_notify_address(customer: User, address: str) -> str:
+    """Ticket mail may go only to an address the customer proved is theirs."""
+    from destek.accounts.actions import verified_addresses
+
+    address = (address or "").strip().lower()
+    if address and address not in verified_addresses(customer):
+        raise ActionRefused(
+            "unverified_address",
+            _("Verify this address first: add it to your account and enter the code we send."),
+        )
+    return address
+
+
+def rule_enabled(code: str) -> bool:
+    """Intake rules are on unless an admin switched one off."""
+    return code not in disabled_rules()
+
+
+def disabled_rules() -> set[str]:
+    return set(IntakeRule.objects.filter(enabled=False).values_list("code", flat=True))
+
+
+def _own(ticket: Ticket, customer: User) -> None:
+    """Colleagues may read a shared ticket; only the customer who filed it changes it."""
+    if ticket.customer_id != customer.pk:
+        raise ActionRefused(
+            "not_your_ticket",
+            _("Only the customer who filed this ticket can change it."),
+            status=403,
+        )
+
+
+def _clean_text(value: str, *, field: str, maximum: int) -> str:
+    text = strip_invisible(value or "").strip()
+    if not text:
+        raise ActionRefused(
+            f"{field}_required", _("This field is required: {field}.").format(field=field)
+        )
+    if len(text) > maximum:
+        raise ActionRefused(
+            f"{field}_too_long",
+            _("{field} is too long: at most {maximum} characters.").format(
+                field=field, maximum=maximum
+            ),
+        )
+    return text
+
+
+def _attach(attachments: Sequence[Attachment], ticket: Ticket, message: Message) -> None:
+    ids = {a.pk for a in attachments}
+    if not ids:
+        return
+    claimed = Attachment.objects.filter(pk__in=ids, message__isnull=True).update(
+        ticket=ticket, message=message
+    )
+    if claimed != len(ids):  # another message took one first, or it was purged
+        raise ActionRefused(
+            "attachment_not_found", _("An attachment was not found or is already used.")
+        )
+
+
+def _lock(ticket: Ticket) -> Ticket:
+    return (
+        Ticket.objects.select_for_update(of=("self",))
+        .select_related("department", "customer", "assignee")
+        .get(pk=ticket.pk)
+    )
+
+
+def _require_worker(actor: Actor, ticket: Ticket) -> None:
+    from destek.tickets.access import can_work
+
+    if actor.user is not None and not can_work(actor.user, ticket):
+        raise ActionRefused(
+            "forbidden", _("Only agents of the department can do this."), status=403
+        )
