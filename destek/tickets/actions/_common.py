@@ -9,10 +9,12 @@ from typing import Any
 
 from django.utils.translation import gettext_lazy as _
 
+from destek.accounts.actions import verified_addresses
 from destek.accounts.models import User
 from destek.lib.errors import ActionRefused
 from destek.lib.text import strip_invisible
 from destek.tickets import clocks
+from destek.tickets.access import can_work
 from destek.tickets.choices import ActorKind
 from destek.tickets.models import Attachment, IntakeRule, Message, Ticket, TicketEvent
 
@@ -64,8 +66,6 @@ def _event(
 
 def check_notify_address(customer: User, address: str) -> str:
     """Ticket mail may go only to an address the customer proved is theirs."""
-    from destek.accounts.actions import verified_addresses
-
     address = (address or "").strip().lower()
     if address and address not in verified_addresses(customer):
         raise ActionRefused(
@@ -132,7 +132,6 @@ def _lock(ticket: Ticket) -> Ticket:
 
 
 def _require_worker(actor: Actor, ticket: Ticket) -> None:
-    from destek.tickets.access import can_work
 
     if actor.user is not None and not can_work(actor.user, ticket):
         raise ActionRefused(

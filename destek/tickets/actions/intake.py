@@ -38,7 +38,15 @@ from destek.tickets.choices import (
     Priority,
     TicketStatus,
 )
-from destek.tickets.models import Attachment, Department, IntakeRule, Message, Tag, Ticket
+from destek.tickets.models import (
+    Attachment,
+    Department,
+    IntakeRule,
+    Message,
+    Tag,
+    Ticket,
+    new_ticket_number,
+)
 from destek.tickets.routing import route
 
 SUBJECT_MAX = 250
@@ -133,8 +141,6 @@ def _save_with_number(ticket: Ticket) -> None:
         except IntegrityError:
             if attempt == 9 or Ticket.objects.filter(number=ticket.number).count() == 0:
                 raise
-            from destek.tickets.models import new_ticket_number
-
             ticket.number = new_ticket_number()
 
 

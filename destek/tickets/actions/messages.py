@@ -15,7 +15,9 @@ from django.utils.translation import gettext_lazy as _
 from destek.accounts.models import User
 from destek.lib.errors import ActionRefused
 from destek.lib.language import choose_language
+from destek.notify.sms import sms_enabled
 from destek.tickets import intake, notifications
+from destek.tickets.access import can_work
 from destek.tickets.actions._common import (
     BODY_MAX,
     Actor,
@@ -227,7 +229,6 @@ def _agent_message(
     attachments: Sequence[Attachment],
     now: Any,
 ) -> Message:
-    from destek.tickets.access import can_work
 
     if not can_work(author, ticket):
         raise Ticket.DoesNotExist
@@ -290,8 +291,6 @@ def mark_seen(ticket: Ticket, *, agent: User) -> None:
 @transaction.atomic
 def set_sms_notifications(ticket: Ticket, *, customer: User, enabled: bool) -> Ticket:
     """Ask for (or stop) an SMS of each agent reply; only to a verified phone number."""
-    from destek.notify.sms import sms_enabled
-
     ticket = _lock(ticket)
     _own(ticket, customer)
     if enabled and not sms_enabled():
