@@ -21,8 +21,8 @@ from destek.api.idempotency import idempotent
 from destek.lib.errors import ActionRefused
 from destek.lib.ratelimit import hit
 from destek.sla.clocks import clocks_left
-from destek.tickets import actions, selectors
-from destek.tickets.access import access_attachment, access_ticket
+from destek.tickets import actions
+from destek.tickets.access import access_attachment, access_ticket, visible_messages
 from destek.tickets.actions import Actor
 from destek.tickets.choices import Channel, TicketStatus
 from destek.tickets.downloads import attachment_response
@@ -597,10 +597,7 @@ def patch_ticket(request: HttpRequest, number: int, payload: TicketPatch) -> dic
 def list_messages(request: HttpRequest, number: int) -> list[dict[str, Any]]:
     user: User = request.auth  # type: ignore[attr-defined]
     ticket = access_ticket(user, number)
-    # A merged ticket's thread still lists what was written on it (`ticket` names where each
-    # message is now): nobody opens a merged ticket to find it empty.
-    messages = selectors.thread(ticket, internal=not user.is_customer)
-    return [message_out(m, user) for m in messages]
+    return [message_out(m, user) for m in visible_messages(user, ticket)]
 
 
 @router.post(
