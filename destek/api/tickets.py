@@ -3,222 +3,52 @@
 from __future__ import annotations
 
 import uuid
-from datetime import datetime, timedelta
-from typing import Annotated, Any, Literal
+from datetime import timedelta
+from typing import Any, Literal
 
 from django.conf import settings
 from django.db import transaction
+from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from ninja import File, Query, Router, Schema, Status
 from ninja.files import UploadedFile
-from pydantic import ConfigDict, EmailStr, Field, PlainSerializer
 
 from destek.accounts.choices import Role
 from destek.accounts.models import User
 from destek.api.idempotency import idempotent
 from destek.lib.errors import ActionRefused
 from destek.lib.ratelimit import hit
-from destek.tickets import actions, selectors
-from destek.tickets.access import access_attachment, access_ticket
+from destek.tickets import actions
+from destek.tickets.access import access_attachment, access_ticket, visible_messages
 from destek.tickets.actions import UNCHANGED, Actor, Unchanged
-from destek.tickets.choices import Channel, TicketStatus
-from destek.tickets.clocks import clocks_left
+from destek.tickets.choices import Channel
 from destek.tickets.downloads import attachment_response
 from destek.tickets.models import Attachment, Department, Message, Ticket, TicketEvent
-from destek.tickets.selectors import (
-    customer_status_label,
-    expected_answer_at,
-    expected_answer_text,
-    keyset_page,
-    queue_page,
+from destek.tickets.schemas import (
+    AttachmentOut,
+    EventOut,
+    MergeIn,
+    MessageIn,
+    MessageOut,
+    PriorityName,
+    StatusName,
+    TicketDetailOut,
+    TicketIn,
+    TicketOut,
+    TicketPage,
+    TicketPatch,
+    as_json,
 )
+from destek.tickets.selectors import keyset_page, queue_page
 
 router = Router(tags=["tickets"])
-
-Instant = Annotated[datetime, PlainSerializer(lambda d: d.isoformat(), return_type=str)]
-PriorityName = Literal["low", "normal", "high", "critical"]
-StatusName = Literal["new", "open", "pending", "resolved", "closed"]
-CloseReasonName = Literal["resolved", "no_reply", "duplicate", "contract", "customer"]
 
 
 class ErrorOut(Schema):
     detail: str
     code: str
-
-
-class AttachmentOut(Schema):
-    id: str
-    filename: str
-    size: int
-    content_type: str
-    url: str
-
-
-class TicketOut(Schema):
-    number: int
-    display_number: str
-    subject: str
-    status: StatusName
-    status_label: str
-    priority: PriorityName
-    urgency: PriorityName
-    declared_critical: bool = Field(
-        description="The customer declared a critical incident with the facts and it was "
-        "accepted: lowering its priority needs `priority_reason`."
-    )
-    department: str
-    channel: str
-    customer: str
-    assignee: str | None
-    language: str
-    tags: list[str]
-    close_reason: str | None
-    contract_clause: str | None
-    related_to: int | None
-    merged_into: int | None
-    notify_customer: bool
-    notify_address: str | None
-    notify_sms: bool
-    details: dict[str, str]
-    created_at: Instant
-    updated_at: Instant
-    first_seen_at: Instant | None
-    first_response_at: Instant | None
-    last_customer_message_at: Instant | None
-    last_agent_message_at: Instant | None
-    resolved_at: Instant | None
-    closed_at: Instant | None
-    reopen_until: Instant | None
-    expected_answer: str | None
-    expected_answer_at: Instant | None
-    first_response_due: Instant | None
-    next_response_due: Instant | None
-    resolution_due: Instant | None
-    sla_policy: str | None
-    first_response_breached_at: Instant | None
-    next_response_breached_at: Instant | None
-    resolution_breached_at: Instant | None
-
-
-class ClockOut(Schema):
-    due: Instant | None
-    business_minutes_left: float | None
-    running: bool
-    breached_at: Instant | None
-
-
-class TicketDetailOut(TicketOut):
-    clocks: dict[str, ClockOut] | None = Field(
-        default=None, description="Agents: each service-level clock with its time left."
-    )
-
-
-class TicketPage(Schema):
-    items: list[TicketOut]
-    next_cursor: str | None
-
-
-class MessageOut(Schema):
-    id: int
-    ticket: int
-    body: str
-    internal: bool
-    nudge: bool
-    author_kind: str
-    author: str | None
-    channel: str
-    #: "" (not in question), "unverified" (mail whose sender was not verified), "pending" (held
-    #: until the customer confirms it: agents only), "confirmed".
-    verification: str = ""
-    created_at: Instant
-    merged_from: int | None = Field(
-        default=None,
-        description="The ticket this message was written on, when a merge moved it away; "
-        "the merged ticket lists it too, and `ticket` says where it is now.",
-    )
-    attachments: list[AttachmentOut]
-
-
-class EventOut(Schema):
-    id: int
-    kind: str
-    actor_kind: str
-    actor: str | None
-    from_value: str
-    to_value: str
-    data: dict[str, Any]
-    created_at: Instant
-
-
-class TicketIn(Schema):
-    model_config = ConfigDict(extra="forbid")
-
-    subject: str = Field(max_length=1000)
-    body: str = Field(max_length=100_000)
-    department: str | None = Field(default=None, max_length=50)
-    urgency: PriorityName = "normal"
-    related_to: int | None = None
-    attachments: list[uuid.UUID] = Field(default_factory=list, max_length=20)
-    notify: bool = True
-    notify_address: EmailStr | None = None
-    customer: EmailStr | None = Field(
-        default=None, description="Agents only: file for this customer (a phone call)."
-    )
-    channel: Literal["api", "phone", "web"] | None = Field(
-        default=None, description="Agents filing for a customer: `phone` by default."
-    )
-    details: dict[str, str] | None = Field(
-        default=None,
-        description=(
-            "Diagnostic details: device (computer, smartphone, tablet), os, browser, "
-            "app_version, started_at, time_zone, steps, tried, server_ip, order_number, "
-            "service_name. When given with urgency `critical`, server_ip or order_number, "
-            "service_name, started_at and time_zone are required, and the ticket is a "
-            "critical incident answered around the clock (within the customer's limit)."
-        ),
-    )
-
-
-class MessageIn(Schema):
-    model_config = ConfigDict(extra="forbid")
-
-    body: str = Field(max_length=100_000)
-    internal: bool = False
-    status: Literal["open", "pending", "resolved"] | None = Field(
-        default=None, description="Agents: the status after a public reply (default pending)."
-    )
-    attachments: list[uuid.UUID] = Field(default_factory=list, max_length=20)
-
-
-class TicketPatch(Schema):
-    model_config = ConfigDict(extra="forbid")
-
-    status: StatusName | None = None
-    priority: PriorityName | None = None
-    priority_reason: str | None = Field(
-        default=None,
-        max_length=500,
-        description=(
-            "Why the priority changes. Required to lower a critical incident the customer "
-            "declared; the customer sees it."
-        ),
-    )
-    department: str | None = Field(default=None, max_length=50)
-    assignee: EmailStr | None = None
-    unassign: bool = False
-    close_reason: CloseReasonName | None = None
-    contract_clause: str | None = Field(default=None, max_length=100)
-    notify: bool | None = None
-    notify_address: EmailStr | None = None
-    notify_sms: bool | None = None
-
-
-class MergeIn(Schema):
-    model_config = ConfigDict(extra="forbid")
-
-    into: int
 
 
 AGENT_FIELDS = {
@@ -232,104 +62,6 @@ AGENT_FIELDS = {
     "contract_clause",
 }
 CUSTOMER_FIELDS = {"notify", "notify_address", "notify_sms"}
-
-
-# --- serialising ----------------------------------------------------------------------------
-
-
-def _person(person: User | None, viewer: User) -> str | None:
-    """Staff see addresses; customers see the name an agent signs with."""
-    if person is None:
-        return None
-    return person.display_name if viewer.is_customer else person.email
-
-
-def attachment_out(a: Attachment) -> dict[str, Any]:
-    return {
-        "id": str(a.public_id),
-        "filename": a.filename,
-        "size": a.size,
-        "content_type": a.content_type,
-        "url": f"/api/v1/attachments/{a.public_id}",
-    }
-
-
-def ticket_out(t: Ticket, viewer: User) -> dict[str, Any]:
-    """The ticket as `viewer` may see it: customers get the agent's name, not their address,
-    and no tags (they are the team's own labels)."""
-    staff_only = viewer.is_customer
-    reopen_until = None
-    if t.status == TicketStatus.CLOSED and t.merged_into_id is None and t.closed_at:
-        reopen_until = actions.reopen_deadline(t)
-    return {
-        "number": t.number,
-        "display_number": t.display_number,
-        "subject": t.subject,
-        "status": t.status,
-        "status_label": customer_status_label(t),
-        "priority": t.priority,
-        "urgency": t.urgency,
-        "declared_critical": t.declared_critical,
-        "department": t.department.slug,
-        "channel": t.channel,
-        "customer": t.customer.email,
-        "assignee": _person(t.assignee, viewer),
-        "language": t.language,
-        "tags": [] if viewer.is_customer else [tag.name for tag in t.tags.all()],
-        "close_reason": t.close_reason or None,
-        "contract_clause": t.contract_clause or None,
-        "related_to": t.related_to.number if t.related_to else None,
-        "merged_into": t.merged_into.number if t.merged_into else None,
-        "notify_customer": t.notify_customer,
-        "notify_address": t.notify_address or None,
-        "notify_sms": t.notify_sms,
-        "details": t.details or {},
-        "created_at": t.created_at,
-        "updated_at": t.updated_at,
-        "first_seen_at": t.first_seen_at,
-        "first_response_at": t.first_response_at,
-        "last_customer_message_at": t.last_customer_message_at,
-        "last_agent_message_at": t.last_agent_message_at,
-        "resolved_at": t.resolved_at,
-        "closed_at": t.closed_at,
-        "reopen_until": reopen_until,
-        "expected_answer": expected_answer_text(t),
-        "expected_answer_at": expected_answer_at(t),
-        "first_response_due": t.first_response_due,
-        "next_response_due": t.next_response_due,
-        "resolution_due": t.resolution_due,
-        # The team's own bookkeeping: customers see when to expect an answer, not the rest.
-        "sla_policy": None if staff_only else (t.sla_policy.name if t.sla_policy else None),
-        "first_response_breached_at": None if staff_only else t.first_response_breached_at,
-        "next_response_breached_at": None if staff_only else t.next_response_breached_at,
-        "resolution_breached_at": None if staff_only else t.resolution_breached_at,
-    }
-
-
-def ticket_json(t: Ticket, viewer: User) -> dict[str, Any]:
-    """The ticket as stored for an idempotent replay: exactly what the first answer said."""
-    return TicketOut.model_validate(ticket_out(t, viewer)).model_dump(mode="json")
-
-
-def message_out(m: Message, viewer: User) -> dict[str, Any]:
-    return {
-        "id": m.pk,
-        "ticket": m.ticket.number,
-        "body": m.body,
-        "internal": m.internal,
-        "nudge": m.nudge,
-        "author_kind": m.author_kind,
-        "author": _person(m.author, viewer),
-        "channel": m.channel,
-        "verification": m.verification,
-        "created_at": m.created_at,
-        "merged_from": m.merged_from.number if m.merged_from_id and m.merged_from else None,
-        "attachments": [attachment_out(a) for a in m.attachments.all()],
-    }
-
-
-def message_json(m: Message, viewer: User) -> dict[str, Any]:
-    return MessageOut.model_validate(message_out(m, viewer)).model_dump(mode="json")
 
 
 def _ticket_qs(user: User) -> Any:
@@ -435,7 +167,7 @@ def list_tickets(
         page = queue_page(qs, cursor=cursor, limit=size)
     else:
         page = keyset_page(qs, cursor=cursor, limit=size)
-    return {"items": [ticket_out(t, user) for t in page.items], "next_cursor": page.next_cursor}
+    return {"items": page.items, "next_cursor": page.next_cursor}
 
 
 @router.post(
@@ -501,7 +233,7 @@ def create_ticket(request: HttpRequest, payload: TicketIn) -> Status[Any]:
         )
         # The ticket as the action wrote it: routing may have sent it to a department the
         # filing agent does not work in, and they still deserve to see what they filed.
-        return 201, ticket_json(ticket, user)
+        return 201, as_json(TicketOut, ticket, request)
 
     return Status(*idempotent(request, payload.model_dump(mode="json"), run))
 
@@ -509,15 +241,12 @@ def create_ticket(request: HttpRequest, payload: TicketIn) -> Status[Any]:
 @router.get(
     "/tickets/{number}", response={200: TicketDetailOut, 404: ErrorOut}, summary="One ticket"
 )
-def get_ticket(request: HttpRequest, number: int) -> dict[str, Any]:
+def get_ticket(request: HttpRequest, number: int) -> Ticket:
     user: User = request.auth  # type: ignore[attr-defined]
     ticket = _reload(user, number)
     if user.is_agent and ticket.first_seen_at is None:
         actions.mark_seen(ticket, agent=user)
-    out = ticket_out(ticket, user)
-    if user.is_agent:
-        out["clocks"] = clocks_left(ticket)
-    return out
+    return ticket
 
 
 @router.patch(
@@ -525,7 +254,7 @@ def get_ticket(request: HttpRequest, number: int) -> dict[str, Any]:
     response={200: TicketOut, 403: ErrorOut, 404: ErrorOut, 409: ErrorOut, 422: ErrorOut},
     summary="Change a ticket (agents: workflow fields; customers: notifications)",
 )
-def patch_ticket(request: HttpRequest, number: int, payload: TicketPatch) -> dict[str, Any]:
+def patch_ticket(request: HttpRequest, number: int, payload: TicketPatch) -> Ticket:
     user: User = request.auth  # type: ignore[attr-defined]
     fields = set(payload.model_dump(exclude_unset=True))
     allowed = AGENT_FIELDS if user.is_agent else CUSTOMER_FIELDS
@@ -552,7 +281,7 @@ def patch_ticket(request: HttpRequest, number: int, payload: TicketPatch) -> dic
                     if "notify_address" in fields
                     else ticket.notify_address,
                 )
-            return ticket_out(_reload(user, number), user)
+            return _reload(user, number)
         assignee: User | Unchanged | None = UNCHANGED
         if payload.assignee is not None or payload.unassign:
             assignee = None
@@ -576,7 +305,7 @@ def patch_ticket(request: HttpRequest, number: int, payload: TicketPatch) -> dic
         )
     # The agent may have moved the ticket out of their own departments: answer from what
     # was written, since the one door may no longer let them read it.
-    return ticket_out(_by_pk(ticket.pk), user)
+    return _by_pk(ticket.pk)
 
 
 @router.get(
@@ -584,13 +313,9 @@ def patch_ticket(request: HttpRequest, number: int, payload: TicketPatch) -> dic
     response={200: list[MessageOut], 404: ErrorOut},
     summary="The thread; customers never see internal notes",
 )
-def list_messages(request: HttpRequest, number: int) -> list[dict[str, Any]]:
+def list_messages(request: HttpRequest, number: int) -> QuerySet[Message]:
     user: User = request.auth  # type: ignore[attr-defined]
-    ticket = access_ticket(user, number)
-    # A merged ticket's thread still lists what was written on it (`ticket` names where each
-    # message is now): nobody opens a merged ticket to find it empty.
-    messages = selectors.thread(ticket, internal=not user.is_customer)
-    return [message_out(m, user) for m in messages]
+    return visible_messages(user, access_ticket(user, number))
 
 
 @router.post(
@@ -626,7 +351,7 @@ def post_message(request: HttpRequest, number: int, payload: MessageIn) -> Statu
             attachments=_uploads(user, payload.attachments),
         )
         message = Message.objects.select_related("author", "ticket").get(pk=message.pk)
-        return 201, message_json(message, user)
+        return 201, as_json(MessageOut, message, request)
 
     return Status(*idempotent(request, payload.model_dump(mode="json"), run))
 
@@ -636,27 +361,13 @@ def post_message(request: HttpRequest, number: int, payload: MessageIn) -> Statu
     response={200: list[EventOut], 404: ErrorOut},
     summary="The ticket's history: who or what changed what, when",
 )
-def list_events(request: HttpRequest, number: int) -> list[dict[str, Any]]:
+def list_events(request: HttpRequest, number: int) -> QuerySet[TicketEvent]:
     user: User = request.auth  # type: ignore[attr-defined]
     ticket = access_ticket(user, number)
     events = TicketEvent.objects.filter(ticket=ticket).select_related("actor").order_by("id")
     if user.is_customer:
         events = events.filter(public=True)
-    out = []
-    for e in events:
-        out.append(
-            {
-                "id": e.pk,
-                "kind": e.kind,
-                "actor_kind": e.actor_kind,
-                "actor": _person(e.actor, user),
-                "from_value": e.from_value,
-                "to_value": e.to_value,
-                "data": e.data,
-                "created_at": e.created_at,
-            }
-        )
-    return out
+    return events
 
 
 def _customer_only(user: User) -> None:
@@ -676,7 +387,7 @@ def _customer_transition(request: HttpRequest, number: int, action: Any) -> Stat
         ticket = access_ticket(user, number)
         _customer_only(user)
         action(ticket, customer=user)
-        return 200, ticket_json(_reload(user, number), user)
+        return 200, as_json(TicketOut, _reload(user, number), request)
 
     return Status(*idempotent(request, {"number": number}, run))
 
@@ -716,7 +427,7 @@ def merge_ticket(request: HttpRequest, number: int, payload: MergeIn) -> Status[
         source = access_ticket(user, number)
         target = access_ticket(user, payload.into)
         actions.merge(source, into=target, actor=Actor.of(user))
-        return 200, ticket_json(_reload(user, target.number), user)
+        return 200, as_json(TicketOut, _reload(user, target.number), request)
 
     return Status(*idempotent(request, payload.model_dump(mode="json") | {"number": number}, run))
 
@@ -734,7 +445,7 @@ def upload(request: HttpRequest, file: File[UploadedFile]) -> Status[Any]:
     digest = actions.upload_digest(file)
 
     def run() -> tuple[int, Any]:
-        return 201, attachment_out(actions.store_upload(user, file, sha256=digest))
+        return 201, as_json(AttachmentOut, actions.store_upload(user, file, sha256=digest), request)
 
     fingerprint = {"name": file.name, "size": file.size, "sha256": digest}
     return Status(*idempotent(request, fingerprint, run))

@@ -24,8 +24,14 @@ from destek.lib.ratelimit import client_ip, hit
 from destek.notify.sms import sms_enabled
 from destek.portal import actions as status_actions
 from destek.portal.forms import CodeForm, LookupForm, ReplyForm, TicketForm
-from destek.tickets import actions, selectors
-from destek.tickets.access import access_attachment, access_public_attachment, access_ticket
+from destek.tickets import actions
+from destek.tickets.access import (
+    access_attachment,
+    access_public_attachment,
+    access_ticket,
+    public_messages,
+    visible_messages,
+)
 from destek.tickets.actions import reopen_open
 from destek.tickets.choices import Channel, TicketStatus
 from destek.tickets.details import labelled
@@ -99,7 +105,7 @@ def status(request: HttpRequest, lookup_id: uuid.UUID) -> HttpResponse:
                 "lookup_id": lookup_id,
                 "ticket": ticket,
                 "label": customer_status_label(ticket),
-                "thread": selectors.thread(ticket),
+                "thread": public_messages(ticket),
                 **_merged(None, ticket),
                 "expected": expected_answer_text(ticket),
             },
@@ -127,7 +133,7 @@ def attachment(request: HttpRequest, public_id: uuid.UUID) -> HttpResponseBase:
     customer gets files of public messages of their tickets, an agent those of their
     departments' tickets. Signed out, the browser goes to the sign-in page and comes back."""
     try:
-        return attachment_response(access_attachment(request.user, public_id))  # type: ignore[arg-type]
+        return attachment_response(access_attachment(request.user, public_id))
     except Attachment.DoesNotExist:
         raise Http404 from None
 
@@ -255,7 +261,7 @@ def _ticket_page(
         {
             "ticket": ticket,
             "label": customer_status_label(ticket),
-            "thread": selectors.thread(ticket),
+            "thread": visible_messages(user, ticket),
             **_merged(user, ticket),
             "expected": expected_answer_text(ticket),
             "reply": reply,

@@ -1,34 +1,56 @@
-"""The one door to tickets. Every page, endpoint and job that acts for a user goes through it.
+"""The one door to tickets, their messages and their files. Every page, endpoint and job that
+acts for a user goes through it.
 
-Not yours and does not exist look the same (`Ticket.DoesNotExist`, a 404 at the edge), so a
-number tells nobody whether a ticket exists.
+Not yours and does not exist look the same (`Ticket.DoesNotExist`, `Attachment.DoesNotExist`,
+a 404 at the edge), so a number or an id tells nobody whether a ticket or a file exists.
 """
 
 from __future__ import annotations
 
 import uuid
-from typing import TYPE_CHECKING, Any
+from typing import TypeGuard
 
-from django.db.models import QuerySet
+from django.contrib.auth.models import AnonymousUser
+from django.db.models import Q, QuerySet
 
-from destek.tickets.models import agent_department_ids, customer_ids_visible_to
-
-if TYPE_CHECKING:
-    from destek.accounts.models import User
-    from destek.tickets.models import Attachment, Message, Ticket
+from destek.accounts.models import User
+from destek.tickets.choices import Verification
+from destek.tickets.models import (
+    Attachment,
+    Message,
+    Ticket,
+    agent_department_ids,
+    customer_ids_visible_to,
+)
 
 __all__ = [
+    "AnyUser",
     "access_attachment",
+    "access_public_attachment",
     "access_ticket",
     "agent_department_ids",
+    "can_work",
     "customer_ids_visible_to",
+    "customer_may_see_message",
+    "customer_visible_messages",
+    "public_messages",
+    "signed_in",
+    "visible_messages",
 ]
+
+#: Whatever a request or a job holds as its user: signed in, signed out, or nobody at all.
+AnyUser = User | AnonymousUser | None
+
+
+def signed_in(user: AnyUser) -> TypeGuard[User]:
+    return user is not None and user.is_authenticated and user.is_active
+
+
+# --- tickets --------------------------------------------------------------------------------
 
 
 def access_ticket(user: User, number: int | str, *, for_update: bool = False) -> Ticket:
     """The ticket `number` if `user` may see it; raises Ticket.DoesNotExist otherwise."""
-    from destek.tickets.models import Ticket
-
     try:
         number = int(str(number).lstrip("#"))
     except ValueError:
@@ -39,17 +61,65 @@ def access_ticket(user: User, number: int | str, *, for_update: bool = False) ->
     return qs.get(number=number)
 
 
-def _attachment(public_id: Any) -> Attachment:
-    from destek.tickets.models import Attachment
-
-    try:
-        public_id = uuid.UUID(str(public_id))
-    except ValueError:
-        raise Attachment.DoesNotExist from None
-    return Attachment.objects.select_related("message").get(public_id=public_id)
+def can_work(user: User, ticket: Ticket) -> bool:
+    """Agents work tickets of their departments; admins work all."""
+    if user.is_admin:
+        return True
+    return user.is_agent and ticket.department.membership_set.filter(user=user).exists()
 
 
-def access_attachment(user: User, public_id: Any) -> Attachment:
+# --- messages -------------------------------------------------------------------------------
+
+
+def visible_messages(user: User, ticket: Ticket) -> QuerySet[Message]:
+    """The thread of `ticket` as `user` reads it: oldest first, with authors and files loaded.
+
+    `ticket` is one `access_ticket` gave `user`; this decides only which of its messages they
+    see. Agents and admins read every message, internal notes too; customers what
+    `public_messages` keeps.
+    """
+    if user.is_agent:
+        return _thread(ticket)
+    return public_messages(ticket)
+
+
+def public_messages(ticket: Ticket) -> QuerySet[Message]:
+    """The thread of `ticket` as its customer reads it: for the customer, and for whoever reads
+    as them without an account (the status view a one-time code opened)."""
+    return customer_visible_messages(_thread(ticket))
+
+
+def _thread(ticket: Ticket) -> QuerySet[Message]:
+    # A merged ticket's thread still lists what was written on it (`Message.ticket` says where
+    # each one is now): nobody opens a merged ticket to find it empty.
+    return (
+        Message.objects.filter(Q(ticket=ticket) | Q(merged_from=ticket))
+        .select_related("author", "ticket", "merged_from")
+        .prefetch_related("attachments")
+        .order_by("id")
+    )
+
+
+def customer_visible_messages(qs: QuerySet[Message]) -> QuerySet[Message]:
+    """The customer's rule, written once: never an internal note, and never mail held until
+    the customer confirms it came from them. For any reader who reads as the customer (a
+    knowledge-base draft, the count a merge tells the customer)."""
+    return qs.filter(internal=False).exclude(verification=Verification.PENDING)
+
+
+def customer_may_see_message(message: Message | None) -> bool:
+    """`customer_visible_messages` for one message in hand (None: a file on no message)."""
+    return (
+        message is not None
+        and not message.internal
+        and message.verification != Verification.PENDING
+    )
+
+
+# --- attachments ----------------------------------------------------------------------------
+
+
+def access_attachment(user: AnyUser, public_id: uuid.UUID | str) -> Attachment:
     """The attachment `public_id` if `user` may download it; raises Attachment.DoesNotExist
     otherwise, so a foreign id and an unknown one look the same.
 
@@ -57,9 +127,7 @@ def access_attachment(user: User, public_id: Any) -> Attachment:
     through the ticket's door; a customer gets only the files of public messages, never
     those of an internal note or any file not on a message.
     """
-    from destek.tickets.models import Attachment, Ticket
-
-    if user is None or not user.is_authenticated or not user.is_active:
+    if not signed_in(user):
         raise Attachment.DoesNotExist
     attachment = _attachment(public_id)
     if attachment.ticket_id is None:
@@ -68,16 +136,14 @@ def access_attachment(user: User, public_id: Any) -> Attachment:
         return attachment
     if not Ticket.objects.filter(pk=attachment.ticket_id).visible_to(user).exists():
         raise Attachment.DoesNotExist
-    if not user.is_agent and not _public(attachment):
+    if not user.is_agent and not customer_may_see_message(attachment.message):
         raise Attachment.DoesNotExist
     return attachment
 
 
-def access_public_attachment(ticket: Ticket, public_id: Any) -> Attachment:
+def access_public_attachment(ticket: Ticket, public_id: uuid.UUID | str) -> Attachment:
     """An attachment of a public message of `ticket`, for the read-only status view that a
     one-time code opened: nothing of another ticket, nothing internal."""
-    from destek.tickets.models import Attachment
-
     attachment = _attachment(public_id)
     # A merge moves messages and their files to the ticket that continues; the merged
     # ticket's view still shows the messages written on it, so their files too.
@@ -85,44 +151,14 @@ def access_public_attachment(ticket: Ticket, public_id: Any) -> Attachment:
     on_ticket = attachment.ticket_id == ticket.pk or (
         message is not None and message.merged_from_id == ticket.pk
     )
-    if not on_ticket or not _public(attachment):
+    if not on_ticket or not customer_may_see_message(message):
         raise Attachment.DoesNotExist
     return attachment
 
 
-def _public(attachment: Attachment) -> bool:
-    # Never a file of an internal note, nor of mail held until the customer confirms it.
-    return customer_may_see_message(attachment.message)
-
-
-def can_work(user: User, ticket: Ticket) -> bool:
-    """Agents work tickets of their departments; admins work all."""
-    if user.is_admin:
-        return True
-    return user.is_agent and ticket.department.membership_set.filter(user=user).exists()
-
-
-def customer_visible_messages(qs: QuerySet[Message]) -> QuerySet[Message]:
-    """The messages of a thread a customer (or anyone reading as the customer: a status
-    lookup, a knowledge-base draft) may see: never internal notes, and never mail held until
-    the customer confirms it came from them."""
-    from destek.tickets.choices import Verification
-
-    return qs.filter(internal=False).exclude(verification=Verification.PENDING)
-
-
-def messages_visible_to(qs: QuerySet[Message], user: Any) -> QuerySet[Message]:
-    """The thread as `user` reads it: agents see everything, customers what is theirs to see."""
-    if getattr(user, "is_customer", True):
-        return customer_visible_messages(qs)
-    return qs
-
-
-def customer_may_see_message(message: Message | None) -> bool:
-    from destek.tickets.choices import Verification
-
-    return (
-        message is not None
-        and not message.internal
-        and message.verification != Verification.PENDING
-    )
+def _attachment(public_id: uuid.UUID | str) -> Attachment:
+    try:
+        public_id = uuid.UUID(str(public_id))
+    except ValueError:
+        raise Attachment.DoesNotExist from None
+    return Attachment.objects.select_related("message").get(public_id=public_id)

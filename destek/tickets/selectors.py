@@ -15,9 +15,8 @@ from django.utils.translation import pgettext
 
 from destek.lib.dates import format_deadline
 from destek.lib.errors import ActionRefused
-from destek.tickets.access import customer_visible_messages
 from destek.tickets.choices import CloseReason, TicketStatus
-from destek.tickets.models import Message, Ticket
+from destek.tickets.models import Ticket
 
 
 def customer_status_label(ticket: Ticket) -> str:
@@ -51,20 +50,6 @@ def customer_status_label(ticket: Ticket) -> str:
     if customer_spoke_last:
         return pgettext("customer status", "Awaiting operator reply")
     return pgettext("customer status", "In progress")
-
-
-def thread(ticket: Ticket, *, internal: bool = False) -> QuerySet[Message]:
-    """The messages of `ticket` in order, with those a merge moved away from it: a merged
-    ticket's page still shows what was written on it, each marked where it went."""
-    messages = Message.objects.filter(Q(ticket=ticket) | Q(merged_from=ticket))
-    if not internal:
-        # As the customer reads it: no internal notes, no mail held until they confirm it.
-        messages = customer_visible_messages(messages)
-    return (
-        messages.select_related("author", "ticket", "merged_from")
-        .prefetch_related("attachments")
-        .order_by("id")
-    )
 
 
 def expected_answer_at(ticket: Ticket) -> datetime | None:

@@ -225,3 +225,35 @@ def test_an_organisation_that_does_not_share_keeps_tickets_apart(
     share_organisation(users, share=False)
     number = customer.file_ticket()["number"]
     assert customer2.get(f"tickets/{number}").status_code == 404
+
+
+def test_each_role_reads_the_thread_through_one_door(users: dict) -> None:
+    """Customers, and the status view reading as them, get public messages only: no internal
+    note, no mail held until the customer confirms it. Agents and admins read everything."""
+    from destek.tickets import actions
+    from destek.tickets.access import public_messages, visible_messages
+
+    ticket = actions.create_ticket(
+        customer=users["customer"],
+        subject="Export fails",
+        body="Export fails: the button does nothing and the report never arrives.",
+        channel="web",
+    )
+    actions.add_message(ticket, author=users["agent"], body="Checking the logs.", internal=True)
+    actions.add_message(ticket, author=users["agent"], body="Fixed on our side.")
+    actions.hold_message(ticket, author=users["customer"], body="Sent from an unknown address.")
+    everything = {
+        "Export fails: the button does nothing and the report never arrives.",
+        "Checking the logs.",
+        "Fixed on our side.",
+        "Sent from an unknown address.",
+    }
+    public = everything - {"Checking the logs.", "Sent from an unknown address."}
+
+    def bodies(messages: Any) -> set[str]:
+        return {m.body for m in messages}
+
+    assert bodies(visible_messages(users["customer"], ticket)) == public
+    assert bodies(public_messages(ticket)) == public
+    assert bodies(visible_messages(users["agent"], ticket)) == everything
+    assert bodies(visible_messages(users["admin"], ticket)) == everything
