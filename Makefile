@@ -50,7 +50,7 @@ lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/python manage.py makemigrations --check --dry-run
-	DESTEK_TESTING=1 $(BIN)/mypy destek
+	$(BIN)/mypy destek
 
 format: install
 	$(BIN)/ruff format .

@@ -361,8 +361,8 @@ def test_canned_replies_are_managed_by_admins_only(users: dict) -> None:
 
 
 def test_loading_the_demo_twice_keeps_three_canned_replies_in_each_language(users: dict) -> None:
-    from destek.desk.models import CannedReply
     from destek.demo.data import load_demo
+    from destek.desk.models import CannedReply
 
     load_demo(knowledge_base=False)
     assert CannedReply.objects.count() == 15

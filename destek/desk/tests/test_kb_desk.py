@@ -14,12 +14,12 @@ from django.test import Client
 from django.utils import timezone
 from django.utils.encoding import iri_to_uri
 
+from destek.demo.data import load_demo
 from destek.kb import actions as kb_actions
 from destek.kb import editing, reports
 from destek.kb.choices import ArticleEventKind
 from destek.kb.models import Article, ArticleFile, SearchLog, Section, Translation
 from destek.kb.search import search
-from destek.demo.data import load_demo
 from destek.tickets import actions
 from destek.tickets.models import Ticket
 
