@@ -51,7 +51,7 @@ lint: install
 	$(BIN)/ruff format --check .
 	$(BIN)/lint-imports --no-cache
 	$(BIN)/python manage.py makemigrations --check --dry-run
-	DESTEK_TESTING=1 $(BIN)/mypy destek
+	$(BIN)/mypy destek
 
 format: install
 	$(BIN)/ruff format .

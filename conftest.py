@@ -8,6 +8,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from django.conf import settings
 from django.core import mail
 from django.test import Client
 from django.utils import translation
@@ -17,6 +18,14 @@ from hypothesis import settings as hypothesis_settings
 from destek.accounts.actions import issue_api_token
 from destek.accounts.models import User
 from destek.demo.data import load_demo
+
+# pytest-django lets a DJANGO_SETTINGS_MODULE in the shell win over pyproject.toml: the suite
+# on production settings would write under DESTEK_DATA_DIR and send real mail.
+if not settings.TESTING:
+    raise pytest.UsageError(
+        "The tests need DJANGO_SETTINGS_MODULE=destek.settings_test, "
+        f"not {settings.SETTINGS_MODULE}."
+    )
 
 # The machines that run the suite are shared and noisy: a slow moment (another job, the first
 # import of a module inside a test) is not a property of the code. No per-example deadline,

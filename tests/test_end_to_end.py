@@ -75,7 +75,6 @@ def stack(tmp_path: Path, smtp: tuple[Sink, int]) -> Iterator[dict[str, Any]]:
             "DESTEK_SMTP_HOST": "127.0.0.1",
             "DESTEK_SMTP_PORT": str(smtp[1]),
             "DESTEK_HUEY_IMMEDIATE": "0",
-            "DESTEK_TESTING": "0",
             "DESTEK_HUEY_NAME": f"destek-e2e-{os.getpid()}",
             "HOST": "127.0.0.1",
             "PORT": str(port),

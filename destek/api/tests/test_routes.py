@@ -157,7 +157,6 @@ def test_deploy_check_passes_with_production_settings(tmp_path: Path) -> None:
         "DESTEK_DATA_DIR": str(tmp_path),
         "DESTEK_SECRET_KEY": "x" * 20 + "-production-secret-" + "y" * 30,
         "DESTEK_ALLOWED_HOSTS": "support.example.com",
-        "DESTEK_TESTING": "0",
     }
     env.pop("DJANGO_SETTINGS_MODULE", None)
     result = subprocess.run(

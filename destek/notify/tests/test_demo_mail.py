@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from django.test import Client
 
-from destek import settings as destek_settings
+from destek import settings_base as destek_settings
 from destek.notify.demo_mail import BACKEND
 from destek.notify.models import DemoMail
 

@@ -97,7 +97,7 @@ def test_every_mail_to_an_agent_links_to_the_desk_page_on_the_base_url(
 def settings_base_url(**env: str) -> str:
     """BASE_URL as a fresh process started with `env` reads it."""
     clean = {k: v for k, v in os.environ.items() if k not in ("PORT", "DESTEK_BASE_URL")}
-    clean.update({"DESTEK_TESTING": "1", "DJANGO_SETTINGS_MODULE": "destek.settings", **env})
+    clean.update({"DJANGO_SETTINGS_MODULE": "destek.settings_test", **env})
     code = "from django.conf import settings; print(settings.BASE_URL)"
     result = subprocess.run(
         [sys.executable, "-c", code],

@@ -1,0 +1,348 @@
+"""Django settings shared by production (`destek.settings`) and the tests
+(`destek.settings_test`), all from typed environment helpers (see `.env.example`).
+
+Importing this module touches no disk: the data directory and the embedded secret key are
+made by `destek.settings`, so the tests and mypy (which reads the settings) never write under
+DESTEK_DATA_DIR."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import dj_database_url
+from django.core.exceptions import ImproperlyConfigured
+from django.utils.translation import gettext_lazy as _
+
+from destek.lib.env import env_bool, env_int, env_list, env_str
+from destek.lib.paths import data_dir, mail_max_mb, mail_spool_dir
+
+BASE_DIR = Path(__file__).resolve().parent
+# Whether this is the test suite (destek.settings_test sets it): the outbox heartbeat then
+# writes on every claim and starts no thread (destek/notify/claims.py).
+TESTING = False
+
+DATA_DIR = data_dir()
+
+DEBUG = env_bool("DESTEK_DEBUG", False)
+# Empty here when unset: destek.settings then keeps a random key under DATA_DIR.
+SECRET_KEY = env_str("DESTEK_SECRET_KEY")
+ALLOWED_HOSTS = env_list("DESTEK_ALLOWED_HOSTS", ["127.0.0.1", "localhost", "testserver"])
+CSRF_TRUSTED_ORIGINS = env_list("DESTEK_CSRF_TRUSTED_ORIGINS")
+# The public address in mails and links. Unset (or empty), it is this machine on the port
+# `destek run` / `make run` serves on, so `PORT=8101 make run` mails links to port 8101.
+_PORT = env_int("PORT", 8000)
+BASE_URL = (env_str("DESTEK_BASE_URL").strip() or f"http://127.0.0.1:{_PORT}").rstrip("/")
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "huey.contrib.djhuey",
+    "ninja",  # serves the API docs page's scripts locally instead of from a CDN
+    "destek.lib",
+    "destek.accounts",
+    "destek.tickets",
+    "destek.sla",
+    "destek.notify",
+    "destek.mail",
+    "destek.kb",
+    "destek.api",
+    "destek.portal",
+    "destek.desk",
+    "destek.demo",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "destek.lib.middleware.SecurityHeadersMiddleware",
+    "destek.lib.middleware.ApiErrorsMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.locale.LocaleMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "destek.portal.middleware.PersonalLocaleMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "destek.urls"
+WSGI_APPLICATION = "destek.wsgi.application"
+ASGI_APPLICATION = "destek.asgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        # Overrides of Django's own templates (the admin's base_site.html).
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+                "django.template.context_processors.i18n",
+            ],
+        },
+    },
+]
+
+# Database: SQLite (WAL) under DATA_DIR by default; DATABASE_URL for PostgreSQL.
+DATABASE_URL = env_str("DATABASE_URL")
+if DATABASE_URL:
+    DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=60)}
+    DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+else:
+    DATABASES = {
+        "default": {
+            "ENGINE": "django.db.backends.sqlite3",
+            "NAME": str(DATA_DIR / "destek.sqlite3"),
+            "OPTIONS": {
+                # IMMEDIATE takes the write lock at BEGIN, so two writers queue on `timeout`
+                # instead of one failing with "database is locked" when it upgrades its lock.
+                "transaction_mode": "IMMEDIATE",
+                "timeout": 20,
+                "init_command": (
+                    "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; "
+                    "PRAGMA foreign_keys=ON; PRAGMA busy_timeout=20000;"
+                ),
+            },
+        }
+    }
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+AUTH_USER_MODEL = "accounts.User"
+LOGIN_URL = "portal:login"
+AUTHENTICATION_BACKENDS = ["django.contrib.auth.backends.ModelBackend"]
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+]
+
+# Languages: the five Destek ships. Persian is right to left (Django knows it as bidi).
+LANGUAGE_CODE = env_str("DESTEK_LANGUAGE", "en")
+LANGUAGES = [
+    ("az", _("Azerbaijani")),
+    ("en", _("English")),
+    ("fa", _("Persian")),
+    ("ru", _("Russian")),
+    ("tr", _("Turkish")),
+]
+LOCALE_PATHS = [BASE_DIR / "locale"]
+USE_I18N = True
+USE_TZ = True
+TIME_ZONE = env_str("DESTEK_TIME_ZONE", "Asia/Baku")
+
+STATIC_URL = "/static/"
+STATIC_ROOT = DATA_DIR / "static"
+MEDIA_ROOT = Path(env_str("DESTEK_MEDIA_DIR", str(DATA_DIR / "media")))
+STORAGES = {
+    # Written under a temporary name and renamed: a full disk leaves no half-written file.
+    "default": {"BACKEND": "destek.lib.storage.DurableFileSystemStorage"},
+    "staticfiles": {
+        "BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"
+        if not DEBUG
+        else "django.contrib.staticfiles.storage.StaticFilesStorage"
+    },
+}
+
+# Redis: queue, cache (and the channel layer once chat lands).
+REDIS_URL = env_str("REDIS_URL")
+if REDIS_URL:
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": REDIS_URL,
+            "KEY_PREFIX": "destek",
+        }
+    }
+else:
+    # File cache: shared by the web and worker processes of one machine (worker heartbeat).
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
+            "LOCATION": str(DATA_DIR / "cache"),
+        }
+    }
+
+# Huey: SQLite file embedded, Redis in production; inline in tests (destek.settings_test).
+HUEY_IMMEDIATE = env_bool("DESTEK_HUEY_IMMEDIATE", False)
+if REDIS_URL:
+    HUEY = {
+        "huey_class": "huey.RedisHuey",
+        "name": env_str("DESTEK_HUEY_NAME", "destek"),
+        "url": REDIS_URL,
+        "immediate": HUEY_IMMEDIATE,
+        "consumer": {
+            "workers": env_int("DESTEK_WORKER_THREADS", 4, minimum=1),
+            "worker_type": "thread",
+        },
+    }
+else:
+    HUEY = {
+        "huey_class": "huey.SqliteHuey",
+        "name": "destek",
+        "filename": str(DATA_DIR / "huey.sqlite3"),
+        "immediate": HUEY_IMMEDIATE,
+        "consumer": {
+            "workers": env_int("DESTEK_WORKER_THREADS", 2, minimum=1),
+            "worker_type": "thread",
+        },
+    }
+
+# Mail.
+DESTEK_DEMO = env_bool("DESTEK_DEMO", False)
+
+
+def choose_email_backend() -> str:
+    """SMTP, unless this is the demo without a mail server: then every mail is kept in the
+    demo mailbox (/desk/demo-mail/) and printed in the terminal. DESTEK_SMTP_HOST (or
+    DESTEK_EMAIL_BACKEND) set explicitly sends the demo's mail too."""
+    explicit = env_str("DESTEK_EMAIL_BACKEND")
+    if explicit == "destek.notify.demo_mail.DemoMailBackend" and not env_bool("DESTEK_DEMO", False):
+        # Kept mail holds sign-up links and one-time codes: only the demo may keep it.
+        raise ImproperlyConfigured(
+            "DESTEK_EMAIL_BACKEND: the demo mailbox backend needs DESTEK_DEMO=1."
+        )
+    if explicit:
+        return explicit
+    if env_bool("DESTEK_DEMO", False) and not env_str("DESTEK_SMTP_HOST"):
+        return "destek.notify.demo_mail.DemoMailBackend"
+    return "django.core.mail.backends.smtp.EmailBackend"
+
+
+EMAIL_BACKEND = choose_email_backend()
+EMAIL_HOST = env_str("DESTEK_SMTP_HOST", "127.0.0.1")
+EMAIL_PORT = env_int("DESTEK_SMTP_PORT", 25)
+EMAIL_HOST_USER = env_str("DESTEK_SMTP_USER")
+EMAIL_HOST_PASSWORD = env_str("DESTEK_SMTP_PASSWORD")
+EMAIL_USE_TLS = env_bool("DESTEK_SMTP_STARTTLS", False)
+EMAIL_USE_SSL = env_bool("DESTEK_SMTP_SSL", False)
+EMAIL_TIMEOUT = env_int("DESTEK_SMTP_TIMEOUT", 20, minimum=1)
+DEFAULT_FROM_EMAIL = env_str("DESTEK_FROM_EMAIL", "Destek Support <support@destek.localhost>")
+SERVER_EMAIL = DEFAULT_FROM_EMAIL
+DESTEK_SUPPORT_ADDRESS = env_str("DESTEK_SUPPORT_ADDRESS", "support@destek.localhost")
+
+# Knowledge base.
+DESTEK_KB_VIDEO_HOSTS = frozenset(
+    host.lower()
+    for host in env_list(
+        "DESTEK_KB_VIDEO_HOSTS",
+        ["www.youtube.com", "youtube.com", "m.youtube.com", "youtu.be", "vimeo.com"],
+    )
+)
+
+# Inbound mail.
+DESTEK_MAIL_RAW_DAYS = env_int("DESTEK_MAIL_RAW_DAYS", 30, minimum=1)
+DESTEK_MAIL_MAX_MB = mail_max_mb()
+DESTEK_MAIL_MAX_PARTS = env_int("DESTEK_MAIL_MAX_PARTS", 100, minimum=1)
+DESTEK_MAIL_MAX_DEPTH = env_int("DESTEK_MAIL_MAX_DEPTH", 10, minimum=1)
+# Mail piped in by `destek ingest-email` waits here for the worker (see destek/mail/spool.py).
+DESTEK_MAIL_SPOOL_DIR = mail_spool_dir()
+DESTEK_MAIL_PER_SENDER_PER_HOUR = env_int("DESTEK_MAIL_PER_SENDER_PER_HOUR", 30, minimum=1)
+DESTEK_MAIL_NOTE_MARKER = env_str("DESTEK_MAIL_NOTE_MARKER", "#note")
+# Whose Authentication-Results we believe (our own mail servers' authserv-ids); empty: none,
+# and no inbound mail is checked. What happens without a verdict: off | when-present | always.
+DESTEK_MAIL_TRUSTED_AUTHSERV_IDS = frozenset(
+    name.lower() for name in env_list("DESTEK_MAIL_TRUSTED_AUTHSERV_IDS")
+)
+DESTEK_MAIL_REQUIRE_AUTH = env_str("DESTEK_MAIL_REQUIRE_AUTH", "when-present").strip().lower()
+if DESTEK_MAIL_REQUIRE_AUTH not in ("off", "when-present", "always"):
+    raise ImproperlyConfigured(
+        f"DESTEK_MAIL_REQUIRE_AUTH={DESTEK_MAIL_REQUIRE_AUTH!r}: use off, when-present or always."
+    )
+DESTEK_MAIL_CONFIRM_DAYS = env_int("DESTEK_MAIL_CONFIRM_DAYS", 14, minimum=1)
+# IMAP mailboxes (destek/mail/imap.py; the mailboxes themselves are configured in the admin).
+DESTEK_IMAP_BATCH = env_int("DESTEK_IMAP_BATCH", 50, minimum=1)
+DESTEK_IMAP_TIMEOUT = env_int("DESTEK_IMAP_TIMEOUT", 60, minimum=1)
+DESTEK_IMAP_CA_FILE = env_str("DESTEK_IMAP_CA_FILE")
+DESTEK_IMAP_REFUSED_FOLDER = env_str("DESTEK_IMAP_REFUSED_FOLDER", "Destek/Refused")
+# The built-in SMTP/LMTP listener, `destek smtpd` (destek/mail/smtpd.py).
+DESTEK_SMTPD_HOST = env_str("DESTEK_SMTPD_HOST", "127.0.0.1")
+DESTEK_SMTPD_PORT = env_int("DESTEK_SMTPD_PORT", 8025, minimum=1)
+DESTEK_SMTPD_LMTP = env_bool("DESTEK_SMTPD_LMTP", False)
+
+# Ticket rules.
+DESTEK_MAX_ATTACHMENT_MB = env_int("DESTEK_MAX_ATTACHMENT_MB", 25, minimum=1)
+DESTEK_PENDING_AUTO_CLOSE_DAYS = env_int("DESTEK_PENDING_AUTO_CLOSE_DAYS", 30, minimum=1)
+DESTEK_RESOLVED_AUTO_CLOSE_DAYS = env_int("DESTEK_RESOLVED_AUTO_CLOSE_DAYS", 7, minimum=1)
+DESTEK_REOPEN_WINDOW_DAYS = env_int("DESTEK_REOPEN_WINDOW_DAYS", 30, minimum=0)
+DESTEK_DUPLICATE_WINDOW_HOURS = env_int("DESTEK_DUPLICATE_WINDOW_HOURS", 24, minimum=1)
+DESTEK_NOTIFY_AGENTS_ON_NEW = env_bool("DESTEK_NOTIFY_AGENTS_ON_NEW", True)
+DESTEK_OUTBOX_GIVE_UP_HOURS = env_int("DESTEK_OUTBOX_GIVE_UP_HOURS", 72, minimum=1)
+# Outbox reliability (destek/notify/claims.py, journal.py, jobs.py).
+DESTEK_OUTBOX_CLAIM_STALE_SECONDS = env_int("DESTEK_OUTBOX_CLAIM_STALE_SECONDS", 60, minimum=20)
+DESTEK_OUTBOX_SWEEP_SECONDS = env_int("DESTEK_OUTBOX_SWEEP_SECONDS", 50, minimum=1)
+DESTEK_OUTBOX_JOURNAL_DIR = Path(
+    env_str("DESTEK_OUTBOX_JOURNAL_DIR") or str(DATA_DIR / "outbox-journal")
+)
+DESTEK_OUTBOX_JOURNAL_FSYNC = True
+# /healthz thresholds (destek/api/views.py).
+DESTEK_HEALTH_WORKER_MAX_AGE = env_int("DESTEK_HEALTH_WORKER_MAX_AGE", 120, minimum=30)
+DESTEK_HEALTH_STARTUP_GRACE = env_int("DESTEK_HEALTH_STARTUP_GRACE", 120, minimum=0)
+DESTEK_HEALTH_DISK_MIN_MB = env_int("DESTEK_HEALTH_DISK_MIN_MB", 200, minimum=0)
+DESTEK_HEALTH_OUTBOX_MAX_DUE = env_int("DESTEK_HEALTH_OUTBOX_MAX_DUE", 1000, minimum=1)
+DESTEK_HEALTH_OUTBOX_MAX_DELAY = env_int("DESTEK_HEALTH_OUTBOX_MAX_DELAY", 900, minimum=60)
+# A database outage or a full disk is logged once per kind per this many seconds, per process.
+DESTEK_ERROR_LOG_INTERVAL = env_int("DESTEK_ERROR_LOG_INTERVAL", 60, minimum=1)
+DESTEK_AUTOMAIL_PER_HOUR = env_int("DESTEK_AUTOMAIL_PER_HOUR", 20, minimum=1)
+DESTEK_AUTOMAIL_PER_DAY = env_int("DESTEK_AUTOMAIL_PER_DAY", 100, minimum=1)
+# Automatic answers to mail whose sender was not authenticated: a tighter cap of their own.
+DESTEK_AUTOMAIL_UNVERIFIED_PER_HOUR = env_int("DESTEK_AUTOMAIL_UNVERIFIED_PER_HOUR", 3, minimum=1)
+DESTEK_AUTOMAIL_UNVERIFIED_PER_DAY = env_int("DESTEK_AUTOMAIL_UNVERIFIED_PER_DAY", 10, minimum=1)
+# Security mail (password reset, sign-up link, new sign-in...) is never held by the caps
+# above; each kind has its own limit per address.
+DESTEK_SECURITY_MAIL_PER_HOUR = env_int("DESTEK_SECURITY_MAIL_PER_HOUR", 10, minimum=1)
+DESTEK_SECURITY_MAIL_PER_DAY = env_int("DESTEK_SECURITY_MAIL_PER_DAY", 40, minimum=1)
+# SMS notices through an HTTP gateway (destek/notify/sms.py); an empty URL switches SMS off.
+DESTEK_SMS_GATEWAY_URL = env_str("DESTEK_SMS_GATEWAY_URL")
+DESTEK_SMS_GATEWAY_METHOD = env_str("DESTEK_SMS_GATEWAY_METHOD", "POST").strip().upper()
+DESTEK_SMS_GATEWAY_BODY = env_str("DESTEK_SMS_GATEWAY_BODY", '{"to": "{to}", "text": "{text}"}')
+DESTEK_SMS_GATEWAY_AUTH_HEADER = env_str("DESTEK_SMS_GATEWAY_AUTH_HEADER")
+DESTEK_SMS_SENDER = env_str("DESTEK_SMS_SENDER", "Destek")
+DESTEK_SMS_TIMEOUT = env_int("DESTEK_SMS_TIMEOUT", 10, minimum=1)
+DESTEK_SMS_DEFAULT_REGION = env_str("DESTEK_SMS_DEFAULT_REGION", "AZ").strip().upper()
+DESTEK_TICKETS_PER_HOUR = env_int("DESTEK_TICKETS_PER_HOUR", 30, minimum=1)
+DESTEK_MESSAGES_PER_HOUR = env_int("DESTEK_MESSAGES_PER_HOUR", 240, minimum=1)
+DESTEK_API_PAGE_SIZE = env_int("DESTEK_API_PAGE_SIZE", 50, minimum=1)
+# API tokens end after this many days without use; each person keeps at most this many.
+DESTEK_API_TOKEN_IDLE_DAYS = env_int("DESTEK_API_TOKEN_IDLE_DAYS", 30, minimum=1)
+DESTEK_API_TOKENS_PER_USER = env_int("DESTEK_API_TOKENS_PER_USER", 10, minimum=1)
+DESTEK_TRUSTED_PROXIES = env_int("DESTEK_TRUSTED_PROXIES", 0, minimum=0)
+DESTEK_SIGNUP = env_bool("DESTEK_SIGNUP", True)
+DESTEK_SIGNUP_LINK_HOURS = env_int("DESTEK_SIGNUP_LINK_HOURS", 24, minimum=1)
+PASSWORD_RESET_TIMEOUT = env_int("DESTEK_PASSWORD_RESET_MINUTES", 60, minimum=5) * 60
+
+FILE_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
+DATA_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
+
+# Security headers; production sets DESTEK_HTTPS=1 behind TLS.
+HTTPS = env_bool("DESTEK_HTTPS", False)
+SESSION_COOKIE_SECURE = HTTPS
+CSRF_COOKIE_SECURE = HTTPS
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SAMESITE = "Lax"
+CSRF_COOKIE_SAMESITE = "Lax"
+SECURE_SSL_REDIRECT = HTTPS and env_bool("DESTEK_SSL_REDIRECT", True)
+SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if HTTPS else None
+SECURE_HSTS_SECONDS = env_int("DESTEK_HSTS_SECONDS", 31_536_000 if HTTPS else 0, minimum=0)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = HTTPS
+SECURE_HSTS_PRELOAD = HTTPS
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+X_FRAME_OPTIONS = "DENY"
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "root": {"handlers": ["console"], "level": env_str("DESTEK_LOG_LEVEL", "INFO")},
+    # The Huey consumer installs its own handler; not propagating avoids every line twice.
+    "loggers": {"huey": {"level": "INFO", "propagate": False}},
+}
