@@ -18,6 +18,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
 from destek.accounts.choices import Role
+from destek.accounts.http import AuthenticatedHttpRequest
 from destek.accounts.models import User
 from destek.desk import actions as desk_actions
 from destek.desk.forms import (
@@ -61,7 +62,7 @@ def agent_only(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]
             if request.headers.get("HX-Request"):
                 raise PermissionDenied
             return signed_in(request, *args, **kwargs)
-        if not request.user.is_agent:  # type: ignore[union-attr]
+        if not request.user.is_agent:
             raise PermissionDenied
         return view(request, *args, **kwargs)
 
@@ -70,7 +71,7 @@ def agent_only(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]
 
 
 @agent_only
-def queue(request: HttpRequest) -> HttpResponse:
+def queue(request: AuthenticatedHttpRequest) -> HttpResponse:
     """Breached first, then the nearest due, then priority, VIP first; filters as links."""
     user = request.user
     params = request.GET
@@ -114,8 +115,8 @@ def queue(request: HttpRequest) -> HttpResponse:
                 "priority": params.get("priority", ""),
                 "vip": params.get("vip", ""),
             },
-            "counts": queue_counts(user, now=now),  # type: ignore[arg-type]
-            "bulk": BulkForm(agents=_colleagues(user)),  # type: ignore[arg-type]
+            "counts": queue_counts(user, now=now),
+            "bulk": BulkForm(agents=_colleagues(user)),
             "bulk_limit": desk_actions.BULK_LIMIT,
             "back": params.urlencode(),
         },
@@ -138,10 +139,10 @@ def _colleagues(user: User) -> list[tuple[str, str]]:
 
 @agent_only
 @require_POST
-def bulk(request: HttpRequest) -> HttpResponse:
+def bulk(request: AuthenticatedHttpRequest) -> HttpResponse:
     """The bar above the queue: each ticked ticket through the one door and the same action;
     what was refused is reported ticket by ticket and the rest stays done."""
-    user: User = request.user  # type: ignore[assignment]
+    user: User = request.user
     form = BulkForm(request.POST, agents=_colleagues(user))
     back = QueryDict(request.POST.get("back", "")).urlencode()
     target = reverse("desk:queue") + (f"?{back}" if back else "")
@@ -218,9 +219,9 @@ def _merge_target(user: User, number: int) -> Ticket:
         ) from None
 
 
-def _ticket_or_404(request: HttpRequest, number: int) -> Ticket:
+def _ticket_or_404(request: AuthenticatedHttpRequest, number: int) -> Ticket:
     try:
-        return access_ticket(request.user, number)  # type: ignore[arg-type]
+        return access_ticket(request.user, number)
     except Ticket.DoesNotExist:
         raise Http404 from None
 
@@ -236,7 +237,7 @@ def _merged_into(user: User, ticket: Ticket) -> dict[str, Any]:
     return {"merged_number": target.number, "merged_visible": visible}
 
 
-def _page(request: HttpRequest, ticket: Ticket, **forms: Any) -> HttpResponse:
+def _page(request: AuthenticatedHttpRequest, ticket: Ticket, **forms: Any) -> HttpResponse:
     thread = list(selectors.thread(ticket, internal=True))
     events = TicketEvent.objects.filter(ticket=ticket).select_related("actor").order_by("id")
     others = (
@@ -245,7 +246,7 @@ def _page(request: HttpRequest, ticket: Ticket, **forms: Any) -> HttpResponse:
         .exclude(pk=ticket.pk)
         .order_by("-pk")[:10]
     )
-    user: User = request.user  # type: ignore[assignment]
+    user: User = request.user
     previous, following = queue_neighbours(user, ticket)
     context = {
         "ticket": ticket,
@@ -280,19 +281,19 @@ def _page(request: HttpRequest, ticket: Ticket, **forms: Any) -> HttpResponse:
 
 
 @agent_only
-def ticket(request: HttpRequest, number: int) -> HttpResponse:
+def ticket(request: AuthenticatedHttpRequest, number: int) -> HttpResponse:
     found = _ticket_or_404(request, number)
     if found.first_seen_at is None:
-        actions.mark_seen(found, agent=request.user)  # type: ignore[arg-type]
+        actions.mark_seen(found, agent=request.user)
     return _page(request, found)
 
 
 @agent_only
 @require_POST
-def act(request: HttpRequest, number: int, what: str) -> HttpResponse:
+def act(request: AuthenticatedHttpRequest, number: int, what: str) -> HttpResponse:
     """One form, one action; a refusal comes back on the same page, nothing lost."""
     found = _ticket_or_404(request, number)
-    user: User = request.user  # type: ignore[assignment]
+    user: User = request.user
     actor = Actor.of(user)
     form: Any = None
     try:
@@ -416,7 +417,7 @@ THREAD_BATCH = 100
 
 @agent_only
 @require_GET
-def thread(request: HttpRequest, number: int) -> HttpResponse:
+def thread(request: AuthenticatedHttpRequest, number: int) -> HttpResponse:
     """The messages after `?after=<id>`, rendered as on the ticket page, for htmx to append,
     with the next poller; 204 when there is nothing new. Read-only: it does not even mark the
     ticket seen."""
@@ -457,9 +458,9 @@ PHONE_FIELD_OF = {
 
 
 @agent_only
-def phone(request: HttpRequest) -> HttpResponse:
+def phone(request: AuthenticatedHttpRequest) -> HttpResponse:
     """A ticket for a caller: found by address or customer number, or a new customer."""
-    user: User = request.user  # type: ignore[assignment]
+    user: User = request.user
     form = PhoneTicketForm(request.POST or None, initial={"language": get_language()})
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data

@@ -8,14 +8,14 @@ from typing import Annotated, Any, Literal
 
 from django.conf import settings
 from django.db import transaction
-from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from ninja import File, Query, Router, Schema, Status
+from ninja import File, P, QueryEx, Router, Schema, Status
 from ninja.files import UploadedFile
 from pydantic import ConfigDict, EmailStr, Field, PlainSerializer
 
 from destek.accounts.choices import Role
+from destek.accounts.http import ApiRequest
 from destek.accounts.models import User
 from destek.api.idempotency import idempotent
 from destek.lib.errors import ActionRefused
@@ -395,9 +395,9 @@ def _department(slug: str) -> Department:
     summary="Tickets you may see, newest first (cursor pagination)",
 )
 def list_tickets(
-    request: HttpRequest,
+    request: ApiRequest,
     cursor: str | None = None,
-    limit: int | None = Query(None, ge=1, le=200),  # type: ignore[assignment]
+    limit: QueryEx[int | None, P(ge=1, le=200)] = None,
     status: StatusName | None = None,
     department: str | None = None,
     assignee: str | None = None,
@@ -409,7 +409,7 @@ def list_tickets(
     """Agents get the queue order by default (breached first, nearest due, priority, VIP);
     customers their newest first. `due=hour` keeps what falls due within the hour,
     `due=breached` what is past due."""
-    user: User = request.auth  # type: ignore[attr-defined]
+    user: User = request.auth
     qs = _ticket_qs(user)
     now = timezone.now()
     if due == "hour":
@@ -451,8 +451,8 @@ def list_tickets(
     },
     summary="File a ticket (customers; agents for a customer by phone)",
 )
-def create_ticket(request: HttpRequest, payload: TicketIn) -> Status[Any]:
-    user: User = request.auth  # type: ignore[attr-defined]
+def create_ticket(request: ApiRequest, payload: TicketIn) -> Status[Any]:
+    user: User = request.auth
 
     if user.is_customer:
         _throttle(user, "tickets", settings.DESTEK_TICKETS_PER_HOUR)
@@ -509,8 +509,8 @@ def create_ticket(request: HttpRequest, payload: TicketIn) -> Status[Any]:
 @router.get(
     "/tickets/{number}", response={200: TicketDetailOut, 404: ErrorOut}, summary="One ticket"
 )
-def get_ticket(request: HttpRequest, number: int) -> dict[str, Any]:
-    user: User = request.auth  # type: ignore[attr-defined]
+def get_ticket(request: ApiRequest, number: int) -> dict[str, Any]:
+    user: User = request.auth
     ticket = _reload(user, number)
     if user.is_agent and ticket.first_seen_at is None:
         actions.mark_seen(ticket, agent=user)
@@ -525,8 +525,8 @@ def get_ticket(request: HttpRequest, number: int) -> dict[str, Any]:
     response={200: TicketOut, 403: ErrorOut, 404: ErrorOut, 409: ErrorOut, 422: ErrorOut},
     summary="Change a ticket (agents: workflow fields; customers: notifications)",
 )
-def patch_ticket(request: HttpRequest, number: int, payload: TicketPatch) -> dict[str, Any]:
-    user: User = request.auth  # type: ignore[attr-defined]
+def patch_ticket(request: ApiRequest, number: int, payload: TicketPatch) -> dict[str, Any]:
+    user: User = request.auth
     fields = set(payload.model_dump(exclude_unset=True))
     allowed = AGENT_FIELDS if user.is_agent else CUSTOMER_FIELDS
     with transaction.atomic():
@@ -594,8 +594,8 @@ def patch_ticket(request: HttpRequest, number: int, payload: TicketPatch) -> dic
     response={200: list[MessageOut], 404: ErrorOut},
     summary="The thread; customers never see internal notes",
 )
-def list_messages(request: HttpRequest, number: int) -> list[dict[str, Any]]:
-    user: User = request.auth  # type: ignore[attr-defined]
+def list_messages(request: ApiRequest, number: int) -> list[dict[str, Any]]:
+    user: User = request.auth
     ticket = access_ticket(user, number)
     # A merged ticket's thread still lists what was written on it (`ticket` names where each
     # message is now): nobody opens a merged ticket to find it empty.
@@ -616,8 +616,8 @@ def list_messages(request: HttpRequest, number: int) -> list[dict[str, Any]]:
     },
     summary="Reply, or add an internal note (agents)",
 )
-def post_message(request: HttpRequest, number: int, payload: MessageIn) -> Status[Any]:
-    user: User = request.auth  # type: ignore[attr-defined]
+def post_message(request: ApiRequest, number: int, payload: MessageIn) -> Status[Any]:
+    user: User = request.auth
     _throttle(user, "messages", settings.DESTEK_MESSAGES_PER_HOUR)
 
     def run() -> tuple[int, Any]:
@@ -646,8 +646,8 @@ def post_message(request: HttpRequest, number: int, payload: MessageIn) -> Statu
     response={200: list[EventOut], 404: ErrorOut},
     summary="The ticket's history: who or what changed what, when",
 )
-def list_events(request: HttpRequest, number: int) -> list[dict[str, Any]]:
-    user: User = request.auth  # type: ignore[attr-defined]
+def list_events(request: ApiRequest, number: int) -> list[dict[str, Any]]:
+    user: User = request.auth
     ticket = access_ticket(user, number)
     events = TicketEvent.objects.filter(ticket=ticket).select_related("actor").order_by("id")
     if user.is_customer:
@@ -678,9 +678,9 @@ def _customer_only(user: User) -> None:
         )
 
 
-def _customer_transition(request: HttpRequest, number: int, action: Any) -> Status[Any]:
+def _customer_transition(request: ApiRequest, number: int, action: Any) -> Status[Any]:
     """Close and reopen: the customer's own moves on their own ticket."""
-    user: User = request.auth  # type: ignore[attr-defined]
+    user: User = request.auth
 
     def run() -> tuple[int, Any]:
         ticket = access_ticket(user, number)
@@ -699,7 +699,7 @@ CUSTOMER_TRANSITION = {200: TicketOut, 403: ErrorOut, 404: ErrorOut, 409: ErrorO
     response=CUSTOMER_TRANSITION,
     summary="Customers: close your own ticket",
 )
-def close_ticket(request: HttpRequest, number: int) -> Status[Any]:
+def close_ticket(request: ApiRequest, number: int) -> Status[Any]:
     return _customer_transition(request, number, actions.close_by_customer)
 
 
@@ -708,7 +708,7 @@ def close_ticket(request: HttpRequest, number: int) -> Status[Any]:
     response=CUSTOMER_TRANSITION,
     summary="Customers: reopen a closed ticket within the reopen window",
 )
-def reopen_ticket(request: HttpRequest, number: int) -> Status[Any]:
+def reopen_ticket(request: ApiRequest, number: int) -> Status[Any]:
     return _customer_transition(request, number, actions.reopen_by_customer)
 
 
@@ -717,8 +717,8 @@ def reopen_ticket(request: HttpRequest, number: int) -> Status[Any]:
     response={200: TicketOut, 403: ErrorOut, 404: ErrorOut, 409: ErrorOut, 422: ErrorOut},
     summary="Agents: merge this duplicate into another ticket",
 )
-def merge_ticket(request: HttpRequest, number: int, payload: MergeIn) -> Status[Any]:
-    user: User = request.auth  # type: ignore[attr-defined]
+def merge_ticket(request: ApiRequest, number: int, payload: MergeIn) -> Status[Any]:
+    user: User = request.auth
 
     def run() -> tuple[int, Any]:
         if not user.is_agent:
@@ -739,8 +739,8 @@ def merge_ticket(request: HttpRequest, number: int, payload: MergeIn) -> Status[
     response={200: AttachmentOut, 201: AttachmentOut, 413: ErrorOut, 422: ErrorOut},
     summary="Upload a file; then list its id in `attachments` of a ticket or message",
 )
-def upload(request: HttpRequest, file: File[UploadedFile]) -> Status[Any]:
-    user: User = request.auth  # type: ignore[attr-defined]
+def upload(request: ApiRequest, file: File[UploadedFile]) -> Status[Any]:
+    user: User = request.auth
     digest = actions.upload_digest(file)
 
     def run() -> tuple[int, Any]:
@@ -755,7 +755,7 @@ def upload(request: HttpRequest, file: File[UploadedFile]) -> Status[Any]:
     response={200: None, 404: ErrorOut},
     summary="Download an attachment (always as a download)",
 )
-def download(request: HttpRequest, attachment_id: str) -> Any:
-    user: User = request.auth  # type: ignore[attr-defined]
+def download(request: ApiRequest, attachment_id: str) -> Any:
+    user: User = request.auth
     # The one door decides; not yours and does not exist are the same 404.
     return attachment_response(access_attachment(user, attachment_id))
