@@ -17,7 +17,7 @@ def activate_language(request: HttpRequest, user: Any) -> None:
         return
     language = user.language or translation.get_language()
     translation.activate(language)
-    request.LANGUAGE_CODE = language  # type: ignore[attr-defined]
+    request.LANGUAGE_CODE = language
 
 
 class BearerAuth(HttpBearer):

@@ -13,10 +13,10 @@ from django.db.models import QuerySet
 
 if TYPE_CHECKING:
     from destek.accounts.models import User
-    from destek.tickets.models import Attachment, Message, Ticket
+    from destek.tickets.models import Attachment, Message, Ticket, TicketQuerySet
 
 
-def visible_tickets(qs: QuerySet[Ticket], user: Any) -> Any:
+def visible_tickets(qs: TicketQuerySet, user: Any) -> TicketQuerySet:
     if user is None or not user.is_authenticated or not user.is_active:
         return qs.none()
     if user.is_admin:

@@ -26,7 +26,14 @@ from destek.tickets.access import access_attachment, access_ticket
 from destek.tickets.actions import Actor
 from destek.tickets.choices import Channel, TicketStatus
 from destek.tickets.downloads import attachment_response
-from destek.tickets.models import Attachment, Department, Message, Ticket, TicketEvent
+from destek.tickets.models import (
+    Attachment,
+    Department,
+    Message,
+    Ticket,
+    TicketEvent,
+    TicketQuerySet,
+)
 from destek.tickets.selectors import (
     customer_status_label,
     expected_answer_at,
@@ -332,7 +339,7 @@ def message_json(m: Message, viewer: User) -> dict[str, Any]:
     return MessageOut.model_validate(message_out(m, viewer)).model_dump(mode="json")
 
 
-def _ticket_qs(user: User) -> Any:
+def _ticket_qs(user: User) -> TicketQuerySet:
     # related_to and merged_into are prefetched, not joined: they are rarely set (a prefetch
     # of nothing costs no query), and two self-joins more cost PostgreSQL milliseconds of
     # planning on every page.

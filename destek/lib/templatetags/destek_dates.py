@@ -11,6 +11,7 @@
 from __future__ import annotations
 
 from datetime import date, datetime
+from typing import Literal
 
 from django import template
 
@@ -39,7 +40,7 @@ def time_left(minutes: float | None) -> str:
 
 
 @register.filter
-def num(value: int | float | None) -> str:
+def num(value: int | float | Literal[""] | None) -> str:
     return "" if value is None or value == "" else dates.format_number(value)
 
 
