@@ -19,6 +19,7 @@ from django.utils.translation import gettext as _
 from ninja import P, QueryEx, Router, Schema
 
 from destek.accounts.actions import user_for_token
+from destek.accounts.models import User
 from destek.api.auth import activate_language
 from destek.kb import actions, search
 from destek.kb.choices import Visibility
@@ -55,7 +56,7 @@ class ArticleHit(Schema):
 _TAGS = re.compile(r"<[^>]*>")
 
 
-def _caller(request: HttpRequest) -> Any:
+def _caller(request: HttpRequest) -> User | None:
     """The bearer token's user, or None: these endpoints also serve the anonymous."""
     header = request.headers.get("Authorization", "")
     scheme, _sep, token = header.partition(" ")
