@@ -18,15 +18,14 @@ from django import template
 from destek.lib import dates
 
 register = template.Library()
+STYLES: dict[str, dates.Style] = {"date": "date", "short": "short", "medium": "medium"}
 
 
 @register.filter
 def when(value: datetime | date | None, style: str = "medium") -> str:
     if value is None or value == "":
         return ""
-    if style not in ("date", "short", "medium"):
-        style = "medium"
-    return dates.format_when(value, style=style)  # type: ignore[arg-type]
+    return dates.format_when(value, style=STYLES.get(style, "medium"))
 
 
 @register.filter
