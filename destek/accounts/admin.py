@@ -25,7 +25,7 @@ class UserEditForm(UserChangeForm):  # type: ignore[type-arg]
         fields = "__all__"
 
 
-class PasswordForm(AdminPasswordChangeForm):
+class PasswordForm(AdminPasswordChangeForm):  # type: ignore[type-arg]
     """The admin's password change goes through the action, which also ends API tokens."""
 
     def save(self, commit: bool = True) -> Any:

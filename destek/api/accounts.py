@@ -15,6 +15,7 @@ from destek.accounts.actions import (
     revoke_api_token,
     verify_contact_address,
 )
+from destek.accounts.http import ApiRequest
 from destek.accounts.models import ApiToken, ContactAddress, User, hash_token
 from destek.accounts.selectors import has_two_factor
 from destek.accounts.sign_in import (
@@ -121,8 +122,8 @@ def delete_token(request: HttpRequest) -> Status[None]:
 
 
 @router.get("/me", response=MeOut, summary="Who the token belongs to")
-def me(request: HttpRequest) -> dict[str, object]:
-    user: User = request.auth  # type: ignore[attr-defined]
+def me(request: ApiRequest) -> dict[str, object]:
+    user: User = request.auth
     return {
         "email": user.email,
         "full_name": user.full_name,
@@ -162,8 +163,8 @@ def _address_out(address: ContactAddress) -> dict[str, object]:
     response=list[AddressOut],
     summary="Your other addresses; verified ones can receive ticket mail",
 )
-def list_addresses(request: HttpRequest) -> list[dict[str, object]]:
-    user: User = request.auth  # type: ignore[attr-defined]
+def list_addresses(request: ApiRequest) -> list[dict[str, object]]:
+    user: User = request.auth
     return [_address_out(a) for a in user.contact_addresses.all()]
 
 
@@ -172,8 +173,8 @@ def list_addresses(request: HttpRequest) -> list[dict[str, object]]:
     response={202: AddressOut, 422: ErrorOut, 429: ErrorOut},
     summary="Add an address: a six-digit code is mailed to it",
 )
-def add_address(request: HttpRequest, payload: AddressIn) -> Status[dict[str, object]]:
-    user: User = request.auth  # type: ignore[attr-defined]
+def add_address(request: ApiRequest, payload: AddressIn) -> Status[dict[str, object]]:
+    user: User = request.auth
     if not hit("address-code", str(user.pk), limit=5, window_seconds=3600):
         raise ActionRefused(
             "rate_limited", _("Too many requests. Please wait a while and try again."), status=429
@@ -186,6 +187,6 @@ def add_address(request: HttpRequest, payload: AddressIn) -> Status[dict[str, ob
     response={200: AddressOut, 404: ErrorOut, 422: ErrorOut},
     summary="Prove an address with the code mailed to it",
 )
-def verify_address(request: HttpRequest, payload: AddressCode) -> dict[str, object]:
-    user: User = request.auth  # type: ignore[attr-defined]
+def verify_address(request: ApiRequest, payload: AddressCode) -> dict[str, object]:
+    user: User = request.auth
     return _address_out(verify_contact_address(user, str(payload.email), payload.code))

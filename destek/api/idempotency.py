@@ -15,6 +15,7 @@ from django.utils.translation import gettext as _
 from huey import crontab
 from huey.contrib.djhuey import db_periodic_task
 
+from destek.accounts.http import ApiRequest
 from destek.api.models import IdempotencyRecord
 from destek.lib.errors import ActionRefused
 
@@ -28,7 +29,7 @@ def _fingerprint(request: HttpRequest, payload: Any) -> str:
 
 
 def idempotent(
-    request: HttpRequest, payload: Any, run: Callable[[], tuple[int, Any]]
+    request: ApiRequest, payload: Any, run: Callable[[], tuple[int, Any]]
 ) -> tuple[int, Any]:
     """Run `run` once per (user, key); a repeat gets the stored body (201 becomes 200)."""
     key = request.headers.get("Idempotency-Key", "").strip()
@@ -46,7 +47,7 @@ def idempotent(
             "invalid_idempotency_key",
             _("The Idempotency-Key header is longer than {n} characters.").format(n=KEY_MAX),
         )
-    user = request.auth  # type: ignore[attr-defined]
+    user = request.auth
     fingerprint = _fingerprint(request, payload)
     with transaction.atomic():
         try:

@@ -16,9 +16,10 @@ from django.http import HttpRequest
 from django.urls import reverse
 from django.utils import translation as i18n
 from django.utils.translation import gettext as _
-from ninja import Query, Router, Schema
+from ninja import P, QueryEx, Router, Schema
 
 from destek.accounts.actions import user_for_token
+from destek.accounts.models import User
 from destek.api.auth import activate_language
 from destek.kb import actions, search
 from destek.kb.choices import Visibility
@@ -55,7 +56,7 @@ class ArticleHit(Schema):
 _TAGS = re.compile(r"<[^>]*>")
 
 
-def _caller(request: HttpRequest) -> Any:
+def _caller(request: HttpRequest) -> User | None:
     """The bearer token's user, or None: these endpoints also serve the anonymous."""
     header = request.headers.get("Authorization", "")
     scheme, _sep, token = header.partition(" ")
@@ -128,9 +129,9 @@ def _run(
 )
 def search_articles(
     request: HttpRequest,
-    q: str = Query("", max_length=MAX_QUERY),  # type: ignore[assignment]
-    lang: str | None = Query(None, max_length=16),  # type: ignore[assignment]
-    limit: int = Query(10, ge=1, le=50),  # type: ignore[assignment]
+    q: QueryEx[str, P(max_length=MAX_QUERY)] = "",
+    lang: QueryEx[str | None, P(max_length=16)] = None,
+    limit: QueryEx[int, P(ge=1, le=50)] = 10,
     internal: bool = False,
 ) -> list[dict[str, Any]]:
     """`q` in the words of `lang` (az, fa, ru, tr, en; default: Accept-Language). Each hit has
@@ -148,8 +149,8 @@ def search_articles(
 )
 def suggest_articles(
     request: HttpRequest,
-    subject: str = Query("", max_length=MAX_QUERY),  # type: ignore[assignment]
-    lang: str | None = Query(None, max_length=16),  # type: ignore[assignment]
+    subject: QueryEx[str, P(max_length=MAX_QUERY)] = "",
+    lang: QueryEx[str | None, P(max_length=16)] = None,
     internal: bool = False,
 ) -> list[dict[str, Any]]:
     """What the new-ticket form shows while the customer types the subject (at least three

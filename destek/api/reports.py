@@ -5,12 +5,11 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from ninja import Router, Schema
 
-from destek.accounts.models import User
+from destek.accounts.http import ApiRequest
 from destek.lib.errors import ActionRefused
 from destek.tickets.models import Ticket
 from destek.tickets.sla_report import first_response_report
@@ -45,9 +44,9 @@ class SlaReport(Schema):
     summary="First responses met and breached, per department and priority",
 )
 def sla_report(
-    request: HttpRequest, start: datetime | None = None, end: datetime | None = None
+    request: ApiRequest, start: datetime | None = None, end: datetime | None = None
 ) -> dict[str, Any]:
-    user: User = request.auth  # type: ignore[attr-defined]
+    user = request.auth
     if not user.is_agent:
         raise ActionRefused("agents_only", _("Reports are for agents."), status=403)
     end = end or timezone.now()

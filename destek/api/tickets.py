@@ -12,10 +12,11 @@ from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from ninja import File, Query, Router, Schema, Status
+from ninja import File, P, QueryEx, Router, Schema, Status
 from ninja.files import UploadedFile
 
 from destek.accounts.choices import Role
+from destek.accounts.http import ApiRequest
 from destek.accounts.models import User
 from destek.api.idempotency import idempotent
 from destek.lib.errors import ActionRefused
@@ -25,7 +26,14 @@ from destek.tickets.access import access_attachment, access_ticket, visible_mess
 from destek.tickets.actions import UNCHANGED, Actor, Unchanged
 from destek.tickets.choices import Channel
 from destek.tickets.downloads import attachment_response
-from destek.tickets.models import Attachment, Department, Message, Ticket, TicketEvent
+from destek.tickets.models import (
+    Attachment,
+    Department,
+    Message,
+    Ticket,
+    TicketEvent,
+    TicketQuerySet,
+)
 from destek.tickets.schemas import (
     AttachmentOut,
     EventOut,
@@ -64,7 +72,7 @@ AGENT_FIELDS = {
 CUSTOMER_FIELDS = {"notify", "notify_address", "notify_sms"}
 
 
-def _ticket_qs(user: User) -> Any:
+def _ticket_qs(user: User) -> TicketQuerySet:
     # related_to and merged_into are prefetched, not joined: they are rarely set (a prefetch
     # of nothing costs no query), and two self-joins more cost PostgreSQL milliseconds of
     # planning on every page.
@@ -127,9 +135,9 @@ def _department(slug: str) -> Department:
     summary="Tickets you may see, newest first (cursor pagination)",
 )
 def list_tickets(
-    request: HttpRequest,
+    request: ApiRequest,
     cursor: str | None = None,
-    limit: int | None = Query(None, ge=1, le=200),  # type: ignore[assignment]
+    limit: QueryEx[int | None, P(ge=1, le=200)] = None,
     status: StatusName | None = None,
     department: str | None = None,
     assignee: str | None = None,
@@ -141,7 +149,7 @@ def list_tickets(
     """Agents get the queue order by default (breached first, nearest due, priority, VIP);
     customers their newest first. `due=hour` keeps what falls due within the hour,
     `due=breached` what is past due."""
-    user: User = request.auth  # type: ignore[attr-defined]
+    user: User = request.auth
     qs = _ticket_qs(user)
     now = timezone.now()
     if due == "hour":
@@ -183,8 +191,8 @@ def list_tickets(
     },
     summary="File a ticket (customers; agents for a customer by phone)",
 )
-def create_ticket(request: HttpRequest, payload: TicketIn) -> Status[Any]:
-    user: User = request.auth  # type: ignore[attr-defined]
+def create_ticket(request: ApiRequest, payload: TicketIn) -> Status[Any]:
+    user: User = request.auth
 
     if user.is_customer:
         _throttle(user, "tickets", settings.DESTEK_TICKETS_PER_HOUR)
@@ -331,8 +339,8 @@ def list_messages(request: HttpRequest, number: int) -> QuerySet[Message]:
     },
     summary="Reply, or add an internal note (agents)",
 )
-def post_message(request: HttpRequest, number: int, payload: MessageIn) -> Status[Any]:
-    user: User = request.auth  # type: ignore[attr-defined]
+def post_message(request: ApiRequest, number: int, payload: MessageIn) -> Status[Any]:
+    user: User = request.auth
     _throttle(user, "messages", settings.DESTEK_MESSAGES_PER_HOUR)
 
     def run() -> tuple[int, Any]:
@@ -379,9 +387,9 @@ def _customer_only(user: User) -> None:
         )
 
 
-def _customer_transition(request: HttpRequest, number: int, action: Any) -> Status[Any]:
+def _customer_transition(request: ApiRequest, number: int, action: Any) -> Status[Any]:
     """Close and reopen: the customer's own moves on their own ticket."""
-    user: User = request.auth  # type: ignore[attr-defined]
+    user: User = request.auth
 
     def run() -> tuple[int, Any]:
         ticket = access_ticket(user, number)
@@ -400,7 +408,7 @@ CUSTOMER_TRANSITION = {200: TicketOut, 403: ErrorOut, 404: ErrorOut, 409: ErrorO
     response=CUSTOMER_TRANSITION,
     summary="Customers: close your own ticket",
 )
-def close_ticket(request: HttpRequest, number: int) -> Status[Any]:
+def close_ticket(request: ApiRequest, number: int) -> Status[Any]:
     return _customer_transition(request, number, actions.close_by_customer)
 
 
@@ -409,7 +417,7 @@ def close_ticket(request: HttpRequest, number: int) -> Status[Any]:
     response=CUSTOMER_TRANSITION,
     summary="Customers: reopen a closed ticket within the reopen window",
 )
-def reopen_ticket(request: HttpRequest, number: int) -> Status[Any]:
+def reopen_ticket(request: ApiRequest, number: int) -> Status[Any]:
     return _customer_transition(request, number, actions.reopen_by_customer)
 
 
@@ -418,8 +426,8 @@ def reopen_ticket(request: HttpRequest, number: int) -> Status[Any]:
     response={200: TicketOut, 403: ErrorOut, 404: ErrorOut, 409: ErrorOut, 422: ErrorOut},
     summary="Agents: merge this duplicate into another ticket",
 )
-def merge_ticket(request: HttpRequest, number: int, payload: MergeIn) -> Status[Any]:
-    user: User = request.auth  # type: ignore[attr-defined]
+def merge_ticket(request: ApiRequest, number: int, payload: MergeIn) -> Status[Any]:
+    user: User = request.auth
 
     def run() -> tuple[int, Any]:
         if not user.is_agent:
@@ -440,8 +448,8 @@ def merge_ticket(request: HttpRequest, number: int, payload: MergeIn) -> Status[
     response={200: AttachmentOut, 201: AttachmentOut, 413: ErrorOut, 422: ErrorOut},
     summary="Upload a file; then list its id in `attachments` of a ticket or message",
 )
-def upload(request: HttpRequest, file: File[UploadedFile]) -> Status[Any]:
-    user: User = request.auth  # type: ignore[attr-defined]
+def upload(request: ApiRequest, file: File[UploadedFile]) -> Status[Any]:
+    user: User = request.auth
     digest = actions.upload_digest(file)
 
     def run() -> tuple[int, Any]:
@@ -456,7 +464,7 @@ def upload(request: HttpRequest, file: File[UploadedFile]) -> Status[Any]:
     response={200: None, 404: ErrorOut},
     summary="Download an attachment (always as a download)",
 )
-def download(request: HttpRequest, attachment_id: str) -> Any:
-    user: User = request.auth  # type: ignore[attr-defined]
+def download(request: ApiRequest, attachment_id: str) -> Any:
+    user: User = request.auth
     # The one door decides; not yours and does not exist are the same 404.
     return attachment_response(access_attachment(user, attachment_id))

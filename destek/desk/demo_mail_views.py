@@ -28,7 +28,7 @@ def admin_only(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]
             raise Http404
         if not request.user.is_authenticated:
             return signed_in(request, *args, **kwargs)
-        if not request.user.is_admin:  # type: ignore[union-attr]
+        if not request.user.is_admin:
             raise PermissionDenied
         return view(request, *args, **kwargs)
 

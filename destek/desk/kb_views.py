@@ -9,12 +9,13 @@ from typing import Any
 from django.conf import settings
 from django.contrib import messages
 from django.db.models import Prefetch
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from destek.accounts.http import AuthenticatedHttpRequest
 from destek.accounts.models import User
 from destek.desk.article_drafts import thread_as_markdown
 from destek.desk.kb_forms import ArticleForm, FileForm, NewArticleForm, TranslationForm
@@ -57,7 +58,7 @@ def _files(article: Article | None) -> dict[str, str]:
 
 
 def _editor(
-    request: HttpRequest, template: str, context: dict[str, Any], status: int = 200
+    request: AuthenticatedHttpRequest, template: str, context: dict[str, Any], status: int = 200
 ) -> HttpResponse:
     response = render(request, template, context, status=status)
     response["Content-Security-Policy"] = EDITOR_CSP
@@ -65,7 +66,7 @@ def _editor(
 
 
 @agent_only
-def home(request: HttpRequest) -> HttpResponse:
+def home(request: AuthenticatedHttpRequest) -> HttpResponse:
     """All articles by section with their status, visibility and languages; a search that
     includes drafts and internal articles."""
     shown = _language(get_language())
@@ -110,10 +111,10 @@ def home(request: HttpRequest) -> HttpResponse:
 
 
 @agent_only
-def new(request: HttpRequest) -> HttpResponse:
+def new(request: AuthenticatedHttpRequest) -> HttpResponse:
     """A new article with its first language; `?ticket=<number>` starts a draft from the
     ticket's public thread, in the ticket's language."""
-    user: User = request.user  # type: ignore[assignment]
+    user: User = request.user
     source: Ticket | None = None
     if request.method == "POST":
         form = NewArticleForm(request.POST)
@@ -177,7 +178,7 @@ def new(request: HttpRequest) -> HttpResponse:
 
 
 @agent_only
-def article(request: HttpRequest, pk: int) -> HttpResponse:
+def article(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     """An article's settings, its languages and its files."""
     found = _article_or_404(pk)
     if request.method == "POST":
@@ -203,7 +204,7 @@ def article(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 def _article_page(
-    request: HttpRequest,
+    request: AuthenticatedHttpRequest,
     found: Article,
     *,
     form: ArticleForm | None = None,
@@ -239,7 +240,7 @@ def _article_page(
 
 
 @agent_only
-def text(request: HttpRequest, pk: int, language: str) -> HttpResponse:
+def text(request: AuthenticatedHttpRequest, pk: int, language: str) -> HttpResponse:
     """One language of an article: title, address and Markdown text, with a preview that
     saves nothing."""
     if language not in LANGUAGES:
@@ -295,7 +296,7 @@ def text(request: HttpRequest, pk: int, language: str) -> HttpResponse:
 
 @agent_only
 @require_POST
-def upload(request: HttpRequest, pk: int) -> HttpResponse:
+def upload(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     found = _article_or_404(pk)
     form = FileForm(request.POST, request.FILES)
     if form.is_valid():
@@ -311,7 +312,7 @@ def upload(request: HttpRequest, pk: int) -> HttpResponse:
 
 @agent_only
 @require_POST
-def preview(request: HttpRequest) -> HttpResponse:
+def preview(request: AuthenticatedHttpRequest) -> HttpResponse:
     """The editor's live preview: the sanitised HTML of the text sent, nothing saved."""
     body = request.POST.get("body", "")[:200_000]
     found = None
@@ -323,7 +324,7 @@ def preview(request: HttpRequest) -> HttpResponse:
 
 
 @agent_only
-def report(request: HttpRequest) -> HttpResponse:
+def report(request: AuthenticatedHttpRequest) -> HttpResponse:
     return render(
         request,
         "desk/kb/reports.html",

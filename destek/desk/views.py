@@ -19,6 +19,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
 from destek.accounts.choices import Role
+from destek.accounts.http import AuthenticatedHttpRequest
 from destek.accounts.models import User
 from destek.desk import actions as desk_actions
 from destek.desk.forms import (
@@ -63,7 +64,7 @@ def agent_only(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]
             if request.headers.get("HX-Request"):
                 raise PermissionDenied
             return signed_in(request, *args, **kwargs)
-        if not request.user.is_agent:  # type: ignore[union-attr]
+        if not request.user.is_agent:
             raise PermissionDenied
         return view(request, *args, **kwargs)
 
@@ -72,7 +73,7 @@ def agent_only(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]
 
 
 @agent_only
-def queue(request: HttpRequest) -> HttpResponse:
+def queue(request: AuthenticatedHttpRequest) -> HttpResponse:
     """Breached first, then the nearest due, then priority, VIP first; filters as links."""
     user = request.user
     params = request.GET
@@ -116,8 +117,8 @@ def queue(request: HttpRequest) -> HttpResponse:
                 "priority": params.get("priority", ""),
                 "vip": params.get("vip", ""),
             },
-            "counts": queue_counts(user, now=now),  # type: ignore[arg-type]
-            "bulk": BulkForm(agents=_colleagues(user)),  # type: ignore[arg-type]
+            "counts": queue_counts(user, now=now),
+            "bulk": BulkForm(agents=_colleagues(user)),
             "bulk_limit": desk_actions.BULK_LIMIT,
             "back": params.urlencode(),
         },
@@ -140,10 +141,10 @@ def _colleagues(user: User) -> list[tuple[str, str]]:
 
 @agent_only
 @require_POST
-def bulk(request: HttpRequest) -> HttpResponse:
+def bulk(request: AuthenticatedHttpRequest) -> HttpResponse:
     """The bar above the queue: each ticked ticket through the one door and the same action;
     what was refused is reported ticket by ticket and the rest stays done."""
-    user: User = request.user  # type: ignore[assignment]
+    user: User = request.user
     form = BulkForm(request.POST, agents=_colleagues(user))
     back = QueryDict(request.POST.get("back", "")).urlencode()
     target = reverse("desk:queue") + (f"?{back}" if back else "")
@@ -220,9 +221,9 @@ def _merge_target(user: User, number: int) -> Ticket:
         ) from None
 
 
-def _ticket_or_404(request: HttpRequest, number: int) -> Ticket:
+def _ticket_or_404(request: AuthenticatedHttpRequest, number: int) -> Ticket:
     try:
-        return access_ticket(request.user, number)  # type: ignore[arg-type]
+        return access_ticket(request.user, number)
     except Ticket.DoesNotExist:
         raise Http404 from None
 
@@ -238,8 +239,8 @@ def _merged_into(user: User, ticket: Ticket) -> dict[str, Any]:
     return {"merged_number": target.number, "merged_visible": visible}
 
 
-def _page(request: HttpRequest, ticket: Ticket, **forms: Any) -> HttpResponse:
-    user: User = request.user  # type: ignore[assignment]
+def _page(request: AuthenticatedHttpRequest, ticket: Ticket, **forms: Any) -> HttpResponse:
+    user: User = request.user
     thread = list(visible_messages(user, ticket))
     events = TicketEvent.objects.filter(ticket=ticket).select_related("actor").order_by("id")
     others = (
@@ -282,10 +283,10 @@ def _page(request: HttpRequest, ticket: Ticket, **forms: Any) -> HttpResponse:
 
 
 @agent_only
-def ticket(request: HttpRequest, number: int) -> HttpResponse:
+def ticket(request: AuthenticatedHttpRequest, number: int) -> HttpResponse:
     found = _ticket_or_404(request, number)
     if found.first_seen_at is None:
-        actions.mark_seen(found, agent=request.user)  # type: ignore[arg-type]
+        actions.mark_seen(found, agent=request.user)
     return _page(request, found)
 
 
@@ -295,7 +296,7 @@ def ticket(request: HttpRequest, number: int) -> HttpResponse:
 
 
 def ticket_form(
-    view: Callable[[HttpRequest, Ticket], HttpResponse],
+    view: Callable[[AuthenticatedHttpRequest, Ticket], HttpResponse],
 ) -> Callable[..., HttpResponse]:
     """A form posted from the ticket page: agents only, POST only, the ticket through the one
     door (404 for a ticket the agent may not see)."""
@@ -303,7 +304,7 @@ def ticket_form(
     @agent_only
     @require_POST
     @wraps(view)
-    def wrapped(request: HttpRequest, number: int) -> HttpResponse:
+    def wrapped(request: AuthenticatedHttpRequest, number: int) -> HttpResponse:
         try:
             return view(request, _ticket_or_404(request, number))
         except Ticket.DoesNotExist:
@@ -313,7 +314,7 @@ def ticket_form(
 
 
 def _refused(
-    request: HttpRequest, ticket: Ticket, refusal: ActionRefused, **forms: Any
+    request: AuthenticatedHttpRequest, ticket: Ticket, refusal: ActionRefused, **forms: Any
 ) -> HttpResponse:
     """The ticket page again, read afresh (the refused action changed nothing), with the
     refusal above it and the form as it was sent."""
@@ -321,28 +322,28 @@ def _refused(
     return _page(request, found, error=str(refusal.detail), **forms)
 
 
-def _done(request: HttpRequest, ticket: Ticket) -> HttpResponse:
+def _done(request: AuthenticatedHttpRequest, ticket: Ticket) -> HttpResponse:
     forget_queue_counts()  # the queue the agent goes back to counts this change
     try:
-        access_ticket(request.user, ticket.number)  # type: ignore[arg-type]
+        access_ticket(request.user, ticket.number)
     except Ticket.DoesNotExist:  # transferred out of the agent's departments
         return redirect("desk:queue")
     return redirect("desk:ticket", number=ticket.number)
 
 
 @ticket_form
-def reply(request: HttpRequest, found: Ticket) -> HttpResponse:
+def reply(request: AuthenticatedHttpRequest, found: Ticket) -> HttpResponse:
     return _compose(request, found, "reply")
 
 
 @ticket_form
-def note(request: HttpRequest, found: Ticket) -> HttpResponse:
+def note(request: AuthenticatedHttpRequest, found: Ticket) -> HttpResponse:
     return _compose(request, found, "note")
 
 
-def _compose(request: HttpRequest, found: Ticket, what: str) -> HttpResponse:
+def _compose(request: AuthenticatedHttpRequest, found: Ticket, what: str) -> HttpResponse:
     """A reply, or an internal note: the same form with its files, one of them internal."""
-    user: User = request.user  # type: ignore[assignment]
+    user: User = request.user
     form = (ReplyForm if what == "reply" else NoteForm)(
         request.POST, request.FILES, auto_id=f"id_{what}_%s"
     )
@@ -384,9 +385,9 @@ def _compose(request: HttpRequest, found: Ticket, what: str) -> HttpResponse:
 
 
 @ticket_form
-def canned(request: HttpRequest, found: Ticket) -> HttpResponse:
+def canned(request: AuthenticatedHttpRequest, found: Ticket) -> HttpResponse:
     """A canned reply sent as it is, from the list above the reply box."""
-    user: User = request.user  # type: ignore[assignment]
+    user: User = request.user
     form = CannedForm(request.POST)
     try:
         if not form.is_valid():
@@ -400,8 +401,8 @@ def canned(request: HttpRequest, found: Ticket) -> HttpResponse:
 
 
 @ticket_form
-def merge(request: HttpRequest, found: Ticket) -> HttpResponse:
-    user: User = request.user  # type: ignore[assignment]
+def merge(request: AuthenticatedHttpRequest, found: Ticket) -> HttpResponse:
+    user: User = request.user
     actor = Actor.of(user)
     form = MergeForm(request.POST, auto_id="id_merge_%s")
     if not form.is_valid():
@@ -421,9 +422,9 @@ def merge(request: HttpRequest, found: Ticket) -> HttpResponse:
 
 
 @ticket_form
-def assign(request: HttpRequest, found: Ticket) -> HttpResponse:
+def assign(request: AuthenticatedHttpRequest, found: Ticket) -> HttpResponse:
     """Assign to me."""
-    user: User = request.user  # type: ignore[assignment]
+    user: User = request.user
     try:
         actions.assign(found, actor=Actor.of(user), assignee=user)
     except ActionRefused as refusal:
@@ -432,9 +433,9 @@ def assign(request: HttpRequest, found: Ticket) -> HttpResponse:
 
 
 @ticket_form
-def fields(request: HttpRequest, found: Ticket) -> HttpResponse:
+def fields(request: AuthenticatedHttpRequest, found: Ticket) -> HttpResponse:
     """Priority (with its reason) and department."""
-    user: User = request.user  # type: ignore[assignment]
+    user: User = request.user
     actor = Actor.of(user)
     form = TicketFieldsForm(request.POST)
     if not form.is_valid():
@@ -453,9 +454,9 @@ def fields(request: HttpRequest, found: Ticket) -> HttpResponse:
 
 
 @ticket_form
-def close(request: HttpRequest, found: Ticket) -> HttpResponse:
+def close(request: AuthenticatedHttpRequest, found: Ticket) -> HttpResponse:
     """Close with a reason (and the contract clause when the reason is the contract)."""
-    user: User = request.user  # type: ignore[assignment]
+    user: User = request.user
     form = CloseForm(request.POST)
     if not form.is_valid():
         return _page(request, found, close=form)
@@ -487,7 +488,7 @@ THREAD_BATCH = 100
 
 @agent_only
 @require_GET
-def thread(request: HttpRequest, number: int) -> HttpResponse:
+def thread(request: AuthenticatedHttpRequest, number: int) -> HttpResponse:
     """The messages after `?after=<id>`, rendered as on the ticket page, for htmx to append,
     with the next poller; 204 when there is nothing new. Read-only: it does not even mark the
     ticket seen."""
@@ -496,7 +497,7 @@ def thread(request: HttpRequest, number: int) -> HttpResponse:
         after = max(int(request.GET.get("after", "0")), 0)
     except ValueError:
         after = 0
-    user: User = request.user  # type: ignore[assignment]
+    user: User = request.user
     # Not what a merge moved away: the page shows it already, and it is never new.
     items = list(visible_messages(user, found).filter(ticket=found, pk__gt=after)[:THREAD_BATCH])
     if items:
@@ -525,9 +526,9 @@ PHONE_FIELD_OF = {
 
 
 @agent_only
-def phone(request: HttpRequest) -> HttpResponse:
+def phone(request: AuthenticatedHttpRequest) -> HttpResponse:
     """A ticket for a caller: found by address or customer number, or a new customer."""
-    user: User = request.user  # type: ignore[assignment]
+    user: User = request.user
     form = PhoneTicketForm(request.POST or None, initial={"language": get_language()})
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data

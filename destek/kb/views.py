@@ -59,7 +59,7 @@ def current_language() -> str:
 
 def _sees_internal(request: HttpRequest) -> bool:
     user = request.user
-    return bool(user.is_authenticated and user.is_agent)  # type: ignore[union-attr]
+    return bool(user.is_authenticated and user.is_agent)
 
 
 def _readable(request: HttpRequest) -> QuerySet[Translation]:

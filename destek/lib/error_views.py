@@ -83,7 +83,7 @@ def error_page(status: int, title: str, detail: str) -> HttpResponse:
     return HttpResponse(html, status=status, content_type="text/html; charset=utf-8")
 
 
-def bad_request(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
+def bad_request(request: HttpRequest, exception: Exception) -> HttpResponse:
     too_big = isinstance(exception, RequestDataTooBig | TooManyFieldsSent | TooManyFilesSent)
     if is_api(request):
         if isinstance(exception, MultiPartParserError):
@@ -97,19 +97,19 @@ def bad_request(request: HttpRequest, exception: Exception | None = None) -> Htt
     if too_big:
         code, detail = describe(413)
         return error_page(413, detail, detail)
-    return defaults.bad_request(request, exception)  # type: ignore[arg-type]
+    return defaults.bad_request(request, exception)
 
 
-def permission_denied(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
+def permission_denied(request: HttpRequest, exception: Exception) -> HttpResponse:
     if is_api(request):
         return api_error(403, *describe(403))
-    return defaults.permission_denied(request, exception)  # type: ignore[arg-type]
+    return defaults.permission_denied(request, exception)
 
 
 def page_not_found(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
     if is_api(request):
         return api_error(404, *describe(404))
-    return defaults.page_not_found(request, exception)  # type: ignore[arg-type]
+    return defaults.page_not_found(request, exception)
 
 
 def server_error(request: HttpRequest) -> HttpResponse:

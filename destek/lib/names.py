@@ -13,7 +13,7 @@ from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
 
-def names_field() -> models.JSONField:  # type: ignore[type-arg]
+def names_field() -> models.JSONField:
     """The field that holds the names by language, the same on every model that has one."""
     return models.JSONField(
         _("names by language"),

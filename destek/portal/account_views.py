@@ -27,6 +27,7 @@ from django.views.decorators.http import require_POST
 
 from destek.accounts import actions
 from destek.accounts.choices import NotificationKind
+from destek.accounts.http import AuthenticatedHttpRequest
 from destek.accounts.models import ApiToken, ContactAddress, PhoneCode, User
 from destek.accounts.selectors import has_two_factor, notification_choices
 from destek.accounts.sign_in import (
@@ -335,8 +336,8 @@ def password_reset_done(request: HttpRequest) -> HttpResponse:
 # --- profile --------------------------------------------------------------------------------
 
 
-def _profile(request: HttpRequest, status: int = 200, **forms: Any) -> HttpResponse:
-    user: User = request.user  # type: ignore[assignment]
+def _profile(request: AuthenticatedHttpRequest, status: int = 200, **forms: Any) -> HttpResponse:
+    user: User = request.user
     addresses = list(user.contact_addresses.all())
     verified = [a.email for a in addresses if a.verified_at is not None]
     two_factor = getattr(user, "two_factor", None) if has_two_factor(user) else None
@@ -371,8 +372,8 @@ def _profile(request: HttpRequest, status: int = 200, **forms: Any) -> HttpRespo
 
 
 @login_required
-def profile(request: HttpRequest) -> HttpResponse:
-    user: User = request.user  # type: ignore[assignment]
+def profile(request: AuthenticatedHttpRequest) -> HttpResponse:
+    user: User = request.user
     if request.method != "POST":
         return _profile(request)
     form = ProfileForm(request.POST)
@@ -397,8 +398,8 @@ def profile(request: HttpRequest) -> HttpResponse:
 
 @login_required
 @require_POST
-def profile_password(request: HttpRequest) -> HttpResponse:
-    user: User = request.user  # type: ignore[assignment]
+def profile_password(request: AuthenticatedHttpRequest) -> HttpResponse:
+    user: User = request.user
     form = ChangePasswordForm(user, request.POST)
     if form.is_valid():
         if _limited(request, "password-change", str(user.pk), 5, 300):
@@ -421,9 +422,9 @@ def profile_password(request: HttpRequest) -> HttpResponse:
 
 @login_required
 @require_POST
-def two_factor_start(request: HttpRequest) -> HttpResponse:
+def two_factor_start(request: AuthenticatedHttpRequest) -> HttpResponse:
     try:
-        actions.start_two_factor(request.user)  # type: ignore[arg-type]
+        actions.start_two_factor(request.user)
     except ActionRefused as refusal:
         messages.error(request, str(refusal.detail))
         return redirect("portal:profile")
@@ -432,9 +433,9 @@ def two_factor_start(request: HttpRequest) -> HttpResponse:
 
 @never_cache
 @login_required
-def two_factor_setup(request: HttpRequest) -> HttpResponse:
+def two_factor_setup(request: AuthenticatedHttpRequest) -> HttpResponse:
     """The QR code and the secret, shown only while two-factor sign-in is not yet on."""
-    user: User = request.user  # type: ignore[assignment]
+    user: User = request.user
     pending = actions.pending_two_factor(user)
     if pending is None:
         return redirect("portal:profile")
@@ -463,7 +464,7 @@ def two_factor_setup(request: HttpRequest) -> HttpResponse:
     )
 
 
-def _proof(request: HttpRequest) -> tuple[ProofForm, bool]:
+def _proof(request: AuthenticatedHttpRequest) -> tuple[ProofForm, bool]:
     form = ProofForm(request.POST)
     if not form.is_valid():
         return form, False
@@ -476,12 +477,12 @@ def _proof(request: HttpRequest) -> tuple[ProofForm, bool]:
 @never_cache
 @login_required
 @require_POST
-def two_factor_codes(request: HttpRequest) -> HttpResponse:
+def two_factor_codes(request: AuthenticatedHttpRequest) -> HttpResponse:
     form, ok = _proof(request)
     if ok:
         try:
             codes = actions.regenerate_recovery_codes(
-                request.user,  # type: ignore[arg-type]
+                request.user,
                 proof=form.cleaned_data["proof"],
             )
         except ActionRefused as refusal:
@@ -493,12 +494,12 @@ def two_factor_codes(request: HttpRequest) -> HttpResponse:
 
 @login_required
 @require_POST
-def two_factor_disable(request: HttpRequest) -> HttpResponse:
+def two_factor_disable(request: AuthenticatedHttpRequest) -> HttpResponse:
     form, ok = _proof(request)
     if ok:
         try:
             actions.disable_two_factor(
-                request.user,  # type: ignore[arg-type]
+                request.user,
                 proof=form.cleaned_data["proof"],
             )
         except ActionRefused as refusal:
@@ -511,10 +512,10 @@ def two_factor_disable(request: HttpRequest) -> HttpResponse:
 
 @login_required
 @require_POST
-def phone_start(request: HttpRequest) -> HttpResponse:
+def phone_start(request: AuthenticatedHttpRequest) -> HttpResponse:
     """Send a code by SMS to the profile's number (rate-limited in the action)."""
     try:
-        actions.start_phone_verification(request.user)  # type: ignore[arg-type]
+        actions.start_phone_verification(request.user)
     except ActionRefused as refusal:
         return _profile(request, status=refusal.status, phone_error=str(refusal.detail))
     messages.success(request, _("We sent a code by SMS to your phone. Enter it below."))
@@ -523,8 +524,8 @@ def phone_start(request: HttpRequest) -> HttpResponse:
 
 @login_required
 @require_POST
-def phone_verify(request: HttpRequest) -> HttpResponse:
-    user: User = request.user  # type: ignore[assignment]
+def phone_verify(request: AuthenticatedHttpRequest) -> HttpResponse:
+    user: User = request.user
     form = PhoneCodeForm(request.POST)
     if form.is_valid():
         if _limited(request, "phone-verify", str(user.pk), 10, 900):
@@ -542,8 +543,8 @@ def phone_verify(request: HttpRequest) -> HttpResponse:
 
 @login_required
 @require_POST
-def address_add(request: HttpRequest) -> HttpResponse:
-    user: User = request.user  # type: ignore[assignment]
+def address_add(request: AuthenticatedHttpRequest) -> HttpResponse:
+    user: User = request.user
     form = EmailForm(request.POST)
     if form.is_valid():
         # The same budget as the API's: codes mailed per person per hour.
@@ -564,8 +565,8 @@ def address_add(request: HttpRequest) -> HttpResponse:
 
 @login_required
 @require_POST
-def address_verify(request: HttpRequest) -> HttpResponse:
-    user: User = request.user  # type: ignore[assignment]
+def address_verify(request: AuthenticatedHttpRequest) -> HttpResponse:
+    user: User = request.user
     form = AddressCodeForm(request.POST)
     error = _("The code is wrong or has expired. Ask for a new one.")
     if form.is_valid():
@@ -585,11 +586,11 @@ def address_verify(request: HttpRequest) -> HttpResponse:
 
 @login_required
 @require_POST
-def address_remove(request: HttpRequest) -> HttpResponse:
+def address_remove(request: AuthenticatedHttpRequest) -> HttpResponse:
     form = EmailForm(request.POST)
     if form.is_valid():
         actions.remove_contact_address(
-            request.user,  # type: ignore[arg-type]
+            request.user,
             form.cleaned_data["email"],
         )
         messages.success(request, _("The address is removed."))
@@ -598,14 +599,14 @@ def address_remove(request: HttpRequest) -> HttpResponse:
 
 @login_required
 @require_POST
-def api_token_revoke(request: HttpRequest) -> HttpResponse:
+def api_token_revoke(request: AuthenticatedHttpRequest) -> HttpResponse:
     token_id = request.POST.get("token", "")
     if (
         token_id.isascii()
         and token_id.isdigit()
         and len(token_id) < 19
         and actions.revoke_own_api_token(
-            request.user,  # type: ignore[arg-type]
+            request.user,
             int(token_id),
         )
     ):
@@ -615,8 +616,8 @@ def api_token_revoke(request: HttpRequest) -> HttpResponse:
 
 @login_required
 @require_POST
-def notifications(request: HttpRequest) -> HttpResponse:
-    user: User = request.user  # type: ignore[assignment]
+def notifications(request: AuthenticatedHttpRequest) -> HttpResponse:
+    user: User = request.user
     verified = list(
         user.contact_addresses.filter(verified_at__isnull=False).values_list("email", flat=True)
     )

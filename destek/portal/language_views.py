@@ -16,5 +16,5 @@ def choose_language(request: HttpRequest) -> HttpResponse:
     language = request.POST.get("language", "") if request.method == "POST" else ""
     user = request.user
     if user.is_authenticated and language in dict(settings.LANGUAGES):
-        set_language(user, language)  # type: ignore[arg-type]
+        set_language(user, language)
     return response

@@ -24,7 +24,7 @@ class PersonalLocaleMiddleware:
         if user is not None and user.is_authenticated:
             if settings.LANGUAGE_COOKIE_NAME not in request.COOKIES:
                 translation.activate(user.language)
-                request.LANGUAGE_CODE = user.language  # type: ignore[attr-defined]
+                request.LANGUAGE_CODE = user.language
             try:
                 timezone.activate(zoneinfo.ZoneInfo(user.time_zone))
             except (zoneinfo.ZoneInfoNotFoundError, ValueError):

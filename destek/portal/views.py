@@ -15,6 +15,8 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from destek.accounts.http import AuthenticatedHttpRequest
+from destek.accounts.models import User
 from destek.kb.actions import settle_visit
 from destek.kb.visits import issue_visit
 from destek.lib.browser import facts_from_user_agent
@@ -50,16 +52,14 @@ FIELD_OF = {
 }
 
 
-def _store(user: Any, files: list[Any]) -> list[Any]:
+def _store(user: User, files: list[Any]) -> list[Attachment]:
     """Each file through the one upload action (size limit, generated names)."""
     return [actions.store_upload(user, upload) for upload in files]
 
 
 def home(request: HttpRequest) -> HttpResponse:
     if request.user.is_authenticated:
-        return redirect(
-            "portal:tickets" if request.user.is_customer else "desk:queue"  # type: ignore[union-attr]
-        )
+        return redirect("portal:tickets" if request.user.is_customer else "desk:queue")
     return render(request, "portal/home.html", {"lookup": LookupForm()})
 
 
@@ -128,7 +128,7 @@ def status_attachment(
 
 
 @login_required
-def attachment(request: HttpRequest, public_id: uuid.UUID) -> HttpResponseBase:
+def attachment(request: AuthenticatedHttpRequest, public_id: uuid.UUID) -> HttpResponseBase:
     """A file from a ticket page, for customers and agents alike, through the one door: a
     customer gets files of public messages of their tickets, an agent those of their
     departments' tickets. Signed out, the browser goes to the sign-in page and comes back."""
@@ -144,15 +144,15 @@ def sign_out(request: HttpRequest) -> HttpResponse:
     return redirect("portal:home")
 
 
-def _customer(request: HttpRequest) -> Any:
+def _customer(request: AuthenticatedHttpRequest) -> User:
     user = request.user
-    if not user.is_customer:  # type: ignore[union-attr]
+    if not user.is_customer:
         raise PermissionDenied
     return user
 
 
 @login_required
-def tickets(request: HttpRequest) -> HttpResponse:
+def tickets(request: AuthenticatedHttpRequest) -> HttpResponse:
     user = _customer(request)
     status = request.GET.get("status", "")
     qs = Ticket.objects.visible_to(user).select_related("department", "customer")
@@ -164,7 +164,7 @@ def tickets(request: HttpRequest) -> HttpResponse:
     return render(request, "portal/tickets.html", {"rows": rows, "status": status})
 
 
-def _follow_up_of(user: Any, raw: str | None) -> Ticket | None:
+def _follow_up_of(user: User, raw: str | None) -> Ticket | None:
     """The customer's own closed ticket a new one follows up, from `?follow_up=<number>`."""
     if not raw or not raw.isdigit():
         return None
@@ -177,7 +177,7 @@ def _follow_up_of(user: Any, raw: str | None) -> Ticket | None:
 
 
 @login_required
-def new_ticket(request: HttpRequest) -> HttpResponse:
+def new_ticket(request: AuthenticatedHttpRequest) -> HttpResponse:
     user = _customer(request)
     follow_up = _follow_up_of(user, request.POST.get("follow_up") or request.GET.get("follow_up"))
     initial: dict[str, Any] = {
@@ -229,7 +229,7 @@ def _closed_offers(ticket: Ticket) -> dict[str, Any]:
     return {"can_reopen": can_reopen, "can_reply": not closed or can_reopen}
 
 
-def _merged(user: Any, ticket: Ticket) -> dict[str, Any]:
+def _merged(user: User | None, ticket: Ticket) -> dict[str, Any]:
     """Where a merged ticket went: its number always, and the target itself only when this
     person may open it (a merge joins one customer's tickets, but an organisation or an
     admin's edit can change who sees what)."""
@@ -243,7 +243,7 @@ def _merged(user: Any, ticket: Ticket) -> dict[str, Any]:
 
 
 def _ticket_page(
-    request: HttpRequest,
+    request: AuthenticatedHttpRequest,
     number: int,
     reply: ReplyForm,
     sms_error: str = "",
@@ -279,13 +279,13 @@ def _ticket_page(
 
 
 @login_required
-def ticket(request: HttpRequest, number: int) -> HttpResponse:
+def ticket(request: AuthenticatedHttpRequest, number: int) -> HttpResponse:
     return _ticket_page(request, number, ReplyForm())
 
 
 @login_required
 @require_POST
-def reply(request: HttpRequest, number: int) -> HttpResponse:
+def reply(request: AuthenticatedHttpRequest, number: int) -> HttpResponse:
     user = _customer(request)
     form = ReplyForm(request.POST, request.FILES)
     if form.is_valid():
@@ -310,7 +310,7 @@ def reply(request: HttpRequest, number: int) -> HttpResponse:
 
 @login_required
 @require_POST
-def sms(request: HttpRequest, number: int) -> HttpResponse:
+def sms(request: AuthenticatedHttpRequest, number: int) -> HttpResponse:
     """Switch the SMS of agent replies on or off for this ticket."""
     user = _customer(request)
     try:
@@ -327,7 +327,7 @@ def sms(request: HttpRequest, number: int) -> HttpResponse:
 
 @login_required
 @require_POST
-def transition(request: HttpRequest, number: int, action: str) -> HttpResponse:
+def transition(request: AuthenticatedHttpRequest, number: int, action: str) -> HttpResponse:
     user = _customer(request)
     try:
         ticket = access_ticket(user, number)

@@ -201,7 +201,7 @@ def next_response_start(ticket: Any) -> datetime | None:
         and ticket.last_customer_message_at <= ticket.last_agent_message_at
     ):
         return None
-    first = (
+    first: datetime | None = (
         ticket.messages.filter(
             author_kind=AuthorKind.CUSTOMER,
             nudge=False,
@@ -222,7 +222,8 @@ class Clocks:
     next_response_start: datetime | None
 
     def __getitem__(self, clock: str) -> Due:
-        return getattr(self, clock)  # type: ignore[no-any-return]
+        due: Due = getattr(self, clock)
+        return due
 
 
 def compute(ticket: Any, schedules: Schedules | None = None, now: datetime | None = None) -> Clocks:

@@ -6,16 +6,21 @@ import re
 from typing import Any
 
 import pytest
+from django.core.mail import EmailMessage
 
 pytestmark = pytest.mark.django_db
 
 
-def mailed_code(outbox: list, to: str) -> str:
+def mailed_code(outbox: list[EmailMessage], to: str) -> str:
     mail = [m for m in outbox if m.to == [to]][-1]
-    return re.search(r"\b(\d{6})\b", mail.body).group(1)  # type: ignore[union-attr]
+    found = re.search(r"\b(\d{6})\b", str(mail.body))
+    assert found is not None
+    return found.group(1)
 
 
-def test_an_address_is_verified_with_the_code_mailed_to_it(customer: Any, outbox: list) -> None:
+def test_an_address_is_verified_with_the_code_mailed_to_it(
+    customer: Any, outbox: list[EmailMessage]
+) -> None:
     added = customer.post("auth/addresses", {"email": "Billing@Example.com"})
     assert added.status_code == 202
     assert added.json() == {"email": "billing@example.com", "verified": False}
@@ -33,7 +38,7 @@ def test_an_address_is_verified_with_the_code_mailed_to_it(customer: Any, outbox
     ]
 
 
-def test_five_wrong_codes_spend_the_code(customer: Any, outbox: list) -> None:
+def test_five_wrong_codes_spend_the_code(customer: Any, outbox: list[EmailMessage]) -> None:
     customer.post("auth/addresses", {"email": "billing@example.com"})
     code = mailed_code(outbox, "billing@example.com")
     wrong = "000000" if code != "000000" else "111111"
@@ -43,7 +48,9 @@ def test_five_wrong_codes_spend_the_code(customer: Any, outbox: list) -> None:
     assert late.status_code == 422
 
 
-def test_ticket_mail_cannot_go_to_an_unverified_address(customer: Any, outbox: list) -> None:
+def test_ticket_mail_cannot_go_to_an_unverified_address(
+    customer: Any, outbox: list[EmailMessage]
+) -> None:
     refused = customer.post(
         "tickets",
         {
@@ -61,7 +68,7 @@ def test_ticket_mail_cannot_go_to_an_unverified_address(customer: Any, outbox: l
 
 
 def test_another_customers_verified_address_is_not_yours(
-    customer: Any, customer2: Any, outbox: list
+    customer: Any, customer2: Any, outbox: list[EmailMessage]
 ) -> None:
     customer.post("auth/addresses", {"email": "billing@example.com"})
     customer.post(

@@ -16,7 +16,7 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from destek.accounts import actions
-from destek.accounts.models import ApiToken
+from destek.accounts.models import ApiToken, User
 
 pytestmark = pytest.mark.django_db
 
@@ -28,7 +28,7 @@ def me(raw: str) -> int:
 
 
 def test_a_token_unused_for_longer_than_the_idle_limit_stops_working(
-    users: dict, settings: Any
+    users: dict[str, User], settings: Any
 ) -> None:
     settings.DESTEK_API_TOKEN_IDLE_DAYS = 30
     raw = actions.issue_api_token(users["customer"], name="backup script")
@@ -42,7 +42,7 @@ def test_a_token_unused_for_longer_than_the_idle_limit_stops_working(
 
 
 def test_a_token_never_used_ends_the_idle_limit_after_it_was_made(
-    users: dict, settings: Any
+    users: dict[str, User], settings: Any
 ) -> None:
     settings.DESTEK_API_TOKEN_IDLE_DAYS = 30
     raw = actions.issue_api_token(users["customer"])
@@ -51,7 +51,7 @@ def test_a_token_never_used_ends_the_idle_limit_after_it_was_made(
 
 
 def test_each_person_keeps_a_bounded_number_of_tokens_the_oldest_revoked(
-    users: dict, settings: Any
+    users: dict[str, User], settings: Any
 ) -> None:
     settings.DESTEK_API_TOKENS_PER_USER = 3
     made = []
@@ -63,7 +63,7 @@ def test_each_person_keeps_a_bounded_number_of_tokens_the_oldest_revoked(
     assert me(other) == 200  # another person's tokens are their own count
 
 
-def test_switching_two_factor_on_ends_every_token(users: dict) -> None:
+def test_switching_two_factor_on_ends_every_token(users: dict[str, User]) -> None:
     customer = users["customer"]
     raw = actions.issue_api_token(customer)
     assert me(raw) == 200
@@ -73,7 +73,7 @@ def test_switching_two_factor_on_ends_every_token(users: dict) -> None:
     assert me(raw) == 401
 
 
-def test_the_last_use_is_written_at_most_once_an_hour(users: dict) -> None:
+def test_the_last_use_is_written_at_most_once_an_hour(users: dict[str, User]) -> None:
     raw = actions.issue_api_token(users["customer"])
     with CaptureQueriesContext(connection) as queries:
         for _n in range(5):
@@ -87,7 +87,7 @@ def test_the_last_use_is_written_at_most_once_an_hour(users: dict) -> None:
     assert token.last_used_at > timezone.now() + timedelta(minutes=60)
 
 
-def test_the_profile_lists_the_tokens_and_revokes_one_with_a_post(users: dict) -> None:
+def test_the_profile_lists_the_tokens_and_revokes_one_with_a_post(users: dict[str, User]) -> None:
     made = Client(headers={"User-Agent": "nightly-export/2.1"}).post(
         "/api/v1/auth/token",
         json.dumps({"email": "customer@example.com", "password": "demo"}),

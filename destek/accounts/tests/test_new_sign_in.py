@@ -6,9 +6,10 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from django.core.mail import EmailMessage
 from django.test import Client
 
-from destek.accounts.models import ContactAddress, SignInDevice
+from destek.accounts.models import ContactAddress, SignInDevice, User
 
 pytestmark = pytest.mark.django_db
 
@@ -27,7 +28,7 @@ def sign_in(capture: Any, user_agent: str, ip: str) -> None:
 
 
 def test_only_a_new_device_is_told_to_the_security_address(
-    users: dict, outbox: list, django_capture_on_commit_callbacks: Any
+    users: dict[str, User], outbox: list[EmailMessage], django_capture_on_commit_callbacks: Any
 ) -> None:
     customer = users["customer"]
     ContactAddress.objects.create(
@@ -47,7 +48,7 @@ def test_only_a_new_device_is_told_to_the_security_address(
 
 
 def test_a_token_from_a_new_client_is_told_too(
-    users: dict, outbox: list, django_capture_on_commit_callbacks: Any
+    users: dict[str, User], outbox: list[EmailMessage], django_capture_on_commit_callbacks: Any
 ) -> None:
     sign_in(django_capture_on_commit_callbacks, FIREFOX_LINUX, "198.51.100.7")
     client = Client(headers={"User-Agent": "curl/8.4.0"}, REMOTE_ADDR="192.0.2.44")

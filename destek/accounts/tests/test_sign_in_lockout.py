@@ -15,6 +15,7 @@ from django.test import Client
 from django.utils import timezone
 
 from destek.accounts import actions
+from destek.accounts.models import User
 from destek.accounts.sign_in import (
     ADDRESS_LIMIT,
     CODE_LIMIT,
@@ -73,7 +74,7 @@ def distributed_attack() -> None:
 
 
 def test_a_strangers_wrong_passwords_from_another_client_do_not_stop_the_owner(
-    users: dict,
+    users: dict[str, User],
 ) -> None:
     owner = known_browser()
     stranger = browser("203.0.113.66")
@@ -88,7 +89,7 @@ def test_a_strangers_wrong_passwords_from_another_client_do_not_stop_the_owner(
     assert token(OWNER_IP, "demo").status_code == 200
 
 
-def test_a_guess_spread_over_many_clients_is_throttled_per_address(users: dict) -> None:
+def test_a_guess_spread_over_many_clients_is_throttled_per_address(users: dict[str, User]) -> None:
     with time_machine.travel(NOW, tick=False):
         owner = known_browser()
         distributed_attack()
@@ -109,7 +110,7 @@ def test_a_guess_spread_over_many_clients_is_throttled_per_address(users: dict) 
 
 
 def test_a_right_password_and_a_wrong_one_answer_alike_while_the_address_is_throttled(
-    users: dict,
+    users: dict[str, User],
 ) -> None:
     with time_machine.travel(NOW, tick=False):
         distributed_attack()
@@ -120,7 +121,7 @@ def test_a_right_password_and_a_wrong_one_answer_alike_while_the_address_is_thro
 
 
 def test_with_a_second_factor_the_owner_signs_in_from_a_new_client_during_an_attack(
-    users: dict,
+    users: dict[str, User],
 ) -> None:
     customer = users["customer"]
     two_factor = actions.start_two_factor(customer)
@@ -139,7 +140,7 @@ def test_with_a_second_factor_the_owner_signs_in_from_a_new_client_during_an_att
     assert token("100.64.7.62", "demo", otp="000000").status_code == 429
 
 
-def test_the_wait_time_is_shown_when_one_client_guessed_too_often(users: dict) -> None:
+def test_the_wait_time_is_shown_when_one_client_guessed_too_often(users: dict[str, User]) -> None:
     with time_machine.travel(NOW, tick=False):
         stranger = browser("203.0.113.99")
         for _n in range(PAIR_LIMIT):
@@ -150,7 +151,7 @@ def test_the_wait_time_is_shown_when_one_client_guessed_too_often(users: dict) -
     assert api.status_code == 429 and api["Retry-After"] == "290"
 
 
-def test_only_wrong_passwords_count(users: dict) -> None:
+def test_only_wrong_passwords_count(users: dict[str, User]) -> None:
     owner = browser(OWNER_IP)
     for _n in range(PAIR_LIMIT + 2):
         assert sign_in(owner, "demo").status_code == 302
@@ -158,7 +159,7 @@ def test_only_wrong_passwords_count(users: dict) -> None:
     assert token(OWNER_IP, "demo").status_code == 200
 
 
-def test_wrong_codes_at_the_api_count_like_wrong_passwords(users: dict) -> None:
+def test_wrong_codes_at_the_api_count_like_wrong_passwords(users: dict[str, User]) -> None:
     customer = users["customer"]
     two_factor = actions.start_two_factor(customer)
     actions.confirm_two_factor(customer, pyotp.TOTP(two_factor.secret).now())
@@ -167,7 +168,7 @@ def test_wrong_codes_at_the_api_count_like_wrong_passwords(users: dict) -> None:
     assert token("203.0.113.70", "demo", otp="000000").status_code == 429
 
 
-def test_someone_with_the_password_cannot_lock_the_owners_code_step(users: dict) -> None:
+def test_someone_with_the_password_cannot_lock_the_owners_code_step(users: dict[str, User]) -> None:
     customer = users["customer"]
     two_factor = actions.start_two_factor(customer)
     actions.confirm_two_factor(customer, pyotp.TOTP(two_factor.secret).now())
@@ -185,7 +186,7 @@ def test_someone_with_the_password_cannot_lock_the_owners_code_step(users: dict)
 
 
 def test_changing_address_within_one_ipv6_network_does_not_reset_the_count(
-    users: dict,
+    users: dict[str, User],
 ) -> None:
     for n in range(PAIR_LIMIT):
         sign_in(browser(f"2001:db8:1:2::{n + 1:x}"), "guess")
@@ -193,7 +194,9 @@ def test_changing_address_within_one_ipv6_network_does_not_reset_the_count(
     assert sign_in(browser("2001:db8:9:9::1"), "demo").status_code == 302
 
 
-def test_codes_guessed_from_many_networks_stop_at_the_accounts_limit(users: dict) -> None:
+def test_codes_guessed_from_many_networks_stop_at_the_accounts_limit(
+    users: dict[str, User],
+) -> None:
     # Someone who has the password spreads code guesses over many clients: once the
     # account's limit is reached, no code is checked at all, not even the right one.
     customer = users["customer"]

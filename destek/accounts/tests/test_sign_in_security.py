@@ -10,6 +10,7 @@ from typing import Any
 import pyotp
 import pytest
 from django.apps import apps
+from django.core.mail import EmailMessage
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
@@ -38,7 +39,7 @@ def token(anonymous: Any, **payload: Any) -> Any:
 
 
 def test_the_api_gives_no_token_to_a_two_factor_user_on_the_password_alone(
-    anonymous: Any, users: dict
+    anonymous: Any, users: dict[str, User]
 ) -> None:
     customer = users["customer"]
     codes = enable(customer)
@@ -58,7 +59,7 @@ def test_the_api_still_gives_demo_users_a_token_on_the_password(anonymous: Any) 
 
 
 def test_the_api_refuses_an_account_whose_address_is_not_verified_as_a_wrong_password(
-    anonymous: Any, users: dict
+    anonymous: Any, users: dict[str, User]
 ) -> None:
     User.objects.filter(pk=users["customer"].pk).update(email_verified_at=None)
     refused = token(anonymous)
@@ -66,7 +67,7 @@ def test_the_api_refuses_an_account_whose_address_is_not_verified_as_a_wrong_pas
     assert refused.json() == token(anonymous, password="wrong").json()
 
 
-def test_a_code_is_accepted_once_and_no_older_code_after_it(users: dict) -> None:
+def test_a_code_is_accepted_once_and_no_older_code_after_it(users: dict[str, User]) -> None:
     customer = users["customer"]
     enable(customer)
     later = code_at(customer, 30)
@@ -79,7 +80,9 @@ def test_a_code_is_accepted_once_and_no_older_code_after_it(users: dict) -> None
         actions.check_second_factor(customer, code_at(customer, 120))
 
 
-def test_recovery_codes_are_stored_as_hashes_and_used_once(users: dict, outbox: list) -> None:
+def test_recovery_codes_are_stored_as_hashes_and_used_once(
+    users: dict[str, User], outbox: list[EmailMessage]
+) -> None:
     customer = users["customer"]
     codes = enable(customer)
     assert len(codes) == 10
@@ -91,7 +94,7 @@ def test_recovery_codes_are_stored_as_hashes_and_used_once(users: dict, outbox: 
     assert RecoveryCode.objects.filter(user=customer, used_at__isnull=True).count() == 9
 
 
-def test_setting_up_again_while_on_is_refused(users: dict) -> None:
+def test_setting_up_again_while_on_is_refused(users: dict[str, User]) -> None:
     customer = users["customer"]
     enable(customer)
     with pytest.raises(ActionRefused) as refused:
@@ -100,12 +103,12 @@ def test_setting_up_again_while_on_is_refused(users: dict) -> None:
     assert has_two_factor(customer)
 
 
-def test_a_pending_set_up_does_not_ask_for_a_code_at_sign_in(users: dict) -> None:
+def test_a_pending_set_up_does_not_ask_for_a_code_at_sign_in(users: dict[str, User]) -> None:
     actions.start_two_factor(users["customer"])
     assert not has_two_factor(users["customer"])
 
 
-def test_each_kind_of_mail_falls_back_to_the_account_address(users: dict) -> None:
+def test_each_kind_of_mail_falls_back_to_the_account_address(users: dict[str, User]) -> None:
     customer = users["customer"]
     for kind in ("support", "billing", "security", "announcements"):
         assert notification_address(customer, kind) == "customer@example.com"
@@ -113,7 +116,7 @@ def test_each_kind_of_mail_falls_back_to_the_account_address(users: dict) -> Non
         notification_address(customer, "everything")
 
 
-def test_only_a_verified_address_can_receive_a_kind_of_mail(users: dict) -> None:
+def test_only_a_verified_address_can_receive_a_kind_of_mail(users: dict[str, User]) -> None:
     customer = users["customer"]
     customer.contact_addresses.create(email="pending@example.com")
     with pytest.raises(ActionRefused) as refused:
@@ -126,7 +129,7 @@ def test_only_a_verified_address_can_receive_a_kind_of_mail(users: dict) -> None
     assert notification_address(customer, "billing") == "customer@example.com"
 
 
-def test_one_kind_of_mail_goes_to_one_address_at_most(users: dict) -> None:
+def test_one_kind_of_mail_goes_to_one_address_at_most(users: dict[str, User]) -> None:
     customer = users["customer"]
     now = timezone.now()
     customer.contact_addresses.create(email="a@example.com", verified_at=now, for_support=True)
@@ -134,7 +137,9 @@ def test_one_kind_of_mail_goes_to_one_address_at_most(users: dict) -> None:
         customer.contact_addresses.create(email="b@example.com", verified_at=now, for_support=True)
 
 
-def test_accounts_that_existed_before_verification_count_as_verified(users: dict) -> None:
+def test_accounts_that_existed_before_verification_count_as_verified(
+    users: dict[str, User],
+) -> None:
     migration = importlib.import_module(
         "destek.accounts.migrations.0004_email_verification_two_factor_notification_kinds"
     )

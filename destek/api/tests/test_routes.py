@@ -12,6 +12,7 @@ import pytest
 from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver
 
+from destek.accounts.models import User
 from destek.api.api import api
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -108,7 +109,7 @@ def test_customer_only_and_agent_only_routes_refuse_the_other_role(
 
 
 @pytest.mark.django_db
-def test_the_admin_is_for_admins_only(users: dict) -> None:
+def test_the_admin_is_for_admins_only(users: dict[str, User]) -> None:
     client = Client()
     assert client.get("/admin/").status_code == 302
     client.force_login(users["agent"])
@@ -135,7 +136,7 @@ def test_the_admin_is_for_admins_only(users: dict) -> None:
 
 
 @pytest.mark.django_db
-def test_admin_ticket_pages_show_subjects_as_text(customer: Any, users: dict) -> None:
+def test_admin_ticket_pages_show_subjects_as_text(customer: Any, users: dict[str, User]) -> None:
     number = customer.file_ticket(
         subject="<script>alert(1)</script> broken", body="<img src=x onerror=alert(1)>"
     )["number"]

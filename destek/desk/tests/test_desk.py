@@ -6,10 +6,12 @@ from typing import Any
 
 import pytest
 from django.core.cache import cache
+from django.core.mail import EmailMessage
 from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 
+from destek.accounts.models import User
 from destek.tickets import actions
 from destek.tickets.models import Ticket
 
@@ -17,14 +19,14 @@ pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def desk(users: dict) -> Client:
+def desk(users: dict[str, User]) -> Client:
     client = Client()
     client.force_login(users["agent"])
     client.cookies["django_language"] = "en"
     return client
 
 
-def filed(users: dict, who: str = "customer", subject: str = "Export fails") -> Ticket:
+def filed(users: dict[str, User], who: str = "customer", subject: str = "Export fails") -> Ticket:
     return actions.create_ticket(
         customer=users[who],
         subject=subject,
@@ -34,7 +36,7 @@ def filed(users: dict, who: str = "customer", subject: str = "Export fails") -> 
     )
 
 
-def test_the_queue_is_for_agents_only(users: dict) -> None:
+def test_the_queue_is_for_agents_only(users: dict[str, User]) -> None:
     customer = Client()
     customer.force_login(users["customer"])
     assert customer.get("/desk/").status_code == 403
@@ -42,7 +44,7 @@ def test_the_queue_is_for_agents_only(users: dict) -> None:
 
 
 def test_the_queue_shows_the_departments_tickets_vip_first_among_equals(
-    desk: Client, users: dict
+    desk: Client, users: dict[str, User]
 ) -> None:
     mine = filed(users)
     theirs = filed(users, subject="Payment failed twice")  # routed to Finance
@@ -51,7 +53,7 @@ def test_the_queue_shows_the_departments_tickets_vip_first_among_equals(
     assert f"#{theirs.number}" not in page
 
 
-def test_an_agent_replies_and_chooses_the_status(desk: Client, users: dict) -> None:
+def test_an_agent_replies_and_chooses_the_status(desk: Client, users: dict[str, User]) -> None:
     ticket = filed(users)
     response = desk.post(
         f"/desk/tickets/{ticket.number}/reply/",
@@ -62,7 +64,9 @@ def test_an_agent_replies_and_chooses_the_status(desk: Client, users: dict) -> N
     assert ticket.status == "resolved" and ticket.first_response_at is not None
 
 
-def test_notes_are_set_apart_and_never_reach_the_customer(desk: Client, users: dict) -> None:
+def test_notes_are_set_apart_and_never_reach_the_customer(
+    desk: Client, users: dict[str, User]
+) -> None:
     ticket = filed(users)
     desk.post(f"/desk/tickets/{ticket.number}/note/", {"body": "Old plan customer"})
     page = desk.get(f"/desk/tickets/{ticket.number}/").content.decode()
@@ -72,7 +76,9 @@ def test_notes_are_set_apart_and_never_reach_the_customer(desk: Client, users: d
     assert "Old plan customer" not in customer.get(f"/my/tickets/{ticket.number}/").content.decode()
 
 
-def test_assign_to_me_and_close_with_a_contract_clause(desk: Client, users: dict) -> None:
+def test_assign_to_me_and_close_with_a_contract_clause(
+    desk: Client, users: dict[str, User]
+) -> None:
     ticket = filed(users)
     desk.post(f"/desk/tickets/{ticket.number}/assign/")
     refused = desk.post(f"/desk/tickets/{ticket.number}/close/", {"reason": "contract"})
@@ -87,21 +93,21 @@ def test_assign_to_me_and_close_with_a_contract_clause(desk: Client, users: dict
     )
 
 
-def test_opening_a_ticket_marks_it_seen(desk: Client, users: dict) -> None:
+def test_opening_a_ticket_marks_it_seen(desk: Client, users: dict[str, User]) -> None:
     ticket = filed(users)
     desk.get(f"/desk/tickets/{ticket.number}/")
     ticket.refresh_from_db()
     assert ticket.first_seen_at is not None
 
 
-def test_another_departments_ticket_is_not_found(desk: Client, users: dict) -> None:
+def test_another_departments_ticket_is_not_found(desk: Client, users: dict[str, User]) -> None:
     theirs = filed(users, subject="Payment failed twice")
     assert desk.get(f"/desk/tickets/{theirs.number}/").status_code == 404
     assert desk.post(f"/desk/tickets/{theirs.number}/note/", {"body": "x"}).status_code == 404
 
 
 def test_the_queue_page_costs_the_same_queries_for_2_or_30_tickets(
-    desk: Client, users: dict
+    desk: Client, users: dict[str, User]
 ) -> None:
     def count() -> int:
         cache.clear()  # the counts' cache is tested on its own below
@@ -118,7 +124,7 @@ def test_the_queue_page_costs_the_same_queries_for_2_or_30_tickets(
 
 
 def test_the_queue_costs_seven_queries_and_six_while_its_counts_are_cached(
-    desk: Client, users: dict, django_assert_num_queries: Any
+    desk: Client, users: dict[str, User], django_assert_num_queries: Any
 ) -> None:
     """Pinned on purpose: session, user, the agent's departments, the one aggregate for all
     the filter counts, the page of tickets, the colleagues and the departments for the bulk
@@ -131,7 +137,9 @@ def test_the_queue_costs_seven_queries_and_six_while_its_counts_are_cached(
         desk.get("/desk/")
 
 
-def test_the_ticket_page_costs_a_fixed_number_of_queries(desk: Client, users: dict) -> None:
+def test_the_ticket_page_costs_a_fixed_number_of_queries(
+    desk: Client, users: dict[str, User]
+) -> None:
     ticket = filed(users)
     desk.get(f"/desk/tickets/{ticket.number}/")  # marks it seen once
 
@@ -146,7 +154,7 @@ def test_the_ticket_page_costs_a_fixed_number_of_queries(desk: Client, users: di
     assert count() == before
 
 
-def test_subjects_are_text_in_the_desk(desk: Client, users: dict) -> None:
+def test_subjects_are_text_in_the_desk(desk: Client, users: dict[str, User]) -> None:
     filed(users, subject="<script>alert(1)</script> broken")
     page = desk.get("/desk/").content.decode()
     assert "<script>alert(1)</script>" not in page
@@ -160,7 +168,7 @@ def page_messages(response: Any) -> list[str]:
 
 
 def test_a_bulk_status_change_reports_each_refusal_and_keeps_the_others_done(
-    desk: Client, users: dict
+    desk: Client, users: dict[str, User]
 ) -> None:
     done = [filed(users, subject=f"Report {i} is blank") for i in range(3)]
     closed = filed(users, subject="Old export question")
@@ -186,7 +194,7 @@ def test_a_bulk_status_change_reports_each_refusal_and_keeps_the_others_done(
 
 
 def test_a_bulk_action_on_another_departments_ticket_leaves_it_unchanged(
-    desk: Client, users: dict
+    desk: Client, users: dict[str, User]
 ) -> None:
     theirs = filed(users, subject="Payment failed twice")
     events_before = theirs.events.count()
@@ -198,7 +206,7 @@ def test_a_bulk_action_on_another_departments_ticket_leaves_it_unchanged(
     assert theirs.assignee is None and theirs.events.count() == events_before
 
 
-def test_bulk_assign_to_a_colleague_then_to_nobody(desk: Client, users: dict) -> None:
+def test_bulk_assign_to_a_colleague_then_to_nobody(desk: Client, users: dict[str, User]) -> None:
     from destek.accounts.models import User
     from destek.tickets.models import Department, Membership
 
@@ -214,7 +222,7 @@ def test_bulk_assign_to_a_colleague_then_to_nobody(desk: Client, users: dict) ->
     assert {t.assignee_id for t in Ticket.objects.filter(number__in=numbers)} == {None}
 
 
-def test_bulk_move_to_another_department(desk: Client, users: dict) -> None:
+def test_bulk_move_to_another_department(desk: Client, users: dict[str, User]) -> None:
     from destek.tickets.models import Department
 
     ticket = filed(users)
@@ -230,7 +238,9 @@ def test_bulk_move_to_another_department(desk: Client, users: dict) -> None:
     assert f"#{ticket.number}" not in response.content.decode().split('id="queue-list"')[-1]
 
 
-def test_bulk_merge_into_one_ticket_refuses_another_customers(desk: Client, users: dict) -> None:
+def test_bulk_merge_into_one_ticket_refuses_another_customers(
+    desk: Client, users: dict[str, User]
+) -> None:
     target = filed(users, subject="Export fails for March")
     same = filed(users, subject="Export fails for April")
     other = filed(users, who="customer2", subject="Export fails for May")
@@ -252,7 +262,7 @@ def test_bulk_merge_into_one_ticket_refuses_another_customers(desk: Client, user
     assert same.merged_into_id == target.pk and other.merged_into_id is None
 
 
-def test_bulk_actions_are_capped_and_need_a_selection(desk: Client, users: dict) -> None:
+def test_bulk_actions_are_capped_and_need_a_selection(desk: Client, users: dict[str, User]) -> None:
     too_many = [str(10_000_000 + i) for i in range(101)]
     response = desk.post(
         "/desk/bulk/", {"ticket": too_many, "op": "assign", "assignee": "me"}, follow=True
@@ -262,7 +272,7 @@ def test_bulk_actions_are_capped_and_need_a_selection(desk: Client, users: dict)
     assert page_messages(response) == ["Select at least one ticket."]
 
 
-def test_customers_cannot_use_the_bulk_bar(users: dict) -> None:
+def test_customers_cannot_use_the_bulk_bar(users: dict[str, User]) -> None:
     ticket = filed(users)
     client = Client()
     client.force_login(users["customer"])
@@ -283,7 +293,7 @@ def canned(**fields: Any) -> Any:
     return CannedReply.objects.create(**{"title": "Test reply", **fields})
 
 
-def test_canned_reply_placeholders_are_filled_and_nothing_else(users: dict) -> None:
+def test_canned_reply_placeholders_are_filled_and_nothing_else(users: dict[str, User]) -> None:
     from destek.desk.selectors import render_canned
 
     ticket = filed(users)
@@ -300,7 +310,7 @@ def test_canned_reply_placeholders_are_filled_and_nothing_else(users: dict) -> N
 
 
 def test_the_ticket_page_offers_its_departments_and_global_canned_replies_as_text(
-    desk: Client, users: dict
+    desk: Client, users: dict[str, User]
 ) -> None:
     from destek.accounts.models import User
 
@@ -314,7 +324,9 @@ def test_the_ticket_page_offers_its_departments_and_global_canned_replies_as_tex
     assert "Hello &lt;b onmouseover=&quot;x&quot;&gt;K&lt;/b&gt;," in page
 
 
-def test_a_canned_reply_is_sent_and_sets_its_status_and_priority(desk: Client, users: dict) -> None:
+def test_a_canned_reply_is_sent_and_sets_its_status_and_priority(
+    desk: Client, users: dict[str, User]
+) -> None:
     from destek.desk.models import CannedReply
 
     ticket = filed(users)
@@ -330,7 +342,7 @@ def test_a_canned_reply_is_sent_and_sets_its_status_and_priority(desk: Client, u
 
 
 def test_an_edited_canned_reply_keeps_its_priority_and_the_status_chosen(
-    desk: Client, users: dict
+    desk: Client, users: dict[str, User]
 ) -> None:
     ticket = filed(users)
     urgent = canned(body="x", status="resolved", priority="high")
@@ -343,7 +355,9 @@ def test_an_edited_canned_reply_keeps_its_priority_and_the_status_chosen(
     assert ticket.messages.order_by("-id")[0].body == "My own words"
 
 
-def test_another_departments_canned_reply_is_refused_on_the_page(desk: Client, users: dict) -> None:
+def test_another_departments_canned_reply_is_refused_on_the_page(
+    desk: Client, users: dict[str, User]
+) -> None:
     ticket = filed(users)
     theirs = canned(body="x", department_id=users["finance"].departments.get().pk)
     response = desk.post(f"/desk/tickets/{ticket.number}/canned/", {"canned": theirs.pk})
@@ -351,7 +365,7 @@ def test_another_departments_canned_reply_is_refused_on_the_page(desk: Client, u
     assert ticket.messages.count() == 1
 
 
-def test_canned_replies_are_managed_by_admins_only(users: dict) -> None:
+def test_canned_replies_are_managed_by_admins_only(users: dict[str, User]) -> None:
     client = Client()
     client.force_login(users["agent"])
     assert client.get("/admin/desk/cannedreply/").status_code == 302
@@ -360,7 +374,9 @@ def test_canned_replies_are_managed_by_admins_only(users: dict) -> None:
     assert client.get("/admin/desk/cannedreply/add/").status_code == 200
 
 
-def test_loading_the_demo_twice_keeps_three_canned_replies_in_each_language(users: dict) -> None:
+def test_loading_the_demo_twice_keeps_three_canned_replies_in_each_language(
+    users: dict[str, User],
+) -> None:
     from destek.demo.data import load_demo
     from destek.desk.models import CannedReply
 
@@ -371,7 +387,9 @@ def test_loading_the_demo_twice_keeps_three_canned_replies_in_each_language(user
 # --- merge from the ticket page -------------------------------------------------------------
 
 
-def test_an_agent_merges_a_duplicate_from_the_ticket_page(desk: Client, users: dict) -> None:
+def test_an_agent_merges_a_duplicate_from_the_ticket_page(
+    desk: Client, users: dict[str, User]
+) -> None:
     target = filed(users, subject="Export fails for March")
     duplicate = filed(users, subject="Export still fails for March")
     response = desk.post(
@@ -382,7 +400,7 @@ def test_an_agent_merges_a_duplicate_from_the_ticket_page(desk: Client, users: d
     assert duplicate.merged_into_id == target.pk and duplicate.close_reason == "duplicate"
 
 
-def test_merge_refusals_show_on_the_ticket_page(desk: Client, users: dict) -> None:
+def test_merge_refusals_show_on_the_ticket_page(desk: Client, users: dict[str, User]) -> None:
     ticket = filed(users)
     theirs = filed(users, subject="Payment failed twice")
     other = filed(users, who="customer2", subject="Export fails for May")
@@ -409,7 +427,10 @@ PHONE = {
 
 
 def test_an_agent_files_a_phone_ticket_for_a_known_customer(
-    desk: Client, users: dict, django_capture_on_commit_callbacks: Any, outbox: list
+    desk: Client,
+    users: dict[str, User],
+    django_capture_on_commit_callbacks: Any,
+    outbox: list[EmailMessage],
 ) -> None:
     with django_capture_on_commit_callbacks(execute=True):
         response = desk.post("/desk/phone/", {**PHONE, "customer": "Customer@Example.com"})
@@ -427,14 +448,17 @@ def test_an_agent_files_a_phone_ticket_for_a_known_customer(
     )
 
 
-def test_a_phone_ticket_finds_the_customer_by_number(desk: Client, users: dict) -> None:
+def test_a_phone_ticket_finds_the_customer_by_number(desk: Client, users: dict[str, User]) -> None:
     number = users["customer2"].customer_number
     desk.post("/desk/phone/", {**PHONE, "customer": number})
     assert Ticket.objects.get(subject=PHONE["subject"]).customer == users["customer2"]
 
 
 def test_a_phone_ticket_for_an_unknown_address_makes_a_customer_without_a_password(
-    desk: Client, users: dict, django_capture_on_commit_callbacks: Any, outbox: list
+    desk: Client,
+    users: dict[str, User],
+    django_capture_on_commit_callbacks: Any,
+    outbox: list[EmailMessage],
 ) -> None:
     from destek.accounts.models import User
 
@@ -453,7 +477,7 @@ def test_a_phone_ticket_for_an_unknown_address_makes_a_customer_without_a_passwo
 
 
 def test_phone_ticket_refusals_show_next_to_the_field_keeping_what_was_typed(
-    desk: Client, users: dict
+    desk: Client, users: dict[str, User]
 ) -> None:
     response = desk.post("/desk/phone/", {**PHONE, "customer": "1"})
     page = response.content.decode()
@@ -465,7 +489,7 @@ def test_phone_ticket_refusals_show_next_to_the_field_keeping_what_was_typed(
     assert not Ticket.objects.exists()
 
 
-def test_customers_cannot_file_phone_tickets(users: dict) -> None:
+def test_customers_cannot_file_phone_tickets(users: dict[str, User]) -> None:
     client = Client()
     client.force_login(users["customer"])
     assert client.get("/desk/phone/").status_code == 403
@@ -482,7 +506,9 @@ def count_of(page: str, name: str) -> int:
     return int(found.group(1))
 
 
-def test_the_queue_counts_each_filter_for_the_agents_departments(desk: Client, users: dict) -> None:
+def test_the_queue_counts_each_filter_for_the_agents_departments(
+    desk: Client, users: dict[str, User]
+) -> None:
     from datetime import timedelta
 
     from django.utils import timezone
@@ -524,7 +550,7 @@ def test_the_queue_counts_each_filter_for_the_agents_departments(desk: Client, u
     }
 
 
-def test_the_counts_are_cached_for_a_few_seconds(desk: Client, users: dict) -> None:
+def test_the_counts_are_cached_for_a_few_seconds(desk: Client, users: dict[str, User]) -> None:
     filed(users)
     assert count_of(desk.get("/desk/").content.decode(), "all") == 1
     filed(users, subject="Report 2 is blank")
@@ -536,7 +562,9 @@ def test_the_counts_are_cached_for_a_few_seconds(desk: Client, users: dict) -> N
 # --- live thread ----------------------------------------------------------------------------
 
 
-def test_the_thread_fragment_returns_only_messages_after_the_id(desk: Client, users: dict) -> None:
+def test_the_thread_fragment_returns_only_messages_after_the_id(
+    desk: Client, users: dict[str, User]
+) -> None:
     ticket = filed(users)
     first = ticket.messages.get()
     actions.add_message(ticket, author=users["agent"], body="A public answer")
@@ -557,7 +585,7 @@ def test_the_thread_fragment_returns_only_messages_after_the_id(desk: Client, us
     assert everything.content.decode().count("data-message-id=") == 3
 
 
-def test_the_thread_fragment_is_read_only(desk: Client, users: dict) -> None:
+def test_the_thread_fragment_is_read_only(desk: Client, users: dict[str, User]) -> None:
     ticket = filed(users)
     desk.get(f"/desk/tickets/{ticket.number}/thread/?after=0")
     ticket.refresh_from_db()
@@ -566,14 +594,14 @@ def test_the_thread_fragment_is_read_only(desk: Client, users: dict) -> None:
 
 
 def test_the_thread_fragment_is_not_found_outside_the_agents_departments(
-    desk: Client, users: dict
+    desk: Client, users: dict[str, User]
 ) -> None:
     theirs = filed(users, subject="Payment failed twice")
     assert desk.get(f"/desk/tickets/{theirs.number}/thread/?after=0").status_code == 404
     assert desk.get("/desk/tickets/10000000/thread/?after=0").status_code == 404
 
 
-def test_the_thread_fragment_never_reaches_customers(users: dict) -> None:
+def test_the_thread_fragment_never_reaches_customers(users: dict[str, User]) -> None:
     ticket = filed(users)
     actions.add_message(ticket, author=users["agent"], body="Secret note", internal=True)
     customer = Client()
@@ -592,7 +620,9 @@ def test_the_thread_fragment_never_reaches_customers(users: dict) -> None:
 # --- the script and its hooks ---------------------------------------------------------------
 
 
-def test_desk_pages_load_the_own_script_under_the_strict_policy(desk: Client, users: dict) -> None:
+def test_desk_pages_load_the_own_script_under_the_strict_policy(
+    desk: Client, users: dict[str, User]
+) -> None:
     ticket = filed(users)
     for url in ("/desk/", f"/desk/tickets/{ticket.number}/"):
         response = desk.get(url)
@@ -609,7 +639,9 @@ def test_desk_pages_load_the_own_script_under_the_strict_policy(desk: Client, us
         assert hook in ticket_page, hook
 
 
-def test_the_ticket_page_links_its_neighbours_in_the_queue(desk: Client, users: dict) -> None:
+def test_the_ticket_page_links_its_neighbours_in_the_queue(
+    desk: Client, users: dict[str, User]
+) -> None:
     tickets = [filed(users, subject=f"Report {i} is blank") for i in range(3)]
     order = [
         t.number
@@ -625,7 +657,7 @@ def test_the_ticket_page_links_its_neighbours_in_the_queue(desk: Client, users: 
 
 
 def test_the_agent_sees_the_customers_details_and_history_in_words(
-    desk: Client, users: dict
+    desk: Client, users: dict[str, User]
 ) -> None:
     ticket = actions.create_ticket(
         customer=users["customer"],
@@ -643,7 +675,7 @@ def test_the_agent_sees_the_customers_details_and_history_in_words(
 
 
 def test_in_persian_the_history_arrow_points_the_way_the_text_reads(
-    desk: Client, users: dict
+    desk: Client, users: dict[str, User]
 ) -> None:
     ticket = filed(users)
     desk.cookies["django_language"] = "fa"

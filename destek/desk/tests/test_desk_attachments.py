@@ -10,6 +10,7 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 
+from destek.accounts.models import User
 from destek.desk.models import CannedReply
 from destek.tickets import actions
 from destek.tickets.models import Attachment, Message, Ticket
@@ -18,7 +19,7 @@ pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def desk(users: dict) -> Client:
+def desk(users: dict[str, User]) -> Client:
     client = Client()
     client.force_login(users["agent"])
     client.cookies["django_language"] = "en"
@@ -26,7 +27,7 @@ def desk(users: dict) -> Client:
 
 
 @pytest.fixture
-def ticket(users: dict) -> Ticket:
+def ticket(users: dict[str, User]) -> Ticket:
     return actions.create_ticket(
         customer=users["customer"],
         subject="Export fails",
@@ -55,7 +56,7 @@ def test_the_reply_and_note_boxes_take_files_without_javascript(
 
 
 def test_an_agent_attaches_files_to_a_reply_and_the_customer_downloads_them(
-    desk: Client, ticket: Ticket, users: dict
+    desk: Client, ticket: Ticket, users: dict[str, User]
 ) -> None:
     response = desk.post(
         f"/desk/tickets/{ticket.number}/reply/",
@@ -75,10 +76,12 @@ def test_an_agent_attaches_files_to_a_reply_and_the_customer_downloads_them(
     assert "steps.png" in page
     attachment = reply.attachments.get(filename="settings.txt")
     download = customer.get(f"/attachments/{attachment.public_id}/")
-    assert b"".join(download.streaming_content) == b"export=on"
+    assert b"".join(download.streaming_content) == b"export=on"  # type: ignore[attr-defined]
 
 
-def test_files_of_a_note_stay_internal(desk: Client, ticket: Ticket, users: dict) -> None:
+def test_files_of_a_note_stay_internal(
+    desk: Client, ticket: Ticket, users: dict[str, User]
+) -> None:
     desk.post(
         f"/desk/tickets/{ticket.number}/note/",
         {"body": "Server log attached.", "attachments": a_file("server.log", b"secret")},

@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 from django.test import Client
 
+from destek.accounts.models import User
 from destek.lib.errors import ActionRefused
 from destek.tickets import actions
 from destek.tickets.choices import EventKind
@@ -17,14 +18,14 @@ pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def desk(users: dict) -> Client:
+def desk(users: dict[str, User]) -> Client:
     client = Client()
     client.force_login(users["agent"])
     client.cookies["django_language"] = "en"
     return client
 
 
-def filed(users: dict, subject: str = "Export fails") -> Ticket:
+def filed(users: dict[str, User], subject: str = "Export fails") -> Ticket:
     return actions.create_ticket(
         customer=users["customer"],
         subject=subject,
@@ -43,7 +44,9 @@ def last_event(ticket: Ticket) -> int:
     return TicketEvent.objects.filter(ticket=ticket).order_by("-pk").values_list("pk", flat=True)[0]
 
 
-def test_a_priority_and_department_change_writes_one_event_each(desk: Client, users: dict) -> None:
+def test_a_priority_and_department_change_writes_one_event_each(
+    desk: Client, users: dict[str, User]
+) -> None:
     ticket = filed(users)
     before = last_event(ticket)
     finance = Department.objects.get(slug="finance")
@@ -58,7 +61,7 @@ def test_a_priority_and_department_change_writes_one_event_each(desk: Client, us
 
 
 def test_a_refused_department_change_keeps_the_priority_as_it_was(
-    desk: Client, users: dict, monkeypatch: Any
+    desk: Client, users: dict[str, User], monkeypatch: Any
 ) -> None:
     ticket = filed(users)
     before, priority = last_event(ticket), ticket.priority
@@ -79,7 +82,9 @@ def test_a_refused_department_change_keeps_the_priority_as_it_was(
     assert kinds_since(ticket, before) == []
 
 
-def test_a_bulk_change_writes_the_events_of_the_ticket_page(desk: Client, users: dict) -> None:
+def test_a_bulk_change_writes_the_events_of_the_ticket_page(
+    desk: Client, users: dict[str, User]
+) -> None:
     tickets = [filed(users), filed(users, subject="Invoice page shows an error")]
     before = {t.pk: last_event(t) for t in tickets}
     numbers = [t.number for t in tickets]

@@ -10,6 +10,7 @@ import pytest
 from django.test import Client
 from django.utils import timezone
 
+from destek.accounts.models import User
 from destek.tickets import actions
 from destek.tickets.models import Message, Ticket
 
@@ -17,14 +18,14 @@ pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def desk(users: dict) -> Client:
+def desk(users: dict[str, User]) -> Client:
     client = Client()
     client.force_login(users["agent"])
     client.cookies["django_language"] = "en"
     return client
 
 
-def filed(users: dict, subject: str) -> Ticket:
+def filed(users: dict[str, User], subject: str) -> Ticket:
     return actions.create_ticket(
         customer=users["customer"], subject=subject, body=f"{subject}.", channel="web"
     )
@@ -36,7 +37,7 @@ def count_of(page: str, name: str) -> int:
     return int(found.group(1))
 
 
-def test_the_counts_follow_a_bulk_change_at_once(desk: Client, users: dict) -> None:
+def test_the_counts_follow_a_bulk_change_at_once(desk: Client, users: dict[str, User]) -> None:
     tickets = [filed(users, f"Report {i} is blank") for i in range(3)]
     before = desk.get("/desk/").content.decode()
     assert count_of(before, "all") == 3
@@ -51,7 +52,7 @@ def test_the_counts_follow_a_bulk_change_at_once(desk: Client, users: dict) -> N
     assert count_of(page, "status_new") == 0
 
 
-def test_a_colleagues_counts_follow_a_bulk_change_too(desk: Client, users: dict) -> None:
+def test_a_colleagues_counts_follow_a_bulk_change_too(desk: Client, users: dict[str, User]) -> None:
     from destek.tickets.models import Membership
 
     tickets = [filed(users, f"Report {i} is blank") for i in range(2)]
@@ -67,14 +68,18 @@ def test_a_colleagues_counts_follow_a_bulk_change_too(desk: Client, users: dict)
     assert after == before - 2
 
 
-def test_the_counts_follow_a_change_on_the_ticket_page(desk: Client, users: dict) -> None:
+def test_the_counts_follow_a_change_on_the_ticket_page(
+    desk: Client, users: dict[str, User]
+) -> None:
     ticket = filed(users, "Report 1 is blank")
     assert count_of(desk.get("/desk/").content.decode(), "mine") == 0
     desk.post(f"/desk/tickets/{ticket.number}/assign/")
     assert count_of(desk.get("/desk/").content.decode(), "mine") == 1
 
 
-def test_an_agent_can_still_answer_a_ticket_closed_long_ago(desk: Client, users: dict) -> None:
+def test_an_agent_can_still_answer_a_ticket_closed_long_ago(
+    desk: Client, users: dict[str, User]
+) -> None:
     """The reopen window binds customers; agents keep their rule (choose the status it
     reopens with), so the desk keeps offering the reply box and it is accepted."""
     ticket = filed(users, "Old export question")

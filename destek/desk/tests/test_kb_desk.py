@@ -14,6 +14,7 @@ from django.test import Client
 from django.utils import timezone
 from django.utils.encoding import iri_to_uri
 
+from destek.accounts.models import User
 from destek.demo.data import load_demo
 from destek.desk.article_drafts import thread_as_markdown
 from destek.kb import actions as kb_actions
@@ -41,7 +42,7 @@ def signed_in(user: Any) -> Client:
 
 
 @pytest.fixture
-def desk(users: dict) -> Client:
+def desk(users: dict[str, User]) -> Client:
     return signed_in(users["agent"])
 
 
@@ -69,7 +70,7 @@ def article(
     )
 
 
-def filed(users: dict, subject: str = "Cannot reset my password") -> Ticket:
+def filed(users: dict[str, User], subject: str = "Cannot reset my password") -> Ticket:
     return actions.create_ticket(
         customer=users["customer"],
         subject=subject,
@@ -80,7 +81,7 @@ def filed(users: dict, subject: str = "Cannot reset my password") -> Ticket:
 
 
 def test_customers_and_strangers_never_reach_the_desk_knowledge_base(
-    users: dict, section: Section
+    users: dict[str, User], section: Section
 ) -> None:
     found = article(section, "Reset your password")
     pages = [
@@ -275,7 +276,7 @@ def test_the_same_file_name_twice_gets_a_second_name() -> None:
 
 
 def test_an_article_from_a_ticket_is_a_draft_of_its_public_thread_without_internal_notes(
-    desk: Client, users: dict, section: Section
+    desk: Client, users: dict[str, User], section: Section
 ) -> None:
     ticket = filed(users)
     actions.add_message(ticket, author=users["agent"], body="Customer is rude, VIP?", internal=True)
@@ -314,7 +315,7 @@ def test_an_article_from_a_ticket_is_a_draft_of_its_public_thread_without_intern
 
 
 def test_insert_a_link_lists_only_published_public_articles_in_the_tickets_language(
-    desk: Client, users: dict, section: Section, settings: Any
+    desk: Client, users: dict[str, User], section: Section, settings: Any
 ) -> None:
     settings.BASE_URL = "https://help.example.com"
     article(section, "Şifrəni necə bərpa etmək olar", language="az")
@@ -339,7 +340,7 @@ def _events(found: Article, kind: str, n: int, language: str = "en") -> None:
 
 
 def test_reports_count_views_votes_deflections_and_searches_that_found_nothing(
-    desk: Client, users: dict, section: Section, django_assert_num_queries: Any
+    desk: Client, users: dict[str, User], section: Section, django_assert_num_queries: Any
 ) -> None:
     read = article(section, "Failed payment")
     quiet = article(section, "Support hours")
@@ -408,7 +409,7 @@ def test_the_demo_knowledge_base_loads_twice_without_duplicates(db: Any) -> None
 
 
 def test_the_admin_writes_translations_through_the_action_so_search_follows(
-    users: dict, section: Section
+    users: dict[str, User], section: Section
 ) -> None:
     found = article(section, "Browser requirements", body="Use a recent browser.")
     client = signed_in(users["admin"])

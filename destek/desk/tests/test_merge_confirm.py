@@ -10,6 +10,7 @@ import pytest
 from django.contrib.staticfiles import finders
 from django.test import Client
 
+from destek.accounts.models import User
 from destek.tickets import actions
 from destek.tickets.actions import Actor
 from destek.tickets.models import Ticket
@@ -19,21 +20,21 @@ RULE = re.compile(r"([^{}]+)\{([^}]*)\}")
 
 
 @pytest.fixture
-def desk(users: dict) -> Client:
+def desk(users: dict[str, User]) -> Client:
     client = Client()
     client.force_login(users["agent"])
     client.cookies["django_language"] = "en"
     return client
 
 
-def filed(users: dict, subject: str, who: str = "customer") -> Ticket:
+def filed(users: dict[str, User], subject: str, who: str = "customer") -> Ticket:
     return actions.create_ticket(
         customer=users[who], subject=subject, body=f"{subject}: since Monday.", channel="web"
     )
 
 
 def test_merging_from_the_ticket_page_asks_for_confirmation_naming_both_tickets(
-    desk: Client, users: dict
+    desk: Client, users: dict[str, User]
 ) -> None:
     target = filed(users, "Export fails for March")
     duplicate = filed(users, "Export still broken")
@@ -48,7 +49,7 @@ def test_merging_from_the_ticket_page_asks_for_confirmation_naming_both_tickets(
     assert duplicate.merged_into_id is None and duplicate.status == "new"
 
 
-def test_confirming_merges_and_lands_on_the_target(desk: Client, users: dict) -> None:
+def test_confirming_merges_and_lands_on_the_target(desk: Client, users: dict[str, User]) -> None:
     target = filed(users, "Export fails for March")
     duplicate = filed(users, "Export still broken")
     response = desk.post(
@@ -62,7 +63,7 @@ def test_confirming_merges_and_lands_on_the_target(desk: Client, users: dict) ->
 
 
 def test_a_merge_that_would_be_refused_is_refused_before_the_confirmation(
-    desk: Client, users: dict
+    desk: Client, users: dict[str, User]
 ) -> None:
     mine = filed(users, "Export fails for March")
     other = filed(users, "Export fails for May", who="customer2")
@@ -73,7 +74,7 @@ def test_a_merge_that_would_be_refused_is_refused_before_the_confirmation(
 
 
 def test_the_merged_tickets_desk_page_points_to_the_target_and_keeps_its_thread(
-    desk: Client, users: dict
+    desk: Client, users: dict[str, User]
 ) -> None:
     target = filed(users, "Export fails for March")
     duplicate = filed(users, "Export still broken")
@@ -84,7 +85,9 @@ def test_the_merged_tickets_desk_page_points_to_the_target_and_keeps_its_thread(
     assert 'id="merge-form"' not in page, "a merged ticket is not merged again"
 
 
-def test_the_merge_number_box_is_styled_like_the_other_inputs(desk: Client, users: dict) -> None:
+def test_the_merge_number_box_is_styled_like_the_other_inputs(
+    desk: Client, users: dict[str, User]
+) -> None:
     ticket = filed(users, "Export fails for March")
     page = desk.get(f"/desk/tickets/{ticket.number}/").content.decode()
     assert 'type="number" name="into"' in page
@@ -94,7 +97,9 @@ def test_the_merge_number_box_is_styled_like_the_other_inputs(desk: Client, user
     assert "input[type=number]" in text_inputs
 
 
-def test_a_bulk_merge_asks_for_confirmation_listing_every_ticket(desk: Client, users: dict) -> None:
+def test_a_bulk_merge_asks_for_confirmation_listing_every_ticket(
+    desk: Client, users: dict[str, User]
+) -> None:
     target = filed(users, "Export fails for March")
     first = filed(users, "Export still broken")
     second = filed(users, "CSV export empty")

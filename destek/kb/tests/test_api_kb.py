@@ -7,6 +7,7 @@ from typing import Any
 import pytest
 from django.test import Client
 
+from destek.accounts.models import User
 from destek.api import kb as kb_api
 from destek.kb.choices import ArticleStatus, Visibility
 from destek.kb.models import SearchLog
@@ -49,7 +50,9 @@ def test_the_language_comes_from_lang_else_accept_language(db: Any) -> None:
     assert ask("search", language="en", q="пароль", lang="ru-RU").json()[0]["language"] == "ru"
 
 
-def test_a_signed_in_callers_own_language_is_the_default(users: dict, as_user: Any) -> None:
+def test_a_signed_in_callers_own_language_is_the_default(
+    users: dict[str, User], as_user: Any
+) -> None:
     reset_password()
     users["customer"].language = "ru"
     users["customer"].save(update_fields=["language"])

@@ -9,6 +9,7 @@ import pytest
 import time_machine
 from django.test import Client
 
+from destek.accounts.models import User
 from destek.kb.choices import ArticleEventKind
 from destek.kb.jobs import settle_deflections
 from destek.kb.models import ArticleEvent
@@ -27,7 +28,7 @@ TICKET = {
 
 
 @pytest.fixture
-def browser(users: dict, django_capture_on_commit_callbacks: Any) -> Client:
+def browser(users: dict[str, User], django_capture_on_commit_callbacks: Any) -> Client:
     client = Client(headers={"Accept-Language": "en"})
     client.cookies["django_language"] = "en"
     client.force_login(users["customer"])
@@ -119,7 +120,9 @@ def test_a_visit_without_opened_suggestions_counts_nothing(browser: Client) -> N
     assert kinds(visit) == []
 
 
-def test_someone_elses_visit_in_a_link_counts_nothing(browser: Client, users: dict) -> None:
+def test_someone_elses_visit_in_a_link_counts_nothing(
+    browser: Client, users: dict[str, User]
+) -> None:
     made = reset_password()
     visit = visit_of(browser.get(FORM))
     stranger = Client()

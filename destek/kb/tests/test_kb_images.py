@@ -11,6 +11,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.forms import modelform_factory
 from django.test import Client
 
+from destek.accounts.models import User
 from destek.kb.admin import TranslationForm
 from destek.kb.markdown import remote_images, render
 from destek.kb.models import Translation
@@ -27,7 +28,7 @@ REMOTE = "Look here:\n\n![The form](https://tracker.example/pixel.png?reader=1)\
 
 
 @pytest.fixture
-def desk(users: dict) -> Client:
+def desk(users: dict[str, User]) -> Client:
     client = Client()
     client.force_login(users["agent"])
     client.cookies["django_language"] = "en"

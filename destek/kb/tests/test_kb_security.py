@@ -12,6 +12,7 @@ from django.contrib.sessions.models import Session
 from django.db import connection
 from django.test import Client
 
+from destek.accounts.models import User
 from destek.kb import views
 from destek.kb.choices import ArticleEventKind
 from destek.kb.models import ArticleEvent, Translation
@@ -75,7 +76,7 @@ def test_anonymous_views_make_no_session_and_count_once_per_client(db: Any) -> N
 
 
 def test_opening_articles_with_ever_new_visit_ids_counts_a_bounded_number_of_deflections(
-    users: dict,
+    users: dict[str, User],
 ) -> None:
     made = reset_password()
     client = Client(headers={"Accept-Language": "en"})

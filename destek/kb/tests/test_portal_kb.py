@@ -9,6 +9,7 @@ import time_machine
 from django.core.files.base import ContentFile
 from django.test import Client
 
+from destek.accounts.models import User
 from destek.kb.choices import ArticleEventKind, ArticleStatus, Visibility
 from destek.kb.models import ArticleEvent, ArticleFile, Feedback, SearchLog
 from destek.kb.tests.pages_helpers import article, page, reset_password, section
@@ -53,7 +54,7 @@ def test_everyone_sees_the_help_centre_link_in_the_header(customer_client: Clien
 
 
 @pytest.fixture
-def customer_client(users: dict) -> Client:
+def customer_client(users: dict[str, User]) -> Client:
     return signed_in(users["customer"])
 
 
@@ -119,7 +120,9 @@ def test_related_articles_appear_in_the_pages_language_where_translated(db: Any)
 
 
 @pytest.mark.parametrize("who", ["anonymous", "customer"])
-def test_drafts_and_internal_articles_do_not_exist_for_customers(who: str, users: dict) -> None:
+def test_drafts_and_internal_articles_do_not_exist_for_customers(
+    who: str, users: dict[str, User]
+) -> None:
     draft = article(
         "draft", {"en": ("Upcoming refund rules", "Not yet.")}, status=ArticleStatus.DRAFT
     )
@@ -140,7 +143,9 @@ def test_drafts_and_internal_articles_do_not_exist_for_customers(who: str, users
     assert Feedback.objects.count() == 0
 
 
-def test_agents_see_internal_articles_marked_as_internal_but_never_drafts(users: dict) -> None:
+def test_agents_see_internal_articles_marked_as_internal_but_never_drafts(
+    users: dict[str, User],
+) -> None:
     internal = article(
         "internal",
         {"en": ("Refund override procedure", "Agents only: the override.")},
@@ -221,7 +226,9 @@ def test_script_in_an_articles_markdown_never_reaches_the_page(db: Any) -> None:
     assert 'href="javascript:' not in text
 
 
-def test_a_helpful_vote_is_recorded_once_per_submit_with_its_comment(users: dict) -> None:
+def test_a_helpful_vote_is_recorded_once_per_submit_with_its_comment(
+    users: dict[str, User],
+) -> None:
     made = reset_password()
     client = signed_in(users["customer"])
     response = client.post(
@@ -307,7 +314,7 @@ def test_an_articles_image_is_shown_inline_and_a_guide_is_downloaded(db: Any) ->
     assert shown["Content-Disposition"].startswith("inline;")
     assert shown["X-Content-Type-Options"] == "nosniff"
     assert "sandbox" in shown["Content-Security-Policy"]
-    assert b"".join(shown.streaming_content) == b"\x89PNG\r\n\x1a\nfake"
+    assert b"".join(shown.streaming_content) == b"\x89PNG\r\n\x1a\nfake"  # type: ignore[attr-defined]
     download = client.get(f"/kb/files/{guide.public_id}/")
     assert download["Content-Type"] == "application/octet-stream"
     assert download["Content-Disposition"] == (
@@ -328,7 +335,7 @@ def test_an_svg_or_html_file_is_never_rendered_inline(db: Any) -> None:
         assert response["Content-Disposition"].startswith("attachment;"), name
 
 
-def test_files_of_hidden_articles_are_not_found_for_customers(users: dict) -> None:
+def test_files_of_hidden_articles_are_not_found_for_customers(users: dict[str, User]) -> None:
     internal = reset_password(visibility=Visibility.INTERNAL)
     draft = article("draft", {"en": ("Draft", "Soon.")}, status=ArticleStatus.DRAFT)
     files = [_file(a, "a.png", "image/png", b"png") for a in (internal, draft)]
@@ -357,7 +364,7 @@ def _many_articles(count: int) -> None:
 
 
 def test_the_help_centre_home_takes_a_fixed_number_of_queries(
-    django_assert_num_queries: Any, users: dict
+    django_assert_num_queries: Any, users: dict[str, User]
 ) -> None:
     _many_articles(12)
     client = signed_in(users["customer"])
@@ -372,7 +379,7 @@ def test_the_help_centre_home_takes_a_fixed_number_of_queries(
 
 
 def test_an_article_page_takes_a_fixed_number_of_queries(
-    django_assert_num_queries: Any, django_assert_max_num_queries: Any, users: dict
+    django_assert_num_queries: Any, django_assert_max_num_queries: Any, users: dict[str, User]
 ) -> None:
     _many_articles(12)
     client = signed_in(users["customer"])

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pytest
 
+from destek.accounts.models import User
 from destek.kb.actions import record_event, save_translation, settle_visit
 from destek.kb.choices import ArticleEventKind
 from destek.kb.models import Article, ArticleEvent, Section
@@ -12,7 +13,7 @@ from destek.tickets import actions
 
 
 @pytest.mark.django_db
-def test_filing_late_turns_a_deflection_into_filed_anyway(users: dict) -> None:
+def test_filing_late_turns_a_deflection_into_filed_anyway(users: dict[str, User]) -> None:
     section = Section.objects.create(slug="wallet", titles={"en": "Wallet"})
     article = Article.objects.create(key="top-up", section=section, status="published")
     save_translation(article, language="en", title="Top up your wallet", body="With a card.")

@@ -11,21 +11,21 @@
 from __future__ import annotations
 
 from datetime import date, datetime
+from typing import Literal
 
 from django import template
 
 from destek.lib import dates
 
 register = template.Library()
+STYLES: dict[str, dates.Style] = {"date": "date", "short": "short", "medium": "medium"}
 
 
 @register.filter
 def when(value: datetime | date | None, style: str = "medium") -> str:
     if value is None or value == "":
         return ""
-    if style not in ("date", "short", "medium"):
-        style = "medium"
-    return dates.format_when(value, style=style)  # type: ignore[arg-type]
+    return dates.format_when(value, style=STYLES.get(style, "medium"))
 
 
 @register.filter
@@ -39,7 +39,7 @@ def time_left(minutes: float | None) -> str:
 
 
 @register.filter
-def num(value: int | float | None) -> str:
+def num(value: int | float | Literal[""] | None) -> str:
     return "" if value is None or value == "" else dates.format_number(value)
 
 

@@ -135,5 +135,5 @@ def test_template_filters_use_the_active_language_and_zone() -> None:
 def test_any_instant_formats_in_every_language_and_calendar(value: datetime, language: str) -> None:
     with timezone.override(BAKU):
         for style in ("date", "short", "medium"):
-            assert dates.format_when(value, language, style)  # type: ignore[arg-type]
+            assert dates.format_when(value, language, style)
         assert dates.format_deadline(value, language)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django import forms
 from django.utils import translation
 from django.utils.translation import gettext_lazy as _
@@ -15,7 +17,7 @@ class CodeForm(forms.Form):
     code = forms.CharField(required=False)
 
 
-def refused(**extra: str) -> ActionRefused:
+def refused(**extra: Any) -> ActionRefused:
     return ActionRefused("invalid_code", _("Enter a valid e-mail address."), **extra)
 
 

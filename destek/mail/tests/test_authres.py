@@ -21,7 +21,9 @@ AUTH = Path(__file__).parent / "fixtures" / "auth"
 OURS = frozenset({"mx.destek.test"})
 
 
-def verdict_for(name: str, sender: str = "customer@example.com", trusted: frozenset = OURS) -> str:
+def verdict_for(
+    name: str, sender: str = "customer@example.com", trusted: frozenset[str] = OURS
+) -> str:
     raw = (AUTH / name).read_bytes()
     return verdict_of(trusted_results(header_list(raw), trusted), sender)
 

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from django.core.mail import EmailMessage
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -31,7 +32,7 @@ NO_TICKET = {
 
 
 @pytest.fixture
-def deliver(demo: None, django_capture_on_commit_callbacks: Any, outbox: list) -> Any:
+def deliver(demo: None, django_capture_on_commit_callbacks: Any, outbox: list[EmailMessage]) -> Any:
     def run(raw: bytes) -> Any:
         with django_capture_on_commit_callbacks(execute=True):
             return process_message(raw, "corpus")

@@ -184,7 +184,8 @@ service anvil {{
                     return
             except OSError:
                 time.sleep(0.1)
-        output = self.process.stdout.read().decode() if self.process.poll() is not None else ""
+        stdout = self.process.stdout
+        output = stdout.read().decode() if stdout and self.process.poll() is not None else ""
         self.stop()
         log = self.log.read_text() if self.log.exists() else ""
         pytest.fail(f"Dovecot did not start:\n{output}\n{log}", pytrace=False)
@@ -292,6 +293,7 @@ def test_a_new_message_becomes_a_ticket_and_is_then_marked_seen(
     assert (result.stored, result.error) == (1, "")
     inbound = InboundMessage.objects.get()
     assert inbound.source == "imap:support"
+    assert inbound.ticket_id is not None
     assert Ticket.objects.get(pk=inbound.ticket_id).subject == "Kabinetə giriş yoxdur"
     assert dovecot.flags() == [{b"\\Seen"}]
     assert poll(account).stored == 0, "a seen message is not taken again"

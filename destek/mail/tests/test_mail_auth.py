@@ -10,9 +10,11 @@ from typing import Any
 
 import pytest
 from django.core import mail as django_mail
+from django.core.mail import EmailMessage
 from django.test import Client
 
 from destek.accounts.actions import request_password_reset
+from destek.accounts.models import User
 from destek.mail.actions import process_message
 from destek.mail.models import InboundMessage
 from destek.notify.models import Delivery
@@ -32,7 +34,7 @@ def fixture(name: str, **values: Any) -> bytes:
 
 
 @pytest.fixture
-def deliver(demo: None, django_capture_on_commit_callbacks: Any, outbox: list) -> Any:
+def deliver(demo: None, django_capture_on_commit_callbacks: Any, outbox: list[EmailMessage]) -> Any:
     def run(raw: bytes) -> Any:
         with django_capture_on_commit_callbacks(execute=True):
             return process_message(raw, "test")
@@ -60,7 +62,7 @@ def waiting_ticket(customer: Any, agent: Any) -> Ticket:
 
 def confirm_link(address: str) -> str:
     [mail] = [m for m in django_mail.outbox if address in m.to and "/mail/confirm/" in m.body]
-    found = re.search(r"https?://[^/\s]+(/mail/confirm/[^\s]+/)", mail.body)
+    found = re.search(r"https?://[^/\s]+(/mail/confirm/[^\s]+/)", str(mail.body))
     assert found is not None
     return found.group(1)
 
@@ -89,7 +91,7 @@ def test_a_forged_reply_in_a_customers_name_is_held_for_agents_and_hidden_from_t
 
 
 def test_agents_see_a_warning_on_held_mail_and_the_customers_page_does_not_show_it(
-    deliver: Any, checked: Any, waiting_ticket: Ticket, users: dict
+    deliver: Any, checked: Any, waiting_ticket: Ticket, users: dict[str, User]
 ) -> None:
     number = waiting_ticket.number
     deliver(fixture("forged_reply_dmarc_fail.eml", number=number))
@@ -202,7 +204,7 @@ def test_forged_mail_cannot_silence_a_password_reset(
 
 
 def test_security_mail_is_never_held_by_a_full_automatic_cap(
-    customer: Any, settings: Any, outbox: list
+    customer: Any, settings: Any, outbox: list[EmailMessage]
 ) -> None:
     settings.DESTEK_AUTOMAIL_PER_HOUR = 2
     for i in range(3):
@@ -252,7 +254,7 @@ def test_asking_for_verification_without_a_trusted_server_is_flagged_at_start_up
 
 
 def test_a_held_reply_confirmed_after_the_reopen_window_files_a_linked_follow_up(
-    deliver: Any, checked: Any, users: dict
+    deliver: Any, checked: Any, users: dict[str, User]
 ) -> None:
     from datetime import timedelta
 

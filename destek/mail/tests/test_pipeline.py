@@ -51,7 +51,7 @@ def compose(
 
 
 @pytest.fixture
-def deliver(demo: None, django_capture_on_commit_callbacks: Any, outbox: list) -> Any:
+def deliver(demo: None, django_capture_on_commit_callbacks: Any, outbox: list[EmailMessage]) -> Any:
     """Hand raw bytes to the pipeline as an adapter would; mail it queues is sent."""
 
     def run(raw: bytes, source: str = "test") -> Any:
@@ -116,7 +116,7 @@ def test_the_same_message_twice_is_stored_once(deliver: Any) -> None:
 
 
 def test_a_forged_reply_from_someone_else_never_enters_the_customers_ticket(
-    deliver: Any, users: dict
+    deliver: Any, users: dict[str, User]
 ) -> None:
     own = actions.create_ticket(
         customer=users["customer"], subject="Refund for order 77", body="Please.", channel="web"
@@ -135,7 +135,7 @@ def test_a_forged_reply_from_someone_else_never_enters_the_customers_ticket(
 
 
 def test_the_ticket_number_in_the_subject_threads_only_the_customers_own_mail(
-    deliver: Any, users: dict
+    deliver: Any, users: dict[str, User]
 ) -> None:
     own = actions.create_ticket(
         customer=users["customer"], subject="Refund for order 77", body="Please.", channel="web"
@@ -151,7 +151,7 @@ def test_the_ticket_number_in_the_subject_threads_only_the_customers_own_mail(
 
 
 def test_an_agent_answers_by_mail_and_a_marked_answer_is_an_internal_note(
-    deliver: Any, users: dict, settings: Any
+    deliver: Any, users: dict[str, User], settings: Any
 ) -> None:
     settings.DESTEK_NOTIFY_AGENTS_ON_NEW = True
     filed = deliver(compose(subject="Reports page stays blank", body="Since 09:10."))
@@ -185,7 +185,9 @@ def test_an_agent_answers_by_mail_and_a_marked_answer_is_an_internal_note(
     assert last.internal and last.body == "the customer uses an old Safari"
 
 
-def test_a_forged_from_an_agent_never_acts_as_the_agent(deliver: Any, users: dict) -> None:
+def test_a_forged_from_an_agent_never_acts_as_the_agent(
+    deliver: Any, users: dict[str, User]
+) -> None:
     filed = deliver(compose(subject="Reports page stays blank", body="Since 09:10."))
     ticket = Ticket.objects.get(number=filed.ticket_number)
     to_customer = mails_to("leyla@example.org")[-1]
@@ -283,7 +285,7 @@ def test_an_oversized_file_is_refused_the_ticket_filed_and_the_sender_told(
 
 
 def test_mail_from_a_verified_contact_address_is_the_customers_and_answered_there(
-    deliver: Any, users: dict
+    deliver: Any, users: dict[str, User]
 ) -> None:
     customer = users["customer"]
     ContactAddress.objects.create(
@@ -297,7 +299,7 @@ def test_mail_from_a_verified_contact_address_is_the_customers_and_answered_ther
 
 
 def test_after_the_reopen_window_a_reply_files_a_linked_follow_up(
-    deliver: Any, users: dict
+    deliver: Any, users: dict[str, User]
 ) -> None:
     from datetime import timedelta
 
@@ -316,7 +318,7 @@ def test_after_the_reopen_window_a_reply_files_a_linked_follow_up(
 
 
 def test_a_message_that_cannot_be_read_is_quarantined_and_the_rest_keeps_flowing(
-    deliver: Any, users: dict
+    deliver: Any, users: dict[str, User]
 ) -> None:
     outcome = deliver(b"\x00\x01\x02 not a mail at all \xff\xfe")
     assert outcome.status == InboundStatus.QUARANTINED
@@ -372,8 +374,8 @@ def test_one_sender_cannot_flood_the_queue(deliver: Any, settings: Any) -> None:
 def test_our_message_ids_carry_a_token_signed_for_their_recipient() -> None:
     value = tokens.message_id(12345678, "Leyla@Example.org")
     assert re.match(r"^<destek\.[0-9a-f]{16}\.t12345678\.[0-9a-f]{20}@destek\.localhost>$", value)
-    assert tokens.from_ids([value.strip("<>")], "leyla@example.org").for_sender
-    assert not tokens.from_ids([value.strip("<>")], "mallory@example.net").for_sender
+    assert tokens.from_ids([value.strip("<>")], "leyla@example.org").for_sender  # type: ignore[union-attr]
+    assert not tokens.from_ids([value.strip("<>")], "mallory@example.net").for_sender  # type: ignore[union-attr]
     plus = tokens.reply_address(12345678)
     assert tokens.from_plus_address([plus]) == 12345678
     assert tokens.from_plus_address([plus.replace("t12345678", "t12345679")]) is None
@@ -390,7 +392,7 @@ def test_unknown_senders_languages_are_guessed_from_their_letters(deliver: Any) 
 
 
 def test_the_thread_folds_the_quote_and_tells_agents_where_a_mail_came_from(
-    deliver: Any, users: dict
+    deliver: Any, users: dict[str, User]
 ) -> None:
     from django.test import Client
 
@@ -422,7 +424,7 @@ def test_the_thread_folds_the_quote_and_tells_agents_where_a_mail_came_from(
 
 
 def test_a_bounced_address_gets_no_more_automatic_mail_until_it_writes_again(
-    deliver: Any, users: dict
+    deliver: Any, users: dict[str, User]
 ) -> None:
     FailingAddress.objects.create(email="leyla@example.org", permanent=True, status="5.1.1")
     # A mail from it proves it works again: the mark goes and the confirmation is sent.
@@ -445,7 +447,7 @@ def test_a_bounced_address_gets_no_more_automatic_mail_until_it_writes_again(
 
 
 def test_finance_tickets_mail_the_billing_address_the_customer_chose(
-    deliver: Any, users: dict, django_capture_on_commit_callbacks: Any
+    deliver: Any, users: dict[str, User], django_capture_on_commit_callbacks: Any
 ) -> None:
     from destek.tickets.models import Department
 

@@ -7,8 +7,10 @@ from typing import Any
 
 import pytest
 from django.core import mail as django_mail
+from django.core.mail import EmailMessage
 from django.db import DataError
 
+from destek.accounts.models import User
 from destek.mail import actions as mail_actions
 from destek.mail.actions import process_message, run
 from destek.mail.models import InboundMessage, InboundStatus
@@ -22,7 +24,7 @@ pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def deliver(demo: None, django_capture_on_commit_callbacks: Any, outbox: list) -> Any:
+def deliver(demo: None, django_capture_on_commit_callbacks: Any, outbox: list[EmailMessage]) -> Any:
     def run_one(raw: bytes, source: str = "test") -> Any:
         with django_capture_on_commit_callbacks(execute=True):
             return process_message(raw, source)
@@ -30,7 +32,7 @@ def deliver(demo: None, django_capture_on_commit_callbacks: Any, outbox: list) -
     return run_one
 
 
-def _agent_ticket(deliver: Any, users: dict, settings: Any) -> tuple[Ticket, Any]:
+def _agent_ticket(deliver: Any, users: dict[str, User], settings: Any) -> tuple[Ticket, Any]:
     """A ticket filed by mail in the agent's department, and the notification the agent got."""
     settings.DESTEK_NOTIFY_AGENTS_ON_NEW = True
     filed = deliver(compose(subject="Reports page stays blank", body="Since 09:10."))
@@ -45,7 +47,7 @@ def _agent_ticket(deliver: Any, users: dict, settings: Any) -> tuple[Ticket, Any
 
 
 def test_an_agent_whose_mail_client_uses_the_support_domain_can_still_answer_by_mail(
-    deliver: Any, users: dict, settings: Any
+    deliver: Any, users: dict[str, User], settings: Any
 ) -> None:
     # The support address shares its domain with the staff's own mailboxes, and Thunderbird
     # (like many clients) writes Message-IDs at the sender's domain.
@@ -71,7 +73,7 @@ def test_our_own_message_id_coming_back_is_still_ignored(deliver: Any) -> None:
 
 
 def test_an_agents_out_of_office_reply_is_never_posted_as_an_answer_to_the_customer(
-    deliver: Any, users: dict, settings: Any
+    deliver: Any, users: dict[str, User], settings: Any
 ) -> None:
     ticket, to_agent = _agent_ticket(deliver, users, settings)
     away = compose(
@@ -208,7 +210,7 @@ def test_multiparts_nested_deeper_than_the_cap_are_kept_as_one_file() -> None:
 
 
 def test_a_forged_bounce_cannot_stop_a_strangers_password_resets_and_security_mail(
-    deliver: Any, users: dict
+    deliver: Any, users: dict[str, User]
 ) -> None:
     victim = users["customer"].email
     forged = (

@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from django.core.mail import EmailMessage
 from django.utils import translation
 
 from destek.accounts.models import User
@@ -22,7 +23,7 @@ GENERIC = (
 
 
 @pytest.fixture
-def deliver(demo: None, django_capture_on_commit_callbacks: Any, outbox: list) -> Any:
+def deliver(demo: None, django_capture_on_commit_callbacks: Any, outbox: list[EmailMessage]) -> Any:
     def run(raw: bytes) -> Any:
         with django_capture_on_commit_callbacks(execute=True):
             return process_message(raw, "test")

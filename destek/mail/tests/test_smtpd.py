@@ -71,6 +71,7 @@ def test_a_message_to_support_is_accepted_with_250_and_becomes_a_ticket(
     inbound = InboundMessage.objects.get()
     assert inbound.source == "smtp"
     assert inbound.status == InboundStatus.STORED
+    assert inbound.ticket_id is not None
     ticket = Ticket.objects.get(pk=inbound.ticket_id)
     assert f"stored #{ticket.number}" in reply.decode()
     assert ticket.subject == "Kabinetə giriş"
@@ -89,6 +90,7 @@ def test_plus_addresses_and_department_addresses_are_ours_and_route_to_the_depar
         other = compose(body="Və bir sual da: hesab-faktura haradadır?")
         assert client.sendmail("leyla@example.org", ["support+x@destek.localhost"], other) == {}
     first, second = InboundMessage.objects.order_by("pk")
+    assert first.ticket_id is not None
     assert Ticket.objects.get(pk=first.ticket_id).department.slug == "finance"
     assert second.status == InboundStatus.STORED, second.reason
 

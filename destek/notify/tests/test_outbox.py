@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 import time_machine
 from django.core import mail
+from django.core.mail import EmailMessage
 from django.utils import timezone
 
 from destek.notify.jobs import deliver_now, is_permanent, sweep_outbox_now
@@ -38,7 +39,7 @@ def test_mail_is_written_in_the_same_transaction_as_the_ticket(customer: Any) ->
 
 
 def test_smtp_down_keeps_mail_waiting_and_sends_it_once_when_back(
-    customer: Any, settings: Any, outbox: list
+    customer: Any, settings: Any, outbox: list[EmailMessage]
 ) -> None:
     settings.EMAIL_BACKEND = DOWN
     customer.file_ticket()
@@ -55,7 +56,7 @@ def test_smtp_down_keeps_mail_waiting_and_sends_it_once_when_back(
     assert (waiting.status, waiting.attempts) == ("sent", 2)
 
 
-def test_a_delivery_is_never_sent_twice(customer: Any, outbox: list) -> None:
+def test_a_delivery_is_never_sent_twice(customer: Any, outbox: list[EmailMessage]) -> None:
     customer.file_ticket()
     delivery = Delivery.objects.get(recipient="customer@example.com")
     before = len(mail.outbox)
@@ -64,7 +65,7 @@ def test_a_delivery_is_never_sent_twice(customer: Any, outbox: list) -> None:
 
 
 def test_a_worker_killed_mid_send_is_retried_after_the_claim_goes_stale(
-    customer: Any, settings: Any, outbox: list
+    customer: Any, settings: Any, outbox: list[EmailMessage]
 ) -> None:
     settings.EMAIL_BACKEND = DOWN
     customer.file_ticket()
@@ -93,7 +94,7 @@ def test_retries_back_off_and_wait_out_an_outage_before_giving_up(
 
 
 def test_a_malformed_address_fails_at_once_instead_of_retrying_forever(
-    customer: Any, outbox: list
+    customer: Any, outbox: list[EmailMessage]
 ) -> None:
     customer.file_ticket()
     delivery = Delivery.objects.get(recipient="customer@example.com")
@@ -104,7 +105,7 @@ def test_a_malformed_address_fails_at_once_instead_of_retrying_forever(
 
 
 def test_automatic_mail_to_one_address_is_capped_but_agent_replies_are_not(
-    customer: Any, agent: Any, settings: Any, outbox: list
+    customer: Any, agent: Any, settings: Any, outbox: list[EmailMessage]
 ) -> None:
     settings.DESTEK_AUTOMAIL_PER_HOUR = 3
     for i in range(5):
@@ -124,7 +125,7 @@ def test_smtp_5xx_is_permanent_and_4xx_is_not() -> None:
 
 
 def test_outbound_mail_headers_cannot_be_injected_through_the_subject(
-    customer: Any, outbox: list
+    customer: Any, outbox: list[EmailMessage]
 ) -> None:
     customer.file_ticket(subject="Broken\r\nBcc: victim@example.com", body="Header injection.")
     mine = next(m for m in outbox if m.to == ["customer@example.com"])
@@ -132,7 +133,9 @@ def test_outbound_mail_headers_cannot_be_injected_through_the_subject(
     assert "victim@example.com" not in mine.message().get("Bcc", "")
 
 
-def test_every_mail_has_a_message_id_and_reply_to(customer: Any, outbox: list) -> None:
+def test_every_mail_has_a_message_id_and_reply_to(
+    customer: Any, outbox: list[EmailMessage]
+) -> None:
     number = customer.file_ticket()["number"]
     message = outbox[0].message()
     # Signed for its recipient, so a reply can be recognised (destek.mail.tokens).

@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 import time_machine
 from django.core import mail
+from django.core.mail import EmailMessage
 from django.db import OperationalError, connection
 from django.utils import timezone
 
@@ -98,7 +99,7 @@ def sent_copies(delivery: Delivery) -> int:
 
 @pytest.mark.django_db(transaction=True)
 def test_a_mail_sent_just_before_the_database_goes_away_is_not_sent_again(
-    customer: Any, settings: Any, database: Database, outbox: list
+    customer: Any, settings: Any, database: Database, outbox: list[EmailMessage]
 ) -> None:
     delivery = one_delivery(customer, settings)
     settings.EMAIL_BACKEND = f"{HERE}.SendsThenDatabaseGoes"
@@ -120,7 +121,7 @@ def test_a_mail_sent_just_before_the_database_goes_away_is_not_sent_again(
 
 @pytest.mark.django_db(transaction=True)
 def test_a_dead_workers_claim_that_the_journal_shows_sent_is_marked_sent_not_resent(
-    customer: Any, settings: Any, database: Database, outbox: list
+    customer: Any, settings: Any, database: Database, outbox: list[EmailMessage]
 ) -> None:
     delivery = one_delivery(customer, settings)
     settings.EMAIL_BACKEND = f"{HERE}.SendsThenDatabaseGoes"
@@ -139,7 +140,7 @@ def test_a_dead_workers_claim_that_the_journal_shows_sent_is_marked_sent_not_res
 
 @pytest.mark.django_db(transaction=True)
 def test_marking_a_mail_sent_is_retried_when_the_database_is_back_within_seconds(
-    customer: Any, settings: Any, database: Database, outbox: list
+    customer: Any, settings: Any, database: Database, outbox: list[EmailMessage]
 ) -> None:
     delivery = one_delivery(customer, settings)
     settings.EMAIL_BACKEND = f"{HERE}.SendsThenDatabaseGoes"
@@ -150,7 +151,7 @@ def test_marking_a_mail_sent_is_retried_when_the_database_is_back_within_seconds
 
 
 def test_a_killed_workers_claim_is_taken_over_once_its_heartbeat_is_a_minute_old(
-    customer: Any, settings: Any, outbox: list
+    customer: Any, settings: Any, outbox: list[EmailMessage]
 ) -> None:
     delivery = one_delivery(customer, settings)
     settings.EMAIL_BACKEND = LOCMEM
@@ -171,7 +172,7 @@ def test_a_killed_workers_claim_is_taken_over_once_its_heartbeat_is_a_minute_old
 
 
 def test_after_losing_the_database_a_worker_waits_a_minute_before_taking_over_claims(
-    customer: Any, settings: Any, outbox: list
+    customer: Any, settings: Any, outbox: list[EmailMessage]
 ) -> None:
     delivery = one_delivery(customer, settings)
     settings.EMAIL_BACKEND = LOCMEM
@@ -190,7 +191,7 @@ def test_after_losing_the_database_a_worker_waits_a_minute_before_taking_over_cl
 
 
 def test_the_sweep_drains_everything_due_in_one_run_not_200_a_minute(
-    customer: Any, settings: Any, outbox: list
+    customer: Any, settings: Any, outbox: list[EmailMessage]
 ) -> None:
     template = one_delivery(customer, settings)
     settings.EMAIL_BACKEND = LOCMEM
@@ -215,7 +216,7 @@ def test_the_sweep_drains_everything_due_in_one_run_not_200_a_minute(
 
 
 def test_while_smtp_is_down_one_probe_tries_it_at_5_15_30_then_60_seconds(
-    customer: Any, settings: Any, outbox: list
+    customer: Any, settings: Any, outbox: list[EmailMessage]
 ) -> None:
     assert PROBE_DELAYS == (5, 15, 30, 60)
     settings.EMAIL_BACKEND = f"{HERE}.DownBackend"
@@ -224,6 +225,7 @@ def test_while_smtp_is_down_one_probe_tries_it_at_5_15_30_then_60_seconds(
         customer.file_ticket(subject=f"Report {i} is blank", body=f"Report {i} shows nothing.")
     assert DownBackend.tries == 1, "once down, nothing else is tried"
     state = TransportState.objects.get(transport="email")
+    assert state.next_probe_at is not None and state.down_since is not None
     assert state.next_probe_at - state.down_since == timedelta(seconds=5)
     at = state.next_probe_at
     waiting = Delivery.objects.filter(status="queued", attempts=0).first()
@@ -235,13 +237,14 @@ def test_while_smtp_is_down_one_probe_tries_it_at_5_15_30_then_60_seconds(
         with time_machine.travel(at, tick=False):
             assert probe_now("email") == "retry"
         state = TransportState.objects.get(transport="email")
+        assert state.next_probe_at is not None
         assert state.next_probe_at - at == timedelta(seconds=delay)
         at = state.next_probe_at
     assert DownBackend.tries == 5
 
 
 def test_when_smtp_comes_back_every_waiting_mail_goes_out_within_seconds(
-    customer: Any, settings: Any, outbox: list
+    customer: Any, settings: Any, outbox: list[EmailMessage]
 ) -> None:
     settings.EMAIL_BACKEND = f"{HERE}.DownBackend"
     for i in range(3):
@@ -295,7 +298,7 @@ class SlowBackend:
 
 
 def test_the_sweep_stops_at_its_time_budget_and_leaves_the_rest_due(
-    customer: Any, settings: Any, outbox: list
+    customer: Any, settings: Any, outbox: list[EmailMessage]
 ) -> None:
     one_delivery(customer, settings)
     settings.EMAIL_BACKEND = f"{HERE}.SlowBackend"
@@ -317,7 +320,7 @@ def test_the_sweep_stops_at_its_time_budget_and_leaves_the_rest_due(
 
 
 def test_a_journal_that_cannot_be_written_does_not_stop_the_mail_being_marked_sent(
-    customer: Any, settings: Any, tmp_path: Any, outbox: list
+    customer: Any, settings: Any, tmp_path: Any, outbox: list[EmailMessage]
 ) -> None:
     delivery = one_delivery(customer, settings)
     settings.EMAIL_BACKEND = LOCMEM

@@ -39,7 +39,7 @@ def verified_phone(user: User, phone: str = PHONE) -> None:
     user.save(update_fields=["phone", "phone_verified_at"])
 
 
-def ticket_with_sms(customer: Any, users: dict) -> int:
+def ticket_with_sms(customer: Any, users: dict[str, User]) -> int:
     verified_phone(users["customer"])
     number = int(customer.file_ticket()["number"])
     answer = customer.patch(f"tickets/{number}", {"notify_sms": True})
@@ -53,7 +53,7 @@ def sms_rows() -> Any:
 
 
 def test_an_agent_reply_sends_one_sms_with_the_configured_body_and_header(
-    customer: Any, agent: Any, users: dict, gateway: Gateway
+    customer: Any, agent: Any, users: dict[str, User], gateway: Gateway
 ) -> None:
     number = ticket_with_sms(customer, users)
     assert gateway.requests == [], "filing and opting in send nothing by SMS"
@@ -74,7 +74,7 @@ def test_an_agent_reply_sends_one_sms_with_the_configured_body_and_header(
 
 
 def test_the_sms_is_written_in_the_tickets_language(
-    customer: Any, agent: Any, users: dict, gateway: Gateway
+    customer: Any, agent: Any, users: dict[str, User], gateway: Gateway
 ) -> None:
     number = ticket_with_sms(customer, users)
     Ticket.objects.filter(number=number).update(language="ru")
@@ -84,7 +84,7 @@ def test_the_sms_is_written_in_the_tickets_language(
 
 
 def test_an_internal_note_sends_no_sms(
-    customer: Any, agent: Any, users: dict, gateway: Gateway
+    customer: Any, agent: Any, users: dict[str, User], gateway: Gateway
 ) -> None:
     number = ticket_with_sms(customer, users)
     note = agent.post(f"tickets/{number}/messages", {"body": "Check logs", "internal": True})
@@ -94,7 +94,7 @@ def test_an_internal_note_sends_no_sms(
 
 
 def test_no_sms_unless_the_customer_asked_for_it_on_this_ticket(
-    customer: Any, agent: Any, users: dict, gateway: Gateway
+    customer: Any, agent: Any, users: dict[str, User], gateway: Gateway
 ) -> None:
     verified_phone(users["customer"])
     number = customer.file_ticket()["number"]
@@ -103,7 +103,7 @@ def test_no_sms_unless_the_customer_asked_for_it_on_this_ticket(
 
 
 def test_a_gateway_error_is_retried_and_the_sms_sent_once_later(
-    customer: Any, agent: Any, users: dict, gateway: Gateway
+    customer: Any, agent: Any, users: dict[str, User], gateway: Gateway
 ) -> None:
     number = ticket_with_sms(customer, users)
     gateway.answer(500)
@@ -123,7 +123,7 @@ def test_a_gateway_error_is_retried_and_the_sms_sent_once_later(
 
 @pytest.mark.parametrize(("status", "outcome"), [(400, "failed"), (401, "failed"), (429, "queued")])
 def test_a_refusal_by_the_gateway_gives_up_but_too_many_requests_waits(
-    customer: Any, agent: Any, users: dict, gateway: Gateway, status: int, outcome: str
+    customer: Any, agent: Any, users: dict[str, User], gateway: Gateway, status: int, outcome: str
 ) -> None:
     number = ticket_with_sms(customer, users)
     gateway.answer(status)
@@ -169,7 +169,9 @@ def test_a_get_gateway_receives_the_fields_as_query_parameters(
     assert request.query == {"phone": PHONE, "msg": "Hello & bye", "key": "k&1"}
 
 
-def test_sms_is_off_without_a_gateway_url(customer: Any, agent: Any, users: dict) -> None:
+def test_sms_is_off_without_a_gateway_url(
+    customer: Any, agent: Any, users: dict[str, User]
+) -> None:
     verified_phone(users["customer"])
     number = customer.file_ticket()["number"]
     refused = customer.patch(f"tickets/{number}", {"notify_sms": True})
@@ -186,7 +188,7 @@ def test_sms_is_off_without_a_gateway_url(customer: Any, agent: Any, users: dict
 
 
 def test_asking_for_sms_needs_a_verified_phone(
-    customer: Any, users: dict, gateway: Gateway, django_capture_on_commit_callbacks: Any
+    customer: Any, users: dict[str, User], gateway: Gateway, django_capture_on_commit_callbacks: Any
 ) -> None:
     number = customer.file_ticket()["number"]
     refused = customer.patch(f"tickets/{number}", {"notify_sms": True})
@@ -204,7 +206,7 @@ def test_asking_for_sms_needs_a_verified_phone(
 
 
 def test_the_customer_switches_sms_on_and_off_on_the_ticket_page(
-    customer: Any, users: dict, gateway: Gateway
+    customer: Any, users: dict[str, User], gateway: Gateway
 ) -> None:
     verified_phone(users["customer"])
     number = customer.file_ticket()["number"]
@@ -222,7 +224,7 @@ def test_the_customer_switches_sms_on_and_off_on_the_ticket_page(
 
 
 def test_only_the_tickets_customer_can_ask_for_its_sms(
-    customer: Any, customer2: Any, agent: Any, users: dict, gateway: Gateway
+    customer: Any, customer2: Any, agent: Any, users: dict[str, User], gateway: Gateway
 ) -> None:
     verified_phone(users["customer2"], "+994551112233")
     number = customer.file_ticket()["number"]
@@ -234,7 +236,7 @@ def test_only_the_tickets_customer_can_ask_for_its_sms(
 
 
 def test_a_changed_phone_number_gets_no_sms_until_verified_again(
-    customer: Any, agent: Any, users: dict, gateway: Gateway
+    customer: Any, agent: Any, users: dict[str, User], gateway: Gateway
 ) -> None:
     from destek.accounts.actions import update_profile
 
@@ -254,7 +256,7 @@ def test_a_changed_phone_number_gets_no_sms_until_verified_again(
 
 
 def test_sms_to_one_number_is_capped_like_automatic_mail(
-    customer: Any, agent: Any, users: dict, gateway: Gateway, settings: Any
+    customer: Any, agent: Any, users: dict[str, User], gateway: Gateway, settings: Any
 ) -> None:
     settings.DESTEK_AUTOMAIL_PER_HOUR = 2
     number = ticket_with_sms(customer, users)

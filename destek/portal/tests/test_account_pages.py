@@ -10,6 +10,7 @@ from typing import Any
 import pyotp
 import pytest
 import time_machine
+from django.core.mail import EmailMessage, EmailMultiAlternatives
 from django.test import Client
 from django.utils import timezone
 
@@ -67,7 +68,7 @@ def page_text(response: Any) -> str:
     return re.sub(r'name="csrfmiddlewaretoken" value="[^"]+"', "", response.content.decode())
 
 
-def mails_to(outbox: list, address: str) -> list:
+def mails_to(outbox: list[EmailMessage], address: str) -> list[EmailMessage]:
     return [m for m in outbox if m.to == [address]]
 
 
@@ -90,7 +91,7 @@ def sign_up(browser: Browser, **changes: Any) -> Any:
 
 
 def test_signing_up_mails_a_link_that_verifies_the_address_and_signs_in(
-    browser: Browser, outbox: list
+    browser: Browser, outbox: list[EmailMessage]
 ) -> None:
     response = sign_up(browser)
     assert response.status_code == 302
@@ -99,6 +100,7 @@ def test_signing_up_mails_a_link_that_verifies_the_address_and_signs_in(
     assert user.email_verified_at is None
     assert user.is_customer
     [mail] = mails_to(outbox, "leyla@example.org")
+    assert isinstance(mail, EmailMultiAlternatives)
     assert mail.subject == "Confirm your e-mail address"
     assert mail.alternatives, "an HTML part too"
 
@@ -145,7 +147,7 @@ def test_the_sign_up_form_preselects_the_current_language_and_checks_the_passwor
 
 
 def test_the_verification_mail_is_in_the_language_chosen_at_sign_up(
-    browser: Browser, outbox: list
+    browser: Browser, outbox: list[EmailMessage]
 ) -> None:
     sign_up(browser, language="ru", time_zone="Europe/Moscow")
     delivery = Delivery.objects.get(recipient="leyla@example.org")
@@ -155,7 +157,7 @@ def test_the_verification_mail_is_in_the_language_chosen_at_sign_up(
 
 
 def test_signing_up_with_a_taken_address_answers_the_same_and_tells_the_owner(
-    browser: Browser, new_browser: Any, outbox: list
+    browser: Browser, new_browser: Any, outbox: list[EmailMessage]
 ) -> None:
     fresh = sign_up(browser)
     taken = sign_up(new_browser(), email="Customer@Example.com", full_name="Mallory")
@@ -172,17 +174,18 @@ def test_signing_up_with_a_taken_address_answers_the_same_and_tells_the_owner(
 
 
 def test_the_verification_mail_does_not_carry_the_name_typed_at_sign_up(
-    browser: Browser, outbox: list
+    browser: Browser, outbox: list[EmailMessage]
 ) -> None:
     sign_up(browser, full_name="Your account is locked: visit evil.example now")
     [mail] = mails_to(outbox, "leyla@example.org")
+    assert isinstance(mail, EmailMultiAlternatives)
     assert "evil.example" not in mail.body
     assert "evil.example" not in str(mail.alternatives)
     assert "Hello leyla," in mail.body
 
 
 def test_a_second_sign_up_before_verifying_kills_the_first_link(
-    browser: Browser, outbox: list
+    browser: Browser, outbox: list[EmailMessage]
 ) -> None:
     sign_up(browser)
     first = link_in(outbox[-1])
@@ -195,7 +198,7 @@ def test_a_second_sign_up_before_verifying_kills_the_first_link(
     assert User.objects.get(email="leyla@example.org").check_password("another-Long-pass-99")
 
 
-def test_a_sign_up_link_expires(browser: Browser, outbox: list) -> None:
+def test_a_sign_up_link_expires(browser: Browser, outbox: list[EmailMessage]) -> None:
     sign_up(browser)
     link = link_in(outbox[-1])
     with time_machine.travel(timezone.now() + timedelta(hours=25)):
@@ -205,7 +208,7 @@ def test_a_sign_up_link_expires(browser: Browser, outbox: list) -> None:
 
 
 def test_the_link_can_be_sent_again_with_the_same_answer_for_anyone(
-    browser: Browser, outbox: list
+    browser: Browser, outbox: list[EmailMessage]
 ) -> None:
     sign_up(browser)
     outbox.clear()
@@ -219,7 +222,7 @@ def test_the_link_can_be_sent_again_with_the_same_answer_for_anyone(
 
 
 def test_sign_up_is_rate_limited_by_address_and_by_client(
-    browser: Browser, new_browser: Any, outbox: list
+    browser: Browser, new_browser: Any, outbox: list[EmailMessage]
 ) -> None:
     answers = [sign_up(browser).status_code for _ in range(4)]
     assert answers == [302, 302, 302, 429]
@@ -232,7 +235,7 @@ def test_sign_up_is_rate_limited_by_address_and_by_client(
 
 
 def test_a_customer_known_only_from_their_mail_claims_the_account_by_signing_up(
-    browser: Browser, outbox: list
+    browser: Browser, outbox: list[EmailMessage]
 ) -> None:
     known = User(email="leyla@example.org", full_name="Leyla", email_verified_at=None)
     known.set_unusable_password()
@@ -246,7 +249,7 @@ def test_a_customer_known_only_from_their_mail_claims_the_account_by_signing_up(
 
 
 def test_confirming_a_sign_up_needs_the_password_chosen_at_sign_up(
-    browser: Browser, new_browser: Any, outbox: list
+    browser: Browser, new_browser: Any, outbox: list[EmailMessage]
 ) -> None:
     """A stranger signs up with someone's address; the owner opens the link in their mailbox.
     Without the stranger's password the owner cannot confirm it, so the owner never ends up
@@ -268,7 +271,7 @@ def test_confirming_a_sign_up_needs_the_password_chosen_at_sign_up(
 
 
 def test_a_caller_whose_account_an_agent_made_claims_it_by_signing_up(
-    browser: Browser, outbox: list
+    browser: Browser, outbox: list[EmailMessage]
 ) -> None:
     phoned = User(email="leyla@example.org", full_name="Leyla")  # verified, no password
     phoned.set_unusable_password()
@@ -283,7 +286,7 @@ def test_a_caller_whose_account_an_agent_made_claims_it_by_signing_up(
 
 
 def test_signing_in_after_signing_up_with_a_taken_address_answers_as_for_a_new_one(
-    new_browser: Any, demo: None, anonymous: Any, outbox: list
+    new_browser: Any, demo: None, anonymous: Any, outbox: list[EmailMessage]
 ) -> None:
     """The one who signs up chose the password: the sign-in must not tell "not yet confirmed"
     (a new address) from "wrong password" (the address has an account)."""
@@ -304,7 +307,7 @@ def test_signing_in_after_signing_up_with_a_taken_address_answers_as_for_a_new_o
 
 
 def test_signing_up_cannot_claim_an_agent_or_admin_account_without_a_password(
-    browser: Browser, outbox: list
+    browser: Browser, outbox: list[EmailMessage]
 ) -> None:
     staff = User(email="new.agent@example.com", full_name="Nigar", role="agent")
     staff.set_unusable_password()
@@ -321,7 +324,7 @@ def test_signing_up_cannot_claim_an_agent_or_admin_account_without_a_password(
 
 
 def test_the_admin_sites_own_sign_in_form_cannot_skip_two_factor(
-    browser: Browser, users: dict
+    browser: Browser, users: dict[str, User]
 ) -> None:
     enable_two_factor(browser, users["admin"])
     login = {"username": "admin@example.com", "password": "demo"}
@@ -371,7 +374,9 @@ def test_signing_in_goes_back_to_the_page_asked_for_but_never_elsewhere(
     assert away["Location"] == "/"
 
 
-def test_signed_in_people_see_a_profile_link_in_the_header(browser: Browser, users: dict) -> None:
+def test_signed_in_people_see_a_profile_link_in_the_header(
+    browser: Browser, users: dict[str, User]
+) -> None:
     assert 'href="/my/profile/"' not in browser.get("/sign-in/").content.decode()
     for name in ("customer", "agent"):
         browser.client.force_login(users[name])
@@ -388,7 +393,7 @@ def test_sign_up_can_be_switched_off(browser: Browser, settings: Any) -> None:
 
 
 def test_password_reset_answers_the_same_for_known_and_unknown_addresses(
-    browser: Browser, new_browser: Any, outbox: list
+    browser: Browser, new_browser: Any, outbox: list[EmailMessage]
 ) -> None:
     known = browser.post("/password-reset/", {"email": "customer@example.com"})
     unknown = new_browser().post("/password-reset/", {"email": "nobody@example.com"})
@@ -401,7 +406,7 @@ def test_password_reset_answers_the_same_for_known_and_unknown_addresses(
 
 
 def test_a_reset_link_sets_a_new_password_once_and_tells_the_security_address(
-    browser: Browser, users: dict, outbox: list
+    browser: Browser, users: dict[str, User], outbox: list[EmailMessage]
 ) -> None:
     customer = users["customer"]
     customer.contact_addresses.create(
@@ -430,7 +435,7 @@ def test_a_reset_link_sets_a_new_password_once_and_tells_the_security_address(
     assert customer.check_password(STRONG)
 
 
-def test_a_reset_link_expires(browser: Browser, outbox: list) -> None:
+def test_a_reset_link_expires(browser: Browser, outbox: list[EmailMessage]) -> None:
     browser.post("/password-reset/", {"email": "customer@example.com"})
     link = link_in(outbox[-1])
     # Relative: Django's token clock is naive local time, which an aware destination skews.
@@ -442,7 +447,7 @@ def test_a_reset_link_expires(browser: Browser, outbox: list) -> None:
 
 
 def test_password_reset_is_rate_limited_by_address_and_by_client(
-    browser: Browser, new_browser: Any, outbox: list
+    browser: Browser, new_browser: Any, outbox: list[EmailMessage]
 ) -> None:
     answers = [
         browser.post("/password-reset/", {"email": "customer@example.com"}).status_code
@@ -459,7 +464,7 @@ def test_password_reset_is_rate_limited_by_address_and_by_client(
 
 
 def test_a_customer_known_only_from_their_mail_claims_the_account_by_password_reset(
-    browser: Browser, outbox: list
+    browser: Browser, outbox: list[EmailMessage]
 ) -> None:
     known = User(email="leyla@example.org", email_verified_at=None)
     known.set_unusable_password()
@@ -490,7 +495,7 @@ def totp(user: User, at: Any = None) -> str:
 
 
 def test_setting_up_two_factor_shows_the_key_once_then_never_again(
-    browser: Browser, users: dict, outbox: list
+    browser: Browser, users: dict[str, User], outbox: list[EmailMessage]
 ) -> None:
     customer = users["customer"]
     browser.client.force_login(customer)
@@ -520,7 +525,7 @@ def test_setting_up_two_factor_shows_the_key_once_then_never_again(
 
 
 def test_with_two_factor_sign_in_asks_for_a_code_after_the_password(
-    browser: Browser, users: dict
+    browser: Browser, users: dict[str, User]
 ) -> None:
     customer = users["customer"]
     enable_two_factor(browser, customer)
@@ -545,7 +550,7 @@ def test_the_code_step_needs_the_password_step_first(browser: Browser) -> None:
 
 
 def test_a_code_from_the_app_works_only_once(
-    browser: Browser, new_browser: Any, users: dict
+    browser: Browser, new_browser: Any, users: dict[str, User]
 ) -> None:
     customer = users["customer"]
     enable_two_factor(browser, customer)
@@ -563,7 +568,7 @@ def test_a_code_from_the_app_works_only_once(
 
 
 def test_a_recovery_code_signs_in_once_and_the_security_address_is_told(
-    browser: Browser, new_browser: Any, users: dict, outbox: list
+    browser: Browser, new_browser: Any, users: dict[str, User], outbox: list[EmailMessage]
 ) -> None:
     customer = users["customer"]
     codes = enable_two_factor(browser, customer)
@@ -579,7 +584,7 @@ def test_a_recovery_code_signs_in_once_and_the_security_address_is_told(
     assert not other.signed_in()
 
 
-def test_the_code_step_is_rate_limited(browser: Browser, users: dict) -> None:
+def test_the_code_step_is_rate_limited(browser: Browser, users: dict[str, User]) -> None:
     customer = users["customer"]
     enable_two_factor(browser, customer)
     browser.post("/sign-in/", {"email": "customer@example.com", "password": "demo"})
@@ -594,7 +599,7 @@ def test_the_code_step_is_rate_limited(browser: Browser, users: dict) -> None:
 
 
 def test_agents_and_admins_sign_in_with_two_factor_through_the_same_page(
-    browser: Browser, users: dict
+    browser: Browser, users: dict[str, User]
 ) -> None:
     agent = users["agent"]
     enable_two_factor(browser, agent)
@@ -607,7 +612,7 @@ def test_agents_and_admins_sign_in_with_two_factor_through_the_same_page(
 
 
 def test_switching_two_factor_off_needs_the_password_or_a_code(
-    browser: Browser, users: dict, outbox: list
+    browser: Browser, users: dict[str, User], outbox: list[EmailMessage]
 ) -> None:
     customer = users["customer"]
     codes = enable_two_factor(browser, customer)
@@ -624,7 +629,7 @@ def test_switching_two_factor_off_needs_the_password_or_a_code(
     assert browser.signed_in()
 
 
-def test_new_recovery_codes_replace_the_old_ones(browser: Browser, users: dict) -> None:
+def test_new_recovery_codes_replace_the_old_ones(browser: Browser, users: dict[str, User]) -> None:
     customer = users["customer"]
     old = enable_two_factor(browser, customer)
     browser.client.force_login(customer)
@@ -640,7 +645,7 @@ def test_new_recovery_codes_replace_the_old_ones(browser: Browser, users: dict) 
 
 
 def test_a_verification_link_of_a_two_factor_user_still_asks_for_the_code(
-    browser: Browser, users: dict, outbox: list
+    browser: Browser, users: dict[str, User], outbox: list[EmailMessage]
 ) -> None:
     from destek.accounts.actions import signup_token
 
@@ -667,7 +672,7 @@ def profile_data(**changes: Any) -> dict[str, Any]:
 
 
 def test_changing_language_and_time_zone_applies_to_the_next_page(
-    browser: Browser, users: dict
+    browser: Browser, users: dict[str, User]
 ) -> None:
     browser.client.force_login(users["customer"])
     saved = browser.post("/my/profile/", profile_data(language="fa", time_zone="Asia/Tehran"))
@@ -684,7 +689,7 @@ def test_changing_language_and_time_zone_applies_to_the_next_page(
 
 
 def test_a_time_zone_that_does_not_exist_is_refused_next_to_the_field(
-    browser: Browser, users: dict
+    browser: Browser, users: dict[str, User]
 ) -> None:
     browser.client.force_login(users["customer"])
     page = browser.post("/my/profile/", profile_data(time_zone="Mars/Olympus")).content.decode()
@@ -693,7 +698,7 @@ def test_a_time_zone_that_does_not_exist_is_refused_next_to_the_field(
 
 
 def test_changing_the_password_needs_the_current_one_and_keeps_this_browser_signed_in(
-    browser: Browser, new_browser: Any, users: dict, outbox: list
+    browser: Browser, new_browser: Any, users: dict[str, User], outbox: list[EmailMessage]
 ) -> None:
     other = new_browser()
     for client in (browser, other):
@@ -713,12 +718,14 @@ def test_changing_the_password_needs_the_current_one_and_keeps_this_browser_sign
 
 
 def test_a_notification_address_is_verified_then_chosen_and_removing_it_falls_back(
-    browser: Browser, users: dict, outbox: list
+    browser: Browser, users: dict[str, User], outbox: list[EmailMessage]
 ) -> None:
     customer = users["customer"]
     browser.client.force_login(customer)
     browser.post("/my/profile/addresses/", {"email": "Billing@Example.com"})
-    code = re.search(r"\b(\d{6})\b", mails_to(outbox, "billing@example.com")[-1].body).group(1)  # type: ignore[union-attr]
+    found = re.search(r"\b(\d{6})\b", str(mails_to(outbox, "billing@example.com")[-1].body))
+    assert found is not None
+    code = found.group(1)
 
     early = browser.post(
         "/my/profile/notifications/",
@@ -760,7 +767,7 @@ def test_a_notification_address_is_verified_then_chosen_and_removing_it_falls_ba
 
 
 def test_another_customers_address_cannot_be_chosen_or_removed(
-    browser: Browser, users: dict
+    browser: Browser, users: dict[str, User]
 ) -> None:
     users["customer2"].contact_addresses.create(
         email="shared@example.com", verified_at=timezone.now()
@@ -776,7 +783,7 @@ def test_another_customers_address_cannot_be_chosen_or_removed(
 
 
 def test_the_profile_page_costs_a_fixed_number_of_queries(
-    browser: Browser, users: dict, django_assert_max_num_queries: Any
+    browser: Browser, users: dict[str, User], django_assert_max_num_queries: Any
 ) -> None:
     customer = users["customer"]
     for i in range(5):
@@ -810,7 +817,9 @@ FORMS = [
 
 
 @pytest.mark.parametrize("url", FORMS)
-def test_every_account_form_refuses_a_post_without_the_csrf_token(url: str, users: dict) -> None:
+def test_every_account_form_refuses_a_post_without_the_csrf_token(
+    url: str, users: dict[str, User]
+) -> None:
     client = Client(enforce_csrf_checks=True)
     client.force_login(users["customer"])
     assert client.post(url, {"email": "customer@example.com"}).status_code == 403

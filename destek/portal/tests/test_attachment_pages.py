@@ -9,8 +9,10 @@ from urllib.parse import quote
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.core.mail import EmailMessage
 from django.test import Client
 
+from destek.accounts.models import User
 from destek.tickets import actions
 from destek.tickets.downloads import ascii_filename, content_disposition
 from destek.tickets.models import Attachment, Ticket
@@ -30,7 +32,7 @@ def stored(user: Any, name: str = "shot.png", content: bytes = b"\x89PNG fake") 
 
 
 def filed_with(
-    users: dict, *files: Attachment, subject: str = "Reports page stays blank"
+    users: dict[str, User], *files: Attachment, subject: str = "Reports page stays blank"
 ) -> Ticket:
     return actions.create_ticket(
         customer=users["customer"],
@@ -49,7 +51,9 @@ def body(response: Any) -> bytes:
     return b"".join(response.streaming_content)
 
 
-def test_a_customer_downloads_their_own_attachment_from_the_ticket_page(users: dict) -> None:
+def test_a_customer_downloads_their_own_attachment_from_the_ticket_page(
+    users: dict[str, User],
+) -> None:
     ticket = filed_with(users, stored(users["customer"], content=b"<svg onload=alert(1)>"))
     browser = signed_in(users["customer"])
     page = browser.get(f"/my/tickets/{ticket.number}/").content.decode()
@@ -66,7 +70,7 @@ def test_a_customer_downloads_their_own_attachment_from_the_ticket_page(users: d
 
 
 def test_an_agent_downloads_it_from_the_desk_and_another_department_does_not(
-    users: dict,
+    users: dict[str, User],
 ) -> None:
     ticket = filed_with(users, stored(users["customer"], content=b"log line"))
     desk = signed_in(users["agent"])
@@ -77,14 +81,14 @@ def test_an_agent_downloads_it_from_the_desk_and_another_department_does_not(
     assert signed_in(users["admin"]).get(href).status_code == 200
 
 
-def test_another_customer_gets_not_found(users: dict) -> None:
+def test_another_customer_gets_not_found(users: dict[str, User]) -> None:
     attachment = stored(users["customer"])
     filed_with(users, attachment)
     response = signed_in(users["customer2"]).get(f"/attachments/{attachment.public_id}/")
     assert response.status_code == 404
 
 
-def test_a_signed_out_browser_is_sent_to_sign_in_and_back(users: dict) -> None:
+def test_a_signed_out_browser_is_sent_to_sign_in_and_back(users: dict[str, User]) -> None:
     attachment = stored(users["customer"])
     filed_with(users, attachment)
     url = f"/attachments/{attachment.public_id}/"
@@ -96,7 +100,7 @@ def test_a_signed_out_browser_is_sent_to_sign_in_and_back(users: dict) -> None:
     assert signed.get(url).status_code == 200
 
 
-def test_files_of_an_internal_note_never_reach_the_customer(users: dict) -> None:
+def test_files_of_an_internal_note_never_reach_the_customer(users: dict[str, User]) -> None:
     ticket = filed_with(users)
     note_file = stored(users["agent"], name="server.log", content=b"secret")
     actions.add_message(
@@ -113,14 +117,14 @@ def test_files_of_an_internal_note_never_reach_the_customer(users: dict) -> None
     assert signed_in(users["agent"]).get(f"/attachments/{note_file.public_id}/").status_code == 200
 
 
-def test_an_upload_not_yet_on_a_message_opens_for_its_uploader_only(users: dict) -> None:
+def test_an_upload_not_yet_on_a_message_opens_for_its_uploader_only(users: dict[str, User]) -> None:
     attachment = stored(users["customer"])
     url = f"/attachments/{attachment.public_id}/"
     assert signed_in(users["customer"]).get(url).status_code == 200
     assert signed_in(users["agent"]).get(url).status_code == 404
 
 
-def test_a_persian_or_russian_file_name_arrives_whole(users: dict) -> None:
+def test_a_persian_or_russian_file_name_arrives_whole(users: dict[str, User]) -> None:
     for name in ("گزارش خطا.pdf", "Отчёт об ошибке.pdf"):
         attachment = stored(users["customer"], name=name)
         filed_with(users, attachment, subject=f"Report {name} is broken")
@@ -141,7 +145,7 @@ def test_the_plain_file_name_for_old_clients_keeps_what_it_can() -> None:
     )
 
 
-def test_the_api_still_serves_token_clients(customer: Any, users: dict) -> None:
+def test_the_api_still_serves_token_clients(customer: Any, users: dict[str, User]) -> None:
     attachment = stored(users["customer"])
     filed_with(users, attachment)
     response = customer.get(f"/api/v1/attachments/{attachment.public_id}")
@@ -153,17 +157,21 @@ def test_the_api_still_serves_token_clients(customer: Any, users: dict) -> None:
     ).status_code in (401, 403)
 
 
-def _open_status_view(client: Client, ticket: Ticket, outbox: list, capture: Any) -> str:
+def _open_status_view(
+    client: Client, ticket: Ticket, outbox: list[EmailMessage], capture: Any
+) -> str:
     with capture(execute=True):
         started = client.post(
             "/status/", {"number": str(ticket.number), "email": "customer@example.com"}
         )
-    code = re.search(r"\b(\d{6})\b", outbox[-1].body).group(1)  # type: ignore[union-attr]
+    found = re.search(r"\b(\d{6})\b", str(outbox[-1].body))
+    assert found is not None
+    code = found.group(1)
     return str(client.post(started["Location"], {"code": code}, follow=True).content.decode())
 
 
 def test_the_status_view_downloads_the_public_files_of_its_ticket_only(
-    users: dict, outbox: list, django_capture_on_commit_callbacks: Any
+    users: dict[str, User], outbox: list[EmailMessage], django_capture_on_commit_callbacks: Any
 ) -> None:
     ticket = filed_with(users, stored(users["customer"], content=b"public bytes"))
     note_file = stored(users["agent"], name="server.log", content=b"secret")
@@ -187,7 +195,7 @@ def test_the_status_view_downloads_the_public_files_of_its_ticket_only(
 
 
 def test_the_status_view_of_a_merged_ticket_still_downloads_its_own_files(
-    users: dict, outbox: list, django_capture_on_commit_callbacks: Any
+    users: dict[str, User], outbox: list[EmailMessage], django_capture_on_commit_callbacks: Any
 ) -> None:
     duplicate = filed_with(users, stored(users["customer"], content=b"moved bytes"))
     target = filed_with(users, stored(users["customer"], name="other.png"), subject="Wallet")
@@ -198,7 +206,7 @@ def test_the_status_view_of_a_merged_ticket_still_downloads_its_own_files(
     assert body(visitor.get(href)) == b"moved bytes"
 
 
-def test_the_merge_event_counts_only_what_the_customer_may_see(users: dict) -> None:
+def test_the_merge_event_counts_only_what_the_customer_may_see(users: dict[str, User]) -> None:
     duplicate = filed_with(users, stored(users["customer"]))
     actions.add_message(duplicate, author=users["agent"], body="Internal check.", internal=True)
     target = filed_with(users, stored(users["customer"], name="other.png"), subject="Wallet")

@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 from django.test import Client
 
-from destek.accounts.models import Organisation
+from destek.accounts.models import Organisation, User
 from destek.tickets import actions
 from destek.tickets.actions import Actor
 from destek.tickets.models import Ticket
@@ -16,7 +16,7 @@ pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def browser(users: dict) -> Client:
+def browser(users: dict[str, User]) -> Client:
     client = Client(headers={"Accept-Language": "en"})
     client.force_login(users["customer"])
     client.cookies["django_language"] = "en"
@@ -24,7 +24,9 @@ def browser(users: dict) -> Client:
 
 
 @pytest.fixture
-def merged(users: dict, django_capture_on_commit_callbacks: Any) -> tuple[Ticket, Ticket]:
+def merged(
+    users: dict[str, User], django_capture_on_commit_callbacks: Any
+) -> tuple[Ticket, Ticket]:
     customer = users["customer"]
     with django_capture_on_commit_callbacks(execute=True):
         target = actions.create_ticket(
@@ -102,7 +104,7 @@ def test_the_list_shows_the_merged_ticket_as_merged(
 
 
 def test_a_target_the_customer_cannot_open_is_named_without_a_link(
-    users: dict, merged: tuple[Ticket, Ticket]
+    users: dict[str, User], merged: tuple[Ticket, Ticket]
 ) -> None:
     """A merge joins one customer's tickets; if an admin later moves the target to another
     customer, the merged ticket's reader learns the number but gets no dead link."""
@@ -118,7 +120,7 @@ def test_a_target_the_customer_cannot_open_is_named_without_a_link(
 
 
 def test_an_organisation_colleague_sees_the_notice_and_the_link(
-    users: dict, merged: tuple[Ticket, Ticket]
+    users: dict[str, User], merged: tuple[Ticket, Ticket]
 ) -> None:
     target, duplicate = merged
     shared = Organisation.objects.create(name="Acme", share_tickets=True)
@@ -133,7 +135,7 @@ def test_an_organisation_colleague_sees_the_notice_and_the_link(
 
 
 def test_closing_an_already_closed_ticket_says_why_instead_of_failing(
-    browser: Client, users: dict
+    browser: Client, users: dict[str, User]
 ) -> None:
     ticket = actions.create_ticket(
         customer=users["customer"], subject="Reports are slow", body="A minute each.", channel="web"

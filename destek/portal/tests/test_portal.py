@@ -9,6 +9,7 @@ from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 
+from destek.accounts.models import User
 from destek.tickets import actions
 from destek.tickets.models import Ticket
 
@@ -16,7 +17,7 @@ pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def browser(users: dict, django_capture_on_commit_callbacks: Any) -> Client:
+def browser(users: dict[str, User], django_capture_on_commit_callbacks: Any) -> Client:
     client = Client(headers={"Accept-Language": "en"})
     client.force_login(users["customer"])
     client.cookies["django_language"] = "en"
@@ -74,7 +75,9 @@ def test_a_refusal_appears_next_to_the_field_and_keeps_what_was_typed(browser: C
     assert Ticket.objects.count() == 0
 
 
-def test_the_ticket_page_shows_the_public_thread_only(browser: Client, users: dict) -> None:
+def test_the_ticket_page_shows_the_public_thread_only(
+    browser: Client, users: dict[str, User]
+) -> None:
     ticket = actions.create_ticket(
         customer=users["customer"],
         subject="Export fails",
@@ -89,7 +92,9 @@ def test_the_ticket_page_shows_the_public_thread_only(browser: Client, users: di
     assert "Awaiting your reply" in page
 
 
-def test_reply_close_and_reopen_from_the_ticket_page(browser: Client, users: dict) -> None:
+def test_reply_close_and_reopen_from_the_ticket_page(
+    browser: Client, users: dict[str, User]
+) -> None:
     ticket = actions.create_ticket(
         customer=users["customer"],
         subject="Export fails",
@@ -108,7 +113,7 @@ def test_reply_close_and_reopen_from_the_ticket_page(browser: Client, users: dic
     assert ticket.status == "open"
 
 
-def test_another_customers_ticket_is_not_found(browser: Client, users: dict) -> None:
+def test_another_customers_ticket_is_not_found(browser: Client, users: dict[str, User]) -> None:
     theirs = actions.create_ticket(
         customer=users["customer2"],
         subject="Export fails",
@@ -120,7 +125,7 @@ def test_another_customers_ticket_is_not_found(browser: Client, users: dict) -> 
     assert browser.post(f"/my/tickets/{theirs.number}/close/").status_code == 404
 
 
-def test_subjects_are_shown_as_text(browser: Client, users: dict) -> None:
+def test_subjects_are_shown_as_text(browser: Client, users: dict[str, User]) -> None:
     actions.create_ticket(
         customer=users["customer"],
         subject="<script>alert(1)</script> x",
@@ -132,7 +137,7 @@ def test_subjects_are_shown_as_text(browser: Client, users: dict) -> None:
     assert "&lt;script&gt;" in page
 
 
-def test_persian_pages_are_right_to_left(users: dict) -> None:
+def test_persian_pages_are_right_to_left(users: dict[str, User]) -> None:
     client = Client()
     client.force_login(users["customer"])
     client.cookies["django_language"] = "fa"
@@ -140,14 +145,14 @@ def test_persian_pages_are_right_to_left(users: dict) -> None:
     assert '<html lang="fa" dir="rtl">' in page
 
 
-def test_the_users_own_language_is_used_without_a_switch(users: dict) -> None:
+def test_the_users_own_language_is_used_without_a_switch(users: dict[str, User]) -> None:
     client = Client(headers={"Accept-Language": "en"})
     client.force_login(users["customer2"])  # prefers Russian
     assert '<html lang="ru"' in client.get("/my/tickets/").content.decode()
 
 
 def test_the_ticket_list_costs_the_same_queries_for_2_or_20_tickets(
-    browser: Client, users: dict
+    browser: Client, users: dict[str, User]
 ) -> None:
     def count() -> int:
         with CaptureQueriesContext(connection) as queries:
@@ -172,13 +177,15 @@ def test_the_ticket_list_costs_the_same_queries_for_2_or_20_tickets(
     assert count() == small
 
 
-def test_agents_are_not_customers_here(users: dict) -> None:
+def test_agents_are_not_customers_here(users: dict[str, User]) -> None:
     client = Client()
     client.force_login(users["agent"])
     assert client.get("/my/tickets/").status_code == 403
 
 
-def test_files_attach_to_a_new_ticket_and_to_a_reply(browser: Client, users: dict) -> None:
+def test_files_attach_to_a_new_ticket_and_to_a_reply(
+    browser: Client, users: dict[str, User]
+) -> None:
     from django.core.files.uploadedfile import SimpleUploadedFile
 
     browser.post(

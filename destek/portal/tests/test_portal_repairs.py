@@ -10,6 +10,7 @@ import pytest
 from django.test import Client
 from django.utils import timezone
 
+from destek.accounts.models import User
 from destek.tickets import actions
 from destek.tickets.models import Ticket
 
@@ -17,7 +18,7 @@ pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def browser(users: dict) -> Client:
+def browser(users: dict[str, User]) -> Client:
     client = Client(headers={"Accept-Language": "en"})
     client.force_login(users["customer"])
     client.cookies["django_language"] = "en"
@@ -54,7 +55,7 @@ def test_the_phone_field_reads_left_to_right_and_is_styled_like_the_others(
     assert "input[type=tel]" in rule.split("{")[0], "the phone input gets the inputs' rule"
 
 
-def closed(users: dict, *, days_ago: int) -> Ticket:
+def closed(users: dict[str, User], *, days_ago: int) -> Ticket:
     ticket = actions.create_ticket(
         customer=users["customer"], subject="Export fails", body="It never ends.", channel="web"
     )
@@ -67,7 +68,7 @@ def closed(users: dict, *, days_ago: int) -> Ticket:
 
 
 def test_a_ticket_past_its_reopen_window_offers_a_follow_up_not_a_reply(
-    browser: Client, users: dict
+    browser: Client, users: dict[str, User]
 ) -> None:
     ticket = closed(users, days_ago=400)
     page = browser.get(f"/my/tickets/{ticket.number}/").content.decode()
@@ -78,7 +79,7 @@ def test_a_ticket_past_its_reopen_window_offers_a_follow_up_not_a_reply(
 
 
 def test_a_ticket_within_its_reopen_window_keeps_the_reply_box(
-    browser: Client, users: dict
+    browser: Client, users: dict[str, User]
 ) -> None:
     ticket = closed(users, days_ago=1)
     page = browser.get(f"/my/tickets/{ticket.number}/").content.decode()
@@ -88,7 +89,7 @@ def test_a_ticket_within_its_reopen_window_keeps_the_reply_box(
 
 
 def test_a_merged_ticket_points_to_the_ticket_it_was_merged_into(
-    browser: Client, users: dict
+    browser: Client, users: dict[str, User]
 ) -> None:
     source = actions.create_ticket(
         customer=users["customer"], subject="Export fails", body="It never ends.", channel="web"
@@ -104,7 +105,7 @@ def test_a_merged_ticket_points_to_the_ticket_it_was_merged_into(
 
 
 def test_a_refused_reopen_is_still_explained_where_the_reply_box_is_gone(
-    browser: Client, users: dict
+    browser: Client, users: dict[str, User]
 ) -> None:
     """Another tab may still show the Reopen button after the window closed: the refusal
     shows on the page even though the reply box, where it used to appear, is not there."""

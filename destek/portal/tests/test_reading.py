@@ -8,6 +8,7 @@ from typing import Any
 
 from django.test import Client
 
+from destek.accounts.models import User
 from destek.lib.bidi import isolate_html, isolate_text
 
 
@@ -19,7 +20,7 @@ def signed_in(user: Any, language: str) -> Client:
 
 
 def test_a_persian_customer_reads_solar_hijri_dates_with_persian_digits(
-    customer: Any, users: dict
+    customer: Any, users: dict[str, User]
 ) -> None:
     number = customer.file_ticket(subject="پرداخت با کارت انجام نشد", body="کارت من رد شد")[
         "number"
@@ -32,7 +33,7 @@ def test_a_persian_customer_reads_solar_hijri_dates_with_persian_digits(
 
 
 def test_a_persian_customer_may_switch_to_the_gregorian_calendar(
-    customer: Any, users: dict
+    customer: Any, users: dict[str, User]
 ) -> None:
     user = users["customer"]
     user.calendar = "gregorian"
@@ -45,7 +46,7 @@ def test_a_persian_customer_may_switch_to_the_gregorian_calendar(
 
 
 def test_a_russian_customer_reads_the_answer_time_in_the_genitive(
-    customer: Any, users: dict
+    customer: Any, users: dict[str, User]
 ) -> None:
     number = customer.file_ticket(subject="Не проходит оплата картой", body="Карта отклонена")[
         "number"
@@ -56,7 +57,7 @@ def test_a_russian_customer_reads_the_answer_time_in_the_genitive(
         assert "до " + nominative not in html
 
 
-def test_the_desk_clock_reads_like_people_talk(customer: Any, users: dict) -> None:
+def test_the_desk_clock_reads_like_people_talk(customer: Any, users: dict[str, User]) -> None:
     number = customer.file_ticket(subject="Server does not boot", body="Since the update")["number"]
     html = signed_in(users["agent"], "en").get(f"/desk/tickets/{number}/").content.decode()
     assert "business minutes" not in html

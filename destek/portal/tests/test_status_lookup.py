@@ -8,9 +8,11 @@ from typing import Any
 
 import pytest
 import time_machine
+from django.core.mail import EmailMessage
 from django.test import Client
 from django.utils import timezone
 
+from destek.accounts.models import User
 from destek.portal.models import StatusLookup
 from destek.tickets import actions
 
@@ -18,7 +20,7 @@ pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def filed(users: dict) -> Any:
+def filed(users: dict[str, User]) -> Any:
     ticket = actions.create_ticket(
         customer=users["customer"],
         subject="Export fails",
@@ -36,14 +38,16 @@ def start(client: Client, number: Any, email: str, capture: Any) -> Any:
 
 
 def test_the_right_pair_gets_a_code_that_opens_a_read_only_view(
-    filed: Any, outbox: list, django_capture_on_commit_callbacks: Any
+    filed: Any, outbox: list[EmailMessage], django_capture_on_commit_callbacks: Any
 ) -> None:
     client = Client(headers={"Accept-Language": "en"})
     page = start(client, filed.number, "Customer@Example.com", django_capture_on_commit_callbacks)
     assert page.status_code == 200
     mail = outbox[-1]  # in the customer's own language (Azerbaijani here)
     assert mail.to == ["customer@example.com"]
-    code = re.search(r"\b(\d{6})\b", mail.body).group(1)  # type: ignore[union-attr]
+    found = re.search(r"\b(\d{6})\b", str(mail.body))
+    assert found is not None
+    code = found.group(1)
     url = page.redirect_chain[-1][0]
     shown = client.post(url, {"code": code}, follow=True).content.decode()
     assert "Please try again now." in shown
@@ -56,7 +60,7 @@ def test_the_right_pair_gets_a_code_that_opens_a_read_only_view(
 
 
 def test_a_wrong_pair_gets_the_same_answer_and_no_mail(
-    filed: Any, outbox: list, django_capture_on_commit_callbacks: Any
+    filed: Any, outbox: list[EmailMessage], django_capture_on_commit_callbacks: Any
 ) -> None:
     outbox.clear()
     right = start(
@@ -85,12 +89,14 @@ def test_a_wrong_pair_gets_the_same_answer_and_no_mail(
 
 
 def test_a_code_dies_after_five_wrong_tries_and_after_fifteen_minutes(
-    filed: Any, outbox: list, django_capture_on_commit_callbacks: Any
+    filed: Any, outbox: list[EmailMessage], django_capture_on_commit_callbacks: Any
 ) -> None:
     client = Client()
     page = start(client, filed.number, "customer@example.com", django_capture_on_commit_callbacks)
     url = page.redirect_chain[-1][0]
-    code = re.search(r"\b(\d{6})\b", outbox[-1].body).group(1)  # type: ignore[union-attr]
+    found = re.search(r"\b(\d{6})\b", str(outbox[-1].body))
+    assert found is not None
+    code = found.group(1)
     wrong = "000000" if code != "000000" else "111111"
     for _ in range(5):
         client.post(url, {"code": wrong})
@@ -100,7 +106,9 @@ def test_a_code_dies_after_five_wrong_tries_and_after_fifteen_minutes(
     )
     page = start(client, filed.number, "customer@example.com", django_capture_on_commit_callbacks)
     fresh_url = page.redirect_chain[-1][0]
-    code = re.search(r"\b(\d{6})\b", outbox[-1].body).group(1)  # type: ignore[union-attr]
+    found = re.search(r"\b(\d{6})\b", str(outbox[-1].body))
+    assert found is not None
+    code = found.group(1)
     with time_machine.travel(timezone.now() + timedelta(minutes=16), tick=False):
         late = client.post(fresh_url, {"code": code}, follow=True).content.decode()
     assert "Please try again now." not in late

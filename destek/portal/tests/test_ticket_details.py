@@ -12,6 +12,7 @@ from django.utils import timezone, translation
 from hypothesis import given
 from hypothesis import strategies as st
 
+from destek.accounts.models import User
 from destek.lib.browser import facts_from_user_agent
 from destek.lib.errors import ActionRefused
 from destek.tickets import actions
@@ -29,7 +30,7 @@ SAFARI_ON_IPHONE = (
 
 
 @pytest.fixture
-def browser(users: dict, django_capture_on_commit_callbacks: Any) -> Client:
+def browser(users: dict[str, User], django_capture_on_commit_callbacks: Any) -> Client:
     client = Client(headers={"Accept-Language": "en", "User-Agent": CHROME_ON_WINDOWS})
     client.force_login(users["customer"])
     client.cookies["django_language"] = "en"
@@ -125,7 +126,9 @@ def test_a_critical_ticket_with_order_service_and_start_time_is_filed_as_critica
 
 
 @pytest.mark.django_db
-def test_a_wrong_server_address_is_refused_in_the_customers_language(users: dict) -> None:
+def test_a_wrong_server_address_is_refused_in_the_customers_language(
+    users: dict[str, User],
+) -> None:
     client = Client(headers={"Accept-Language": "tr"})
     client.force_login(users["customer"])
     client.cookies["django_language"] = "tr"
@@ -195,7 +198,7 @@ def test_an_unknown_detail_is_refused_by_name(customer: Any) -> None:
 
 @pytest.mark.django_db
 def test_after_the_reopen_window_the_ticket_offers_a_linked_follow_up(
-    browser: Client, users: dict, django_capture_on_commit_callbacks: Any
+    browser: Client, users: dict[str, User], django_capture_on_commit_callbacks: Any
 ) -> None:
     old = actions.create_ticket(
         customer=users["customer"], subject="Refund for order 5512", body="Please.", channel="web"
@@ -225,7 +228,9 @@ def test_after_the_reopen_window_the_ticket_offers_a_linked_follow_up(
 
 
 @pytest.mark.django_db
-def test_a_follow_up_cannot_be_linked_to_someone_elses_ticket(browser: Client, users: dict) -> None:
+def test_a_follow_up_cannot_be_linked_to_someone_elses_ticket(
+    browser: Client, users: dict[str, User]
+) -> None:
     theirs = actions.create_ticket(
         customer=users["customer2"], subject="Wallet top-up failed", body="Twice.", channel="web"
     )
@@ -240,7 +245,9 @@ detail_values = st.one_of(st.none(), st.text(max_size=300), st.integers())
 
 
 @given(st.dictionaries(st.sampled_from([d.key for d in CATALOGUE]), detail_values))
-def test_cleaning_details_either_refuses_clearly_or_gives_short_known_texts(raw: dict) -> None:
+def test_cleaning_details_either_refuses_clearly_or_gives_short_known_texts(
+    raw: dict[str, object],
+) -> None:
     try:
         cleaned = clean_details(raw)
     except ActionRefused as refusal:
@@ -264,7 +271,7 @@ def test_any_user_agent_gives_only_known_facts(user_agent: str) -> None:
 
 @pytest.mark.django_db
 def test_a_critical_ticket_without_its_start_time_is_refused_next_to_the_field(
-    users: dict,
+    users: dict[str, User],
 ) -> None:
     client = Client(headers={"Accept-Language": "az"})
     client.force_login(users["customer"])

@@ -3,7 +3,7 @@ auto-close, and the service-level clocks computed again from the history."""
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
@@ -20,7 +20,7 @@ from destek.tickets.choices import ACTIVE_STATUSES, ActorKind, CloseReason, Even
 from destek.tickets.models import Ticket
 
 
-def reopen_deadline(ticket: Ticket) -> Any:
+def reopen_deadline(ticket: Ticket) -> datetime:
     assert ticket.closed_at is not None
     return ticket.closed_at + timedelta(days=ticket.department.reopen_window_days)
 

@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 
 from destek.accounts.actions import revoke_api_token
-from destek.accounts.models import ApiToken
+from destek.accounts.models import ApiToken, User
 
 pytestmark = pytest.mark.django_db
 
@@ -112,7 +112,7 @@ def test_a_revoked_token_stops_working(customer: Any) -> None:
     assert customer.get("tickets").status_code == 401
 
 
-def test_a_deactivated_users_token_stops_working(customer: Any, users: dict) -> None:
+def test_a_deactivated_users_token_stops_working(customer: Any, users: dict[str, User]) -> None:
     users["customer"].is_active = False
     users["customer"].save()
     assert customer.get("tickets").status_code == 401
@@ -179,7 +179,7 @@ def test_filing_tickets_is_rate_limited_per_customer(
     )
 
 
-def test_a_new_password_ends_every_api_token(customer: Any, users: dict) -> None:
+def test_a_new_password_ends_every_api_token(customer: Any, users: dict[str, User]) -> None:
     from django.test import Client
 
     admin_browser = Client()
@@ -193,7 +193,7 @@ def test_a_new_password_ends_every_api_token(customer: Any, users: dict) -> None
     assert customer.get("tickets").status_code == 401
 
 
-def share_organisation(users: dict, share: bool) -> None:
+def share_organisation(users: dict[str, User], share: bool) -> None:
     from destek.accounts.models import Organisation
 
     organisation = Organisation.objects.create(name="Allin Event", share_tickets=share)
@@ -203,7 +203,7 @@ def share_organisation(users: dict, share: bool) -> None:
 
 
 def test_colleagues_read_shared_tickets_but_cannot_change_them(
-    customer: Any, customer2: Any, users: dict
+    customer: Any, customer2: Any, users: dict[str, User]
 ) -> None:
     share_organisation(users, share=True)
     number = customer.file_ticket()["number"]
@@ -220,14 +220,14 @@ def test_colleagues_read_shared_tickets_but_cannot_change_them(
 
 
 def test_an_organisation_that_does_not_share_keeps_tickets_apart(
-    customer: Any, customer2: Any, users: dict
+    customer: Any, customer2: Any, users: dict[str, User]
 ) -> None:
     share_organisation(users, share=False)
     number = customer.file_ticket()["number"]
     assert customer2.get(f"tickets/{number}").status_code == 404
 
 
-def test_each_role_reads_the_thread_through_one_door(users: dict) -> None:
+def test_each_role_reads_the_thread_through_one_door(users: dict[str, User]) -> None:
     """Customers, and the status view reading as them, get public messages only: no internal
     note, no mail held until the customer confirms it. Agents and admins read everything."""
     from destek.tickets import actions

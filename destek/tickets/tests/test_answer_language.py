@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from django.core.mail import EmailMessage
 from django.test import Client
 
 from destek.accounts.models import User
@@ -25,7 +26,7 @@ def on_a_page_in(language: str, user: User) -> Client:
 
 
 def test_a_turkish_nudge_on_a_turkish_page_gets_a_turkish_answer(
-    users: dict, django_capture_on_commit_callbacks: Any, outbox: list
+    users: dict[str, User], django_capture_on_commit_callbacks: Any, outbox: list[EmailMessage]
 ) -> None:
     olga = users["customer2"]
     assert olga.language == "ru"
@@ -46,7 +47,7 @@ def test_a_turkish_nudge_on_a_turkish_page_gets_a_turkish_answer(
 
 
 def test_an_unclear_nudge_is_answered_in_the_accounts_language(
-    users: dict, django_capture_on_commit_callbacks: Any
+    users: dict[str, User], django_capture_on_commit_callbacks: Any
 ) -> None:
     olga = users["customer2"]
     ticket = actions.create_ticket(
@@ -58,7 +59,9 @@ def test_an_unclear_nudge_is_answered_in_the_accounts_language(
     assert answer.body == notifications.nudge_answer_text(ticket, language="ru")
 
 
-def test_a_new_tickets_language_is_that_of_its_clear_text(customer: Any, users: dict) -> None:
+def test_a_new_tickets_language_is_that_of_its_clear_text(
+    customer: Any, users: dict[str, User]
+) -> None:
     assert users["customer"].language == "az"
     filed = customer.file_ticket(
         subject="Fatura sayfası açılmıyor",
@@ -69,7 +72,7 @@ def test_a_new_tickets_language_is_that_of_its_clear_text(customer: Any, users: 
     assert unclear["language"] == "az"  # the account's, though the API caller asked for en
 
 
-def test_a_language_picked_in_the_header_is_saved_to_the_profile(users: dict) -> None:
+def test_a_language_picked_in_the_header_is_saved_to_the_profile(users: dict[str, User]) -> None:
     kamran = users["customer"]
     page = on_a_page_in("az", kamran)
     response = page.post("/i18n/setlang/", {"language": "fa", "next": "/my/tickets/"})

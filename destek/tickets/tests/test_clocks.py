@@ -8,7 +8,9 @@ from zoneinfo import ZoneInfo
 
 import pytest
 import time_machine
+from django.core.mail import EmailMessage
 
+from destek.accounts.models import User
 from destek.sla.models import Calendar, CalendarDate
 from destek.tickets.clock_jobs import sla_sweep_now
 from destek.tickets.models import Ticket, TicketEvent
@@ -18,8 +20,8 @@ pytestmark = pytest.mark.django_db
 BAKU = ZoneInfo("Asia/Baku")
 
 
-def baku(*args: int) -> datetime:
-    return datetime(*args, tzinfo=BAKU)  # type: ignore[misc]
+def baku(year: int, month: int, day: int, hour: int = 0, minute: int = 0) -> datetime:
+    return datetime(year, month, day, hour, minute, tzinfo=BAKU)
 
 
 def at(instant: datetime) -> Any:
@@ -60,7 +62,7 @@ def test_vip_customers_get_fifteen_minutes_around_the_clock(vip: Any) -> None:
 
 
 def test_the_confirmation_mail_and_answer_say_when_to_expect_an_answer(
-    customer: Any, outbox: list
+    customer: Any, outbox: list[EmailMessage]
 ) -> None:
     with at(baku(2026, 11, 27, 17, 30)):
         customer.file_ticket()
@@ -106,7 +108,7 @@ def test_a_nudge_never_moves_the_clocks(customer: Any) -> None:
 
 
 def test_warning_then_breach_each_happen_once_and_raise_the_priority(
-    customer: Any, agent: Any, run_job: Any, outbox: list
+    customer: Any, agent: Any, run_job: Any, outbox: list[EmailMessage]
 ) -> None:
     with at(baku(2026, 11, 23, 10, 0)):  # "down" makes it high: 2 business hours
         number = customer.file_ticket(subject="Site is down", body="Nothing loads.")["number"]
@@ -217,7 +219,7 @@ def test_the_answer_says_when_to_expect_a_reply_in_the_customers_time_zone(
 
 
 def test_a_tier_change_in_the_admin_moves_open_tickets_to_the_new_clocks(
-    customer: Any, users: dict
+    customer: Any, users: dict[str, User]
 ) -> None:
     from django.test import Client
 
@@ -374,7 +376,7 @@ def test_agents_see_each_clock_with_business_time_left(customer: Any, agent: Any
 
 
 def test_changing_a_policy_in_the_admin_moves_open_tickets_clocks(
-    customer: Any, users: dict, django_capture_on_commit_callbacks: Any
+    customer: Any, users: dict[str, User], django_capture_on_commit_callbacks: Any
 ) -> None:
     from django.test import Client
 

@@ -9,8 +9,10 @@ from zoneinfo import ZoneInfo
 
 import pytest
 import time_machine
+from django.core.mail import EmailMessage
 from django.test import Client
 
+from destek.accounts.models import User
 from destek.tickets.models import IntakeRule, Message, Policy, Ticket, TicketEvent
 
 pytestmark = pytest.mark.django_db
@@ -88,7 +90,7 @@ def test_a_customer_without_the_facts_still_cannot_make_a_ticket_critical(
 
 
 def test_lowering_a_declared_critical_incident_needs_a_reason_the_customer_sees(
-    customer: Any, agent: Any, outbox: list
+    customer: Any, agent: Any, outbox: list[EmailMessage]
 ) -> None:
     filed = declare(customer).json()
     assert filed["declared_critical"] is True
@@ -117,7 +119,7 @@ def test_lowering_a_declared_critical_incident_needs_a_reason_the_customer_sees(
 
 
 def test_the_reason_shows_on_the_customers_ticket_page(
-    customer: Any, agent: Any, users: dict
+    customer: Any, agent: Any, users: dict[str, User]
 ) -> None:
     number = declare(customer).json()["number"]
     reason = "The service answers again; we keep watching it."
@@ -129,7 +131,7 @@ def test_the_reason_shows_on_the_customers_ticket_page(
 
 
 def test_the_desk_refuses_to_lower_a_declared_critical_incident_without_a_reason(
-    customer: Any, users: dict
+    customer: Any, users: dict[str, User]
 ) -> None:
     number = declare(customer).json()["number"]
     ticket = Ticket.objects.get()
@@ -183,7 +185,9 @@ def test_the_limit_counts_the_last_30_days_only(customer: Any) -> None:
 
 
 @pytest.mark.parametrize("switch", [{"enabled": False}, {"limit": 0}])
-def test_an_admin_can_switch_critical_declarations_off(customer: Any, switch: dict) -> None:
+def test_an_admin_can_switch_critical_declarations_off(
+    customer: Any, switch: dict[str, object]
+) -> None:
     IntakeRule.objects.filter(code="critical").update(**switch)
     filed = declare(customer).json()
     assert filed["priority"] == "high"

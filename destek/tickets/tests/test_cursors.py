@@ -12,6 +12,7 @@ from django.test import Client
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
+from destek.accounts.models import User
 from destek.tickets import actions
 
 pytestmark = pytest.mark.django_db
@@ -44,7 +45,7 @@ def test_a_cursor_shaped_like_an_old_unsigned_one_is_refused(agent: Any) -> None
     assert agent.get(f"tickets?cursor={_b64('i' + '9' * 30)}").status_code == 400
 
 
-def test_a_mangled_cursor_on_the_desk_shows_the_first_page(users: dict) -> None:
+def test_a_mangled_cursor_on_the_desk_shows_the_first_page(users: dict[str, User]) -> None:
     ticket = actions.create_ticket(
         customer=users["customer"], subject="Export fails", body="It never ends.", channel="web"
     )
@@ -75,7 +76,7 @@ def test_pages_handed_out_by_the_server_still_follow_each_other(agent: Any, cust
 @settings(max_examples=60, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(
     st.one_of(
-        st.text(st.characters(blacklist_categories=("Cs",)), max_size=400),
+        st.text(st.characters(blacklist_categories=["Cs"]), max_size=400),
         st.binary(max_size=300).map(lambda b: _b64(b.decode("latin-1"))),
     )
 )

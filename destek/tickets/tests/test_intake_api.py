@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from django.core.mail import EmailMessage
 
 from destek.tickets.models import IntakeRule, Message, Ticket
 
@@ -109,7 +110,7 @@ def test_an_admin_can_switch_a_rule_off(customer: Any) -> None:
     ],
 )
 def test_a_nudge_is_kept_but_does_not_move_the_ticket(
-    customer: Any, agent: Any, outbox: list, text: str
+    customer: Any, agent: Any, outbox: list[EmailMessage], text: str
 ) -> None:
     ticket = customer.file_ticket()
     number = ticket["number"]
@@ -128,7 +129,7 @@ def test_a_nudge_is_kept_but_does_not_move_the_ticket(
 
 
 def test_the_nudge_answer_gives_the_expected_answer_time_in_the_customers_language(
-    as_user: Any, outbox: list
+    as_user: Any, outbox: list[EmailMessage]
 ) -> None:
     client = as_user("customer2", language="ru")
     number = client.file_ticket()["number"]
@@ -217,7 +218,9 @@ def test_empty_subject_or_body_is_refused(customer: Any) -> None:
         assert response.json()["code"].endswith("_required")
 
 
-def test_nudges_in_a_row_get_one_automatic_answer_an_hour(customer: Any, outbox: list) -> None:
+def test_nudges_in_a_row_get_one_automatic_answer_an_hour(
+    customer: Any, outbox: list[EmailMessage]
+) -> None:
     number = customer.file_ticket()["number"]
     outbox.clear()
     for _ in range(3):

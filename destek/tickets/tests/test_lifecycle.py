@@ -9,8 +9,10 @@ from typing import Any
 
 import pytest
 import time_machine
+from django.core.mail import EmailMessage, EmailMultiAlternatives
 from django.utils import timezone
 
+from destek.accounts.models import User
 from destek.tickets.jobs import auto_close_now
 from destek.tickets.models import Ticket, TicketEvent
 
@@ -23,7 +25,9 @@ def events(client: Any, number: int) -> list[dict[str, Any]]:
     return list(response.json())
 
 
-def test_customer_files_a_ticket_and_is_mailed_its_number(customer: Any, outbox: list) -> None:
+def test_customer_files_a_ticket_and_is_mailed_its_number(
+    customer: Any, outbox: list[EmailMessage]
+) -> None:
     ticket = customer.file_ticket()
     assert ticket["status"] == "new"
     assert ticket["channel"] == "api"
@@ -36,11 +40,12 @@ def test_customer_files_a_ticket_and_is_mailed_its_number(customer: Any, outbox:
     assert f"[#{ticket['number']}]" in to_customer[0].subject
     assert f"#{ticket['number']}" in to_customer[0].body
     assert to_customer[0].extra_headers["Auto-Submitted"] == "auto-generated"
+    assert isinstance(to_customer[0], EmailMultiAlternatives)
     assert to_customer[0].alternatives, "the mail has an HTML part too"
 
 
 def test_agents_of_the_department_are_mailed_about_a_new_ticket(
-    customer: Any, outbox: list
+    customer: Any, outbox: list[EmailMessage]
 ) -> None:
     customer.file_ticket()
     recipients = {m.to[0] for m in outbox}
@@ -74,7 +79,7 @@ def test_new_ticket_reads_awaiting_operator_then_seen_once_an_agent_opens_it(
 
 
 def test_agent_reply_records_first_response_and_awaits_the_customer(
-    customer: Any, agent: Any, outbox: list
+    customer: Any, agent: Any, outbox: list[EmailMessage]
 ) -> None:
     number = customer.file_ticket()["number"]
     outbox.clear()
@@ -118,7 +123,9 @@ def test_customer_reply_puts_an_answered_ticket_back_to_the_operator(
     assert status_events[-1]["actor_kind"] == "customer"
 
 
-def test_internal_notes_never_reach_the_customer(customer: Any, agent: Any, outbox: list) -> None:
+def test_internal_notes_never_reach_the_customer(
+    customer: Any, agent: Any, outbox: list[EmailMessage]
+) -> None:
     number = customer.file_ticket()["number"]
     outbox.clear()
     note = agent.post(
@@ -142,7 +149,7 @@ def test_customer_cannot_write_an_internal_note(customer: Any) -> None:
     assert response.json()["code"] == "forbidden"
 
 
-def test_customer_closes_their_own_ticket(customer: Any, outbox: list) -> None:
+def test_customer_closes_their_own_ticket(customer: Any, outbox: list[EmailMessage]) -> None:
     number = customer.file_ticket()["number"]
     response = customer.post(f"tickets/{number}/close")
     assert response.status_code == 200
@@ -237,7 +244,9 @@ def test_agent_closes_with_a_reason_and_contract_needs_a_clause(customer: Any, a
     assert seen_by_customer["contract_clause"] == "9.5"
 
 
-def test_contract_close_mail_names_the_clause(customer: Any, agent: Any, outbox: list) -> None:
+def test_contract_close_mail_names_the_clause(
+    customer: Any, agent: Any, outbox: list[EmailMessage]
+) -> None:
     number = customer.file_ticket()["number"]
     outbox.clear()
     agent.patch(
@@ -249,7 +258,7 @@ def test_contract_close_mail_names_the_clause(customer: Any, agent: Any, outbox:
 
 
 def test_pending_for_thirty_days_closes_without_reply_and_tells_the_customer(
-    customer: Any, agent: Any, outbox: list, run_job: Any
+    customer: Any, agent: Any, outbox: list[EmailMessage], run_job: Any
 ) -> None:
     number = customer.file_ticket()["number"]
     agent.post(f"tickets/{number}/messages", {"body": "Which browser do you use?"})
@@ -354,7 +363,7 @@ def test_customers_cannot_merge(customer: Any) -> None:
 
 
 def test_every_change_is_in_the_event_history_with_who_did_it(
-    customer: Any, agent: Any, users: dict
+    customer: Any, agent: Any, users: dict[str, User]
 ) -> None:
     number = customer.file_ticket()["number"]
     agent.patch(f"tickets/{number}", {"priority": "high", "assignee": "agent@example.com"})
@@ -409,10 +418,12 @@ def test_agent_files_a_ticket_for_a_customer_on_the_phone(agent: Any, customer: 
 
 
 def test_customer_switches_ticket_mail_off_and_chooses_the_address(
-    customer: Any, agent: Any, outbox: list
+    customer: Any, agent: Any, outbox: list[EmailMessage]
 ) -> None:
     customer.post("auth/addresses", {"email": "billing@example.com"})
-    code = re.search(r"\b(\d{6})\b", outbox[-1].body).group(1)  # type: ignore[union-attr]
+    found = re.search(r"\b(\d{6})\b", str(outbox[-1].body))
+    assert found is not None
+    code = found.group(1)
     customer.post("auth/addresses/verify", {"email": "billing@example.com", "code": code})
     number = customer.file_ticket()["number"]
     assert (

@@ -53,7 +53,7 @@ def test_a_bad_cursor_is_a_clear_error(agent: Any) -> None:
 
 
 def test_agents_filter_by_status_priority_department_and_assignee(
-    agent: Any, admin: Any, users: dict
+    agent: Any, admin: Any, users: dict[str, User]
 ) -> None:
     make_tickets(2, status=TicketStatus.OPEN)
     make_tickets(1, priority=Priority.HIGH, assignee=users["agent"])

@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 
+from destek.accounts.models import User
 from destek.notify.models import Delivery
 from destek.tickets import actions, notifications
 from destek.tickets.actions import Actor
@@ -37,7 +38,7 @@ def base_url(settings: Any) -> str:
     return BASE
 
 
-def every_ticket_mail(users: dict, capture: Any) -> tuple[Ticket, Ticket]:
+def every_ticket_mail(users: dict[str, User], capture: Any) -> tuple[Ticket, Ticket]:
     """One ticket through everything that mails someone; a second one merged into it."""
     customer, agent = users["customer"], users["agent"]
     with capture(execute=True):
@@ -67,7 +68,7 @@ def every_ticket_mail(users: dict, capture: Any) -> tuple[Ticket, Ticket]:
 
 
 def test_every_mail_to_a_customer_links_to_the_tickets_page_on_the_base_url(
-    users: dict, base_url: str, django_capture_on_commit_callbacks: Any
+    users: dict[str, User], base_url: str, django_capture_on_commit_callbacks: Any
 ) -> None:
     ticket, duplicate = every_ticket_mail(users, django_capture_on_commit_callbacks)
     sent = Delivery.objects.filter(recipient="customer@example.com")
@@ -82,12 +83,13 @@ def test_every_mail_to_a_customer_links_to_the_tickets_page_on_the_base_url(
 
 
 def test_every_mail_to_an_agent_links_to_the_desk_page_on_the_base_url(
-    users: dict, base_url: str, django_capture_on_commit_callbacks: Any
+    users: dict[str, User], base_url: str, django_capture_on_commit_callbacks: Any
 ) -> None:
     every_ticket_mail(users, django_capture_on_commit_callbacks)
     sent = Delivery.objects.filter(recipient="agent@example.com")
     assert {d.template for d in sent} >= AGENT_TEMPLATES
     for delivery in sent:
+        assert delivery.ticket is not None
         link = f"{BASE}/desk/tickets/{delivery.ticket.number}/"
         assert link in delivery.body_text, delivery.template
         assert f'href="{link}"' in delivery.body_html, delivery.template

@@ -7,6 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from django.core.mail import EmailMessage, EmailMultiAlternatives
 
 from destek.tickets.models import Ticket
 
@@ -85,7 +86,7 @@ def test_reopening_a_merged_ticket_is_refused_in_the_callers_language(
 
 
 def test_the_customer_of_a_merged_ticket_is_mailed_a_link_in_their_language(
-    as_user: Any, agent: Any, outbox: list, settings: Any
+    as_user: Any, agent: Any, outbox: list[EmailMessage], settings: Any
 ) -> None:
     settings.BASE_URL = "https://support.example.com"
     turkish = as_user("customer", language="tr")
@@ -104,7 +105,9 @@ def test_the_customer_of_a_merged_ticket_is_mailed_a_link_in_their_language(
     assert f"[#{second}]" in mail.subject
     link = f"https://support.example.com/my/tickets/{first}/"
     assert link in mail.body
+    assert isinstance(mail, EmailMultiAlternatives)
     html = mail.alternatives[0][0]
+    assert isinstance(html, str)
     assert f'href="{link}"' in html
     assert f"ticket #{second}." not in html, "replies land in the target, and the mail says so"
     assert f"#{first}" in mail.body
@@ -112,7 +115,7 @@ def test_the_customer_of_a_merged_ticket_is_mailed_a_link_in_their_language(
 
 
 def test_a_customer_who_switched_off_mail_for_the_ticket_is_not_mailed_about_the_merge(
-    customer: Any, agent: Any, outbox: list
+    customer: Any, agent: Any, outbox: list[EmailMessage]
 ) -> None:
     first = customer.file_ticket()["number"]
     second = customer.file_ticket(subject="Export to CSV fails", body="Nothing happens.")["number"]

@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 
+from destek.accounts.models import User
 from destek.lib.errors import ActionRefused
 from destek.tickets import actions
 from destek.tickets.actions import Actor
@@ -17,7 +18,7 @@ from destek.tickets.models import Department, Ticket, TicketEvent
 pytestmark = pytest.mark.django_db
 
 
-def filed(users: dict) -> Ticket:
+def filed(users: dict[str, User]) -> Ticket:
     return actions.create_ticket(
         customer=users["customer"],
         subject="Export fails",
@@ -37,7 +38,7 @@ def last_event(ticket: Ticket) -> int:
     return TicketEvent.objects.filter(ticket=ticket).order_by("-pk").values_list("pk", flat=True)[0]
 
 
-def test_each_changed_field_writes_its_own_event_in_a_fixed_order(users: dict) -> None:
+def test_each_changed_field_writes_its_own_event_in_a_fixed_order(users: dict[str, User]) -> None:
     ticket = filed(users)
     before, old_department = last_event(ticket), ticket.department
     finance = Department.objects.get(slug="finance")
@@ -57,7 +58,7 @@ def test_each_changed_field_writes_its_own_event_in_a_fixed_order(users: dict) -
     ]
 
 
-def test_fields_left_unchanged_or_set_to_their_value_write_no_event(users: dict) -> None:
+def test_fields_left_unchanged_or_set_to_their_value_write_no_event(users: dict[str, User]) -> None:
     ticket = filed(users)
     before = last_event(ticket)
     actions.update_ticket(ticket, Actor.of(users["agent"]))
@@ -67,7 +68,7 @@ def test_fields_left_unchanged_or_set_to_their_value_write_no_event(users: dict)
     assert changes(ticket, before) == []
 
 
-def test_a_refused_field_undoes_the_fields_changed_before_it(users: dict) -> None:
+def test_a_refused_field_undoes_the_fields_changed_before_it(users: dict[str, User]) -> None:
     ticket = filed(users)
     before, priority = last_event(ticket), ticket.priority
     with pytest.raises(ActionRefused) as refused:
@@ -79,7 +80,9 @@ def test_a_refused_field_undoes_the_fields_changed_before_it(users: dict) -> Non
     assert changes(ticket, before) == []
 
 
-def test_unassigning_is_a_change_and_leaving_the_assignee_out_is_not(users: dict) -> None:
+def test_unassigning_is_a_change_and_leaving_the_assignee_out_is_not(
+    users: dict[str, User],
+) -> None:
     ticket = filed(users)
     agent = Actor.of(users["agent"])
     actions.update_ticket(ticket, agent, assignee=users["agent"])
@@ -96,7 +99,7 @@ def test_unassigning_is_a_change_and_leaving_the_assignee_out_is_not(users: dict
     ]
 
 
-def test_a_close_reason_without_closing_is_refused(users: dict) -> None:
+def test_a_close_reason_without_closing_is_refused(users: dict[str, User]) -> None:
     ticket = filed(users)
     with pytest.raises(ActionRefused) as refused:
         actions.update_ticket(ticket, Actor.of(users["agent"]), close_reason="resolved")
