@@ -11,13 +11,11 @@ from __future__ import annotations
 import logging
 import re
 import unicodedata
-from typing import TYPE_CHECKING
 from urllib.parse import quote
 
 from django.http import FileResponse
 
-if TYPE_CHECKING:
-    from destek.tickets.models import Attachment
+from destek.tickets.models import Attachment
 
 log = logging.getLogger(__name__)
 
