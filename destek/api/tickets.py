@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import uuid
 from datetime import timedelta
 from typing import Any, Literal
 
@@ -22,12 +21,16 @@ from destek.api.idempotency import idempotent
 from destek.lib.errors import ActionRefused
 from destek.lib.ratelimit import hit
 from destek.tickets import actions
-from destek.tickets.access import access_attachment, access_ticket, visible_messages
+from destek.tickets.access import (
+    access_attachment,
+    access_ticket,
+    claimable_uploads,
+    visible_messages,
+)
 from destek.tickets.actions import UNCHANGED, Actor, Unchanged
 from destek.tickets.choices import Channel
 from destek.tickets.downloads import attachment_response
 from destek.tickets.models import (
-    Attachment,
     Department,
     Message,
     Ticket,
@@ -94,20 +97,6 @@ def _by_pk(pk: int) -> Ticket:
         .prefetch_related("tags", "related_to", "merged_into")
         .get(pk=pk)
     )
-
-
-def _uploads(user: User, ids: list[uuid.UUID]) -> list[Attachment]:
-    """The caller's own uploads not yet attached to anything; anything else is not found."""
-    if not ids:
-        return []
-    found = list(
-        Attachment.objects.filter(public_id__in=ids, uploaded_by=user, message__isnull=True)
-    )
-    if len(found) != len(set(ids)):
-        raise ActionRefused(
-            "attachment_not_found", _("An attachment was not found or is already used.")
-        )
-    return found
 
 
 def _throttle(user: User, scope: str, per_hour: int) -> None:
@@ -199,7 +188,7 @@ def create_ticket(request: ApiRequest, payload: TicketIn) -> Status[Any]:
 
     def run() -> tuple[int, Any]:
         department = _department(payload.department) if payload.department else None
-        attachments = _uploads(user, payload.attachments)
+        attachments = claimable_uploads(user, payload.attachments)
         if user.is_customer:
             if payload.customer or payload.channel:
                 raise ActionRefused(
@@ -356,7 +345,7 @@ def post_message(request: ApiRequest, number: int, payload: MessageIn) -> Status
             internal=payload.internal,
             status_after=payload.status,
             channel=Channel.API,
-            attachments=_uploads(user, payload.attachments),
+            attachments=claimable_uploads(user, payload.attachments),
         )
         message = Message.objects.select_related("author", "ticket").get(pk=message.pk)
         return 201, as_json(MessageOut, message, request)

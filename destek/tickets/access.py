@@ -12,8 +12,10 @@ from typing import TypeGuard
 
 from django.contrib.auth.models import AnonymousUser
 from django.db.models import Q, QuerySet
+from django.utils.translation import gettext as _
 
 from destek.accounts.models import User
+from destek.lib.errors import ActionRefused
 from destek.tickets.choices import Verification
 from destek.tickets.models import (
     Attachment,
@@ -30,6 +32,7 @@ __all__ = [
     "access_ticket",
     "agent_department_ids",
     "can_work",
+    "claimable_uploads",
     "customer_ids_visible_to",
     "customer_may_see_message",
     "customer_visible_messages",
@@ -139,6 +142,21 @@ def access_attachment(user: AnyUser, public_id: uuid.UUID | str) -> Attachment:
     if not user.is_agent and not customer_may_see_message(attachment.message):
         raise Attachment.DoesNotExist
     return attachment
+
+
+def claimable_uploads(user: User, ids: list[uuid.UUID]) -> list[Attachment]:
+    """`user`'s own uploads that no message has claimed yet, to attach to a new message; any
+    other id (someone else's, already used, unknown) refuses them all."""
+    if not ids:
+        return []
+    found = list(
+        Attachment.objects.filter(public_id__in=ids, uploaded_by=user, message__isnull=True)
+    )
+    if len(found) != len(set(ids)):
+        raise ActionRefused(
+            "attachment_not_found", _("An attachment was not found or is already used.")
+        )
+    return found
 
 
 def access_public_attachment(ticket: Ticket, public_id: uuid.UUID | str) -> Attachment:

@@ -7,6 +7,7 @@ from pathlib import PurePosixPath
 from typing import Any
 
 from django.conf import settings
+from django.contrib.auth.models import AnonymousUser
 from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -117,7 +118,7 @@ def new_ticket_number() -> int:
 
 
 class TicketQuerySet(models.QuerySet["Ticket"]):
-    def visible_to(self, user: Any) -> TicketQuerySet:
+    def visible_to(self, user: User | AnonymousUser | None) -> TicketQuerySet:
         """What `user` may see at all: the rule under every door in `tickets.access`."""
         if user is None or not user.is_authenticated or not user.is_active:
             return self.none()

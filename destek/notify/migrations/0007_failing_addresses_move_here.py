@@ -15,6 +15,14 @@ def move_content_type(apps, schema_editor):
         )
 
 
+def move_content_type_back(apps, schema_editor):
+    ContentType = apps.get_model("contenttypes", "ContentType")
+    if not ContentType.objects.filter(app_label="mail", model="failingaddress").exists():
+        ContentType.objects.filter(app_label="notify", model="failingaddress").update(
+            app_label="mail"
+        )
+
+
 class Migration(migrations.Migration):
 
     dependencies = [
@@ -48,5 +56,5 @@ class Migration(migrations.Migration):
             ]
         ),
         # Permissions and admin history follow the model.
-        migrations.RunPython(move_content_type, migrations.RunPython.noop),
+        migrations.RunPython(move_content_type, move_content_type_back),
     ]

@@ -13,6 +13,14 @@ def move_content_type(apps, schema_editor):
         ContentType.objects.filter(app_label="sla", model="policy").update(app_label="tickets")
 
 
+def move_content_type_back(apps, schema_editor):
+    ContentType = apps.get_model("contenttypes", "ContentType")
+    if not ContentType.objects.filter(app_label="sla", model="policy").exists():
+        ContentType.objects.filter(app_label="tickets", model="policy").update(
+            app_label="sla"
+        )
+
+
 class Migration(migrations.Migration):
 
     dependencies = [
@@ -61,5 +69,5 @@ class Migration(migrations.Migration):
         ),
         ]),
         # Permissions and admin history follow the model.
-        migrations.RunPython(move_content_type, migrations.RunPython.noop),
+        migrations.RunPython(move_content_type, move_content_type_back),
     ]
