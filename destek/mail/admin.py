@@ -72,7 +72,6 @@ class InboundMessageAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
 
     @admin.action(description=_("Run the selected messages through the pipeline again"))
     def retry_selected(self, request: HttpRequest, queryset: Any) -> None:
-
         done = 0
         for inbound in queryset.exclude(status__in=[InboundStatus.STORED, InboundStatus.IGNORED]):
             try:

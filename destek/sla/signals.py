@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.dispatch import Signal
 
-#: Sent after an admin changed a calendar's hours or dates (or removed one): `tickets`
-#: recomputes the clocks of every open ticket, in the worker, once the change is committed.
-calendars_changed = Signal()
+#: Sent after an admin changed business hours or service-level targets (a calendar, its
+#: dates, a policy) or removed one: `tickets` recomputes the clocks of every open ticket, in
+#: the worker, once the change is committed.
+service_levels_changed = Signal()

@@ -3,13 +3,12 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib import admin
-from django.db import transaction
 from django.utils.translation import gettext_lazy as _
 
 from destek.accounts.admin import UserAdmin as PeopleAdmin
 from destek.accounts.models import User
 from destek.lib.names import NamesForm, name_fields
-from destek.tickets.clock_jobs import recompute_open_tickets
+from destek.sla.admin import RecomputesClocks
 from destek.tickets.models import (
     Department,
     IntakeRule,
@@ -184,7 +183,7 @@ class TagAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
 
 
 @admin.register(Policy)
-class PolicyAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+class PolicyAdmin(RecomputesClocks):
     form = NamesForm
     list_display = (
         "name",
@@ -227,12 +226,3 @@ class PolicyAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
             },
         ),
     )
-
-    # Targets changed: every open ticket's clocks follow, in the worker.
-    def save_related(self, request: Any, form: Any, formsets: Any, change: bool) -> None:
-        super().save_related(request, form, formsets, change)
-        transaction.on_commit(recompute_open_tickets, robust=True)
-
-    def delete_model(self, request: Any, obj: Any) -> None:
-        super().delete_model(request, obj)
-        transaction.on_commit(recompute_open_tickets, robust=True)

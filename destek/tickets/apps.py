@@ -11,12 +11,12 @@ class TicketsConfig(AppConfig):
 
     def ready(self) -> None:
         from destek.accounts.signals import customer_terms_changed
-        from destek.sla.signals import calendars_changed
+        from destek.sla.signals import service_levels_changed
         from destek.tickets import clock_jobs, jobs, receivers  # noqa: F401  (periodic tasks)
 
         customer_terms_changed.connect(
             receivers.customer_terms_changed, dispatch_uid="tickets.customer_terms_changed"
         )
-        calendars_changed.connect(
-            receivers.calendars_changed, dispatch_uid="tickets.calendars_changed"
+        service_levels_changed.connect(
+            receivers.service_levels_changed, dispatch_uid="tickets.service_levels_changed"
         )

@@ -16,6 +16,6 @@ def customer_terms_changed(sender: Any, customer: User, **kwargs: Any) -> None:
     recompute_customer_clocks(customer)
 
 
-def calendars_changed(sender: Any, **kwargs: Any) -> None:
+def service_levels_changed(sender: Any, **kwargs: Any) -> None:
     """Hours or targets changed: every open ticket's clocks follow, in the worker."""
     transaction.on_commit(recompute_open_tickets, robust=True)

@@ -132,7 +132,6 @@ def _lock(ticket: Ticket) -> Ticket:
 
 
 def _require_worker(actor: Actor, ticket: Ticket) -> None:
-
     if actor.user is not None and not can_work(actor.user, ticket):
         raise ActionRefused(
             "forbidden", _("Only agents of the department can do this."), status=403

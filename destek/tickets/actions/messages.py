@@ -229,7 +229,6 @@ def _agent_message(
     attachments: Sequence[Attachment],
     now: Any,
 ) -> Message:
-
     if not can_work(author, ticket):
         raise Ticket.DoesNotExist
     actor = Actor.of(author)
