@@ -20,22 +20,7 @@ from django.conf import settings
 from django.core.signing import BadSignature, TimestampSigner
 
 from destek.notify.tokens import domain as _domain
-from destek.notify.tokens import message_id, reply_address, thread_root
 from destek.notify.tokens import sign as _sign
-
-__all__ = [
-    "Token",
-    "confirm_token",
-    "from_ids",
-    "from_plus_address",
-    "from_root",
-    "from_subject",
-    "held_message_of",
-    "is_ours",
-    "message_id",
-    "reply_address",
-    "thread_root",
-]
 
 _SIGNED_ID = re.compile(r"^destek\.([0-9a-f]{16})\.t(\d{1,15})\.([0-9a-f]{20})@", re.IGNORECASE)
 _ROOT_ID = re.compile(r"^destek\.t(\d{1,15})@", re.IGNORECASE)

@@ -16,6 +16,7 @@ from destek.accounts.models import ContactAddress, User
 from destek.mail import tokens
 from destek.mail.actions import Unacceptable, process_message, retry
 from destek.mail.models import InboundMessage, InboundStatus
+from destek.notify import tokens as marks
 from destek.notify.models import Delivery, FailingAddress
 from destek.tickets import actions
 from destek.tickets.models import Message, Ticket
@@ -78,8 +79,8 @@ def test_a_mail_from_a_stranger_files_a_ticket_for_a_new_unverified_customer(
     assert customer.language == "az"  # guessed from the letters (ə)
     [confirmation] = mails_to("leyla@example.org")
     assert f"[#{ticket.number}]" in confirmation.subject
-    assert confirmation.extra_headers["Reply-To"] == tokens.reply_address(ticket.number)
-    assert tokens.thread_root(ticket.number) in confirmation.extra_headers["References"]
+    assert confirmation.extra_headers["Reply-To"] == marks.reply_address(ticket.number)
+    assert marks.thread_root(ticket.number) in confirmation.extra_headers["References"]
     # It answers the customer's own mail, so their client threads it.
     inbound = InboundMessage.objects.get()
     assert confirmation.extra_headers["In-Reply-To"] == f"<{inbound.rfc_message_id}>"
@@ -224,7 +225,7 @@ def test_a_bounce_marks_the_address_failing_and_opens_no_ticket(deliver: Any) ->
         language="en",
         subject="[#12345678] We have your request",
         body_text="x",
-        message_id=tokens.message_id(12345678, "gone@example.org"),
+        message_id=marks.message_id(12345678, "gone@example.org"),
         automatic=True,
     )
     report = (
@@ -372,11 +373,11 @@ def test_one_sender_cannot_flood_the_queue(deliver: Any, settings: Any) -> None:
 
 
 def test_our_message_ids_carry_a_token_signed_for_their_recipient() -> None:
-    value = tokens.message_id(12345678, "Leyla@Example.org")
+    value = marks.message_id(12345678, "Leyla@Example.org")
     assert re.match(r"^<destek\.[0-9a-f]{16}\.t12345678\.[0-9a-f]{20}@destek\.localhost>$", value)
     assert tokens.from_ids([value.strip("<>")], "leyla@example.org").for_sender  # type: ignore[union-attr]
     assert not tokens.from_ids([value.strip("<>")], "mallory@example.net").for_sender  # type: ignore[union-attr]
-    plus = tokens.reply_address(12345678)
+    plus = marks.reply_address(12345678)
     assert tokens.from_plus_address([plus]) == 12345678
     assert tokens.from_plus_address([plus.replace("t12345678", "t12345679")]) is None
 
