@@ -63,6 +63,9 @@ def install() -> None:
         module = importlib.import_module(name)
         if hasattr(module, "capfirst"):
             setattr(module, "capfirst", capfirst)  # noqa: B010
+    # Safe in, safe out (the admin's "was changed successfully" links), as Django's own filter:
+    # `stringfilter` reads the flag from the function it wraps.
+    _capfirst_filter.is_safe = True  # type: ignore[attr-defined]
     template_filter = stringfilter(_capfirst_filter)
     template_filter.is_safe = True  # type: ignore[attr-defined]
     defaultfilters.register.filters["capfirst"] = template_filter

@@ -115,3 +115,16 @@ def test_no_model_in_the_azerbaijani_admin_is_named_in_english(admin_in: Any) ->
     assert len(azerbaijani) == len(english) > 20
     assert "Searches" in english and "Article events" in english
     assert set(azerbaijani) & set(english) == set()
+
+
+def test_the_admins_success_message_keeps_its_link_to_the_changed_object() -> None:
+    from django.contrib.messages.storage.base import Message
+    from django.template import Context, Template
+    from django.utils.html import format_html
+
+    # What the admin's page gets: a message object around the safe text.
+    message = Message(
+        25, format_html('The policy “<a href="{}">{}</a>” was changed.', "/x/", "VIP & co")
+    )
+    rendered = Template("{{ message|capfirst }}").render(Context({"message": message}))
+    assert rendered == 'The policy “<a href="/x/">VIP &amp; co</a>” was changed.'
