@@ -190,5 +190,8 @@ def _fresh_cache() -> Iterator[None]:
     """Rate-limit counters and heartbeats must not leak from one test into the next."""
     from django.core.cache import cache
 
+    from destek.lib import config_cache
+
     cache.clear()
+    config_cache.start_afresh()  # the configuration the last test rolled back is not kept
     yield

@@ -272,6 +272,9 @@ DESTEK_MAX_ATTACHMENT_MB = env_int("DESTEK_MAX_ATTACHMENT_MB", 25, minimum=1)
 DESTEK_PENDING_AUTO_CLOSE_DAYS = env_int("DESTEK_PENDING_AUTO_CLOSE_DAYS", 30, minimum=1)
 DESTEK_RESOLVED_AUTO_CLOSE_DAYS = env_int("DESTEK_RESOLVED_AUTO_CLOSE_DAYS", 7, minimum=1)
 DESTEK_REOPEN_WINDOW_DAYS = env_int("DESTEK_REOPEN_WINDOW_DAYS", 30, minimum=0)
+# How often a process asks the shared cache whether the admin's configuration changed
+# (destek/lib/config_cache.py); the process that saved a change sees it at once.
+DESTEK_CONFIG_RECHECK_MS = env_int("DESTEK_CONFIG_RECHECK_MS", 1000, minimum=0)
 DESTEK_DUPLICATE_WINDOW_HOURS = env_int("DESTEK_DUPLICATE_WINDOW_HOURS", 24, minimum=1)
 DESTEK_NOTIFY_AGENTS_ON_NEW = env_bool("DESTEK_NOTIFY_AGENTS_ON_NEW", True)
 DESTEK_OUTBOX_GIVE_UP_HOURS = env_int("DESTEK_OUTBOX_GIVE_UP_HOURS", 72, minimum=1)

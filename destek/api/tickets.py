@@ -21,6 +21,7 @@ from destek.api.idempotency import idempotent
 from destek.lib.errors import ActionRefused
 from destek.lib.ratelimit import hit
 from destek.tickets import actions
+from destek.tickets import config as tickets_config
 from destek.tickets.access import (
     access_attachment,
     access_ticket,
@@ -107,7 +108,7 @@ def _throttle(user: User, scope: str, per_hour: int) -> None:
 
 
 def _department(slug: str) -> Department:
-    department = Department.objects.filter(slug=slug).first()
+    department = tickets_config.department_by_slug(slug)
     if department is None:
         raise ActionRefused(
             "invalid_department", _("There is no department “{slug}”.").format(slug=slug)

@@ -12,7 +12,9 @@ class TicketsConfig(AppConfig):
     def ready(self) -> None:
         from destek.accounts.signals import customer_terms_changed
         from destek.sla.signals import service_levels_changed
-        from destek.tickets import clock_jobs, jobs, receivers  # noqa: F401  (periodic tasks)
+        from destek.tickets import clock_jobs, config, jobs, receivers  # noqa: F401  (periodic tasks)
+
+        config.watch()  # the admin's configuration, cached per process
 
         customer_terms_changed.connect(
             receivers.customer_terms_changed, dispatch_uid="tickets.customer_terms_changed"

@@ -19,6 +19,7 @@ from typing import Any
 from django.utils import timezone
 
 from destek.accounts.choices import Tier
+from destek.lib import config_cache
 from destek.sla.engine import (
     Schedule,
     add_business_minutes,
@@ -26,6 +27,7 @@ from destek.sla.engine import (
     holiday_dates,
 )
 from destek.sla.models import Calendar, minute_of_day
+from destek.tickets import config
 from destek.tickets.choices import AuthorKind, EventKind, TicketStatus, priority_rank
 from destek.tickets.models import FAR_FUTURE, Policy
 
@@ -89,22 +91,29 @@ _BUILT: dict[Schedule, Schedule] = {}
 
 
 class Schedules:
-    """Policies and schedules, read once per unit of work (a request, a sweep batch)."""
-
-    def __init__(self) -> None:
-        self._by_id: dict[int, Schedule] = {}
-        self._policies: list[Policy] | None = None
+    """Policies and schedules for a unit of work (a request, a sweep batch), from the
+    per-process configuration cache."""
 
     def policies(self) -> list[Policy]:
-        if self._policies is None:
-            self._policies = list(Policy.objects.filter(enabled=True).order_by("position", "pk"))
-        return self._policies
+        return config.policies()
 
     def get(self, calendar_id: int) -> Schedule:
-        if calendar_id not in self._by_id:
+        schedule = all_schedules().get(calendar_id)
+        if schedule is None:  # made a moment ago in another process
             calendar = Calendar.objects.prefetch_related("hours", "dates").get(pk=calendar_id)
-            self._by_id[calendar_id] = schedule_of(calendar)
-        return self._by_id[calendar_id]
+            schedule = schedule_of(calendar)
+        return schedule
+
+
+def all_schedules() -> dict[int, Schedule]:
+    """Every calendar's schedule by id, kept until a calendar changes (`tickets.config`)."""
+    return config_cache.cached(
+        "tickets:schedules",
+        lambda: {
+            calendar.pk: schedule_of(calendar)
+            for calendar in Calendar.objects.prefetch_related("hours", "dates")
+        },
+    )
 
 
 # --- policies ---------------------------------------------------------------------------------
@@ -129,7 +138,7 @@ def matches(policy: Policy, ticket: Any) -> bool:
 def policy_for(ticket: Any, policies: Iterable[Policy] | None = None) -> Policy | None:
     """The first enabled policy, by position, whose every condition holds."""
     if policies is None:
-        policies = Policy.objects.filter(enabled=True).order_by("position", "pk")
+        policies = config.policies()
     return next((p for p in policies if matches(p, ticket)), None)
 
 

@@ -6,6 +6,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+from destek.accounts.models import User
+from destek.tickets import config
 from destek.tickets.choices import Priority, priority_rank
 from destek.tickets.intake import matches_keywords
 from destek.tickets.models import Department, RoutingRule
@@ -77,9 +79,7 @@ def route(
     start = Priority.CRITICAL if declared_critical else priority_from_urgency(urgency)
     state = Routing(department=department, priority=start)
     if rules is None:
-        rules = RoutingRule.objects.filter(enabled=True).select_related(
-            "set_department", "set_assignee"
-        )
+        rules = config.routing_rules()
     for rule in rules:
         if not _matches(
             rule,
@@ -116,10 +116,13 @@ def route(
                 state.tags.append(tag.strip())
                 state.changes.append((rule.name, "tags", "", tag.strip()))
         if rule.set_assignee_id:
-            state.assignee = rule.set_assignee
+            state.assignee = rule.set_assignee_id
             state.assignee_rule = rule.name
         if rule.stop:
             break
+    if state.assignee is not None:
+        # People are read fresh, never from the cached rules: one who left is seen at once.
+        state.assignee = User.objects.filter(pk=state.assignee).first()
     if state.assignee is not None and not _may_work(state.assignee, state.department):
         # The rule names someone who cannot work this ticket (left, not an agent, or a later
         # rule moved the ticket): leave it unassigned rather than leak it.
@@ -138,4 +141,4 @@ def _urgency_only(rule: RoutingRule) -> bool:
 def _may_work(user: Any, department: Department) -> bool:
     if not (user.is_active and user.is_agent):
         return False
-    return bool(user.is_admin or department.membership_set.filter(user=user).exists())
+    return bool(user.is_admin or config.works_in(user.pk, department.pk))

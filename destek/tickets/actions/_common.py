@@ -13,10 +13,10 @@ from destek.accounts.actions import verified_addresses
 from destek.accounts.models import User
 from destek.lib.errors import ActionRefused
 from destek.lib.text import strip_invisible
-from destek.tickets import clocks
+from destek.tickets import clocks, config
 from destek.tickets.access import can_work
 from destek.tickets.choices import ActorKind
-from destek.tickets.models import Attachment, IntakeRule, Message, Ticket, TicketEvent
+from destek.tickets.models import Attachment, Message, Ticket, TicketEvent
 
 BODY_MAX = 100_000
 
@@ -80,8 +80,8 @@ def rule_enabled(code: str) -> bool:
     return code not in disabled_rules()
 
 
-def disabled_rules() -> set[str]:
-    return set(IntakeRule.objects.filter(enabled=False).values_list("code", flat=True))
+def disabled_rules() -> frozenset[str]:
+    return config.disabled_intake_rules()
 
 
 def _own(ticket: Ticket, customer: User) -> None:

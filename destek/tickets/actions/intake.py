@@ -17,8 +17,8 @@ from destek.accounts.models import User
 from destek.lib.dates import format_number
 from destek.lib.errors import ActionRefused
 from destek.lib.language import choose_language
+from destek.tickets import config, intake, notifications
 from destek.tickets import details as ticket_details
-from destek.tickets import intake, notifications
 from destek.tickets.actions._common import (
     BODY_MAX,
     Actor,
@@ -41,7 +41,6 @@ from destek.tickets.choices import (
 from destek.tickets.models import (
     Attachment,
     Department,
-    IntakeRule,
     Message,
     Tag,
     Ticket,
@@ -186,7 +185,7 @@ def create_ticket(
     if filed_by is None:
         check_intake(customer, subject, body)
     if department is None:
-        department = Department.objects.order_by("position", "pk").first()
+        department = config.default_department()
         if department is None:
             raise ActionRefused("no_department", _("No department accepts tickets yet."))
     if related_to is not None and related_to.customer_id != customer.pk:
@@ -285,7 +284,7 @@ def create_ticket(
 def critical_limit() -> int | None:
     """How many critical incidents one customer may declare in 30 days; None when the admin
     switched declarations off (the intake rule "critical")."""
-    rule = IntakeRule.objects.filter(code=IntakeRuleCode.CRITICAL).first()
+    rule = config.intake_rule(IntakeRuleCode.CRITICAL)
     if rule is None:
         return CRITICAL_LIMIT_DEFAULT
     if not rule.enabled or rule.limit == 0:
