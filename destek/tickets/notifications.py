@@ -11,7 +11,14 @@ from django.utils import timezone, translation
 from destek.accounts.choices import NotificationKind, Role
 from destek.accounts.selectors import notification_address
 from destek.lib.dates import override_calendar
-from destek.notify.actions import AutoSubmitted, queue_mail, queue_sms, render_text, zone
+from destek.notify.actions import (
+    AutoSubmitted,
+    batched,
+    queue_mail,
+    queue_sms,
+    render_text,
+    zone,
+)
 from destek.notify.threads import Thread
 from destek.tickets.models import Membership, Message, Ticket
 from destek.tickets.selectors import expected_answer_at
@@ -88,6 +95,7 @@ def _to_agent(agent: Any, ticket: Ticket, template: str, **extra: Any) -> None:
     )
 
 
+@batched
 def ticket_created(ticket: Ticket, message: Message) -> None:
     _to_customer(ticket, "ticket_created", message=message)
     if not settings.DESTEK_NOTIFY_AGENTS_ON_NEW:
@@ -99,6 +107,7 @@ def ticket_created(ticket: Ticket, message: Message) -> None:
         _to_agent(agent, ticket, "agent_new_ticket", message=message)
 
 
+@batched
 def agent_replied(ticket: Ticket, message: Message) -> None:
     # The agent's own words: a person's mail, never capped or marked automatic.
     _to_customer(ticket, "agent_reply", AutoSubmitted.HUMAN, message=message)
@@ -123,17 +132,20 @@ def _sms_to_customer(ticket: Ticket, template: str) -> None:
     )
 
 
+@batched
 def customer_replied(ticket: Ticket, message: Message) -> None:
     if ticket.assignee is not None and ticket.assignee.is_active:
         _to_agent(ticket.assignee, ticket, "customer_reply", message=message)
 
 
+@batched
 def status_changed(ticket: Ticket) -> None:
     """Pending, resolved and closed are news for the customer; the rest is internal."""
     if ticket.status in ("pending", "resolved", "closed"):
         _to_customer(ticket, "status_changed")
 
 
+@batched
 def ticket_merged(source: Ticket, into: Ticket) -> None:
     """The customer of a merged duplicate learns where its conversation went, with a link."""
     _to_customer(
@@ -156,15 +168,18 @@ def nudge_answer_text(ticket: Ticket, language: str | None = None) -> str:
         return render_text("tickets/nudge_answer.txt", _context(ticket)).strip()
 
 
+@batched
 def nudge_answered(ticket: Ticket, answer: Message, language: str | None = None) -> None:
     _to_customer(ticket, "nudge_answer", AutoSubmitted.REPLIED, language=language, message=answer)
 
 
+@batched
 def ticket_note(ticket: Ticket, note: Message) -> None:
     """Our note to the customer about their ticket (why its priority changed)."""
     _to_customer(ticket, "ticket_note", message=note)
 
 
+@batched
 def sla_alert(ticket: Ticket, clock: str, *, breached: bool) -> None:
     """Tell the assignee and the department's leads that a clock is about to run or ran out."""
     leads = Membership.objects.filter(
