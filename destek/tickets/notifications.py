@@ -65,6 +65,7 @@ def _to_customer(
     template: str,
     auto_submitted: str = AutoSubmitted.GENERATED,
     language: str | None = None,
+    fresh: bool = False,
     **extra: Any,
 ) -> None:
     address = customer_address(ticket)
@@ -78,12 +79,14 @@ def _to_customer(
         language=language or ticket.language or customer.language,
         time_zone=customer.time_zone,
         calendar=customer.calendar,
-        thread=Thread.of(ticket),
+        thread=Thread.of(ticket, fresh=fresh),
         auto_submitted=auto_submitted,
     )
 
 
-def _to_agent(agent: Any, ticket: Ticket, template: str, **extra: Any) -> None:
+def _to_agent(
+    agent: Any, ticket: Ticket, template: str, *, fresh: bool = False, **extra: Any
+) -> None:
     queue_mail(
         to=agent.email,
         template=template,
@@ -91,20 +94,20 @@ def _to_agent(agent: Any, ticket: Ticket, template: str, **extra: Any) -> None:
         language=agent.language,
         time_zone=agent.time_zone,
         calendar=agent.calendar,
-        thread=Thread.of(ticket),
+        thread=Thread.of(ticket, fresh=fresh),
     )
 
 
 @batched
 def ticket_created(ticket: Ticket, message: Message) -> None:
-    _to_customer(ticket, "ticket_created", message=message)
+    _to_customer(ticket, "ticket_created", fresh=True, message=message)
     if not settings.DESTEK_NOTIFY_AGENTS_ON_NEW:
         return
     agents = ticket.department.members.filter(
         is_active=True, role__in=[Role.AGENT, Role.ADMIN]
     ).order_by("pk")
     for agent in agents:
-        _to_agent(agent, ticket, "agent_new_ticket", message=message)
+        _to_agent(agent, ticket, "agent_new_ticket", fresh=True, message=message)
 
 
 @batched
