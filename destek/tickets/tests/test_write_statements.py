@@ -89,3 +89,18 @@ def test_a_customer_reply_takes_twelve_statements(
     # history (status); the message that started the next-response clock; the ticket saved;
     # history (reply); release; the message and its files for the answer
     assert len(sql) == 12, show(sql)
+
+
+def test_a_ticket_whose_random_number_is_taken_is_filed_under_a_new_one(
+    customer: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from destek.tickets.models import Ticket
+
+    taken = customer.file_ticket()["number"]
+    numbers = iter([taken, taken, 55_555_555])
+    # Django reads a field's default through this (cached) callable.
+    monkeypatch.setattr(Ticket._meta.get_field("number"), "_get_default", lambda: next(numbers))
+    filed = customer.file_ticket(subject="Export to CSV is empty", body="The file has no rows.")
+    assert filed["number"] == 55_555_555
+    assert Ticket.objects.filter(number=taken).count() == 1
+    assert Ticket.objects.get(number=55_555_555).messages.count() == 1
