@@ -458,6 +458,9 @@ def indexes_rebuilt_after() -> Iterator[None]:
         raise RuntimeError("indexes_rebuilt_after() needs a transaction")
     qn = connection.ops.quote_name
     with connection.cursor() as cursor:
+        # Foreign-key checks still pending from earlier in the transaction (a caller's, a
+        # test's) run now: a table with pending trigger events cannot be altered.
+        cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
         cursor.execute(_INDEXES, [SEEDED_TABLES])
         indexes = cursor.fetchall()
         cursor.execute(_FOREIGN_KEYS, [SEEDED_TABLES])
