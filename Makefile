@@ -57,9 +57,11 @@ format: install
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
 
+# Knobs for bench/run.py, e.g. BENCH_ARGS="--quick" or "--big 0" (see bench/README.md).
+BENCH_ARGS ?=
 bench: install
 	$(BIN)/python bench/sla_engine.py
-	$(BIN)/python bench/run.py
+	$(BIN)/python bench/run.py $(BENCH_ARGS)
 	$(BIN)/python bench/kb_search.py
 
 # Refresh the lock file after changing dependencies in pyproject.toml.
