@@ -48,7 +48,7 @@ def main(pyproject: str) -> None:
     with open(pyproject, "rb") as handle:
         roots = tomllib.load(handle)["project"]["dependencies"]
     keep = needed(roots) | KEEP
-    installed = {canonicalize_name(d.metadata["Name"]) for d in metadata.distributions()}
+    installed: set[str] = {canonicalize_name(d.metadata["Name"]) for d in metadata.distributions()}
     for name in sorted(installed - keep):
         print(name)
 
