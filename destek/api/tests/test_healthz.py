@@ -169,8 +169,8 @@ def test_readyz_takes_a_web_process_out_when_its_database_or_cache_does_not_answ
     settings.SECURE_SSL_REDIRECT = True
     settings.HUEY_IMMEDIATE = False
     settings.DESTEK_HEALTH_STARTUP_GRACE = 0  # a dead worker is no reason to leave the pool
-    probe = {"headers": {"Host": "10.0.0.7:8000"}}
-    ready = Client().get("/readyz", **probe)
+    probe = {"Host": "10.0.0.7:8000"}  # a load balancer asks with the backend's address
+    ready = Client().get("/readyz", headers=probe)
     assert ready.status_code == 200, ready.content
     assert set(ready.json()["components"]) == {"database", "cache", "disk"}
 
@@ -178,7 +178,7 @@ def test_readyz_takes_a_web_process_out_when_its_database_or_cache_does_not_answ
         raise OperationalError("Connection refused")
 
     with connection.execute_wrapper(refuse):
-        away = Client().get("/readyz", **probe)
+        away = Client().get("/readyz", headers=probe)
     assert away.status_code == 503
     assert away.json()["failing"] == ["database"]
 
@@ -186,7 +186,19 @@ def test_readyz_takes_a_web_process_out_when_its_database_or_cache_does_not_answ
         raise ConnectionError("Error 111 connecting to 127.0.0.1:6379. Connection refused.")
 
     monkeypatch.setattr(cache, "get", no_redis)
-    no_cache = Client().get("/readyz", **probe)
+    no_cache = Client().get("/readyz", headers=probe)
     assert no_cache.status_code == 503
     assert no_cache.json()["failing"] == ["cache"]
-    assert Client().post("/readyz", **probe).status_code == 405
+    assert Client().post("/readyz", headers=probe).status_code == 405
+
+
+@pytest.mark.django_db
+def test_with_attachments_in_a_bucket_the_disk_check_watches_only_the_data_directory(
+    settings: Any,
+) -> None:
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "default": {"BACKEND": "destek.lib.storage_s3.PrivateS3Storage", "OPTIONS": {}},
+    }
+    disk = Client().get("/healthz?component=disk").json()["components"]["disk"]
+    assert set(disk["free_mb"]) == {"data"}
