@@ -66,7 +66,8 @@ def _existing(path: Path) -> Path:
 
 
 def check_cache() -> dict[str, Any]:
-    """The shared cache (Redis when scaled out): rate limits and heartbeats live there."""
+    """The shared cache (Redis when scaled out): rate limits and heartbeats live there. Not in
+    the `web` group: without it requests are still served (rate limits let them through)."""
     cache.get("destek:health:probe")
     return {"status": OK}
 
@@ -109,7 +110,9 @@ CHECKS: dict[str, Callable[[], dict[str, Any]]] = {
     "outbox": check_outbox,
 }
 #: `?component=web` and `/readyz`: what a web process needs to serve (for a load balancer).
-GROUPS = {"web": ["database", "cache", "disk"]}
+#: Not the cache: a Redis restart would otherwise empty the pool of every web process at once,
+#: while they can serve without it.
+GROUPS = {"web": ["database", "disk"]}
 
 
 def _run(name: str) -> dict[str, Any]:
@@ -137,9 +140,9 @@ def _report(names: list[str]) -> JsonResponse:
 @require_GET
 def healthz(request: HttpRequest) -> JsonResponse:
     """200 with `{"status": "ok", ...}` when every component asked for is fine, else 503
-    with `"status": "failing"`. `?component=database,worker` (or `web`: database, cache and
-    disk) checks only those. For monitoring: it also fails when the workers or the outbox do,
-    which no web process can mend, so a load balancer asks `/readyz` instead."""
+    with `"status": "failing"`. `?component=database,worker` (or `web`: database and disk)
+    checks only those. For monitoring: it also fails when the cache, the workers or the outbox
+    do, which no web process can mend, so a load balancer asks `/readyz` instead."""
     asked: list[str] = []
     for part in request.GET.get("component", "").split(","):
         part = part.strip()
@@ -158,8 +161,8 @@ def healthz(request: HttpRequest) -> JsonResponse:
 
 def readyz(request: HttpRequest) -> JsonResponse:
     """Readiness, for a load balancer: whether this process can serve requests now, i.e. its
-    database, the shared cache and its disk answer (the `web` group of /healthz). 503 takes it
-    out of the pool until it answers again."""
+    database and its disk answer (the `web` group of /healthz). 503 takes it out of the pool
+    until it answers again."""
     return _report(GROUPS["web"])
 
 
