@@ -146,7 +146,6 @@ class Cluster:
     database_url: str
     proxy: str
     folder: Path
-    ports: Iterator[int]
     web_ports: list[int] = field(default_factory=list)
     processes: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
 
@@ -262,7 +261,7 @@ def cluster(tmp_path: Path, sink: tuple[HoldingSink, int]) -> Iterator[Cluster]:
             "PYTHONUNBUFFERED": "1",
         }
     )
-    cluster = Cluster(env, env["DATABASE_URL"], f"http://127.0.0.1:{proxy_port}", tmp_path, ports)
+    cluster = Cluster(env, env["DATABASE_URL"], f"http://127.0.0.1:{proxy_port}", tmp_path)
     try:
         # Upgrades: migrate once, from one machine, before the new processes start.
         subprocess.run([DESTEK, "migrate", "--noinput", "-v0"], env=env, cwd=tmp_path, check=True)
@@ -388,7 +387,7 @@ def converse(
         script.replies[number] = expected
 
 
-def mail(sender: str, subject: str, body: str, **headers: str) -> tuple[str, bytes]:
+def mail(sender: str, subject: str, body: str) -> tuple[str, bytes]:
     message_id = f"{uuid.uuid4().hex}@mail.example.net"
     lines = [
         f"From: {sender}",
@@ -396,7 +395,6 @@ def mail(sender: str, subject: str, body: str, **headers: str) -> tuple[str, byt
         f"Subject: {subject}",
         f"Message-ID: <{message_id}>",
         "Date: " + email.utils.formatdate(localtime=True),
-        *(f"{name.replace('_', '-')}: {value}" for name, value in headers.items()),
         "MIME-Version: 1.0",
         "Content-Type: text/plain; charset=utf-8",
         "",
