@@ -34,6 +34,8 @@ from destek.desk.forms import (
     TicketFieldsForm,
 )
 from destek.desk.models import CannedReply
+from destek.desk.rows import COLUMNS as queue_rows_columns
+from destek.desk.rows import queue_rows
 from destek.desk.selectors import (
     canned_replies_for,
     forget_queue_counts,
@@ -78,7 +80,11 @@ def queue(request: AuthenticatedHttpRequest) -> HttpResponse:
     """Breached first, then the nearest due, then priority, VIP first; filters as links."""
     user = request.user
     params = request.GET
-    qs = Ticket.objects.visible_to(user).select_related("department", "customer", "assignee")
+    qs = (
+        Ticket.objects.visible_to(user)
+        .select_related("customer", "assignee")
+        .only(*queue_rows_columns)
+    )
     status = params.get("status", "active")
     if status == "active":
         qs = qs.filter(status__in=ACTIVE_STATUSES)
@@ -108,7 +114,7 @@ def queue(request: AuthenticatedHttpRequest) -> HttpResponse:
         request,
         "desk/queue.html",
         {
-            "tickets": page.items,
+            "rows": queue_rows(page.items, now=now),
             "next_cursor": page.next_cursor,
             "now": now,
             "filters": {
