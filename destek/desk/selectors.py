@@ -9,7 +9,8 @@ from typing import Any
 
 from django.conf import settings
 from django.core.cache import cache
-from django.db.models import Case, Count, Q, QuerySet, Subquery, Value, When
+from django.db import connection
+from django.db.models import Case, Count, Q, QuerySet, Value, When
 from django.utils.encoding import iri_to_uri
 
 from destek.accounts.models import User
@@ -159,12 +160,6 @@ def queue_counts(user: User, *, now: datetime) -> dict[str, int]:
     return counts
 
 
-#: The queue's order, and the same read backwards; the partial indexes on active tickets
-#: (`ticket_active_queue_idx`, `ticket_dept_active_queue_idx`) hold it.
-QUEUE_ORDER = ("queue_due", "-priority_rank", "-customer_vip", "pk")
-QUEUE_ORDER_BACKWARDS = ("-queue_due", "priority_rank", "customer_vip", "-pk")
-
-
 def queue_neighbours(user: User, ticket: Ticket) -> tuple[int | None, int | None]:
     """The previous and next ticket numbers around `ticket` in the default queue (active
     tickets of the agent's departments, in queue order), in one statement.
@@ -174,40 +169,53 @@ def queue_neighbours(user: User, ticket: Ticket) -> tuple[int | None, int | None
     and thousands of pending tickets share the far-future one. So each side is split into
     its pieces, nearest first: the same due, priority and VIP with a later id; the same due
     and priority, VIP after non-VIP; the same due with a lower priority; a later due. Each
-    piece is an index range of the partial index on active tickets in queue order, read for
-    one row, and the first piece that has one holds the neighbour. A closed ticket keeps its
+    piece is an index range of the partial index on active tickets in queue order
+    (`ticket_dept_active_queue_idx`, or `ticket_active_queue_idx` for admins), read for one
+    row, and the first piece that has one holds the neighbour. A closed ticket keeps its
     place in that order (it has none of its own in the queue), so its neighbours are the
     active tickets around where it would be.
+
+    The pieces are appended as SQL to what the one door (`visible_to`) compiles: built as
+    seven ORM subqueries they cost more to compile than PostgreSQL takes to run them.
     """
     active = Ticket.objects.visible_to(user).filter(status__in=ACTIVE_STATUSES)
-    due, rank, vip, pk = ticket.queue_due, ticket.priority_rank, ticket.customer_vip, ticket.pk
-    same_due = active.filter(queue_due=due)
-    same_rank = same_due.filter(priority_rank=rank)
-    after = [
-        same_rank.filter(customer_vip=vip, pk__gt=pk),
-        *([same_rank.filter(customer_vip=False)] if vip else []),
-        same_due.filter(priority_rank__lt=rank),
-        active.filter(queue_due__gt=due),
+    door, door_params = active.order_by().values("number").query.sql_with_params()
+    if " WHERE " not in door:  # never: the status filter is always there
+        raise ValueError(door)
+    quote = connection.ops.quote_name
+    table = quote(Ticket._meta.db_table)
+    due_c, rank_c, vip_c, id_c = (
+        f"{table}.{quote(Ticket._meta.get_field(name).column)}"
+        for name in ("queue_due", "priority_rank", "customer_vip", "id")
+    )
+    due = connection.ops.adapt_datetimefield_value(ticket.queue_due)
+    rank, vip, pk = ticket.priority_rank, ticket.customer_vip, ticket.pk
+    after: list[tuple[str, list[Any]]] = [
+        (f"{due_c} = %s AND {rank_c} = %s AND {vip_c} = %s AND {id_c} > %s", [due, rank, vip, pk]),
+        *(
+            [(f"{due_c} = %s AND {rank_c} = %s AND {vip_c} = %s", [due, rank, False])]
+            if vip
+            else []
+        ),
+        (f"{due_c} = %s AND {rank_c} < %s", [due, rank]),
+        (f"{due_c} > %s", [due]),
     ]
-    before = [
-        same_rank.filter(customer_vip=vip, pk__lt=pk),
-        *([] if vip else [same_rank.filter(customer_vip=True)]),
-        same_due.filter(priority_rank__gt=rank),
-        active.filter(queue_due__lt=due),
+    before: list[tuple[str, list[Any]]] = [
+        (f"{due_c} = %s AND {rank_c} = %s AND {vip_c} = %s AND {id_c} < %s", [due, rank, vip, pk]),
+        *([] if vip else [(f"{due_c} = %s AND {rank_c} = %s AND {vip_c} = %s", [due, rank, True])]),
+        (f"{due_c} = %s AND {rank_c} > %s", [due, rank]),
+        (f"{due_c} < %s", [due]),
     ]
-    pieces = {
-        **{
-            f"after_{i}": Subquery(qs.order_by(*QUEUE_ORDER).values("number")[:1])
-            for i, qs in enumerate(after)
-        },
-        **{
-            f"before_{i}": Subquery(qs.order_by(*QUEUE_ORDER_BACKWARDS).values("number")[:1])
-            for i, qs in enumerate(before)
-        },
-    }
-    row = Ticket.objects.filter(pk=pk).order_by().annotate(**pieces).values_list(*pieces).first()
-    if row is None:  # deleted meanwhile
-        return None, None
+    forwards = f"{due_c} ASC, {rank_c} DESC, {vip_c} DESC, {id_c} ASC"
+    backwards = f"{due_c} DESC, {rank_c} ASC, {vip_c} ASC, {id_c} DESC"
+    columns, params = [], []
+    for pieces, order in ((after, forwards), (before, backwards)):
+        for condition, values in pieces:
+            columns.append(f"({door} AND {condition} ORDER BY {order} LIMIT 1)")
+            params += [*door_params, *values]
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT " + ", ".join(columns), params)
+        row = cursor.fetchone()
     nearest_after, nearest_before = row[: len(after)], row[len(after) :]
     following = next((number for number in nearest_after if number is not None), None)
     previous = next((number for number in nearest_before if number is not None), None)
