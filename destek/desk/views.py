@@ -252,7 +252,8 @@ def _merged_into(user: User, ticket: Ticket) -> dict[str, Any]:
 
 def _page(request: AuthenticatedHttpRequest, ticket: Ticket, **forms: Any) -> HttpResponse:
     """The ticket page: one statement for each thing it shows (see the pinned count in
-    tests/test_desk.py). The knowledge-base links come only when their menu opens."""
+    desk/tests/test_ticket_page.py). The knowledge-base links come only when their menu
+    opens."""
     user: User = request.user
     thread = list(visible_messages(user, ticket))
     events = TicketEvent.objects.filter(ticket=ticket).select_related("actor").order_by("id")
