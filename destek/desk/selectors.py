@@ -10,7 +10,7 @@ from typing import Any
 from django.conf import settings
 from django.core.cache import cache
 from django.db import connection
-from django.db.models import Case, Count, Q, QuerySet, Value, When
+from django.db.models import Case, Count, Field, Q, QuerySet, Value, When
 from django.utils.encoding import iri_to_uri
 
 from destek.accounts.models import User
@@ -160,6 +160,15 @@ def queue_counts(user: User, *, now: datetime) -> dict[str, int]:
     return counts
 
 
+def _column(name: str) -> str:
+    """A ticket column as the SQL of `visible_to` names it: "table"."column"."""
+    field = Ticket._meta.get_field(name)
+    if not isinstance(field, Field) or not field.column:
+        raise ValueError(name)
+    quote = connection.ops.quote_name
+    return f"{quote(Ticket._meta.db_table)}.{quote(field.column)}"
+
+
 def queue_neighbours(user: User, ticket: Ticket) -> tuple[int | None, int | None]:
     """The previous and next ticket numbers around `ticket` in the default queue (active
     tickets of the agent's departments, in queue order), in one statement.
@@ -182,11 +191,8 @@ def queue_neighbours(user: User, ticket: Ticket) -> tuple[int | None, int | None
     door, door_params = active.order_by().values("number").query.sql_with_params()
     if " WHERE " not in door:  # never: the status filter is always there
         raise ValueError(door)
-    quote = connection.ops.quote_name
-    table = quote(Ticket._meta.db_table)
     due_c, rank_c, vip_c, id_c = (
-        f"{table}.{quote(Ticket._meta.get_field(name).column)}"
-        for name in ("queue_due", "priority_rank", "customer_vip", "id")
+        _column(name) for name in ("queue_due", "priority_rank", "customer_vip", "id")
     )
     due = connection.ops.adapt_datetimefield_value(ticket.queue_due)
     rank, vip, pk = ticket.priority_rank, ticket.customer_vip, ticket.pk
