@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.safestring import SafeString
 
 from destek.lib.bidi import isolate_text
@@ -82,7 +83,7 @@ def queue_rows(tickets: Iterable[Ticket], *, now: datetime) -> list[QueueRow]:
                 priority=_label(Priority, ticket.priority),
                 status=_label(TicketStatus, ticket.status),
                 due=ticket.queue_due if running else None,
-                due_iso=ticket.queue_due.isoformat() if running else "",
+                due_iso=timezone.localtime(ticket.queue_due).isoformat() if running else "",
                 due_text=format_when(ticket.queue_due, style="short") if running else "",
                 breached=running and ticket.queue_due <= now,
                 assignee=assignee.display_name if assignee is not None else "",
