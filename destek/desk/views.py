@@ -261,6 +261,7 @@ def _page(request: AuthenticatedHttpRequest, ticket: Ticket, **forms: Any) -> Ht
         Ticket.objects.visible_to(request.user)
         .filter(customer=ticket.customer)
         .exclude(pk=ticket.pk)
+        .only("number", "subject", "status")
         .order_by("-pk")[:10]
     )
     previous, following = queue_neighbours(user, ticket)
