@@ -552,3 +552,74 @@ def test_the_phone_field_looks_like_the_fields_around_it(
             "right",
         )
     page.shot("profile")
+
+
+@pytest.mark.parametrize("language", ["fa", "en"])
+def test_an_agent_links_an_article_and_walks_the_queue_by_keyboard(
+    site: str, open_page: Any, language: str
+) -> None:
+    """The link menu loads its list only when it opens, by keyboard too; previous and next
+    follow the queue's order."""
+    from destek.kb.models import Translation
+    from destek.tickets import actions
+
+    owner = User.objects.get(email="customer@example.com")
+    technical = Department.objects.get(slug="technical")
+    tickets = [
+        actions.create_ticket(
+            customer=owner,
+            subject=f"Reports page {i} stays blank",
+            body="Since 09:10.",
+            channel="web",
+            department=technical,
+            language=language,
+        )
+        for i in range(3)
+    ]
+    order = [
+        t.number
+        for t in Ticket.objects.filter(pk__in=[t.pk for t in tickets]).order_by(
+            "queue_due", "-priority_rank", "-customer_vip", "pk"
+        )
+    ]
+    wanted = (
+        Translation.objects.filter(
+            language=language, article__status="published", article__visibility="public"
+        )
+        .order_by("article__section__position", "article__position", "title")
+        .first()
+    )
+    assert wanted is not None
+
+    agent = open_page(language)
+    sign_in(agent, site, "agent@example.com")
+    switch_language(agent, language)
+    agent.goto(f"{site}/desk/tickets/{order[1]}/")
+    direction = "rtl" if language == "fa" else "ltr"
+    assert agent.evaluate("getComputedStyle(document.body).direction") == direction
+    assert agent.locator("#kb-links").count() == 0  # not with the page: when the menu opens
+    agent.focus("#kb-insert-link summary")
+    agent.keyboard.press("Enter")
+    agent.wait_for_selector("#kb-links li[data-kb-link] button[data-kb-insert]:visible")
+    menu = agent.locator("#kb-insert-link")
+    assert menu.evaluate("element => getComputedStyle(element).direction") == direction
+    agent.keyboard.press("Tab")
+    assert agent.evaluate("document.activeElement.id") == "kb-link-filter"
+    agent.keyboard.type(wanted.title.split()[0])
+    item = agent.locator("#kb-links li[data-kb-link]:visible", has_text=wanted.title).first
+    item.locator("button[data-kb-insert]").focus()
+    agent.keyboard.press("Enter")
+    reply = agent.input_value("#id_reply_body")
+    assert wanted.title in reply and f"/kb/{language}/" in reply
+    agent.shot("menu")
+
+    agent.evaluate("document.activeElement.blur()")
+    agent.keyboard.press("]")
+    agent.wait_for_url(f"{site}/desk/tickets/{order[2]}/")
+    assert agent.locator("#next-ticket").count() == 0
+    agent.keyboard.press("[")
+    agent.wait_for_url(f"{site}/desk/tickets/{order[1]}/")
+    agent.keyboard.press("[")
+    agent.wait_for_url(f"{site}/desk/tickets/{order[0]}/")
+    assert agent.locator("#previous-ticket").count() == 0
+    agent.shot("first")

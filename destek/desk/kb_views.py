@@ -11,14 +11,16 @@ from django.contrib import messages
 from django.db.models import Prefetch
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils.cache import patch_vary_headers
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_GET, require_POST
 
 from destek.accounts.http import AuthenticatedHttpRequest
 from destek.accounts.models import User
 from destek.desk.article_drafts import thread_as_markdown
 from destek.desk.kb_forms import ArticleForm, FileForm, NewArticleForm, TranslationForm
+from destek.desk.selectors import article_links
 from destek.desk.views import agent_only
 from destek.kb import editing, reports
 from destek.kb.choices import ArticleStatus
@@ -108,6 +110,31 @@ def home(request: AuthenticatedHttpRequest) -> HttpResponse:
             "kb_languages": settings.LANGUAGES,
         },
     )
+
+
+@agent_only
+@require_GET
+def links(request: AuthenticatedHttpRequest, number: int) -> HttpResponse:
+    """The ticket page's "insert a link to an article" menu, asked for when the agent opens
+    it (htmx swaps the list in); without JavaScript, a page of its own with the links to
+    copy. Published public articles in the ticket's language, those matching its subject
+    first."""
+    try:
+        ticket = access_ticket(request.user, number)
+    except Ticket.DoesNotExist:
+        raise Http404 from None
+    fragment = bool(request.headers.get("HX-Request"))
+    response = render(
+        request,
+        "desk/kb/_links.html" if fragment else "desk/kb/links.html",
+        {
+            "ticket": ticket,
+            "links": article_links(ticket.language, ticket.subject),
+            "language": ticket.language,
+        },
+    )
+    patch_vary_headers(response, ["HX-Request"])
+    return response
 
 
 @agent_only

@@ -1,5 +1,5 @@
-"""Reading for the desk: canned replies as the agent will send them, the queue's counts and
-a ticket's neighbours in the queue order."""
+"""Reading for the desk: canned replies as the agent will send them, the queue's counts,
+a ticket's neighbours in the queue order, and the articles the ticket page offers to link."""
 
 from __future__ import annotations
 
@@ -7,13 +7,19 @@ import re
 from datetime import datetime, timedelta
 from typing import Any
 
+from django.conf import settings
 from django.core.cache import cache
-from django.db.models import Case, Count, Q, QuerySet, Value, When
+from django.db import connection
+from django.db.models import Case, Count, Field, Q, QuerySet, Value, When
+from django.utils.encoding import iri_to_uri
 
 from destek.accounts.models import User
 from destek.desk.models import CannedReply
+from destek.kb.search import search, visible
+from destek.sla.engine import business_minutes_between
 from destek.tickets.access import agent_department_ids
 from destek.tickets.choices import ACTIVE_STATUSES, TicketStatus
+from destek.tickets.clocks import CLOCKS, Schedules
 from destek.tickets.models import Ticket
 
 PLACEHOLDER = re.compile(r"\{(customer_name|ticket_number|agent_name|department)\}")
@@ -44,6 +50,49 @@ def canned_replies_for(ticket: Ticket) -> QuerySet[CannedReply]:
         )
         .order_by("other_language", "position", "title")
     )
+
+
+def ticket_clocks(ticket: Ticket, *, now: datetime) -> dict[str, dict[str, Any]] | None:
+    """The service-level clocks the ticket page shows: each clock's due instant, the business
+    minutes left (negative once past due), and whether it runs now.
+
+    Read from what the ticket keeps, not recomputed from its history: every message, status
+    change and policy or calendar change refreshes the due instants on the ticket
+    (`tickets.clocks.refresh`), and the queue and the sweep work with those same instants.
+    The page then reads no events or messages for its clocks, only the policy's calendar to
+    count business minutes in.
+    """
+    if ticket.sla_policy_id is None:
+        return None
+    schedules = Schedules()
+    policy = next((p for p in schedules.policies() if p.pk == ticket.sla_policy_id), None)
+    if policy is None:  # disabled since; the recomputation after that change is under way
+        return None
+    try:
+        schedule = schedules.get(policy.calendar_id)
+    except ValueError:  # a calendar that cannot be read: no clocks rather than no page
+        return None
+    finished = ticket.status in (TicketStatus.RESOLVED, TicketStatus.CLOSED)
+    shown: dict[str, dict[str, Any]] = {}
+    for name in CLOCKS:
+        due: datetime | None = getattr(ticket, f"{name}_due")
+        # A clock that has done its job stops; the next response's due instant is empty
+        # whenever no customer message awaits an answer, and any clock's while it is paused.
+        done = finished or (name == "first_response" and ticket.first_response_at is not None)
+        left = None
+        if due is not None and not done:
+            left = (
+                business_minutes_between(schedule, now, due)
+                if due > now
+                else -business_minutes_between(schedule, due, now)
+            )
+        shown[name] = {
+            "due": due,
+            "business_minutes_left": None if left is None else round(left, 1),
+            "running": due is not None and not done,
+            "breached_at": getattr(ticket, f"{name}_breached_at"),
+        }
+    return shown
 
 
 #: How long the queue's counts may be stale. See `queue_counts`.
@@ -111,39 +160,93 @@ def queue_counts(user: User, *, now: datetime) -> dict[str, int]:
     return counts
 
 
-QUEUE_ORDER = ("queue_due", "-priority_rank", "-customer_vip", "pk")
+def _column(name: str) -> str:
+    """A ticket column as the SQL of `visible_to` names it: "table"."column"."""
+    field = Ticket._meta.get_field(name)
+    if not isinstance(field, Field) or not field.column:
+        raise ValueError(name)
+    quote = connection.ops.quote_name
+    return f"{quote(Ticket._meta.db_table)}.{quote(field.column)}"
 
 
 def queue_neighbours(user: User, ticket: Ticket) -> tuple[int | None, int | None]:
     """The previous and next ticket numbers around `ticket` in the default queue (active
-    tickets of the agent's departments, in queue order). The same keyset condition as the
-    queue's next page, each with a plain range on `queue_due` too so the planner starts the
-    queue index at the ticket: two one-row lookups, costing what a queue page costs."""
-    qs = Ticket.objects.visible_to(user).filter(status__in=ACTIVE_STATUSES)
-    due, rank, vip, pk = ticket.queue_due, ticket.priority_rank, ticket.customer_vip, ticket.pk
-    after = (
-        Q(queue_due__gt=due)
-        | Q(queue_due=due, priority_rank__lt=rank)
-        | Q(queue_due=due, priority_rank=rank, customer_vip__lt=vip)
-        | Q(queue_due=due, priority_rank=rank, customer_vip=vip, pk__gt=pk)
+    tickets of the agent's departments, in queue order), in one statement.
+
+    The queue's keyset condition "after (due, rank, vip, id)" is an OR that no index range
+    expresses; read as one range scan it walks every active ticket of the same due instant,
+    and thousands of pending tickets share the far-future one. So each side is split into
+    its pieces, nearest first: the same due, priority and VIP with a later id; the same due
+    and priority, VIP after non-VIP; the same due with a lower priority; a later due. Each
+    piece is an index range of the partial index on active tickets in queue order
+    (`ticket_dept_active_queue_idx`, or `ticket_active_queue_idx` for admins), read for one
+    row, and the first piece that has one holds the neighbour. A closed ticket keeps its
+    place in that order (it has none of its own in the queue), so its neighbours are the
+    active tickets around where it would be.
+
+    The pieces are appended as SQL to what the one door (`visible_to`) compiles: built as
+    seven ORM subqueries they cost more to compile than PostgreSQL takes to run them.
+    """
+    active = Ticket.objects.visible_to(user).filter(status__in=ACTIVE_STATUSES)
+    door, door_params = active.order_by().values("number").query.sql_with_params()
+    if " WHERE " not in door:  # never: the status filter is always there
+        raise ValueError(door)
+    due_c, rank_c, vip_c, id_c = (
+        _column(name) for name in ("queue_due", "priority_rank", "customer_vip", "id")
     )
-    before = (
-        Q(queue_due__lt=due)
-        | Q(queue_due=due, priority_rank__gt=rank)
-        | Q(queue_due=due, priority_rank=rank, customer_vip__gt=vip)
-        | Q(queue_due=due, priority_rank=rank, customer_vip=vip, pk__lt=pk)
-    )
-    following = (
-        qs.filter(after, queue_due__gte=due)
-        .order_by(*QUEUE_ORDER)
-        .values_list("number", flat=True)
-        .first()
-    )
-    reverse = ("-queue_due", "priority_rank", "customer_vip", "-pk")
-    previous = (
-        qs.filter(before, queue_due__lte=due)
-        .order_by(*reverse)
-        .values_list("number", flat=True)
-        .first()
-    )
+    due = connection.ops.adapt_datetimefield_value(ticket.queue_due)
+    rank, vip, pk = ticket.priority_rank, ticket.customer_vip, ticket.pk
+    after: list[tuple[str, list[Any]]] = [
+        (f"{due_c} = %s AND {rank_c} = %s AND {vip_c} = %s AND {id_c} > %s", [due, rank, vip, pk]),
+        *(
+            [(f"{due_c} = %s AND {rank_c} = %s AND {vip_c} = %s", [due, rank, False])]
+            if vip
+            else []
+        ),
+        (f"{due_c} = %s AND {rank_c} < %s", [due, rank]),
+        (f"{due_c} > %s", [due]),
+    ]
+    before: list[tuple[str, list[Any]]] = [
+        (f"{due_c} = %s AND {rank_c} = %s AND {vip_c} = %s AND {id_c} < %s", [due, rank, vip, pk]),
+        *([] if vip else [(f"{due_c} = %s AND {rank_c} = %s AND {vip_c} = %s", [due, rank, True])]),
+        (f"{due_c} = %s AND {rank_c} > %s", [due, rank]),
+        (f"{due_c} < %s", [due]),
+    ]
+    forwards = f"{due_c} ASC, {rank_c} DESC, {vip_c} DESC, {id_c} ASC"
+    backwards = f"{due_c} DESC, {rank_c} ASC, {vip_c} ASC, {id_c} DESC"
+    columns, params = [], []
+    for pieces, order in ((after, forwards), (before, backwards)):
+        for condition, values in pieces:
+            columns.append(f"({door} AND {condition} ORDER BY {order} LIMIT 1)")
+            params += [*door_params, *values]
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT " + ", ".join(columns), params)
+        row = cursor.fetchone()
+    nearest_after, nearest_before = row[: len(after)], row[len(after) :]
+    following = next((number for number in nearest_after if number is not None), None)
+    previous = next((number for number in nearest_before if number is not None), None)
     return previous, following
+
+
+#: The ticket page lists at most this many: a help centre of thousands would bloat the menu.
+LINKS_MAX = 30
+
+
+def article_links(language: str, subject: str = "") -> list[dict[str, str]]:
+    """Title and absolute address of articles a customer can read in `language`: those that
+    match the ticket's subject first, then the rest in the help centre's order, at most
+    LINKS_MAX (the help centre's own search finds any other). A search costs a dozen
+    statements, so the ticket page asks for these only when the agent opens its menu."""
+    matching = [hit.translation for hit in search(subject, language, limit=10)] if subject else []
+    rest = (
+        visible()
+        .filter(language=language)
+        .exclude(pk__in=[t.pk for t in matching])
+        .order_by("article__section__position", "article__position", "title")
+        .select_related(None)
+        .only("title", "slug")[: LINKS_MAX - len(matching)]
+    )
+    return [
+        {"title": t.title, "url": iri_to_uri(f"{settings.BASE_URL}/kb/{language}/{t.slug}/")}
+        for t in [*matching, *rest]
+    ]

@@ -10,6 +10,7 @@ from typing import Any
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
+from django.db.models import Exists, OuterRef
 from django.http import Http404, HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -33,12 +34,15 @@ from destek.desk.forms import (
     TicketFieldsForm,
 )
 from destek.desk.models import CannedReply
+from destek.desk.rows import COLUMNS as queue_rows_columns
+from destek.desk.rows import queue_rows
 from destek.desk.selectors import (
     canned_replies_for,
     forget_queue_counts,
     queue_counts,
     queue_neighbours,
     render_canned,
+    ticket_clocks,
 )
 from destek.lib.errors import ActionRefused
 from destek.lib.forms import add_refusal
@@ -47,7 +51,6 @@ from destek.tickets import actions
 from destek.tickets.access import access_ticket, agent_department_ids, visible_messages
 from destek.tickets.actions import Actor
 from destek.tickets.choices import ACTIVE_STATUSES, Channel, Priority, TicketStatus
-from destek.tickets.clocks import clocks_left
 from destek.tickets.details import labelled
 from destek.tickets.models import Ticket, TicketEvent
 from destek.tickets.selectors import queue_page, upload_limits
@@ -77,7 +80,11 @@ def queue(request: AuthenticatedHttpRequest) -> HttpResponse:
     """Breached first, then the nearest due, then priority, VIP first; filters as links."""
     user = request.user
     params = request.GET
-    qs = Ticket.objects.visible_to(user).select_related("department", "customer", "assignee")
+    qs = (
+        Ticket.objects.visible_to(user)
+        .select_related("customer", "assignee")
+        .only(*queue_rows_columns)
+    )
     status = params.get("status", "active")
     if status == "active":
         qs = qs.filter(status__in=ACTIVE_STATUSES)
@@ -107,7 +114,7 @@ def queue(request: AuthenticatedHttpRequest) -> HttpResponse:
         request,
         "desk/queue.html",
         {
-            "tickets": page.items,
+            "rows": queue_rows(page.items, now=now),
             "next_cursor": page.next_cursor,
             "now": now,
             "filters": {
@@ -232,14 +239,21 @@ def _merged_into(user: User, ticket: Ticket) -> dict[str, Any]:
     """The ticket this one was merged into: its number, and whether this agent may open it."""
     if ticket.merged_into_id is None:
         return {}
-    target = Ticket.objects.filter(pk=ticket.merged_into_id).only("number").first()
+    target = (
+        Ticket.objects.filter(pk=ticket.merged_into_id)
+        .annotate(visible=Exists(Ticket.objects.visible_to(user).filter(pk=OuterRef("pk"))))
+        .values_list("number", "visible")
+        .first()
+    )
     if target is None:
         return {}
-    visible = Ticket.objects.visible_to(user).filter(pk=target.pk).exists()
-    return {"merged_number": target.number, "merged_visible": visible}
+    return {"merged_number": target[0], "merged_visible": target[1]}
 
 
 def _page(request: AuthenticatedHttpRequest, ticket: Ticket, **forms: Any) -> HttpResponse:
+    """The ticket page: one statement for each thing it shows (see the pinned count in
+    desk/tests/test_ticket_page.py). The knowledge-base links come only when their menu
+    opens."""
     user: User = request.user
     thread = list(visible_messages(user, ticket))
     events = TicketEvent.objects.filter(ticket=ticket).select_related("actor").order_by("id")
@@ -247,6 +261,7 @@ def _page(request: AuthenticatedHttpRequest, ticket: Ticket, **forms: Any) -> Ht
         Ticket.objects.visible_to(request.user)
         .filter(customer=ticket.customer)
         .exclude(pk=ticket.pk)
+        .only("number", "subject", "status")
         .order_by("-pk")[:10]
     )
     previous, following = queue_neighbours(user, ticket)
@@ -258,7 +273,7 @@ def _page(request: AuthenticatedHttpRequest, ticket: Ticket, **forms: Any) -> Ht
         **_merged_into(user, ticket),
         "events": events,
         "others": others,
-        "clocks": clocks_left(ticket),
+        "clocks": ticket_clocks(ticket, now=timezone.now()),
         "details": labelled(ticket.details),
         "bouncing": FailingAddress.objects.filter(email=ticket.customer.email).first(),
         "reply": forms.get("reply")

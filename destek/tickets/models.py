@@ -9,6 +9,7 @@ from typing import Any
 from django.conf import settings
 from django.contrib.auth.models import AnonymousUser
 from django.db import models
+from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -18,6 +19,7 @@ from destek.lib import config_cache
 from destek.lib.names import name_in, names_field
 from destek.sla.models import Calendar
 from destek.tickets.choices import (
+    ACTIVE_STATUSES,
     ActorKind,
     AuthorKind,
     Channel,
@@ -295,6 +297,19 @@ class Ticket(models.Model):
             models.Index(
                 fields=["department", "queue_due", "-priority_rank", "-customer_vip", "id"],
                 name="ticket_dept_queue_idx",
+            ),
+            # The desk's queue and a ticket's previous/next: active tickets only. Closed and
+            # resolved ones (most of a large table) all wait at the far-future due instant,
+            # where a walk through the full indexes above would have to step over them.
+            models.Index(
+                fields=["queue_due", "-priority_rank", "-customer_vip", "id"],
+                name="ticket_active_queue_idx",
+                condition=Q(status__in=[status.value for status in ACTIVE_STATUSES]),
+            ),
+            models.Index(
+                fields=["department", "queue_due", "-priority_rank", "-customer_vip", "id"],
+                name="ticket_dept_active_queue_idx",
+                condition=Q(status__in=[status.value for status in ACTIVE_STATUSES]),
             ),
         ]
 

@@ -149,7 +149,9 @@ def _queue_key(ticket: Ticket) -> list[Any]:
 def queue_page(qs: QuerySet[Any], *, cursor: str | None, limit: int) -> Page:
     """The agents' order: breached first, then the nearest due instant, then priority, VIP
     customers before others. Keyset over (queue_due, -priority_rank, -customer_vip, id), the
-    columns of one index, so a deep page costs what the first one does."""
+    columns of one index, so a deep page costs what the first one does: the cursor's
+    condition carries a plain range on `queue_due` too, which the index scan starts from
+    (without it PostgreSQL reads the index from its first row and filters up to the page)."""
     order = ["queue_due", "-priority_rank", "-customer_vip", "pk"]
     if cursor:
         due_raw, rank, vip, pk = _decode_queue_cursor(cursor)
@@ -158,7 +160,8 @@ def queue_page(qs: QuerySet[Any], *, cursor: str | None, limit: int) -> Page:
             Q(queue_due__gt=due)
             | Q(queue_due=due, priority_rank__lt=rank)
             | Q(queue_due=due, priority_rank=rank, customer_vip__lt=vip)
-            | Q(queue_due=due, priority_rank=rank, customer_vip=vip, pk__gt=pk)
+            | Q(queue_due=due, priority_rank=rank, customer_vip=vip, pk__gt=pk),
+            queue_due__gte=due,
         )
     rows = list(qs.order_by(*order)[: limit + 1])
     more = len(rows) > limit

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import html
+import re
 from typing import Any
 
 import pytest
@@ -135,6 +137,23 @@ def test_the_queue_costs_seven_queries_and_six_while_its_counts_are_cached(
         desk.get("/desk/")
     with django_assert_num_queries(6):
         desk.get("/desk/")
+
+
+def test_a_deep_queue_page_costs_the_same_six_queries_as_the_first(
+    desk: Client, users: dict[str, User], django_assert_num_queries: Any, monkeypatch: Any
+) -> None:
+    from destek.desk import views
+
+    monkeypatch.setattr(views, "PAGE", 2)
+    for i in range(7):
+        filed(users, subject=f"Report {i} is blank")
+    page = desk.get("/desk/").content.decode()
+    for _page in range(2):
+        found = re.search(r'href="\?([^"]*cursor=[^"]+)"', page)
+        assert found is not None
+        with django_assert_num_queries(6):  # the counts are cached by the first page
+            page = desk.get(f"/desk/?{html.unescape(found.group(1))}").content.decode()
+        assert page.count("<tr data-ticket=") == 2
 
 
 def test_the_ticket_page_costs_a_fixed_number_of_queries(

@@ -323,15 +323,51 @@ def test_insert_a_link_lists_only_published_public_articles_in_the_tickets_langu
     article(section, "Qaralama məqalə", language="az", status="draft")
     article(section, "Daxili qayda", language="az", visibility="internal")
     ticket = filed(users)
+    # The menu on the ticket page asks for its list when it opens (htmx): the page itself
+    # runs no knowledge-base search.
     page = desk.get(f"/desk/tickets/{ticket.number}/").content.decode()
-    assert 'id="kb-insert-link"' in page
-    assert "Şifrəni necə bərpa etmək olar" in page
+    links_url = f"/desk/tickets/{ticket.number}/articles/"
+    assert 'id="kb-insert-link"' in page and f'hx-get="{links_url}"' in page
+    assert "Şifrəni necə bərpa etmək olar" not in page
+    menu = desk.get(links_url, headers={"HX-Request": "true"})
+    assert "HX-Request" in menu["Vary"]
+    fragment = menu.content.decode()
+    assert "<html" not in fragment and 'id="kb-links" lang="az"' in fragment
+    assert "Şifrəni necə bərpa etmək olar" in fragment
     slug = Translation.objects.get(
         language="az", article__status="published", article__visibility="public"
     ).slug
-    assert iri_to_uri(f"https://help.example.com/kb/az/{slug}/") in page  # works in any mail
+    assert iri_to_uri(f"https://help.example.com/kb/az/{slug}/") in fragment  # works in any mail
     for hidden in ("Reset your password", "Qaralama məqalə", "Daxili qayda"):
-        assert hidden not in page
+        assert hidden not in fragment
+    # Without JavaScript the menu's link opens the same list as a page, to copy from.
+    whole = desk.get(links_url).content.decode()
+    assert "<html" in whole and "Şifrəni necə bərpa etmək olar" in whole
+    assert f'href="/desk/tickets/{ticket.number}/"' in whole
+
+
+def test_the_link_menu_of_a_ticket_in_another_department_is_not_found(
+    users: dict[str, User], section: Section
+) -> None:
+    article(section, "Şifrəni necə bərpa etmək olar", language="az")
+    ticket = filed(users)
+    finance = signed_in(users["finance"])
+    url = f"/desk/tickets/{ticket.number}/articles/"
+    assert finance.get(url, headers={"HX-Request": "true"}).status_code == 404
+    customer = Client()
+    customer.force_login(users["customer"])
+    assert customer.get(url, headers={"HX-Request": "true"}).status_code == 403
+
+
+def test_the_link_menu_says_so_when_no_article_is_in_the_tickets_language(
+    desk: Client, users: dict[str, User], section: Section
+) -> None:
+    article(section, "Reset your password", language="en")
+    ticket = filed(users)  # in Azerbaijani
+    fragment = desk.get(
+        f"/desk/tickets/{ticket.number}/articles/", headers={"HX-Request": "true"}
+    ).content.decode()
+    assert 'id="kb-links-none"' in fragment and "Reset your password" not in fragment
 
 
 def _events(found: Article, kind: str, n: int, language: str = "en") -> None:

@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from destek.desk.templatetags.kb_desk import LINKS_MAX, article_links
+from destek.desk.selectors import LINKS_MAX, article_links
 from destek.kb.actions import import_translations, record_search, save_translation
 from destek.kb.models import Article, Section
 from destek.kb.reports import empty_searches

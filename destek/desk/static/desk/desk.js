@@ -215,11 +215,13 @@
  *   form#kb-editor[data-kb-preview-url]  the article editor; its textarea[data-kb-preview]
  *                                        is previewed live in #kb-preview (the server renders
  *                                        and sanitises the Markdown; nothing is saved)
- *   #kb-insert-link                      on the ticket page: li[data-kb-link][data-title]
- *                                        [data-url] each with a button[data-kb-insert] that
- *                                        puts "title: url" in #id_reply_body;
- *                                        input[data-kb-filter] narrows the list
- * Without this script the Preview button posts the form and the links are there to copy.
+ *   details#kb-insert-link               on the ticket page; htmx loads its list into
+ *                                        [data-kb-links] the first time it opens (toggle):
+ *                                        li[data-kb-link][data-title][data-url] each with a
+ *                                        button[data-kb-insert] that puts "title: url" in
+ *                                        #id_reply_body; input[data-kb-filter] narrows the list
+ * Without this script the Preview button posts the form, and the menu links to a page with
+ * the articles' addresses to copy.
  */
 (function () {
   "use strict";
@@ -257,10 +259,19 @@
   }
 
   var picker = document.getElementById("kb-insert-link");
-  if (picker) {
-    var items = Array.prototype.slice.call(picker.querySelectorAll("li[data-kb-link]"));
-    var filter = picker.querySelector("input[data-kb-filter]");
-    var filterRow = picker.querySelector("[data-kb-filter-row]");
+  var reply = document.getElementById("id_reply_body");
+  var caret = null;  // where the agent left the cursor in the reply, before clicking
+  if (picker && reply) {
+    reply.addEventListener("blur", function () {
+      caret = [reply.selectionStart, reply.selectionEnd];
+    });
+  }
+
+  // The list arrives when the menu first opens (htmx), so it is wired then.
+  function wireLinks(root) {
+    var items = Array.prototype.slice.call(root.querySelectorAll("li[data-kb-link]"));
+    var filter = root.querySelector("input[data-kb-filter]");
+    var filterRow = root.querySelector("[data-kb-filter-row]");
     if (filterRow) filterRow.hidden = false;
     if (filter) {
       filter.addEventListener("input", function () {
@@ -269,13 +280,6 @@
           var text = (item.getAttribute("data-title") || "").toLocaleLowerCase();
           item.hidden = !words.every(function (word) { return text.indexOf(word) !== -1; });
         });
-      });
-    }
-    var reply = document.getElementById("id_reply_body");
-    var caret = null;  // where the agent left the cursor in the reply, before clicking
-    if (reply) {
-      reply.addEventListener("blur", function () {
-        caret = [reply.selectionStart, reply.selectionEnd];
       });
     }
     items.forEach(function (item) {
@@ -293,6 +297,12 @@
         }
         reply.focus();
       });
+    });
+  }
+
+  if (picker) {
+    picker.addEventListener("htmx:afterSwap", function (event) {
+      wireLinks(event.detail.target);
     });
   }
 })();
