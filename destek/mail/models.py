@@ -77,6 +77,8 @@ class InboundMessage(models.Model):
         indexes = [
             models.Index(fields=["status", "received_at"], name="inbound_status_idx"),
             models.Index(fields=["sender", "received_at"], name="inbound_sender_idx"),
+            # Threading finds the ticket of a customer's earlier mail by its Message-ID.
+            models.Index(fields=["rfc_message_id"], name="inbound_rfc_message_id_idx"),
         ]
 
     def __str__(self) -> str:
