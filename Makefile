@@ -9,7 +9,7 @@ PYTEST_ARGS ?=
 # copied into static files here; pages never load them from a CDN.
 HTMX := destek/lib/static/vendor/htmx.min.js
 
-.PHONY: install run test test-all browser-deps imap-deps lint format bench lock messages clean
+.PHONY: install run test test-all browser-deps imap-deps proxy-deps lint format bench lock messages clean
 
 $(STAMP): pyproject.toml requirements.lock
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -43,7 +43,12 @@ browser-deps:
 imap-deps:
 	command -v dovecot >/dev/null || test -x /usr/sbin/dovecot || (apt-get update -q && apt-get install -y -q dovecot-imapd)
 
-test-all: install browser-deps imap-deps
+# Debian's Caddy: the scale-out test (tests/test_scale_out.py, on PostgreSQL and Redis) runs
+# deploy/Caddyfile in front of its processes on loopback; the system's service is never used.
+proxy-deps:
+	command -v caddy >/dev/null || (apt-get update -q && apt-get install -y -q caddy)
+
+test-all: install browser-deps imap-deps proxy-deps
 	$(BIN)/pytest -n 2 $(PYTEST_ARGS)
 
 lint: install
@@ -57,9 +62,11 @@ format: install
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
 
+# Knobs for bench/run.py, e.g. BENCH_ARGS="--quick" or "--big 0" (see bench/README.md).
+BENCH_ARGS ?=
 bench: install
 	$(BIN)/python bench/sla_engine.py
-	$(BIN)/python bench/run.py
+	$(BIN)/python bench/run.py $(BENCH_ARGS)
 	$(BIN)/python bench/kb_search.py
 
 # Refresh the lock file after changing dependencies in pyproject.toml.

@@ -1,9 +1,12 @@
 """Destek benchmark: ticket creation and the agent queue through the real API, on SQLite and
-PostgreSQL, with the production web server (`destek web`: granian, WSGI) on loopback.
+PostgreSQL, with the production web server (`destek web`: granian, WSGI) on loopback; then the
+production topology (PostgreSQL and Redis): creation at 16 clients, inbound mail in one process,
+and the desk at 1,000,000 tickets with the time `destek seed` takes to get there.
 
-    .venv/bin/python bench/run.py            # full: 1,500 creations; queue at 10k and 100k
-    .venv/bin/python bench/run.py --quick    # 300 creations; queue at 2k and 10k
+    .venv/bin/python bench/run.py            # everything (see bench/README.md for the time)
+    .venv/bin/python bench/run.py --quick    # smaller counts; no 1,000,000-ticket database
     .venv/bin/python bench/run.py --only sqlite
+    .venv/bin/python bench/run.py --only big --big 1000000 --big-fresh
 
 Every loop is bounded (a request count and a time limit), every address is 127.0.0.1, and every
 server is stopped (its whole process group) whatever happens. Results go to
@@ -21,9 +24,11 @@ import json
 import os
 import platform
 import random
+import re
 import signal
 import socket
 import sqlite3
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -36,6 +41,7 @@ from datetime import UTC, datetime
 from importlib import metadata
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import httpx
 
@@ -47,6 +53,10 @@ HOST = "127.0.0.1"
 PG_PORT = 5432
 PG_ADMIN_URL = f"postgres://postgres@{HOST}:{PG_PORT}/postgres"
 PG_BENCH_DB = "destek_bench"
+REDIS_PORT = 6379
+# A Redis database the benchmark may empty: FLUSHDB before and after the production run.
+REDIS_BENCH_URL = os.environ.get("BENCH_REDIS_URL", f"redis://{HOST}:{REDIS_PORT}/14")
+SUPPORT_ADDRESS = "support@destek.localhost"
 AGENT = "agent@example.com"
 PASSWORD = "demo"  # noqa: S105  (the demo users' published password)
 BENCH_CUSTOMER = "bench-customer-{:02d}@example.test"
@@ -58,6 +68,7 @@ RAISED_LIMITS = {
     "DESTEK_MESSAGES_PER_HOUR": "1000000",
     "DESTEK_AUTOMAIL_PER_HOUR": "1000000",
     "DESTEK_AUTOMAIL_PER_DAY": "1000000",
+    "DESTEK_MAIL_PER_SENDER_PER_HOUR": "1000000",
 }
 NOTE = (
     "Measured on a shared, noisy machine (other jobs run beside it): compare runs on the same "
@@ -74,17 +85,38 @@ class Plan:
     list_requests: int
     deep_pages: int
     server_workers: int
+    # The production topology (PostgreSQL + Redis): creation in rounds, the median reported.
+    prod_clients: int
+    prod_rounds: int
+    prod_requests: int  # per round
+    prod_seconds: float  # per round
+    mail_count: int
+    mail_seconds: float
+    # The desk at a large size (0: skipped), on a database kept between runs.
+    big: int
+    big_requests: int
+    big_seconds: float  # per page
 
 
 def plan_for(args: argparse.Namespace) -> Plan:
+    quick = args.quick
     return Plan(
         clients=args.clients,
-        create_requests=300 if args.quick else 1500,
+        create_requests=300 if quick else 1500,
         create_seconds=30.0,
-        tiers=[2_000, 10_000] if args.quick else [10_000, 100_000],
+        tiers=[2_000, 10_000] if quick else [10_000, 100_000],
         list_requests=300,
         deep_pages=20,
         server_workers=args.workers,
+        prod_clients=args.prod_clients,
+        prod_rounds=1 if quick else 3,
+        prod_requests=500 if quick else 3000,
+        prod_seconds=10.0 if quick else 20.0,
+        mail_count=200 if quick else 1000,
+        mail_seconds=30.0 if quick else 60.0,
+        big=args.big if args.big is not None else (0 if quick else 1_000_000),
+        big_requests=200,
+        big_seconds=60.0,
     )
 
 
@@ -153,7 +185,13 @@ def inprocess(env: dict[str, str], *args: str) -> Any:
     return json.loads(result.stdout.strip().splitlines()[-1])
 
 
-def base_env(data_dir: Path, port: int, workers: int, database_url: str | None) -> dict[str, str]:
+def base_env(
+    data_dir: Path,
+    port: int,
+    workers: int,
+    database_url: str | None,
+    redis_url: str | None = None,
+) -> dict[str, str]:
     env = {
         k: v
         for k, v in os.environ.items()
@@ -174,17 +212,47 @@ def base_env(data_dir: Path, port: int, workers: int, database_url: str | None) 
     env.update(RAISED_LIMITS)
     if database_url:
         env["DATABASE_URL"] = database_url
+    if redis_url:
+        # Cache and queue on Redis, as in production; jobs are queued there, no worker runs.
+        env.update(REDIS_URL=redis_url, DESTEK_HUEY_NAME="destek-bench")
     return env
 
 
-def recreate_postgres_database() -> str:
+def pg_url(name: str) -> str:
+    return f"postgres://postgres@{HOST}:{PG_PORT}/{name}"
+
+
+def recreate_postgres_database(name: str = PG_BENCH_DB) -> str:
     import psycopg
 
     with psycopg.connect(PG_ADMIN_URL, autocommit=True, connect_timeout=5) as conn:
-        conn.execute(f"DROP DATABASE IF EXISTS {PG_BENCH_DB} WITH (FORCE)")
-        conn.execute(f"CREATE DATABASE {PG_BENCH_DB}")
+        conn.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+        conn.execute(f"CREATE DATABASE {name}")
         row = conn.execute("SHOW server_version").fetchone()
     return str(row[0]) if row else "?"
+
+
+def postgres_database_note(name: str) -> str | None:
+    """The comment on database `name` (None: no such database, "": no comment)."""
+    import psycopg
+
+    with psycopg.connect(PG_ADMIN_URL, autocommit=True, connect_timeout=5) as conn:
+        row = conn.execute(
+            "SELECT coalesce(shobj_description(oid, 'pg_database'), '') FROM pg_database"
+            " WHERE datname = %s",
+            [name],
+        ).fetchone()
+    return None if row is None else str(row[0])
+
+
+def redis_flush(url: str) -> None:
+    import redis
+
+    client = redis.Redis.from_url(url, socket_timeout=5)
+    try:
+        client.flushdb()
+    finally:
+        client.close()
 
 
 def postgres_analyze(database_url: str) -> None:
@@ -346,18 +414,19 @@ class Timings:
             self.codes[code] += 1
 
 
-def measure_creation(base: str, tokens: list[str], plan: Plan) -> dict[str, Any]:
-    """`plan.clients` threads POST distinct tickets until the count or the time runs out."""
+def measure_creation(base: str, tokens: list[str], requests: int, seconds: float) -> dict[str, Any]:
+    """One thread per token POSTs distinct tickets until `requests` or `seconds` run out."""
+    clients = len(tokens)
     timings = Timings()
     issued = 0
     issued_lock = threading.Lock()
-    ready = threading.Barrier(plan.clients + 1)
+    ready = threading.Barrier(clients + 1)
     deadline = [0.0]
 
     def take() -> bool:
         nonlocal issued
         with issued_lock:
-            if issued >= plan.create_requests or time.monotonic() > deadline[0]:
+            if issued >= requests or time.monotonic() > deadline[0]:
                 return False
             issued += 1
             return True
@@ -379,24 +448,24 @@ def measure_creation(base: str, tokens: list[str], plan: Plan) -> dict[str, Any]
                     code = type(exc).__name__
                 timings.add(time.perf_counter() - started, code)
 
-    threads = [threading.Thread(target=client, args=(i,), daemon=True) for i in range(plan.clients)]
+    threads = [threading.Thread(target=client, args=(i,), daemon=True) for i in range(clients)]
     for t in threads:
         t.start()
     # The deadline is set before the clients are released: they read it on their first take().
-    deadline[0] = time.monotonic() + 120 + plan.create_seconds
+    deadline[0] = time.monotonic() + 120 + seconds
     ready.wait(timeout=120)
     started = time.monotonic()
-    deadline[0] = started + plan.create_seconds
+    deadline[0] = started + seconds
     cpu_before = time.process_time()
     for t in threads:
-        t.join(timeout=plan.create_seconds + 120)
+        t.join(timeout=seconds + 120)
     elapsed = time.monotonic() - started
     client_cpu = time.process_time() - cpu_before
     ok = timings.codes.get("201", 0)
     # Latencies of every request, refused ones included: they are work the server did.
     latencies = timings.latencies
     return {
-        "clients": plan.clients,
+        "clients": clients,
         "requests": sum(timings.codes.values()),
         "created": ok,
         "errors": sum(n for c, n in timings.codes.items() if c != "201"),
@@ -408,25 +477,33 @@ def measure_creation(base: str, tokens: list[str], plan: Plan) -> dict[str, Any]
         "p99_ms": ms(percentile(latencies, 99)),
         # The clients share the machine's cores with the server and the database.
         "client_cpu_seconds": round(client_cpu, 2),
+        "_latencies": latencies,  # for the caller to pool rounds; not written out
     }
 
 
-def measure_list(http: httpx.Client, path: str, count: int) -> dict[str, Any]:
-    """`count` sequential GETs of `path` after a short warm-up."""
-    for _ in range(10):
-        http.get(path)
+def measure_list(
+    http: httpx.Client, path: str | list[str], count: int, seconds: float = 180.0
+) -> dict[str, Any]:
+    """`count` sequential GETs of `path` (or of the paths in turn) after a short warm-up,
+    stopping early when `seconds` have passed."""
+    paths = [path] if isinstance(path, str) else path
+    for i in range(10):
+        http.get(paths[i % len(paths)])
     latencies: list[float] = []
     codes: Counter[str] = Counter()
-    for _ in range(count):
+    deadline = time.monotonic() + seconds
+    for i in range(count):
+        if time.monotonic() > deadline:
+            break
         started = time.perf_counter()
         try:
-            response = http.get(path)
+            response = http.get(paths[i % len(paths)])
             codes[str(response.status_code)] += 1
         except httpx.HTTPError as exc:
             codes[type(exc).__name__] += 1
         latencies.append(time.perf_counter() - started)
     return {
-        "requests": count,
+        "requests": len(latencies),
         "errors": sum(n for c, n in codes.items() if c != "200"),
         "status_codes": dict(codes),
         "p50_ms": ms(percentile(latencies, 50)),
@@ -510,7 +587,8 @@ def bench_database(
                 f"[{name}] creating tickets: {plan.clients} clients, "
                 f"{plan.create_requests} requests or {plan.create_seconds:.0f} s"
             )
-            creation = measure_creation(base, tokens, plan)
+            creation = measure_creation(base, tokens, plan.create_requests, plan.create_seconds)
+            del creation["_latencies"]
             counted = inprocess(env, "create-queries")
             creation["queries_per_request"] = counted["queries"]
             creation["sql"] = counted["sql"]
@@ -562,7 +640,7 @@ def bench_database(
                     targets = inprocess(env, "page-targets")
                     row["pages"] = measure_pages(base, targets, plan.list_requests)
                     for page, queries in inprocess(
-                        env, "page-queries", json.dumps(targets)
+                        env, "page-queries", json.dumps(page_paths(targets))
                     ).items():
                         row["pages"][page]["queries_per_request"] = queries
                     row["page_targets"] = targets
@@ -574,6 +652,183 @@ def bench_database(
                     )
                     for page, figures in row["pages"].items():
                         log(f"[{name}]   @{tier:,}: {page} p50 {figures['p50_ms']} ms")
+    return result
+
+
+# --- the production topology: PostgreSQL and Redis ------------------------------------------
+
+
+def median(values: list[float]) -> float | None:
+    return round(statistics.median(values), 1) if values else None
+
+
+def bench_production(plan: Plan, database: str, redis_url: str) -> dict[str, Any]:
+    """Creation at `plan.prod_clients` clients in rounds through `destek web`, then inbound
+    mail in one process, on a fresh PostgreSQL database with the cache and queue on Redis."""
+    result: dict[str, Any] = {"database": database, "redis": redis_url}
+    recreate_postgres_database(database)
+    redis_flush(redis_url)
+    try:
+        with tempfile.TemporaryDirectory(prefix="destek-bench-production-") as tmp:
+            data_dir = Path(tmp)
+            env = base_env(data_dir, free_port(), plan.server_workers, pg_url(database), redis_url)
+            log(f"[production] migrate and demo data ({database}, {redis_url})")
+            run_destek(env, "migrate", "--noinput", "-v0")
+            run_destek(env, "demo")
+            emails = inprocess(env, "customers", str(plan.prod_clients))
+            rounds: list[dict[str, Any]] = []
+            with server(env, data_dir / "server.log") as base:
+                tokens = [token(base, email) for email in emails]
+                for i in range(plan.prod_rounds):
+                    log(
+                        f"[production] creation round {i + 1}/{plan.prod_rounds}: "
+                        f"{plan.prod_clients} clients, {plan.prod_requests} requests or "
+                        f"{plan.prod_seconds:.0f} s"
+                    )
+                    rounds.append(
+                        measure_creation(base, tokens, plan.prod_requests, plan.prod_seconds)
+                    )
+            latencies = [x for r in rounds for x in r.pop("_latencies")]
+            counted = inprocess(env, "create-queries")
+            result["create"] = {
+                "clients": plan.prod_clients,
+                "rounds": rounds,
+                "requests": sum(r["requests"] for r in rounds),
+                "errors": sum(r["errors"] for r in rounds),
+                "tickets_per_second": median([r["tickets_per_second"] or 0.0 for r in rounds]),
+                "p50_ms": ms(percentile(latencies, 50)),
+                "p95_ms": ms(percentile(latencies, 95)),
+                "p99_ms": ms(percentile(latencies, 99)),
+                "queries_per_request": counted["queries"],
+                "sql": counted["sql"],
+            }
+            c = result["create"]
+            log(
+                f"[production]   {c['tickets_per_second']} tickets/s (median of "
+                f"{len(rounds)}), p50 {c['p50_ms']} ms, p95 {c['p95_ms']} ms, "
+                f"{c['queries_per_request']} statements, errors {c['errors']}"
+            )
+            log(f"[production] inbound mail: {plan.mail_count} or {plan.mail_seconds:.0f} s")
+            mail = inprocess(env, "mail", str(plan.mail_count), str(plan.mail_seconds))
+            result["mail"] = mail
+            log(
+                f"[production]   {mail['mails_per_second']} mails/s, p50 {mail['p50_ms']} ms, "
+                f"p95 {mail['p95_ms']} ms, {mail['queries_per_mail']} statements per mail"
+            )
+    finally:
+        redis_flush(redis_url)
+    return result
+
+
+def count_tickets(database_url: str) -> int:
+    import psycopg
+
+    with psycopg.connect(database_url, autocommit=True, connect_timeout=5) as conn:
+        row = conn.execute("SELECT count(*) FROM tickets_ticket").fetchone()
+    return int(row[0]) if row else 0
+
+
+def seed_big(env: dict[str, str], database: str, size: int, fresh: bool) -> dict[str, Any]:
+    """Bring `database` to `size` tickets: reuse it when it has them, grow it when it has
+    fewer, make it afresh when it is missing or `fresh`. A seed's timing is kept as the
+    database's comment, so a later run that reuses it can say what it cost."""
+    import psycopg
+    from psycopg import sql
+
+    note = postgres_database_note(database)
+    if fresh or note is None:
+        log(f"[big] creating {database}")
+        recreate_postgres_database(database)
+        run_destek(env, "migrate", "--noinput", "-v0")
+        inprocess(env, "customers", "8")  # as bench/side/alone.sh does
+        have = 0
+    else:
+        run_destek(env, "migrate", "--noinput", "-v0")  # made by an older checkout, maybe
+        have = count_tickets(env["DATABASE_URL"])
+    adding = size - have
+    if adding <= 0:
+        log(f"[big] reusing {database} ({have:,} tickets; --big-fresh seeds it again)")
+        with contextlib.suppress(ValueError):
+            note = json.loads(note or "")
+        return {"this_run": False, "tickets_in_database": have, "earlier_seed": note or None}
+    log(f"[big] seeding {adding:,} tickets (3 messages each) into {database} (had {have:,})")
+    seconds = run_destek(
+        env,
+        "seed",
+        "--tickets",
+        str(adding),
+        "--messages",
+        "3",
+        "--customers",
+        "1000",
+        "-v0",
+        timeout=3600,
+    )
+    started = time.monotonic()
+    with psycopg.connect(env["DATABASE_URL"], autocommit=True, connect_timeout=5) as conn:
+        conn.execute("VACUUM ANALYZE")
+    record = {
+        "had": have,
+        "added": adding,
+        "seed_seconds": round(seconds, 1),
+        "seed_tickets_per_second": round(adding / seconds),
+        "vacuum_analyze_seconds": round(time.monotonic() - started, 1),
+        "at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "load_average": [round(x, 2) for x in os.getloadavg()],
+        "git_commit": machine_info(None)["git_commit"],
+    }
+    with psycopg.connect(PG_ADMIN_URL, autocommit=True, connect_timeout=5) as conn:
+        conn.execute(
+            sql.SQL("COMMENT ON DATABASE {} IS {}").format(
+                sql.Identifier(database), sql.Literal(json.dumps(record))
+            )
+        )
+    log(f"[big]   seeded in {seconds:.1f} s, VACUUM ANALYZE {record['vacuum_analyze_seconds']} s")
+    return {"this_run": True, "tickets_in_database": size} | record
+
+
+def bench_big(plan: Plan, database: str, redis_url: str, fresh: bool) -> dict[str, Any]:
+    """The desk at `plan.big` tickets, served by `destek web` on PostgreSQL and Redis."""
+    result: dict[str, Any] = {"database": database, "tickets": plan.big}
+    redis_flush(redis_url)
+    try:
+        with tempfile.TemporaryDirectory(prefix="destek-bench-big-") as tmp:
+            data_dir = Path(tmp)
+            env = base_env(data_dir, free_port(), plan.server_workers, pg_url(database), redis_url)
+            result["seed"] = seed_big(env, database, plan.big, fresh)
+            targets = inprocess(env, "big-targets")
+            result["targets"] = targets
+            paths: dict[str, str | list[str]] = {
+                "desk_queue": "/desk/",
+                "desk_ticket": f"/desk/tickets/{targets['agent_ticket']}/",
+                "desk_ticket_spread": [f"/desk/tickets/{n}/" for n in targets["spread"]],
+            }
+            pages: dict[str, Any] = {}
+            with (
+                server(env, data_dir / "server.log") as base,
+                contextlib.closing(page_client(base, AGENT)) as http,
+            ):
+                for page, path in paths.items():
+                    log(f"[big] {page}: {plan.big_requests} requests or {plan.big_seconds:.0f} s")
+                    pages[page] = measure_list(http, path, plan.big_requests, plan.big_seconds)
+                    log(f"[big]   p50 {pages[page]['p50_ms']} ms, p95 {pages[page]['p95_ms']} ms")
+            middle = targets["spread"][len(targets["spread"]) // 2]
+            counted = inprocess(
+                env,
+                "page-queries",
+                json.dumps(
+                    {
+                        "desk_queue": [AGENT, paths["desk_queue"]],
+                        "desk_ticket": [AGENT, paths["desk_ticket"]],
+                        "desk_ticket_spread": [AGENT, f"/desk/tickets/{middle}/"],
+                    }
+                ),
+            )
+            for page, queries in counted.items():
+                pages[page]["queries_per_request"] = queries
+            result["pages"] = pages
+    finally:
+        redis_flush(redis_url)
     return result
 
 
@@ -666,7 +921,7 @@ def inprocess_main(args: list[str]) -> None:
             .values_list("number", flat=True)[0],
         }
     elif command == "page-queries":
-        paths = page_paths(json.loads(args[1]))
+        paths = json.loads(args[1])  # {page: [email, path]}
         answer = {}
         for page, (email, path) in paths.items():
             client = Client(headers={"Accept-Language": "en"})
@@ -676,9 +931,127 @@ def inprocess_main(args: list[str]) -> None:
                 response = client.get(path)
             assert response.status_code == 200, (path, response.status_code)
             answer[page] = len(ctx.captured_queries)
+    elif command == "big-targets":
+        # The agent's newest ticket, and tickets spread evenly over all they can see (old,
+        # closed ones included: a link or a search leads there too).
+        agent = User.objects.get(email=AGENT)
+        visible = Ticket.objects.visible_to(agent)
+        newest = visible.order_by("-pk").values_list("pk", "number")[0]
+        oldest = visible.order_by("pk").values_list("pk", flat=True)[0]
+        spread = []
+        for i in range(SPREAD):
+            at = oldest + (newest[0] - oldest) * i // (SPREAD - 1)
+            number = (
+                visible.filter(pk__gte=at).order_by("pk").values_list("number", flat=True).first()
+            )
+            if number is not None:
+                spread.append(number)
+        answer = {
+            "agent_ticket": newest[1],
+            "spread": spread,
+            "tickets": Ticket.objects.count(),
+        }
+    elif command == "mail":
+        answer = measure_mail(int(args[1]), float(args[2]))
     else:
         raise SystemExit(f"unknown inprocess command {command!r}")
     print(json.dumps(answer))
+
+
+SPREAD = 30  # desk ticket pages across the agent's tickets, visited in turn
+
+
+def mail_corpus(count: int, replies_to: list[tuple[str, int]], seed: str) -> list[bytes]:
+    """Inbound mail as it arrives: in every ten, seven new tickets in plain text, two with an
+    HTML alternative, and one customer's reply to one of their tickets ([#number] in the
+    subject, how Destek threads a reply whose headers it did not make). New tickets come from
+    new senders (each registers a customer), with distinct texts."""
+    from email.message import EmailMessage
+    from email.utils import format_datetime, make_msgid
+
+    rng = random.Random(seed)
+    now = datetime.now(UTC)
+    mails = []
+    for i in range(count):
+        text = ticket_text(rng)
+        message = EmailMessage()
+        message["To"] = SUPPORT_ADDRESS
+        message["Date"] = format_datetime(now)
+        message["Message-ID"] = make_msgid(domain="example.org")
+        kind = i % 10
+        if kind == 9 and replies_to:
+            email, number = replies_to[i % len(replies_to)]
+            message["From"] = f"Customer <{email}>"
+            message["Subject"] = f"Re: [#{number}] {text['subject']}"
+            message.set_content(f"Any news on this one?\n\n> {text['body'][:200]}\n")
+        else:
+            message["From"] = f"Customer {i} <sender{i}-{seed}@example.org>"
+            message["Subject"] = text["subject"]
+            message.set_content(f"Hello,\n\n{text['body']}\n\nRegards,\nCustomer {i}\n")
+            if kind in (7, 8):
+                message.add_alternative(
+                    f"<html><body><p>Hello,</p><p>{text['body']}</p></body></html>",
+                    subtype="html",
+                )
+        mails.append(bytes(message))
+    return mails
+
+
+def measure_mail(count: int, seconds: float) -> dict[str, Any]:
+    """`process_message` over generated mail in this process, one after another: up to `count`
+    mails or `seconds`, after ten to warm up; then twenty more with their SQL counted."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from destek.mail.actions import process_message
+    from destek.tickets.models import Ticket
+
+    warm, counted = 10, 20
+    recent = [
+        (t.customer.email, t.number)
+        for t in Ticket.objects.select_related("customer").order_by("-pk")[:20]
+    ]
+    mails = mail_corpus(warm + count + counted, recent, f"{time.time_ns()}")
+    for raw in mails[:warm]:
+        process_message(raw, "bench")
+    latencies: list[float] = []
+    outcomes: Counter[str] = Counter()
+    deadline = time.monotonic() + seconds
+    started, cpu_before = time.perf_counter(), time.process_time()
+    for raw in mails[warm : warm + count]:
+        if time.monotonic() > deadline:
+            break
+        begun = time.perf_counter()
+        outcome = process_message(raw, "bench")
+        latencies.append(time.perf_counter() - begun)
+        outcomes[f"{outcome.status}: {outcome.reason}" if outcome.reason else outcome.status] += 1
+    elapsed = time.perf_counter() - started
+    cpu = time.process_time() - cpu_before
+    statements: dict[str, list[int]] = {"new": [], "reply": []}
+    sql: list[str] = []
+    for i, raw in enumerate(mails[warm + count :]):
+        with CaptureQueriesContext(connection) as ctx:
+            process_message(raw, "bench")
+        # The same mix as above: the tenth of every ten is a reply.
+        statements["reply" if (warm + count + i) % 10 == 9 else "new"].append(
+            len(ctx.captured_queries)
+        )
+        if not sql:
+            sql = [q["sql"][:300] for q in ctx.captured_queries]
+    every = statements["new"] + statements["reply"]
+    return {
+        "mails": len(latencies),
+        "seconds": round(elapsed, 2),
+        "mails_per_second": round(len(latencies) / elapsed, 1) if elapsed else None,
+        "p50_ms": ms(percentile(latencies, 50)),
+        "p95_ms": ms(percentile(latencies, 95)),
+        "p99_ms": ms(percentile(latencies, 99)),
+        "cpu_ms_per_mail": round(cpu / len(latencies) * 1000, 2) if latencies else None,
+        "outcomes": dict(outcomes),
+        "queries_per_mail": round(sum(every) / len(every), 1) if every else None,
+        "queries_by_kind": {k: max(v) for k, v in statements.items() if v},
+        "sql": sql,
+    }
 
 
 # --- machine, table, files ------------------------------------------------------------------
@@ -818,6 +1191,8 @@ def table(results: dict[str, Any]) -> str:
                         fmt(p.get("queries_per_request")),
                     )
                 )
+    rows.extend(production_rows(results.get("production")))
+    rows.extend(big_rows(results.get("big")))
     widths = [max(len(row[i]) for row in (header, *rows)) for i in range(len(header))]
     lines = [
         "  ".join(
@@ -828,6 +1203,74 @@ def table(results: dict[str, Any]) -> str:
     ]
     lines.insert(1, "  ".join("-" * w for w in widths))
     return "\n".join(lines)
+
+
+def part_note(name: str, part: dict[str, Any] | None) -> list[tuple[str, ...]]:
+    if part is None:
+        return []
+    for key, label in (("skipped", "skipped"), ("failed", "FAILED")):
+        if key in part:
+            return [(name, f"{label}: {part[key][:60]}", "", "", "", "", "", "")]
+    return []
+
+
+def production_rows(part: dict[str, Any] | None) -> list[tuple[str, ...]]:
+    name = "postgres+redis"
+    if part is None or part_note(name, part):
+        return part_note(name, part)
+    c, m = part["create"], part["mail"]
+    return [
+        (
+            name,
+            f"create ({c['clients']} clients, {len(c['rounds'])} rounds, {c['requests']} req)",
+            fmt(c["tickets_per_second"], " tickets/s"),
+            fmt(c["p50_ms"]),
+            fmt(c["p95_ms"]),
+            fmt(c["p99_ms"]),
+            fmt(c["errors"]),
+            fmt(c["queries_per_request"]),
+        ),
+        (
+            name,
+            f"inbound mail, one process ({m['mails']} mails)",
+            fmt(m["mails_per_second"], " mails/s"),
+            fmt(m["p50_ms"]),
+            fmt(m["p95_ms"]),
+            fmt(m["p99_ms"]),
+            "",
+            fmt(m["queries_per_mail"]),
+        ),
+    ]
+
+
+def big_rows(part: dict[str, Any] | None) -> list[tuple[str, ...]]:
+    name = "postgres+redis"
+    if part is None or part_note(name, part):
+        return part_note(name, part)
+    n, seed = part["tickets"], part["seed"]
+    if seed["this_run"]:
+        seeded = f"{seed['seed_seconds']} s (+{seed['vacuum_analyze_seconds']} s VACUUM ANALYZE)"
+        label = f"seed +{seed['added']:,} to {n:,}"
+    else:
+        earlier = seed.get("earlier_seed") or {}
+        took = earlier.get("seed_seconds") if isinstance(earlier, dict) else None
+        seeded = f"reused (seeded earlier in {took} s)" if took else "reused"
+        label = f"seed {n:,}"
+    rows: list[tuple[str, ...]] = [(name, label, seeded, "", "", "", "", "")]
+    for page, p in part["pages"].items():
+        rows.append(
+            (
+                name,
+                f"page {page} @ {n:,}",
+                "",
+                fmt(p["p50_ms"]),
+                fmt(p["p95_ms"]),
+                fmt(p["p99_ms"]),
+                fmt(p["errors"]),
+                fmt(p.get("queries_per_request")),
+            )
+        )
+    return rows
 
 
 def write_results(results: dict[str, Any]) -> Path:
@@ -842,24 +1285,83 @@ def write_results(results: dict[str, Any]) -> Path:
     return path
 
 
+SECTIONS = ("sqlite", "postgres", "production", "big")
+
+
+def database_name(value: str) -> str:
+    if not re.fullmatch(r"[a-z_][a-z0-9_]{0,62}", value):
+        raise argparse.ArgumentTypeError("lower-case letters, digits and _ only")
+    return value
+
+
+def redis_port(url: str) -> int:
+    return urlsplit(url).port or REDIS_PORT
+
+
+def postgres_version() -> str:
+    import psycopg
+
+    with psycopg.connect(PG_ADMIN_URL, autocommit=True, connect_timeout=5) as conn:
+        row = conn.execute("SHOW server_version").fetchone()
+    return str(row[0]) if row else "?"
+
+
 def main(argv: list[str]) -> int:
     if argv[:1] == ["inprocess"]:
         inprocess_main(argv[1:])
         return 0
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="smaller counts for a fast run")
-    parser.add_argument("--only", choices=("sqlite", "postgres"), help="one database only")
+    parser.add_argument(
+        "--only",
+        choices=SECTIONS,
+        help="one part only: a database's creation and queue, the production topology "
+        "(creation at --prod-clients, inbound mail), or the desk at --big tickets",
+    )
     parser.add_argument("--clients", type=int, default=8, help="concurrent creating clients")
     parser.add_argument("--messages", type=int, default=3, help="messages per seeded ticket")
     parser.add_argument("--workers", type=int, default=2, help="granian worker processes")
+    parser.add_argument(
+        "--prod-clients", type=int, default=16, help="creating clients on PostgreSQL + Redis"
+    )
+    parser.add_argument(
+        "--pg-db",
+        type=database_name,
+        default=PG_BENCH_DB,
+        help=f"PostgreSQL database (default {PG_BENCH_DB}; the production run uses NAME_prod)",
+    )
+    parser.add_argument(
+        "--redis",
+        default=REDIS_BENCH_URL,
+        help="a Redis database the benchmark may empty (default $BENCH_REDIS_URL or "
+        f"{REDIS_BENCH_URL})",
+    )
+    parser.add_argument(
+        "--big",
+        type=int,
+        default=None,
+        help="tickets for the desk at a large size (default 1,000,000; --quick: 0, skipped)",
+    )
+    parser.add_argument(
+        "--big-db",
+        type=database_name,
+        default=None,
+        help="database for it, kept and reused between runs (default NAME_<big>)",
+    )
+    parser.add_argument(
+        "--big-fresh",
+        action="store_true",
+        help="make that database afresh and time `destek seed` even when it exists",
+    )
     args = parser.parse_args(argv)
     plan = plan_for(args)
     started = datetime.now(UTC)
     load_at_start = [round(x, 2) for x in os.getloadavg()]
+    sections = [args.only] if args.only else list(SECTIONS)
 
     pg_version: str | None = None
     databases: dict[str, Any] = {}
-    names = [args.only] if args.only else ["sqlite", "postgres"]
+    names = [name for name in sections if name in ("sqlite", "postgres")]
     for name in names:
         database_url = None
         if name == "postgres":
@@ -868,13 +1370,41 @@ def main(argv: list[str]) -> int:
                 log(f"[postgres] skipped: {note}")
                 databases[name] = {"skipped": note}
                 continue
-            pg_version = recreate_postgres_database()
-            database_url = f"postgres://postgres@{HOST}:{PG_PORT}/{PG_BENCH_DB}"
+            pg_version = recreate_postgres_database(args.pg_db)
+            database_url = pg_url(args.pg_db)
         try:
             databases[name] = bench_database(name, plan, database_url, args.messages)
         except Exception as exc:  # report the other database even when one fails
             log(f"[{name}] FAILED: {exc}")
             databases[name] = {"failed": str(exc)[:4000]}
+
+    parts: dict[str, Any] = {}
+    missing = [
+        f"nothing listens on {HOST}:{port}"
+        for port in (PG_PORT, redis_port(args.redis))
+        if not port_open(port)
+    ]
+    for part in ("production", "big"):
+        if part not in sections:
+            continue
+        if missing:
+            log(f"[{part}] skipped: {'; '.join(missing)}")
+            parts[part] = {"skipped": "; ".join(missing)}
+            continue
+        if part == "big" and not plan.big:
+            parts[part] = {"skipped": "--big 0"}
+            continue
+        try:
+            if part == "production":
+                parts[part] = bench_production(plan, f"{args.pg_db}_prod", args.redis)
+            else:
+                database = args.big_db or f"{args.pg_db}_{plan.big}"
+                parts[part] = bench_big(plan, database, args.redis, args.big_fresh)
+        except Exception as exc:  # report the rest even when one part fails
+            log(f"[{part}] FAILED: {exc}")
+            parts[part] = {"failed": str(exc)[:4000]}
+    if parts and pg_version is None and not missing:
+        pg_version = postgres_version()
 
     results = {
         "started_at": started.isoformat(),
@@ -895,7 +1425,13 @@ def main(argv: list[str]) -> int:
             "through the sign-in form, sequential, after 10 warm-ups. Tickets come from "
             "`destek seed` (customer-first threads, 180 days); "
             "on PostgreSQL ANALYZE runs after each seed. Query counts come from the Django test "
-            "client in a separate process against the same database, on a second request."
+            "client in a separate process against the same database, on a second request. "
+            "Production: `destek web` on PostgreSQL with Redis as cache and queue (no worker "
+            "runs), creation in rounds, the median round's tickets/s and the latencies of all "
+            "rounds. Inbound mail: process_message() over generated .eml bytes in one process "
+            "(7 in 10 new plain-text tickets, 2 with HTML, 1 a reply), sequential after 10 "
+            "warm-ups. Big: the desk queue and ticket pages at --big tickets (`destek seed`, "
+            "then VACUUM ANALYZE; the database is reused between runs), signed in as the agent."
         ),
         "machine": machine_info(pg_version)
         | {
@@ -903,6 +1439,7 @@ def main(argv: list[str]) -> int:
             "load_average_at_end": [round(x, 2) for x in os.getloadavg()],
         },
         "databases": databases,
+        **parts,
     }
     path = write_results(results)
     log("")
@@ -910,7 +1447,7 @@ def main(argv: list[str]) -> int:
     log("")
     log(NOTE)
     log(f"Results: {path.relative_to(ROOT)} and bench/results/latest.json")
-    return 1 if any("failed" in r for r in databases.values()) else 0
+    return 1 if any("failed" in r for r in (*databases.values(), *parts.values())) else 0
 
 
 if __name__ == "__main__":

@@ -8,6 +8,7 @@ DESTEK_DATA_DIR."""
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
@@ -56,6 +57,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # /livez and /readyz for load balancers, before the host and HTTPS checks (api/views.py).
+    "destek.api.views.Probes",
     "django.middleware.security.SecurityMiddleware",
     "destek.lib.middleware.SecurityHeadersMiddleware",
     "destek.lib.middleware.ApiErrorsMiddleware",
@@ -141,9 +144,51 @@ TIME_ZONE = env_str("DESTEK_TIME_ZONE", "Asia/Baku")
 STATIC_URL = "/static/"
 STATIC_ROOT = DATA_DIR / "static"
 MEDIA_ROOT = Path(env_str("DESTEK_MEDIA_DIR", str(DATA_DIR / "media")))
+
+
+def choose_file_storage() -> dict[str, Any]:
+    """Where attachments, raw mail and knowledge-base files live: the file system under
+    DESTEK_MEDIA_DIR (a folder the machines share), or an S3-compatible bucket
+    (DESTEK_STORAGE=s3). Either way files reach people only through our access-checked views:
+    the bucket stays private and its objects are never linked to (destek/lib/storage_s3.py)."""
+    kind = env_str("DESTEK_STORAGE", "filesystem").strip().lower() or "filesystem"
+    if kind == "filesystem":
+        # Written under a temporary name and renamed: a full disk leaves no half-written file.
+        return {"BACKEND": "destek.lib.storage.DurableFileSystemStorage"}
+    if kind != "s3":
+        raise ImproperlyConfigured(f"DESTEK_STORAGE={kind!r}: use filesystem or s3.")
+    bucket = env_str("DESTEK_S3_BUCKET").strip()
+    if not bucket:
+        raise ImproperlyConfigured("DESTEK_STORAGE=s3 needs DESTEK_S3_BUCKET.")
+    key_id = env_str("DESTEK_S3_ACCESS_KEY_ID").strip()
+    secret = env_str("DESTEK_S3_SECRET_ACCESS_KEY").strip()
+    if bool(key_id) != bool(secret):
+        raise ImproperlyConfigured(
+            "DESTEK_S3_ACCESS_KEY_ID and DESTEK_S3_SECRET_ACCESS_KEY go together "
+            "(or leave both empty for the machine's own credentials)."
+        )
+    addressing = env_str("DESTEK_S3_ADDRESSING_STYLE").strip().lower()
+    if addressing not in ("", "auto", "path", "virtual"):
+        raise ImproperlyConfigured(
+            f"DESTEK_S3_ADDRESSING_STYLE={addressing!r}: use path, virtual or auto."
+        )
+    return {
+        "BACKEND": "destek.lib.storage_s3.PrivateS3Storage",
+        "OPTIONS": {
+            "bucket_name": bucket,
+            "endpoint_url": env_str("DESTEK_S3_ENDPOINT_URL").strip() or None,
+            "region_name": env_str("DESTEK_S3_REGION").strip() or None,
+            "access_key": key_id or None,
+            "secret_key": secret or None,
+            "location": env_str("DESTEK_S3_PREFIX").strip().strip("/"),
+            "addressing_style": addressing or None,
+            "verify": env_str("DESTEK_S3_CA_FILE").strip() or None,
+        },
+    }
+
+
 STORAGES = {
-    # Written under a temporary name and renamed: a full disk leaves no half-written file.
-    "default": {"BACKEND": "destek.lib.storage.DurableFileSystemStorage"},
+    "default": choose_file_storage(),
     "staticfiles": {
         "BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"
         if not DEBUG
@@ -158,7 +203,8 @@ if REDIS_URL:
         "default": {
             "BACKEND": "django.core.cache.backends.redis.RedisCache",
             "LOCATION": REDIS_URL,
-            "KEY_PREFIX": "destek",
+            # Several installations (or test runs) may share one Redis, as with DESTEK_HUEY_NAME.
+            "KEY_PREFIX": env_str("DESTEK_CACHE_PREFIX", "destek"),
         }
     }
 else:

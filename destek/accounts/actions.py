@@ -707,6 +707,7 @@ def start_phone_verification(user: User) -> PhoneCode:
         template="phone_code",
         context={"code": code, "minutes": int(PHONE_CODE_LIFETIME.total_seconds() // 60)},
         language=user.language,
+        refuse_over_cap=True,
     )
     if sent is None:
         raise ActionRefused(

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from django.db.models import OuterRef, Subquery
+
 from destek.accounts.choices import NotificationKind
-from destek.accounts.models import TwoFactor, User
+from destek.accounts.models import ContactAddress, TwoFactor, User
 
 
 def notification_address(user: User, kind: str) -> str:
@@ -11,12 +13,50 @@ def notification_address(user: User, kind: str) -> str:
     account address."""
     if kind not in NotificationKind.values:
         raise ValueError(f"unknown notification kind {kind!r}")
+    known = user.__dict__.get(_ADDRESSES)
+    if known is not None:
+        return str(known[kind])
     chosen = (
         user.contact_addresses.filter(verified_at__isnull=False, **{f"for_{kind}": True})
         .values_list("email", flat=True)
         .first()
     )
     return chosen or user.email
+
+
+_ADDRESSES = "_notification_addresses"
+
+
+def lock_with_addresses(user: User) -> None:
+    """Lock `user`'s row until the transaction ends (PostgreSQL; SQLite has one writer) and,
+    in the same statement, read where each kind of their mail goes: the action that locks
+    (filing a ticket) mails the confirmation without asking again. Kept on this instance
+    until `forget_addresses`, which that action calls when it ends."""
+    chosen = {
+        kind: Subquery(
+            ContactAddress.objects.filter(
+                user=OuterRef("pk"), verified_at__isnull=False, **{f"for_{kind}": True}
+            )
+            .order_by("pk")
+            .values("email")[:1]
+        )
+        for kind in NotificationKind.values
+    }
+    row = (
+        User.objects.select_for_update(of=("self",))
+        .filter(pk=user.pk)
+        .annotate(**{f"address_{kind}": query for kind, query in chosen.items()})
+        .values(*(f"address_{kind}" for kind in chosen))
+        .first()
+    )
+    if row is not None:
+        user.__dict__[_ADDRESSES] = {
+            kind: row[f"address_{kind}"] or user.email for kind in NotificationKind.values
+        }
+
+
+def forget_addresses(user: User) -> None:
+    user.__dict__.pop(_ADDRESSES, None)
 
 
 def notification_choices(user: User) -> dict[str, str]:

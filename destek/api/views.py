@@ -10,9 +10,10 @@ from pathlib import Path
 from typing import Any
 
 from django.conf import settings
+from django.core.cache import cache
 from django.db import connection
 from django.db.models import Count, Min
-from django.http import HttpRequest, JsonResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseNotAllowed, JsonResponse
 from django.utils import timezone
 from django.views.decorators.http import require_GET
 
@@ -64,10 +65,20 @@ def _existing(path: Path) -> Path:
     return path
 
 
+def check_cache() -> dict[str, Any]:
+    """The shared cache (Redis when scaled out): rate limits and heartbeats live there. Not in
+    the `web` group: without it requests are still served (rate limits let them through)."""
+    cache.get("destek:health:probe")
+    return {"status": OK}
+
+
 def check_disk() -> dict[str, Any]:
-    """Free space where the data and the attachments are written."""
+    """Free space where the data and the attachments are written (the attachments only when
+    they are files here, not objects in a bucket)."""
     minimum = settings.DESTEK_HEALTH_DISK_MIN_MB
-    places = {"data": Path(settings.DATA_DIR), "media": Path(settings.MEDIA_ROOT)}
+    places = {"data": Path(settings.DATA_DIR)}
+    if settings.STORAGES["default"]["BACKEND"].endswith("FileSystemStorage"):
+        places["media"] = Path(settings.MEDIA_ROOT)
     free = {name: shutil.disk_usage(_existing(path)).free // 2**20 for name, path in places.items()}
     low = min(free.values()) < minimum
     return {"status": FAILING if low else OK, "free_mb": free, "minimum_mb": minimum}
@@ -92,12 +103,15 @@ def check_outbox() -> dict[str, Any]:
 
 CHECKS: dict[str, Callable[[], dict[str, Any]]] = {
     "database": check_database,
+    "cache": check_cache,
     "queue": check_queue,
     "worker": check_worker,
     "disk": check_disk,
     "outbox": check_outbox,
 }
-#: `?component=web`: what a web process needs to serve (for a load balancer).
+#: `?component=web` and `/readyz`: what a web process needs to serve (for a load balancer).
+#: Not the cache: a Redis restart would otherwise empty the pool of every web process at once,
+#: while they can serve without it.
 GROUPS = {"web": ["database", "disk"]}
 
 
@@ -110,11 +124,25 @@ def _run(name: str) -> dict[str, Any]:
         return {"status": FAILING, "error": type(exc).__name__}
 
 
+def _report(names: list[str]) -> JsonResponse:
+    components = {name: _run(name) for name in names}
+    failing = [name for name, result in components.items() if result["status"] == FAILING]
+    body: dict[str, Any] = {"status": "failing" if failing else "ok", "failing": failing}
+    if "database" in components:
+        database = components["database"]
+        body["database"] = database.get("vendor", "unavailable")
+    if "worker" in components:
+        body["worker_heartbeat_age_seconds"] = components["worker"]["heartbeat_age_seconds"]
+    body["components"] = components
+    return JsonResponse(body, status=503 if failing else 200)
+
+
 @require_GET
 def healthz(request: HttpRequest) -> JsonResponse:
     """200 with `{"status": "ok", ...}` when every component asked for is fine, else 503
     with `"status": "failing"`. `?component=database,worker` (or `web`: database and disk)
-    checks only those."""
+    checks only those. For monitoring: it also fails when the cache, the workers or the outbox
+    do, which no web process can mend, so a load balancer asks `/readyz` instead."""
     asked: list[str] = []
     for part in request.GET.get("component", "").split(","):
         part = part.strip()
@@ -125,13 +153,42 @@ def healthz(request: HttpRequest) -> JsonResponse:
             {"status": "error", "unknown_components": unknown, "components": list(CHECKS)},
             status=400,
         )
-    components = {name: _run(name) for name in (asked or CHECKS)}
-    failing = [name for name, result in components.items() if result["status"] == FAILING]
-    body: dict[str, Any] = {"status": "failing" if failing else "ok", "failing": failing}
-    if "database" in components:
-        database = components["database"]
-        body["database"] = database.get("vendor", "unavailable")
-    if "worker" in components:
-        body["worker_heartbeat_age_seconds"] = components["worker"]["heartbeat_age_seconds"]
-    body["components"] = components
-    return JsonResponse(body, status=503 if failing else 200)
+    return _report(asked or list(CHECKS))
+
+
+# --- the load balancer's probes (answered by `Probes`, below, before any other middleware) ----
+
+
+def readyz(request: HttpRequest) -> JsonResponse:
+    """Readiness, for a load balancer: whether this process can serve requests now, i.e. its
+    database and its disk answer (the `web` group of /healthz). 503 takes it out of the pool
+    until it answers again."""
+    return _report(GROUPS["web"])
+
+
+def livez(request: HttpRequest) -> JsonResponse:
+    """Liveness, for a supervisor (systemd, a container runtime): the process answers at all.
+    It reads nothing, so an outage of the database does not get every process restarted."""
+    return JsonResponse({"status": OK})
+
+
+PROBES: dict[str, Callable[[HttpRequest], HttpResponse]] = {"/livez": livez, "/readyz": readyz}
+
+
+class Probes:
+    """Answers `/livez` and `/readyz` first of all middleware: a load balancer or a container
+    runtime asks with the backend's own address as Host (not in DESTEK_ALLOWED_HOSTS) and over
+    plain HTTP (DESTEK_HTTPS would redirect it), and its probe needs no session or language."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        probe = PROBES.get(request.path_info)
+        if probe is None:
+            return self.get_response(request)
+        if request.method not in ("GET", "HEAD"):
+            return HttpResponseNotAllowed(["GET", "HEAD"])
+        response = probe(request)
+        response["Cache-Control"] = "no-store"
+        return response

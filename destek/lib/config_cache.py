@@ -46,7 +46,6 @@ class _State:
 
 
 _state = _State()
-_pending = threading.local()
 
 
 def _fresh_version() -> int:
@@ -84,13 +83,11 @@ def _current_version() -> int | None:
 
 def _changed_in_this_transaction() -> bool:
     """A watched model changed in the transaction under way: what it reads now may be
-    rolled back, so it is not kept."""
-    if not getattr(_pending, "dirty", False):
-        return False
-    if connection.in_atomic_block:
-        return True
-    _pending.dirty = False  # the transaction ended, committed or not
-    return False
+    rolled back, so it is not kept. The change's bump is then still waiting for the commit
+    (a rollback, of the transaction or of the savepoint the change was made in, drops it)."""
+    return connection.in_atomic_block and any(
+        entry[1] is _bump for entry in connection.run_on_commit
+    )
 
 
 def cached(name: str, load: Callable[[], T]) -> T:
@@ -126,8 +123,6 @@ def changed() -> None:
     """The configuration changed (a watched model, or a bulk update that sends no signals):
     this process forgets its copies now, every process once the transaction commits."""
     forget()
-    if connection.in_atomic_block:
-        _pending.dirty = True
     transaction.on_commit(_bump)
 
 
@@ -174,7 +169,6 @@ def watch(*models: type[Model], relevant: Relevant | None = None) -> None:
 
 
 def start_afresh() -> None:
-    """Nothing kept and no change pending in this thread (each test starts so: the test
-    before it rolled its configuration back without a commit)."""
+    """Nothing kept (each test starts so: the test before it rolled its configuration back
+    without a commit)."""
     forget()
-    _pending.dirty = False

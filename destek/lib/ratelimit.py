@@ -8,7 +8,8 @@ import math
 import time
 
 from django.conf import settings
-from django.core.cache import cache
+from django.core.cache import cache, caches
+from django.core.cache.backends.redis import RedisCache
 
 log = logging.getLogger(__name__)
 
@@ -23,6 +24,9 @@ def hit(scope: str, ident: str, *, limit: int, window_seconds: int) -> bool:
     bucket = int(time.time() // window_seconds)
     key = f"rl:{scope}:{digest}:{bucket}"
     try:
+        backend = caches["default"]
+        if isinstance(backend, RedisCache):
+            return _redis_count(backend, key, window_seconds + 1) <= limit
         if cache.add(key, 1, timeout=window_seconds + 1):
             return True
         try:
@@ -34,6 +38,17 @@ def hit(scope: str, ident: str, *, limit: int, window_seconds: int) -> bool:
         log.warning("rate limit %s: the cache does not answer; allowing", scope, exc_info=True)
         return True
     return count <= limit
+
+
+def _redis_count(backend: RedisCache, key: str, timeout: int) -> int:
+    """Count one in Redis in one round trip: INCR, and an expiry only the first one sets."""
+    redis_key = backend.make_and_validate_key(key)
+    client = backend._cache.get_client(redis_key, write=True)  # type: ignore[attr-defined]
+    pipe = client.pipeline(transaction=False)
+    pipe.incr(redis_key)
+    pipe.expire(redis_key, timeout, nx=True)
+    count, _expiry = pipe.execute()
+    return int(count)
 
 
 def _failure_key(scope: str, ident: str, window_seconds: int) -> tuple[str, float]:

@@ -1,13 +1,20 @@
-"""Writing to the outbox. Callers are inside the transaction of the change they report."""
+"""Writing to the outbox. Callers are inside the transaction of the change they report.
+
+The mails one change causes (the customer's confirmation and the agents' notices of a new
+ticket) are written in one bulk insert and handed to the worker in one job (`batch`). Whether
+an automatic mail may go (the caps per address, an address that bounces for good) is decided
+by the worker when it sends (`destek.notify.jobs`), not here: a request writes rows and never
+counts them."""
 
 from __future__ import annotations
 
+import functools
 import logging
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from contextvars import ContextVar
 from datetime import timedelta
-from typing import Any
+from typing import Any, ParamSpec, TypeVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from django.conf import settings
@@ -20,9 +27,10 @@ from django.utils import timezone, translation
 from destek.lib.dates import override_calendar
 from destek.lib.text import strip_invisible
 from destek.notify import tokens
+from destek.notify.caps import WILL_BE_SENT, over_automatic_cap
 from destek.notify.choices import MailKind, Transport
-from destek.notify.jobs import deliver
-from destek.notify.models import Delivery, FailingAddress
+from destek.notify.jobs import deliver_many
+from destek.notify.models import Delivery
 from destek.notify.sms import sms_enabled
 from destek.notify.threads import (
     Thread,
@@ -33,7 +41,75 @@ from destek.notify.threads import (
 
 log = logging.getLogger(__name__)
 
+P = ParamSpec("P")
+R = TypeVar("R")
+
 _paused: ContextVar[bool] = ContextVar("destek_outbox_paused", default=False)
+_batch: ContextVar[_Batch | None] = ContextVar("destek_outbox_batch", default=None)
+
+
+class _Batch:
+    """Rows queued inside `batch()`, and the In-Reply-To each ticket's mail answers."""
+
+    def __init__(self) -> None:
+        self.rows: list[Delivery] = []
+        self.replies_to: dict[int, dict[str, str]] = {}
+
+
+@contextmanager
+def batch() -> Iterator[None]:
+    """Everything queued inside is inserted at the end in one statement and handed to the
+    worker in one job once the transaction commits. Nested batches join the outer one."""
+    if _batch.get() is not None:
+        yield
+        return
+    current = _Batch()
+    token = _batch.set(current)
+    try:
+        yield
+    finally:
+        _batch.reset(token)
+    _write(current.rows)
+
+
+def batched(function: Callable[P, R]) -> Callable[P, R]:
+    """`function` runs inside one `batch()`."""
+
+    @functools.wraps(function)
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+        with batch():
+            return function(*args, **kwargs)
+
+    return wrapper
+
+
+def _write(rows: list[Delivery]) -> None:
+    if not rows:
+        return
+    Delivery.objects.bulk_create(rows)
+    ids = [row.pk for row in rows]
+    # robust: the rows are committed whatever happens to the queue; if Redis is down the
+    # outbox sweep sends them later, and the customer's request must not fail for that.
+    transaction.on_commit(lambda: deliver_many(ids), robust=True)
+
+
+def _queue(row: Delivery) -> Delivery:
+    current = _batch.get()
+    if current is None:
+        _write([row])
+    else:
+        current.rows.append(row)
+    return row
+
+
+def _thread_headers(thread: Thread) -> dict[str, str]:
+    """The thread's headers, looked up once per ticket in a batch."""
+    current = _batch.get()
+    if current is None:
+        return thread_headers(thread)
+    if thread.ticket_id not in current.replies_to:
+        current.replies_to[thread.ticket_id] = thread_headers(thread)
+    return current.replies_to[thread.ticket_id]
 
 
 @contextmanager
@@ -73,34 +149,6 @@ class AutoSubmitted:
     HUMAN = ""
 
 
-def over_automatic_cap(address: str, *, unverified: bool = False) -> bool:
-    """Automatic mail to one address is capped per hour and per day: a loop or an abuser
-    filing tickets with someone else's address cannot turn us into a mail cannon. The same
-    caps hold for SMS to one number (its E.164 form is the recipient). Answers to mail whose
-    sender was not authenticated (`unverified`) also count against a tighter cap of their own,
-    so forged mail alone can never use up the address's allowance."""
-    now = timezone.now()
-    counts = Delivery.objects.filter(
-        recipient=address, kind=MailKind.AUTOMATIC, created_at__gte=now - timedelta(days=1)
-    ).aggregate(
-        day=Count("pk"),
-        hour=Count("pk", filter=Q(created_at__gte=now - timedelta(hours=1))),
-        unverified_day=Count("pk", filter=Q(answers_unverified=True)),
-        unverified_hour=Count(
-            "pk", filter=Q(answers_unverified=True, created_at__gte=now - timedelta(hours=1))
-        ),
-    )
-    if unverified and (
-        counts["unverified_hour"] >= settings.DESTEK_AUTOMAIL_UNVERIFIED_PER_HOUR
-        or counts["unverified_day"] >= settings.DESTEK_AUTOMAIL_UNVERIFIED_PER_DAY
-    ):
-        return True
-    return bool(
-        counts["hour"] >= settings.DESTEK_AUTOMAIL_PER_HOUR
-        or counts["day"] >= settings.DESTEK_AUTOMAIL_PER_DAY
-    )
-
-
 def over_security_cap(address: str, template: str) -> bool:
     """Security mail has its own limit per address and per kind of mail: automatic answers
     (which forged mail can provoke) never use it up, and a flood of one kind (sign-up attempts
@@ -118,10 +166,6 @@ def over_security_cap(address: str, template: str) -> bool:
         counts["hour"] >= settings.DESTEK_SECURITY_MAIL_PER_HOUR
         or counts["day"] >= settings.DESTEK_SECURITY_MAIL_PER_DAY
     )
-
-
-def bounces_for_good(address: str) -> bool:
-    return FailingAddress.objects.filter(email=address.strip().lower(), permanent=True).exists()
 
 
 def queue_mail(
@@ -155,19 +199,11 @@ def queue_mail(
         if over_security_cap(to, template):
             log.warning("security mail %s to %s not queued: over its own cap", template, to)
             return None
-    elif kind == MailKind.AUTOMATIC:
-        if answering_automatic_mail_from(to):
-            # An auto-responder, a list or another helpdesk wrote: answering it automatically
-            # is how mail loops start (RFC 3834).
-            log.info("automatic mail %s to %s not queued: it answers automatic mail", template, to)
-            return None
-        if over_automatic_cap(to, unverified=unverified):
-            log.warning("automatic mail %s to %s not queued: over the cap", template, to)
-            return None
-        if bounces_for_good(to):
-            # Automatic mail to an address that bounced for good would only bounce again.
-            log.warning("automatic mail %s to %s not queued: the address bounces", template, to)
-            return None
+    elif kind == MailKind.AUTOMATIC and answering_automatic_mail_from(to):
+        # An auto-responder, a list or another helpdesk wrote: answering it automatically
+        # is how mail loops start (RFC 3834). The caps and bounces are the worker's to check.
+        log.info("automatic mail %s to %s not queued: it answers automatic mail", template, to)
+        return None
     with (
         translation.override(language),
         timezone.override(zone(time_zone)),
@@ -178,7 +214,7 @@ def queue_mail(
         html = render_to_string(f"notify/mail/{template}.html", dict(context))
     headers: dict[str, str] = {"Reply-To": settings.DESTEK_SUPPORT_ADDRESS}
     if thread is not None:
-        headers.update(thread_headers(thread))
+        headers.update(_thread_headers(thread))
     if automatic:
         # RFC 3834: tells auto-responders on the other side not to answer us.
         headers["Auto-Submitted"] = auto_submitted
@@ -186,25 +222,22 @@ def queue_mail(
     subject = header_safe(subject)
     if thread is not None and f"[#{thread.number}]" not in subject:
         subject = f"[#{thread.number}] {subject}"
-    delivery = Delivery.objects.create(
-        template=template,
-        recipient=to,
-        language=language,
-        subject=subject,
-        body_text=text.strip() + "\n",
-        body_html=html,
-        headers=headers,
-        message_id=tokens.message_id(thread.number if thread else None, to),
-        automatic=automatic,
-        kind=kind,
-        answers_unverified=unverified,
-        ticket_id=thread.ticket_id if thread else None,
+    return _queue(
+        Delivery(
+            template=template,
+            recipient=to,
+            language=language,
+            subject=subject,
+            body_text=text.strip() + "\n",
+            body_html=html,
+            headers=headers,
+            message_id=tokens.message_id(thread.number if thread else None, to),
+            automatic=automatic,
+            kind=kind,
+            answers_unverified=unverified,
+            ticket_id=thread.ticket_id if thread else None,
+        )
     )
-    delivery_id = delivery.pk
-    # robust: the row is committed whatever happens to the queue; if Redis is down the
-    # outbox sweep sends it later, and the customer's request must not fail for that.
-    transaction.on_commit(lambda: deliver(delivery_id), robust=True)
-    return delivery
 
 
 def queue_sms(
@@ -214,30 +247,32 @@ def queue_sms(
     context: Mapping[str, Any],
     language: str,
     thread: Thread | None = None,
+    refuse_over_cap: bool = False,
 ) -> Delivery | None:
     """Render `notify/sms/<template>.txt` in `language` and queue it for the SMS gateway.
 
     `to` is an E.164 number. Every SMS is automatic (our words, not a person's) and counts
-    against the number's caps. Returns None when SMS is off or the number is over its cap.
+    against the number's caps, which the worker checks when it sends. A caller that must
+    tell the person now (a one-time code) asks for `refuse_over_cap`: then None is returned
+    when the number is over its cap. None also when SMS is off.
     """
     if _paused.get() or not sms_enabled():
         return None
-    if over_automatic_cap(to):
+    if refuse_over_cap and over_automatic_cap(to, counting=WILL_BE_SENT):
         log.warning("SMS %s to %s not queued: over the cap", template, to)
         return None
     with translation.override(language):
         text = " ".join(render_text(f"notify/sms/{template}.txt", context).split())
-    delivery = Delivery.objects.create(
-        transport=Transport.SMS,
-        template=template,
-        recipient=to,
-        language=language,
-        subject=text[:300],
-        body_text=text,
-        message_id=tokens.message_id(thread.number if thread else None, to),
-        automatic=True,
-        ticket_id=thread.ticket_id if thread else None,
+    return _queue(
+        Delivery(
+            transport=Transport.SMS,
+            template=template,
+            recipient=to,
+            language=language,
+            subject=text[:300],
+            body_text=text,
+            message_id=tokens.message_id(thread.number if thread else None, to),
+            automatic=True,
+            ticket_id=thread.ticket_id if thread else None,
+        )
     )
-    delivery_id = delivery.pk
-    transaction.on_commit(lambda: deliver(delivery_id), robust=True)
-    return delivery

@@ -9,6 +9,9 @@ class DeliveryStatus(models.TextChoices):
     SENDING = "sending", _("Sending")
     SENT = "sent", _("Sent")
     FAILED = "failed", _("Failed")
+    #: Held back at send time: automatic mail over its address's cap, or to an address
+    #: that bounces for good (`last_error` says which).
+    HELD = "held", _("Not sent")
 
 
 class Transport(models.TextChoices):

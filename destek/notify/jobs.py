@@ -24,8 +24,9 @@ import secrets
 import smtplib
 import threading
 import time
+from collections.abc import Callable
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives, get_connection
@@ -36,11 +37,13 @@ from huey import crontab
 from huey.contrib.djhuey import HUEY, db_periodic_task, db_task
 
 from destek.lib import outage
-from destek.notify import claims, journal, sms
-from destek.notify.choices import DeliveryStatus, Transport
+from destek.notify import caps, claims, journal, sms
+from destek.notify.choices import DeliveryStatus, MailKind, Transport
 from destek.notify.models import Delivery, TransportState
 
 log = logging.getLogger(__name__)
+
+T = TypeVar("T")
 
 SWEEP_BATCH = 200
 #: Seconds between tries of a transport that is down: 5, 15, 30, then every 60.
@@ -248,7 +251,8 @@ def deliver_now(delivery_id: int, *, probe: bool = False, smtp: Any = None) -> s
     """Send one delivery if it is due and unclaimed; returns what happened (for tests, logs):
     sent, sent_unrecorded (sent and journalled, the database away), already_sent (a stale
     claim the journal shows as sent), retry, failed, deferred
-    (its transport is down), skipped (not due, or another worker has it)."""
+    (its transport is down), held (automatic mail over its cap or to a bouncing address),
+    skipped (not due, or another worker has it)."""
     claims.start_heartbeat()
     claims.touch_if_due()
     now = timezone.now()
@@ -274,6 +278,13 @@ def deliver_now(delivery_id: int, *, probe: bool = False, smtp: Any = None) -> s
             journal.mark_sent(delivery.message_id, entry.get("sent_at"))
             log.warning("delivery %s: sent before its worker died; not sent again", delivery.pk)
             return "already_sent"
+    held = _held_back(delivery)
+    if held:
+        log.warning("delivery %s to %s not sent: %s", delivery.pk, delivery.recipient, held)
+        Delivery.objects.filter(pk=delivery.pk, attempt_id=attempt).update(
+            status=DeliveryStatus.HELD, last_error=held, claimed_at=None
+        )
+        return "held"
     attempts = delivery.attempts + 1
     try:
         _send(delivery, smtp)
@@ -289,6 +300,21 @@ def deliver_now(delivery_id: int, *, probe: bool = False, smtp: Any = None) -> s
     if slot is True or TransportState.objects.filter(transport=transport, failures__gt=0).exists():
         _transport_recovered(transport, timezone.now())
     return "sent"
+
+
+def _held_back(delivery: Delivery) -> str:
+    """Why an automatic mail or SMS must not go now, or "": its address bounces for good, or
+    it is over the automatic caps (a loop, or someone filing tickets with another's address).
+    Decided at send time, so a request never counts the outbox."""
+    if delivery.kind != MailKind.AUTOMATIC:
+        return ""
+    if delivery.transport == Transport.EMAIL and caps.bounces_for_good(delivery.recipient):
+        return "the address bounces for good"
+    if caps.over_automatic_cap(
+        delivery.recipient, unverified=delivery.answers_unverified, besides=delivery.pk
+    ):
+        return "over the automatic-mail cap of this address"
+    return ""
 
 
 def _journal_lookup(message_id: str) -> dict[str, Any] | None:
@@ -366,6 +392,36 @@ def deliver(delivery_id: int) -> str:
         return deliver_now(delivery_id)
     except DatabaseError as exc:
         return _database_away("outbox: deliver", exc)
+
+
+@db_task(retries=0)
+def deliver_many(delivery_ids: list[int]) -> list[str]:
+    """The mails one change queued, over one SMTP connection."""
+    try:
+        return _with_connection(lambda smtp: [deliver_now(pk, smtp=smtp) for pk in delivery_ids])
+    except DatabaseError as exc:
+        return [_database_away("outbox: deliver", exc)]
+
+
+def _with_connection(send: Callable[[Any], T]) -> T:
+    """`send(smtp)` with one open SMTP connection, or None (each send opens its own) when the
+    server is known to be down, the backend keeps none, or it cannot be opened."""
+    smtp: Any = None
+    if Transport.EMAIL not in transports_down(timezone.now()):
+        smtp = get_connection(fail_silently=False)
+        if not hasattr(smtp, "open"):
+            smtp = None
+    try:
+        if smtp is not None:
+            try:
+                smtp.open()
+            except Exception:  # each send opens its own and records why it failed
+                smtp.close()
+                smtp = None
+        return send(smtp)
+    finally:
+        if smtp is not None:
+            smtp.close()
 
 
 def probe_now(transport: str) -> str:

@@ -36,10 +36,13 @@ class Thread:
 
     ticket_id: int
     number: int
+    #: The ticket is being filed in this very change: the customer has written no earlier
+    #: mail in it to answer (the mail being filed, if any, is `answering`'s).
+    fresh: bool = False
 
     @classmethod
-    def of(cls, ticket: _TicketLike | None) -> Thread | None:
-        return cls(ticket.pk, ticket.number) if ticket is not None else None
+    def of(cls, ticket: _TicketLike | None, *, fresh: bool = False) -> Thread | None:
+        return cls(ticket.pk, ticket.number, fresh) if ticket is not None else None
 
 
 def register_latest_mail_lookup(lookup: LatestMailLookup) -> None:
@@ -82,7 +85,7 @@ def in_reply_to(thread: Thread) -> str:
     """The Message-ID this ticket's mail answers: the one being filed, else the customer's
     latest mail in the ticket; "" when the customer never wrote by mail."""
     current = _answering.get()
-    if current:
+    if current or thread.fresh:
         return current
     for lookup in _latest_mail_lookups:
         found = lookup(thread.ticket_id)

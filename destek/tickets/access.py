@@ -68,7 +68,7 @@ def can_work(user: User, ticket: Ticket) -> bool:
     """Agents work tickets of their departments; admins work all."""
     if user.is_admin:
         return True
-    return user.is_agent and ticket.department.membership_set.filter(user=user).exists()
+    return user.is_agent and ticket.department_id in agent_department_ids(user)
 
 
 # --- messages -------------------------------------------------------------------------------

@@ -235,8 +235,14 @@ class Clocks:
         return due
 
 
-def compute(ticket: Any, schedules: Schedules | None = None, now: datetime | None = None) -> Clocks:
-    """Every clock of `ticket` under its policy (also sets `ticket.sla_policy`)."""
+def compute(
+    ticket: Any,
+    schedules: Schedules | None = None,
+    now: datetime | None = None,
+    history: list[tuple[datetime, str, str]] | None = None,
+) -> Clocks:
+    """Every clock of `ticket` under its policy (also sets `ticket.sla_policy`). `history`
+    is its status changes when the caller knows them (none, for a ticket being filed)."""
     schedules = schedules or Schedules()
     policy = policy_for(ticket, schedules.policies())
     ticket.sla_policy = policy
@@ -245,7 +251,7 @@ def compute(ticket: Any, schedules: Schedules | None = None, now: datetime | Non
     if policy is None:
         return Clocks(empty, empty, empty, start)
     schedule = schedules.get(policy.calendar_id)
-    changes = status_changes(ticket)
+    changes = status_changes(ticket) if history is None else history
     from_creation = running_intervals(ticket, ticket.created_at, changes)
 
     def clock(spans: list[tuple[datetime, datetime | None]] | None, minutes: int | None) -> Due:
@@ -280,6 +286,7 @@ def refresh(
     schedules: Schedules | None = None,
     now: datetime | None = None,
     clocks: Clocks | None = None,
+    history: list[tuple[datetime, str, str]] | None = None,
 ) -> None:
     """Recompute the due instants on `ticket` (the caller saves), and when the sweep must
     look at it next: the nearest warning or breach instant still ahead of it.
@@ -288,7 +295,7 @@ def refresh(
     stop a customer filing a ticket: the clocks are left empty and the error logged.
     """
     try:
-        clocks = clocks or compute(ticket, schedules, now)
+        clocks = clocks or compute(ticket, schedules, now, history)
     except ValueError:
         log.exception("ticket %s: service-level clocks could not be computed", ticket.pk)
         clocks = Clocks(Due(None, None), Due(None, None), Due(None, None), None)

@@ -9,7 +9,14 @@ from __future__ import annotations
 
 from destek.lib import config_cache
 from destek.sla.models import Calendar, CalendarDate, WeeklyHours
-from destek.tickets.models import Department, IntakeRule, Membership, Policy, RoutingRule
+from destek.tickets.models import (
+    Department,
+    IntakeRule,
+    Membership,
+    Policy,
+    RoutingRule,
+    departments_of_agents,
+)
 
 
 def watch() -> None:
@@ -51,16 +58,8 @@ def department_addresses() -> dict[str, int]:
     return {d.email.strip().lower(): d.pk for d in departments() if d.email.strip()}
 
 
-def members() -> frozenset[tuple[int, int]]:
-    """(user id, department id) of every membership."""
-    return config_cache.cached(
-        "tickets:members",
-        lambda: frozenset(Membership.objects.values_list("user_id", "department_id")),
-    )
-
-
 def works_in(user_id: int, department_id: int) -> bool:
-    return (user_id, department_id) in members()
+    return department_id in departments_of_agents().get(user_id, ())
 
 
 def disabled_intake_rules() -> frozenset[str]:

@@ -14,6 +14,7 @@ from django.utils.translation import gettext_lazy as _
 
 from destek.accounts.choices import Tier
 from destek.accounts.models import User
+from destek.lib import config_cache
 from destek.lib.names import name_in, names_field
 from destek.sla.models import Calendar
 from destek.tickets.choices import (
@@ -139,11 +140,24 @@ def customer_ids_visible_to(user: User) -> list[int]:
     return list(User.objects.filter(organisation=organisation).values_list("pk", flat=True))
 
 
+def departments_of_agents() -> dict[int, frozenset[int]]:
+    """The departments each agent works in, by user id; kept per process until a membership
+    changes (`destek.tickets.config` watches them)."""
+
+    def load() -> dict[int, frozenset[int]]:
+        found: dict[int, set[int]] = {}
+        for user_id, department_id in Membership.objects.values_list("user_id", "department_id"):
+            found.setdefault(user_id, set()).add(department_id)
+        return {user_id: frozenset(ids) for user_id, ids in found.items()}
+
+    return config_cache.cached("tickets:memberships", load)
+
+
 def agent_department_ids(user: User) -> list[int]:
-    """The departments an agent works in, read once per request (cached on the user)."""
+    """The departments an agent works in (kept on the user for the request)."""
     cached: list[int] | None = getattr(user, "_department_ids", None)
     if cached is None:
-        cached = list(Membership.objects.filter(user=user).values_list("department_id", flat=True))
+        cached = sorted(departments_of_agents().get(user.pk, ()))
         user._department_ids = cached  # type: ignore[attr-defined]
     return list(cached)
 

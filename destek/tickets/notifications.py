@@ -11,7 +11,14 @@ from django.utils import timezone, translation
 from destek.accounts.choices import NotificationKind, Role
 from destek.accounts.selectors import notification_address
 from destek.lib.dates import override_calendar
-from destek.notify.actions import AutoSubmitted, queue_mail, queue_sms, render_text, zone
+from destek.notify.actions import (
+    AutoSubmitted,
+    batched,
+    queue_mail,
+    queue_sms,
+    render_text,
+    zone,
+)
 from destek.notify.threads import Thread
 from destek.tickets.models import Membership, Message, Ticket
 from destek.tickets.selectors import expected_answer_at
@@ -58,6 +65,7 @@ def _to_customer(
     template: str,
     auto_submitted: str = AutoSubmitted.GENERATED,
     language: str | None = None,
+    fresh: bool = False,
     **extra: Any,
 ) -> None:
     address = customer_address(ticket)
@@ -71,12 +79,14 @@ def _to_customer(
         language=language or ticket.language or customer.language,
         time_zone=customer.time_zone,
         calendar=customer.calendar,
-        thread=Thread.of(ticket),
+        thread=Thread.of(ticket, fresh=fresh),
         auto_submitted=auto_submitted,
     )
 
 
-def _to_agent(agent: Any, ticket: Ticket, template: str, **extra: Any) -> None:
+def _to_agent(
+    agent: Any, ticket: Ticket, template: str, *, fresh: bool = False, **extra: Any
+) -> None:
     queue_mail(
         to=agent.email,
         template=template,
@@ -84,21 +94,23 @@ def _to_agent(agent: Any, ticket: Ticket, template: str, **extra: Any) -> None:
         language=agent.language,
         time_zone=agent.time_zone,
         calendar=agent.calendar,
-        thread=Thread.of(ticket),
+        thread=Thread.of(ticket, fresh=fresh),
     )
 
 
+@batched
 def ticket_created(ticket: Ticket, message: Message) -> None:
-    _to_customer(ticket, "ticket_created", message=message)
+    _to_customer(ticket, "ticket_created", fresh=True, message=message)
     if not settings.DESTEK_NOTIFY_AGENTS_ON_NEW:
         return
     agents = ticket.department.members.filter(
         is_active=True, role__in=[Role.AGENT, Role.ADMIN]
     ).order_by("pk")
     for agent in agents:
-        _to_agent(agent, ticket, "agent_new_ticket", message=message)
+        _to_agent(agent, ticket, "agent_new_ticket", fresh=True, message=message)
 
 
+@batched
 def agent_replied(ticket: Ticket, message: Message) -> None:
     # The agent's own words: a person's mail, never capped or marked automatic.
     _to_customer(ticket, "agent_reply", AutoSubmitted.HUMAN, message=message)
@@ -123,17 +135,20 @@ def _sms_to_customer(ticket: Ticket, template: str) -> None:
     )
 
 
+@batched
 def customer_replied(ticket: Ticket, message: Message) -> None:
     if ticket.assignee is not None and ticket.assignee.is_active:
         _to_agent(ticket.assignee, ticket, "customer_reply", message=message)
 
 
+@batched
 def status_changed(ticket: Ticket) -> None:
     """Pending, resolved and closed are news for the customer; the rest is internal."""
     if ticket.status in ("pending", "resolved", "closed"):
         _to_customer(ticket, "status_changed")
 
 
+@batched
 def ticket_merged(source: Ticket, into: Ticket) -> None:
     """The customer of a merged duplicate learns where its conversation went, with a link."""
     _to_customer(
@@ -156,15 +171,18 @@ def nudge_answer_text(ticket: Ticket, language: str | None = None) -> str:
         return render_text("tickets/nudge_answer.txt", _context(ticket)).strip()
 
 
+@batched
 def nudge_answered(ticket: Ticket, answer: Message, language: str | None = None) -> None:
     _to_customer(ticket, "nudge_answer", AutoSubmitted.REPLIED, language=language, message=answer)
 
 
+@batched
 def ticket_note(ticket: Ticket, note: Message) -> None:
     """Our note to the customer about their ticket (why its priority changed)."""
     _to_customer(ticket, "ticket_note", message=note)
 
 
+@batched
 def sla_alert(ticket: Ticket, clock: str, *, breached: bool) -> None:
     """Tell the assignee and the department's leads that a clock is about to run or ran out."""
     leads = Membership.objects.filter(

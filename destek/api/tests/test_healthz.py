@@ -58,7 +58,7 @@ def _delivery(**fields: Any) -> Any:
 @pytest.mark.django_db
 def test_healthz_reports_each_component() -> None:
     body = Client().get("/healthz").json()
-    assert set(body["components"]) == {"database", "queue", "worker", "disk", "outbox"}
+    assert set(body["components"]) == {"database", "cache", "queue", "worker", "disk", "outbox"}
     assert body["components"]["worker"]["status"] == "inline", "tests run jobs inline"
     assert body["components"]["outbox"] == {
         "status": "ok",
@@ -139,3 +139,67 @@ def test_healthz_answers_503_naming_the_database_when_it_does_not_answer() -> No
     assert response.status_code == 503
     assert response.json()["database"] == "unavailable"
     assert "database" in response.json()["failing"]
+
+
+@pytest.mark.django_db
+def test_livez_answers_while_the_database_is_away_whatever_the_host_and_scheme(
+    settings: Any,
+) -> None:
+    from django.db import OperationalError, connection
+
+    settings.SECURE_SSL_REDIRECT = True  # DESTEK_HTTPS=1: the probe still comes over HTTP
+
+    def refuse(*args: Any) -> Any:
+        raise OperationalError("Connection refused")
+
+    with connection.execute_wrapper(refuse):
+        response = Client().get("/livez", headers={"Host": "10.0.0.7:8000"})
+    assert response.status_code == 200
+    assert response.json() == {"status": "ok"}
+    assert response["Cache-Control"] == "no-store"
+
+
+@pytest.mark.django_db
+def test_readyz_takes_a_web_process_out_when_its_database_does_not_answer_but_not_for_redis(
+    settings: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from django.core.cache import cache
+    from django.db import OperationalError, connection
+
+    settings.SECURE_SSL_REDIRECT = True
+    settings.HUEY_IMMEDIATE = False
+    settings.DESTEK_HEALTH_STARTUP_GRACE = 0  # a dead worker is no reason to leave the pool
+    probe = {"Host": "10.0.0.7:8000"}  # a load balancer asks with the backend's address
+    ready = Client().get("/readyz", headers=probe)
+    assert ready.status_code == 200, ready.content
+    assert set(ready.json()["components"]) == {"database", "disk"}
+
+    def refuse(*args: Any) -> Any:
+        raise OperationalError("Connection refused")
+
+    with connection.execute_wrapper(refuse):
+        away = Client().get("/readyz", headers=probe)
+    assert away.status_code == 503
+    assert away.json()["failing"] == ["database"]
+
+    def no_redis(*args: Any, **kwargs: Any) -> Any:
+        raise ConnectionError("Error 111 connecting to 127.0.0.1:6379. Connection refused.")
+
+    monkeypatch.setattr(cache, "get", no_redis)
+    # Requests are still served without the cache (rate limits let them through): a Redis
+    # restart must not empty the pool. Monitoring sees it in /healthz.
+    assert Client().get("/readyz", headers=probe).status_code == 200
+    assert Client().get("/healthz?component=cache", secure=True).json()["failing"] == ["cache"]
+    assert Client().post("/readyz", headers=probe).status_code == 405
+
+
+@pytest.mark.django_db
+def test_with_attachments_in_a_bucket_the_disk_check_watches_only_the_data_directory(
+    settings: Any,
+) -> None:
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "default": {"BACKEND": "destek.lib.storage_s3.PrivateS3Storage", "OPTIONS": {}},
+    }
+    disk = Client().get("/healthz?component=disk").json()["components"]["disk"]
+    assert set(disk["free_mb"]) == {"data"}

@@ -73,3 +73,46 @@ def test_a_cache_outage_lets_requests_through(monkeypatch: pytest.MonkeyPatch) -
 
     monkeypatch.setattr(cache, "add", down)
     assert hit("login", "someone", limit=1, window_seconds=60) is True
+
+
+def test_the_rate_limit_counts_in_redis_in_one_round_trip_and_expires(
+    settings: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import socket
+
+    import redis
+    from django.core.cache import caches
+
+    from destek.lib.ratelimit import hit
+
+    try:
+        socket.create_connection(("127.0.0.1", 6379), timeout=0.5).close()
+    except OSError:
+        pytest.skip("no Redis on 127.0.0.1:6379 (the PostgreSQL and Redis suite runs this)")
+    settings.CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": "redis://127.0.0.1:6379/14",
+            "KEY_PREFIX": "ratelimit-test",
+        }
+    }
+    backend = caches["default"]
+    backend.clear()
+    trips: list[int] = []
+    real_execute = redis.client.Pipeline.execute
+
+    def execute(self: Any, *args: Any, **kwargs: Any) -> Any:
+        trips.append(1)
+        return real_execute(self, *args, **kwargs)
+
+    monkeypatch.setattr(redis.client.Pipeline, "execute", execute)
+    try:
+        allowed = [hit("signin", "ip-1", limit=2, window_seconds=60) for _ in range(3)]
+        assert allowed == [True, True, False]
+        assert hit("signin", "ip-2", limit=2, window_seconds=60) is True, "per identity"
+        assert len(trips) == 4, "one round trip per attempt"
+        client = redis.Redis.from_url("redis://127.0.0.1:6379/14")
+        keys = client.keys("ratelimit-test:*rl:signin:*")
+        assert len(keys) == 2 and all(0 < client.ttl(key) <= 61 for key in keys)
+    finally:
+        backend.clear()

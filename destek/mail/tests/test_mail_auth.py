@@ -195,7 +195,8 @@ def test_forged_mail_cannot_silence_a_password_reset(
     # New tickets are still opened (mail is the customer's channel), but forged mail gets
     # at most the tighter cap of automatic answers.
     assert Ticket.objects.filter(customer__email="customer@example.com").count() == 6
-    assert automatic.count() == settings.DESTEK_AUTOMAIL_UNVERIFIED_PER_HOUR
+    sent = automatic.filter(status="sent")
+    assert sent.count() == settings.DESTEK_AUTOMAIL_UNVERIFIED_PER_HOUR
     assert automatic.filter(answers_unverified=True).count() == automatic.count()
     assert Message.objects.filter(body__startswith="Order 5").get().verification == "unverified"
     request_password_reset("customer@example.com")
@@ -209,7 +210,8 @@ def test_security_mail_is_never_held_by_a_full_automatic_cap(
     settings.DESTEK_AUTOMAIL_PER_HOUR = 2
     for i in range(3):
         customer.file_ticket(subject=f"Report {i} is blank", body=f"Report {i} shows nothing.")
-    assert Delivery.objects.filter(recipient="customer@example.com", kind="automatic").count() == 2
+    automatic = Delivery.objects.filter(recipient="customer@example.com", kind="automatic")
+    assert automatic.filter(status="sent").count() == 2
     request_password_reset("customer@example.com")
     assert Delivery.objects.filter(template="password_reset").count() == 1
 

@@ -52,7 +52,26 @@ def _event(
     public: bool = True,
     **data: Any,
 ) -> TicketEvent:
-    return TicketEvent.objects.create(
+    """Write one entry of the ticket's history."""
+    event = _new_event(
+        ticket, actor, kind, from_value=from_value, to_value=to_value, public=public, **data
+    )
+    event.save(force_insert=True)
+    return event
+
+
+def _new_event(
+    ticket: Ticket,
+    actor: Actor,
+    kind: str,
+    *,
+    from_value: Any = "",
+    to_value: Any = "",
+    public: bool = True,
+    **data: Any,
+) -> TicketEvent:
+    """One entry of the ticket's history, for the caller to insert with others at once."""
+    return TicketEvent(
         ticket=ticket,
         kind=kind,
         actor_kind=actor.kind,

@@ -9,23 +9,24 @@ from typing import Any
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
+from django.db.models import OuterRef, Subquery
 from django.utils import timezone, translation
 from django.utils.translation import get_language, ngettext
 from django.utils.translation import gettext_lazy as _
 
 from destek.accounts.models import User
+from destek.accounts.selectors import forget_addresses, lock_with_addresses
 from destek.lib.dates import format_number
 from destek.lib.errors import ActionRefused
 from destek.lib.language import choose_language
-from destek.tickets import config, intake, notifications
+from destek.tickets import clocks, config, intake, notifications
 from destek.tickets import details as ticket_details
 from destek.tickets.actions._common import (
     BODY_MAX,
     Actor,
     _attach,
     _clean_text,
-    _event,
-    _save,
+    _new_event,
     check_notify_address,
     disabled_rules,
 )
@@ -44,7 +45,7 @@ from destek.tickets.models import (
     Message,
     Tag,
     Ticket,
-    new_ticket_number,
+    TicketEvent,
 )
 from destek.tickets.routing import route
 
@@ -97,54 +98,98 @@ def check_intake(customer: User, subject: str, body: str) -> None:
 def find_duplicate(customer: User, subject: str, body: str) -> Ticket | None:
     """The customer's open ticket from the last day with (nearly) this subject and body.
 
-    Subjects are compared first, on rows without bodies; only the few whose subject matches
-    have their first message read.
+    One statement reads the recent tickets with their first message; the subject is
+    compared first and the body only when the subject matches.
     """
     since = timezone.now() - timedelta(hours=settings.DESTEK_DUPLICATE_WINDOW_HOURS)
-    recent = Ticket.objects.filter(
-        customer=customer, status__in=ACTIVE_STATUSES, created_at__gte=since
-    ).order_by("-id")
-    candidates = [
-        t
-        for t in recent.only("id", "number", "subject")[:50]
-        if intake.alike(subject, t.subject, threshold=DUPLICATE_THRESHOLD)
-    ]
-    if not candidates:
-        return None
-    first_bodies: dict[int, str] = {}
-    for ticket_id, text in (
-        Message.objects.filter(ticket__in=candidates, author_kind=AuthorKind.CUSTOMER)
+    first_body = (
+        Message.objects.filter(ticket=OuterRef("pk"), author_kind=AuthorKind.CUSTOMER)
+        .order_by("id")
+        .values("body")[:1]
+    )
+    recent = (
+        Ticket.objects.filter(customer=customer, status__in=ACTIVE_STATUSES, created_at__gte=since)
         .order_by("-id")
-        .values_list("ticket_id", "body")
-    ):
-        first_bodies[ticket_id] = text  # ordered newest first, so the first message wins
-    for ticket in candidates:
-        if intake.is_near_duplicate(
-            subject,
-            body,
-            ticket.subject,
-            first_bodies.get(ticket.pk, ""),
-            threshold=DUPLICATE_THRESHOLD,
+        .only("id", "number", "subject")
+        .annotate(first_body=Subquery(first_body))[:50]
+    )
+    for ticket in recent:  # one statement: a customer has few open tickets from the last day
+        if intake.alike(subject, ticket.subject, threshold=DUPLICATE_THRESHOLD) and (
+            intake.is_near_duplicate(
+                subject,
+                body,
+                ticket.subject,
+                getattr(ticket, "first_body", None) or "",
+                threshold=DUPLICATE_THRESHOLD,
+            )
         ):
             return ticket
     return None
 
 
-def _save_with_number(ticket: Ticket) -> None:
-    """Random numbers collide now and then; a savepoint lets us retry inside the transaction."""
-    for attempt in range(10):
-        try:
-            with transaction.atomic():
-                ticket.save()  # the clocks are set once the ticket has its message and events
-            return
-        except IntegrityError:
-            if attempt == 9 or Ticket.objects.filter(number=ticket.number).count() == 0:
-                raise
-            ticket.number = new_ticket_number()
+NUMBER_TRIES = 10
+
+
+def create_ticket(
+    *,
+    customer: User,
+    subject: str,
+    body: str,
+    channel: str,
+    department: Department | None = None,
+    urgency: str = Priority.NORMAL,
+    language: str | None = None,
+    related_to: Ticket | None = None,
+    attachments: Sequence[Attachment] = (),
+    filed_by: User | None = None,
+    notify_customer: bool = True,
+    notify_address: str = "",
+    details: Mapping[str, Any] | None = None,
+) -> Ticket:
+    """File a ticket (see `_create_ticket` for what each argument means).
+
+    Ticket numbers are random, so now and then one is taken: the whole action is rolled back
+    to its own savepoint and tried again with a new number. That costs a repeat once in a
+    while instead of a savepoint around every insert."""
+    try:
+        for attempt in range(NUMBER_TRIES):
+            try:
+                return _create_ticket(
+                    customer=customer,
+                    subject=subject,
+                    body=body,
+                    channel=channel,
+                    department=department,
+                    urgency=urgency,
+                    language=language,
+                    related_to=related_to,
+                    attachments=attachments,
+                    filed_by=filed_by,
+                    notify_customer=notify_customer,
+                    notify_address=notify_address,
+                    details=details,
+                )
+            except NumberTaken:
+                if attempt == NUMBER_TRIES - 1:
+                    raise
+        raise AssertionError("unreachable")
+    finally:
+        forget_addresses(customer)
+
+
+class NumberTaken(Exception):
+    """The random number drawn for a new ticket belongs to another."""
+
+
+def _number_clash(exc: IntegrityError) -> bool:
+    """Whether the unique ticket number was violated (PostgreSQL names the key, SQLite the
+    column); the transaction cannot be asked, PostgreSQL has aborted it."""
+    text = str(exc)
+    return "Key (number)=" in text or "tickets_ticket.number" in text
 
 
 @transaction.atomic
-def create_ticket(
+def _create_ticket(
     *,
     customer: User,
     subject: str,
@@ -180,8 +225,9 @@ def create_ticket(
         ticket_details.check_critical(cleaned_details)
     declared = declared and filed_by is None
     # One customer's tickets are filed one at a time, so two identical requests racing on
-    # PostgreSQL cannot both pass the duplicate check (SQLite serialises writers anyway).
-    User.objects.select_for_update().filter(pk=customer.pk).first()
+    # PostgreSQL cannot both pass the duplicate check (SQLite serialises writers anyway). The
+    # same statement reads where the customer's mail goes, for the confirmation.
+    lock_with_addresses(customer)
     if filed_by is None:
         check_intake(customer, subject, body)
     if department is None:
@@ -227,7 +273,15 @@ def create_ticket(
         status_changed_at=now,
         last_customer_message_at=now,
     )
-    _save_with_number(ticket)
+    # A new ticket has no status history: its clocks are known before it is written, so it
+    # is inserted once, complete.
+    clocks.refresh(ticket, history=[])
+    try:
+        ticket.save(force_insert=True)
+    except IntegrityError as exc:
+        if _number_clash(exc):
+            raise NumberTaken from exc
+        raise
     message = Message.objects.create(
         ticket=ticket,
         author=customer,
@@ -240,16 +294,18 @@ def create_ticket(
     if routing.tags:
         ticket.tags.set([Tag.objects.get_or_create(name=name[:50])[0] for name in routing.tags])
     actor = Actor(ActorKind.AGENT, filed_by) if filed_by else Actor.of(customer)
-    _event(
-        ticket,
-        actor,
-        EventKind.CREATED,
-        to_value=TicketStatus.NEW,
-        channel=channel,
-        related_to=related_to.number if related_to else None,
-    )
-    for rule_name, field, old, new in routing.changes:
-        _event(
+    events = [
+        _new_event(
+            ticket,
+            actor,
+            EventKind.CREATED,
+            to_value=TicketStatus.NEW,
+            channel=channel,
+            related_to=related_to.number if related_to else None,
+        )
+    ]
+    events += [
+        _new_event(
             ticket,
             Actor(ActorKind.RULE),
             field,
@@ -258,15 +314,19 @@ def create_ticket(
             public=False,
             rule=rule_name,
         )
+        for rule_name, field, old, new in routing.changes
+    ]
     if declined:
-        _event(
-            ticket,
-            Actor(ActorKind.SYSTEM),
-            EventKind.PRIORITY,
-            from_value=Priority.CRITICAL,
-            to_value=ticket.priority,
-            public=True,
-            critical_declined=declined,
+        events.append(
+            _new_event(
+                ticket,
+                Actor(ActorKind.SYSTEM),
+                EventKind.PRIORITY,
+                from_value=Priority.CRITICAL,
+                to_value=ticket.priority,
+                public=True,
+                critical_declined=declined,
+            )
         )
         Message.objects.create(
             ticket=ticket,
@@ -276,7 +336,7 @@ def create_ticket(
             channel=channel,
             created_at=now,
         )
-    _save(ticket)
+    TicketEvent.objects.bulk_create(events)
     notifications.ticket_created(ticket, message)
     return ticket
 
