@@ -293,8 +293,8 @@ def bounce_info(msg: ParsedMessage, raw: bytes) -> Bounce | None:
     mailer-daemon subjects are recognised too. An out-of-office reply is not a bounce.
     """
     recipients = None
-    # The report's part type must be in the bytes: parsing the whole message again for every
-    # mail (to look for it) was a tenth of the time of filing one.
+    # The report's part type must be in the bytes: parsing every message a second time to look
+    # for it cost half as much again as the parser's own pass (0.65 ms a mail here).
     if _REPORT_TYPE.search(raw):
         try:
             root = email.message_from_bytes(bytes(raw).replace(b"\x00", b""), policy=policy.default)
