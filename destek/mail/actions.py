@@ -602,9 +602,10 @@ def _known(key: str | None, sender: str) -> _Known:
     number for a new one, in one statement.
 
     They were six statements (the account was read twice, and the bounce mark deleted whether
-    there was one or not), each an index look-up: the round trips were what cost. The accounts (none; the one with this address; the owner of a
-    verified contact address with it) are joined to one row of the other answers, so the row
-    is there even when there is no account. `key` None: no dedupe (the record exists)."""
+    there was one or not), each an index look-up: the round trips were what cost. The
+    accounts (none; the one with this address; the owner of a verified contact address with
+    it) are joined to one row of the other answers, so the row is there even when there is no
+    account. `key` None: no dedupe (the record exists)."""
     since = timezone.now() - timedelta(hours=1)
     candidates = [new_customer_number() for _ in range(NUMBER_CANDIDATES)]
     params = [
