@@ -10,9 +10,14 @@ class MailConfig(AppConfig):
     verbose_name = _("E-mail")
 
     def ready(self) -> None:
+        from destek.lib import config_cache
         from destek.mail import checks, jobs  # noqa: F401  (registers checks, periodic tasks)
+        from destek.mail.models import MailAccount
         from destek.mail.selectors import last_inbound_message_id
         from destek.notify.threads import register_latest_mail_lookup
+
+        # Our own addresses (the mailboxes' among them) are read once per process.
+        config_cache.watch(MailAccount)
 
         # A ticket's mail answers the customer's latest mail in it (In-Reply-To).
         register_latest_mail_lookup(last_inbound_message_id)

@@ -152,6 +152,7 @@ _BOUNCE_SUBJECT = re.compile(
     re.IGNORECASE,
 )
 _DELAY_SUBJECT = re.compile(r"\bdelay|delayed|will retry|задерж", re.IGNORECASE)
+_REPORT_TYPE = re.compile(rb"delivery-status", re.IGNORECASE)
 _DAEMON_NAMES = re.compile(r"mail delivery (system|subsystem)|mailer-daemon|postmaster", re.I)
 
 
@@ -291,11 +292,15 @@ def bounce_info(msg: ParsedMessage, raw: bytes) -> Bounce | None:
     RFC 3464 reports are read field by field; Exim's X-Failed-Recipients and the usual
     mailer-daemon subjects are recognised too. An out-of-office reply is not a bounce.
     """
-    try:
-        root = email.message_from_bytes(bytes(raw).replace(b"\x00", b""), policy=policy.default)
-        recipients = _dsn_recipients(root)
-    except Exception:
-        recipients = None
+    recipients = None
+    # The report's part type must be in the bytes: parsing every message a second time to look
+    # for it cost half as much again as the parser's own pass (0.65 ms a mail here).
+    if _REPORT_TYPE.search(raw):
+        try:
+            root = email.message_from_bytes(bytes(raw).replace(b"\x00", b""), policy=policy.default)
+            recipients = _dsn_recipients(root)
+        except Exception:
+            recipients = None
     if recipients is not None:
         bounce = _from_dsn(recipients)
         if bounce is not None or recipients:

@@ -1,11 +1,11 @@
 """IMAP polling: the mailboxes an admin configures (`MailAccount`) fed into the inbound pipeline.
 
-The contract, message by message: fetch the bytes without marking them read (BODY.PEEK), hand
-them to `process_message`, and only after it returned (the ticket is committed) mark the
-message \\Seen or move it to the processed folder. A crash or a dropped connection between the
-two leaves the message unmarked; the next poll hands it over again and the pipeline's dedupe
-(Message-ID, or a hash) answers "duplicate" without a second ticket. So nothing is lost and
-nothing is stored twice.
+The contract: fetch the bytes without marking them read (BODY.PEEK), hand them to the pipeline
+(`process_batch`, many messages in one transaction), and only after it returned (the tickets
+are committed) mark the messages \\Seen or move them to the processed folder. A crash or a
+dropped connection between the two leaves them unmarked; the next poll hands them over again
+and the pipeline's dedupe (Message-ID, or a hash) answers "duplicate" without a second ticket.
+So nothing is lost and nothing is stored twice.
 
 - `TemporaryFailure` (the database is away): the message stays where it is, the batch stops,
   the account's `last_error` says why.
@@ -44,8 +44,16 @@ from imapclient.exceptions import IMAPClientError
 
 from destek.lib.crypto import SecretUnreadable
 from destek.lib.env import env_str
-from destek.mail.actions import TemporaryFailure, Unacceptable, process_message
+from destek.mail.actions import (
+    BATCH_SIZE,
+    Incoming,
+    Outcome,
+    TemporaryFailure,
+    Unacceptable,
+    process_batch,
+)
 from destek.mail.models import InboundStatus, MailAccount
+from destek.tickets import config
 from destek.tickets.models import Department
 
 log = logging.getLogger(__name__)
@@ -59,6 +67,8 @@ PASSWORD_PREFIX = "DESTEK_IMAP_"  # noqa: S105  (a prefix of variable names, not
 SPACING_SECONDS = 50
 #: How long one poll may hold its mailbox before another worker may take it.
 LEASE_SECONDS = 15 * 60
+#: Messages fetched in one command hold at most this many bytes (a batch is in memory).
+FETCH_MAX_BYTES = 64 * 1024 * 1024
 
 
 class MailboxError(Exception):
@@ -215,65 +225,94 @@ def _drain(client: IMAPClient, account: MailAccount, limit: int, result: PollRes
     department = _department(account)
     source = f"imap:{account.name}"[:100]
     max_bytes = settings.DESTEK_MAIL_MAX_MB * 1024 * 1024
-    sizes = client.fetch(uids, ["RFC822.SIZE"])
+    sizes = {
+        uid: data.get(b"RFC822.SIZE") for uid, data in client.fetch(uids, ["RFC822.SIZE"]).items()
+    }
+    wanted: list[int] = []
     for uid in uids:
-        size = sizes.get(uid, {}).get(b"RFC822.SIZE")
+        size = sizes.get(uid)
         if size is None:
             continue  # expunged by someone else since the search
         if size > max_bytes:  # refused without downloading it
             _refuse(client, account, uid)
             result.refused += 1
             continue
-        # BODY.PEEK[] leaves \Seen alone; RFC822 would mark the message read before its ticket
-        # exists, and a crash right then would lose it.
-        fetched = client.fetch([uid], ["BODY.PEEK[]"]).get(uid) or {}
-        raw = fetched.get(b"BODY[]")
-        if raw is None:
-            continue
-        try:
-            outcome = process_message(bytes(raw), source, department=department)
-        except Unacceptable:
-            _refuse(client, account, uid)
-            result.refused += 1
-            continue
-        except TemporaryFailure as exc:
-            result.error = f"temporary failure, the message stays in the mailbox: {exc}"
-            break
-        # Committed: only now is the message marked or moved.
-        _done(client, account, uid)
-        if outcome.duplicate:
-            result.duplicates += 1
-        elif outcome.status == InboundStatus.STORED:
-            result.stored += 1
-        elif outcome.status == InboundStatus.QUARANTINED:
-            result.quarantined += 1
-        else:
-            result.ignored += 1
+        wanted.append(uid)
+    for group in _groups(wanted, sizes):
+        # BODY.PEEK[] leaves \Seen alone; RFC822 would mark the messages read before their
+        # tickets exist, and a crash right then would lose them.
+        fetched = client.fetch(group, ["BODY.PEEK[]"])
+        present = [uid for uid in group if (fetched.get(uid) or {}).get(b"BODY[]") is not None]
+        outcomes = process_batch(
+            [Incoming(bytes(fetched[uid][b"BODY[]"]), source, department) for uid in present]
+        )
+        done: list[tuple[int, Outcome]] = []
+        stopped: TemporaryFailure | None = None
+        for uid, outcome in zip(present, outcomes, strict=False):
+            if isinstance(outcome, Unacceptable):
+                _refuse(client, account, uid)
+                result.refused += 1
+            elif isinstance(outcome, TemporaryFailure):
+                stopped = outcome  # it and the rest stay in the mailbox
+            else:
+                done.append((uid, outcome))
+        # Committed: only now are the messages marked or moved.
+        _done(client, account, [uid for uid, _outcome in done])
+        for _uid, outcome in done:
+            if outcome.duplicate:
+                result.duplicates += 1
+            elif outcome.status == InboundStatus.STORED:
+                result.stored += 1
+            elif outcome.status == InboundStatus.QUARANTINED:
+                result.quarantined += 1
+            else:
+                result.ignored += 1
+        if stopped is not None:
+            result.error = f"temporary failure, the message stays in the mailbox: {stopped}"
+            return
+
+
+def _groups(uids: list[int], sizes: dict[int, Any]) -> Iterator[list[int]]:
+    """The messages in groups filed together (`process_batch`): at most `BATCH_SIZE` of
+    them, and at most `FETCH_MAX_BYTES` fetched at once."""
+    group: list[int] = []
+    total = 0
+    for uid in uids:
+        size = int(sizes.get(uid) or 0)
+        if group and (len(group) >= BATCH_SIZE or total + size > FETCH_MAX_BYTES):
+            yield group
+            group, total = [], 0
+        group.append(uid)
+        total += size
+    if group:
+        yield group
 
 
 def _department(account: MailAccount) -> Department | None:
     if account.department_id is None:
         return None
-    return Department.objects.filter(pk=account.department_id).first()
+    return config.department_by_id(account.department_id)
 
 
-def _done(client: IMAPClient, account: MailAccount, uid: int) -> None:
+def _done(client: IMAPClient, account: MailAccount, uids: list[int]) -> None:
+    if not uids:
+        return
     if account.processed_folder:
-        _move(client, uid, account.processed_folder)
+        _move(client, uids, account.processed_folder)
     else:
-        client.add_flags([uid], [SEEN])
+        client.add_flags(uids, [SEEN])
 
 
-def _move(client: IMAPClient, uid: int, folder: str) -> None:
+def _move(client: IMAPClient, uids: list[int], folder: str) -> None:
     if client.has_capability("MOVE"):
-        client.move([uid], folder)
+        client.move(uids, folder)
         return
     # RFC 3501 without MOVE: a crash between COPY and EXPUNGE leaves a second copy in the
     # target folder, never a lost message (the pipeline's dedupe answers the next poll).
-    client.copy([uid], folder)
-    client.add_flags([uid], [DELETED])
+    client.copy(uids, folder)
+    client.add_flags(uids, [DELETED])
     if client.has_capability("UIDPLUS"):
-        client.uid_expunge([uid])
+        client.uid_expunge(uids)
     else:
         client.expunge()
 
@@ -283,7 +322,7 @@ def _refuse(client: IMAPClient, account: MailAccount, uid: int) -> None:
     try:
         folder = _refused_folder(client)
         _ensure_folder(client, folder)
-        _move(client, uid, folder)
+        _move(client, [uid], folder)
     except IMAPClientError as exc:
         log.warning("mailbox %s: cannot move refused message %s: %s", account.name, uid, exc)
         client.add_flags([uid], [SEEN, REFUSED_KEYWORD])

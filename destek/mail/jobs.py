@@ -16,7 +16,14 @@ from huey.contrib.djhuey import HUEY, db_periodic_task, db_task
 
 from destek.lib.storage import sweep_orphans
 from destek.mail import spool
-from destek.mail.actions import Outcome, TemporaryFailure, Unacceptable, process_message
+from destek.mail.actions import (
+    BATCH_SIZE,
+    Incoming,
+    Outcome,
+    TemporaryFailure,
+    Unacceptable,
+    process_batch,
+)
 from destek.mail.imap import poll_account
 from destek.mail.models import InboundMessage, InboundStatus, MailAccount
 
@@ -34,6 +41,7 @@ def drain_mail_spool_now(limit: int = BATCH) -> list[Outcome]:
 
     Each file is claimed by an atomic rename (two workers never file one message), and removed
     only once the pipeline has committed it: a stored ticket, an ignored mail or a quarantine.
+    Claimed files are filed in batches (`process_batch`): one transaction for many.
     A worker that dies half-way leaves its claim, which `spool.reclaim` hands back after a few
     minutes; the pipeline's dedupe makes the second run find the first one's ticket.
     """
@@ -44,28 +52,41 @@ def _drain(limit: int) -> tuple[list[Outcome], bool]:
     """The outcomes, and whether it stopped on a temporary failure (the database is away)."""
     root = Path(settings.DESTEK_MAIL_SPOOL_DIR)
     outcomes: list[Outcome] = []
-    for name in spool.waiting(root)[:limit]:
-        path = spool.claim(root, name)
-        if path is None:  # another worker took it
-            continue
+    names = spool.waiting(root)[:limit]
+    for start in range(0, len(names), BATCH_SIZE):
+        claimed: list[tuple[str, Path]] = []
+        mails: list[Incoming] = []
+        for name in names[start : start + BATCH_SIZE]:
+            path = spool.claim(root, name)
+            if path is None:  # another worker took it
+                continue
+            try:
+                raw = path.read_bytes()
+            except OSError:  # the claim stays and is taken again later
+                log.exception("spooled mail %s could not be read", name)
+                continue
+            claimed.append((name, path))
+            mails.append(Incoming(raw, spool.source_of(name)))
         try:
-            raw = path.read_bytes()
-            outcome = process_message(raw, spool.source_of(name))
-        except Unacceptable as exc:  # over a size limit lowered since it was spooled
-            log.warning("spooled mail %s refused: %s", name, exc)
-            spool.refuse(root, path)
-            continue
-        except TemporaryFailure as exc:
-            # The database is away or the disk full: the claim stays and is taken again in
-            # a few minutes; the rest waits.
-            log.warning("spooled mail %s waits: %s", name, exc)
-            return outcomes, True
+            results = process_batch(mails)
         except Exception:
-            # A fault outside the pipeline: the claim stays and is taken again later.
-            log.exception("spooled mail %s could not be filed yet", name)
+            # A fault outside the pipeline: the claims stay and are taken again later.
+            log.exception("spooled mail could not be filed yet")
             continue
-        spool.finish(path)
-        outcomes.append(outcome)
+        for (name, path), result in zip(claimed, results, strict=False):
+            if isinstance(result, Unacceptable):  # over a size limit lowered since it was spooled
+                log.warning("spooled mail %s refused: %s", name, result)
+                spool.refuse(root, path)
+            elif isinstance(result, TemporaryFailure):
+                # The database is away or the disk full: this claim stays and is taken again
+                # in a few minutes; the rest waits in new/.
+                log.warning("spooled mail %s waits: %s", name, result)
+                for _name, untried in claimed[len(results) :]:
+                    spool.release(root, untried)
+                return outcomes, True
+            else:
+                spool.finish(path)  # committed: a ticket, an ignored mail or a quarantine
+                outcomes.append(result)
     return outcomes, False
 
 

@@ -76,7 +76,14 @@ class InboundMessage(models.Model):
         verbose_name_plural = _("inbound messages")
         indexes = [
             models.Index(fields=["status", "received_at"], name="inbound_status_idx"),
-            models.Index(fields=["sender", "received_at"], name="inbound_sender_idx"),
+            # The sender cap counts a sender's stored mail of the last hour.
+            models.Index(
+                fields=["sender", "received_at"],
+                name="inbound_sender_stored_idx",
+                condition=models.Q(status="stored"),
+            ),
+            # Threading finds the ticket of a customer's earlier mail by its Message-ID.
+            models.Index(fields=["rfc_message_id"], name="inbound_rfc_message_id_idx"),
         ]
 
     def __str__(self) -> str:

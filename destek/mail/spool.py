@@ -153,6 +153,12 @@ def finish(path: Path) -> None:
         path.unlink()
 
 
+def release(root: Path, path: Path) -> None:
+    """A claimed message this worker did not try after all: back to new/ for the next look."""
+    with contextlib.suppress(FileNotFoundError):
+        os.rename(path, root / "new" / path.name)
+
+
 def refuse(root: Path, path: Path) -> None:
     """A message the pipeline can never accept: kept aside for an administrator."""
     (root / "refused").mkdir(parents=True, exist_ok=True)

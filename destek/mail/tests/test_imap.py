@@ -32,7 +32,7 @@ from imapclient import IMAPClient
 
 from destek.mail import imap
 from destek.mail.actions import TemporaryFailure
-from destek.mail.actions import process_message as real_process_message
+from destek.mail.actions import process_batch as real_process_batch
 from destek.mail.jobs import poll_mailboxes
 from destek.mail.models import InboundMessage, InboundStatus, MailAccount
 from destek.tickets.models import Ticket
@@ -336,27 +336,28 @@ def test_the_connection_dropping_mid_batch_loses_and_duplicates_nothing(
 ) -> None:
     subjects = [f"Sual {n}" for n in range(1, 6)]
     dovecot.append(*(compose(subject) for subject in subjects))
+    monkeypatch.setattr(imap, "BATCH_SIZE", 2)  # groups of two: committed, then marked
     handed = 0
 
-    def then_the_server_dies(raw: bytes, source: str, **kwargs: Any) -> Any:
+    def then_the_server_dies(mails: Any) -> Any:
         nonlocal handed
-        outcome = real_process_message(raw, source, **kwargs)
+        results = real_process_batch(mails)
         handed += 1
         if handed == 2:
-            dovecot.stop()  # after the second ticket is committed, before it is marked
-        return outcome
+            dovecot.stop()  # after the second group is committed, before it is marked
+        return results
 
-    monkeypatch.setattr(imap, "process_message", then_the_server_dies)
+    monkeypatch.setattr(imap, "process_batch", then_the_server_dies)
     first = poll(account)
     assert first.error, "the dropped connection is reported"
     assert MailAccount.objects.get(pk=account.pk).last_error
-    assert Ticket.objects.count() == 2
+    assert first.stored == 2 and Ticket.objects.count() == 4
     dovecot.start()
-    monkeypatch.setattr(imap, "process_message", real_process_message)
+    monkeypatch.setattr(imap, "process_batch", real_process_batch)
     second = poll(account)
     assert second.error == ""
     assert MailAccount.objects.get(pk=account.pk).last_error == ""
-    assert (second.stored, second.duplicates) == (3, 1)
+    assert (second.stored, second.duplicates) == (1, 2)
     assert sorted(Ticket.objects.values_list("subject", flat=True)) == subjects
     assert InboundMessage.objects.count() == 5
     assert dovecot.flags() == [{b"\\Seen"}] * 5
@@ -391,10 +392,10 @@ def test_a_temporary_failure_leaves_the_message_and_stops_the_batch(
 ) -> None:
     dovecot.append(compose("Bir"), compose("İki"))
 
-    def away(*args: Any, **kwargs: Any) -> Any:
-        raise TemporaryFailure("database is away")
+    def away(mails: Any) -> Any:
+        return [TemporaryFailure("database is away")]
 
-    monkeypatch.setattr(imap, "process_message", away)
+    monkeypatch.setattr(imap, "process_batch", away)
     result = poll(account)
     assert "database is away" in result.error
     assert "database is away" in MailAccount.objects.get(pk=account.pk).last_error

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from dataclasses import replace
 from typing import Any
 
 import pytest
@@ -284,3 +285,52 @@ def test_a_full_disk_while_storing_the_files_files_nothing_and_the_mail_is_tried
 
     ticket = Ticket.objects.get(number=outcome.ticket_number)
     assert [a.filename for a in ticket.attachments.all()] == ["invoice.pdf"]
+
+
+def test_mail_from_a_deactivated_account_opens_nothing(
+    deliver: Any, users: dict[str, User]
+) -> None:
+    customer = users["customer"]
+    User.objects.filter(pk=customer.pk).update(is_active=False)
+    outcome = deliver(compose(sender=customer.email))
+    assert (outcome.status, outcome.reason) == (InboundStatus.IGNORED, "inactive-sender")
+    assert not Ticket.objects.exists()
+
+
+def test_two_mails_from_a_new_address_at_once_register_one_customer(
+    deliver: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The other delivery registered the address and committed while this one was looking.
+    User.objects.create_user("leyla@example.org", full_name="Leyla Həsənova")
+    real, looks = mail_actions._known, []
+
+    def not_yet_the_first_time(key: str | None, sender: str) -> Any:
+        looks.append(sender)
+        return mail_actions._Known() if len(looks) == 1 else real(key, sender)
+
+    monkeypatch.setattr(mail_actions, "_known", not_yet_the_first_time)
+    outcome = deliver(compose())
+    assert outcome.status == InboundStatus.STORED and len(looks) == 2, "started again"
+    assert User.objects.filter(email="leyla@example.org").count() == 1
+    assert Ticket.objects.get().customer.email == "leyla@example.org"
+
+
+def test_a_message_another_delivery_filed_meanwhile_is_a_duplicate_with_no_answer(
+    deliver: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    raw = compose(message_id="<meanwhile@example.org>")
+    first = deliver(raw)
+    answered = len(mails_to("leyla@example.org"))
+    real, looks = mail_actions._known, []
+
+    def not_seen_the_first_time(key: str | None, sender: str) -> Any:
+        looks.append(key)
+        found = real(key, sender)
+        return replace(found, seen=None) if len(looks) == 1 else found
+
+    monkeypatch.setattr(mail_actions, "_known", not_seen_the_first_time)
+    again = deliver(raw)  # filed once more, until its record meets the first one's
+    assert again.duplicate and again.ticket_number == first.ticket_number
+    assert Ticket.objects.count() == 1 and Message.objects.count() == 1
+    assert InboundMessage.objects.count() == 1
+    assert len(mails_to("leyla@example.org")) == answered, "the rolled-back answer is not sent"
