@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from django.db.models import OuterRef, Subquery
+import functools
+
+from django.db import connection
+from django.db.models import Field, Model
 
 from destek.accounts.choices import NotificationKind
 from destek.accounts.models import ContactAddress, TwoFactor, User
@@ -32,27 +35,40 @@ def lock_with_addresses(user: User) -> None:
     in the same statement, read where each kind of their mail goes: the action that locks
     (filing a ticket) mails the confirmation without asking again. Kept on this instance
     until `forget_addresses`, which that action calls when it ends."""
-    chosen = {
-        kind: Subquery(
-            ContactAddress.objects.filter(
-                user=OuterRef("pk"), verified_at__isnull=False, **{f"for_{kind}": True}
-            )
-            .order_by("pk")
-            .values("email")[:1]
-        )
-        for kind in NotificationKind.values
+    chosen: dict[str, str] = {}
+    with connection.cursor() as cursor:
+        cursor.execute(_lock_with_addresses_sql(), [user.pk])
+        for email, *uses in cursor.fetchall():
+            for kind, used in zip(NotificationKind.values, uses, strict=True):
+                if email and used and kind not in chosen:
+                    chosen[kind] = email
+    user.__dict__[_ADDRESSES] = {
+        kind: chosen.get(kind, user.email) for kind in NotificationKind.values
     }
-    row = (
-        User.objects.select_for_update(of=("self",))
-        .filter(pk=user.pk)
-        .annotate(**{f"address_{kind}": query for kind, query in chosen.items()})
-        .values(*(f"address_{kind}" for kind in chosen))
-        .first()
+
+
+@functools.cache
+def _lock_with_addresses_sql() -> str:
+    """Written once per process: on every ticket filed, building it with the ORM (a lock and a
+    subquery per kind of mail) cost more than running it. The user's row, left-joined to
+    their verified addresses, oldest first; `FOR UPDATE OF` the user where there is one."""
+    q = connection.ops.quote_name
+
+    def column(model: type[Model], name: str) -> str:
+        field = model._meta.get_field(name)
+        assert isinstance(field, Field)
+        return q(field.column)
+
+    flags = ", ".join(f"c.{column(ContactAddress, f'for_{k}')}" for k in NotificationKind.values)
+    lock = " FOR UPDATE OF u" if connection.features.has_select_for_update_of else ""
+    # Identifiers come from the models' metadata; the one value is a parameter.
+    return (
+        f"SELECT c.{column(ContactAddress, 'email')}, {flags} "  # noqa: S608
+        f"FROM {q(User._meta.db_table)} u LEFT JOIN {q(ContactAddress._meta.db_table)} c "
+        f"ON c.{column(ContactAddress, 'user')} = u.{column(User, 'id')} "
+        f"AND c.{column(ContactAddress, 'verified_at')} IS NOT NULL "
+        f"WHERE u.{column(User, 'id')} = %s ORDER BY c.{column(ContactAddress, 'id')}{lock}"
     )
-    if row is not None:
-        user.__dict__[_ADDRESSES] = {
-            kind: row[f"address_{kind}"] or user.email for kind in NotificationKind.values
-        }
 
 
 def forget_addresses(user: User) -> None:
