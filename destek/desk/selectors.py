@@ -246,7 +246,10 @@ def article_links(language: str, subject: str = "") -> list[dict[str, str]]:
         .select_related(None)
         .only("title", "slug")[: LINKS_MAX - len(matching)]
     )
-    return [
-        {"title": t.title, "url": iri_to_uri(f"{settings.BASE_URL}/kb/{language}/{t.slug}/")}
-        for t in [*matching, *rest]
-    ]
+    links = []
+    for t in [*matching, *rest]:
+        address = f"{settings.BASE_URL}/kb/{language}/{t.slug}/"
+        # `url` is what a reply inserts (safe in any mail client); `shown` is what the agent
+        # reads, in the article's own letters instead of percent escapes.
+        links.append({"title": t.title, "url": iri_to_uri(address), "shown": address})
+    return links

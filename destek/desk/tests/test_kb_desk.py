@@ -337,7 +337,10 @@ def test_insert_a_link_lists_only_published_public_articles_in_the_tickets_langu
     slug = Translation.objects.get(
         language="az", article__status="published", article__visibility="public"
     ).slug
-    assert iri_to_uri(f"https://help.example.com/kb/az/{slug}/") in fragment  # works in any mail
+    escaped = iri_to_uri(f"https://help.example.com/kb/az/{slug}/")
+    assert f'data-url="{escaped}"' in fragment  # what a reply inserts: works in any mail
+    # What the agent reads is the address in its own letters, left to right in any page.
+    assert f'dir="ltr">https://help.example.com/kb/az/{slug}/</a>' in fragment
     for hidden in ("Reset your password", "Qaralama məqalə", "Daxili qayda"):
         assert hidden not in fragment
     # Without JavaScript the menu's link opens the same list as a page, to copy from.
