@@ -67,9 +67,13 @@ def _shared_version() -> int | None:
 
 
 def _current_version() -> int | None:
+    """The configuration's version, asked of the shared cache at most once per recheck
+    interval; None (nothing is kept) while the shared cache does not answer, which is asked
+    again only after the interval too, so an outage costs one attempt and one log line per
+    interval, not one per read."""
     now = time.monotonic()
     if (
-        _state.version is None
+        _state.checked_at == 0.0
         or now - _state.checked_at >= settings.DESTEK_CONFIG_RECHECK_MS / 1000
     ):
         version = _shared_version()
@@ -127,10 +131,11 @@ def changed() -> None:
 
 
 def forget() -> None:
-    """Forget this process's copies (the next read loads again)."""
+    """Forget this process's copies (the next read loads again and asks for the version)."""
     with _state.lock:
         _state.values.clear()
         _state.version = None
+        _state.checked_at = 0.0
 
 
 Relevant = Callable[[Any, frozenset[str] | None], bool]

@@ -41,13 +41,14 @@ def hit(scope: str, ident: str, *, limit: int, window_seconds: int) -> bool:
 
 
 def _redis_count(backend: RedisCache, key: str, timeout: int) -> int:
-    """Count one in Redis in one round trip: INCR, and an expiry only the first one sets."""
+    """Count one in Redis in one round trip: the window's counter made with its expiry if it
+    is new (SET NX EX, any Redis version), then INCR."""
     redis_key = backend.make_and_validate_key(key)
     client = backend._cache.get_client(redis_key, write=True)  # type: ignore[attr-defined]
     pipe = client.pipeline(transaction=False)
+    pipe.set(redis_key, 0, ex=timeout, nx=True)
     pipe.incr(redis_key)
-    pipe.expire(redis_key, timeout, nx=True)
-    count, _expiry = pipe.execute()
+    _created, count = pipe.execute()
     return int(count)
 
 

@@ -282,8 +282,10 @@ def deliver_now(delivery_id: int, *, probe: bool = False, smtp: Any = None) -> s
     if held:
         log.warning("delivery %s to %s not sent: %s", delivery.pk, delivery.recipient, held)
         Delivery.objects.filter(pk=delivery.pk, attempt_id=attempt).update(
-            status=DeliveryStatus.HELD, last_error=held, claimed_at=None
+            status=DeliveryStatus.HELD, last_error=held, claimed_at=None, claimed_by=""
         )
+        if slot is True:  # the probe's turn, but nothing was sent: hand the turn back
+            TransportState.objects.filter(transport=transport).update(next_probe_at=now)
         return "held"
     attempts = delivery.attempts + 1
     try:

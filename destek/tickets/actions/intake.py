@@ -182,10 +182,18 @@ class NumberTaken(Exception):
 
 
 def _number_clash(exc: IntegrityError) -> bool:
-    """Whether the unique ticket number was violated (PostgreSQL names the key, SQLite the
-    column); the transaction cannot be asked, PostgreSQL has aborted it."""
-    text = str(exc)
-    return "Key (number)=" in text or "tickets_ticket.number" in text
+    """Whether the unique ticket number was violated. PostgreSQL names the constraint in the
+    error's diagnostics (its message is in the server's language); SQLite names the column.
+    The transaction cannot be asked: PostgreSQL has aborted it."""
+    cause = exc.__cause__
+    if getattr(cause, "sqlstate", None) == "23505":  # unique_violation
+        constraint = getattr(getattr(cause, "diag", None), "constraint_name", None) or ""
+        return constraint == NUMBER_CONSTRAINT
+    return "tickets_ticket.number" in str(exc)
+
+
+#: The name PostgreSQL gave the unique constraint of `Ticket.number` (its column, `_key`).
+NUMBER_CONSTRAINT = "tickets_ticket_number_key"
 
 
 @transaction.atomic

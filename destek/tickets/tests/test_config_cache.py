@@ -79,3 +79,17 @@ def test_without_the_shared_cache_every_read_goes_to_the_database() -> None:
         for _ in range(3):
             assert config_cache.cached("test:down", load) == "fresh"
     assert len(calls) == 3
+
+
+def test_a_shared_cache_outage_is_asked_about_once_per_interval_not_on_every_read(
+    settings: Any,
+) -> None:
+    settings.DESTEK_CONFIG_RECHECK_MS = 60_000
+    calls, load = counting_loader("fresh")
+    config_cache.forget()
+    down = mock.Mock(side_effect=ConnectionError("redis is down"))
+    with mock.patch.object(cache, "get", down):
+        for _ in range(5):
+            assert config_cache.cached("test:down", load) == "fresh"
+    assert down.call_count == 1, "one attempt (and one log line) per interval"
+    assert len(calls) == 5, "nothing is kept while the version is unknown"
