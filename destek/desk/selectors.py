@@ -16,10 +16,9 @@ from django.utils.encoding import iri_to_uri
 from destek.accounts.models import User
 from destek.desk.models import CannedReply
 from destek.kb.search import search, visible
-from destek.sla.engine import business_minutes_between
 from destek.tickets.access import agent_department_ids
 from destek.tickets.choices import ACTIVE_STATUSES, TicketStatus
-from destek.tickets.clocks import CLOCKS, Schedules
+from destek.tickets.clocks import CLOCKS, Schedules, shown_clock
 from destek.tickets.models import Ticket
 
 PLACEHOLDER = re.compile(r"\{(customer_name|ticket_number|agent_name|department)\}")
@@ -73,26 +72,19 @@ def ticket_clocks(ticket: Ticket, *, now: datetime) -> dict[str, dict[str, Any]]
     except ValueError:  # a calendar that cannot be read: no clocks rather than no page
         return None
     finished = ticket.status in (TicketStatus.RESOLVED, TicketStatus.CLOSED)
-    shown: dict[str, dict[str, Any]] = {}
-    for name in CLOCKS:
-        due: datetime | None = getattr(ticket, f"{name}_due")
-        # A clock that has done its job stops; the next response's due instant is empty
-        # whenever no customer message awaits an answer, and any clock's while it is paused.
-        done = finished or (name == "first_response" and ticket.first_response_at is not None)
-        left = None
-        if due is not None and not done:
-            left = (
-                business_minutes_between(schedule, now, due)
-                if due > now
-                else -business_minutes_between(schedule, due, now)
-            )
-        shown[name] = {
-            "due": due,
-            "business_minutes_left": None if left is None else round(left, 1),
-            "running": due is not None and not done,
-            "breached_at": getattr(ticket, f"{name}_breached_at"),
-        }
-    return shown
+    # A clock that has done its job stops; the next response's due instant is empty whenever
+    # no customer message awaits an answer, and any clock's while it is paused.
+    return {
+        name: shown_clock(
+            ticket,
+            name,
+            getattr(ticket, f"{name}_due"),
+            done=finished or (name == "first_response" and ticket.first_response_at is not None),
+            schedule=schedule,
+            now=now,
+        )
+        for name in CLOCKS
+    }
 
 
 #: How long the queue's counts may be stale. See `queue_counts`.

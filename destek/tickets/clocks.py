@@ -343,21 +343,34 @@ def clocks_left(ticket: Any, now: datetime | None = None) -> dict[str, dict[str,
     if policy is None:
         return None
     schedule = schedules.get(policy.calendar_id)
-    out: dict[str, dict[str, Any]] = {}
-    for name in CLOCKS:
-        due = computed[name].due
-        done = met(ticket, name, computed)
-        left = None
-        if due is not None and not done:
-            left = (
-                business_minutes_between(schedule, now, due)
-                if due > now
-                else -business_minutes_between(schedule, due, now)
-            )
-        out[name] = {
-            "due": due,
-            "business_minutes_left": None if left is None else round(left, 1),
-            "running": due is not None and not done,
-            "breached_at": getattr(ticket, f"{name}_breached_at"),
-        }
-    return out
+    return {
+        name: shown_clock(
+            ticket,
+            name,
+            computed[name].due,
+            done=met(ticket, name, computed),
+            schedule=schedule,
+            now=now,
+        )
+        for name in CLOCKS
+    }
+
+
+def shown_clock(
+    ticket: Any, name: str, due: datetime | None, *, done: bool, schedule: Schedule, now: datetime
+) -> dict[str, Any]:
+    """One clock as an agent sees it (the API and the desk): its due instant, the business
+    minutes left (negative once past due), whether it runs, when it was breached."""
+    left = None
+    if due is not None and not done:
+        left = (
+            business_minutes_between(schedule, now, due)
+            if due > now
+            else -business_minutes_between(schedule, due, now)
+        )
+    return {
+        "due": due,
+        "business_minutes_left": None if left is None else round(left, 1),
+        "running": due is not None and not done,
+        "breached_at": getattr(ticket, f"{name}_breached_at"),
+    }

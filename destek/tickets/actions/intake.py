@@ -3,9 +3,10 @@ and critical incidents a customer declares."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+import functools
+from collections.abc import Callable, Mapping, Sequence
 from datetime import timedelta
-from typing import Any
+from typing import Any, ParamSpec
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
@@ -129,52 +130,7 @@ def find_duplicate(customer: User, subject: str, body: str) -> Ticket | None:
 
 NUMBER_TRIES = 10
 
-
-def create_ticket(
-    *,
-    customer: User,
-    subject: str,
-    body: str,
-    channel: str,
-    department: Department | None = None,
-    urgency: str = Priority.NORMAL,
-    language: str | None = None,
-    related_to: Ticket | None = None,
-    attachments: Sequence[Attachment] = (),
-    filed_by: User | None = None,
-    notify_customer: bool = True,
-    notify_address: str = "",
-    details: Mapping[str, Any] | None = None,
-) -> Ticket:
-    """File a ticket (see `_create_ticket` for what each argument means).
-
-    Ticket numbers are random, so now and then one is taken: the whole action is rolled back
-    to its own savepoint and tried again with a new number. That costs a repeat once in a
-    while instead of a savepoint around every insert."""
-    try:
-        for attempt in range(NUMBER_TRIES):
-            try:
-                return _create_ticket(
-                    customer=customer,
-                    subject=subject,
-                    body=body,
-                    channel=channel,
-                    department=department,
-                    urgency=urgency,
-                    language=language,
-                    related_to=related_to,
-                    attachments=attachments,
-                    filed_by=filed_by,
-                    notify_customer=notify_customer,
-                    notify_address=notify_address,
-                    details=details,
-                )
-            except NumberTaken:
-                if attempt == NUMBER_TRIES - 1:
-                    raise
-        raise AssertionError("unreachable")
-    finally:
-        forget_addresses(customer)
+P = ParamSpec("P")
 
 
 class NumberTaken(Exception):
@@ -196,8 +152,33 @@ def _number_clash(exc: IntegrityError) -> bool:
 NUMBER_CONSTRAINT = "tickets_ticket_number_key"
 
 
+def _new_number_when_taken(action: Callable[P, Ticket]) -> Callable[P, Ticket]:
+    """Ticket numbers are random, so now and then one is taken: the whole action is rolled
+    back to its own savepoint and tried again with a new number. That costs a repeat once in
+    a while instead of a savepoint around every insert. The customer's addresses the action
+    kept on its instance (`lock_with_addresses`) are forgotten when it ends."""
+
+    @functools.wraps(action)
+    def retrying(*args: P.args, **kwargs: P.kwargs) -> Ticket:
+        try:
+            for attempt in range(NUMBER_TRIES):
+                try:
+                    return action(*args, **kwargs)
+                except NumberTaken:
+                    if attempt == NUMBER_TRIES - 1:
+                        raise
+            raise AssertionError("unreachable")
+        finally:
+            customer = kwargs.get("customer")
+            if isinstance(customer, User):
+                forget_addresses(customer)
+
+    return retrying
+
+
+@_new_number_when_taken
 @transaction.atomic
-def _create_ticket(
+def create_ticket(
     *,
     customer: User,
     subject: str,
