@@ -481,6 +481,47 @@ def measure_creation(base: str, tokens: list[str], requests: int, seconds: float
     }
 
 
+def measure_ceiling(base: str, tokens: list[str], path: str, seconds: float) -> dict[str, Any]:
+    """The same clients GETting `path` as fast as the server answers: what this machine and
+    server carry for a request that writes nothing, the ceiling creation is read against."""
+    clients = len(tokens)
+    timings = Timings()
+    ready = threading.Barrier(clients + 1)
+    deadline = [time.monotonic() + 120 + seconds]
+
+    def client(index: int) -> None:
+        headers = {"Authorization": f"Bearer {tokens[index]}", "Accept-Language": "en"}
+        with httpx.Client(base_url=base, headers=headers, timeout=60) as http:
+            http.get(path)
+            ready.wait()
+            while time.monotonic() < deadline[0]:
+                started = time.perf_counter()
+                try:
+                    code = str(http.get(path).status_code)
+                except httpx.HTTPError as exc:
+                    code = type(exc).__name__
+                timings.add(time.perf_counter() - started, code)
+
+    threads = [threading.Thread(target=client, args=(i,), daemon=True) for i in range(clients)]
+    for t in threads:
+        t.start()
+    ready.wait(timeout=120)
+    started = time.monotonic()
+    deadline[0] = started + seconds
+    for t in threads:
+        t.join(timeout=seconds + 120)
+    elapsed = time.monotonic() - started
+    ok = timings.codes.get("200", 0)
+    return {
+        "path": path,
+        "clients": clients,
+        "requests_per_second": round(ok / elapsed, 1) if elapsed else None,
+        "errors": sum(n for c, n in timings.codes.items() if c != "200"),
+        "p50_ms": ms(percentile(timings.latencies, 50)),
+        "p95_ms": ms(percentile(timings.latencies, 95)),
+    }
+
+
 def measure_list(
     http: httpx.Client, path: str | list[str], count: int, seconds: float = 180.0
 ) -> dict[str, Any]:
@@ -688,6 +729,13 @@ def bench_production(plan: Plan, database: str, redis_url: str) -> dict[str, Any
                     rounds.append(
                         measure_creation(base, tokens, plan.prod_requests, plan.prod_seconds)
                     )
+                # What the same clients get from requests that write nothing: `/livez` is
+                # answered before Django's views, `/api/v1/auth/me` is the lightest
+                # authenticated API call (a token lookup and a small JSON answer).
+                ceilings = [
+                    measure_ceiling(base, tokens, path, plan.prod_seconds / 2)
+                    for path in ("/livez", "/api/v1/auth/me")
+                ]
             latencies = [x for r in rounds for x in r.pop("_latencies")]
             counted = inprocess(env, "create-queries")
             result["create"] = {
@@ -702,7 +750,13 @@ def bench_production(plan: Plan, database: str, redis_url: str) -> dict[str, Any
                 "queries_per_request": counted["queries"],
                 "sql": counted["sql"],
             }
+            result["ceilings"] = ceilings
             c = result["create"]
+            for ceiling in ceilings:
+                log(
+                    f"[production]   ceiling {ceiling['path']}: "
+                    f"{ceiling['requests_per_second']} requests/s, p50 {ceiling['p50_ms']} ms"
+                )
             log(
                 f"[production]   {c['tickets_per_second']} tickets/s (median of "
                 f"{len(rounds)}), p50 {c['p50_ms']} ms, p95 {c['p95_ms']} ms, "
@@ -1229,6 +1283,19 @@ def production_rows(part: dict[str, Any] | None) -> list[tuple[str, ...]]:
             fmt(c["p99_ms"]),
             fmt(c["errors"]),
             fmt(c["queries_per_request"]),
+        ),
+        *(
+            (
+                name,
+                f"ceiling: GET {x['path']} ({x['clients']} clients, writes nothing)",
+                fmt(x["requests_per_second"], " req/s"),
+                fmt(x["p50_ms"]),
+                fmt(x["p95_ms"]),
+                "",
+                fmt(x["errors"]),
+                "",
+            )
+            for x in part.get("ceilings", [])
         ),
         (
             name,

@@ -99,6 +99,16 @@ DATABASE_URL = env_str("DATABASE_URL")
 if DATABASE_URL:
     DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=60)}
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+    if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+        # Parameters bound by the server, and a statement run `DESTEK_PG_PREPARE_AFTER` times
+        # on a connection is prepared once: PostgreSQL then skips planning it again, which
+        # cost more than running most of our one-row statements. 0 turns it off (for a pool
+        # in transaction mode that cannot keep prepared statements, such as PgBouncer < 1.21).
+        _prepare_after = env_int("DESTEK_PG_PREPARE_AFTER", 2, minimum=0)
+        if _prepare_after:
+            DATABASES["default"].setdefault("OPTIONS", {}).update(
+                server_side_binding=True, prepare_threshold=_prepare_after
+            )
 else:
     DATABASES = {
         "default": {
@@ -321,6 +331,9 @@ DESTEK_REOPEN_WINDOW_DAYS = env_int("DESTEK_REOPEN_WINDOW_DAYS", 30, minimum=0)
 # How often a process asks the shared cache whether the admin's configuration changed
 # (destek/lib/config_cache.py); the process that saved a change sees it at once.
 DESTEK_CONFIG_RECHECK_MS = env_int("DESTEK_CONFIG_RECHECK_MS", 1000, minimum=0)
+# The longest a process keeps a configuration copy, even when no change was announced (a
+# version bump lost to a shared-cache outage at the moment of a save).
+DESTEK_CONFIG_MAX_AGE_S = env_int("DESTEK_CONFIG_MAX_AGE_S", 300, minimum=0)
 DESTEK_DUPLICATE_WINDOW_HOURS = env_int("DESTEK_DUPLICATE_WINDOW_HOURS", 24, minimum=1)
 DESTEK_NOTIFY_AGENTS_ON_NEW = env_bool("DESTEK_NOTIFY_AGENTS_ON_NEW", True)
 DESTEK_OUTBOX_GIVE_UP_HOURS = env_int("DESTEK_OUTBOX_GIVE_UP_HOURS", 72, minimum=1)

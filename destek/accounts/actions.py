@@ -264,12 +264,18 @@ def sign_up(*, full_name: str, email: str, password: str, language: str, time_zo
     hashed = make_password(password)  # hashed on every path: the answer takes as long
     user = User.objects.select_for_update().filter(email=email).first()
     if user is None:
-        user = User(email=email, role=Role.CUSTOMER, email_verified_at=None)
-        try:
-            with transaction.atomic():
-                _fill_signup(user, full_name, hashed, language, time_zone)
-        except IntegrityError:
-            return  # the same address signed up a moment ago; that sign-up mailed the link
+        for _attempt in range(NUMBER_TRIES):
+            user = User(email=email, role=Role.CUSTOMER, email_verified_at=None)
+            try:
+                with transaction.atomic():
+                    _fill_signup(user, full_name, hashed, language, time_zone)
+                break
+            except IntegrityError:
+                if User.objects.filter(email=email).exists():
+                    return  # the same address signed up a moment ago; that one mailed the link
+                # Else the random customer number drawn on save was taken: draw again.
+        else:
+            raise RuntimeError("no free customer number after several draws")
         _mail_signup_link(user)
         return
     if not user.is_active:
@@ -291,6 +297,10 @@ def sign_up(*, full_name: str, email: str, password: str, language: str, time_zo
         sign_in_url=_link("portal:login"),
         reset_url=_link("portal:password_reset"),
     )
+
+
+#: Customer numbers are random: a sign-up that draws a taken one draws again, this often.
+NUMBER_TRIES = 5
 
 
 def _fill_signup(user: User, full_name: str, hashed: str, language: str, time_zone: str) -> None:

@@ -23,6 +23,7 @@ from destek.accounts.choices import Role
 from destek.accounts.http import AuthenticatedHttpRequest
 from destek.accounts.models import User
 from destek.desk import actions as desk_actions
+from destek.desk.blank_forms import form_html
 from destek.desk.forms import (
     BulkForm,
     CannedForm,
@@ -276,9 +277,12 @@ def _page(request: AuthenticatedHttpRequest, ticket: Ticket, **forms: Any) -> Ht
         "clocks": ticket_clocks(ticket, now=timezone.now()),
         "details": labelled(ticket.details),
         "bouncing": FailingAddress.objects.filter(email=ticket.customer.email).first(),
-        "reply": forms.get("reply")
-        or ReplyForm(initial={"status": TicketStatus.PENDING}, auto_id="id_reply_%s"),
-        "note": forms.get("note") or NoteForm(auto_id="id_note_%s"),
+        "reply": form_html(
+            "reply",
+            forms.get("reply")
+            or ReplyForm(initial={"status": TicketStatus.PENDING}, auto_id="id_reply_%s"),
+        ),
+        "note": form_html("note", forms.get("note") or NoteForm(auto_id="id_note_%s")),
         "canned": [
             (canned, render_canned(canned.body, ticket=ticket, agent=user))
             for canned in canned_replies_for(ticket)
@@ -286,11 +290,15 @@ def _page(request: AuthenticatedHttpRequest, ticket: Ticket, **forms: Any) -> Ht
         "merge": forms.get("merge") or MergeForm(auto_id="id_merge_%s"),
         "previous": previous,
         "next": following,
-        "fields": forms.get("fields")
-        or TicketFieldsForm(
-            initial={"priority": ticket.priority, "department": ticket.department_id}
+        "fields": form_html(
+            "fields",
+            forms.get("fields")
+            or TicketFieldsForm(
+                initial={"priority": ticket.priority, "department": ticket.department_id}
+            ),
+            variant=(ticket.priority, ticket.department_id),
         ),
-        "close": forms.get("close") or CloseForm(),
+        "close": form_html("close", forms.get("close") or CloseForm()),
         "error": forms.get("error"),
         **upload_limits(),
     }

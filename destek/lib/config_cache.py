@@ -11,7 +11,9 @@ every other process asks the shared cache for the version at most every
 
 What a transaction loads after changing a watched model is not kept: it may be rolled back.
 When the shared cache does not answer, nothing is kept and every read goes to the database,
-which is slower but never stale.
+which is slower but never stale. A bump lost to a shared-cache blip at the moment of a save
+would leave other processes' copies in place, so no copy is kept longer than
+`DESTEK_CONFIG_MAX_AGE_S` (300 by default) whatever the version says.
 
 Values handed out are shared by the threads of a process: callers must not change them.
 """
@@ -40,7 +42,7 @@ T = TypeVar("T")
 class _State:
     def __init__(self) -> None:
         self.lock = threading.Lock()
-        self.values: dict[str, tuple[int, Any]] = {}
+        self.values: dict[str, tuple[int, float, Any]] = {}  # version, loaded at, value
         self.version: int | None = None
         self.checked_at = 0.0
 
@@ -102,13 +104,14 @@ def cached(name: str, load: Callable[[], T]) -> T:
     if version is None:
         return load()
     kept = _state.values.get(name)
-    if kept is not None and kept[0] == version:
-        value: T = kept[1]
+    now = time.monotonic()
+    if kept is not None and kept[0] == version and now - kept[1] < settings.DESTEK_CONFIG_MAX_AGE_S:
+        value: T = kept[2]
         return value
     value = load()
     with _state.lock:
         if _state.version == version:
-            _state.values[name] = (version, value)
+            _state.values[name] = (version, now, value)
     return value
 
 

@@ -88,9 +88,10 @@ def _write(rows: list[Delivery]) -> None:
         return
     Delivery.objects.bulk_create(rows)
     ids = [row.pk for row in rows]
+    mail = any(row.transport == Transport.EMAIL for row in rows)
     # robust: the rows are committed whatever happens to the queue; if Redis is down the
     # outbox sweep sends them later, and the customer's request must not fail for that.
-    transaction.on_commit(lambda: deliver_many(ids), robust=True)
+    transaction.on_commit(lambda: deliver_many(ids, mail=mail), robust=True)
 
 
 def _queue(row: Delivery) -> Delivery:

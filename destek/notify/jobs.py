@@ -397,9 +397,12 @@ def deliver(delivery_id: int) -> str:
 
 
 @db_task(retries=0)
-def deliver_many(delivery_ids: list[int]) -> list[str]:
-    """The mails one change queued, over one SMTP connection."""
+def deliver_many(delivery_ids: list[int], mail: bool = True) -> list[str]:
+    """The mails (and SMS) one change queued, over one SMTP connection, opened only when
+    there is a mail among them (`mail`)."""
     try:
+        if not mail:
+            return [deliver_now(pk) for pk in delivery_ids]
         return _with_connection(lambda smtp: [deliver_now(pk, smtp=smtp) for pk in delivery_ids])
     except DatabaseError as exc:
         return [_database_away("outbox: deliver", exc)]

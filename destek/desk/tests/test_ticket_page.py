@@ -210,3 +210,30 @@ def test_the_page_shows_business_time_left_in_words(desk: Client, users: dict[st
     assert re.search(r"First response: 3 hrs, 30 mins left", page), re.findall(
         r'<li class="badge">[^<]*', page
     )
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_forms_kept_per_process_show_each_tickets_own_fields_and_renamed_departments(
+    demo: None,
+) -> None:
+    """Committed, as in production, so the untouched forms are kept between pages: each
+    ticket still shows its own priority, and a department renamed in the admin shows at once."""
+    users = {u.email.split("@")[0]: u for u in User.objects.all()}
+    desk = Client()
+    desk.force_login(users["agent"])
+    desk.cookies["django_language"] = "en"
+    calm = filed(users, "Export fails")
+    urgent = filed(users, "Invoice page is blank")
+    actions.change_priority(urgent, actor=Actor.of(users["agent"]), priority="high")
+
+    def page(ticket: Ticket) -> str:
+        return desk.get(f"/desk/tickets/{ticket.number}/").content.decode()
+
+    for _ in range(2):  # the second time from what the process kept
+        assert '<option value="normal" selected>' in page(calm)
+        assert '<option value="high" selected>' in page(urgent)
+    department = calm.department
+    department.name = "Technical support"
+    department.names = {}
+    department.save()
+    assert ">Technical support</option>" in page(calm)

@@ -7,6 +7,7 @@ import json
 from collections.abc import Iterator
 from datetime import timedelta
 from typing import Any
+from unittest import mock
 
 import httpx
 import pytest
@@ -16,7 +17,8 @@ from django.test import Client
 from django.utils import timezone
 
 from destek.accounts.models import User
-from destek.notify import sms
+from destek.notify import jobs, sms
+from destek.notify.actions import queue_sms
 from destek.notify.jobs import is_permanent, sweep_outbox_now
 from destek.notify.models import Delivery
 from destek.notify.tests.gateway import Gateway, running_gateway
@@ -276,3 +278,21 @@ def test_a_malformed_gateway_configuration_is_a_system_check_warning(settings: A
     assert any("not JSON" in m for m in messages)
     settings.DESTEK_SMS_GATEWAY_URL = ""
     assert not [m for m in run_checks() if m.id == "destek.W101"], "SMS off: nothing to check"
+
+
+def test_an_sms_alone_is_sent_without_opening_a_mail_connection(
+    gateway: Gateway, django_capture_on_commit_callbacks: Any
+) -> None:
+    with (
+        mock.patch.object(jobs, "get_connection") as smtp,
+        django_capture_on_commit_callbacks(execute=True),
+    ):
+        queue_sms(
+            to=PHONE,
+            template="agent_reply",
+            context={"number": "#1", "link": "http://127.0.0.1:8000/my/tickets/1/"},
+            language="en",
+        )
+    assert len(gateway.requests) == 1, "the SMS went out"
+    smtp.assert_not_called()
+    assert sms_rows().get().status == "sent"

@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 from datetime import timedelta
 from typing import Any
+from unittest import mock
 
 import pyotp
 import pytest
@@ -132,6 +133,20 @@ def new_client_post(browser: Browser, url: str) -> Any:
     response = other.post(url, {"password": STRONG})
     assert not other.signed_in()
     return response
+
+
+def test_a_sign_up_that_draws_a_taken_customer_number_still_opens_the_account(
+    browser: Browser, outbox: list[EmailMessage], users: dict[str, User]
+) -> None:
+    taken = users["customer"].customer_number
+    draws = iter([taken, "7654321"])
+    with mock.patch("destek.accounts.models.new_customer_number", lambda: next(draws)):
+        response = sign_up(browser)
+    assert response.status_code == 302
+    assert User.objects.get(email="leyla@example.org").customer_number == "7654321"
+    assert [m.subject for m in mails_to(outbox, "leyla@example.org")] == [
+        "Confirm your e-mail address"
+    ]
 
 
 def test_the_sign_up_form_preselects_the_current_language_and_checks_the_password(

@@ -93,3 +93,18 @@ def test_a_shared_cache_outage_is_asked_about_once_per_interval_not_on_every_rea
             assert config_cache.cached("test:down", load) == "fresh"
     assert down.call_count == 1, "one attempt (and one log line) per interval"
     assert len(calls) == 5, "nothing is kept while the version is unknown"
+
+
+def test_a_change_whose_announcement_was_lost_is_seen_once_the_copy_is_too_old(
+    settings: Any,
+) -> None:
+    settings.DESTEK_CONFIG_RECHECK_MS = 60_000
+    settings.DESTEK_CONFIG_MAX_AGE_S = 300
+    Department.objects.create(name="Sales", slug="sales")
+    assert [d.slug for d in config.departments()] == ["sales"]
+    # Another process saved a department while the shared cache was down: its version bump
+    # was lost, so nothing tells this process.
+    Department.objects.bulk_create([Department(name="Billing", slug="billing", position=5)])
+    assert [d.slug for d in config.departments()] == ["sales"]
+    settings.DESTEK_CONFIG_MAX_AGE_S = 0  # the copy has grown older than the longest kept
+    assert [d.slug for d in config.departments()] == ["sales", "billing"]

@@ -24,7 +24,7 @@ pytestmark = pytest.mark.django_db(transaction=True)
 @pytest.fixture
 def jobs(monkeypatch: pytest.MonkeyPatch) -> list[list[int]]:
     handed: list[list[int]] = []
-    monkeypatch.setattr(outbox, "deliver_many", handed.append)
+    monkeypatch.setattr(outbox, "deliver_many", lambda ids, mail=True: handed.append(ids))
     return handed
 
 
