@@ -49,6 +49,7 @@ INSTALLED_APPS = [
     "destek.sla",
     "destek.notify",
     "destek.mail",
+    "destek.chat",
     "destek.kb",
     "destek.api",
     "destek.portal",

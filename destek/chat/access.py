@@ -1,0 +1,42 @@
+"""The one door to a chat: a visitor with the chat's token, its signed-in customer, or an agent
+of its department (admins: all). Anyone else gets Chat.DoesNotExist, whatever the id."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+
+from destek.accounts.models import User
+from destek.chat.models import Chat
+from destek.tickets.models import agent_department_ids
+
+TOKEN_PREFIX = "dcv_"
+
+
+def new_visitor_token() -> tuple[str, str]:
+    """A raw visitor token (shown once, to the visitor's browser) and the hash that is kept."""
+    raw = TOKEN_PREFIX + secrets.token_urlsafe(32)
+    return raw, hash_visitor_token(raw)
+
+
+def hash_visitor_token(raw: str) -> str:
+    return hashlib.sha256(raw.encode()).hexdigest()
+
+
+def chat_for_visitor(chat_id: int, raw_token: str) -> Chat:
+    if not raw_token.startswith(TOKEN_PREFIX) or len(raw_token) > 100:
+        raise Chat.DoesNotExist
+    return Chat.objects.select_related("ticket", "department").get(
+        pk=chat_id, visitor_token_hash=hash_visitor_token(raw_token)
+    )
+
+
+def chat_for_user(chat_id: int, user: User) -> Chat:
+    chat = Chat.objects.select_related("ticket", "department").get(pk=chat_id)
+    if user.is_admin:
+        return chat
+    if user.is_agent and chat.department_id in agent_department_ids(user):
+        return chat
+    if user.is_customer and chat.visitor_id == user.pk:
+        return chat
+    raise Chat.DoesNotExist
