@@ -35,7 +35,9 @@ def in_serving_order(chats: QuerySet[Chat]) -> QuerySet[Chat]:
 
 def waiting(department_id: int) -> QuerySet[Chat]:
     """The department's waiting chats, next served first."""
-    return in_serving_order(Chat.objects.filter(state=ChatState.WAITING, department_id=department_id))
+    return in_serving_order(
+        Chat.objects.filter(state=ChatState.WAITING, department_id=department_id)
+    )
 
 
 def position(chat: Chat) -> int | None:

@@ -12,7 +12,7 @@ from destek.tickets.access import customer_may_see_message
 from destek.tickets.choices import AuthorKind, Channel
 from destek.tickets.models import Message, Ticket
 
-ROLES = {
+ROLES: dict[str, str] = {
     AuthorKind.CUSTOMER: AuthorRole.VISITOR,
     AuthorKind.AGENT: AuthorRole.AGENT,
     AuthorKind.SYSTEM: AuthorRole.SYSTEM,

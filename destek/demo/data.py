@@ -130,8 +130,9 @@ def _calendar(
 
 
 def load_service_levels() -> None:
-    """The seeds' promises: live chat 1 minute, VIP 15 minutes and critical 60 minutes around the clock, high 2
-    business hours, e-mail 3, standard 4 on Baku office hours, resolution in 3 business days."""
+    """The seeds' promises: live chat 1 minute, VIP 15 minutes and critical 60 minutes around
+    the clock, high 2 business hours, e-mail 3, standard 4 on Baku office hours, resolution in
+    3 business days."""
     office = _calendar("Baku office", "Asia/Baku", "AZ", range(5), 9, 18)
     _calendar("Phone", "Asia/Baku", "AZ", range(5), 9, 21)
     always = _calendar("24/7", "UTC", "", range(7), 0, 24)

@@ -139,7 +139,9 @@ def test_messages_go_both_ways_and_internal_notes_never_reach_the_visitor(
     )
     assert sent.status_code == 201, sent.content
     number = chat["ticket"]["number"]
-    note = agent.post(f"tickets/{number}/messages", {"body": "Looks like a VAT bug", "internal": True})
+    note = agent.post(
+        f"tickets/{number}/messages", {"body": "Looks like a VAT bug", "internal": True}
+    )
     assert note.status_code == 201
     reply = agent.post(f"tickets/{number}/messages", {"body": "Let me check invoice 4411."})
     assert reply.status_code == 201
@@ -257,8 +259,9 @@ def test_a_visitor_writing_too_fast_is_asked_to_wait(
     online(agent)
     chat = start(anonymous)
     codes = [
-        anonymous.post(f"chats/{chat['id']}/messages", {"body": f"m{i}"}, headers=as_visitor(chat))
-        .status_code
+        anonymous.post(
+            f"chats/{chat['id']}/messages", {"body": f"m{i}"}, headers=as_visitor(chat)
+        ).status_code
         for i in range(3)
     ]
     assert codes == [201, 201, 429]
