@@ -93,7 +93,18 @@ class ChatAuth(APIKeyHeader):
         return None  # never called: __call__ decides
 
 
+class AgentAuth(ChatAuth):
+    """The agents' routes: signed in (401 otherwise) as an agent (403 otherwise), checked
+    before the request's body is read."""
+
+    def __call__(self, request: HttpRequest) -> Caller:
+        caller = super().__call__(request)
+        _agent(caller)
+        return caller
+
+
 chat_auth = ChatAuth()
+agent_auth = AgentAuth()
 
 
 class ErrorOut(Schema):
@@ -127,7 +138,9 @@ def _visitor_only(side: str) -> None:
 
 
 def _agent(caller: Caller) -> User:
-    if caller.user is None or not caller.user.is_agent:
+    if caller.user is None:
+        raise AuthenticationError
+    if not caller.user.is_agent:
         raise ActionRefused("agents_only", _("Only agents take chats."), status=403)
     return caller.user
 
@@ -492,7 +505,7 @@ def _open(chat: Chat) -> None:
 
 @router.put(
     "/agents/me/presence",
-    auth=chat_auth,
+    auth=agent_auth,
     response={200: PresenceOut, 403: ErrorOut, 422: ErrorOut},
     summary="Agents: online, away or offline; sending `online` again is the heartbeat",
 )
@@ -508,7 +521,7 @@ def put_presence(request: HttpRequest, payload: PresenceIn) -> dict[str, Any]:
 
 @router.get(
     "/chats",
-    auth=chat_auth,
+    auth=agent_auth,
     response={200: ChatPage, 403: ErrorOut},
     summary="Agents: the waiting chats of their departments in serving order, or active ones",
 )
@@ -537,7 +550,7 @@ def list_chats(
 
 @router.post(
     "/chats/{chat_id}/accept",
-    auth=chat_auth,
+    auth=agent_auth,
     response={200: ChatOut, 403: ErrorOut, 404: ErrorOut, 409: ErrorOut},
     summary="Agents: take a waiting chat (409 when another agent has it)",
 )
