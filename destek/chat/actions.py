@@ -7,7 +7,7 @@ Each action runs in one transaction; the events it appends are published once it
 from __future__ import annotations
 
 import secrets
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -388,10 +388,14 @@ def _offer(chat: Chat, now: Any) -> int | None:
     return agent_id
 
 
-def _expire_later(chat_id: int) -> None:
-    from destek.chat.jobs import offer_expires  # the jobs call these actions
+#: Called with a chat's id after an offer is committed: `chat.jobs` (which calls these
+#: actions, so they cannot import it) adds the job that hands the offer on when it runs out.
+offer_made: list[Callable[[int], None]] = []
 
-    offer_expires.schedule((chat_id,), delay=settings.DESTEK_CHAT_OFFER_SECONDS + 1)
+
+def _expire_later(chat_id: int) -> None:
+    for hook in offer_made:
+        hook(chat_id)
 
 
 @transaction.atomic

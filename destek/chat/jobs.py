@@ -23,6 +23,13 @@ def offer_expires(chat_id: int) -> None:
     actions.reoffer(chat_id)
 
 
+def _schedule_expiry(chat_id: int) -> None:
+    offer_expires.schedule((chat_id,), delay=settings.DESTEK_CHAT_OFFER_SECONDS + 1)
+
+
+actions.offer_made.append(_schedule_expiry)
+
+
 @db_periodic_task(crontab(minute="*"))
 def sweep_chats() -> None:
     sweep()
