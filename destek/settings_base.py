@@ -373,6 +373,19 @@ DESTEK_SMS_DEFAULT_REGION = env_str("DESTEK_SMS_DEFAULT_REGION", "AZ").strip().u
 DESTEK_TICKETS_PER_HOUR = env_int("DESTEK_TICKETS_PER_HOUR", 30, minimum=1)
 DESTEK_MESSAGES_PER_HOUR = env_int("DESTEK_MESSAGES_PER_HOUR", 240, minimum=1)
 DESTEK_API_PAGE_SIZE = env_int("DESTEK_API_PAGE_SIZE", 50, minimum=1)
+# Live chat (destek/chat/queue.py, actions.py). The chat calendar is the name of a business
+# calendar (sla); empty: chat is open around the clock whenever an agent is online.
+DESTEK_CHAT_CALENDAR = env_str("DESTEK_CHAT_CALENDAR", "24/7" if DESTEK_DEMO else "")
+DESTEK_CHAT_MAX_QUEUE = env_int("DESTEK_CHAT_MAX_QUEUE", 20, minimum=1)
+DESTEK_CHAT_HEARTBEAT_SECONDS = env_int("DESTEK_CHAT_HEARTBEAT_SECONDS", 60, minimum=5)
+DESTEK_CHAT_MAX_PER_AGENT = env_int("DESTEK_CHAT_MAX_PER_AGENT", 3, minimum=1)
+DESTEK_CHAT_OFFER_SECONDS = env_int("DESTEK_CHAT_OFFER_SECONDS", 30, minimum=5)
+DESTEK_CHAT_WAIT_SAMPLE = env_int("DESTEK_CHAT_WAIT_SAMPLE", 20, minimum=1)
+DESTEK_CHAT_BODY_MAX = env_int("DESTEK_CHAT_BODY_MAX", 5000, minimum=100)
+DESTEK_CHAT_STARTS_PER_HOUR = env_int("DESTEK_CHAT_STARTS_PER_HOUR", 5, minimum=1)
+DESTEK_CHAT_STARTS_PER_IP_HOUR = env_int("DESTEK_CHAT_STARTS_PER_IP_HOUR", 20, minimum=1)
+DESTEK_CHAT_MESSAGES_PER_MINUTE = env_int("DESTEK_CHAT_MESSAGES_PER_MINUTE", 30, minimum=1)
+DESTEK_CHAT_MESSAGES_PER_IP_MINUTE = env_int("DESTEK_CHAT_MESSAGES_PER_IP_MINUTE", 120, minimum=1)
 # API tokens end after this many days without use; each person keeps at most this many.
 DESTEK_API_TOKEN_IDLE_DAYS = env_int("DESTEK_API_TOKEN_IDLE_DAYS", 30, minimum=1)
 DESTEK_API_TOKENS_PER_USER = env_int("DESTEK_API_TOKENS_PER_USER", 10, minimum=1)

@@ -14,6 +14,7 @@ from ninja.errors import AuthenticationError, HttpError, ValidationError
 
 from destek.api.accounts import router as accounts_router
 from destek.api.auth import BearerAuth
+from destek.api.chats import router as chats_router
 from destek.api.kb import router as kb_router
 from destek.api.reports import router as reports_router
 from destek.api.tickets import router as tickets_router
@@ -67,6 +68,7 @@ api = DestekAPI(
 )
 api.add_router("/auth", accounts_router)
 api.add_router("/", tickets_router)
+api.add_router("/", chats_router)
 api.add_router("/reports", reports_router)
 api.add_router("/kb", kb_router)
 

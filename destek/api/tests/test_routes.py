@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -9,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver
 
@@ -41,6 +43,21 @@ API_ROUTES = {
     ("GET", "/reports/sla"): "agent",
     ("GET", "/kb/search"): "public",
     ("GET", "/kb/suggest"): "public",
+    # Live chat: anyone starts one; a chat's own routes answer its visitor (the chat's token,
+    # or the customer signed in) and its department's agents, and 404 to anyone else.
+    ("POST", "/chats"): "public",
+    ("GET", "/chats"): "agent",
+    ("GET", "/chats/{chat_id}"): "visitor",
+    ("POST", "/chats/{chat_id}/messages"): "visitor",
+    ("GET", "/chats/{chat_id}/events"): "visitor",
+    ("POST", "/chats/{chat_id}/typing"): "visitor",
+    ("POST", "/chats/{chat_id}/seen"): "visitor",
+    ("POST", "/chats/{chat_id}/rating"): "visitor",
+    ("POST", "/chats/{chat_id}/end"): "visitor",
+    ("POST", "/chats/{chat_id}/attachments"): "visitor",
+    ("GET", "/chats/{chat_id}/attachments/{attachment_id}"): "visitor",
+    ("POST", "/chats/{chat_id}/accept"): "agent",
+    ("PUT", "/agents/me/presence"): "agent",
 }
 
 #: Django URL patterns outside the API (by their route prefix).
@@ -82,16 +99,32 @@ def test_every_url_pattern_is_classified() -> None:
 def concrete(path: str) -> str:
     return "/api/v1" + path.replace("{number}", "10000001").replace(
         "{attachment_id}", "00000000-0000-0000-0000-000000000000"
-    )
+    ).replace("{chat_id}", "1")
 
 
 @pytest.mark.django_db
 @pytest.mark.parametrize(
-    ("method", "path"), sorted(k for k, v in API_ROUTES.items() if v != "public")
+    ("method", "path"), sorted(k for k, v in API_ROUTES.items() if v not in ("public", "visitor"))
 )
 def test_protected_api_routes_refuse_the_anonymous(method: str, path: str) -> None:
     response = Client().generic(method, concrete(path), "{}", content_type="application/json")
     assert response.status_code == 401
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("method", "path"), sorted(k for k, v in API_ROUTES.items() if v == "visitor")
+)
+def test_a_chats_routes_show_nothing_to_a_caller_without_its_token(method: str, path: str) -> None:
+    if path.endswith("/attachments"):
+        file = SimpleUploadedFile("a.txt", b"a", content_type="text/plain")
+        response = Client().post(concrete(path), {"file": file})
+    else:
+        body = {"body": "hello", "rating": 5, "up_to": 1}
+        response = Client().generic(
+            method, concrete(path), json.dumps(body), content_type="application/json"
+        )
+    assert response.status_code == 404
 
 
 @pytest.mark.django_db
@@ -100,7 +133,7 @@ def test_customer_only_and_agent_only_routes_refuse_the_other_role(
 ) -> None:
     number = customer.file_ticket()["number"]
     for (method, path), who in API_ROUTES.items():
-        url = path.replace("{number}", str(number)).lstrip("/")
+        url = path.replace("{number}", str(number)).replace("{chat_id}", "1").lstrip("/")
         if who == "customer":
             assert agent.request(method.lower(), url, {}).status_code == 403, path
         if who == "agent":

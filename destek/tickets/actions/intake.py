@@ -49,6 +49,7 @@ from destek.tickets.models import (
     TicketEvent,
 )
 from destek.tickets.routing import route
+from destek.tickets.signals import message_added
 
 SUBJECT_MAX = 250
 
@@ -193,6 +194,8 @@ def create_ticket(
     notify_customer: bool = True,
     notify_address: str = "",
     details: Mapping[str, Any] | None = None,
+    intake_rules: bool = True,
+    contact_address: str = "",
 ) -> Ticket:
     """File a ticket for `customer` (by the customer, or by an agent for a phone call).
 
@@ -201,6 +204,12 @@ def create_ticket(
     `details` are the diagnostic fields of `tickets.details`. A form that collects them (the
     portal, or an API client sending `details`) must give, for critical urgency, the server or
     order and the service; a client that sends no details at all is not asked for them.
+
+    `intake_rules=False` skips the rules for a filed form (generic subjects, duplicates): a
+    chat opens with "hello", and its subject is made by the caller. `contact_address` is where
+    the ticket's mail goes for a contact made for one conversation (a chat visitor who gave an
+    address): the caller vouches that it is the only address that contact has, so it is not
+    checked against the account's verified ones.
     """
     if not customer.is_customer:
         raise ActionRefused("not_a_customer", _("Tickets are filed for customers."))
@@ -217,7 +226,7 @@ def create_ticket(
     # PostgreSQL cannot both pass the duplicate check (SQLite serialises writers anyway). The
     # same statement reads where the customer's mail goes, for the confirmation.
     lock_with_addresses(customer)
-    if filed_by is None:
+    if filed_by is None and intake_rules:
         check_intake(customer, subject, body)
     if department is None:
         department = config.default_department()
@@ -225,7 +234,10 @@ def create_ticket(
             raise ActionRefused("no_department", _("No department accepts tickets yet."))
     if related_to is not None and related_to.customer_id != customer.pk:
         raise Ticket.DoesNotExist
-    notify_address = check_notify_address(customer, notify_address)
+    if contact_address:
+        notify_address = contact_address.strip().lower()
+    else:
+        notify_address = check_notify_address(customer, notify_address)
     declined = _critical_declined(customer) if declared else ""
     routing = route(
         subject=subject,
@@ -327,6 +339,7 @@ def create_ticket(
         )
     TicketEvent.objects.bulk_create(events)
     notifications.ticket_created(ticket, message)
+    message_added.send(sender=Message, ticket=ticket, message=message)
     return ticket
 
 

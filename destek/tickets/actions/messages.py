@@ -41,6 +41,7 @@ from destek.tickets.choices import (
     Verification,
 )
 from destek.tickets.models import Attachment, Message, Ticket
+from destek.tickets.signals import message_added
 
 #: After answering a nudge, further nudges within this time get no second automatic answer.
 NUDGE_QUIET = timedelta(hours=1)
@@ -91,8 +92,13 @@ def add_message(
             raise ActionRefused(
                 "forbidden", _("Customers cannot write internal notes."), status=403
             )
-        return _customer_message(ticket, author, body, channel, attachments, now)
-    return _agent_message(ticket, author, body, internal, status_after, channel, attachments, now)
+        message = _customer_message(ticket, author, body, channel, attachments, now)
+    else:
+        message = _agent_message(
+            ticket, author, body, internal, status_after, channel, attachments, now
+        )
+    message_added.send(sender=Message, ticket=ticket, message=message)
+    return message
 
 
 def _customer_message(

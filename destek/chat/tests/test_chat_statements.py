@@ -1,0 +1,41 @@
+"""What a visitor's message costs in SQL statements, as production runs it (no test
+transaction around it; BEGIN and COMMIT not counted)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from destek.notify import actions as outbox
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+@pytest.fixture(autouse=True)
+def jobs(monkeypatch: pytest.MonkeyPatch) -> list[list[int]]:
+    """Mail is handed to the worker, whose statements are its own."""
+    handed: list[list[int]] = []
+    monkeypatch.setattr(outbox, "deliver_many", lambda ids, mail=True: handed.append(ids))
+    return handed
+
+
+def test_a_visitor_message_takes_fifteen_statements(anonymous: Any, agent: Any) -> None:
+    agent.request("put", "agents/me/presence", {"status": "online"})
+    chat = anonymous.post("chats", {"body": "My server does not boot"}).json()
+    agent.post(f"chats/{chat['id']}/accept")
+    headers = {"X-Chat-Token": chat["visitor_token"]}
+    anonymous.post(f"chats/{chat['id']}/messages", {"body": "warm up"}, headers=headers)
+    with CaptureQueriesContext(connection) as captured:
+        response = anonymous.post(
+            f"chats/{chat['id']}/messages", {"body": "It stops at the BIOS"}, headers=headers
+        )
+    assert response.status_code == 201
+    sql = [q["sql"] for q in captured.captured_queries]
+    sql = [s for s in sql if not s.startswith(("BEGIN", "COMMIT"))]
+    # the chat and its visitor; savepoint; the ticket locked; message; the status history;
+    # ticket; history; the assignee's mail (thread, outbox); the chat; the message's files;
+    # the event's number (update, read) and the event; release
+    assert len(sql) == 15, "\n".join(s[:160] for s in sql)

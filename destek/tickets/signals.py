@@ -1,0 +1,11 @@
+"""What tickets tell the floors above it, which it may not import."""
+
+from __future__ import annotations
+
+from django.dispatch import Signal
+
+#: Sent inside the transaction of every message written on a ticket by `create_ticket` (the
+#: first message) and `add_message` (replies and internal notes alike), with `ticket` and
+#: `message`. Receivers run in the same transaction: what they write commits or rolls back
+#: with the message. Chat turns the public ones into chat events.
+message_added = Signal()
