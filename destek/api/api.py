@@ -14,6 +14,7 @@ from ninja.errors import AuthenticationError, HttpError, ValidationError
 
 from destek.api.accounts import router as accounts_router
 from destek.api.auth import BearerAuth
+from destek.api.chats_availability import router as chats_availability_router
 from destek.api.kb import router as kb_router
 from destek.api.reports import router as reports_router
 from destek.api.tickets import router as tickets_router
@@ -69,6 +70,8 @@ api.add_router("/auth", accounts_router)
 api.add_router("/", tickets_router)
 api.add_router("/reports", reports_router)
 api.add_router("/kb", kb_router)
+# Before the chat routes: /chats/availability is not a chat id.
+api.add_router("/", chats_availability_router)
 
 
 def error(request: HttpRequest, status: int, code: str, detail: str, **extra: Any) -> HttpResponse:

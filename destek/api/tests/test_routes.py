@@ -41,6 +41,7 @@ API_ROUTES = {
     ("GET", "/reports/sla"): "agent",
     ("GET", "/kb/search"): "public",
     ("GET", "/kb/suggest"): "public",
+    ("GET", "/chats/availability"): "public",
 }
 
 #: Django URL patterns outside the API (by their route prefix).

@@ -17,7 +17,7 @@ def test_every_setting_read_from_the_environment_is_in_env_example() -> None:
     for path in (ROOT / "destek").rglob("*.py"):
         if "tests" in path.parts:
             continue
-        read |= set(re.findall(r'env_(?:str|bool|int|list)\(\s*"([A-Z_]+)"', path.read_text()))
+        read |= set(re.findall(r'env_(?:str|bool|int|list|pairs)\(\s*"([A-Z_]+)"', path.read_text()))
     listed = set(re.findall(r"^([A-Z_]+)=", (ROOT / ".env.example").read_text(), re.M))
     assert read - listed == set()
 
