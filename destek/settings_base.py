@@ -401,8 +401,9 @@ SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
 
 # The chat widget (/chat/widget/) on other sites: the one page that may be framed, by these
-# ancestors (a CSP frame-ancestors source list; "*" = any site); every other page denies it.
-DESTEK_CHAT_FRAME_ANCESTORS = env_str("DESTEK_CHAT_FRAME_ANCESTORS", "*").strip() or "'none'"
+# ancestors (a CSP frame-ancestors source list; "*" = any site; empty = only the portal's own
+# pages); every other page denies it.
+DESTEK_CHAT_FRAME_ANCESTORS = env_str("DESTEK_CHAT_FRAME_ANCESTORS", "*").strip()
 # Sites that vouch for their signed-in users in the widget: name=secret pairs. Each signs
 # "<user_id>:<email>:<timestamp>" with HMAC-SHA256 (README: "Live chat on your own site").
 DESTEK_CHAT_SITES = env_pairs("DESTEK_CHAT_SITES")

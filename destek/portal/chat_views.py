@@ -76,6 +76,15 @@ def _storage_key(known: chat_identity.Identity | None) -> str:
     return f"destek-chat:site:{known.site}:{known.external_id}"
 
 
+def _ancestors() -> str:
+    """Who may frame the widget: the configured sites, and always the portal itself (its
+    chat button opens the widget in a panel)."""
+    allowed = settings.DESTEK_CHAT_FRAME_ANCESTORS.split()
+    if "*" in allowed:
+        return "*"
+    return " ".join(["'self'", *(source for source in allowed if source != "'none'")])
+
+
 @never_cache
 @xframe_options_exempt
 @require_GET
@@ -116,6 +125,6 @@ def widget(request: HttpRequest) -> HttpResponse:
     )
     host = request.get_host()
     response["Content-Security-Policy"] = WIDGET_CSP.format(
-        sockets=f"ws://{host} wss://{host}", ancestors=settings.DESTEK_CHAT_FRAME_ANCESTORS
+        sockets=f"ws://{host} wss://{host}", ancestors=_ancestors()
     )
     return response
