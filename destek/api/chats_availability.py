@@ -55,6 +55,4 @@ def chat_availability(
                 _("There is no department “{slug}”.").format(slug=department),
             )
     found = availability(chosen)
-    return AvailabilityOut(
-        online=found.online, estimated_wait_seconds=found.estimated_wait_seconds
-    )
+    return AvailabilityOut(online=found.online, estimated_wait_seconds=found.estimated_wait_seconds)
