@@ -15,6 +15,7 @@ from typing import Any
 
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
+from django.middleware.csrf import get_token
 from django.shortcuts import render
 from django.utils import translation
 from django.views.decorators.cache import never_cache
@@ -103,6 +104,10 @@ def widget(request: HttpRequest) -> HttpResponse:
         "language": translation.get_language(),
         "identity": chat_identity.issue(known) if known else "",
         "known": known is not None,
+        "known_name": known.name if known else "",
+        "known_email": known.email if known else "",
+        # For a signed-in customer's session (the chat API checks CSRF on session writes).
+        "csrf": get_token(request) if request.user.is_authenticated else "",
         "max_bytes": limits["max_bytes"],
         "max_mb": limits["max_mb"],
         "embedded": request.GET.get("embed") == "1",

@@ -37,6 +37,7 @@
   var TYPING_EVERY_MS = 3000;
   var TYPING_SHOWN_MS = 6000;
   var MAX_BACKOFF_MS = 30000;
+  var PING_MS = 25000;
 
   function $(id) { return document.getElementById(id); }
 
@@ -75,6 +76,8 @@
   function request(method, path, body, token, isForm) {
     var headers = { "Accept": "application/json", "Accept-Language": lang };
     if (token) { headers["X-Chat-Token"] = token; }
+    // A signed-in customer on the portal starts a chat with the session: Django's CSRF check.
+    if (method !== "GET" && config.csrf) { headers["X-CSRFToken"] = config.csrf; }
     var options = { method: method, headers: headers, credentials: "same-origin", cache: "no-store" };
     if (body !== undefined && body !== null) {
       if (isForm) {
@@ -260,7 +263,13 @@
       department: departmentValue() || null,
       facts: browserFacts()
     };
-    if (config.identity) { payload.identity = config.identity; }
+    if (config.identity) {
+      // The identity token is what the server trusts; the name and address travel as well
+      // so a server that does not read the token yet still knows who is writing.
+      payload.identity = config.identity;
+      payload.name = config.known_name || "";
+      payload.email = config.known_email || "";
+    }
     if (!config.known) {
       payload.name = startForm.elements.namedItem("name").value.trim();
       payload.email = startForm.elements.namedItem("email").value.trim();
@@ -447,11 +456,13 @@
     if (Array.isArray(event.attachments) && event.attachments.length) {
       var files = document.createElement("ul");
       files.className = "chat-files";
+      var self = this;
       event.attachments.forEach(function (file) {
         var li = document.createElement("li");
         var link = document.createElement("a");
         link.href = file.url;
-        link.setAttribute("download", "");
+        link.setAttribute("download", file.name || "");
+        link.addEventListener("click", function (click) { self.download(click, file); });
         link.textContent = "📎 " + (file.name || T.attachment);
         li.appendChild(link);
         files.appendChild(li);
@@ -478,6 +489,28 @@
     log.appendChild(item);
     if (nearBottom || author === "visitor") { log.scrollTop = log.scrollHeight; }
     if (author !== "visitor") { this.markSeen(); }
+  };
+
+  /* A chat's file needs the chat token, which a plain link cannot send (and which must not
+     end up in an address): fetched with the header, then saved from memory. */
+  Chat.prototype.download = function (click, file) {
+    if (String(file.url).indexOf(config.api + "/chats/") !== 0) { return; }
+    click.preventDefault();
+    fetch(file.url, { headers: { "X-Chat-Token": this.token }, credentials: "same-origin" }).then(function (response) {
+      if (!response.ok) { throw new ApiError(response.status, ""); }
+      return response.blob();
+    }).then(function (blob) {
+      var url = URL.createObjectURL(blob);
+      var save = document.createElement("a");
+      save.href = url;
+      save.download = file.name || "";
+      document.body.appendChild(save);
+      save.click();
+      save.remove();
+      setTimeout(function () { URL.revokeObjectURL(url); }, 10000);
+    }).catch(function (error) {
+      showError($("chat-send-error"), reason(error, fill(T.file_failed, { name: file.name || "" })));
+    });
   };
 
   Chat.prototype.renderQueue = function (position, wait) {
@@ -546,26 +579,38 @@
     var socket;
     try { socket = new WebSocket(url); } catch (error) { this.scheduleReconnect(); return; }
     this.socket = socket;
+    var heartbeat = null;
+    var answered = true;
     socket.addEventListener("open", function () {
       self.socketOpen = true;
       self.backoff = 1000;
       self.stopPolling();
       $("chat-connection").textContent = "";
+      // A connection that died without a close (a sleeping laptop, a proxy) is found by a
+      // ping that gets no pong; the server also catches up from the database on a ping.
+      heartbeat = setInterval(function () {
+        if (!answered) { socket.close(); return; }
+        answered = false;
+        try { socket.send(JSON.stringify({ type: "ping" })); } catch (error) { socket.close(); }
+      }, PING_MS);
     });
     socket.addEventListener("message", function (message) {
       var data;
       try { data = JSON.parse(message.data); } catch (error) { return; }
+      answered = true;
       if (Array.isArray(data)) { data.forEach(function (one) { self.receive(one); }); } else { self.receive(data); }
     });
     socket.addEventListener("close", function (close) {
+      clearInterval(heartbeat);
+      if (self.socket !== socket) { return; }  // closed by disconnect(): nothing to redo
       var wasOpen = self.socketOpen;
       self.socket = null;
       self.socketOpen = false;
       if (self.ended) { return; }
-      // 4404/4403: the chat is not this token's (or no longer exists): polling will say.
       if (wasOpen) { $("chat-connection").textContent = T.reconnecting; }
       self.startPolling();
-      if (close.code !== 4403 && close.code !== 4404) { self.scheduleReconnect(); }
+      // 4400/4404: a wrong `after`, or the chat is not this token's: polling will say.
+      if (close.code !== 4400 && close.code !== 4404) { self.scheduleReconnect(); }
     });
   };
 
@@ -625,17 +670,25 @@
 
   /* --- typing, seen ------------------------------------------------------------------------- */
 
+  /* Typing and seen are hints: over the socket when it is open, else over HTTP. */
+  Chat.prototype.hint = function (frame, path, body) {
+    if (this.socketOpen) {
+      try { this.socket.send(JSON.stringify(frame)); return; } catch (error) { /* fall through */ }
+    }
+    request("POST", this.path(path), body, this.token).catch(function () { /* a hint only */ });
+  };
+
   Chat.prototype.typing = function () {
     var now = Date.now();
     if (now - this.lastTyping < TYPING_EVERY_MS || this.ended || !this.id) { return; }
     this.lastTyping = now;
-    request("POST", this.path("/typing"), {}, this.token).catch(function () { /* a hint only */ });
+    this.hint({ type: "typing" }, "/typing", {});
   };
 
   Chat.prototype.markSeen = function () {
     if (document.hidden || this.ended || !this.id || this.lastSeq <= this.seenSent) { return; }
     this.seenSent = this.lastSeq;
-    request("POST", this.path("/seen"), { up_to: this.lastSeq }, this.token).catch(function () { /* a hint only */ });
+    this.hint({ type: "seen", up_to: this.lastSeq }, "/seen", { up_to: this.lastSeq });
   };
 
   /* --- sending ------------------------------------------------------------------------------ */
@@ -735,7 +788,7 @@
     var self = this;
     var button = $("chat-end");
     button.disabled = true;
-    return request("POST", this.path("/end"), { transcript: Boolean(transcript) }, this.token).then(function () {
+    return request("POST", this.path("/end"), { transcript: Boolean(transcript), keep_open: false }, this.token).then(function () {
       button.disabled = false;
       if (transcript) { $("chat-transcript-status").textContent = T.transcript_sent; }
       if (!self.ended) { self.renderEnded({ continues_as_ticket: false }); }
@@ -797,7 +850,7 @@
   $("chat-transcript").addEventListener("click", function () {
     var button = $("chat-transcript");
     button.disabled = true;
-    request("POST", chat.path("/end"), { transcript: true }, chat.token).then(function () {
+    request("POST", chat.path("/end"), { transcript: true, keep_open: false }, chat.token).then(function () {
       $("chat-transcript-status").textContent = T.transcript_sent;
     }, function (error) {
       button.disabled = false;
