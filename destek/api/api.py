@@ -68,10 +68,10 @@ api = DestekAPI(
 )
 api.add_router("/auth", accounts_router)
 api.add_router("/", tickets_router)
+# Must come before the chat router: otherwise /chats/{chat_id} takes "availability" as an id.
+api.add_router("/", chats_availability_router)
 api.add_router("/reports", reports_router)
 api.add_router("/kb", kb_router)
-# Before the chat routes: /chats/availability is not a chat id.
-api.add_router("/", chats_availability_router)
 
 
 def error(request: HttpRequest, status: int, code: str, detail: str, **extra: Any) -> HttpResponse:
