@@ -14,7 +14,7 @@ import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 
-from destek.lib.env import env_bool, env_int, env_list, env_str
+from destek.lib.env import env_bool, env_int, env_list, env_pairs, env_str
 from destek.lib.paths import data_dir, mail_max_mb, mail_spool_dir
 
 BASE_DIR = Path(__file__).resolve().parent
@@ -412,6 +412,16 @@ SECURE_HSTS_PRELOAD = HTTPS
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
+
+# The chat widget (/chat/widget/) on other sites: the one page that may be framed, by these
+# ancestors (a CSP frame-ancestors source list; "*" = any site; empty = only the portal's own
+# pages); every other page denies it.
+DESTEK_CHAT_FRAME_ANCESTORS = env_str("DESTEK_CHAT_FRAME_ANCESTORS", "*").strip()
+# Sites that vouch for their signed-in users in the widget: name=secret pairs. Each signs
+# "<user_id>:<email>:<timestamp>" with HMAC-SHA256 (README: "Live chat on your own site").
+DESTEK_CHAT_SITES = env_pairs("DESTEK_CHAT_SITES")
+# How old a site's signature may be when the widget opens.
+DESTEK_CHAT_IDENTITY_MAX_AGE = env_int("DESTEK_CHAT_IDENTITY_MAX_AGE", 600, minimum=30)
 
 LOGGING = {
     "version": 1,

@@ -15,6 +15,7 @@ from ninja.errors import AuthenticationError, HttpError, ValidationError
 from destek.api.accounts import router as accounts_router
 from destek.api.auth import BearerAuth
 from destek.api.chats import router as chats_router
+from destek.api.chats_availability import router as chats_availability_router
 from destek.api.kb import router as kb_router
 from destek.api.reports import router as reports_router
 from destek.api.tickets import router as tickets_router
@@ -68,6 +69,8 @@ api = DestekAPI(
 )
 api.add_router("/auth", accounts_router)
 api.add_router("/", tickets_router)
+# Must come before the chat router: otherwise /chats/{chat_id} takes "availability" as an id.
+api.add_router("/", chats_availability_router)
 api.add_router("/", chats_router)
 api.add_router("/reports", reports_router)
 api.add_router("/kb", kb_router)

@@ -69,3 +69,18 @@ def env_list(name: str, default: list[str] | None = None) -> list[str]:
     if value is None:
         return list(default or [])
     return [item.strip() for item in value.split(",") if item.strip()]
+
+
+def env_pairs(name: str) -> dict[str, str]:
+    """`name=value` pairs separated by commas, e.g. `shop=s3cr3t,blog=0th3r`: each name once,
+    neither part empty (a value may contain `=`)."""
+    pairs: dict[str, str] = {}
+    for item in env_list(name):
+        key, sep, value = item.partition("=")
+        key, value = key.strip(), value.strip()
+        if not sep or not key or not value:
+            raise _wrong(f"{name}: {key or item!r} is not a name=value pair.")
+        if key in pairs:
+            raise _wrong(f"{name}: {key!r} is given twice.")
+        pairs[key] = value
+    return pairs

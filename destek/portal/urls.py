@@ -3,7 +3,7 @@ from __future__ import annotations
 from django.urls import path
 
 from destek.portal import account_views as account
-from destek.portal import confirm, views
+from destek.portal import chat_views, confirm, views
 
 app_name = "portal"
 
@@ -45,6 +45,7 @@ urlpatterns = [
         name="status_attachment",
     ),
     path("attachments/<uuid:public_id>/", views.attachment, name="attachment"),
+    path("chat/widget/", chat_views.widget, name="chat_widget"),
     path("sign-out/", views.sign_out, name="logout"),
     path("my/tickets/", views.tickets, name="tickets"),
     path("my/tickets/new/", views.new_ticket, name="new"),

@@ -58,6 +58,7 @@ API_ROUTES = {
     ("GET", "/chats/{chat_id}/attachments/{attachment_id}"): "visitor",
     ("POST", "/chats/{chat_id}/accept"): "agent",
     ("PUT", "/agents/me/presence"): "agent",
+    ("GET", "/chats/availability"): "public",
 }
 
 #: Django URL patterns outside the API (by their route prefix).

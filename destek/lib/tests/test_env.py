@@ -17,7 +17,8 @@ def test_every_setting_read_from_the_environment_is_in_env_example() -> None:
     for path in (ROOT / "destek").rglob("*.py"):
         if "tests" in path.parts:
             continue
-        read |= set(re.findall(r'env_(?:str|bool|int|list)\(\s*"([A-Z_]+)"', path.read_text()))
+        pattern = r'env_(?:str|bool|int|list|pairs)\(\s*"([A-Z_]+)"'
+        read |= set(re.findall(pattern, path.read_text()))
     listed = set(re.findall(r"^([A-Z_]+)=", (ROOT / ".env.example").read_text(), re.M))
     assert read - listed == set()
 
@@ -116,3 +117,18 @@ def test_the_rate_limit_counts_in_redis_in_one_round_trip_and_expires(
         assert len(keys) == 2 and all(0 < client.ttl(key) <= 61 for key in keys)
     finally:
         backend.clear()
+
+
+def test_name_value_pairs_parse_and_a_broken_pair_stops_start_up(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from destek.lib.env import env_pairs
+
+    monkeypatch.setenv("DESTEK_P", "shop=s3=cr3t, blog = other")
+    assert env_pairs("DESTEK_P") == {"shop": "s3=cr3t", "blog": "other"}
+    monkeypatch.setenv("DESTEK_P", "shop=a,shop=b")
+    with pytest.raises(ImproperlyConfigured, match="DESTEK_P"):
+        env_pairs("DESTEK_P")
+    monkeypatch.setenv("DESTEK_P", "shop")
+    with pytest.raises(ImproperlyConfigured, match="DESTEK_P"):
+        env_pairs("DESTEK_P")
