@@ -32,7 +32,7 @@ from destek.accounts.models import User
 from destek.api.auth import activate_language
 from destek.chat import actions as chat_actions
 from destek.chat import events as chat_events
-from destek.chat import queue
+from destek.chat import identity, queue
 from destek.chat.access import chat_for_user, chat_for_visitor
 from destek.chat.choices import AuthorRole, ChatState
 from destek.chat.models import AgentPresence, Chat
@@ -165,6 +165,8 @@ class ChatIn(Schema):
     department: str | None = Field(default=None, max_length=50)
     facts: dict[str, str] | None = None
     attachments: list[uuid.UUID] = Field(default_factory=list, max_length=10)
+    # The widget page's signed identity (a signed-in customer, or a user a site vouched for).
+    identity: str | None = Field(default=None, max_length=2000)
 
 
 class ChatStartOut(Schema):
@@ -226,6 +228,8 @@ class PresenceOut(Schema):
 
 class EndIn(Schema):
     keep_open: bool = False
+    # Mail the conversation to the visitor's address once it has ended (once per chat).
+    transcript: bool = False
 
 
 class SeenIn(Schema):
@@ -305,6 +309,14 @@ def start_chat(request: HttpRequest, payload: ChatIn) -> Status[Any]:
         raise ActionRefused(
             "customers_only", _("Agents answer chats; they do not start them."), status=403
         )
+    if payload.identity and customer is None:
+        vouched = identity.read(payload.identity)
+        if vouched is None:
+            raise ActionRefused(
+                "identity_expired",
+                _("Your sign-in for the chat has expired. Please reload the page."),
+            )
+        customer = chat_actions.customer_for_identity(vouched)
     email = (payload.email or "").strip().lower()
     if email and "@" not in email:
         raise ActionRefused("invalid_email", _("Enter a valid e-mail address."), field="email")
@@ -452,6 +464,8 @@ def end_chat(request: HttpRequest, chat_id: int, payload: EndIn | None = None) -
     if side == AuthorRole.VISITOR:
         by = chat.visitor
     ended = chat_actions.end(chat, by=by, keep_open=payload.keep_open if payload else False)
+    if payload is not None and payload.transcript and side == AuthorRole.VISITOR:
+        chat_actions.send_transcript(ended)
     return _chat_json(_reloaded(ended), caller.user)
 
 

@@ -19,14 +19,17 @@ from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
 from destek.accounts.choices import Role, Tier
-from destek.accounts.models import User
+from destek.accounts.models import User, normalize_email
 from destek.chat import events, queue
 from destek.chat.access import new_visitor_token
 from destek.chat.choices import AuthorRole, ChatState, EventType, Presence
+from destek.chat.identity import Identity
 from destek.chat.models import AgentPresence, Chat
 from destek.chat.receivers import append_message
 from destek.lib.errors import ActionRefused
 from destek.lib.text import strip_invisible
+from destek.notify.actions import queue_mail
+from destek.notify.threads import Thread
 from destek.tickets import actions as tickets
 from destek.tickets import config as tickets_config
 from destek.tickets import intake
@@ -34,6 +37,7 @@ from destek.tickets.access import can_work
 from destek.tickets.actions import Actor
 from destek.tickets.choices import ActorKind, AuthorKind, Channel, TicketStatus, priority_rank
 from destek.tickets.models import Attachment, Department, Message, Ticket
+from destek.tickets.notifications import portal_link
 
 #: A contact made for one chat gets an address that can never be anyone's: the address the
 #: visitor typed is kept on the chat, unverified, and never joins them to an existing account.
@@ -288,6 +292,78 @@ def end(chat: Chat, *, by: User | None, keep_open: bool = False) -> Chat:
     if was_waiting:
         queue.tell_positions(chat.department_id)
     return chat
+
+
+@transaction.atomic
+def send_transcript(chat: Chat, *, language: str | None = None) -> bool:
+    """Mail the conversation, as the visitor read it, to their address (the signed-in
+    customer's, the one a site vouched for, or the one they typed): once per chat, after it
+    ended. False when there is no address, it was sent already, or the chat goes on."""
+    chat = _locked(chat)
+    address = chat.email
+    if chat.state not in (ChatState.ENDED, ChatState.OFFLINE) or not address:
+        return False
+    if chat.transcript_sent_at is not None:
+        return False
+    ticket = chat.ticket
+    lines = [
+        {
+            "name": m.author.display_name if m.author else "",
+            "visitor": m.author_kind == AuthorKind.CUSTOMER,
+            "at": m.created_at,
+            "body": m.body,
+        }
+        for m in Message.objects.filter(ticket=ticket, internal=False)
+        .select_related("author")
+        .order_by("id")
+    ]
+    visitor = chat.visitor
+    queue_mail(
+        to=address,
+        template="chat_transcript",
+        context={
+            "ticket": ticket,
+            "number": f"#{ticket.number}",
+            "customer_name": chat.name or visitor.display_name,
+            "lines": lines,
+            "link": portal_link(ticket) if chat.email_verified else "",
+        },
+        language=language or ticket.language or visitor.language,
+        time_zone=visitor.time_zone,
+        calendar=visitor.calendar,
+        thread=Thread.of(ticket),
+    )
+    chat.transcript_sent_at = timezone.now()
+    chat.save(update_fields=["transcript_sent_at"])
+    return True
+
+
+@transaction.atomic
+def customer_for_identity(identity: Identity) -> User:
+    """The customer a widget identity stands for: the signed-in customer it names, or, for a
+    user a site vouched for (its signature checked), the customer account with that address,
+    made (verified, without a password) when there is none. An agent's or admin's address is
+    never taken for a visitor."""
+    if identity.user_id is not None:
+        user = User.objects.filter(pk=identity.user_id, is_active=True).first()
+    else:
+        email = normalize_email(identity.email)
+        user = User.objects.filter(email=email).first()
+        if user is None:
+            user = User(
+                email=email,
+                full_name=identity.name[:200],
+                role=Role.CUSTOMER,
+                email_verified_at=timezone.now(),
+                language=get_language() or settings.LANGUAGE_CODE,
+            )
+            user.set_unusable_password()
+            user.save()
+    if user is None or not user.is_customer or not user.is_active:
+        raise ActionRefused(
+            "identity_refused", _("This sign-in cannot start a chat. Please reload the page.")
+        )
+    return user
 
 
 def _mail_from_now_on(chat: Chat, ticket: Ticket) -> None:

@@ -406,3 +406,53 @@ def test_a_visitor_uploads_a_file_and_sends_it(anonymous: Any, agent: Any) -> No
 @pytest.mark.parametrize("state", ["waiting", "active"])
 def test_customers_do_not_list_chats(customer: Any, state: str) -> None:
     assert customer.get(f"chats?state={state}").status_code == 403
+
+
+def test_the_visitor_gets_the_transcript_by_mail_once_when_they_ask_at_the_end(
+    anonymous: Any, agent: Any, outbox: Any
+) -> None:
+    online(agent)
+    chat = start(anonymous, {**HELLO, "body": "My invoice 4411 shows the wrong VAT rate."})
+    agent.post(f"chats/{chat['id']}/accept")
+    number = chat["ticket"]["number"]
+    agent.post(f"tickets/{number}/messages", {"body": "Corrected: the new invoice is on its way."})
+    agent.post(f"tickets/{number}/messages", {"body": "Checked the VAT table", "internal": True})
+    outbox.clear()
+    for _ in range(2):  # asking twice mails once
+        ended = anonymous.post(
+            f"chats/{chat['id']}/end", {"transcript": True}, headers=as_visitor(chat)
+        )
+        assert ended.status_code == 200, ended.content
+    [mail] = [m for m in outbox if m.to == ["leyla@example.net"]]
+    assert mail.subject == f"[#{number}] Your chat with us"
+    assert "wrong VAT rate" in mail.body and "the new invoice is on its way" in mail.body
+    assert "VAT table" not in mail.body, "internal notes stay internal"
+
+
+def test_a_user_a_site_vouched_for_chats_under_their_own_verified_address(
+    anonymous: Any, agent: Any, settings: Any
+) -> None:
+    import time
+
+    from destek.chat import identity
+
+    settings.DESTEK_CHAT_SITES = {"shop": "shop-secret"}
+    stamp = str(int(time.time()))
+    vouched = identity.verify_site_signature(
+        "shop",
+        "u-77",
+        "nigar@shop.example",
+        stamp,
+        identity.signature_for("shop-secret", "u-77", "nigar@shop.example", stamp),
+        name="Nigar",
+    )
+    online(agent)
+    chat = start(
+        anonymous, {"body": "Where is my order 5521?", "identity": identity.issue(vouched)}
+    )
+    started = Chat.objects.select_related("visitor").get(pk=chat["id"])
+    assert started.email == "nigar@shop.example" and started.email_verified
+    assert started.visitor.email == "nigar@shop.example" and started.visitor.is_customer
+    forged = anonymous.post("chats", {"body": "Where is my order?", "identity": "forged"})
+    assert forged.status_code == 422
+    assert forged.json()["code"] == "identity_expired"
