@@ -8,3 +8,8 @@ class ChatConfig(AppConfig):
     name = "destek.chat"
     label = "chat"
     verbose_name = _("Live chat")
+
+    def ready(self) -> None:
+        from destek.chat import realtime
+
+        realtime.register()

@@ -88,6 +88,9 @@ class ChatEvent(models.Model):
             models.UniqueConstraint(fields=["chat", "seq"], name="chat_event_seq_unique")
         ]
 
+    def __str__(self) -> str:
+        return f"{self.type} {self.seq} of chat {self.chat_id}"
+
     def as_json(self) -> dict[str, object]:
         return {
             "seq": self.seq,
