@@ -34,30 +34,35 @@ pytestmark = pytest.mark.django_db(transaction=True)
 SITE = [(b"origin", b"http://testserver")]
 
 
-class WebsocketCommunicator(ApplicationCommunicator):  # type: ignore[misc]
-    """Channels' WebsocketCommunicator, re-told: importing `channels.testing` needs daphne
-    (its live server), a Twisted stack the suite would install for nothing else."""
+class WebsocketCommunicator:
+    """Channels' WebsocketCommunicator, re-told on asgiref's ApplicationCommunicator as it is:
+    importing `channels.testing` needs daphne (its live server), a Twisted stack the suite
+    would install for nothing else."""
 
     def __init__(self, app: Any, path: str, headers: list[tuple[bytes, bytes]]) -> None:
         route, _, query = path.partition("?")
-        scope = {
-            "type": "websocket",
-            "path": route,
-            "query_string": query.encode(),
-            "headers": headers,
-        }
-        super().__init__(app, scope)
+        scope = {"type": "websocket", "path": route, "query_string": query.encode()}
+        self.inner: Any = ApplicationCommunicator(app, {**scope, "headers": headers})  # type: ignore[no-untyped-call]
 
     async def connect(self, timeout: float = 5) -> tuple[bool, Any]:
-        await self.send_input({"type": "websocket.connect"})
+        await self.inner.send_input({"type": "websocket.connect"})
         response = await self.receive_output(timeout)
         if response["type"] == "websocket.close":
             return False, response.get("code", 1000)
         assert response["type"] == "websocket.accept", response
         return True, response.get("subprotocol")
 
+    async def receive_output(self, timeout: float = 5) -> dict[str, Any]:
+        return dict(await self.inner.receive_output(timeout))
+
+    async def receive_nothing(self, timeout: float = 0.5) -> bool:
+        return bool(await self.inner.receive_nothing(timeout))
+
+    async def wait(self, timeout: float = 5) -> None:
+        await self.inner.wait(timeout)
+
     async def send_json_to(self, data: Any) -> None:
-        await self.send_input({"type": "websocket.receive", "text": json.dumps(data)})
+        await self.inner.send_input({"type": "websocket.receive", "text": json.dumps(data)})
 
     async def receive_json_from(self, timeout: float = 5) -> Any:
         response = await self.receive_output(timeout)
@@ -65,7 +70,7 @@ class WebsocketCommunicator(ApplicationCommunicator):  # type: ignore[misc]
         return json.loads(response["text"])
 
     async def disconnect(self, code: int = 1000, timeout: float = 5) -> None:
-        await self.send_input({"type": "websocket.disconnect", "code": code})
+        await self.inner.send_input({"type": "websocket.disconnect", "code": code})
         await self.wait(timeout)
 
 
@@ -458,7 +463,8 @@ def test_publishing_from_a_thread_without_an_event_loop_reaches_the_socket(
             connections.close_all()
 
         thread = threading.Thread(target=plain)
-        await asyncio.to_thread(lambda: (thread.start(), thread.join()))
+        thread.start()
+        await asyncio.to_thread(thread.join)
         [event] = await frames(communicator, 1)
         await communicator.disconnect()
         return event
