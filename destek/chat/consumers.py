@@ -34,6 +34,7 @@ from destek.accounts.models import User
 from destek.chat import access, client_frames, events, realtime
 from destek.chat.choices import AuthorRole
 from destek.chat.models import Chat
+from destek.tickets.models import Department, agent_department_ids
 
 CLOSE_BAD_REQUEST = 4400
 CLOSE_NOT_FOUND = 4404
@@ -218,6 +219,70 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):  # type: ignore[misc]
         except ValueError:
             return
         await self.receive_json(content)
+
+
+def inbox_groups(credentials: Credentials) -> list[str] | None:
+    """The groups an agent's inbox listens to (their departments' waiting lists, admins: all,
+    and their own offers), or None for anyone who is not an agent."""
+    close_old_connections()
+    if credentials.token:
+        user = user_for_token(credentials.token)
+    elif credentials.user_id is not None:
+        user = User.objects.filter(pk=credentials.user_id, is_active=True).first()
+    else:
+        user = None
+    if user is None or not (user.is_agent or user.is_admin):
+        return None
+    departments = (
+        list(Department.objects.values_list("pk", flat=True))
+        if user.is_admin
+        else agent_department_ids(user)
+    )
+    return [
+        *(realtime.department_group(pk) for pk in departments),
+        realtime.agent_group(user.pk),
+    ]
+
+
+class InboxConsumer(AsyncJsonWebsocketConsumer):  # type: ignore[misc]
+    """`/ws/inbox?token=<API token>` (or an agent's session): a frame
+    `{"type": "inbox.change", "chat": <id>, "change": <what>}` whenever a waiting list of the
+    agent's departments changes or a chat is offered to them; the inbox then reloads it
+    (`GET /api/v1/chats?state=waiting`). A hint to reload, so nothing is lost when one is
+    missed: reload on (re)connecting too."""
+
+    groups_joined: list[str]
+
+    async def connect(self) -> None:
+        self.groups_joined = []
+        query = parse_qs(self.scope.get("query_string", b"").decode("latin-1"))
+        user = self.scope.get("user")
+        credentials = Credentials(
+            token=(query.get("token") or [""])[-1],
+            user_id=user.pk if user is not None and user.is_authenticated else None,
+        )
+        groups = await database_sync_to_async(inbox_groups)(credentials)
+        await self.accept()
+        if groups is None:
+            await self.close(code=CLOSE_NOT_FOUND)
+            return
+        for group in groups:
+            await self.channel_layer.group_add(group, self.channel_name)
+        self.groups_joined = groups
+
+    async def disconnect(self, code: int) -> None:
+        for group in self.groups_joined:
+            with contextlib.suppress(Exception):
+                await self.channel_layer.group_discard(group, self.channel_name)
+
+    async def inbox_change(self, message: dict[str, Any]) -> None:
+        await self.send_json(
+            {"type": "inbox.change", "chat": message["chat"], "change": message["change"]}
+        )
+
+    async def receive_json(self, content: Any, **kwargs: Any) -> None:
+        if isinstance(content, dict) and content.get("type") == "ping":
+            await self.send_json({"type": "pong"})
 
 
 class RefuseConsumer(AsyncWebsocketConsumer):  # type: ignore[misc]

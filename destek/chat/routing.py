@@ -10,10 +10,11 @@ from channels.security.websocket import OriginValidator
 from django.conf import settings
 from django.urls import re_path
 
-from destek.chat.consumers import ChatConsumer, RefuseConsumer
+from destek.chat.consumers import ChatConsumer, InboxConsumer, RefuseConsumer
 
 websocket_urlpatterns = [
     re_path(r"^ws/chats/(?P<chat_id>[0-9]{1,12})/?$", ChatConsumer.as_asgi()),
+    re_path(r"^ws/inbox/?$", InboxConsumer.as_asgi()),
     # Any other path is refused by a consumer, not by an error in the router.
     re_path(r"", RefuseConsumer.as_asgi()),
 ]

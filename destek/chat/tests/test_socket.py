@@ -472,3 +472,34 @@ def test_publishing_from_a_thread_without_an_event_loop_reaches_the_socket(
     if isinstance(get_channel_layer(), InMemoryChannelLayer):
         pytest.skip("in memory, only the server's own process is heard (tested with Redis)")
     assert run(scenario)["body"] == "From a plain thread"
+
+
+def test_an_agents_inbox_hears_when_a_chat_of_their_department_queues_and_others_do_not(
+    chat: tuple[Chat, str], users: dict[str, User]
+) -> None:
+    def queued() -> None:
+        with transaction.atomic():
+            events.append(Chat.objects.get(pk=chat[0].pk), EventType.QUEUE, position=1)
+
+    agent, finance = issue_api_token(users["agent"]), issue_api_token(users["finance"])
+
+    async def scenario() -> tuple[dict[str, Any], bool]:
+        mine = WebsocketCommunicator(application, f"/ws/inbox?token={agent}", SITE)
+        other = WebsocketCommunicator(application, f"/ws/inbox?token={finance}", SITE)
+        await mine.connect()
+        await other.connect()
+        await database_sync_to_async(queued)()
+        change = await mine.receive_json_from()
+        quiet = await other.receive_nothing()
+        await mine.disconnect()
+        await other.disconnect()
+        return change, quiet
+
+    change, quiet = run(scenario)
+    assert change == {"type": "inbox.change", "chat": chat[0].pk, "change": "queue"}
+    assert quiet
+
+
+def test_a_customer_cannot_open_the_agents_inbox(users: dict[str, User]) -> None:
+    path = f"/ws/inbox?token={issue_api_token(users['customer'])}"
+    assert run(lambda: closed_with(WebsocketCommunicator(application, path, SITE))) == 4404
