@@ -282,6 +282,9 @@ def test_killing_destek_ws_mid_chat_loses_and_duplicates_no_event(
     assert bodies[3:] == [f"Live {n}" for n in range(1, final - 2)]
     # Live events came through the channel layer before the crash.
     assert seen_before_crash > 3
+    # The server logged the sockets, not their token.
+    assert "/ws/chats/" in server.log()
+    assert token not in server.log()
 
 
 # --- 2. `destek run`: one process, SQLite, the layer in memory --------------------------------

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import time
 from dataclasses import dataclass
 from typing import Any
@@ -27,7 +28,6 @@ from urllib.parse import parse_qs
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer, AsyncWebsocketConsumer
 from django.conf import settings
-from django.db import close_old_connections
 
 from destek.accounts.actions import user_for_token
 from destek.accounts.models import User
@@ -35,6 +35,8 @@ from destek.chat import access, client_frames, events, realtime
 from destek.chat.choices import AuthorRole
 from destek.chat.models import Chat
 from destek.tickets.models import Department, agent_department_ids
+
+logger = logging.getLogger(__name__)
 
 CLOSE_BAD_REQUEST = 4400
 CLOSE_NOT_FOUND = 4404
@@ -62,7 +64,6 @@ class Opened:
 
 def open_chat(chat_id: int, credentials: Credentials) -> Opened | None:
     """The door for a socket: the chat and the holder's role, or None for anyone else."""
-    close_old_connections()
     token = credentials.token
     try:
         if token.startswith(access.TOKEN_PREFIX):
@@ -83,7 +84,6 @@ def open_chat(chat_id: int, credentials: Credentials) -> Opened | None:
 
 
 def stored_after(chat_id: int, seq: int) -> list[dict[str, Any]]:
-    close_old_connections()
     chat = Chat(pk=chat_id)
     return events.after(chat, seq, limit=CATCH_UP_BATCH)
 
@@ -118,7 +118,14 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):  # type: ignore[misc]
         self.opened = opened
         # In the group first, then the stored events: an event committed in between is heard
         # live as well as read, and sent once (`deliver` skips what was sent).
-        await self.channel_layer.group_add(realtime.chat_group(opened.chat_id), self.channel_name)
+        try:
+            await self.channel_layer.group_add(
+                realtime.chat_group(opened.chat_id), self.channel_name
+            )
+        except Exception:
+            # The layer is away (Redis down): the socket still serves, from the database, on
+            # its regular check and on the client's ping.
+            logger.warning("Chat socket without live events (channel layer)", exc_info=True)
         await self.accept()
         self.last_sent = int(after_text)
         await self.catch_up()
@@ -224,7 +231,6 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):  # type: ignore[misc]
 def inbox_groups(credentials: Credentials) -> list[str] | None:
     """The groups an agent's inbox listens to (their departments' waiting lists, admins: all,
     and their own offers), or None for anyone who is not an agent."""
-    close_old_connections()
     if credentials.token:
         user = user_for_token(credentials.token)
     elif credentials.user_id is not None:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import threading
 from collections.abc import Awaitable, Callable, Iterator
 from typing import Any
@@ -503,3 +504,13 @@ def test_an_agents_inbox_hears_when_a_chat_of_their_department_queues_and_others
 def test_a_customer_cannot_open_the_agents_inbox(users: dict[str, User]) -> None:
     path = f"/ws/inbox?token={issue_api_token(users['customer'])}"
     assert run(lambda: closed_with(WebsocketCommunicator(application, path, SITE))) == 4404
+
+
+def test_tokens_in_a_sockets_address_are_hidden_from_the_servers_log() -> None:
+    from destek.asgi import HideTokens
+
+    path = "/ws/chats/7?token=dcv_secret-value&after=3"
+    record = logging.LogRecord("uvicorn.error", 20, "", 0, '%s - "WebSocket %s"', ("x", path), None)
+    HideTokens().filter(record)
+    assert "secret" not in record.getMessage()
+    assert "/ws/chats/7?token=…&after=3" in record.getMessage()
