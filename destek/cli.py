@@ -91,6 +91,9 @@ def ws(args: Sequence[str]) -> None:
             host,
             "--port",
             port,
+            # Django's ASGI application has no start-up or shut-down work to do.
+            "--lifespan",
+            "off",
             *args,
         ]
     )

@@ -207,15 +207,16 @@ STORAGES = {
     },
 }
 
-# Redis: queue, cache (and the channel layer once chat lands).
+# Redis: queue, cache and the channel layer of live chat.
 REDIS_URL = env_str("REDIS_URL")
+# Several installations (or test runs) may share one Redis, as with DESTEK_HUEY_NAME.
+CACHE_PREFIX = env_str("DESTEK_CACHE_PREFIX", "destek")
 if REDIS_URL:
     CACHES = {
         "default": {
             "BACKEND": "django.core.cache.backends.redis.RedisCache",
             "LOCATION": REDIS_URL,
-            # Several installations (or test runs) may share one Redis, as with DESTEK_HUEY_NAME.
-            "KEY_PREFIX": env_str("DESTEK_CACHE_PREFIX", "destek"),
+            "KEY_PREFIX": CACHE_PREFIX,
         }
     }
 else:
@@ -226,6 +227,28 @@ else:
             "LOCATION": str(DATA_DIR / "cache"),
         }
     }
+
+# Channels (live chat, chat/realtime.py): without Redis, one process serves pages, API and /ws/
+# (`make run`), so an in-memory layer is enough. With Redis, several `destek ws` processes hear
+# what the web processes and workers publish through Redis pub/sub: one PUBLISH per event
+# whatever the number of listeners, and nothing left behind by a killed process (the list-based
+# layer keeps a killed process's group memberships and queues until they expire). Nothing is
+# stored there: the database holds every event, and a socket catches up from it.
+if REDIS_URL:
+    CHANNEL_LAYERS: dict[str, dict[str, Any]] = {
+        "default": {
+            "BACKEND": "channels_redis.pubsub.RedisPubSubChannelLayer",
+            "CONFIG": {"hosts": [REDIS_URL], "prefix": f"{CACHE_PREFIX}.ws."},
+        }
+    }
+else:
+    CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
+# How often an open chat socket also reads the database for events it has not heard of: those
+# written by a process the channel layer does not reach (the worker of `make run`, whose layer
+# is in memory), or published while Redis was away. 0 turns it off.
+CHAT_WS_CATCHUP_SECONDS = env_int(
+    "DESTEK_CHAT_WS_CATCHUP_SECONDS", 30 if REDIS_URL else 2, minimum=0
+)
 
 # Huey: SQLite file embedded, Redis in production; inline in tests (destek.settings_test).
 HUEY_IMMEDIATE = env_bool("DESTEK_HUEY_IMMEDIATE", False)

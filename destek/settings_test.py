@@ -51,6 +51,12 @@ HUEY = {**HUEY, "immediate": HUEY_IMMEDIATE}
 
 EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
 
+if REDIS_URL:
+    # Redis pub/sub channels are not per database: parallel test processes, whose chats share
+    # ids, each listen under a prefix of their own.
+    CHANNEL_LAYERS = copy.deepcopy(CHANNEL_LAYERS)
+    CHANNEL_LAYERS["default"]["CONFIG"]["prefix"] += f"test{os.getpid()}."
+
 DESTEK_OUTBOX_JOURNAL_DIR = Path(
     env_str("DESTEK_OUTBOX_JOURNAL_DIR")
     or str(Path(tempfile.gettempdir()) / f"destek-test-journal-{os.getpid()}")

@@ -10,7 +10,8 @@ class ChatConfig(AppConfig):
     verbose_name = _("Live chat")
 
     def ready(self) -> None:
-        from destek.chat import jobs, receivers  # noqa: F401  (periodic tasks)
+        from destek.chat import jobs, realtime, receivers  # noqa: F401  (periodic tasks)
         from destek.tickets.signals import message_added
 
         message_added.connect(receivers.message_added, dispatch_uid="chat.message_added")
+        realtime.register()
