@@ -28,7 +28,7 @@ from destek.accounts.choices import Role
 from destek.accounts.http import AuthenticatedHttpRequest
 from destek.accounts.models import User
 from destek.chat import actions as chat_actions
-from destek.chat import events as chat_events
+from destek.chat import events as chat_log
 from destek.chat import queue
 from destek.chat.access import chat_for_user
 from destek.chat.choices import AuthorRole, ChatState, EventType, Presence
@@ -103,6 +103,7 @@ def _short(text: str | None) -> str:
 def _lists(user: User) -> dict[str, Any]:
     """The waiting line (serving order) and the agent's own chats: two statements."""
     now = timezone.now()
+    names = {d.pk: d for d in tickets_config.departments()}
     waiting = []
     for chat in queue.in_serving_order(
         _waiting(user).select_related("ticket").annotate(first_words=_first_words())
@@ -110,7 +111,7 @@ def _lists(user: User) -> dict[str, Any]:
         waiting.append(
             {
                 "chat": chat,
-                "department": tickets_config.department_by_id(chat.department_id),
+                "department": names.get(chat.department_id),
                 "waited": _waited(chat.queued_at, now),
                 "first_words": _short(getattr(chat, "first_words", "")),
                 "offered_to_me": chat.offered_to_id == user.pk,
@@ -119,7 +120,7 @@ def _lists(user: User) -> dict[str, Any]:
     mine = [
         {
             "chat": chat,
-            "department": tickets_config.department_by_id(chat.department_id),
+            "department": names.get(chat.department_id),
             "since": _waited(chat.accepted_at or chat.queued_at, now),
         }
         for chat in Chat.objects.filter(state=ChatState.ACTIVE, agent=user)
@@ -330,7 +331,7 @@ def chat_events(request: AuthenticatedHttpRequest, chat: Chat) -> JsonResponse:
         after = 0
     state = Chat.objects.filter(pk=chat.pk).values_list("state", flat=True).get()
     response = JsonResponse(
-        {"events": chat_events.after(chat, after, limit=EVENTS_BATCH), "state": state}
+        {"events": chat_log.after(chat, after, limit=EVENTS_BATCH), "state": state}
     )
     response["Cache-Control"] = "no-store"
     return response
