@@ -293,9 +293,7 @@ def transfer(
         if on_duty[agent.pk].load >= on_duty[agent.pk].limit:
             raise ActionRefused(
                 "transfer_agent_full",
-                _("{name} already has as many chats as they take.").format(
-                    name=agent.display_name
-                ),
+                _("{name} already has as many chats as they take.").format(name=agent.display_name),
             )
         chat.state = ChatState.ACTIVE
         chat.agent = agent
@@ -311,7 +309,9 @@ def transfer(
         return chat
     assert department is not None
     if department.pk == chat.department_id:
-        raise ActionRefused("transfer_same_department", _("The chat is already in this department."))
+        raise ActionRefused(
+            "transfer_same_department", _("The chat is already in this department.")
+        )
     # Assigned to nobody first: the department's action releases only an assignee who is
     # not one of its agents, and the chat now waits for whoever of them takes it.
     tickets.update_ticket(chat.ticket, actor, assignee=None, department=department)

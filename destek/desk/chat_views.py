@@ -237,9 +237,7 @@ def _transcript(chat: Chat, agent: User) -> list[dict[str, Any]]:
         {"at": row.created_at, "event": row.as_json(), "seq": row.seq}
         for row in chat.events.filter(type__in=TRANSCRIPT_TYPES).order_by("seq")
     ]
-    notes = Message.objects.filter(ticket_id=chat.ticket_id, internal=True).select_related(
-        "author"
-    )
+    notes = Message.objects.filter(ticket_id=chat.ticket_id, internal=True).select_related("author")
     for note in notes.order_by("id"):
         items.append(
             {
@@ -282,9 +280,7 @@ def _colleagues(chat: Chat, agent: User) -> list[tuple[int, str]]:
 def _page(request: AuthenticatedHttpRequest, chat: Chat, **extra: Any) -> HttpResponse:
     user: User = request.user
     chat = (
-        Chat.objects.select_related("ticket", "ticket__customer", "agent")
-        .filter(pk=chat.pk)
-        .get()
+        Chat.objects.select_related("ticket", "ticket__customer", "agent").filter(pk=chat.pk).get()
     )
     ticket = chat.ticket
     department = tickets_config.department_by_id(chat.department_id)
@@ -478,4 +474,3 @@ def _transfer_target(request: AuthenticatedHttpRequest) -> dict[str, Any]:
     raise ActionRefused(
         "transfer_target", _("Choose an agent or a department to transfer the chat to.")
     )
-

@@ -47,7 +47,7 @@ def demo_mailbox_on() -> bool:
 
 
 @register.filter
-def duration(seconds: int | None) -> str:
+def duration(seconds: int | str | None) -> str:
     """A wait in minutes and seconds ("3:07"), or hours and minutes past an hour ("1 h 05
     min"), in the page's digits."""
     if seconds is None or seconds == "":

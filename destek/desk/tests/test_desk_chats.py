@@ -123,8 +123,8 @@ def test_the_inbox_page_costs_seven_statements_whatever_the_line(
 ) -> None:
     """Pinned on purpose: session, user, the agent's presence, the waiting line with each
     chat's ticket and first words (one statement), my chats with their tickets, and the
-    departments and memberships (read once per process outside a test's transaction). Raise it only knowing
-    which statement was added and why."""
+    departments and memberships (read once per process outside a test's transaction).
+    Raise it only knowing which statement was added and why."""
     online(users["agent"])
     chats = [start(anonymous, f"Question number {i} about my server") for i in range(3)]
     chat_actions.accept(chats[0], agent=users["agent"])
@@ -400,9 +400,7 @@ def test_a_chat_transferred_to_another_department_waits_there_and_is_offered_aga
     assert finance_desk.post(f"/desk/chats/{chat.pk}/accept/").status_code == 302
 
 
-def test_transfer_is_one_transaction_refused_whole(
-    users: dict[str, User], anonymous: Any
-) -> None:
+def test_transfer_is_one_transaction_refused_whole(users: dict[str, User], anonymous: Any) -> None:
     online(users["agent"])
     chat = start(anonymous)
     chat_actions.accept(chat, agent=users["agent"])
