@@ -21,12 +21,12 @@ from tests.test_browser import chromium, open_page, sign_in, site, switch_langua
 pytestmark = [pytest.mark.slow, pytest.mark.browser]
 
 
-def api(site: str, method: str, path: str, data: Any = None, token: str = "") -> Any:
+def api(base: str, method: str, path: str, data: Any = None, token: str = "") -> Any:
     headers = {"Content-Type": "application/json", "Accept-Language": "en"}
     if token:
         headers["X-Chat-Token"] = token
     request = urllib.request.Request(  # noqa: S310  (the live server on loopback)
-        f"{site}/api/v1/{path}",
+        f"{base}/api/v1/{path}",
         data=json.dumps(data).encode() if data is not None else None,
         headers=headers,
         method=method,
@@ -44,11 +44,11 @@ def until(page: Any, expression: str) -> None:
         time.sleep(0.1)
 
 
-def visitor_reads(site: str, chat: dict[str, Any], wanted: str) -> dict[str, Any]:
+def visitor_reads(base: str, chat: dict[str, Any], wanted: str) -> dict[str, Any]:
     """The visitor polls the events, as the widget does without a socket."""
     deadline = time.monotonic() + 10
     while time.monotonic() < deadline:
-        events = api(site, "GET", f"chats/{chat['id']}/events?after=0", token=chat["token"])
+        events = api(base, "GET", f"chats/{chat['id']}/events?after=0", token=chat["token"])
         for event in events["events"]:
             if event["type"] == "message" and event["body"] == wanted:
                 return dict(event)
@@ -106,9 +106,7 @@ def test_an_agent_takes_a_waiting_chat_and_both_talk_live(
         {"body": "Thank you, it shows a blue screen."},
         token=chat["token"],
     )
-    agent.wait_for_selector(
-        "#transcript li.visitor:has-text('Thank you, it shows a blue screen.')"
-    )
+    agent.wait_for_selector("#transcript li.visitor:has-text('Thank you, it shows a blue screen.')")
     assert agent.evaluate("window.stillTheSamePage === true")
     # Each event once, whatever the polls that overlapped.
     seqs = agent.eval_on_selector_all(
