@@ -258,6 +258,95 @@ def accept(chat: Chat, *, agent: User) -> Chat:
     return chat
 
 
+@transaction.atomic
+def transfer(
+    chat: Chat,
+    *,
+    by: User,
+    agent: User | None = None,
+    department: Department | None = None,
+) -> Chat:
+    """Hand a live chat on: to another agent of its department (online, with room: they have
+    it at once, event `assigned`), or to another department (back to `waiting` there, event
+    `queue` with its new place, offered to that department's next free agent). The ticket
+    follows: assigned to the new agent, or moved to the new department and released."""
+    chat = _locked(chat)
+    if not can_work(by, chat.ticket):
+        raise Chat.DoesNotExist
+    if chat.state not in (ChatState.WAITING, ChatState.ACTIVE):
+        raise ActionRefused("chat_ended", _("This chat has already ended."), status=409)
+    if (agent is None) == (department is None):
+        raise ActionRefused(
+            "transfer_target", _("Choose an agent or a department to transfer the chat to.")
+        )
+    now = timezone.now()
+    actor = Actor.of(by)
+    old_department = chat.department_id
+    was_waiting = chat.state == ChatState.WAITING
+    if agent is not None:
+        if agent.pk == chat.agent_id and chat.state == ChatState.ACTIVE:
+            raise ActionRefused("transfer_same_agent", _("This chat is already theirs."))
+        on_duty = {a.agent_id: a for a in queue.agents_on_duty(chat.department_id, now)}
+        if agent.pk not in on_duty:
+            raise ActionRefused(
+                "transfer_agent_away",
+                _("{name} is not online in this chat's department.").format(
+                    name=agent.display_name
+                ),
+            )
+        if on_duty[agent.pk].load >= on_duty[agent.pk].limit:
+            raise ActionRefused(
+                "transfer_agent_full",
+                _("{name} already has as many chats as they take.").format(name=agent.display_name),
+            )
+        chat.state = ChatState.ACTIVE
+        chat.agent = agent
+        chat.accepted_at = chat.accepted_at or now
+        chat.offered_to = None
+        chat.offered_at = None
+        chat.save(update_fields=["state", "agent", "accepted_at", "offered_to", "offered_at"])
+        tickets.assign(chat.ticket, actor=actor, assignee=agent)
+        AgentPresence.objects.filter(agent=agent).update(idle_since=now)
+        events.append(chat, EventType.ASSIGNED, agent=agent.display_name)
+        if was_waiting:
+            queue.tell_positions(old_department)
+        return chat
+    assert department is not None
+    if department.pk == chat.department_id:
+        raise ActionRefused(
+            "transfer_same_department", _("The chat is already in this department.")
+        )
+    # Assigned to nobody first: the department's action releases only an assignee who is
+    # not one of its agents, and the chat now waits for whoever of them takes it.
+    tickets.update_ticket(chat.ticket, actor, assignee=None, department=department)
+    # Queued afresh: the waits the estimates are made of run from queueing to accepting.
+    chat.state = ChatState.WAITING
+    chat.department = department
+    chat.agent = None
+    chat.accepted_at = None
+    chat.offered_to = None
+    chat.offered_at = None
+    chat.declined_by = []
+    chat.queued_at = now
+    chat.save(
+        update_fields=[
+            "state",
+            "department",
+            "agent",
+            "accepted_at",
+            "offered_to",
+            "offered_at",
+            "declined_by",
+            "queued_at",
+        ]
+    )
+    _offer(chat, now)
+    queue.tell_position(chat, always=True)
+    if was_waiting:
+        queue.tell_positions(old_department)
+    return chat
+
+
 def _role(chat: Chat, by: User | None) -> str:
     if by is None:
         return AuthorRole.SYSTEM

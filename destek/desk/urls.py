@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from django.urls import path
 
-from destek.desk import demo_mail_views, kb_views, views
+from destek.desk import chat_views, demo_mail_views, kb_views, views
 
 app_name = "desk"
 
@@ -21,6 +21,20 @@ urlpatterns = [
     path("tickets/<int:number>/assign/", views.assign, name="assign"),
     path("tickets/<int:number>/fields/", views.fields, name="fields"),
     path("tickets/<int:number>/close/", views.close, name="close"),
+    # Live chats (desk/chat_views.py)
+    path("chats/", chat_views.inbox, name="chats"),
+    path("chats/lists/", chat_views.inbox_lists, name="chat_lists"),
+    path("chats/count/", chat_views.waiting_badge, name="chat_count"),
+    path("chats/presence/", chat_views.presence, name="chat_presence"),
+    path("chats/heartbeat/", chat_views.heartbeat, name="chat_heartbeat"),
+    path("chats/<int:chat_id>/", chat_views.conversation, name="chat"),
+    path("chats/<int:chat_id>/events", chat_views.chat_events, name="chat_events"),
+    path("chats/<int:chat_id>/accept/", chat_views.accept, name="chat_accept"),
+    path("chats/<int:chat_id>/send/", chat_views.send, name="chat_send"),
+    path("chats/<int:chat_id>/note/", chat_views.note, name="chat_note"),
+    path("chats/<int:chat_id>/typing/", chat_views.typing, name="chat_typing"),
+    path("chats/<int:chat_id>/end/", chat_views.end, name="chat_end"),
+    path("chats/<int:chat_id>/transfer/", chat_views.transfer, name="chat_transfer"),
     # The demo mailbox (desk/demo_mail_views.py), admins only
     path("demo-mail/", demo_mail_views.mailbox, name="demo_mail"),
     path("demo-mail/<int:pk>/", demo_mail_views.mail, name="demo_mail_one"),

@@ -44,3 +44,19 @@ def event_value(value: str, field: str = "") -> str:
 def demo_mailbox_on() -> bool:
     """Whether outgoing mail is caught in the demo mailbox (the queue then links to it)."""
     return bool(settings.EMAIL_BACKEND == BACKEND)
+
+
+@register.filter
+def duration(seconds: int | str | None) -> str:
+    """A wait in minutes and seconds ("3:07"), or hours and minutes past an hour ("1 h 05
+    min"), in the page's digits."""
+    if seconds is None or seconds == "":
+        return ""
+    seconds = max(0, int(seconds))
+    if seconds < 3600:
+        text = f"{seconds // 60}:{seconds % 60:02d}"
+    else:
+        text = str(_("{hours} h {minutes:02d} min")).format(
+            hours=seconds // 3600, minutes=seconds % 3600 // 60
+        )
+    return localize_digits(text)
