@@ -20,7 +20,7 @@ from django.utils.translation import gettext_lazy as _
 
 from destek.accounts.choices import Role, Tier
 from destek.accounts.models import User, normalize_email
-from destek.chat import events, queue
+from destek.chat import events, queue, realtime
 from destek.chat.access import new_visitor_token
 from destek.chat.choices import AuthorRole, ChatState, EventType, Presence
 from destek.chat.identity import Identity
@@ -550,6 +550,7 @@ def _offer(chat: Chat, now: Any) -> int | None:
     if agent_id is not None:
         chat_id = chat.pk
         transaction.on_commit(lambda: _expire_later(chat_id), robust=True)
+        realtime.notify_agent(agent_id, chat_id, "offered")  # their open inbox hears it at once
     return agent_id
 
 
