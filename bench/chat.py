@@ -340,7 +340,13 @@ def main() -> None:
             wait_until(
                 lambda: socket.create_connection((HOST, ws_port), 1).close() is None, 90, "ws"
             )
-            result = asyncio.run(run(base, ws_base, ws.pid))
+            try:
+                result = asyncio.run(run(base, ws_base, ws.pid))
+            except Exception:
+                for name in ("web", "ws", "worker"):
+                    tail = (data / f"{name}.log").read_text(errors="replace")[-3000:]
+                    print(f"--- {name}.log ---\n{tail}", file=sys.stderr)
+                raise
             result["ws_log_tail"] = (data / "ws.log").read_text(errors="replace")[-1500:]
         subprocess.run(["redis-cli", "-u", REDIS_URL, "FLUSHDB"], check=False, capture_output=True)
     result.update(

@@ -252,9 +252,9 @@ def accept(chat: Chat, *, agent: User) -> Chat:
     chat.offered_at = None
     chat.save(update_fields=["state", "agent", "accepted_at", "offered_to", "offered_at"])
     tickets.assign(chat.ticket, actor=Actor.of(agent), assignee=agent)
-    AgentPresence.objects.filter(agent=agent).update(idle_since=now)
+    queue.touch_idle_since(agent.pk, now)
     events.append(chat, EventType.ASSIGNED, agent=agent.display_name)
-    queue.tell_positions(chat.department_id)
+    _positions_changed(chat.department_id)
     return chat
 
 
@@ -306,10 +306,10 @@ def transfer(
         chat.offered_at = None
         chat.save(update_fields=["state", "agent", "accepted_at", "offered_to", "offered_at"])
         tickets.assign(chat.ticket, actor=actor, assignee=agent)
-        AgentPresence.objects.filter(agent=agent).update(idle_since=now)
+        queue.touch_idle_since(agent.pk, now)
         events.append(chat, EventType.ASSIGNED, agent=agent.display_name)
         if was_waiting:
-            queue.tell_positions(old_department)
+            _positions_changed(old_department)
         return chat
     assert department is not None
     if department.pk == chat.department_id:
@@ -343,7 +343,7 @@ def transfer(
     _offer(chat, now)
     queue.tell_position(chat, always=True)
     if was_waiting:
-        queue.tell_positions(old_department)
+        _positions_changed(old_department)
     return chat
 
 
@@ -379,7 +379,7 @@ def end(chat: Chat, *, by: User | None, keep_open: bool = False) -> Chat:
         tickets.change_status(ticket, actor=actor, status=TicketStatus.RESOLVED)
     events.append(chat, EventType.ENDED, by=_role(chat, by), continues_as_ticket=continues)
     if was_waiting:
-        queue.tell_positions(chat.department_id)
+        _positions_changed(chat.department_id)
     return chat
 
 
@@ -577,9 +577,28 @@ def went_offline(agent_id: int, *, now: Any = None) -> bool:
     return bool(changed)
 
 
-@transaction.atomic
 def tell_positions(department_id: int) -> None:
-    queue.tell_positions(department_id)
+    """Tell each waiting chat of the department its place when it changed: one short
+    transaction per chat, holding only that chat's row, so that it never waits in a circle
+    with an accept or an offer holding another chat."""
+    for chat_id in list(queue.waiting(department_id).values_list("pk", flat=True)):
+        with transaction.atomic():
+            chat = Chat.objects.select_for_update().filter(pk=chat_id).first()
+            if chat is not None and chat.state == ChatState.WAITING:
+                queue.tell_position(chat)
+
+
+#: Called with a department's id after a change to its line commits: `chat.jobs` tells the
+#: waiting visitors their new places in a job of its own.
+positions_changed: list[Callable[[int], None]] = []
+
+
+def _positions_changed(department_id: int) -> None:
+    def later() -> None:
+        for hook in positions_changed:
+            hook(department_id)
+
+    transaction.on_commit(later, robust=True)
 
 
 # --- what both sides see happen ---------------------------------------------------------------

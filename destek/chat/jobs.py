@@ -30,6 +30,20 @@ def _schedule_expiry(chat_id: int) -> None:
 actions.offer_made.append(_schedule_expiry)
 
 
+@db_task()
+def tell_positions(department_id: int) -> None:
+    """Waiting visitors of the department hear their new places (after an accept, an end or
+    a transfer); safe to run twice: only a changed place is told."""
+    actions.tell_positions(department_id)
+
+
+def _tell_positions_later(department_id: int) -> None:
+    tell_positions(department_id)
+
+
+actions.positions_changed.append(_tell_positions_later)
+
+
 @db_periodic_task(crontab(minute="*"))
 def sweep_chats() -> None:
     sweep()

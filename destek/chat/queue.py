@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.conf import settings
+from django.db import transaction
 from django.db.models import Count, Q, QuerySet
 from django.utils import timezone
 
@@ -174,8 +175,20 @@ def offer(chat: Chat, now: datetime | None = None) -> int | None:
     chat.offered_at = now if chosen is not None else None
     chat.save(update_fields=["declined_by", "offered_to", "offered_at"])
     if chosen is not None:
-        AgentPresence.objects.filter(agent_id=chosen).update(idle_since=now)
+        touch_idle_since(chosen, now)
     return chosen
+
+
+def touch_idle_since(agent_id: int, now: datetime) -> None:
+    """The agent last had a chat at `now` (ties between equally loaded agents go to who has
+    waited longest). Written after the change commits, in its own statement: the change's
+    transaction then holds no agent's row, so offers and accepts of different chats never
+    wait on each other in a circle (seen as deadlocks with a thousand chats waiting)."""
+
+    def write() -> None:
+        AgentPresence.objects.filter(agent_id=agent_id).update(idle_since=now)
+
+    transaction.on_commit(write, robust=True)
 
 
 def offer_expired(chat: Chat, now: datetime | None = None) -> bool:
