@@ -35,9 +35,17 @@ from destek.tickets import config as tickets_config
 from destek.tickets import intake
 from destek.tickets.access import can_work
 from destek.tickets.actions import Actor
-from destek.tickets.choices import ActorKind, AuthorKind, Channel, TicketStatus, priority_rank
+from destek.tickets.choices import (
+    ActorKind,
+    AuthorKind,
+    Channel,
+    Priority,
+    TicketStatus,
+    priority_rank,
+)
 from destek.tickets.models import Attachment, Department, Message, Ticket
 from destek.tickets.notifications import portal_link
+from destek.tickets.routing import route
 
 #: A contact made for one chat gets an address that can never be anyone's: the address the
 #: visitor typed is kept on the chat, unverified, and never joins them to an existing account.
@@ -147,13 +155,24 @@ def start_chat(
     else:
         visitor, verified = _new_contact(name, language), False
     now = timezone.now()
-    live = queue.is_open_for(department.pk, now)
+    subject = chat_subject(body, name)
+    # The department the routing rules will give the ticket (a question about a payment goes
+    # to Finance): whether anyone is there is asked of that one, not of the one chosen.
+    routed = route(
+        subject=subject,
+        body=body,
+        department=department,
+        tier=visitor.tier,
+        channel=Channel.CHAT,
+        urgency=Priority.NORMAL,
+    ).department
+    live = queue.is_open_for(routed.pk, now)
     # While the chat is live the visitor reads the answers in the chat, not in their mail;
     # filed offline, it is an ordinary ticket answered by mail, when there is an address.
     mailable = customer is not None or bool(email)
     ticket = tickets.create_ticket(
         customer=visitor,
-        subject=chat_subject(body, name),
+        subject=subject,
         body=body,
         # Offline, an ordinary ticket: its service level (and the answer time the visitor is
         # told) is the one of tickets, not the chat's minute.

@@ -456,3 +456,13 @@ def test_a_user_a_site_vouched_for_chats_under_their_own_verified_address(
     forged = anonymous.post("chats", {"body": "Where is my order?", "identity": "forged"})
     assert forged.status_code == 422
     assert forged.json()["code"] == "identity_expired"
+
+
+def test_a_question_the_rules_send_to_another_department_is_told_whether_anyone_is_there(
+    anonymous: Any, agent: Any
+) -> None:
+    online(agent)  # Technical only; a payment question goes to Finance, where nobody is
+    chat = start(anonymous, {**HELLO, "body": "My payment for order 12345 was taken twice"})
+    assert chat["ticket"]["department"] == "finance"
+    assert chat["offline"] is True
+    assert chat["ticket"]["expected_answer"]
