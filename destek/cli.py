@@ -91,6 +91,9 @@ def ws(args: Sequence[str]) -> None:
             host,
             "--port",
             port,
+            # Chat frames are small JSON (typing, seen, ping): a bigger one is refused.
+            "--ws-max-size",
+            "65536",
             # Django's ASGI application has no start-up or shut-down work to do.
             "--lifespan",
             "off",

@@ -400,6 +400,9 @@ DESTEK_API_PAGE_SIZE = env_int("DESTEK_API_PAGE_SIZE", 50, minimum=1)
 # calendar (sla); empty: chat is open around the clock whenever an agent is online.
 DESTEK_CHAT_CALENDAR = env_str("DESTEK_CHAT_CALENDAR", "24/7" if DESTEK_DEMO else "")
 DESTEK_CHAT_MAX_QUEUE = env_int("DESTEK_CHAT_MAX_QUEUE", 20, minimum=1)
+# How long after a chat ended its visitor's token still reads it (the end, the transcript,
+# the rating); then it reads nothing.
+DESTEK_CHAT_TOKEN_HOURS = env_int("DESTEK_CHAT_TOKEN_HOURS", 24, minimum=1)
 DESTEK_CHAT_HEARTBEAT_SECONDS = env_int("DESTEK_CHAT_HEARTBEAT_SECONDS", 60, minimum=5)
 DESTEK_CHAT_MAX_PER_AGENT = env_int("DESTEK_CHAT_MAX_PER_AGENT", 3, minimum=1)
 DESTEK_CHAT_OFFER_SECONDS = env_int("DESTEK_CHAT_OFFER_SECONDS", 30, minimum=5)

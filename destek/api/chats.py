@@ -478,7 +478,10 @@ def end_chat(request: HttpRequest, chat_id: int, payload: EndIn | None = None) -
 def upload(request: HttpRequest, chat_id: int, file: File[UploadedFile]) -> Status[Any]:
     chat, side = _access(_caller(request), chat_id)
     _visitor_only(side)
+    if chat.state == ChatState.ENDED:
+        _open(chat)
     _limit("chat-message", str(chat.pk), settings.DESTEK_CHAT_MESSAGES_PER_MINUTE, 60)
+    _limit("chat-message-ip", client_ip(request), settings.DESTEK_CHAT_MESSAGES_PER_IP_MINUTE, 60)
     stored = ticket_actions.store_upload(chat.visitor, file)
     return Status(201, AttachmentOut.model_validate(stored).model_dump(mode="json"))
 

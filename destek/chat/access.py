@@ -5,6 +5,10 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+from datetime import timedelta
+
+from django.conf import settings
+from django.utils import timezone
 
 from destek.accounts.models import User
 from destek.chat.models import Chat
@@ -26,9 +30,15 @@ def hash_visitor_token(raw: str) -> str:
 def chat_for_visitor(chat_id: int, raw_token: str) -> Chat:
     if not raw_token.startswith(TOKEN_PREFIX) or len(raw_token) > 100:
         raise Chat.DoesNotExist
-    return Chat.objects.select_related("ticket", "department", "visitor").get(
+    chat = Chat.objects.select_related("ticket", "department", "visitor").get(
         pk=chat_id, visitor_token_hash=hash_visitor_token(raw_token)
     )
+    # A visitor's token lives as long as the chat and a while after it (to read the end, ask
+    # for the transcript, rate): then it reads nothing, like a token that never was.
+    kept = timedelta(hours=settings.DESTEK_CHAT_TOKEN_HOURS)
+    if chat.ended_at is not None and chat.ended_at < timezone.now() - kept:
+        raise Chat.DoesNotExist
+    return chat
 
 
 def chat_for_user(chat_id: int, user: User) -> Chat:

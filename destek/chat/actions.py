@@ -224,6 +224,10 @@ def post_visitor_message(
 ) -> Message:
     """The visitor writes: a customer message on the chat's ticket, committed before it is
     acknowledged; the ticket's hook appends it as the chat's next event."""
+    if chat.state == ChatState.ENDED:
+        raise ActionRefused(
+            "chat_ended", _("This chat has ended. Start a new one to write to us."), status=409
+        )
     body = check_body(body)
     message = tickets.add_message(
         chat.ticket,
@@ -240,6 +244,12 @@ def post_visitor_message(
 
 
 def _locked(chat: Chat) -> Chat:
+    """The chat's row locked, after its ticket's: a message locks the ticket and then appends
+    to the chat, so every chat action takes the two in that same order (the other order
+    deadlocks with a visitor writing while the agent accepts or ends)."""
+    Ticket.objects.select_for_update(of=("self",)).filter(pk=chat.ticket_id).values_list(
+        "pk", flat=True
+    ).first()
     return (
         Chat.objects.select_for_update(of=("self",))
         .select_related("ticket", "department", "visitor", "agent")

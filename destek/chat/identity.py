@@ -80,7 +80,7 @@ def verify_site_signature(
     if not user_id or ":" in user_id or len(user_id) > 100 or len(email) > 254:
         raise IdentityRefused("bad_signature", str(_("The sign-in of this site is not valid.")))
     expected = signature_for(secret, user_id, email, timestamp)
-    if not hmac.compare_digest(expected, signature.strip().lower()):
+    if not hmac.compare_digest(expected.encode(), signature.strip().lower().encode()):
         raise IdentityRefused("bad_signature", str(_("The sign-in of this site is not valid.")))
     try:
         signed_at = int(timestamp)

@@ -227,9 +227,3 @@ def tell_position(chat: Chat, *, always: bool = False) -> None:
         position=place,
         estimated_wait_seconds=estimated_wait_seconds(chat, place),
     )
-
-
-def tell_positions(department_id: int) -> None:
-    """Tell each waiting chat of the department its new place, when it changed."""
-    for chat in waiting(department_id):
-        tell_position(chat)

@@ -466,3 +466,19 @@ def test_a_question_the_rules_send_to_another_department_is_told_whether_anyone_
     assert chat["ticket"]["department"] == "finance"
     assert chat["offline"] is True
     assert chat["ticket"]["expected_answer"]
+
+
+def test_a_visitor_token_reads_nothing_a_day_after_the_chat_ended(
+    anonymous: Any, agent: Any
+) -> None:
+    online(agent)
+    chat = start(anonymous)
+    anonymous.post(f"chats/{chat['id']}/end", {}, headers=as_visitor(chat))
+    again = anonymous.post(
+        f"chats/{chat['id']}/messages", {"body": "one more"}, headers=as_visitor(chat)
+    )
+    assert again.status_code == 409, "an ended chat takes no more messages"
+    assert events(anonymous, chat)[-1]["type"] == "ended", "but its end can still be read"
+    with time_machine.travel(timezone.now() + timedelta(hours=25)):
+        late = anonymous.get(f"chats/{chat['id']}/events?after=0", headers=as_visitor(chat))
+    assert late.status_code == 404
