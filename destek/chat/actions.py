@@ -150,7 +150,7 @@ def start_chat(
     email = (email or "").strip().lower()
     if customer is not None:
         visitor, verified = customer, True
-        name = name or customer.display_name
+        name = customer.display_name  # the account's, never a name typed beside it
         email = customer.email
     else:
         visitor, verified = _new_contact(name, language), False
