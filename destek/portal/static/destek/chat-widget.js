@@ -59,6 +59,9 @@
       } catch (error) { return null; }
     },
     write: function (value) {
+      // When the chat was first kept: a chat left open is not resumed by whoever uses this
+      // browser the next day (a shared computer).
+      value.at = value.at || Date.now();
       try { window.localStorage.setItem(config.storage_key, JSON.stringify(value)); } catch (error) { /* private mode */ }
     },
     clear: function () {
@@ -916,7 +919,8 @@
   /* --- start ------------------------------------------------------------------------------- */
 
   var saved = store.read();
-  if (saved && saved.id && saved.token && !saved.ended) {
+  var fresh = saved && (!saved.at || Date.now() - saved.at < 12 * 3600 * 1000);
+  if (saved && saved.id && saved.token && !saved.ended && fresh) {
     chat.resume(saved);
   } else {
     if (saved) { store.clear(); }
