@@ -61,7 +61,8 @@
     write: function (value) {
       // When the chat was first kept: a chat left open is not resumed by whoever uses this
       // browser the next day (a shared computer).
-      value.at = value.at || Date.now();
+      var kept = this.read();
+      value.at = (kept && kept.id === value.id && kept.at) || Date.now();
       try { window.localStorage.setItem(config.storage_key, JSON.stringify(value)); } catch (error) { /* private mode */ }
     },
     clear: function () {
