@@ -206,8 +206,9 @@
     var date = new Date(iso);
     if (isNaN(date.getTime())) return "";
     try {
+      // In the agent's own time zone, as the server wrote the earlier lines, not the browser's.
       return date.toLocaleTimeString(document.documentElement.lang || undefined,
-        { hour: "2-digit", minute: "2-digit" });
+        { hour: "2-digit", minute: "2-digit", timeZone: chat.getAttribute("data-time-zone") || undefined });
     } catch (e) { return date.toLocaleTimeString(); }
   }
 
