@@ -24,7 +24,6 @@ import asyncio
 import contextlib
 import json
 import os
-import signal
 import socket
 import subprocess
 import sys
@@ -38,10 +37,12 @@ from typing import Any
 import httpx
 import websockets
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from run import HOST, free_port, stop_group  # bench/run.py, beside this file
+
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "results"
 DESTEK = Path(sys.executable).parent / "destek"
-HOST = "127.0.0.1"
 PG_ADMIN_URL = f"postgres://postgres@{HOST}:5432/postgres"
 DATABASE = "destek_bench_chat"
 REDIS_URL = os.environ.get("BENCH_REDIS_URL", f"redis://{HOST}:6379/14")
@@ -59,12 +60,6 @@ NOTE = (
 
 def log(line: str) -> None:
     print(f"[{datetime.now(UTC):%H:%M:%S}] {line}", flush=True)
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind((HOST, 0))
-        return int(s.getsockname()[1])
 
 
 def percentile(values: list[float], p: float) -> float | None:
@@ -129,14 +124,7 @@ def process(
         try:
             yield proc
         finally:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(proc.pid, signal.SIGTERM)
-            try:
-                proc.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                with contextlib.suppress(ProcessLookupError):
-                    os.killpg(proc.pid, signal.SIGKILL)
-                proc.wait(timeout=10)
+            stop_group(proc)
 
 
 def wait_until(check: Any, seconds: float, what: str) -> None:
