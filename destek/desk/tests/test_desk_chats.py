@@ -48,6 +48,14 @@ def start(anonymous: Any, body: str = "My server does not boot", **extra: Any) -
     return Chat.objects.get(pk=response.json()["id"])
 
 
+def accepted(desk: Client, users: dict[str, User], anonymous: Any) -> Chat:
+    """The agent is online, a visitor starts a chat, and the agent takes it in the desk."""
+    online(users["agent"])
+    chat = start(anonymous)
+    desk.post(f"/desk/chats/{chat.pk}/accept/")
+    return chat
+
+
 def second_technical_agent() -> User:
     colleague = User.objects.create_user(
         email="kamran@example.com", password="demo", full_name="Kamran Texniki", role=Role.AGENT
@@ -210,9 +218,7 @@ def test_a_chat_another_agent_just_took_is_a_clear_word_not_an_error_page(
 def test_the_agents_message_reaches_the_chat_and_leaves_the_ticket_open(
     desk: Client, users: dict[str, User], anonymous: Any
 ) -> None:
-    online(users["agent"])
-    chat = start(anonymous)
-    desk.post(f"/desk/chats/{chat.pk}/accept/")
+    chat = accepted(desk, users, anonymous)
     answer = desk.post(
         f"/desk/chats/{chat.pk}/send/",
         {"body": "Hello Leyla, let me look."},
@@ -243,9 +249,7 @@ def test_the_events_view_gives_only_what_came_after_a_number(
 def test_a_refused_message_keeps_the_text_in_the_box_with_the_reason(
     desk: Client, users: dict[str, User], anonymous: Any, settings: Any
 ) -> None:
-    online(users["agent"])
-    chat = start(anonymous)
-    desk.post(f"/desk/chats/{chat.pk}/accept/")
+    chat = accepted(desk, users, anonymous)
     chat_actions.end(chat, by=chat.visitor)
     text = "Here is the fix: restart the service."
     page = desk.post(f"/desk/chats/{chat.pk}/send/", {"body": text})
@@ -280,9 +284,7 @@ def test_a_refusal_reads_in_the_agents_language_and_keeps_the_text(
 def test_an_internal_note_stays_with_agents(
     desk: Client, users: dict[str, User], anonymous: Any
 ) -> None:
-    online(users["agent"])
-    chat = start(anonymous)
-    desk.post(f"/desk/chats/{chat.pk}/accept/")
+    chat = accepted(desk, users, anonymous)
     answer = desk.post(
         f"/desk/chats/{chat.pk}/note/",
         {"body": "Customer sounds upset; check invoice 42"},
@@ -298,9 +300,7 @@ def test_an_internal_note_stays_with_agents(
 def test_the_agents_typing_is_an_event(
     desk: Client, users: dict[str, User], anonymous: Any
 ) -> None:
-    online(users["agent"])
-    chat = start(anonymous)
-    desk.post(f"/desk/chats/{chat.pk}/accept/")
+    chat = accepted(desk, users, anonymous)
     assert desk.post(f"/desk/chats/{chat.pk}/typing/").status_code == 204
     assert ChatEvent.objects.filter(chat=chat, type="typing", data__author="agent").exists()
 
@@ -308,9 +308,7 @@ def test_the_agents_typing_is_an_event(
 def test_ending_with_continue_as_ticket_keeps_the_ticket_open(
     desk: Client, users: dict[str, User], anonymous: Any
 ) -> None:
-    online(users["agent"])
-    chat = start(anonymous)
-    desk.post(f"/desk/chats/{chat.pk}/accept/")
+    chat = accepted(desk, users, anonymous)
     desk.post(f"/desk/chats/{chat.pk}/send/", {"body": "I will check the logs."})
     response = desk.post(f"/desk/chats/{chat.pk}/end/", {"keep_open": "1"}, follow=True)
     assert "continues as a ticket" in response.content.decode()
@@ -325,9 +323,7 @@ def test_ending_with_continue_as_ticket_keeps_the_ticket_open(
 def test_ending_an_answered_chat_resolves_its_ticket(
     desk: Client, users: dict[str, User], anonymous: Any
 ) -> None:
-    online(users["agent"])
-    chat = start(anonymous)
-    desk.post(f"/desk/chats/{chat.pk}/accept/")
+    chat = accepted(desk, users, anonymous)
     desk.post(f"/desk/chats/{chat.pk}/send/", {"body": "Fixed: it boots again."})
     desk.post(f"/desk/chats/{chat.pk}/end/")
     chat.ticket.refresh_from_db()
