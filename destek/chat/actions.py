@@ -25,7 +25,7 @@ from destek.chat.access import new_visitor_token
 from destek.chat.choices import AuthorRole, ChatState, EventType, Presence
 from destek.chat.identity import Identity
 from destek.chat.models import AgentPresence, Chat
-from destek.chat.receivers import append_message
+from destek.chat.receivers import append_message, writing_to
 from destek.lib.errors import ActionRefused
 from destek.lib.text import strip_invisible
 from destek.notify.actions import queue_mail
@@ -208,7 +208,7 @@ def start_chat(
         .first()
     )
     if first is not None:
-        append_message(chat, first)
+        append_message(chat, first, attachments)
     if not live:
         return Started(chat, raw, True, None, None)
     _offer(chat, now)
@@ -218,28 +218,38 @@ def start_chat(
     return Started(chat, raw, False, place, wait)
 
 
-@transaction.atomic
 def post_visitor_message(
     chat: Chat, *, body: str, attachments: Sequence[Attachment] = ()
 ) -> Message:
     """The visitor writes: a customer message on the chat's ticket, committed before it is
-    acknowledged; the ticket's hook appends it as the chat's next event."""
+    acknowledged; the ticket's hook appends it as the chat's next event, in the message's
+    own transaction (tickets.add_message's: one transaction, no savepoint inside another)."""
     if chat.state == ChatState.ENDED:
         raise ActionRefused(
             "chat_ended", _("This chat has ended. Start a new one to write to us."), status=409
         )
     body = check_body(body)
-    message = tickets.add_message(
-        chat.ticket,
-        author=chat.visitor,
-        body=body,
-        channel=Channel.CHAT,
-        attachments=attachments,
-    )
-    if chat.state == ChatState.OFFLINE:
-        # An offline chat's ticket is an ordinary one, which the hook does not treat as a
-        # chat; the visitor still sees what they wrote where they wrote it.
-        append_message(chat, message)
+    if chat.state != ChatState.OFFLINE:
+        with writing_to(chat):
+            return tickets.add_message(
+                chat.ticket,
+                author=chat.visitor,
+                body=body,
+                channel=Channel.CHAT,
+                attachments=attachments,
+            )
+    with transaction.atomic():
+        # Offline, the ticket is an ordinary one, which the hook does not treat as a chat:
+        # what the visitor adds in the widget is a portal message (its agent is mailed, "any
+        # news?" gets the automatic answer), and they still see it where they wrote it.
+        message = tickets.add_message(
+            chat.ticket,
+            author=chat.visitor,
+            body=body,
+            channel=Channel.WEB,
+            attachments=attachments,
+        )
+        append_message(chat, message, attachments)
     return message
 
 

@@ -7,8 +7,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from django.db import transaction
-from django.db.models import F
+from django.db import connection, transaction
 
 from destek.chat.models import Chat, ChatEvent
 
@@ -16,12 +15,19 @@ from destek.chat.models import Chat, ChatEvent
 #: (chat/realtime.py) sets it to publish on the channel layer.
 publishers: list[Callable[[int, dict[str, Any]], None]] = []
 
+#: PostgreSQL and SQLite (3.35 and later) both return the updated number.
+NEXT_SEQ = (
+    f'UPDATE "{Chat._meta.db_table}" SET "last_seq" = "last_seq" + 1 '
+    'WHERE "id" = %s RETURNING "last_seq"'
+)
+
 
 def append(chat: Chat, type: str, **data: Any) -> ChatEvent:
     """Add the chat's next event. The number comes from an UPDATE of the chat row, which also
     serialises concurrent writers of one chat, so numbers never repeat or leave gaps."""
-    Chat.objects.filter(pk=chat.pk).update(last_seq=F("last_seq") + 1)
-    seq = Chat.objects.filter(pk=chat.pk).values_list("last_seq", flat=True).get()
+    with connection.cursor() as cursor:  # one round trip: UPDATE … RETURNING
+        cursor.execute(NEXT_SEQ, [chat.pk])
+        (seq,) = cursor.fetchone()
     chat.last_seq = seq
     event = ChatEvent.objects.create(chat=chat, seq=seq, type=type, data=data)
     payload = event.as_json()

@@ -3,6 +3,9 @@ the chat's next `message` event, in the same transaction as the message itself."
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from contextvars import ContextVar
 from typing import Any
 
 from destek.chat import events
@@ -10,7 +13,7 @@ from destek.chat.choices import AuthorRole, EventType
 from destek.chat.models import Chat
 from destek.tickets.access import customer_may_see_message
 from destek.tickets.choices import AuthorKind, Channel
-from destek.tickets.models import Message, Ticket
+from destek.tickets.models import Attachment, Message, Ticket
 
 ROLES: dict[str, str] = {
     AuthorKind.CUSTOMER: AuthorRole.VISITOR,
@@ -25,26 +28,54 @@ def attachment_url(chat_id: int, public_id: object) -> str:
     return f"/api/v1/chats/{chat_id}/attachments/{public_id}"
 
 
-def message_added(sender: Any, *, ticket: Ticket, message: Message, **kwargs: Any) -> None:
+#: The chat a chat action is writing to, so the hook below need not look it up again.
+_writing: ContextVar[Chat | None] = ContextVar("chat_writing", default=None)
+
+
+@contextmanager
+def writing_to(chat: Chat) -> Iterator[None]:
+    """Messages written inside are on this chat's ticket (chat actions say so)."""
+    token = _writing.set(chat)
+    try:
+        yield
+    finally:
+        _writing.reset(token)
+
+
+def message_added(
+    sender: Any,
+    *,
+    ticket: Ticket,
+    message: Message,
+    attachments: Sequence[Attachment] | None = None,
+    **kwargs: Any,
+) -> None:
     # Only chat tickets have a chat: the channel, already in hand, spares every other ticket's
     # message a query. Internal notes and held mail never reach the visitor.
     if ticket.channel != Channel.CHAT or not customer_may_see_message(message):
         return
-    chat = Chat.objects.filter(ticket_id=ticket.pk).first()
+    chat = _writing.get()
+    if chat is None or chat.ticket_id != ticket.pk:
+        chat = Chat.objects.filter(ticket_id=ticket.pk).first()
     if chat is not None:
-        append_message(chat, message)
+        append_message(chat, message, attachments)
 
 
-def append_message(chat: Chat, message: Message) -> None:
-    """The `message` event of one public message of the chat's ticket."""
+def append_message(
+    chat: Chat, message: Message, attachments: Sequence[Attachment] | None = None
+) -> None:
+    """The `message` event of one public message of the chat's ticket. `attachments`, when
+    the caller knows them, are the message's files (else they are read)."""
     author = message.author
+    if attachments is None:
+        attachments = list(message.attachments.all())
     files = [
         {
             "name": attachment.filename,
             "size": attachment.size,
             "url": attachment_url(chat.pk, attachment.public_id),
         }
-        for attachment in message.attachments.all().order_by("id")
+        for attachment in sorted(attachments, key=lambda a: a.pk)
     ]
     events.append(
         chat,

@@ -20,6 +20,7 @@ from destek.notify.actions import (
     zone,
 )
 from destek.notify.threads import Thread
+from destek.tickets.choices import Channel
 from destek.tickets.models import Membership, Message, Ticket
 from destek.tickets.selectors import expected_answer_at
 
@@ -137,6 +138,10 @@ def _sms_to_customer(ticket: Ticket, template: str) -> None:
 
 @batched
 def customer_replied(ticket: Ticket, message: Message) -> None:
+    # A line of a live chat reaches the agent in the desk's chat inbox, as it is written: a
+    # mail per line would bury their mailbox.
+    if message.channel == Channel.CHAT:
+        return
     if ticket.assignee is not None and ticket.assignee.is_active:
         _to_agent(ticket.assignee, ticket, "customer_reply", message=message)
 

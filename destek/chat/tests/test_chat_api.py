@@ -168,6 +168,33 @@ def test_a_live_chat_mails_nobody_per_message(customer: Any, agent: Any, outbox:
     assert not [m for m in outbox if "customer@example.com" in m.to]
 
 
+def test_the_agent_is_not_mailed_for_each_line_the_visitor_writes_in_a_live_chat(
+    customer: Any, agent: Any, outbox: Any
+) -> None:
+    online(agent)
+    chat = start(customer, {"body": "The invoice page is blank"})
+    agent.post(f"chats/{chat['id']}/accept")
+    outbox.clear()
+    for text in ("Still blank", "Now it shows an error"):
+        answer = customer.post(f"chats/{chat['id']}/messages", {"body": text})
+        assert answer.status_code == 201
+    assert not [m for m in outbox if "agent@example.com" in m.to]
+
+
+def test_asking_for_news_in_a_live_chat_is_a_line_like_any_other(
+    customer: Any, agent: Any
+) -> None:
+    online(agent)
+    chat = start(customer, {"body": "The invoice page is blank"})
+    agent.post(f"chats/{chat['id']}/accept")
+    customer.post(f"chats/{chat['id']}/messages", {"body": "any update?"})
+    ticket = Ticket.objects.get(number=chat["ticket"]["number"])
+    line = ticket.messages.get(body="any update?")
+    assert not line.nudge, "a nudge would leave the agent's clock as if nobody had written"
+    assert ticket.last_customer_message_at == line.created_at
+    assert not ticket.messages.filter(author_kind="system").exists(), "no automatic answer"
+
+
 def test_events_after_a_number_are_only_the_newer_ones(anonymous: Any, agent: Any) -> None:
     online(agent)
     chat = start(anonymous)

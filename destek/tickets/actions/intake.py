@@ -339,7 +339,9 @@ def create_ticket(
         )
     TicketEvent.objects.bulk_create(events)
     notifications.ticket_created(ticket, message)
-    message_added.send(sender=Message, ticket=ticket, message=message)
+    message_added.send(
+        sender=Message, ticket=ticket, message=message, attachments=tuple(attachments)
+    )
     return ticket
 
 

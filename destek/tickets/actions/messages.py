@@ -97,7 +97,9 @@ def add_message(
         message = _agent_message(
             ticket, author, body, internal, status_after, channel, attachments, now
         )
-    message_added.send(sender=Message, ticket=ticket, message=message)
+    message_added.send(
+        sender=Message, ticket=ticket, message=message, attachments=tuple(attachments)
+    )
     return message
 
 
@@ -117,7 +119,7 @@ def _customer_message(
         author_kind=AuthorKind.CUSTOMER,
         body=body,
         channel=channel,
-        nudge=_is_nudge(ticket, body, has_files=bool(attachments)),
+        nudge=channel != Channel.CHAT and _is_nudge(ticket, body, has_files=bool(attachments)),
         created_at=now,
     )
     _attach(attachments, ticket, message)
