@@ -37,7 +37,7 @@ from destek.chat.access import chat_for_user, chat_for_visitor
 from destek.chat.choices import AuthorRole, ChatState
 from destek.chat.models import AgentPresence, Chat
 from destek.lib.errors import ActionRefused
-from destek.lib.ratelimit import client_ip, hit
+from destek.lib.ratelimit import Limit, client_ip, hit_all
 from destek.tickets import actions as ticket_actions
 from destek.tickets import config as tickets_config
 from destek.tickets.access import signed_in
@@ -145,8 +145,10 @@ def _agent(caller: Caller) -> User:
     return caller.user
 
 
-def _limit(scope: str, ident: str, limit: int, window: int) -> None:
-    if not hit(scope, ident, limit=limit, window_seconds=window):
+def _limit(*limits: Limit) -> None:
+    """Count the attempt against every limit at once; refused (429) when any is over."""
+    if not hit_all(*limits):
+        window = max(one.window_seconds for one in limits)
         raise ActionRefused(
             "rate_limited",
             _("You are sending too much too fast. Please wait a minute and try again."),
@@ -320,10 +322,13 @@ def start_chat(request: HttpRequest, payload: ChatIn) -> Status[Any]:
     email = (payload.email or "").strip().lower()
     if email and "@" not in email:
         raise ActionRefused("invalid_email", _("Enter a valid e-mail address."), field="email")
-    _limit("chat-start-ip", client_ip(request), settings.DESTEK_CHAT_STARTS_PER_IP_HOUR, 3600)
+    limits = [
+        Limit("chat-start-ip", client_ip(request), settings.DESTEK_CHAT_STARTS_PER_IP_HOUR, 3600)
+    ]
     visitor = str(customer.pk) if customer is not None else email
     if visitor:
-        _limit("chat-start", visitor, settings.DESTEK_CHAT_STARTS_PER_HOUR, 3600)
+        limits.append(Limit("chat-start", visitor, settings.DESTEK_CHAT_STARTS_PER_HOUR, 3600))
+    _limit(*limits)
     with transaction.atomic():
         attachments = []
         if payload.attachments:
@@ -388,8 +393,12 @@ def post_message(request: HttpRequest, chat_id: int, payload: ChatMessageIn) -> 
     caller = _caller(request)
     chat, side = _access(caller, chat_id)
     _visitor_only(side)
-    _limit("chat-message", str(chat.pk), settings.DESTEK_CHAT_MESSAGES_PER_MINUTE, 60)
-    _limit("chat-message-ip", client_ip(request), settings.DESTEK_CHAT_MESSAGES_PER_IP_MINUTE, 60)
+    _limit(
+        Limit("chat-message", str(chat.pk), settings.DESTEK_CHAT_MESSAGES_PER_MINUTE, 60),
+        Limit(
+            "chat-message-ip", client_ip(request), settings.DESTEK_CHAT_MESSAGES_PER_IP_MINUTE, 60
+        ),
+    )
     # The files are claimed again, by a conditional update, inside the action's transaction.
     attachments = _claimable(chat, payload.attachments)
     message = chat_actions.post_visitor_message(chat, body=payload.body, attachments=attachments)
@@ -480,8 +489,12 @@ def upload(request: HttpRequest, chat_id: int, file: File[UploadedFile]) -> Stat
     _visitor_only(side)
     if chat.state == ChatState.ENDED:
         _open(chat)
-    _limit("chat-message", str(chat.pk), settings.DESTEK_CHAT_MESSAGES_PER_MINUTE, 60)
-    _limit("chat-message-ip", client_ip(request), settings.DESTEK_CHAT_MESSAGES_PER_IP_MINUTE, 60)
+    _limit(
+        Limit("chat-message", str(chat.pk), settings.DESTEK_CHAT_MESSAGES_PER_MINUTE, 60),
+        Limit(
+            "chat-message-ip", client_ip(request), settings.DESTEK_CHAT_MESSAGES_PER_IP_MINUTE, 60
+        ),
+    )
     stored = ticket_actions.store_upload(chat.visitor, file)
     return Status(201, AttachmentOut.model_validate(stored).model_dump(mode="json"))
 

@@ -6,6 +6,7 @@ import hashlib
 import logging
 import math
 import time
+from dataclasses import dataclass
 
 from django.conf import settings
 from django.core.cache import cache, caches
@@ -14,42 +15,65 @@ from django.core.cache.backends.redis import RedisCache
 log = logging.getLogger(__name__)
 
 
-def hit(scope: str, ident: str, *, limit: int, window_seconds: int) -> bool:
-    """Count one attempt; False once `limit` attempts were made in the current window.
+@dataclass(frozen=True)
+class Limit:
+    """At most `limit` attempts of `ident` in `scope` per window of `window_seconds`."""
 
-    A cache outage lets requests through (and logs it): locking every user out of sign-in
-    while Redis restarts would be worse than a few minutes without a limit.
-    """
-    digest = hashlib.sha256(ident.encode()).hexdigest()[:32]
-    bucket = int(time.time() // window_seconds)
-    key = f"rl:{scope}:{digest}:{bucket}"
+    scope: str
+    ident: str
+    limit: int
+    window_seconds: int
+
+    def key(self) -> str:
+        digest = hashlib.sha256(self.ident.encode()).hexdigest()[:32]
+        bucket = int(time.time() // self.window_seconds)
+        return f"rl:{self.scope}:{digest}:{bucket}"
+
+
+def hit(scope: str, ident: str, *, limit: int, window_seconds: int) -> bool:
+    """Count one attempt; False once `limit` attempts were made in the current window."""
+    return hit_all(Limit(scope, ident, limit, window_seconds))
+
+
+def hit_all(*limits: Limit) -> bool:
+    """Count one attempt against each limit (in one round trip on Redis); False when any is
+    over. A cache outage lets requests through (and logs it): locking every user out of
+    sign-in while Redis restarts would be worse than a few minutes without a limit."""
     try:
         backend = caches["default"]
         if isinstance(backend, RedisCache):
-            return _redis_count(backend, key, window_seconds + 1) <= limit
-        if cache.add(key, 1, timeout=window_seconds + 1):
-            return True
-        try:
-            count = cache.incr(key)
-        except ValueError:  # expired between add and incr
-            cache.add(key, 1, timeout=window_seconds + 1)
-            return True
+            counts = _redis_counts(backend, limits)
+        else:
+            counts = [_local_count(one) for one in limits]
     except Exception:
-        log.warning("rate limit %s: the cache does not answer; allowing", scope, exc_info=True)
+        scopes = ", ".join(one.scope for one in limits)
+        log.warning("rate limit %s: the cache does not answer; allowing", scopes, exc_info=True)
         return True
-    return count <= limit
+    return all(count <= one.limit for count, one in zip(counts, limits, strict=True))
 
 
-def _redis_count(backend: RedisCache, key: str, timeout: int) -> int:
-    """Count one in Redis in one round trip: the window's counter made with its expiry if it
-    is new (SET NX EX, any Redis version), then INCR."""
-    redis_key = backend.make_and_validate_key(key)
-    client = backend._cache.get_client(redis_key, write=True)  # type: ignore[attr-defined]
+def _local_count(one: Limit) -> int:
+    key, timeout = one.key(), one.window_seconds + 1
+    if cache.add(key, 1, timeout=timeout):
+        return 1
+    try:
+        return int(cache.incr(key))
+    except ValueError:  # expired between add and incr
+        cache.add(key, 1, timeout=timeout)
+        return 1
+
+
+def _redis_counts(backend: RedisCache, limits: tuple[Limit, ...]) -> list[int]:
+    """Count one per limit in Redis in one round trip: each window's counter made with its
+    expiry if it is new (SET NX EX, any Redis version), then INCR."""
+    keys = [backend.make_and_validate_key(one.key()) for one in limits]
+    client = backend._cache.get_client(keys[0], write=True)  # type: ignore[attr-defined]
     pipe = client.pipeline(transaction=False)
-    pipe.set(redis_key, 0, ex=timeout, nx=True)
-    pipe.incr(redis_key)
-    _created, count = pipe.execute()
-    return int(count)
+    for key, one in zip(keys, limits, strict=True):
+        pipe.set(key, 0, ex=one.window_seconds + 1, nx=True)
+        pipe.incr(key)
+    answers = pipe.execute()
+    return [int(count) for count in answers[1::2]]
 
 
 def _failure_key(scope: str, ident: str, window_seconds: int) -> tuple[str, float]:
