@@ -33,7 +33,7 @@ from destek.api.auth import activate_language
 from destek.chat import actions as chat_actions
 from destek.chat import events as chat_events
 from destek.chat import identity, queue
-from destek.chat.access import chat_for_user, chat_for_visitor
+from destek.chat.access import RELATED, chat_for_user, chat_for_visitor
 from destek.chat.choices import AuthorRole, ChatState
 from destek.chat.models import AgentPresence, Chat
 from destek.lib.errors import ActionRefused
@@ -117,13 +117,13 @@ def _caller(request: HttpRequest) -> Caller:
     return caller
 
 
-def _access(caller: Caller, chat_id: int) -> tuple[Chat, str]:
+def _access(caller: Caller, chat_id: int, related: tuple[str, ...] = RELATED) -> tuple[Chat, str]:
     """The chat and the caller's side of it, through the one door; anyone else: 404."""
     if caller.token:
-        return chat_for_visitor(chat_id, caller.token), AuthorRole.VISITOR
+        return chat_for_visitor(chat_id, caller.token, related=related), AuthorRole.VISITOR
     if caller.user is None:
         raise Chat.DoesNotExist
-    chat = chat_for_user(chat_id, caller.user)
+    chat = chat_for_user(chat_id, caller.user, related=related)
     side = AuthorRole.VISITOR if chat.visitor_id == caller.user.pk else AuthorRole.AGENT
     return chat, side
 
@@ -391,7 +391,7 @@ def get_chat(request: HttpRequest, chat_id: int) -> dict[str, Any]:
 )
 def post_message(request: HttpRequest, chat_id: int, payload: ChatMessageIn) -> Status[Any]:
     caller = _caller(request)
-    chat, side = _access(caller, chat_id)
+    chat, side = _access(caller, chat_id, related=("visitor",))
     _visitor_only(side)
     _limit(
         Limit("chat-message", str(chat.pk), settings.DESTEK_CHAT_MESSAGES_PER_MINUTE, 60),

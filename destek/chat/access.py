@@ -27,10 +27,15 @@ def hash_visitor_token(raw: str) -> str:
     return hashlib.sha256(raw.encode()).hexdigest()
 
 
-def chat_for_visitor(chat_id: int, raw_token: str) -> Chat:
+#: What a chat is read with, unless the caller needs less (a visitor's message needs only the
+#: visitor: the ticket action reads and locks its ticket itself).
+RELATED = ("ticket", "department", "visitor")
+
+
+def chat_for_visitor(chat_id: int, raw_token: str, *, related: tuple[str, ...] = RELATED) -> Chat:
     if not raw_token.startswith(TOKEN_PREFIX) or len(raw_token) > 100:
         raise Chat.DoesNotExist
-    chat = Chat.objects.select_related("ticket", "department", "visitor").get(
+    chat = Chat.objects.select_related(*related).get(
         pk=chat_id, visitor_token_hash=hash_visitor_token(raw_token)
     )
     # A visitor's token lives as long as the chat and a while after it (to read the end, ask
@@ -41,8 +46,8 @@ def chat_for_visitor(chat_id: int, raw_token: str) -> Chat:
     return chat
 
 
-def chat_for_user(chat_id: int, user: User) -> Chat:
-    chat = Chat.objects.select_related("ticket", "department").get(pk=chat_id)
+def chat_for_user(chat_id: int, user: User, *, related: tuple[str, ...] = RELATED) -> Chat:
+    chat = Chat.objects.select_related(*related).get(pk=chat_id)
     if user.is_admin:
         return chat
     if user.is_agent and chat.department_id in agent_department_ids(user):

@@ -229,10 +229,11 @@ def post_visitor_message(
             "chat_ended", _("This chat has ended. Start a new one to write to us."), status=409
         )
     body = check_body(body)
+    ticket = Ticket(pk=chat.ticket_id)  # add_message locks and reads the ticket itself
     if chat.state != ChatState.OFFLINE:
         with writing_to(chat):
             return tickets.add_message(
-                chat.ticket,
+                ticket,
                 author=chat.visitor,
                 body=body,
                 channel=Channel.CHAT,
@@ -243,7 +244,7 @@ def post_visitor_message(
         # what the visitor adds in the widget is a portal message (its agent is mailed, "any
         # news?" gets the automatic answer), and they still see it where they wrote it.
         message = tickets.add_message(
-            chat.ticket,
+            ticket,
             author=chat.visitor,
             body=body,
             channel=Channel.WEB,

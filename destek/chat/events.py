@@ -16,10 +16,7 @@ from destek.chat.models import Chat, ChatEvent
 publishers: list[Callable[[int, dict[str, Any]], None]] = []
 
 #: PostgreSQL and SQLite (3.35 and later) both return the updated number.
-NEXT_SEQ = (
-    f'UPDATE "{Chat._meta.db_table}" SET "last_seq" = "last_seq" + 1 '
-    'WHERE "id" = %s RETURNING "last_seq"'
-)
+NEXT_SEQ = 'UPDATE "chat_chat" SET "last_seq" = "last_seq" + 1 WHERE "id" = %s RETURNING "last_seq"'
 
 
 def append(chat: Chat, type: str, **data: Any) -> ChatEvent:

@@ -416,6 +416,19 @@ def typing(request: AuthenticatedHttpRequest, chat: Chat) -> HttpResponse:
 
 @require_POST
 @chat_view
+def seen(request: AuthenticatedHttpRequest, chat: Chat) -> HttpResponse:
+    """The agent has read the chat up to event `up_to` (the visitor sees "seen")."""
+    try:
+        up_to = int(request.POST.get("up_to", ""))
+    except ValueError:
+        return HttpResponse(status=400)
+    if chat.agent_id == request.user.pk:  # a colleague looking in has not "seen" it for them
+        chat_actions.seen(chat, author=AuthorRole.AGENT, up_to=up_to)
+    return HttpResponse(status=204)
+
+
+@require_POST
+@chat_view
 def end(request: AuthenticatedHttpRequest, chat: Chat) -> HttpResponse:
     keep_open = request.POST.get("keep_open") in ("1", "on", "true")
     chat_actions.end(chat, by=request.user, keep_open=keep_open)

@@ -33,6 +33,7 @@ urlpatterns = [
     path("chats/<int:chat_id>/send/", chat_views.send, name="chat_send"),
     path("chats/<int:chat_id>/note/", chat_views.note, name="chat_note"),
     path("chats/<int:chat_id>/typing/", chat_views.typing, name="chat_typing"),
+    path("chats/<int:chat_id>/seen/", chat_views.seen, name="chat_seen"),
     path("chats/<int:chat_id>/end/", chat_views.end, name="chat_end"),
     path("chats/<int:chat_id>/transfer/", chat_views.transfer, name="chat_transfer"),
     # The demo mailbox (desk/demo_mail_views.py), admins only

@@ -181,9 +181,7 @@ def test_the_agent_is_not_mailed_for_each_line_the_visitor_writes_in_a_live_chat
     assert not [m for m in outbox if "agent@example.com" in m.to]
 
 
-def test_asking_for_news_in_a_live_chat_is_a_line_like_any_other(
-    customer: Any, agent: Any
-) -> None:
+def test_asking_for_news_in_a_live_chat_is_a_line_like_any_other(customer: Any, agent: Any) -> None:
     online(agent)
     chat = start(customer, {"body": "The invoice page is blank"})
     agent.post(f"chats/{chat['id']}/accept")

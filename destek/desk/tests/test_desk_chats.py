@@ -305,6 +305,34 @@ def test_the_agents_typing_is_an_event(
     assert ChatEvent.objects.filter(chat=chat, type="typing", data__author="agent").exists()
 
 
+def test_the_assigned_agent_reading_the_chat_tells_the_visitor_seen(
+    desk: Client, users: dict[str, User], anonymous: Any
+) -> None:
+    chat = accepted(desk, users, anonymous)
+    chat.refresh_from_db()
+    page = desk.get(f"/desk/chats/{chat.pk}/").content.decode()
+    assert f'data-seen-url="/desk/chats/{chat.pk}/seen/"' in page
+    assert desk.post(f"/desk/chats/{chat.pk}/seen/", {"up_to": chat.last_seq}).status_code == 204
+    [seen] = ChatEvent.objects.filter(chat=chat, type="seen")
+    assert seen.data == {"author": "agent", "up_to": chat.last_seq}
+    # Saying it again adds nothing; a number that is not one is refused.
+    desk.post(f"/desk/chats/{chat.pk}/seen/", {"up_to": chat.last_seq})
+    assert ChatEvent.objects.filter(chat=chat, type="seen").count() == 1
+    assert desk.post(f"/desk/chats/{chat.pk}/seen/", {"up_to": "x"}).status_code == 400
+
+
+def test_a_colleague_looking_into_a_chat_does_not_mark_it_seen(
+    desk: Client, users: dict[str, User], anonymous: Any
+) -> None:
+    chat = accepted(desk, users, anonymous)
+    chat.refresh_from_db()
+    colleague = desk_for(second_technical_agent())
+    assert (
+        colleague.post(f"/desk/chats/{chat.pk}/seen/", {"up_to": chat.last_seq}).status_code == 204
+    )
+    assert not ChatEvent.objects.filter(chat=chat, type="seen").exists()
+
+
 def test_ending_with_continue_as_ticket_keeps_the_ticket_open(
     desk: Client, users: dict[str, User], anonymous: Any
 ) -> None:

@@ -260,7 +260,10 @@
         });
         item.appendChild(files);
       }
-      if (event.author === "visitor" && typingLine) typingLine.textContent = "";
+      if (event.author === "visitor") {
+        if (typingLine) typingLine.textContent = "";
+        markSeen();
+      }
     } else if (event.type === "assigned") {
       item = element("li", "chat-item system", text("assigned").replace("{agent}", event.agent || ""));
     } else if (event.type === "ended") {
@@ -280,6 +283,25 @@
       scrollDown();
     }
   }
+
+  // "Seen": the visitor's lines the agent has in front of them (the page visible), told at
+  // most once a second; the widget shows it under the visitor's own lines.
+  var seenSent = 0;
+  var seenTimer = null;
+  function markSeen() {
+    if (seenTimer || state === "ended") return;
+    seenTimer = window.setTimeout(function () {
+      seenTimer = null;
+      if (document.hidden || lastSeq <= seenSent) return;
+      seenSent = lastSeq;
+      var data = new FormData();
+      data.append("up_to", String(lastSeq));
+      post(chat.getAttribute("data-seen-url"), data).catch(function () {});
+    }, 1000);
+  }
+  document.addEventListener("visibilitychange", function () {
+    if (!document.hidden) markSeen();
+  });
 
   function ended() {
     if (state === "ended") return;
@@ -341,6 +363,7 @@
   }
   connect(0);
   scrollDown();
+  markSeen();
 
   // --- the send box -----------------------------------------------------------------------
 
