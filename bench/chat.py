@@ -107,6 +107,7 @@ def environment(data_dir: Path, web_port: int, ws_port: int) -> dict[str, str]:
         DESTEK_CHAT_STARTS_PER_IP_HOUR="1000000",
         DESTEK_CHAT_MESSAGES_PER_MINUTE="1000000",
         DESTEK_CHAT_MESSAGES_PER_IP_MINUTE="1000000",
+        DESTEK_CHAT_SOCKETS_PER_ADDRESS="1000000",
         DESTEK_TICKETS_PER_HOUR="1000000",
         DESTEK_MESSAGES_PER_HOUR="1000000",
     )

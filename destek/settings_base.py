@@ -412,6 +412,9 @@ DESTEK_CHAT_STARTS_PER_HOUR = env_int("DESTEK_CHAT_STARTS_PER_HOUR", 5, minimum=
 DESTEK_CHAT_STARTS_PER_IP_HOUR = env_int("DESTEK_CHAT_STARTS_PER_IP_HOUR", 20, minimum=1)
 DESTEK_CHAT_MESSAGES_PER_MINUTE = env_int("DESTEK_CHAT_MESSAGES_PER_MINUTE", 30, minimum=1)
 DESTEK_CHAT_MESSAGES_PER_IP_MINUTE = env_int("DESTEK_CHAT_MESSAGES_PER_IP_MINUTE", 120, minimum=1)
+# Open chat sockets per client address in one `destek ws` process (an office behind one
+# address has many agents and visitors; one address opening thousands is refused, 4429).
+DESTEK_CHAT_SOCKETS_PER_ADDRESS = env_int("DESTEK_CHAT_SOCKETS_PER_ADDRESS", 200, minimum=1)
 # API tokens end after this many days without use; each person keeps at most this many.
 DESTEK_API_TOKEN_IDLE_DAYS = env_int("DESTEK_API_TOKEN_IDLE_DAYS", 30, minimum=1)
 DESTEK_API_TOKENS_PER_USER = env_int("DESTEK_API_TOKENS_PER_USER", 10, minimum=1)

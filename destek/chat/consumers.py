@@ -8,7 +8,7 @@ client that loses the connection reconnects with the last number it saw. Frames 
 Who may connect is decided by the one door (access.py): the chat's visitor token, or an API
 token or signed-in session of someone the door lets in. Anyone else is closed with code 4404
 and reads nothing, whether the chat exists or not. Close codes: 4400 a malformed `after`, 4404
-not found (or not yours).
+not found (or not yours), 4429 too many sockets open from the client's address.
 
 Frames a client may send: `{"type": "typing"}` (stored as an event at most once per 3 s per
 connection), `{"type": "seen", "up_to": <seq>}`, `{"type": "ping"}` (answered by a pong after
@@ -21,30 +21,75 @@ import asyncio
 import contextlib
 import logging
 import time
+from collections import Counter
 from dataclasses import dataclass
+from importlib import import_module
+from types import SimpleNamespace
 from typing import Any
 from urllib.parse import parse_qs
 
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer, AsyncWebsocketConsumer
 from django.conf import settings
+from django.contrib import auth
+from django.utils.crypto import constant_time_compare
 
 from destek.accounts.actions import user_for_token
 from destek.accounts.models import User
 from destek.chat import access, client_frames, events, realtime
 from destek.chat.choices import AuthorRole
 from destek.chat.models import Chat
+from destek.lib.ratelimit import client_ip
 from destek.tickets.models import Department, agent_department_ids
 
 logger = logging.getLogger(__name__)
 
 CLOSE_BAD_REQUEST = 4400
 CLOSE_NOT_FOUND = 4404
+CLOSE_TOO_MANY = 4429
+
+#: Open chat and inbox sockets of this process, per client address (the cap, below).
+open_by_address: Counter[str] = Counter()
+
+
+def address_of(scope: dict[str, Any]) -> str:
+    """The client's address, as `client_ip` reads it for pages (behind the trusted proxies,
+    the hop they reported)."""
+    client = scope.get("client") or ("", 0)
+    meta = {"REMOTE_ADDR": str(client[0])}
+    for name, value in scope.get("headers", []):
+        if name == b"x-forwarded-for":
+            meta["HTTP_X_FORWARDED_FOR"] = value.decode("latin-1")
+    return client_ip(SimpleNamespace(META=meta))
+
+
+class AddressCap:
+    """At most DESTEK_CHAT_SOCKETS_PER_ADDRESS open sockets per client address in one ws
+    process: one address opening thousands cannot take the memory every visitor shares."""
+
+    address = ""
+
+    def take_place(self, scope: dict[str, Any]) -> bool:
+        address = address_of(scope)
+        if open_by_address[address] >= settings.DESTEK_CHAT_SOCKETS_PER_ADDRESS:
+            return False
+        open_by_address[address] += 1
+        self.address = address
+        return True
+
+    def give_place(self) -> None:
+        if self.address:
+            open_by_address[self.address] -= 1
+            if open_by_address[self.address] <= 0:
+                del open_by_address[self.address]
+            self.address = ""
+
 
 #: Events read from the database per query while catching up.
 CATCH_UP_BATCH = 200
 TYPING_EVERY = 3.0
 SEEN_EVERY = 1.0
+PING_EVERY = 1.0
 
 
 @dataclass(frozen=True)
@@ -54,6 +99,35 @@ class Credentials:
 
     token: str
     user_id: int | None  # from the session
+    session_key: str = ""
+
+
+def holder(credentials: Credentials) -> User | None:
+    """Who holds the socket, asked again at every check: the API token's user, or the
+    session's while it still signs them in (a sign-out, or a password changed elsewhere,
+    ends it); None for anyone else."""
+    if credentials.token:
+        return user_for_token(credentials.token)
+    if credentials.user_id is None or not credentials.session_key:
+        return None
+    session = import_module(settings.SESSION_ENGINE).SessionStore(credentials.session_key)
+    if str(session.get(auth.SESSION_KEY, "")) != str(credentials.user_id):
+        return None
+    user = User.objects.filter(pk=credentials.user_id, is_active=True).first()
+    if user is None or not constant_time_compare(
+        session.get(auth.HASH_SESSION_KEY, ""), user.get_session_auth_hash()
+    ):
+        return None
+    return user
+
+
+def credentials_of(scope: dict[str, Any], query: dict[str, list[str]]) -> Credentials:
+    token = (query.get("token") or [""])[-1]
+    user = scope.get("user")
+    session = scope.get("session")
+    if user is None or not user.is_authenticated or session is None:
+        return Credentials(token=token, user_id=None)
+    return Credentials(token=token, user_id=user.pk, session_key=session.session_key or "")
 
 
 @dataclass(frozen=True)
@@ -69,11 +143,7 @@ def open_chat(chat_id: int, credentials: Credentials) -> Opened | None:
         if token.startswith(access.TOKEN_PREFIX):
             chat = access.chat_for_visitor(chat_id, token)
             return Opened(chat.pk, AuthorRole.VISITOR)
-        user: User | None = None
-        if token:
-            user = user_for_token(token)
-        elif credentials.user_id is not None:
-            user = User.objects.filter(pk=credentials.user_id, is_active=True).first()
+        user = holder(credentials)
         if user is None:
             return None
         chat = access.chat_for_user(chat_id, user)
@@ -88,7 +158,7 @@ def stored_after(chat_id: int, seq: int) -> list[dict[str, Any]]:
     return events.after(chat, seq, limit=CATCH_UP_BATCH)
 
 
-class ChatConsumer(AsyncJsonWebsocketConsumer):  # type: ignore[misc]
+class ChatConsumer(AddressCap, AsyncJsonWebsocketConsumer):  # type: ignore[misc]
     """One open socket on one chat (see the module's docstring for the contract)."""
 
     opened: Opened | None = None
@@ -96,20 +166,20 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):  # type: ignore[misc]
     last_sent = 0
     last_typing = 0.0
     last_seen_frame = 0.0
+    last_ping = 0.0
     checker: asyncio.Task[None] | None = None
 
     async def connect(self) -> None:
         self.lock = asyncio.Lock()
+        if not self.take_place(self.scope):
+            await self.refuse(CLOSE_TOO_MANY)
+            return
         query = parse_qs(self.scope.get("query_string", b"").decode("latin-1"))
         after_text = (query.get("after") or ["0"])[-1] or "0"
         if not after_text.isascii() or not after_text.isdigit() or len(after_text) > 10:
             await self.refuse(CLOSE_BAD_REQUEST)
             return
-        user = self.scope.get("user")
-        self.credentials = Credentials(
-            token=(query.get("token") or [""])[-1],
-            user_id=user.pk if user is not None and user.is_authenticated else None,
-        )
+        self.credentials = credentials_of(self.scope, query)
         chat_id = int(self.scope["url_route"]["kwargs"]["chat_id"])
         opened = await database_sync_to_async(open_chat)(chat_id, self.credentials)
         if opened is None:
@@ -139,6 +209,7 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):  # type: ignore[misc]
         await self.close(code=code)
 
     async def disconnect(self, code: int) -> None:
+        self.give_place()
         if self.checker is not None:
             self.checker.cancel()
         if self.opened is not None:
@@ -200,7 +271,10 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):  # type: ignore[misc]
         kind = content.get("type")
         now = time.monotonic()
         if kind == "ping":
-            await self.catch_up()
+            # Reading the database answers at most one ping a second; more are only ponged.
+            if now - self.last_ping >= PING_EVERY:
+                self.last_ping = now
+                await self.catch_up()
             await self.send_json({"type": "pong"})
         elif kind == "typing":
             if now - self.last_typing >= TYPING_EVERY:
@@ -231,12 +305,7 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):  # type: ignore[misc]
 def inbox_groups(credentials: Credentials) -> list[str] | None:
     """The groups an agent's inbox listens to (their departments' waiting lists, admins: all,
     and their own offers), or None for anyone who is not an agent."""
-    if credentials.token:
-        user = user_for_token(credentials.token)
-    elif credentials.user_id is not None:
-        user = User.objects.filter(pk=credentials.user_id, is_active=True).first()
-    else:
-        user = None
+    user = holder(credentials)
     if user is None or not (user.is_agent or user.is_admin):
         return None
     departments = (
@@ -250,7 +319,7 @@ def inbox_groups(credentials: Credentials) -> list[str] | None:
     ]
 
 
-class InboxConsumer(AsyncJsonWebsocketConsumer):  # type: ignore[misc]
+class InboxConsumer(AddressCap, AsyncJsonWebsocketConsumer):  # type: ignore[misc]
     """`/ws/inbox?token=<API token>` (or an agent's session): a frame
     `{"type": "inbox.change", "chat": <id>, "change": <what>}` whenever a waiting list of the
     agent's departments changes or a chat is offered to them; the inbox then reloads it
@@ -261,12 +330,12 @@ class InboxConsumer(AsyncJsonWebsocketConsumer):  # type: ignore[misc]
 
     async def connect(self) -> None:
         self.groups_joined = []
+        if not self.take_place(self.scope):
+            await self.accept()
+            await self.close(code=CLOSE_TOO_MANY)
+            return
         query = parse_qs(self.scope.get("query_string", b"").decode("latin-1"))
-        user = self.scope.get("user")
-        credentials = Credentials(
-            token=(query.get("token") or [""])[-1],
-            user_id=user.pk if user is not None and user.is_authenticated else None,
-        )
+        credentials = credentials_of(self.scope, query)
         groups = await database_sync_to_async(inbox_groups)(credentials)
         await self.accept()
         if groups is None:
@@ -277,6 +346,7 @@ class InboxConsumer(AsyncJsonWebsocketConsumer):  # type: ignore[misc]
         self.groups_joined = groups
 
     async def disconnect(self, code: int) -> None:
+        self.give_place()
         for group in self.groups_joined:
             with contextlib.suppress(Exception):
                 await self.channel_layer.group_discard(group, self.channel_name)

@@ -23,7 +23,7 @@ from django.test import Client
 from destek.accounts.actions import issue_api_token
 from destek.accounts.models import User
 from destek.asgi import application
-from destek.chat import access, events, realtime
+from destek.chat import access, consumers, events, realtime
 from destek.chat.choices import EventType
 from destek.chat.models import Chat, ChatEvent
 from destek.tickets.actions.intake import create_ticket
@@ -388,6 +388,85 @@ def test_a_revoked_api_token_stops_reading_at_the_next_check(
         return int(message["code"])
 
     assert run(scenario) == 4404
+
+
+def test_signing_out_of_the_portal_stops_the_sessions_socket_at_the_next_check(
+    chat: tuple[Chat, str], users: dict[str, User], settings: Any
+) -> None:
+    settings.CHAT_WS_CATCHUP_SECONDS = 0.2
+    browser = Client()
+    browser.force_login(users["customer"])
+    cookie = f"sessionid={browser.cookies['sessionid'].value}".encode()
+
+    async def scenario() -> int:
+        communicator = socket(chat[0].pk, headers=[*SITE, (b"cookie", cookie)])
+        await communicator.connect()
+        assert await nothing_more(communicator)
+        await database_sync_to_async(browser.post)("/sign-out/")
+        message = await communicator.receive_output(timeout=5)
+        await communicator.wait()
+        return int(message["code"])
+
+    assert run(scenario) == 4404
+
+
+def test_a_flood_of_pings_reads_the_database_at_most_once_a_second(
+    chat: tuple[Chat, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    reads: list[int] = []
+    original = consumers.stored_after
+
+    def counted(chat_id: int, seq: int) -> list[dict[str, Any]]:
+        reads.append(seq)
+        return original(chat_id, seq)
+
+    monkeypatch.setattr(consumers, "stored_after", counted)
+
+    async def scenario() -> int:
+        communicator = socket(chat[0].pk, chat[1])
+        await communicator.connect()
+        for _ in range(20):
+            await communicator.send_json_to({"type": "ping"})
+        pongs = 0
+        while not await communicator.receive_nothing(timeout=0.3):
+            frame = await communicator.receive_json_from()
+            pongs += frame == {"type": "pong"}
+        await communicator.disconnect()
+        return pongs
+
+    assert run(scenario) == 20, "every ping is answered"
+    assert len(reads) <= 2, "the connection's own read, and one for the pings"
+
+
+def test_one_address_cannot_hold_more_sockets_than_its_share(
+    chat: tuple[Chat, str], settings: Any
+) -> None:
+    settings.DESTEK_CHAT_SOCKETS_PER_ADDRESS = 2
+    settings.DESTEK_TRUSTED_PROXIES = 1
+    say(chat[0].pk, "Is anyone there?")
+
+    def from_address(address: str) -> WebsocketCommunicator:
+        return socket(chat[0].pk, chat[1], headers=[*SITE, (b"x-forwarded-for", address.encode())])
+
+    async def scenario() -> tuple[int | None, int, int]:
+        held = [from_address("203.0.113.7") for _ in range(2)]
+        for one in held:
+            await one.connect()
+            await frames(one, 1)
+        refused = await closed_with(from_address("203.0.113.7"))
+        other = from_address("198.51.100.2")  # another address is not held back
+        await other.connect()
+        [seen_by_other] = await frames(other, 1)
+        await held[0].disconnect()  # a place is given back when a socket closes
+        again = from_address("203.0.113.7")
+        await again.connect()
+        [seen_again] = await frames(again, 1)
+        for one in (held[1], other, again):
+            await one.disconnect()
+        return refused, seen_by_other["seq"], seen_again["seq"]
+
+    assert run(scenario) == (4429, 1, 1)
+    assert not consumers.open_by_address, "every place is given back"
 
 
 # --- what a client sends -------------------------------------------------------------------
