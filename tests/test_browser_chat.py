@@ -11,6 +11,7 @@ import time
 from collections.abc import Callable, Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
@@ -160,10 +161,14 @@ def test_another_site_embeds_the_widget_with_its_signed_in_user(
     )
     page = open_page("fa")
     errors = watch_errors(page)
-    page.goto(shop_site(host))
+    shop = shop_site(host)
+    page.goto(shop + "?reset_token=secret#top")
     page.click("button:has-text('Chat')")
     frame = page.frame_locator("iframe[src*='/chat/widget/']")
     frame.locator("#chat-question").wait_for()
+    # The agent will see the page the visitor is on, never its query (a token may be there).
+    src = page.locator("iframe[src*='/chat/widget/']").get_attribute("src") or ""
+    assert parse_qs(urlsplit(src).query)["page"] == [shop]
     assert "leyla@shop.example" in frame.locator(".chat-known").text_content()
     assert frame.locator("#chat-email").count() == 0
     assert frame.locator("html").get_attribute("dir") == "rtl"

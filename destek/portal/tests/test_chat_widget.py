@@ -63,6 +63,12 @@ def test_the_persian_widget_reads_right_to_left(demo: None) -> None:
     assert re.search(r'<html lang="fa" dir="rtl">', text)
 
 
+def test_the_persian_rating_reads_in_persian_digits(demo: None) -> None:
+    text = html(page(Client(), "?lang=fa"))
+    assert 'value="5"> ۵ ' in text and 'value="1"> ۱ ' in text
+    assert 'value="5"> 5 ' in html(page(Client(), "?lang=en"))
+
+
 def test_the_widget_speaks_the_language_the_embedding_page_asks_for(demo: None) -> None:
     text = html(page(Client(), "?lang=ru-RU", **{"Accept-Language": "tr"}))
     assert '<html lang="ru" dir="ltr">' in text

@@ -41,6 +41,9 @@
     var language = data.destekLanguage || document.documentElement.lang || "";
     if (language) { params.set("lang", language); }
     if (data.destekDepartment) { params.set("department", data.destekDepartment); }
+    // The page the visitor is on, for the agent: its address without query or fragment
+    // (those may carry a visitor's tokens); a referrer would give only the site.
+    params.set("page", (window.location.origin + window.location.pathname).slice(0, 500));
     if (data.destekSignature) {
       params.set("site", data.destekSite || "");
       params.set("uid", data.destekUserId || "");

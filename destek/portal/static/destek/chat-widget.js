@@ -216,7 +216,9 @@
   }
 
   function browserFacts() {
-    var facts = { page: document.referrer || "", language: navigator.language || "" };
+    var page = "";
+    try { page = new URLSearchParams(window.location.search).get("page") || ""; } catch (error) { /* old browser */ }
+    var facts = { page: page || document.referrer || "", language: navigator.language || "" };
     try { facts.time_zone = Intl.DateTimeFormat().resolvedOptions().timeZone || ""; } catch (error) { /* old browser */ }
     var ua = navigator.userAgent || "";
     facts.device = /iPad|Tablet/i.test(ua) ? "tablet" : (/Mobi|iPhone|Android/i.test(ua) ? "smartphone" : "computer");
