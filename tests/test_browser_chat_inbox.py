@@ -108,6 +108,16 @@ def test_an_agent_takes_a_waiting_chat_and_both_talk_live(
     )
     agent.wait_for_selector("#transcript li.visitor:has-text('Thank you, it shows a blue screen.')")
     assert agent.evaluate("window.stillTheSamePage === true")
+    # The agent has it in front of them: the visitor is told "seen".
+    deadline = time.monotonic() + 10
+    while not any(
+        e["type"] == "seen" and e["author"] == "agent"
+        for e in api(site, "GET", f"chats/{chat['id']}/events?after=0", token=chat["token"])[
+            "events"
+        ]
+    ):
+        assert time.monotonic() < deadline, "the agent's page never said seen"
+        time.sleep(0.3)
     # Each event once, whatever the polls that overlapped.
     seqs = agent.eval_on_selector_all(
         "#transcript li[data-seq]", "items => items.map(i => i.dataset.seq)"

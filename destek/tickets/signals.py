@@ -6,6 +6,7 @@ from django.dispatch import Signal
 
 #: Sent inside the transaction of every message written on a ticket by `create_ticket` (the
 #: first message) and `add_message` (replies and internal notes alike), with `ticket`,
-#: `message` and `attachments` (the files it was given, already attached). Receivers run in the same transaction: what they write commits or rolls back
-#: with the message. Chat turns the public ones into chat events.
+#: `message` and `attachments` (the files it was given, already attached). Receivers run in
+#: the same transaction: what they write commits or rolls back with the message. Chat turns
+#: the public ones into chat events.
 message_added = Signal()

@@ -52,7 +52,7 @@ def test_on_redis_the_limits_are_counted_together_and_expire_with_their_window(
     ident = uuid.uuid4().hex
     chat, address = Limit("t-chat", ident, 2, 60), Limit("t-ip", ident, 3, 3600)
     assert [hit_all(chat, address) for _ in range(3)] == [True, True, False]
-    client = redis._cache.get_client()
+    client = redis._cache.get_client()  # type: ignore[attr-defined]
     for one in (chat, address):
         key = redis.make_and_validate_key(one.key())
         assert int(client.get(key)) == 3
