@@ -20,6 +20,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import random
 import time
 from collections import Counter
 from dataclasses import dataclass
@@ -253,10 +254,13 @@ class ChatConsumer(AddressCap, AsyncJsonWebsocketConsumer):  # type: ignore[misc
 
     async def check_regularly(self) -> None:
         """Ask the door again and read what the layer may not have brought, every few
-        seconds (settings.CHAT_WS_CATCHUP_SECONDS)."""
+        seconds (settings.CHAT_WS_CATCHUP_SECONDS, on average)."""
         assert self.opened is not None
         while True:
-            await asyncio.sleep(settings.CHAT_WS_CATCHUP_SECONDS)
+            # Spread over ±50%: sockets opened together (a page reload for everyone, a
+            # restart) must not all read the database in the same instant every period.
+            spread = random.uniform(0.5, 1.5)
+            await asyncio.sleep(settings.CHAT_WS_CATCHUP_SECONDS * spread)
             still = await database_sync_to_async(open_chat)(self.opened.chat_id, self.credentials)
             if still is None:
                 await self.close(code=CLOSE_NOT_FOUND)
