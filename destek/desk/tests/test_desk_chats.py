@@ -358,6 +358,23 @@ def test_ending_an_answered_chat_resolves_its_ticket(
     assert chat.ticket.status == TicketStatus.RESOLVED
 
 
+def test_the_agent_sees_how_the_visitor_rated_the_chat(
+    desk: Client, users: dict[str, User], anonymous: Any
+) -> None:
+    chat = accepted(desk, users, anonymous)
+    desk.post(f"/desk/chats/{chat.pk}/send/", {"body": "Fixed: it boots again."})
+    desk.post(f"/desk/chats/{chat.pk}/end/")
+    chat_actions.rate(Chat.objects.get(pk=chat.pk), rating=4, comment="Quick, thanks")
+    page = desk.get(f"/desk/chats/{chat.pk}/").content.decode()
+    assert "The visitor rated the chat 4 out of 5." in page and "Quick, thanks" in page
+    persian = desk_for(users["agent"])
+    persian.cookies["django_language"] = "fa"
+    User.objects.filter(pk=users["agent"].pk).update(language="fa")
+    text = persian.get(f"/desk/chats/{chat.pk}/").content.decode()
+    line = text.split('<p id="chat-rating">', 1)[1].split("</p>", 1)[0]
+    assert "۴" in line and "4" not in line
+
+
 # --- transfer --------------------------------------------------------------------------------
 
 

@@ -569,6 +569,7 @@
     this.ended = true;
     this.save();
     this.disconnect();
+    $("chat-agent").hidden = true;  // "you are talking with …" is over
     var ticket = $("chat-ended-ticket");
     ticket.textContent = event.continues_as_ticket && this.ticket ? fill(T.ended_ticket, { number: String(this.ticket) }) : "";
     show("chat-ended", "chat-ended-title");
@@ -796,7 +797,10 @@
     button.disabled = true;
     return request("POST", this.path("/end"), { transcript: Boolean(transcript), keep_open: false }, this.token).then(function () {
       button.disabled = false;
-      if (transcript) { $("chat-transcript-status").textContent = T.transcript_sent; }
+      if (transcript) {
+        $("chat-transcript-status").textContent = T.transcript_sent;
+        $("chat-transcript").disabled = true;  // asked for already: once per chat
+      }
       if (!self.ended) { self.renderEnded({ continues_as_ticket: false }); }
     }, function (error) {
       button.disabled = false;
