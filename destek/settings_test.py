@@ -14,7 +14,7 @@ import os
 import tempfile
 from pathlib import Path
 
-from destek.lib.env import env_bool, env_str
+from destek.lib.env import env_bool, env_int, env_str
 from destek.settings_base import *
 
 TESTING = True
@@ -67,3 +67,6 @@ DESTEK_OUTBOX_JOURNAL_FSYNC = False
 LOGGING = {**LOGGING, "loggers": {"huey": {"level": "WARNING", "propagate": False}}}
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "destek.settings_test")
+
+# Searched tickets are indexed once the change commits, not seconds later.
+DESTEK_SEARCH_DELAY_SECONDS = env_int("DESTEK_SEARCH_DELAY_SECONDS", 0, minimum=0)

@@ -22,6 +22,7 @@ from destek.lib.errors import ActionRefused
 from destek.lib.ratelimit import hit
 from destek.tickets import actions
 from destek.tickets import config as tickets_config
+from destek.tickets import search as ticket_search
 from destek.tickets.access import (
     access_attachment,
     access_ticket,
@@ -135,10 +136,13 @@ def list_tickets(
     due: Literal["hour", "breached"] | None = None,
     vip: bool | None = None,
     order: Literal["queue", "newest"] | None = None,
+    q: QueryEx[str | None, P(max_length=500)] = None,
 ) -> dict[str, Any]:
     """Agents get the queue order by default (breached first, nearest due, priority, VIP);
     customers their newest first. `due=hour` keeps what falls due within the hour,
-    `due=breached` what is past due."""
+    `due=breached` what is past due. `q` searches (numbers, subjects, messages, internal notes
+    for agents, customers, organisations, tags; every word must match, typed with or without
+    its letter marks): the best matches first, one page of at most `limit`, with `snippets`."""
     user: User = request.auth
     qs = _ticket_qs(user)
     now = timezone.now()
@@ -161,6 +165,14 @@ def list_tickets(
     elif assignee:
         qs = qs.filter(assignee__email=assignee.strip().lower())
     size = limit or settings.DESTEK_API_PAGE_SIZE
+    if q is not None and q.strip():
+        found = ticket_search.search(user, q, within=qs, limit=size)
+        tickets = _ticket_qs(user).in_bulk([f.ticket.pk for f in found])
+        return {
+            "items": [tickets[f.ticket.pk] for f in found if f.ticket.pk in tickets],
+            "next_cursor": None,
+            "snippets": {str(f.ticket.number): f.snippet for f in found if f.snippet},
+        }
     if (order or ("newest" if user.is_customer else "queue")) == "queue":
         page = queue_page(qs, cursor=cursor, limit=size)
     else:

@@ -38,6 +38,9 @@ COLUMNS = (
 )
 
 
+NO_SNIPPET = SafeString("")
+
+
 @dataclass(frozen=True)
 class QueueRow:
     number: int
@@ -53,6 +56,7 @@ class QueueRow:
     due_text: str
     breached: bool
     assignee: str
+    snippet: SafeString = NO_SNIPPET  # a search's matching passage (words in <mark>)
 
 
 def _label(choices: type[Priority] | type[TicketStatus], value: str) -> str:

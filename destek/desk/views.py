@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import timedelta
 from functools import wraps
 from typing import Any
@@ -15,6 +16,7 @@ from django.http import Http404, HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.safestring import mark_safe
 from django.utils.translation import get_language, ngettext
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
@@ -49,6 +51,7 @@ from destek.lib.errors import ActionRefused
 from destek.lib.forms import add_refusal
 from destek.notify.models import FailingAddress
 from destek.tickets import actions
+from destek.tickets import search as ticket_search
 from destek.tickets.access import access_ticket, agent_department_ids, visible_messages
 from destek.tickets.actions import Actor
 from destek.tickets.choices import ACTIVE_STATUSES, Channel, Priority, TicketStatus
@@ -81,12 +84,18 @@ def queue(request: AuthenticatedHttpRequest) -> HttpResponse:
     """Breached first, then the nearest due, then priority, VIP first; filters as links."""
     user = request.user
     params = request.GET
+    q = params.get("q", "").strip()[: ticket_search.QUERY_MAX]
+    if q:
+        found = ticket_search.jump(user, q)
+        if found is not None:  # a ticket number: straight to it
+            return redirect("desk:ticket", number=found.number)
     qs = (
         Ticket.objects.visible_to(user)
         .select_related("customer", "assignee")
         .only(*queue_rows_columns)
     )
-    status = params.get("status", "active")
+    # A search looks at every status unless one is chosen; the queue shows the active ones.
+    status = params.get("status", "any" if q else "active")
     if status == "active":
         qs = qs.filter(status__in=ACTIVE_STATUSES)
     elif status in TicketStatus.values:
@@ -106,18 +115,29 @@ def queue(request: AuthenticatedHttpRequest) -> HttpResponse:
         qs = qs.filter(queue_due__gt=now, queue_due__lte=now + timedelta(hours=1))
     elif due == "breached":
         qs = qs.filter(queue_due__lte=now)
-    try:
-        page = queue_page(qs, cursor=params.get("cursor") or None, limit=PAGE)
-    except ActionRefused:
-        # A stale or mangled link (cursors are signed): the first page, not an error page.
-        page = queue_page(qs, cursor=None, limit=PAGE)
+    if q:
+        hits = ticket_search.search(user, q, within=qs, limit=PAGE)
+        rows = [
+            # Escaped text with <mark> around the matching words (tickets/search.py).
+            replace(row, snippet=mark_safe(hit.snippet))  # noqa: S308
+            for row, hit in zip(queue_rows([h.ticket for h in hits], now=now), hits, strict=True)
+        ]
+        next_cursor = None
+    else:
+        try:
+            page = queue_page(qs, cursor=params.get("cursor") or None, limit=PAGE)
+        except ActionRefused:
+            # A stale or mangled link (cursors are signed): the first page, not an error page.
+            page = queue_page(qs, cursor=None, limit=PAGE)
+        rows, next_cursor = queue_rows(page.items, now=now), page.next_cursor
     return render(
         request,
         "desk/queue.html",
         {
-            "rows": queue_rows(page.items, now=now),
-            "next_cursor": page.next_cursor,
+            "rows": rows,
+            "next_cursor": next_cursor,
             "now": now,
+            "q": q,
             "filters": {
                 "status": status,
                 "who": who,

@@ -12,10 +12,11 @@ from django.utils import timezone
 from django.utils.text import slugify
 from django.utils.translation import gettext_lazy as _
 
-from destek.kb import search, text
+from destek.kb import search
 from destek.kb.choices import ArticleEventKind, ArticleStatus, Visibility
 from destek.kb.markdown import plain_text, remote_images, render
 from destek.kb.models import Article, ArticleEvent, Feedback, SearchLog, Section, Term, Translation
+from destek.lib import stems as text
 from destek.lib.errors import ActionRefused
 
 CONTENT = Path(__file__).parent / "content"
@@ -54,7 +55,7 @@ SECTIONS = {
 
 
 def _analyse(title: str, body: str, language: str) -> tuple[list[str], list[str]]:
-    """The stems search compares, of a title and of a Markdown body (kb/text.py)."""
+    """The stems search compares, of a title and of a Markdown body (lib/stems.py)."""
     return text.terms(title, language), text.terms(plain_text(body), language)
 
 

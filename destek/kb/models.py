@@ -75,7 +75,7 @@ class Article(models.Model):
 
 class Translation(models.Model):
     """An article in one language: title, slug and Markdown body, and the search text made
-    from them (normalised, stemmed; see kb/text.py)."""
+    from them (normalised, stemmed; see lib/stems.py)."""
 
     article = models.ForeignKey(Article, on_delete=models.CASCADE, related_name="translations")
     language = models.CharField(_("language"), max_length=8, choices=settings.LANGUAGES)

@@ -4,7 +4,7 @@ SQLite FTS5 (with an in-memory trigram index for typos).
 Both databases only find candidates; the ranking is ours and the same on both: how many of the
 query's words an article has (a title match counts most), how rare each word is among the
 candidates, then the database's own score. Queries and articles pass the same analysis
-(`kb.text`): normalised letters, stems, and each query word of three letters or more also
+(`lib.stems`): normalised letters, stems, and each query word of three letters or more also
 matches as a prefix.
 """
 
@@ -24,10 +24,10 @@ from django.core.cache import cache
 from django.db import connection
 from django.db.models import QuerySet
 
-from destek.kb import text
 from destek.kb.choices import ArticleStatus, Visibility
 from destek.kb.markdown import plain_text
 from destek.kb.models import Term, Translation
+from destek.lib import stems as text
 
 CANDIDATES = 100
 #: A misspelt word matches real words at least this similar (pg_trgm's default is 0.3).

@@ -12,7 +12,8 @@ class TicketsConfig(AppConfig):
     def ready(self) -> None:
         from destek.accounts.signals import customer_terms_changed
         from destek.sla.signals import service_levels_changed
-        from destek.tickets import clock_jobs, config, jobs, receivers  # noqa: F401  (periodic tasks)
+        from destek.tickets import clock_jobs, config, jobs, receivers, search_jobs  # noqa: F401
+        from destek.tickets.signals import message_added
 
         config.watch()  # the admin's configuration, cached per process
 
@@ -22,3 +23,4 @@ class TicketsConfig(AppConfig):
         service_levels_changed.connect(
             receivers.service_levels_changed, dispatch_uid="tickets.service_levels_changed"
         )
+        message_added.connect(receivers.message_added, dispatch_uid="tickets.search")

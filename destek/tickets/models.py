@@ -439,6 +439,27 @@ class TicketEvent(models.Model):
         return f"{self.kind} {self.from_value}->{self.to_value}"
 
 
+class TicketSearch(models.Model):
+    """A ticket's words as search compares them (tickets/search.py): stems of its number,
+    subject, customer, organisation, tags and public messages, and apart those of its internal
+    notes (agents only). Rebuilt whole by a job after each change, so it can run twice. On
+    PostgreSQL full-text columns and GIN indexes sit beside it, on SQLite an FTS5 table."""
+
+    ticket = models.OneToOneField(
+        Ticket, on_delete=models.CASCADE, primary_key=True, related_name="search"
+    )
+    public = models.TextField(blank=True)
+    internal = models.TextField(blank=True)
+    indexed_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        verbose_name = _("ticket search words")
+        verbose_name_plural = _("ticket search words")
+
+    def __str__(self) -> str:
+        return f"search words of ticket {self.ticket_id}"
+
+
 class IntakeRule(models.Model):
     """The admin's switch for one intake rule (the rule's logic lives in code)."""
 

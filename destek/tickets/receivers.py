@@ -7,8 +7,10 @@ from typing import Any
 from django.db import transaction
 
 from destek.accounts.models import User
+from destek.tickets import search_jobs
 from destek.tickets.actions import recompute_customer_clocks
 from destek.tickets.clock_jobs import recompute_open_tickets
+from destek.tickets.models import Ticket
 
 
 def customer_terms_changed(sender: Any, customer: User, **kwargs: Any) -> None:
@@ -19,3 +21,8 @@ def customer_terms_changed(sender: Any, customer: User, **kwargs: Any) -> None:
 def service_levels_changed(sender: Any, **kwargs: Any) -> None:
     """Hours or targets changed: every open ticket's clocks follow, in the worker."""
     transaction.on_commit(recompute_open_tickets, robust=True)
+
+
+def message_added(sender: Any, *, ticket: Ticket, **kwargs: Any) -> None:
+    """A message is new words to find the ticket by."""
+    search_jobs.reindex_soon(ticket.pk)

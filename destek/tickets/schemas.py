@@ -244,6 +244,8 @@ class TicketDetailOut(TicketOut):
 class TicketPage(Answer):
     items: list[TicketOut]
     next_cursor: str | None
+    #: With `q`: per ticket number, the matching passage (HTML, the words in <mark>).
+    snippets: dict[str, str] | None = None
 
 
 class MessageOut(Answer):

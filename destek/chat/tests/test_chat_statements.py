@@ -22,6 +22,20 @@ def jobs(monkeypatch: pytest.MonkeyPatch) -> list[list[int]]:
     return handed
 
 
+@pytest.fixture(autouse=True)
+def search_later(settings: Any, monkeypatch: pytest.MonkeyPatch) -> list[Any]:
+    """As in production, the ticket's search words are rebuilt by the worker seconds later:
+    the request only schedules it (its statements are the worker's)."""
+    from destek.tickets import search_jobs
+
+    scheduled: list[Any] = []
+    settings.DESTEK_SEARCH_DELAY_SECONDS = 5
+    monkeypatch.setattr(
+        search_jobs.index_ticket, "schedule", lambda args, delay: scheduled.append(args)
+    )
+    return scheduled
+
+
 def test_a_visitor_message_takes_eight_statements(anonymous: Any, agent: Any) -> None:
     agent.request("put", "agents/me/presence", {"status": "online"})
     chat = anonymous.post("chats", {"body": "My server does not boot"}).json()

@@ -1,5 +1,5 @@
 """Azerbaijani and Turkish search words are now folded (ş→s, ç→c, ğ→g, ö→o, ü→u, ə→e, see
-kb/text.py): the stored search text of those articles, their FTS5 rows and the words for typos
+lib/stems.py): the stored search text of those articles, their FTS5 rows and the words for typos
 are made again the new way. Articles of other languages are not touched."""
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ LANGUAGES = ("az", "tr")
 
 def refold(apps, schema_editor):
     from destek.kb.markdown import plain_text
-    from destek.kb.text import terms
+    from destek.lib.stems import terms
 
     Translation = apps.get_model("kb", "Translation")
     Term = apps.get_model("kb", "Term")

@@ -10,7 +10,7 @@ from destek.kb.actions import save_translation
 from destek.kb.markdown import render, video_embed_url
 from destek.kb.models import Article, Section
 from destek.kb.search import search
-from destek.kb.text import search_text, similarity
+from destek.lib.stems import search_text, similarity
 
 
 @pytest.fixture

@@ -11,7 +11,7 @@ import pytest
 from destek.kb.actions import load_content, save_translation
 from destek.kb.models import Article, Section
 from destek.kb.search import search
-from destek.kb.text import edits, fold, terms
+from destek.lib.stems import edits, fold, terms
 
 pytestmark = pytest.mark.django_db
 

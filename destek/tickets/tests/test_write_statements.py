@@ -29,6 +29,20 @@ def jobs(monkeypatch: pytest.MonkeyPatch) -> list[list[int]]:
 
 
 @pytest.fixture(autouse=True)
+def search_later(settings: Any, monkeypatch: pytest.MonkeyPatch) -> list[Any]:
+    """As in production, the ticket's search words are rebuilt by the worker seconds later:
+    the request only schedules it (its statements are the worker's)."""
+    from destek.tickets import search_jobs
+
+    scheduled: list[Any] = []
+    settings.DESTEK_SEARCH_DELAY_SECONDS = 5
+    monkeypatch.setattr(
+        search_jobs.index_ticket, "schedule", lambda args, delay: scheduled.append(args)
+    )
+    return scheduled
+
+
+@pytest.fixture(autouse=True)
 def default_policy(demo: None) -> None:
     """The policy every installation has (made by a migration): a transactional test that ran
     before may have flushed it, and whether a ticket has a policy changes what a reply reads

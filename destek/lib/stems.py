@@ -1,7 +1,8 @@
-"""The words search compares: normalised (letter variants, ZWNJ, dotted and dotless i, ё/е...;
-see `destek.lib.text.normalize_text`) and reduced to their stems, the same way for articles and
-for queries, on SQLite and on PostgreSQL alike. Azerbaijani and Turkish stems are also folded
-(ş→s, ç→c, ğ→g, ö→o, ü→u, ə→e), so words typed without those letters match."""
+"""The words searches compare, for the knowledge base and for tickets alike: normalised
+(letter variants, ZWNJ, dotted and dotless i, ё/е...; see `destek.lib.text.normalize_text`)
+and reduced to their stems, the same way for what is stored and for queries, on SQLite and on
+PostgreSQL. Azerbaijani and Turkish stems are also folded (ş→s, ç→c, ğ→g, ö→o, ü→u, ə→e), so
+words typed without those letters match."""
 
 from __future__ import annotations
 
@@ -127,3 +128,38 @@ def edits(a: str, b: str, *, limit: int = 3) -> int:
             return limit
         previous2, previous = previous, current
     return min(previous[-1], limit)
+
+
+# --- mixed-language text (tickets) ------------------------------------------------------------
+
+#: The languages a Latin-script word may be in, here.
+LATIN = ("az", "tr", "en")
+
+
+def script_language(word: str, latin: str) -> str:
+    """The language a word is stemmed in when a text mixes them (a Russian customer quoting an
+    English error): its script says Russian or Persian; a Latin word is in `latin`."""
+    for char in word:
+        if "\u0400" <= char <= "\u04ff":
+            return "ru"
+        if "\u0600" <= char <= "\u06ff" or "\ufb50" <= char <= "\ufeff":
+            return "fa"
+        if char.isalpha():
+            break
+    return latin
+
+
+def mixed_terms(text: str, language: str) -> list[str]:
+    """The stems of a text written in `language` that may hold words of the others: each word
+    stemmed in the language of its script (Latin words in `language` when it is one of the
+    Latin-script ones, else in English)."""
+    latin = language if language in LATIN else "en"
+    return [stem(word, script_language(word, latin)) for word in words(text)]
+
+
+def query_variants(word: str) -> list[str]:
+    """What a query word may be stored as when the searcher's language is not known to be the
+    text's: its stem in each language its script allows, and its folded self."""
+    found = {stem(word, script_language(word, latin)) for latin in LATIN}
+    found.add(fold(word))
+    return sorted(found, key=len)

@@ -1,0 +1,290 @@
+"""Ticket search: one box over numbers, subjects, every message (internal notes for agents
+only), customers' names and addresses, organisations and tags.
+
+What is stored (`TicketSearch`, rebuilt whole per ticket by `index_tickets`, so running it
+twice changes nothing) are stems (`lib.stems`): normalised letters, each word stemmed in the
+language of its script, Azerbaijani and Turkish folded (a word typed without ş, ə, ö... matches).
+A query word matches any of its stems in the languages its script allows, and, from three
+letters, as a prefix. Every word of the query must match.
+
+The database finds candidates inside the access rule (`Ticket.objects.visible_to`, the same
+queryset the queue lists: an agent finds only their departments' tickets, a customer only
+their own), newest first: PostgreSQL full text (GIN) or SQLite FTS5. They are ranked here: a
+word in the subject counts most, then in the public text, then in a note; then the newer.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from django.db import connection, transaction
+from django.db.models import QuerySet
+from django.db.models.expressions import RawSQL
+from django.utils import timezone
+
+from destek.accounts.models import User
+from destek.lib.stems import mixed_terms, query_variants
+from destek.lib.text import words as split_words
+from destek.tickets.access import customer_may_see_message
+from destek.tickets.models import Message, Ticket, TicketSearch
+
+#: Tickets ranked per search, newest first among those that match.
+CANDIDATES = 500
+#: Shorter words match only as themselves.
+PREFIX_MIN = 3
+#: Query words used, at most (a pasted paragraph is cut).
+MAX_WORDS = 8
+QUERY_MAX = 200
+_NUMBER = re.compile(r"#?\s*(\d{6,12})")
+_EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
+_TOKEN = re.compile(r"\w+", re.UNICODE)
+AGENTS_MATCH = (
+    "SELECT ticket_id FROM tickets_ticketsearch WHERE all_vector @@ to_tsquery('simple', %s)"
+)
+CUSTOMERS_MATCH = (
+    "SELECT ticket_id FROM tickets_ticketsearch WHERE public_vector @@ to_tsquery('simple', %s)"
+)
+
+
+@dataclass(frozen=True)
+class Found:
+    ticket: Ticket
+    score: float
+    snippet: str  # HTML: escaped text with <mark> around the matching words
+
+
+@dataclass(frozen=True)
+class Query:
+    """A query as search reads it: the number or address it names, or its words' variants."""
+
+    number: int | None
+    email: str
+    variants: list[list[str]]
+
+    @property
+    def empty(self) -> bool:
+        return self.number is None and not self.email and not self.variants
+
+
+def parse(text: str) -> Query:
+    text = (text or "")[:QUERY_MAX].strip()
+    number = _NUMBER.fullmatch(text)
+    if number:
+        return Query(int(number.group(1)), "", [])
+    if _EMAIL.fullmatch(text):
+        return Query(None, text.lower(), [])
+    variants: list[list[str]] = []
+    for word in split_words(text):
+        options = [v for v in query_variants(word) if _TOKEN.fullmatch(v)]
+        if options and options not in variants:
+            variants.append(options)
+    return Query(None, "", variants[:MAX_WORDS])
+
+
+# --- searching ----------------------------------------------------------------------------------
+
+
+def jump(user: User, text: str) -> Ticket | None:
+    """The ticket a query names by its number, when `user` may see it."""
+    query = parse(text)
+    if query.number is None:
+        return None
+    return Ticket.objects.visible_to(user).filter(number=query.number).first()
+
+
+def search(
+    user: User, text: str, *, within: QuerySet[Ticket] | None = None, limit: int = 25
+) -> list[Found]:
+    """The tickets `user` may see that match `text`, best first; `within` narrows them further
+    (the queue's filters), and is itself read through the access rule."""
+    query = parse(text)
+    if query.empty:
+        return []
+    agent = user.is_agent or user.is_admin
+    tickets = Ticket.objects.visible_to(user)
+    if within is not None:
+        tickets = tickets.filter(pk__in=within.values("pk"))
+    if query.number is not None:
+        tickets = tickets.filter(number=query.number)
+    elif query.email:
+        tickets = tickets.filter(customer__email=query.email)
+    else:
+        tickets = tickets.filter(pk__in=_matching(query.variants, agent=agent))
+    candidates = list(
+        tickets.select_related("customer", "department", "assignee").order_by("-id")[:CANDIDATES]
+    )
+    if query.variants:
+        ranked = _rank(candidates, query.variants, agent=agent)
+    else:
+        ranked = [(ticket, 1.0) for ticket in candidates]
+    top = ranked[:limit]
+    snippets = _snippets([t for t, _s in top], query.variants, agent=agent)
+    return [Found(t, score, snippets.get(t.pk, "")) for t, score in top]
+
+
+def _prefix(word: str) -> bool:
+    return len(word) >= PREFIX_MIN and not word.isdigit()
+
+
+def _matching(variants: list[list[str]], *, agent: bool) -> RawSQL:
+    """The ids of the tickets whose words hold every query word (one of its variants)."""
+    if connection.vendor == "postgresql":
+        tsquery = " & ".join(
+            "(" + " | ".join(f"{v}:*" if _prefix(v) else v for v in options) + ")"
+            for options in variants
+        )
+        sql = AGENTS_MATCH if agent else CUSTOMERS_MATCH
+        # The query goes in as a parameter; only stems of word characters are in it.
+        return RawSQL(sql, [tsquery])  # noqa: S611
+    match = " AND ".join(
+        "(" + " OR ".join(f'"{v}"*' if _prefix(v) else f'"{v}"' for v in options) + ")"
+        for options in variants
+    )
+    if not agent:
+        match = f"public : ({match})"
+    return RawSQL("SELECT rowid FROM tickets_fts WHERE tickets_fts MATCH %s", [match])
+
+
+def _matches(tokens: set[str], options: list[str]) -> bool:
+    for variant in options:
+        if variant in tokens:
+            return True
+        if _prefix(variant) and any(token.startswith(variant) for token in tokens):
+            return True
+    return False
+
+
+def _rank(
+    tickets: list[Ticket], variants: list[list[str]], *, agent: bool
+) -> list[tuple[Ticket, float]]:
+    stored = {
+        row.ticket_id: row
+        for row in TicketSearch.objects.filter(ticket_id__in=[t.pk for t in tickets])
+    }
+    ranked: list[tuple[Ticket, float]] = []
+    for ticket in tickets:
+        row = stored.get(ticket.pk)
+        if row is None:
+            continue
+        subject = set(mixed_terms(ticket.subject, ticket.language))
+        public = set(row.public.split())
+        internal = set(row.internal.split()) if agent else set()
+        score = 0.0
+        for options in variants:
+            if _matches(subject, options):
+                score += 3
+            elif _matches(public, options):
+                score += 1
+            elif _matches(internal, options):
+                score += 0.8
+        ranked.append((ticket, score))
+    # Best first; among equals, the newer (the candidates came newest first: a stable sort).
+    ranked.sort(key=lambda pair: -pair[1])
+    return ranked
+
+
+# --- snippets ---------------------------------------------------------------------------------
+
+
+def _snippets(
+    tickets: list[Ticket], variants: list[list[str]], *, agent: bool, words: int = 24
+) -> dict[int, str]:
+    """Per ticket, the passage of the first message that matches, escaped, the matching words
+    marked; tickets found by their subject or customer alone get none."""
+    if not tickets or not variants:
+        return {}
+    languages = {t.pk: t.language for t in tickets}
+    messages = Message.objects.filter(ticket_id__in=list(languages)).order_by("id")
+    if not agent:
+        messages = messages.filter(internal=False)
+    options = [v for values in variants for v in values]
+    found: dict[int, str] = {}
+    for message in messages.only("id", "ticket_id", "body", "internal", "verification"):
+        if message.ticket_id in found or not (agent or customer_may_see_message(message)):
+            continue
+        language = languages[message.ticket_id]
+
+        def hit(word: str, language: str = language) -> bool:
+            return _matches(set(mixed_terms(word, language)), options)
+
+        tokens = message.body.split()
+        at = next((i for i, token in enumerate(tokens) if hit(token)), None)
+        if at is None:
+            continue
+        start = max(0, at - words // 3)
+        shown = " ".join(tokens[start : start + words])
+        shown = ("… " if start else "") + shown + (" …" if start + words < len(tokens) else "")
+        found[message.ticket_id] = _marked(shown, hit)
+    return found
+
+
+def _marked(shown: str, hit: object) -> str:
+    pieces: list[str] = []
+    last = 0
+    for match in _TOKEN.finditer(shown):
+        pieces.append(html.escape(shown[last : match.start()]))
+        word = html.escape(match.group(0))
+        pieces.append(f"<mark>{word}</mark>" if hit(match.group(0)) else word)  # type: ignore[operator]
+        last = match.end()
+    pieces.append(html.escape(shown[last:]))
+    return "".join(pieces)
+
+
+# --- the index ----------------------------------------------------------------------------------
+
+
+def _words_of(ticket: Ticket, messages: list[Message]) -> tuple[str, str]:
+    language = ticket.language
+    customer = ticket.customer
+    public_parts = [
+        str(ticket.number),
+        ticket.subject,
+        customer.display_name,
+        customer.full_name,
+        customer.email,
+        customer.organisation.name if customer.organisation is not None else "",
+        " ".join(tag.name for tag in ticket.tags.all()),
+    ]
+    internal_parts: list[str] = []
+    for message in messages:
+        (public_parts if customer_may_see_message(message) else internal_parts).append(message.body)
+    public = " ".join(mixed_terms(" ".join(p for p in public_parts if p), language))
+    internal = " ".join(mixed_terms(" ".join(internal_parts), language))
+    return public, internal
+
+
+@transaction.atomic
+def index_tickets(ids: Iterable[int]) -> int:
+    """Rebuild the search words of these tickets (gone ones are skipped): safe to run twice."""
+    ids = sorted(set(ids))
+    if not ids:
+        return 0
+    tickets = list(
+        Ticket.objects.filter(pk__in=ids)
+        .select_related("customer", "customer__organisation")
+        .prefetch_related("tags")
+    )
+    by_ticket: dict[int, list[Message]] = {}
+    for message in Message.objects.filter(ticket_id__in=ids).only(
+        "id", "ticket_id", "body", "internal", "verification"
+    ):
+        by_ticket.setdefault(message.ticket_id, []).append(message)
+    now = timezone.now()
+    rows = []
+    for ticket in tickets:
+        public, internal = _words_of(ticket, by_ticket.get(ticket.pk, []))
+        rows.append(TicketSearch(ticket=ticket, public=public, internal=internal, indexed_at=now))
+    found = [row.ticket_id for row in rows]
+    TicketSearch.objects.filter(ticket_id__in=ids).delete()
+    TicketSearch.objects.bulk_create(rows)
+    if connection.vendor == "sqlite":
+        with connection.cursor() as cursor:
+            cursor.executemany("DELETE FROM tickets_fts WHERE rowid = %s", [[i] for i in ids])
+            cursor.executemany(
+                "INSERT INTO tickets_fts(rowid, public, internal) VALUES (%s, %s, %s)",
+                [[row.ticket_id, row.public, row.internal] for row in rows],
+            )
+    return len(found)
