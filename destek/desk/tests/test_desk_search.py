@@ -32,9 +32,7 @@ def test_an_agent_searches_from_the_queue_and_sees_the_passage_marked(
     assert 'value="page"' in page, "the box keeps the query"
 
 
-def test_a_number_typed_in_the_box_opens_the_ticket(
-    customer: Any, users: dict[str, User]
-) -> None:
+def test_a_number_typed_in_the_box_opens_the_ticket(customer: Any, users: dict[str, User]) -> None:
     ticket = customer.file_ticket("Printer jams", "The printer jams.")
     answer = desk_for(users["agent"]).get("/desk/", {"q": f"#{ticket['number']}"})
     assert answer.status_code == 302
