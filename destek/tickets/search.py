@@ -113,16 +113,23 @@ def search(
         tickets = tickets.filter(customer__email=query.email)
     else:
         tickets = tickets.filter(pk__in=_matching(query.variants, agent=agent))
-    candidates = list(
-        tickets.select_related("customer", "department", "assignee").order_by("-id")[:CANDIDATES]
-    )
+    # The candidates as three columns each: whole tickets only for the page shown.
+    candidates = list(tickets.order_by("-id").values_list("id", "subject", "language")[:CANDIDATES])
     if query.variants:
-        ranked = _rank(candidates, query.variants, agent=agent)
+        ranked = _rank(candidates, query.variants, agent=agent)[:limit]
     else:
-        ranked = [(ticket, 1.0) for ticket in candidates]
-    top = ranked[:limit]
-    snippets = _snippets([t for t, _s in top], query.variants, agent=agent)
-    return [Found(t, score, snippets.get(t.pk, "")) for t, score in top]
+        ranked = [(row[0], row[2], 1.0) for row in candidates[:limit]]
+    shown = Ticket.objects.select_related("customer", "department", "assignee").in_bulk(
+        [pk for pk, _language, _score in ranked]
+    )
+    snippets = _snippets(
+        {pk: language for pk, language, _score in ranked}, query.variants, agent=agent
+    )
+    return [
+        Found(shown[pk], score, snippets.get(pk, ""))
+        for pk, _language, score in ranked
+        if pk in shown
+    ]
 
 
 def _prefix(word: str) -> bool:
@@ -158,20 +165,24 @@ def _matches(tokens: set[str], options: list[str]) -> bool:
 
 
 def _rank(
-    tickets: list[Ticket], variants: list[list[str]], *, agent: bool
-) -> list[tuple[Ticket, float]]:
+    candidates: list[tuple[int, str, str]], variants: list[list[str]], *, agent: bool
+) -> list[tuple[int, str, float]]:
+    """(id, language, score) of the candidates (id, subject, language), best first."""
+    columns = ("ticket_id", "public", "internal") if agent else ("ticket_id", "public")
     stored = {
-        row.ticket_id: row
-        for row in TicketSearch.objects.filter(ticket_id__in=[t.pk for t in tickets])
+        row[0]: row[1:]
+        for row in TicketSearch.objects.filter(
+            ticket_id__in=[pk for pk, _s, _l in candidates]
+        ).values_list(*columns)
     }
-    ranked: list[tuple[Ticket, float]] = []
-    for ticket in tickets:
-        row = stored.get(ticket.pk)
-        if row is None:
+    ranked: list[tuple[int, str, float]] = []
+    for pk, subject_text, language in candidates:
+        words = stored.get(pk)
+        if words is None:
             continue
-        subject = set(mixed_terms(ticket.subject, ticket.language))
-        public = set(row.public.split())
-        internal = set(row.internal.split()) if agent else set()
+        subject = set(mixed_terms(subject_text, language))
+        public = set(words[0].split())
+        internal = set(words[1].split()) if agent else set()
         score = 0.0
         for options in variants:
             if _matches(subject, options):
@@ -180,9 +191,9 @@ def _rank(
                 score += 1
             elif _matches(internal, options):
                 score += 0.8
-        ranked.append((ticket, score))
+        ranked.append((pk, language, score))
     # Best first; among equals, the newer (the candidates came newest first: a stable sort).
-    ranked.sort(key=lambda pair: -pair[1])
+    ranked.sort(key=lambda found: -found[2])
     return ranked
 
 
@@ -190,13 +201,12 @@ def _rank(
 
 
 def _snippets(
-    tickets: list[Ticket], variants: list[list[str]], *, agent: bool, words: int = 24
+    languages: dict[int, str], variants: list[list[str]], *, agent: bool, words: int = 24
 ) -> dict[int, str]:
-    """Per ticket, the passage of the first message that matches, escaped, the matching words
-    marked; tickets found by their subject or customer alone get none."""
-    if not tickets or not variants:
+    """Per ticket (id: its language), the passage of the first message that matches, escaped,
+    the matching words marked; tickets found by their subject or customer alone get none."""
+    if not languages or not variants:
         return {}
-    languages = {t.pk: t.language for t in tickets}
     messages = Message.objects.filter(ticket_id__in=list(languages)).order_by("id")
     if not agent:
         messages = messages.filter(internal=False)
