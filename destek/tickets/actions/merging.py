@@ -7,7 +7,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from destek.lib.errors import ActionRefused
-from destek.tickets import notifications
+from destek.tickets import notifications, search_jobs
 from destek.tickets.access import customer_visible_messages
 from destek.tickets.actions._common import Actor, _event, _require_worker, _save
 from destek.tickets.actions.status import _set_status
@@ -89,4 +89,7 @@ def merge(source: Ticket, *, into: Ticket, actor: Actor) -> Ticket:
     source.updated_at = now
     _save(source)
     notifications.ticket_merged(source, into)
+    # The messages moved: each ticket is found by what it holds now.
+    search_jobs.reindex_soon(source.pk)
+    search_jobs.reindex_soon(into.pk)
     return into

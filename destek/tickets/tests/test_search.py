@@ -157,3 +157,13 @@ def test_indexing_twice_changes_nothing(customer: Any) -> None:
     again = TicketSearch.objects.get(ticket__number=ticket["number"])
     assert (again.public, again.internal) == (row.public, row.internal)
     assert TicketSearch.objects.filter(ticket_id=row.ticket_id).count() == 1
+
+
+def test_a_merged_tickets_words_are_found_on_the_ticket_it_went_into(
+    customer: Any, agent: Any
+) -> None:
+    into = customer.file_ticket("Printer jams", "The printer jams.")
+    source = customer.file_ticket("Toner empty", "The toner cartridge is empty.")
+    answer = agent.post(f"tickets/{source['number']}/merge", {"into": into["number"]})
+    assert answer.status_code in (200, 201), answer.content
+    assert numbers(agent, "cartridge") == [into["number"]]
