@@ -460,6 +460,21 @@ class TicketSearch(models.Model):
         return f"search words of ticket {self.ticket_id}"
 
 
+class TicketTerm(models.Model):
+    """Every stem the tickets use (public and internal): where a misspelt query word finds
+    the real words nearest to it (pg_trgm on PostgreSQL, an in-memory trigram index on
+    SQLite). Grows as tickets are indexed; a word is never taken out."""
+
+    term = models.CharField(max_length=100, unique=True)
+
+    class Meta:
+        verbose_name = _("ticket search term")
+        verbose_name_plural = _("ticket search terms")
+
+    def __str__(self) -> str:
+        return self.term
+
+
 class IntakeRule(models.Model):
     """The admin's switch for one intake rule (the rule's logic lives in code)."""
 

@@ -17,19 +17,22 @@ from __future__ import annotations
 
 import html
 import re
+import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
+from functools import lru_cache
 
+from django.core.cache import cache
 from django.db import connection, transaction
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 from django.db.models.expressions import RawSQL
 from django.utils import timezone
 
 from destek.accounts.models import User
-from destek.lib.stems import mixed_terms, query_variants
+from destek.lib.stems import edits, mixed_terms, query_variants, similarity, trigrams
 from destek.lib.text import words as split_words
 from destek.tickets.access import customer_may_see_message
-from destek.tickets.models import Message, Ticket, TicketSearch
+from destek.tickets.models import Message, Ticket, TicketSearch, TicketTerm
 
 #: Tickets ranked per search, newest first among those that match.
 CANDIDATES = 500
@@ -84,6 +87,99 @@ def parse(text: str) -> Query:
     return Query(None, "", variants[:MAX_WORDS])
 
 
+# --- misspelt words -----------------------------------------------------------------------------
+
+#: A misspelt word matches real words at least this similar (pg_trgm's default is 0.3).
+TYPO_SIMILARITY = 0.4
+TYPO_VARIANTS = 3
+#: Misspelt words looked up per query, at most (each costs a trigram search).
+TYPO_LOOKUPS = 3
+TYPO_MIN = 4
+_VOCABULARY_VERSION = "tickets:search:vocabulary"
+
+
+def with_near_words(query: Query) -> Query:
+    """The query, each word no ticket uses (not even as the start of a longer one) also
+    matching the few real words nearest to it ("pasword": "password")."""
+    if not query.variants:
+        return query
+    known = _known([v for options in query.variants for v in options])
+    variants: list[list[str]] = []
+    lookups = 0
+    for options in query.variants:
+        used = any(
+            term == v or (_prefix(v) and term.startswith(v)) for v in options for term in known
+        )
+        longest = max(options, key=len)
+        if used or len(longest) < TYPO_MIN or longest.isdigit() or lookups >= TYPO_LOOKUPS:
+            variants.append(options)
+            continue
+        lookups += 1
+        near = [w for w in _near_terms(longest) if w not in options]
+        variants.append([*options, *near])
+    return Query(query.number, query.email, variants)
+
+
+def _known(variants: list[str]) -> list[str]:
+    """Terms of the vocabulary that are one of `variants` or start with one (one statement)."""
+    condition = Q(term__in=variants)
+    for variant in variants:
+        if _prefix(variant):
+            condition |= Q(term__startswith=variant)
+    return list(TicketTerm.objects.filter(condition).values_list("term", flat=True)[:200])
+
+
+def _near_terms(word: str) -> list[str]:
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT term FROM tickets_ticketterm WHERE term %% %s "
+                "ORDER BY similarity(term, %s) DESC, term LIMIT %s",
+                [word, word, TYPO_VARIANTS * 3],
+            )
+            found = [row[0] for row in cursor.fetchall()]
+    else:
+        index = _trigram_index(str(cache.get(_VOCABULARY_VERSION, "")))
+        found = list({term for gram in trigrams(word) for term in index.get(gram, ())})
+    scored = sorted(((similarity(word, t), t) for t in found), key=lambda x: (-x[0], x[1]))
+    return [t for score, t in scored if score >= TYPO_SIMILARITY and _near(word, t)][:TYPO_VARIANTS]
+
+
+def _near(word: str, term: str) -> bool:
+    """A few keystrokes away; "quantum" is not a typo of "quantity"."""
+    return edits(word, term) <= (1 if len(word) <= 5 else 2)
+
+
+@lru_cache(maxsize=4)
+def _trigram_index(version: str) -> dict[str, frozenset[str]]:
+    """Trigram → ticket terms (SQLite), built once per vocabulary version and process."""
+    index: dict[str, set[str]] = {}
+    for term in TicketTerm.objects.values_list("term", flat=True).iterator():
+        for gram in trigrams(term):
+            index.setdefault(gram, set()).add(term)
+    return {gram: frozenset(terms) for gram, terms in index.items()}
+
+
+def _remember_terms(rows: list[TicketSearch]) -> None:
+    """New stems of these tickets into the vocabulary (SQLite's trigram index is rebuilt)."""
+    terms = {
+        term
+        for row in rows
+        for term in (*row.public.split(), *row.internal.split())
+        if TYPO_MIN <= len(term) <= 100 and not term.isdigit()
+    }
+    if not terms:
+        return
+    known = set(TicketTerm.objects.filter(term__in=terms).values_list("term", flat=True))
+    new = terms - known
+    if new:
+        TicketTerm.objects.bulk_create(
+            [TicketTerm(term=term) for term in sorted(new)], ignore_conflicts=True
+        )
+        if connection.vendor == "sqlite":
+            transaction.on_commit(lambda: cache.set(_VOCABULARY_VERSION, uuid.uuid4().hex, None))
+
+
 # --- searching ----------------------------------------------------------------------------------
 
 
@@ -100,7 +196,7 @@ def search(
 ) -> list[Found]:
     """The tickets `user` may see that match `text`, best first; `within` narrows them further
     (the queue's filters), and is itself read through the access rule."""
-    query = parse(text)
+    query = with_near_words(parse(text))
     if query.empty:
         return []
     agent = user.is_agent or user.is_admin
@@ -290,6 +386,7 @@ def index_tickets(ids: Iterable[int]) -> int:
     found = [row.ticket_id for row in rows]
     TicketSearch.objects.filter(ticket_id__in=ids).delete()
     TicketSearch.objects.bulk_create(rows)
+    _remember_terms(rows)
     if connection.vendor == "sqlite":
         with connection.cursor() as cursor:
             cursor.executemany("DELETE FROM tickets_fts WHERE rowid = %s", [[i] for i in ids])

@@ -89,7 +89,8 @@ def test_a_number_or_an_address_finds_the_ticket_straight(
     assert numbers(agent, f"#{ticket['number']}") == [ticket["number"]]
     assert numbers(agent, users["customer2"].email) == [other["number"]]
     assert numbers(customer, str(other["number"])) == [], "not theirs: not found"
-    assert search.jump(users["agent"], f"#{ticket['number']}").number == ticket["number"]
+    jumped = search.jump(users["agent"], f"#{ticket['number']}")
+    assert jumped is not None and jumped.number == ticket["number"]
     assert search.jump(users["customer"], str(other["number"])) is None
 
 
@@ -167,3 +168,11 @@ def test_a_merged_tickets_words_are_found_on_the_ticket_it_went_into(
     answer = agent.post(f"tickets/{source['number']}/merge", {"into": into["number"]})
     assert answer.status_code in (200, 201), answer.content
     assert numbers(agent, "cartridge") == [into["number"]]
+
+
+def test_a_misspelt_word_finds_the_ticket_with_the_real_one(customer: Any, agent: Any) -> None:
+    ticket = customer.file_ticket("Password reset", "The password reset mail never arrives.")
+    customer.file_ticket("Printer jams", "The printer jams on every page.")
+    assert numbers(agent, "pasword") == [ticket["number"]]
+    assert numbers(agent, "pssword reset") == [ticket["number"]]
+    assert numbers(agent, "quantum") == [], "a word far from every real one finds nothing"
