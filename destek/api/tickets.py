@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any, Literal
 
 from django.conf import settings
@@ -41,6 +41,7 @@ from destek.tickets.models import (
 )
 from destek.tickets.schemas import (
     AttachmentOut,
+    ChannelName,
     EventOut,
     MergeIn,
     MessageIn,
@@ -137,12 +138,19 @@ def list_tickets(
     vip: bool | None = None,
     order: Literal["queue", "newest"] | None = None,
     q: QueryEx[str | None, P(max_length=500)] = None,
+    channel: ChannelName | None = None,
+    tag: QueryEx[str | None, P(max_length=50)] = None,
+    customer: QueryEx[str | None, P(max_length=254)] = None,
+    created_after: datetime | None = None,
+    created_before: datetime | None = None,
 ) -> dict[str, Any]:
     """Agents get the queue order by default (breached first, nearest due, priority, VIP);
     customers their newest first. `due=hour` keeps what falls due within the hour,
     `due=breached` what is past due. `q` searches (numbers, subjects, messages, internal notes
     for agents, customers, organisations, tags; every word must match, typed with or without
-    its letter marks): the best matches first, one page of at most `limit`, with `snippets`."""
+    its letter marks): the best matches first, one page of at most `limit`, with `snippets`.
+    `channel`, `tag`, `customer` (an e-mail address, agents), `created_after` and
+    `created_before` (ISO 8601) narrow the list or the search alike."""
     user: User = request.auth
     qs = _ticket_qs(user)
     now = timezone.now()
@@ -158,6 +166,16 @@ def list_tickets(
         qs = qs.filter(priority=priority)
     if department:
         qs = qs.filter(department__slug=department)
+    if channel:
+        qs = qs.filter(channel=channel)
+    if tag:
+        qs = qs.filter(tags__name=tag.strip().lower())
+    if customer and not user.is_customer:
+        qs = qs.filter(customer__email=customer.strip().lower())
+    if created_after:
+        qs = qs.filter(created_at__gte=created_after)
+    if created_before:
+        qs = qs.filter(created_at__lt=created_before)
     if assignee == "me":
         qs = qs.filter(assignee=user)
     elif assignee == "none":

@@ -35,6 +35,7 @@ from destek.tickets.selectors import customer_status_label, expected_answer_at, 
 Instant = Annotated[datetime, PlainSerializer(lambda d: d.isoformat(), return_type=str)]
 PriorityName = Literal["low", "normal", "high", "critical"]
 StatusName = Literal["new", "open", "pending", "resolved", "closed"]
+ChannelName = Literal["web", "api", "email", "chat", "telegram", "phone"]
 CloseReasonName = Literal["resolved", "no_reply", "duplicate", "contract", "customer"]
 
 Context = dict[str, Any]

@@ -176,3 +176,20 @@ def test_a_misspelt_word_finds_the_ticket_with_the_real_one(customer: Any, agent
     assert numbers(agent, "pasword") == [ticket["number"]]
     assert numbers(agent, "pssword reset") == [ticket["number"]]
     assert numbers(agent, "quantum") == [], "a word far from every real one finds nothing"
+
+
+def test_channel_customer_and_dates_narrow_a_search(
+    customer: Any, customer2: Any, agent: Any, users: dict[str, User]
+) -> None:
+    mine = customer.file_ticket("Backup failed", "The nightly backup failed.")
+    theirs = customer2.file_ticket("Backup slow", "The backup takes hours.")
+    both = {mine["number"], theirs["number"]}
+    assert set(numbers(agent, "backup", channel="api")) == both
+    assert numbers(agent, "backup", channel="email") == []
+    assert numbers(agent, "backup", customer=users["customer2"].email) == [theirs["number"]]
+    assert set(numbers(agent, "backup", created_after="2000-01-01T00:00:00Z")) == both
+    assert numbers(agent, "backup", created_before="2000-01-01T00:00:00Z") == []
+    response = agent.client.get(
+        "/api/v1/tickets", {"q": "backup", "channel": "pigeon"}, headers=agent._headers(None)
+    )
+    assert response.status_code == 422
