@@ -192,6 +192,9 @@ def _fresh_cache() -> Iterator[None]:
 
     from destek.lib import config_cache
 
+    from destek.tickets import search
+
     cache.clear()
     config_cache.start_afresh()  # the configuration the last test rolled back is not kept
+    search._known_terms.clear()  # nor the search words it indexed
     yield

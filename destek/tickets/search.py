@@ -160,24 +160,31 @@ def _trigram_index(version: str) -> dict[str, frozenset[str]]:
     return {gram: frozenset(terms) for gram, terms in index.items()}
 
 
+#: Terms this process knows are in the vocabulary: a backfill of a million tickets asks the
+#: database only about words it has not met yet (bounded; cleared when full).
+_known_terms: set[str] = set()
+_KNOWN_MAX = 200_000
+
+
 def _remember_terms(rows: list[TicketSearch]) -> None:
     """New stems of these tickets into the vocabulary (SQLite's trigram index is rebuilt)."""
     terms = {
         term
         for row in rows
         for term in (*row.public.split(), *row.internal.split())
-        if TYPO_MIN <= len(term) <= 100 and not term.isdigit()
+        if TYPO_MIN <= len(term) <= 100 and not term.isdigit() and term not in _known_terms
     }
     if not terms:
         return
-    known = set(TicketTerm.objects.filter(term__in=terms).values_list("term", flat=True))
-    new = terms - known
-    if new:
-        TicketTerm.objects.bulk_create(
-            [TicketTerm(term=term) for term in sorted(new)], ignore_conflicts=True
-        )
-        if connection.vendor == "sqlite":
-            transaction.on_commit(lambda: cache.set(_VOCABULARY_VERSION, uuid.uuid4().hex, None))
+    made = TicketTerm.objects.bulk_create(
+        [TicketTerm(term=term) for term in sorted(terms)], ignore_conflicts=True
+    )
+    if len(_known_terms) + len(terms) > _KNOWN_MAX:
+        _known_terms.clear()
+    # Known once the transaction commits (a rollback would take the new ones back out).
+    transaction.on_commit(lambda: _known_terms.update(terms))
+    if made and connection.vendor == "sqlite":
+        transaction.on_commit(lambda: cache.set(_VOCABULARY_VERSION, uuid.uuid4().hex, None))
 
 
 # --- searching ----------------------------------------------------------------------------------
