@@ -191,7 +191,6 @@ def _fresh_cache() -> Iterator[None]:
     from django.core.cache import cache
 
     from destek.lib import config_cache
-
     from destek.tickets import search
 
     cache.clear()

@@ -1,9 +1,9 @@
 """Ticket search latency on PostgreSQL at a million tickets (issue 14's goal: p95 at most
 100 ms for one- and two-word queries in each language).
 
-    .venv/bin/python bench/ticket_search.py                      # 1,000,000 tickets, 3 messages each
-    .venv/bin/python bench/ticket_search.py --tickets 100000     # a smaller run
-    .venv/bin/python bench/ticket_search.py --reuse              # the database of the last run
+    .venv/bin/python bench/ticket_search.py                   # 1,000,000 tickets, 3 messages each
+    .venv/bin/python bench/ticket_search.py --tickets 100000  # a smaller run
+    .venv/bin/python bench/ticket_search.py --reuse           # the database of the last run
 
 The database (`destek_bench_search`) is made with `destek migrate`, `destek demo`, `destek seed`
 (tickets in the five languages, from the seed's own texts) and `destek search_index`; with
