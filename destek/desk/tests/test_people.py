@@ -99,7 +99,7 @@ def test_an_agent_opens_a_customers_page_and_sees_their_tickets_from_every_chann
     assert str(finance_only.number) not in page
     assert finance_only.subject not in page
     assert customer.email in page
-    assert customer.customer_number in page
+    assert str(customer.customer_number) in page
     assert re.search(r"kamran@home\.example</bdi> <span class=\"badge verified\">", page)
     assert re.search(r"kamran@work\.example</bdi> <span class=\"badge unverified\">", page)
 
