@@ -53,7 +53,12 @@ class CustomerForm(forms.Form):
         label=_("Time zone"),
         error_messages={"invalid_choice": _("Choose one of the time zones offered.")},
     )
-    organisation = OrganisationField(label=_("Organisation"), required=False, empty_label="—")
+    organisation = OrganisationField(
+        label=_("Organisation"),
+        required=False,
+        empty_label="—",
+        help_text=_("Members of an organisation that shares tickets read each other's tickets."),
+    )
     tier = forms.ChoiceField(
         label=_("Tier"),
         choices=Tier.choices,
