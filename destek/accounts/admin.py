@@ -5,6 +5,7 @@ from typing import Any
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 from django.contrib.auth.forms import AdminPasswordChangeForm, UserChangeForm, UserCreationForm
+from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
 from destek.accounts.actions import change_password
@@ -75,6 +76,10 @@ class UserAdmin(TimeZoneSelectAdmin, BaseUserAdmin):  # type: ignore[type-arg]
     )
     filter_horizontal = ()
 
+    def view_on_site(self, obj: User) -> str | None:
+        """ "View on site" opens a customer's page in the desk."""
+        return reverse("desk:customer", args=[obj.pk]) if obj.is_customer else None
+
     def save_model(self, request: Any, obj: User, form: Any, change: bool) -> None:
         super().save_model(request, obj, form, change)
         if change and {"tier", "organisation"} & set(form.changed_data):
@@ -88,6 +93,10 @@ class OrganisationAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
     list_display = ("name", "share_tickets", "created_at")
     list_filter = ("share_tickets",)
     search_fields = ("name",)
+
+    def view_on_site(self, obj: Organisation) -> str:
+        """ "View on site" opens its page in the desk, where admins set its e-mail domains."""
+        return reverse("desk:organisation", args=[obj.pk])
 
 
 @admin.register(ApiToken)

@@ -32,6 +32,29 @@ class Organisation(models.Model):
         return self.name
 
 
+class OrganisationDomain(models.Model):
+    """An e-mail domain of an organisation. Customers of no organisation whose address is in
+    it are suggested as members in the desk; an agent confirms each, nobody joins by the
+    address alone (anyone can write from any address until it is verified)."""
+
+    organisation = models.ForeignKey(
+        Organisation,
+        verbose_name=_("organisation"),
+        on_delete=models.CASCADE,
+        related_name="domains",
+    )
+    # One organisation per domain: a suggestion must name one organisation, not several.
+    domain = models.CharField(_("domain"), max_length=253, unique=True)
+
+    class Meta:
+        ordering = ["domain"]
+        verbose_name = _("organisation domain")
+        verbose_name_plural = _("organisation domains")
+
+    def __str__(self) -> str:
+        return self.domain
+
+
 class UserManager(BaseUserManager["User"]):
     use_in_migrations = True
 
@@ -324,3 +347,65 @@ class SignInDevice(models.Model):
 
     def __str__(self) -> str:
         return self.description or self.key_hash[:8]
+
+
+class CustomerNote(models.Model):
+    """What agents keep about a customer ("prefers calls after 14:00"). Read by agents and
+    admins on the desk's customer page only: no portal page, mail or API shows it."""
+
+    customer = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("customer"),
+        on_delete=models.CASCADE,
+        related_name="notes_about",
+    )
+    # The note outlives its author's account: what was written stays, unsigned.
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("author"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    body = models.TextField(_("note"))
+    created_at = models.DateTimeField(_("created"), default=timezone.now)
+
+    class Meta:
+        ordering = ["-id"]
+        verbose_name = _("customer note")
+        verbose_name_plural = _("customer notes")
+        indexes = [models.Index(fields=["customer", "-id"], name="customer_note_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.customer} ({self.pk})"
+
+
+class OrganisationNote(models.Model):
+    """What agents keep about an organisation; like `CustomerNote`, for the desk only."""
+
+    organisation = models.ForeignKey(
+        Organisation,
+        verbose_name=_("organisation"),
+        on_delete=models.CASCADE,
+        related_name="notes",
+    )
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("author"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    body = models.TextField(_("note"))
+    created_at = models.DateTimeField(_("created"), default=timezone.now)
+
+    class Meta:
+        ordering = ["-id"]
+        verbose_name = _("organisation note")
+        verbose_name_plural = _("organisation notes")
+        indexes = [models.Index(fields=["organisation", "-id"], name="organisation_note_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.organisation} ({self.pk})"

@@ -1,14 +1,15 @@
-"""Reading accounts: where a person's mail of each kind goes, and whether they use 2FA."""
+"""Reading accounts: where a person's mail of each kind goes, whether they use 2FA, and the
+customers an organisation's domains suggest as its members."""
 
 from __future__ import annotations
 
 import functools
 
 from django.db import connection
-from django.db.models import Field, Model
+from django.db.models import Field, Model, Q, QuerySet
 
-from destek.accounts.choices import NotificationKind
-from destek.accounts.models import ContactAddress, TwoFactor, User
+from destek.accounts.choices import NotificationKind, Role
+from destek.accounts.models import ContactAddress, Organisation, TwoFactor, User
 
 
 def notification_address(user: User, kind: str) -> str:
@@ -92,3 +93,26 @@ def has_two_factor(user: User) -> bool:
 
 def is_verified(user: User) -> bool:
     return user.email_verified_at is not None
+
+
+def email_domain(email: str) -> str:
+    """The part after the last "@", lower-cased ("" for none)."""
+    return email.rpartition("@")[2].strip().lower()
+
+
+def same_domain_customers(domains: list[str]) -> QuerySet[User]:
+    """Customers of no organisation whose account address is in one of `domains`: the
+    members an organisation's domains suggest. Only suggested: an agent confirms each
+    (`customer_actions.confirm_member`). Nothing for no domains."""
+    if not domains:
+        return User.objects.none()
+    in_domains = Q()
+    for domain in domains:
+        in_domains |= Q(email__endswith=f"@{domain}")
+    return User.objects.filter(
+        in_domains, role=Role.CUSTOMER, organisation__isnull=True, is_active=True
+    )
+
+
+def organisation_domains(organisation: Organisation) -> list[str]:
+    return list(organisation.domains.values_list("domain", flat=True))

@@ -7,7 +7,7 @@ from datetime import time
 from django.db import transaction
 
 from destek.accounts.choices import Role, Tier
-from destek.accounts.models import User
+from destek.accounts.models import CustomerNote, Organisation, OrganisationDomain, User
 from destek.demo.tickets import load_sample_tickets
 from destek.desk.models import CannedReply
 from destek.kb.actions import load_content
@@ -241,6 +241,33 @@ def load_demo(*, knowledge_base: bool = True, sample_tickets: bool = False) -> N
         load_content()
     if sample_tickets:
         load_sample_tickets(PASSWORD)
+        load_organisation()
+
+
+#: The demo's organisation (with the sample tickets): two members, and its domain suggests
+#: the other sample customers as members on its desk page.
+ORGANISATION = "Caspian Logistics"
+ORGANISATION_MEMBERS = ("vip@example.com", "emma@example.com")
+
+
+def load_organisation() -> None:
+    """An organisation with members, a domain and notes agents keep, so the desk's customer
+    and organisation pages have something to show. Loading twice adds nothing."""
+    organisation, _ = Organisation.objects.get_or_create(name=ORGANISATION)
+    OrganisationDomain.objects.get_or_create(
+        domain="example.com", defaults={"organisation": organisation}
+    )
+    User.objects.filter(email__in=ORGANISATION_MEMBERS, organisation__isnull=True).update(
+        organisation=organisation
+    )
+    agent = User.objects.filter(email="agent@example.com").first()
+    vip = User.objects.filter(email="vip@example.com").first()
+    if agent is not None and vip is not None:
+        CustomerNote.objects.get_or_create(
+            customer=vip,
+            body="Prefers a phone call to long e-mails; reachable after 14:00 Baku time.",
+            defaults={"author": agent},
+        )
 
 
 #: language, title, body, department slug or None (every department), status after, priority.

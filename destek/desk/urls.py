@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from django.urls import path
 
-from destek.desk import chat_views, demo_mail_views, kb_views, views
+from destek.desk import chat_views, demo_mail_views, kb_views, people_views, views
 
 app_name = "desk"
 
@@ -21,6 +21,26 @@ urlpatterns = [
     path("tickets/<int:number>/assign/", views.assign, name="assign"),
     path("tickets/<int:number>/fields/", views.fields, name="fields"),
     path("tickets/<int:number>/close/", views.close, name="close"),
+    # Customers and organisations (desk/people_views.py)
+    path("customers/<int:customer_id>/", people_views.customer, name="customer"),
+    path("customers/<int:customer_id>/edit/", people_views.customer_edit, name="customer_edit"),
+    path("customers/<int:customer_id>/notes/", people_views.customer_note, name="customer_note"),
+    path("organisations/<int:organisation_id>/", people_views.organisation, name="organisation"),
+    path(
+        "organisations/<int:organisation_id>/notes/",
+        people_views.organisation_note,
+        name="organisation_note",
+    ),
+    path(
+        "organisations/<int:organisation_id>/domains/",
+        people_views.organisation_domains,
+        name="organisation_domains",
+    ),
+    path(
+        "organisations/<int:organisation_id>/members/",
+        people_views.organisation_confirm,
+        name="organisation_confirm",
+    ),
     # Live chats (desk/chat_views.py)
     path("chats/", chat_views.inbox, name="chats"),
     path("chats/lists/", chat_views.inbox_lists, name="chat_lists"),
