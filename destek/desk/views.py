@@ -37,6 +37,7 @@ from destek.desk.forms import (
     TicketFieldsForm,
 )
 from destek.desk.models import CannedReply
+from destek.desk.people_selectors import customers_visible_to
 from destek.desk.rows import COLUMNS as queue_rows_columns
 from destek.desk.rows import queue_rows
 from destek.desk.selectors import (
@@ -89,6 +90,9 @@ def queue(request: AuthenticatedHttpRequest) -> HttpResponse:
         found = ticket_search.jump(user, q)
         if found is not None:  # a ticket number: straight to it
             return redirect("desk:ticket", number=found.number)
+        person = customers_visible_to(user).filter(email=q.lower()).first() if "@" in q else None
+        if person is not None:  # a customer's address: to their page
+            return redirect("desk:customer", customer_id=person.pk)
     qs = (
         Ticket.objects.visible_to(user)
         .select_related("customer", "assignee")

@@ -57,3 +57,16 @@ def test_the_search_page_speaks_persian(customer: Any, users: dict[str, User]) -
     User.objects.filter(pk=users["agent"].pk).update(language="fa")
     page = desk_for(users["agent"], "fa").get("/desk/", {"q": "printer"}).content.decode()
     assert 'dir="rtl"' in page and "<mark>" in page
+
+
+def test_a_customers_address_typed_in_the_box_opens_their_page(
+    customer: Any, users: dict[str, User]
+) -> None:
+    customer.file_ticket("Printer jams", "The printer jams.")
+    address = users["customer"].email
+    answer = desk_for(users["agent"]).get("/desk/", {"q": address.upper()})
+    assert answer.status_code == 302
+    assert answer["Location"].endswith(f"/desk/customers/{users['customer'].pk}/")
+    # Someone the agent may not open is searched for like any words: nothing is revealed.
+    stranger = desk_for(users["agent"]).get("/desk/", {"q": "nobody@example.org"})
+    assert stranger.status_code == 200
