@@ -197,3 +197,17 @@ def _fresh_cache() -> Iterator[None]:
     config_cache.start_afresh()  # the configuration the last test rolled back is not kept
     search._known_terms.clear()  # nor the search words it indexed
     yield
+
+
+@pytest.fixture
+def search_later(settings: Any, monkeypatch: pytest.MonkeyPatch) -> list[Any]:
+    """As in production, a ticket's search words are rebuilt by the worker seconds later: the
+    request only schedules it (the statements are the worker's). The scheduled calls are kept."""
+    from destek.tickets import search_jobs
+
+    scheduled: list[Any] = []
+    settings.DESTEK_SEARCH_DELAY_SECONDS = 5
+    monkeypatch.setattr(
+        search_jobs.index_ticket, "schedule", lambda args, delay: scheduled.append(args)
+    )
+    return scheduled

@@ -9,12 +9,14 @@ back to the page; a refusal comes back on the page with what was typed.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
@@ -68,6 +70,28 @@ def _customer_page(
     return render(request, "desk/customer.html", context, status=status)
 
 
+def _add_note(
+    request: AuthenticatedHttpRequest,
+    found: Any,
+    add: Callable[..., Any],
+    *,
+    done: str,
+    page: Callable[..., HttpResponse],
+) -> HttpResponse:
+    """A note on a customer or an organisation: back to its page, or the page again with the
+    form and the reason (422)."""
+    form = NoteForm(request.POST, auto_id="id_note_%s")
+    if form.is_valid():
+        try:
+            add(found, author=request.user, body=form.cleaned_data["body"])
+        except ActionRefused as refusal:
+            add_refusal(form, refusal)
+        else:
+            messages.success(request, _("Note added."))
+            return redirect(done)
+    return page(request, found, status=422, note_form=form)
+
+
 @agent_only
 def customer(request: AuthenticatedHttpRequest, customer_id: int) -> HttpResponse:
     return _customer_page(request, _customer_or_404(request, customer_id))
@@ -77,18 +101,13 @@ def customer(request: AuthenticatedHttpRequest, customer_id: int) -> HttpRespons
 @require_POST
 def customer_note(request: AuthenticatedHttpRequest, customer_id: int) -> HttpResponse:
     found = _customer_or_404(request, customer_id)
-    form = NoteForm(request.POST, auto_id="id_note_%s")
-    if form.is_valid():
-        try:
-            customer_actions.add_customer_note(
-                found, author=request.user, body=form.cleaned_data["body"]
-            )
-        except ActionRefused as refusal:
-            add_refusal(form, refusal)
-        else:
-            messages.success(request, _("Note added."))
-            return redirect("desk:customer", customer_id=found.pk)
-    return _customer_page(request, found, status=422, note_form=form)
+    return _add_note(
+        request,
+        found,
+        customer_actions.add_customer_note,
+        done=reverse("desk:customer", kwargs={"customer_id": found.pk}),
+        page=_customer_page,
+    )
 
 
 @agent_only
@@ -172,18 +191,13 @@ def organisation(request: AuthenticatedHttpRequest, organisation_id: int) -> Htt
 @require_POST
 def organisation_note(request: AuthenticatedHttpRequest, organisation_id: int) -> HttpResponse:
     found = _organisation_or_404(request, organisation_id)
-    form = NoteForm(request.POST, auto_id="id_note_%s")
-    if form.is_valid():
-        try:
-            customer_actions.add_organisation_note(
-                found, author=request.user, body=form.cleaned_data["body"]
-            )
-        except ActionRefused as refusal:
-            add_refusal(form, refusal)
-        else:
-            messages.success(request, _("Note added."))
-            return redirect("desk:organisation", organisation_id=found.pk)
-    return _organisation_page(request, found, status=422, note_form=form)
+    return _add_note(
+        request,
+        found,
+        customer_actions.add_organisation_note,
+        done=reverse("desk:organisation", kwargs={"organisation_id": found.pk}),
+        page=_organisation_page,
+    )
 
 
 @agent_only

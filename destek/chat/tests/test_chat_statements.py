@@ -11,7 +11,8 @@ from django.test.utils import CaptureQueriesContext
 
 from destek.notify import actions as outbox
 
-pytestmark = pytest.mark.django_db(transaction=True)
+# As in production, search words are the worker's, seconds later (conftest.search_later).
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("search_later")]
 
 
 @pytest.fixture(autouse=True)
@@ -20,20 +21,6 @@ def jobs(monkeypatch: pytest.MonkeyPatch) -> list[list[int]]:
     handed: list[list[int]] = []
     monkeypatch.setattr(outbox, "deliver_many", lambda ids, mail=True: handed.append(ids))
     return handed
-
-
-@pytest.fixture(autouse=True)
-def search_later(settings: Any, monkeypatch: pytest.MonkeyPatch) -> list[Any]:
-    """As in production, the ticket's search words are rebuilt by the worker seconds later:
-    the request only schedules it (its statements are the worker's)."""
-    from destek.tickets import search_jobs
-
-    scheduled: list[Any] = []
-    settings.DESTEK_SEARCH_DELAY_SECONDS = 5
-    monkeypatch.setattr(
-        search_jobs.index_ticket, "schedule", lambda args, delay: scheduled.append(args)
-    )
-    return scheduled
 
 
 def test_a_visitor_message_takes_eight_statements(anonymous: Any, agent: Any) -> None:

@@ -18,7 +18,8 @@ from django.test.utils import CaptureQueriesContext
 
 from destek.notify import actions as outbox
 
-pytestmark = pytest.mark.django_db(transaction=True)
+# As in production, search words are the worker's, seconds later (conftest.search_later).
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("search_later")]
 
 
 @pytest.fixture
@@ -26,20 +27,6 @@ def jobs(monkeypatch: pytest.MonkeyPatch) -> list[list[int]]:
     handed: list[list[int]] = []
     monkeypatch.setattr(outbox, "deliver_many", lambda ids, mail=True: handed.append(ids))
     return handed
-
-
-@pytest.fixture(autouse=True)
-def search_later(settings: Any, monkeypatch: pytest.MonkeyPatch) -> list[Any]:
-    """As in production, the ticket's search words are rebuilt by the worker seconds later:
-    the request only schedules it (its statements are the worker's)."""
-    from destek.tickets import search_jobs
-
-    scheduled: list[Any] = []
-    settings.DESTEK_SEARCH_DELAY_SECONDS = 5
-    monkeypatch.setattr(
-        search_jobs.index_ticket, "schedule", lambda args, delay: scheduled.append(args)
-    )
-    return scheduled
 
 
 @pytest.fixture(autouse=True)
