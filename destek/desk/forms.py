@@ -12,6 +12,7 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
 from destek.lib.forms import FilesField
+from destek.tickets.actions import MINUTES_MAX
 from destek.tickets.choices import CloseReason, Priority, TicketStatus
 from destek.tickets.models import Department
 
@@ -71,6 +72,13 @@ class TicketFieldsForm(forms.Form):
         help_text=_("Required to lower a critical incident the customer declared; they see it."),
     )
     department = DepartmentField(label=_("Department"))
+
+
+class TimeForm(forms.Form):
+    minutes = forms.IntegerField(
+        label=_("Minutes spent"), min_value=1, max_value=MINUTES_MAX, widget=forms.NumberInput()
+    )
+    note = forms.CharField(label=_("What was done"), max_length=200, required=False)
 
 
 class CloseForm(forms.Form):

@@ -21,6 +21,7 @@ urlpatterns = [
     path("tickets/<int:number>/assign/", views.assign, name="assign"),
     path("tickets/<int:number>/fields/", views.fields, name="fields"),
     path("tickets/<int:number>/close/", views.close, name="close"),
+    path("tickets/<int:number>/time/", views.log_time, name="time"),
     # Customers and organisations (desk/people_views.py)
     path("customers/<int:customer_id>/", people_views.customer, name="customer"),
     path("customers/<int:customer_id>/edit/", people_views.customer_edit, name="customer_edit"),

@@ -8,10 +8,11 @@ from datetime import timedelta
 from functools import wraps
 from typing import Any
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.db.models import Exists, OuterRef
+from django.db.models import Exists, OuterRef, Sum
 from django.http import Http404, HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -35,6 +36,7 @@ from destek.desk.forms import (
     PhoneTicketForm,
     ReplyForm,
     TicketFieldsForm,
+    TimeForm,
 )
 from destek.desk.models import CannedReply
 from destek.desk.people_selectors import customers_visible_to
@@ -57,7 +59,7 @@ from destek.tickets.access import access_ticket, agent_department_ids, visible_m
 from destek.tickets.actions import Actor
 from destek.tickets.choices import ACTIVE_STATUSES, Channel, Priority, TicketStatus
 from destek.tickets.details import labelled
-from destek.tickets.models import Ticket, TicketEvent
+from destek.tickets.models import Ticket, TicketEvent, TimeEntry
 from destek.tickets.selectors import queue_page, upload_limits
 
 PAGE = 50
@@ -323,10 +325,30 @@ def _page(request: AuthenticatedHttpRequest, ticket: Ticket, **forms: Any) -> Ht
             variant=(ticket.priority, ticket.department_id),
         ),
         "close": form_html("close", forms.get("close") or CloseForm()),
+        **_time_spent(ticket, forms.get("time")),
         "error": forms.get("error"),
         **upload_limits(),
     }
     return render(request, "desk/ticket.html", context)
+
+
+def _time_spent(ticket: Ticket, form: TimeForm | None) -> dict[str, Any]:
+    """Who logged how many minutes on the ticket (one statement), and the form to log more."""
+    if not settings.DESTEK_TIME_TRACKING:
+        return {}
+    per_agent = list(
+        TimeEntry.objects.filter(ticket=ticket)
+        .values("agent__full_name", "agent__email")
+        .annotate(minutes=Sum("minutes"))
+        .order_by("-minutes", "agent__email")
+    )
+    for row in per_agent:
+        row["name"] = row["agent__full_name"] or row["agent__email"].split("@")[0]
+    return {
+        "time_per_agent": per_agent,
+        "time_total": sum(row["minutes"] for row in per_agent),
+        "time_form": form_html("time", form or TimeForm(auto_id="id_time_%s")),
+    }
 
 
 @agent_only
@@ -497,6 +519,24 @@ def fields(request: AuthenticatedHttpRequest, found: Ticket) -> HttpResponse:
         )
     except ActionRefused as refusal:
         return _refused(request, found, refusal, fields=form)
+    return _done(request, found)
+
+
+@ticket_form
+def log_time(request: AuthenticatedHttpRequest, found: Ticket) -> HttpResponse:
+    """Minutes spent on the ticket, and what was done."""
+    form = TimeForm(request.POST, auto_id="id_time_%s")
+    if not form.is_valid():
+        return _page(request, found, time=form)
+    try:
+        actions.log_time(
+            found,
+            agent=request.user,
+            minutes=form.cleaned_data["minutes"],
+            note=form.cleaned_data["note"],
+        )
+    except ActionRefused as refusal:
+        return _refused(request, found, refusal, time=form)
     return _done(request, found)
 
 
