@@ -89,7 +89,7 @@ def record(ticket_id: int, user: User, tab: str, state: str) -> bool:
         cache.delete(key)
         return before is not None
     now = time.time()
-    after = {"user": user.pk, "name": user.display_name, "box": "", "until": 0.0}
+    after = {"user": user.pk, "name": user.display_name, "box": "", "until": 0.0, "at": now}
     if state in TYPING_BOXES:
         after.update(box=state, until=now + TYPING_SECONDS)
     elif before is not None and before.get("until", 0) > now:
@@ -116,7 +116,8 @@ def present(ticket_id: int, *, reader: User) -> list[Present]:
     people: dict[int, Present] = {}
     for value in found.values():
         user_id = int(value["user"])
-        if user_id == reader.pk:
+        # The key's expiry is the cache's to keep, to the second or so: the time stamp says.
+        if user_id == reader.pk or value.get("at", 0) < now - VIEWING_SECONDS:
             continue
         state = value["box"] if value.get("box") and value.get("until", 0) > now else VIEWING
         known = people.get(user_id)
