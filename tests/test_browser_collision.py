@@ -33,8 +33,8 @@ def presence(page: Any) -> str:
 
 
 def test_the_second_agent_sees_the_first_viewing_typing_and_leaving(
-    site: str,  # noqa: F811
-    open_page: Any,  # noqa: F811
+    site: str,
+    open_page: Any,
 ) -> None:
     ticket = actions.create_ticket(
         customer=User.objects.get(email="customer@example.com"),

@@ -44,14 +44,14 @@ class DepartmentField(forms.ModelChoiceField):  # type: ignore[type-arg]
         super().__init__(queryset=Department.objects.all(), **kwargs)
 
 
-def SEEN() -> forms.IntegerField:  # noqa: N802  (reads as a field class)
+def SEEN() -> forms.IntegerField:
     """The newest message the agent's page showed when they sent (the page writes it, outside
     the cached form HTML, and desk.js moves it on as the thread poll brings messages). Absent
     (an older page), nothing is held."""
     return forms.IntegerField(required=False, min_value=0, widget=forms.HiddenInput)
 
 
-def CONFIRM() -> forms.BooleanField:  # noqa: N802
+def CONFIRM() -> forms.BooleanField:
     """Set by the "Send anyway" button of a held reply or note."""
     return forms.BooleanField(required=False, widget=forms.HiddenInput)
 
