@@ -12,6 +12,7 @@ urlpatterns = [
     path("phone/", views.phone, name="phone"),
     path("tickets/<int:number>/", views.ticket, name="ticket"),
     path("tickets/<int:number>/thread/", views.thread, name="thread"),
+    path("tickets/<int:number>/presence/", views.ticket_presence, name="presence"),
     path("tickets/<int:number>/articles/", kb_views.links, name="kb_links"),
     # The forms of the ticket page, one view each
     path("tickets/<int:number>/reply/", views.reply, name="reply"),
