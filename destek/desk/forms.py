@@ -49,9 +49,9 @@ class ReplyForm(forms.Form):
         label=_("Reply"), widget=forms.Textarea(attrs={"rows": 6}), max_length=100_000
     )
     status = forms.ChoiceField(label=_("Then set the status to"), choices=AFTER_REPLY)
-    # Set by desk.js when the agent picks a canned reply and edits it in the box: its
-    # priority then applies too.
-    canned = forms.IntegerField(required=False, min_value=1, widget=forms.HiddenInput)
+    # Set by desk.js when the agent puts a macro's reply in the box to edit it: the macro's
+    # other changes are made when the reply is sent.
+    macro = forms.IntegerField(required=False, min_value=1, widget=forms.HiddenInput)
     attachments = FilesField(label=_("Attachments"), required=False)
 
 
@@ -84,10 +84,6 @@ class MergeForm(forms.Form):
     )
     # Set by the confirmation page's button; the ticket page's form leads to that page.
     confirm = forms.BooleanField(required=False, widget=forms.HiddenInput)
-
-
-class CannedForm(forms.Form):
-    canned = forms.IntegerField(label=_("Canned reply"), min_value=1)
 
 
 class NumbersField(forms.Field):

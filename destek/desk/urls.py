@@ -16,7 +16,12 @@ urlpatterns = [
     # The forms of the ticket page, one view each
     path("tickets/<int:number>/reply/", views.reply, name="reply"),
     path("tickets/<int:number>/note/", views.note, name="note"),
-    path("tickets/<int:number>/canned/", views.canned, name="canned"),
+    path("tickets/<int:number>/macros/", views.macro_preview, name="macro_preview"),
+    path(
+        "tickets/<int:number>/macros/<int:macro_id>/apply/",
+        views.macro_apply,
+        name="macro_apply",
+    ),
     path("tickets/<int:number>/merge/", views.merge, name="merge"),
     path("tickets/<int:number>/assign/", views.assign, name="assign"),
     path("tickets/<int:number>/fields/", views.fields, name="fields"),

@@ -9,7 +9,8 @@ One module per concern; every public name is here, so callers import from this p
 - `status`: status changes, closing, reopening, the timer, the clocks computed again;
 - `assignment`: priority, department, assignee;
 - `update`: several of those fields at once (`update_ticket`);
-- `merging`: a duplicate merged into another ticket.
+- `merging`: a duplicate merged into another ticket;
+- `tagging`: tags, and the history's mark of a macro.
 
 `_common` holds what they share (the actor, the event, the lock); the modules import it
 and `status`, never each other otherwise, so there is no import loop.
@@ -60,6 +61,7 @@ from destek.tickets.actions.status import (
     reopen_deadline,
     reopen_open,
 )
+from destek.tickets.actions.tagging import TAG_MAX, change_tags, record_macro, tag_names
 from destek.tickets.actions.update import UNCHANGED, Unchanged, update_ticket
 from destek.tickets.actions.uploads import check_upload_size, store_upload, upload_digest
 
@@ -72,6 +74,7 @@ __all__ = [
     "NUDGE_QUIET",
     "REASON_MAX",
     "SUBJECT_MAX",
+    "TAG_MAX",
     "TIMER",
     "UNCHANGED",
     "Actor",
@@ -82,6 +85,7 @@ __all__ = [
     "change_department",
     "change_priority",
     "change_status",
+    "change_tags",
     "check_intake",
     "check_merge",
     "check_notify_address",
@@ -97,6 +101,7 @@ __all__ = [
     "merge",
     "recompute_clocks",
     "recompute_customer_clocks",
+    "record_macro",
     "reopen_by_customer",
     "reopen_deadline",
     "reopen_open",
@@ -104,6 +109,7 @@ __all__ = [
     "set_customer_notifications",
     "set_sms_notifications",
     "store_upload",
+    "tag_names",
     "update_ticket",
     "upload_digest",
 ]
