@@ -83,9 +83,7 @@ class Macro(models.Model):
     remove_tags = models.CharField(
         _("remove tags"), max_length=200, blank=True, help_text=_("Separated by commas.")
     )
-    note = models.TextField(
-        _("internal note"), blank=True, help_text=PLACEHOLDER_HELP
-    )
+    note = models.TextField(_("internal note"), blank=True, help_text=PLACEHOLDER_HELP)
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
 
     class Meta:
@@ -101,9 +99,7 @@ class Macro(models.Model):
         if self.status == "closed" and not self.close_reason:
             raise ValidationError({"close_reason": _("Closing needs a reason.")})
         if self.close_reason and self.status != "closed":
-            raise ValidationError(
-                {"close_reason": _("A close reason is given only when closing.")}
-            )
+            raise ValidationError({"close_reason": _("A close reason is given only when closing.")})
         if self.assignee_choice == AssigneeChoice.AGENT and self.assignee_id is None:
             raise ValidationError({"assignee": _("Choose the agent to assign to.")})
 
@@ -122,9 +118,7 @@ class MacroText(models.Model):
         blank=True,
         help_text=_("Empty: for tickets in any language without a text of their own."),
     )
-    title = models.CharField(
-        _("name in this language"), max_length=100, blank=True
-    )
+    title = models.CharField(_("name in this language"), max_length=100, blank=True)
     body = models.TextField(_("reply"), help_text=PLACEHOLDER_HELP)
 
     class Meta:

@@ -7,7 +7,17 @@ import re
 from dataclasses import dataclass, field
 
 from django.conf import settings
-from django.db.models import Case, Exists, IntegerField, OuterRef, Q, QuerySet, Subquery, Value, When
+from django.db.models import (
+    Case,
+    Exists,
+    IntegerField,
+    OuterRef,
+    Q,
+    QuerySet,
+    Subquery,
+    Value,
+    When,
+)
 from django.db.models.functions import Coalesce
 from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
@@ -112,11 +122,16 @@ def access_macro(agent: User, ticket: Ticket, macro_id: int) -> Macro:
     return macro
 
 
+def shown_name(macro: Macro) -> str:
+    """The macro's name in the reader's language, when listed by these selectors."""
+    return str(getattr(macro, "shown_name", macro.name))
+
+
 def reply_text(macro: Macro, ticket: Ticket) -> str | None:
     """The macro's reply for `ticket` as written (placeholders not filled): in the ticket's
     language, else the company's, else the one for any language; None when it has none."""
     if hasattr(macro, "reply_body"):  # listed by macros_for: already chosen
-        body: str | None = macro.reply_body
+        body: str | None = getattr(macro, "reply_body")  # noqa: B009 (set by annotate)
         return body
     texts = {text.language: text.body for text in macro.texts.all()}
     for language in (ticket.language, default_language(), ""):

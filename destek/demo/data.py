@@ -8,11 +8,11 @@ from django.db import transaction
 
 from destek.accounts.choices import Role, Tier
 from destek.accounts.models import CustomerNote, Organisation, OrganisationDomain, User
-from destek.demo.tickets import load_sample_tickets
 from destek.demo.macros import load_macros
+from destek.demo.tickets import load_sample_tickets
 from destek.kb.actions import load_content
 from destek.sla.models import Calendar, WeeklyHours
-from destek.tickets.choices import Channel, IntakeRuleCode, Priority, TicketStatus
+from destek.tickets.choices import Channel, IntakeRuleCode, Priority
 from destek.tickets.models import Department, IntakeRule, Membership, Policy, RoutingRule
 
 PASSWORD = "demo"  # noqa: S105  (the documented demo password)

@@ -297,8 +297,7 @@ def _reply_only_macros() -> list[dict[str, Any]]:
     macros: list[dict[str, Any]] = []
     for index, (_, name, _body, department, status, priority) in enumerate(english):
         texts = {
-            language: (title, body)
-            for language, title, body, *_rest in CANNED_REPLIES[index::3]
+            language: (title, body) for language, title, body, *_rest in CANNED_REPLIES[index::3]
         }
         macros.append(
             {

@@ -1,4 +1,5 @@
-"""Reading for the desk: the queue's counts, a ticket's neighbours in the queue order, and the articles the ticket page offers to link."""
+"""Reading for the desk: the queue's counts, a ticket's neighbours in the queue order, and
+the articles the ticket page offers to link."""
 
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ from destek.tickets.access import agent_department_ids
 from destek.tickets.choices import ACTIVE_STATUSES, TicketStatus
 from destek.tickets.clocks import CLOCKS, Schedules, shown_clock
 from destek.tickets.models import Ticket
+
 
 def ticket_clocks(ticket: Ticket, *, now: datetime) -> dict[str, dict[str, Any]] | None:
     """The service-level clocks the ticket page shows: each clock's due instant, the business

@@ -26,7 +26,7 @@ from destek.accounts.http import AuthenticatedHttpRequest
 from destek.accounts.models import User
 from destek.automation import actions as macro_actions
 from destek.automation.models import Macro
-from destek.automation.selectors import access_macro, macros_for
+from destek.automation.selectors import access_macro, macros_for, shown_name
 from destek.automation.selectors import preview as macro_preview_of
 from destek.desk import actions as desk_actions
 from destek.desk.blank_forms import form_html
@@ -464,7 +464,7 @@ def macro_apply(request: AuthenticatedHttpRequest, found: Ticket, macro_id: int)
         macro_actions.apply_macro(found, macro, agent=user)
     except ActionRefused as refusal:
         return _refused(request, found, refusal)
-    messages.success(request, _("Macro “{name}” applied.").format(name=macro.shown_name))
+    messages.success(request, _("Macro “{name}” applied.").format(name=shown_name(macro)))
     return _done(request, found)
 
 
