@@ -149,7 +149,7 @@ def test_a_macro_assigning_an_agent_outside_the_department_is_refused_in_the_age
     )
     page = response.content.decode()
     assert "Макрос «To Farid» не применён" in page
-    assert "Ответственный должен быть агентом отдела заявки." in page
+    assert "Исполнитель должен быть оператором отдела, к которому относится заявка." in page
     assert state(ticket) == before
 
 
