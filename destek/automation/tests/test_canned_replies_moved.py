@@ -57,7 +57,7 @@ def test_migrated_canned_replies_still_work_as_macros_that_only_reply() -> None:
     assert not (thanks.note or thanks.add_tags or thanks.set_department or thanks.assignee_choice)
 
     agent = User.objects.create(email="mover@example.com", full_name="Mover", role="agent")
-    Membership.objects.create(department_id=waiting.department_id, user=agent)
+    Membership.objects.create(department=Department.objects.get(slug="moved-canned"), user=agent)
     customer = User.objects.create(email="olga@example.com", full_name="Olga", role="customer")
     ticket = actions.create_ticket(
         customer=customer,

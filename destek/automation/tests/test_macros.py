@@ -232,8 +232,8 @@ def test_the_preview_shows_the_reply_and_the_changes_before_anything_is_done(
         assert "Assignee: <bdi>Nobody</bdi>" in page
         assert "Priority: <bdi>High</bdi>" in page
         assert 'id="macro-apply"' in page and 'id="macro-insert"' in page
-    assert '<html' in without_script.content.decode()
-    assert '<html' not in with_htmx.content.decode()
+    assert "<html" in without_script.content.decode()
+    assert "<html" not in with_htmx.content.decode()
     assert state(ticket) == before
 
 
