@@ -1,5 +1,5 @@
-"""The desk's own moves, each made of the ticket actions: bulk changes and tickets filed
-for a caller. None of them writes a ticket itself."""
+"""The desk's own moves, each made of the ticket actions: bulk changes (a macro on many
+tickets too) and tickets filed for a caller. None of them writes a ticket itself."""
 
 from __future__ import annotations
 
@@ -13,6 +13,8 @@ from django.utils.translation import gettext_lazy as _
 
 from destek.accounts.choices import Role
 from destek.accounts.models import User, normalize_email
+from destek.automation.actions import apply_macro
+from destek.automation.selectors import access_macro
 from destek.desk.selectors import forget_queue_counts
 from destek.lib.errors import ActionRefused
 from destek.tickets import actions
@@ -109,6 +111,17 @@ def bulk_merge(agent: User, numbers: Sequence[int], into: int) -> BulkResult:
     return bulk_change(
         agent, sources, lambda ticket, actor: actions.merge(ticket, into=target, actor=actor)
     )
+
+
+def bulk_macro(agent: User, numbers: Sequence[int], macro_id: int) -> BulkResult:
+    """Apply one macro to each selected ticket, each in its own transaction: a ticket the
+    macro does not fit (another department, no reply in its language, a rule it would
+    break) is refused alone, all its changes undone, and the others keep theirs."""
+
+    def change(ticket: Ticket, actor: Actor) -> Ticket:
+        return apply_macro(ticket, access_macro(agent, ticket, macro_id), agent=agent)
+
+    return bulk_change(agent, numbers, change)
 
 
 def find_customer(reference: str) -> User | None:

@@ -113,7 +113,9 @@ class BulkForm(forms.Form):
     value for that change. Shape only: the ticket actions decide, ticket by ticket."""
 
     ticket = NumbersField(required=False)
-    op = forms.ChoiceField(choices=[(op, op) for op in ("assign", "status", "department", "merge")])
+    op = forms.ChoiceField(
+        choices=[(op, op) for op in ("assign", "status", "department", "merge", "macro")]
+    )
     assignee = forms.ChoiceField(label=_("Assign to"), required=False)
     status = forms.ChoiceField(label=_("Set status"), choices=BULK_STATUSES, required=False)
     department = DepartmentField(label=_("Move to department"), required=False)
@@ -122,9 +124,17 @@ class BulkForm(forms.Form):
     )
     # A merge is done from its confirmation page, which sets this.
     confirm = forms.BooleanField(required=False, widget=forms.HiddenInput)
+    macro = forms.TypedChoiceField(label=_("Apply macro"), coerce=int, required=False)
 
-    def __init__(self, *args: Any, agents: Sequence[tuple[str, str]] = (), **kwargs: Any) -> None:
+    def __init__(
+        self,
+        *args: Any,
+        agents: Sequence[tuple[str, str]] = (),
+        macros: Sequence[tuple[str, str]] = (),
+        **kwargs: Any,
+    ) -> None:
         super().__init__(*args, **kwargs)
+        self.fields["macro"].choices = [("", "—"), *macros]  # type: ignore[attr-defined]
         self.fields["assignee"].choices = [  # type: ignore[attr-defined]
             ("me", _("Me")),
             ("none", _("Nobody")),
@@ -140,6 +150,7 @@ class BulkForm(forms.Form):
             "status": "status",
             "department": "department",
             "merge": "into",
+            "macro": "macro",
         }
         wanted = needs.get(data.get("op", ""))
         if wanted and data.get(wanted) in (None, ""):

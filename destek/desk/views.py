@@ -26,7 +26,7 @@ from destek.accounts.http import AuthenticatedHttpRequest
 from destek.accounts.models import User
 from destek.automation import actions as macro_actions
 from destek.automation.models import Macro
-from destek.automation.selectors import access_macro, macros_for, shown_name
+from destek.automation.selectors import access_macro, macros_for, macros_of, shown_name
 from destek.automation.selectors import preview as macro_preview_of
 from destek.desk import actions as desk_actions
 from destek.desk.blank_forms import form_html
@@ -150,7 +150,7 @@ def queue(request: AuthenticatedHttpRequest) -> HttpResponse:
                 "vip": params.get("vip", ""),
             },
             "counts": queue_counts(user, now=now),
-            "bulk": BulkForm(agents=_colleagues(user)),
+            "bulk": BulkForm(agents=_colleagues(user), macros=_macro_choices(user)),
             "bulk_limit": desk_actions.BULK_LIMIT,
             "back": params.urlencode(),
         },
@@ -171,13 +171,19 @@ def _colleagues(user: User) -> list[tuple[str, str]]:
     ]
 
 
+def _macro_choices(user: User) -> list[tuple[str, str]]:
+    """The macros the bulk bar offers: every one the agent may use somewhere (whether it fits
+    each ticket is checked ticket by ticket)."""
+    return [(str(pk), name) for pk, name in macros_of(user).values_list("pk", "shown_name")]
+
+
 @agent_only
 @require_POST
 def bulk(request: AuthenticatedHttpRequest) -> HttpResponse:
     """The bar above the queue: each ticked ticket through the one door and the same action;
     what was refused is reported ticket by ticket and the rest stays done."""
     user: User = request.user
-    form = BulkForm(request.POST, agents=_colleagues(user))
+    form = BulkForm(request.POST, agents=_colleagues(user), macros=_macro_choices(user))
     back = QueryDict(request.POST.get("back", "")).urlencode()
     target = reverse("desk:queue") + (f"?{back}" if back else "")
     if not form.is_valid():
@@ -200,6 +206,8 @@ def bulk(request: AuthenticatedHttpRequest) -> HttpResponse:
             result = desk_actions.bulk_status(user, numbers, data["status"])
         elif data["op"] == "department":
             result = desk_actions.bulk_department(user, numbers, data["department"])
+        elif data["op"] == "macro":
+            result = desk_actions.bulk_macro(user, numbers, data["macro"])
         elif not data["confirm"]:
             # A merge cannot be undone: first a page naming every ticket and the target.
             target_ticket = _merge_target(user, data["into"])

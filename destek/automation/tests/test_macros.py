@@ -270,3 +270,37 @@ def test_a_refused_macro_answers_422_with_detail_and_code(
     assert as_user("customer").get("macros").status_code == 403
     other = macro({"": "x"}, owner=users["admin"])
     assert as_user("agent").post(f"tickets/{ticket.number}/macros/{other.pk}").status_code == 404
+
+
+def test_a_macro_applied_to_selected_tickets_refuses_only_those_it_does_not_fit(
+    users: dict[str, User],
+) -> None:
+    agent = users["agent"]
+    turkish = filed(users, "tr")
+    english = actions.create_ticket(
+        customer=users["customer2"],
+        subject="Old question about exports",
+        body="Old question about exports: how do I start one?",
+        channel="web",
+        department=Department.objects.get(slug="technical"),
+        language="en",
+    )
+    solve = macro({"tr": "Çözüldü, {customer_name}."}, name="Solved in Turkish", status="resolved")
+    solve.add_tags = "bulk-solved"
+    solve.save()
+    desk = desk_for(agent)
+    queue = desk.get("/desk/").content.decode()
+    assert 'id="bulk-macro"' in queue and "Solved in Turkish" in queue
+    response = desk.post(
+        "/desk/bulk/",
+        {"ticket": [turkish.number, english.number], "op": "macro", "macro": solve.pk},
+        follow=True,
+    )
+    page = response.content.decode()
+    assert "1 ticket updated." in page
+    assert f"#{english.number} This macro is not available for this ticket." in page
+    turkish.refresh_from_db()
+    english.refresh_from_db()
+    assert turkish.status == "resolved"
+    assert "bulk-solved" in turkish.tags.values_list("name", flat=True)
+    assert english.status == "new" and not english.tags.exists()
