@@ -10,13 +10,16 @@ from django.utils.translation import gettext_lazy as _
 
 from destek.accounts.models import User
 from destek.automation.choices import AssigneeChoice
-from destek.automation.models import Macro
+from destek.automation.models import Macro, MacroText
 from destek.automation.selectors import render_text, reply_text
 from destek.lib.errors import ActionRefused
 from destek.tickets import actions
+from destek.tickets.access import agent_department_ids
 from destek.tickets.actions import UNCHANGED, Actor, Unchanged
 from destek.tickets.choices import Channel, TicketStatus
-from destek.tickets.models import Attachment, Ticket
+from destek.tickets.models import Attachment, Department, Ticket
+
+NAME_MAX = 100
 
 
 def apply_macro(
@@ -126,3 +129,65 @@ def _assignee(macro: Macro, agent: User) -> User | Unchanged | None:
             )
         return macro.assignee
     return UNCHANGED
+
+
+@transaction.atomic
+def create_personal_macro(
+    agent: User,
+    *,
+    name: str,
+    body: str,
+    language: str = "",
+    department: Department | None = None,
+    status: str = "",
+    priority: str = "",
+    add_tags: str = "",
+    note: str = "",
+) -> Macro:
+    """A macro only `agent` sees, made from the desk: a reply (in one language, or for any),
+    and optionally a status, priority, tags and a note. Shared macros and the fields that
+    move tickets between people (department, assignee) stay with admins."""
+    if not agent.is_agent:
+        raise ActionRefused("forbidden", _("Only agents keep macros."), status=403)
+    name = " ".join(name.split())
+    if not name or len(name) > NAME_MAX:
+        raise ActionRefused(
+            "name_required",
+            _("Give the macro a name of at most {maximum} characters.").format(maximum=NAME_MAX),
+            field="name",
+        )
+    if not body.strip() and not (status or priority or add_tags.strip() or note.strip()):
+        raise ActionRefused(
+            "macro_empty", _("A macro needs a reply or something to change."), field="body"
+        )
+    if department is not None and not (
+        agent.is_admin or department.pk in agent_department_ids(agent)
+    ):
+        raise ActionRefused(
+            "invalid_department",
+            _("Limit it to one of your own departments."),
+            field="department",
+        )
+    if status == TicketStatus.CLOSED:
+        raise ActionRefused("close_reason_required", _("Closing needs a reason."), field="status")
+    macro = Macro(
+        name=name,
+        owner=agent,
+        department=department,
+        status=status,
+        priority=priority,
+        add_tags=add_tags.strip(),
+        note=note.strip(),
+    )
+    macro.save()
+    if body.strip():
+        MacroText.objects.create(macro=macro, language=language, body=body.strip())
+    return macro
+
+
+@transaction.atomic
+def delete_personal_macro(agent: User, macro_id: int) -> None:
+    """Only the owner removes a personal macro; anyone else's is not found."""
+    deleted, _rows = Macro.objects.filter(pk=macro_id, owner=agent).delete()
+    if not deleted:
+        raise ActionRefused("macro_not_found", _("This macro was not found."), status=404)

@@ -174,7 +174,7 @@ def _colleagues(user: User) -> list[tuple[str, str]]:
 def _macro_choices(user: User) -> list[tuple[str, str]]:
     """The macros the bulk bar offers: every one the agent may use somewhere (whether it fits
     each ticket is checked ticket by ticket)."""
-    return [(str(pk), name) for pk, name in macros_of(user).values_list("pk", "shown_name")]
+    return [(str(macro.pk), shown_name(macro)) for macro in macros_of(user)]
 
 
 @agent_only

@@ -304,3 +304,38 @@ def test_a_macro_applied_to_selected_tickets_refuses_only_those_it_does_not_fit(
     assert turkish.status == "resolved"
     assert "bulk-solved" in turkish.tags.values_list("name", flat=True)
     assert english.status == "new" and not english.tags.exists()
+
+
+def test_an_agent_keeps_a_personal_macro_from_the_desk_and_uses_it(
+    users: dict[str, User],
+) -> None:
+    agent = users["agent"]
+    desk = desk_for(agent)
+    page = desk.get("/desk/macros/")
+    assert page.status_code == 200 and 'id="my-macros-none"' in page.content.decode()
+    refused = desk.post("/desk/macros/", {"name": "  ", "body": "x"})
+    assert refused.status_code == 422 and "This field is required." in refused.content.decode()
+    finance = Department.objects.get(slug="finance")
+    not_mine = desk.post("/desk/macros/", {"name": "Theirs", "body": "x", "department": finance.pk})
+    assert not_mine.status_code == 422
+    assert not Macro.objects.filter(name="Theirs").exists()
+    desk.post(
+        "/desk/macros/",
+        {
+            "name": "Logs, please",
+            "language": "",
+            "body": "Please send the logs, {customer_name}.",
+            "status": "pending",
+            "add_tags": "logs-asked",
+        },
+    )
+    mine = Macro.objects.get(name="Logs, please")
+    assert mine.owner == agent
+    ticket = filed(users)
+    desk.post(f"/desk/tickets/{ticket.number}/macros/{mine.pk}/apply/")
+    assert ticket.messages.order_by("-id")[0].body == "Please send the logs, Kamran Müştəri."
+    # Nobody else removes it; its owner does.
+    desk_for(users["admin"]).post(f"/desk/macros/{mine.pk}/delete/")
+    assert Macro.objects.filter(pk=mine.pk).exists()
+    desk.post(f"/desk/macros/{mine.pk}/delete/")
+    assert not Macro.objects.filter(pk=mine.pk).exists()
