@@ -73,3 +73,10 @@ def test_an_agent_previews_edits_and_applies_a_macro(
         "h2", has_text="History" if language == "en" else "تاریخچه"
     ).scroll_into_view_if_needed()
     page.shot("applied")
+    page.goto(f"{site}/desk/macros/")
+    page.fill("#id_name", "Logs" if language == "en" else "لاگ‌ها")
+    page.fill("#id_body", "Please send the logs, {customer_name}.")
+    page.click("#macro-new button[type=submit]")
+    page.wait_for_load_state()
+    assert page.locator("#my-macros li").count() == 1
+    page.shot("my-macros")
