@@ -51,6 +51,7 @@ INSTALLED_APPS = [
     "destek.mail",
     "destek.chat",
     "destek.kb",
+    "destek.automation",
     "destek.api",
     "destek.portal",
     "destek.desk",

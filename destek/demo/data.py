@@ -8,11 +8,11 @@ from django.db import transaction
 
 from destek.accounts.choices import Role, Tier
 from destek.accounts.models import CustomerNote, Organisation, OrganisationDomain, User
+from destek.demo.macros import load_macros
 from destek.demo.tickets import load_sample_tickets
-from destek.desk.models import CannedReply
 from destek.kb.actions import load_content
 from destek.sla.models import Calendar, WeeklyHours
-from destek.tickets.choices import Channel, IntakeRuleCode, Priority, TicketStatus
+from destek.tickets.choices import Channel, IntakeRuleCode, Priority
 from destek.tickets.models import Department, IntakeRule, Membership, Policy, RoutingRule
 
 PASSWORD = "demo"  # noqa: S105  (the documented demo password)
@@ -183,7 +183,7 @@ def load_service_levels() -> None:
 
 @transaction.atomic
 def load_demo(*, knowledge_base: bool = True, sample_tickets: bool = False) -> None:
-    """Departments, users, rules, service levels, canned replies, the knowledge base and,
+    """Departments, users, rules, service levels, macros, the knowledge base and,
     for `destek demo`, about forty sample tickets (`demo/tickets.py`).
 
     The test suite's `demo` fixture passes `knowledge_base=False` and leaves the tickets out:
@@ -236,7 +236,7 @@ def load_demo(*, knowledge_base: bool = True, sample_tickets: bool = False) -> N
             "add_tags": "vip",
         },
     )
-    load_canned_replies(technical)
+    load_macros(technical, finance)
     if knowledge_base:
         load_content()
     if sample_tickets:
@@ -268,176 +268,3 @@ def load_organisation() -> None:
             body="Prefers a phone call to long e-mails; reachable after 14:00 Baku time.",
             defaults={"author": agent},
         )
-
-
-#: language, title, body, department slug or None (every department), status after, priority.
-CANNED_REPLIES = [
-    (
-        "en",
-        "Greeting: we are on it",
-        "Hello {customer_name},\n\nthank you for writing to us. We are looking into ticket "
-        "{ticket_number} and will write again as soon as we know more.\n\n{agent_name}",
-        None,
-        TicketStatus.OPEN,
-        "",
-    ),
-    (
-        "en",
-        "Need more details",
-        "Hello {customer_name},\n\nto find the cause we need a few more details: the steps "
-        "that lead to the error, a screenshot or a short screen recording, and the time it "
-        "happened.\n\n{agent_name}",
-        "technical",
-        TicketStatus.PENDING,
-        "",
-    ),
-    (
-        "en",
-        "Outage acknowledged",
-        "Hello {customer_name},\n\nwe know about the outage and our engineers are working "
-        "on it with the highest priority. We will update ticket {ticket_number} as soon as "
-        "the service is back.\n\n{agent_name}",
-        "technical",
-        TicketStatus.OPEN,
-        Priority.CRITICAL,
-    ),
-    (
-        "az",
-        "Salamlama: məşğul oluruq",
-        "Salam, {customer_name}!\n\nBizə yazdığınız üçün təşəkkür edirik. {ticket_number} "
-        "nömrəli müraciətinizi araşdırırıq və yenilik olan kimi sizə yazacağıq.\n\n"
-        "{agent_name}",
-        None,
-        TicketStatus.OPEN,
-        "",
-    ),
-    (
-        "az",
-        "Əlavə məlumat lazımdır",
-        "Salam, {customer_name}!\n\nSəbəbi tapmaq üçün bir neçə əlavə məlumat lazımdır: "
-        "xətaya aparan addımlar, ekran görüntüsü və ya qısa ekran yazısı, bir də bunun baş "
-        "verdiyi vaxt.\n\n{agent_name}",
-        "technical",
-        TicketStatus.PENDING,
-        "",
-    ),
-    (
-        "az",
-        "Nasazlıqdan xəbərimiz var",
-        "Salam, {customer_name}!\n\nNasazlıqdan xəbərimiz var, mütəxəssislərimiz onu ən "
-        "yüksək prioritetlə aradan qaldırır. Xidmət bərpa olunan kimi {ticket_number} "
-        "nömrəli müraciətdə xəbər verəcəyik.\n\n{agent_name}",
-        "technical",
-        TicketStatus.OPEN,
-        Priority.CRITICAL,
-    ),
-    (
-        "fa",
-        "خوشامد: در حال بررسی هستیم",
-        "{customer_name} گرامی، سلام\n\nاز پیام شما سپاسگزاریم. درخواست {ticket_number} "
-        "در حال بررسی است و به محض اطلاع بیشتر به شما خبر می‌دهیم.\n\n{agent_name}",
-        None,
-        TicketStatus.OPEN,
-        "",
-    ),
-    (
-        "fa",
-        "به اطلاعات بیشتری نیاز داریم",
-        "{customer_name} گرامی، سلام\n\nبرای یافتن علت به چند نکته‌ی دیگر نیاز داریم: "
-        "مراحلی که به خطا می‌رسد، تصویر صفحه یا یک فیلم کوتاه از صفحه، و زمان بروز "
-        "مشکل.\n\n{agent_name}",
-        "technical",
-        TicketStatus.PENDING,
-        "",
-    ),
-    (
-        "fa",
-        "از قطعی مطلع هستیم",
-        "{customer_name} گرامی، سلام\n\nاز قطعی سرویس مطلع هستیم و کارشناسان ما با بالاترین "
-        "اولویت در حال رفع آن هستند. به محض برقراری سرویس، در درخواست {ticket_number} "
-        "اطلاع می‌دهیم.\n\n{agent_name}",
-        "technical",
-        TicketStatus.OPEN,
-        Priority.CRITICAL,
-    ),
-    (
-        "ru",
-        "Приветствие: уже занимаемся",
-        "Здравствуйте, {customer_name}!\n\nСпасибо, что написали нам. Мы разбираемся с "
-        "заявкой {ticket_number} и напишем, как только узнаем больше.\n\n{agent_name}",
-        None,
-        TicketStatus.OPEN,
-        "",
-    ),
-    (
-        "ru",
-        "Нужны подробности",
-        "Здравствуйте, {customer_name}!\n\nЧтобы найти причину, нам нужно ещё немного "
-        "сведений: шаги, которые приводят к ошибке, снимок экрана или короткая запись "
-        "экрана и время, когда это произошло.\n\n{agent_name}",
-        "technical",
-        TicketStatus.PENDING,
-        "",
-    ),
-    (
-        "ru",
-        "Сбой уже устраняем",
-        "Здравствуйте, {customer_name}!\n\nМы знаем о сбое, инженеры устраняют его в "
-        "первую очередь. Сообщим в заявке {ticket_number}, как только сервис "
-        "восстановится.\n\n{agent_name}",
-        "technical",
-        TicketStatus.OPEN,
-        Priority.CRITICAL,
-    ),
-    (
-        "tr",
-        "Karşılama: ilgileniyoruz",
-        "Merhaba {customer_name},\n\nbize yazdığınız için teşekkür ederiz. {ticket_number} "
-        "numaralı talebinizi inceliyoruz, yeni bir bilgi olur olmaz size yazacağız.\n\n"
-        "{agent_name}",
-        None,
-        TicketStatus.OPEN,
-        "",
-    ),
-    (
-        "tr",
-        "Daha fazla ayrıntı gerekiyor",
-        "Merhaba {customer_name},\n\nnedenini bulmak için birkaç ayrıntıya daha ihtiyacımız "
-        "var: hataya götüren adımlar, bir ekran görüntüsü ya da kısa bir ekran kaydı ve "
-        "sorunun yaşandığı saat.\n\n{agent_name}",
-        "technical",
-        TicketStatus.PENDING,
-        "",
-    ),
-    (
-        "tr",
-        "Kesintiden haberdarız",
-        "Merhaba {customer_name},\n\nkesintiden haberdarız, mühendislerimiz en yüksek "
-        "öncelikle çalışıyor. Hizmet geri geldiğinde {ticket_number} numaralı talepte "
-        "bilgi vereceğiz.\n\n{agent_name}",
-        "technical",
-        TicketStatus.OPEN,
-        Priority.CRITICAL,
-    ),
-]
-
-
-def load_canned_replies(technical: Department) -> None:
-    """The demo's canned replies, three in each language, by title: loading twice adds
-    none. A ticket's page offers those in its language."""
-    for position, (language, title, body, department, status, priority) in enumerate(
-        CANNED_REPLIES
-    ):
-        reply, _ = CannedReply.objects.get_or_create(
-            title=title,
-            defaults={
-                "language": language,
-                "body": body,
-                "department": technical if department == "technical" else None,
-                "status": status,
-                "priority": priority,
-                "position": (position % 3) * 10,
-            },
-        )
-        if not reply.language:  # a demo loaded before canned replies had a language
-            CannedReply.objects.filter(pk=reply.pk).update(language=language)

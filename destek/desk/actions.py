@@ -1,5 +1,5 @@
-"""The desk's own moves, each made of the ticket actions: bulk changes, canned replies and
-tickets filed for a caller. None of them writes a ticket itself."""
+"""The desk's own moves, each made of the ticket actions: bulk changes (a macro on many
+tickets too) and tickets filed for a caller. None of them writes a ticket itself."""
 
 from __future__ import annotations
 
@@ -13,14 +13,15 @@ from django.utils.translation import gettext_lazy as _
 
 from destek.accounts.choices import Role
 from destek.accounts.models import User, normalize_email
-from destek.desk.models import CannedReply
-from destek.desk.selectors import forget_queue_counts, render_canned
+from destek.automation.actions import apply_macro
+from destek.automation.selectors import access_macro
+from destek.desk.selectors import forget_queue_counts
 from destek.lib.errors import ActionRefused
 from destek.tickets import actions
 from destek.tickets.access import access_ticket, can_work
 from destek.tickets.actions import Actor
 from destek.tickets.choices import Channel, CloseReason, TicketStatus
-from destek.tickets.models import Attachment, Department, Message, Ticket
+from destek.tickets.models import Department, Ticket
 
 #: The most tickets one bulk change touches: each is its own transaction and mail.
 BULK_LIMIT = 100
@@ -112,35 +113,15 @@ def bulk_merge(agent: User, numbers: Sequence[int], into: int) -> BulkResult:
     )
 
 
-@transaction.atomic
-def send_canned_reply(
-    ticket: Ticket,
-    *,
-    canned: CannedReply,
-    agent: User,
-    body: str | None = None,
-    status: str | None = None,
-    attachments: Sequence[Attachment] = (),
-) -> Message:
-    """Send the canned reply with its placeholders filled, or the agent's edit of it
-    (`body`), with its status (unless the agent chose one), then apply its priority. All
-    or nothing."""
-    if canned.department_id is not None and canned.department_id != ticket.department_id:
-        raise ActionRefused(
-            "canned_reply_other_department",
-            _("This canned reply belongs to another department."),
-        )
-    message = actions.add_message(
-        ticket,
-        author=agent,
-        body=body if body is not None else render_canned(canned.body, ticket=ticket, agent=agent),
-        status_after=status or canned.status or None,
-        channel=Channel.WEB,
-        attachments=attachments,
-    )
-    if canned.priority:
-        actions.change_priority(message.ticket, actor=Actor.of(agent), priority=canned.priority)
-    return message
+def bulk_macro(agent: User, numbers: Sequence[int], macro_id: int) -> BulkResult:
+    """Apply one macro to each selected ticket, each in its own transaction: a ticket the
+    macro does not fit (another department, no reply in its language, a rule it would
+    break) is refused alone, all its changes undone, and the others keep theirs."""
+
+    def change(ticket: Ticket, actor: Actor) -> Ticket:
+        return apply_macro(ticket, access_macro(agent, ticket, macro_id), agent=agent)
+
+    return bulk_change(agent, numbers, change)
 
 
 def find_customer(reference: str) -> User | None:

@@ -27,13 +27,14 @@ from django.views.decorators.http import require_GET, require_POST
 from destek.accounts.choices import Role
 from destek.accounts.http import AuthenticatedHttpRequest
 from destek.accounts.models import User
+from destek.automation.selectors import macros_for, render_text, reply_text
 from destek.chat import actions as chat_actions
 from destek.chat import events as chat_log
 from destek.chat import queue
 from destek.chat.access import chat_for_user
 from destek.chat.choices import AuthorRole, ChatState, EventType, Presence
 from destek.chat.models import AgentPresence, Chat
-from destek.desk.selectors import canned_replies_for, forget_queue_counts, render_canned
+from destek.desk.selectors import forget_queue_counts
 from destek.desk.views import agent_only
 from destek.lib.errors import ActionRefused
 from destek.tickets import actions as ticket_actions
@@ -294,9 +295,11 @@ def _page(request: AuthenticatedHttpRequest, chat: Chat, **extra: Any) -> HttpRe
         "transcript": _transcript(chat, user),
         "last_seq": chat.last_seq,
         "earlier": _earlier_tickets(chat, user),
+        # The replies of the macros usable here, to put in the box (a chat takes text only).
         "canned": [
-            (canned, render_canned(canned.body, ticket=ticket, agent=user))
-            for canned in canned_replies_for(ticket)
+            (macro, render_text(body, ticket=ticket, agent=user))
+            for macro in macros_for(user, ticket)
+            if (body := reply_text(macro, ticket))
         ],
         "colleagues": _colleagues(chat, user) if live else [],
         "departments": [d for d in tickets_config.departments() if d.pk != chat.department_id],

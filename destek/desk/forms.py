@@ -62,9 +62,9 @@ class ReplyForm(forms.Form):
         label=_("Reply"), widget=forms.Textarea(attrs={"rows": 6}), max_length=100_000
     )
     status = forms.ChoiceField(label=_("Then set the status to"), choices=AFTER_REPLY)
-    # Set by desk.js when the agent picks a canned reply and edits it in the box: its
-    # priority then applies too.
-    canned = forms.IntegerField(required=False, min_value=1, widget=forms.HiddenInput)
+    # Set by desk.js when the agent puts a macro's reply in the box to edit it: the macro's
+    # other changes are made when the reply is sent.
+    macro = forms.IntegerField(required=False, min_value=1, widget=forms.HiddenInput)
     attachments = FilesField(label=_("Attachments"), required=False)
     seen = SEEN()
     confirm = CONFIRM()
@@ -110,10 +110,6 @@ class MergeForm(forms.Form):
     confirm = forms.BooleanField(required=False, widget=forms.HiddenInput)
 
 
-class CannedForm(forms.Form):
-    canned = forms.IntegerField(label=_("Canned reply"), min_value=1)
-
-
 class NumbersField(forms.Field):
     """The ticket numbers ticked in the queue (checkboxes named `ticket`)."""
 
@@ -141,7 +137,9 @@ class BulkForm(forms.Form):
     value for that change. Shape only: the ticket actions decide, ticket by ticket."""
 
     ticket = NumbersField(required=False)
-    op = forms.ChoiceField(choices=[(op, op) for op in ("assign", "status", "department", "merge")])
+    op = forms.ChoiceField(
+        choices=[(op, op) for op in ("assign", "status", "department", "merge", "macro")]
+    )
     assignee = forms.ChoiceField(label=_("Assign to"), required=False)
     status = forms.ChoiceField(label=_("Set status"), choices=BULK_STATUSES, required=False)
     department = DepartmentField(label=_("Move to department"), required=False)
@@ -150,9 +148,17 @@ class BulkForm(forms.Form):
     )
     # A merge is done from its confirmation page, which sets this.
     confirm = forms.BooleanField(required=False, widget=forms.HiddenInput)
+    macro = forms.TypedChoiceField(label=_("Apply macro"), coerce=int, required=False)
 
-    def __init__(self, *args: Any, agents: Sequence[tuple[str, str]] = (), **kwargs: Any) -> None:
+    def __init__(
+        self,
+        *args: Any,
+        agents: Sequence[tuple[str, str]] = (),
+        macros: Sequence[tuple[str, str]] = (),
+        **kwargs: Any,
+    ) -> None:
         super().__init__(*args, **kwargs)
+        self.fields["macro"].choices = [("", "—"), *macros]  # type: ignore[attr-defined]
         self.fields["assignee"].choices = [  # type: ignore[attr-defined]
             ("me", _("Me")),
             ("none", _("Nobody")),
@@ -168,6 +174,7 @@ class BulkForm(forms.Form):
             "status": "status",
             "department": "department",
             "merge": "into",
+            "macro": "macro",
         }
         wanted = needs.get(data.get("op", ""))
         if wanted and data.get(wanted) in (None, ""):

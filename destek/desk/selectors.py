@@ -1,54 +1,23 @@
-"""Reading for the desk: canned replies as the agent will send them, the queue's counts,
-a ticket's neighbours in the queue order, and the articles the ticket page offers to link."""
+"""Reading for the desk: the queue's counts, a ticket's neighbours in the queue order, and
+the articles the ticket page offers to link."""
 
 from __future__ import annotations
 
-import re
 from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
 from django.core.cache import cache
 from django.db import connection
-from django.db.models import Case, Count, Field, Q, QuerySet, Value, When
+from django.db.models import Count, Field, Q
 from django.utils.encoding import iri_to_uri
 
 from destek.accounts.models import User
-from destek.desk.models import CannedReply
 from destek.kb.search import search, visible
 from destek.tickets.access import agent_department_ids
 from destek.tickets.choices import ACTIVE_STATUSES, TicketStatus
 from destek.tickets.clocks import CLOCKS, Schedules, shown_clock
 from destek.tickets.models import Ticket
-
-PLACEHOLDER = re.compile(r"\{(customer_name|ticket_number|agent_name|department)\}")
-
-
-def render_canned(body: str, *, ticket: Ticket, agent: User) -> str:
-    """Fill the known placeholders with plain text. Not `str.format`: a body written in the
-    admin must not reach attributes (`{x.__class__}`) or fail on other braces."""
-    values = {
-        "customer_name": ticket.customer.display_name,
-        "ticket_number": ticket.display_number,
-        "agent_name": agent.display_name,
-        "department": ticket.department.display_name(ticket.language),
-    }
-    return PLACEHOLDER.sub(lambda match: values[match.group(1)], body)
-
-
-def canned_replies_for(ticket: Ticket) -> QuerySet[CannedReply]:
-    """The global ones and those of the ticket's department, in the ticket's language first,
-    then those for every language; replies in other languages are not offered."""
-    return (
-        CannedReply.objects.filter(
-            Q(department__isnull=True) | Q(department_id=ticket.department_id),
-            language__in=["", ticket.language],
-        )
-        .annotate(
-            other_language=Case(When(language=ticket.language, then=Value(0)), default=Value(1))
-        )
-        .order_by("other_language", "position", "title")
-    )
 
 
 def ticket_clocks(ticket: Ticket, *, now: datetime) -> dict[str, dict[str, Any]] | None:

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from django.urls import path
 
-from destek.desk import chat_views, demo_mail_views, kb_views, people_views, views
+from destek.desk import chat_views, demo_mail_views, kb_views, macro_views, people_views, views
 
 app_name = "desk"
 
@@ -17,12 +17,20 @@ urlpatterns = [
     # The forms of the ticket page, one view each
     path("tickets/<int:number>/reply/", views.reply, name="reply"),
     path("tickets/<int:number>/note/", views.note, name="note"),
-    path("tickets/<int:number>/canned/", views.canned, name="canned"),
+    path("tickets/<int:number>/macros/", views.macro_preview, name="macro_preview"),
+    path(
+        "tickets/<int:number>/macros/<int:macro_id>/apply/",
+        views.macro_apply,
+        name="macro_apply",
+    ),
     path("tickets/<int:number>/merge/", views.merge, name="merge"),
     path("tickets/<int:number>/assign/", views.assign, name="assign"),
     path("tickets/<int:number>/fields/", views.fields, name="fields"),
     path("tickets/<int:number>/close/", views.close, name="close"),
     path("tickets/<int:number>/time/", views.log_time, name="time"),
+    # The agent's own macros (desk/macro_views.py)
+    path("macros/", macro_views.mine, name="macros"),
+    path("macros/<int:macro_id>/delete/", macro_views.delete, name="macro_delete"),
     # Customers and organisations (desk/people_views.py)
     path("customers/<int:customer_id>/", people_views.customer, name="customer"),
     path("customers/<int:customer_id>/edit/", people_views.customer_edit, name="customer_edit"),

@@ -26,12 +26,15 @@ from django.views.decorators.http import require_GET, require_POST
 from destek.accounts.choices import Role
 from destek.accounts.http import AuthenticatedHttpRequest
 from destek.accounts.models import User
+from destek.automation import actions as macro_actions
+from destek.automation.models import Macro
+from destek.automation.selectors import access_macro, macros_for, macros_of, shown_name
+from destek.automation.selectors import preview as macro_preview_of
 from destek.desk import actions as desk_actions
 from destek.desk import presence
 from destek.desk.blank_forms import form_html
 from destek.desk.forms import (
     BulkForm,
-    CannedForm,
     CloseForm,
     MergeForm,
     NoteForm,
@@ -40,16 +43,13 @@ from destek.desk.forms import (
     TicketFieldsForm,
     TimeForm,
 )
-from destek.desk.models import CannedReply
 from destek.desk.people_selectors import customers_visible_to
 from destek.desk.rows import COLUMNS as queue_rows_columns
 from destek.desk.rows import queue_rows
 from destek.desk.selectors import (
-    canned_replies_for,
     forget_queue_counts,
     queue_counts,
     queue_neighbours,
-    render_canned,
     ticket_clocks,
 )
 from destek.lib.errors import ActionRefused
@@ -154,7 +154,7 @@ def queue(request: AuthenticatedHttpRequest) -> HttpResponse:
                 "vip": params.get("vip", ""),
             },
             "counts": queue_counts(user, now=now),
-            "bulk": BulkForm(agents=_colleagues(user)),
+            "bulk": BulkForm(agents=_colleagues(user), macros=_macro_choices(user)),
             "bulk_limit": desk_actions.BULK_LIMIT,
             "back": params.urlencode(),
         },
@@ -175,13 +175,19 @@ def _colleagues(user: User) -> list[tuple[str, str]]:
     ]
 
 
+def _macro_choices(user: User) -> list[tuple[str, str]]:
+    """The macros the bulk bar offers: every one the agent may use somewhere (whether it fits
+    each ticket is checked ticket by ticket)."""
+    return [(str(macro.pk), shown_name(macro)) for macro in macros_of(user)]
+
+
 @agent_only
 @require_POST
 def bulk(request: AuthenticatedHttpRequest) -> HttpResponse:
     """The bar above the queue: each ticked ticket through the one door and the same action;
     what was refused is reported ticket by ticket and the rest stays done."""
     user: User = request.user
-    form = BulkForm(request.POST, agents=_colleagues(user))
+    form = BulkForm(request.POST, agents=_colleagues(user), macros=_macro_choices(user))
     back = QueryDict(request.POST.get("back", "")).urlencode()
     target = reverse("desk:queue") + (f"?{back}" if back else "")
     if not form.is_valid():
@@ -204,6 +210,8 @@ def bulk(request: AuthenticatedHttpRequest) -> HttpResponse:
             result = desk_actions.bulk_status(user, numbers, data["status"])
         elif data["op"] == "department":
             result = desk_actions.bulk_department(user, numbers, data["department"])
+        elif data["op"] == "macro":
+            result = desk_actions.bulk_macro(user, numbers, data["macro"])
         elif not data["confirm"]:
             # A merge cannot be undone: first a page naming every ticket and the target.
             target_ticket = _merge_target(user, data["into"])
@@ -311,10 +319,8 @@ def _page(request: AuthenticatedHttpRequest, ticket: Ticket, **forms: Any) -> Ht
             or ReplyForm(initial={"status": TicketStatus.PENDING}, auto_id="id_reply_%s"),
         ),
         "note": form_html("note", forms.get("note") or NoteForm(auto_id="id_note_%s")),
-        "canned": [
-            (canned, render_canned(canned.body, ticket=ticket, agent=user))
-            for canned in canned_replies_for(ticket)
-        ],
+        "macros": list(macros_for(user, ticket)),
+        **_macro_shown(user, ticket, forms.get("macro")),
         "merge": forms.get("merge") or MergeForm(auto_id="id_merge_%s"),
         "previous": previous,
         "next": following,
@@ -406,18 +412,16 @@ def ticket_presence(request: AuthenticatedHttpRequest, number: int) -> HttpRespo
 # back on the same page with what was typed, nothing lost.
 
 
-def ticket_form(
-    view: Callable[[AuthenticatedHttpRequest, Ticket], HttpResponse],
-) -> Callable[..., HttpResponse]:
+def ticket_form(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
     """A form posted from the ticket page: agents only, POST only, the ticket through the one
     door (404 for a ticket the agent may not see)."""
 
     @agent_only
     @require_POST
     @wraps(view)
-    def wrapped(request: AuthenticatedHttpRequest, number: int) -> HttpResponse:
+    def wrapped(request: AuthenticatedHttpRequest, number: int, **more: Any) -> HttpResponse:
         try:
-            return view(request, _ticket_or_404(request, number))
+            return view(request, _ticket_or_404(request, number), **more)
         except Ticket.DoesNotExist:
             raise Http404 from None
 
@@ -481,11 +485,11 @@ def _compose(request: AuthenticatedHttpRequest, found: Ticket, what: str) -> Htt
         add_refusal(form, refusal, "attachments")
         return _page(request, found, **{what: form})
     try:
-        canned_id = form.cleaned_data.get("canned")
-        if canned_id:  # a canned reply the agent edited: its priority applies too
-            desk_actions.send_canned_reply(
+        macro_id = form.cleaned_data.get("macro")
+        if macro_id:  # a macro's reply the agent edited: its other changes are made too
+            macro_actions.apply_macro(
                 found,
-                canned=_canned_or_refuse(found, canned_id),
+                access_macro(user, found, macro_id),
                 agent=user,
                 body=form.cleaned_data["body"],
                 status=form.cleaned_data["status"],
@@ -519,19 +523,44 @@ def _arrived_since(user: User, ticket: Ticket, seen: int | None) -> list[Message
     )
 
 
-@ticket_form
-def canned(request: AuthenticatedHttpRequest, found: Ticket) -> HttpResponse:
-    """A canned reply sent as it is, from the list above the reply box."""
+def _macro_shown(user: User, ticket: Ticket, macro: Macro | None) -> dict[str, Any]:
+    """The preview of the macro chosen in the picker, when the page shows one."""
+    if macro is None:
+        return {}
+    shown = macro_preview_of(macro, ticket, user)
+    reply_status = macro.status if macro.status in actions.AGENT_REPLY_STATUSES else ""
+    return {"chosen": macro, "preview": shown, "reply_status": reply_status}
+
+
+@agent_only
+@require_GET
+def macro_preview(request: AuthenticatedHttpRequest, number: int) -> HttpResponse:
+    """What the macro chosen in the picker will do, before it is applied: for htmx the
+    preview alone, without JavaScript the ticket page with it."""
     user: User = request.user
-    form = CannedForm(request.POST)
+    found = _ticket_or_404(request, number)
     try:
-        if not form.is_valid():
-            raise ActionRefused("canned_required", _("Choose a canned reply."))
-        desk_actions.send_canned_reply(
-            found, canned=_canned_or_refuse(found, form.cleaned_data["canned"]), agent=user
-        )
+        macro = access_macro(user, found, int(request.GET.get("macro", "")))
+    except (ValueError, ActionRefused):
+        if request.headers.get("HX-Request"):
+            return HttpResponse("")  # the empty choice: no preview
+        return redirect("desk:ticket", number=found.number)
+    if request.headers.get("HX-Request"):
+        context = {"ticket": found, **_macro_shown(user, found, macro)}
+        return render(request, "desk/_macro_preview.html", context)
+    return _page(request, found, macro=macro)
+
+
+@ticket_form
+def macro_apply(request: AuthenticatedHttpRequest, found: Ticket, macro_id: int) -> HttpResponse:
+    """Apply a macro as it is: all its changes, or none and the reason."""
+    user: User = request.user
+    try:
+        macro = access_macro(user, found, macro_id)
+        macro_actions.apply_macro(found, macro, agent=user)
     except ActionRefused as refusal:
         return _refused(request, found, refusal)
+    messages.success(request, _("Macro “{name}” applied.").format(name=shown_name(macro)))
     return _done(request, found)
 
 
@@ -624,15 +653,6 @@ def close(request: AuthenticatedHttpRequest, found: Ticket) -> HttpResponse:
     except ActionRefused as refusal:
         return _refused(request, found, refusal, close=form)
     return _done(request, found)
-
-
-def _canned_or_refuse(ticket: Ticket, canned_id: int) -> CannedReply:
-    canned = canned_replies_for(ticket).filter(pk=canned_id).first()
-    if canned is None:
-        raise ActionRefused(
-            "canned_reply_not_found", _("This canned reply is not available for this ticket.")
-        )
-    return canned
 
 
 #: The most messages one poll returns; the next poll fetches the rest.

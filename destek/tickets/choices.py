@@ -70,6 +70,7 @@ class EventKind(models.TextChoices):
     ASSIGNEE = "assignee", _("Assignee changed")
     TAGS = "tags", _("Tags changed")
     TIME = "time", _("Time logged")
+    MACRO = "macro", _("Macro applied")
     MERGED = "merged", _("Merged")
     REOPENED = "reopened", _("Reopened")
     NOTIFY = "notify", _("Notification settings changed")

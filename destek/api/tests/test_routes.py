@@ -38,6 +38,8 @@ API_ROUTES = {
     ("POST", "/tickets/{number}/close"): "customer",
     ("POST", "/tickets/{number}/reopen"): "customer",
     ("POST", "/tickets/{number}/merge"): "agent",
+    ("GET", "/macros"): "agent",
+    ("POST", "/tickets/{number}/macros/{macro_id}"): "agent",
     ("POST", "/attachments"): "user",
     ("GET", "/attachments/{attachment_id}"): "user",
     ("GET", "/reports/sla"): "agent",
@@ -102,7 +104,7 @@ def test_every_url_pattern_is_classified() -> None:
 def concrete(path: str) -> str:
     return "/api/v1" + path.replace("{number}", "10000001").replace(
         "{attachment_id}", "00000000-0000-0000-0000-000000000000"
-    ).replace("{chat_id}", "1")
+    ).replace("{chat_id}", "1").replace("{macro_id}", "1")
 
 
 @pytest.mark.django_db
@@ -136,7 +138,12 @@ def test_customer_only_and_agent_only_routes_refuse_the_other_role(
 ) -> None:
     number = customer.file_ticket()["number"]
     for (method, path), who in API_ROUTES.items():
-        url = path.replace("{number}", str(number)).replace("{chat_id}", "1").lstrip("/")
+        url = (
+            path.replace("{number}", str(number))
+            .replace("{chat_id}", "1")
+            .replace("{macro_id}", "1")
+            .lstrip("/")
+        )
         if who == "customer":
             assert agent.request(method.lower(), url, {}).status_code == 403, path
         if who == "agent":

@@ -125,21 +125,21 @@ def test_the_queue_page_costs_the_same_queries_for_2_or_30_tickets(
     assert count() == small
 
 
-def test_the_queue_costs_seven_queries_and_six_while_its_counts_are_cached(
+def test_the_queue_costs_eight_queries_and_seven_while_its_counts_are_cached(
     desk: Client, users: dict[str, User], django_assert_num_queries: Any
 ) -> None:
     """Pinned on purpose: session, user, the agent's departments, the one aggregate for all
-    the filter counts, the page of tickets, the colleagues and the departments for the bulk
-    bar. Raise it only knowing which query was added and why."""
+    the filter counts, the page of tickets, the colleagues, the macros and the departments for
+    the bulk bar. Raise it only knowing which query was added and why."""
     for i in range(3):
         filed(users, subject=f"Report {i} is blank")
+    with django_assert_num_queries(8):
+        desk.get("/desk/")
     with django_assert_num_queries(7):
         desk.get("/desk/")
-    with django_assert_num_queries(6):
-        desk.get("/desk/")
 
 
-def test_a_deep_queue_page_costs_the_same_six_queries_as_the_first(
+def test_a_deep_queue_page_costs_the_same_seven_queries_as_the_first(
     desk: Client, users: dict[str, User], django_assert_num_queries: Any, monkeypatch: Any
 ) -> None:
     from destek.desk import views
@@ -151,7 +151,7 @@ def test_a_deep_queue_page_costs_the_same_six_queries_as_the_first(
     for _page in range(2):
         found = re.search(r'href="\?([^"]*cursor=[^"]+)"', page)
         assert found is not None
-        with django_assert_num_queries(6):  # the counts are cached by the first page
+        with django_assert_num_queries(7):  # the counts are cached by the first page
             page = desk.get(f"/desk/?{html.unescape(found.group(1))}").content.decode()
         assert page.count("<tr data-ticket=") == 2
 
@@ -303,20 +303,22 @@ def test_customers_cannot_use_the_bulk_bar(users: dict[str, User]) -> None:
     assert ticket.status == "new"
 
 
-# --- canned replies -------------------------------------------------------------------------
+# --- macros that only reply (once canned replies) ----------------------------------------
 
 
-def canned(**fields: Any) -> Any:
-    from destek.desk.models import CannedReply
+def reply_macro(body: str, **fields: Any) -> Any:
+    from destek.automation.models import Macro, MacroText
 
-    return CannedReply.objects.create(**{"title": "Test reply", **fields})
+    macro = Macro.objects.create(**{"name": "Test reply", **fields})
+    MacroText.objects.create(macro=macro, body=body)
+    return macro
 
 
-def test_canned_reply_placeholders_are_filled_and_nothing_else(users: dict[str, User]) -> None:
-    from destek.desk.selectors import render_canned
+def test_macro_placeholders_are_filled_and_nothing_else(users: dict[str, User]) -> None:
+    from destek.automation.selectors import render_text
 
     ticket = filed(users)
-    text = render_canned(
+    text = render_text(
         "Hi {customer_name}, {ticket_number} is with {agent_name} of {department}. "
         "{customer_name.__class__} {0} {unknown}",
         ticket=ticket,
@@ -328,29 +330,34 @@ def test_canned_reply_placeholders_are_filled_and_nothing_else(users: dict[str, 
     )
 
 
-def test_the_ticket_page_offers_its_departments_and_global_canned_replies_as_text(
+def test_the_ticket_page_offers_its_departments_and_global_macros_and_previews_them_as_text(
     desk: Client, users: dict[str, User]
 ) -> None:
     from destek.accounts.models import User
+    from destek.automation.models import Macro
 
     User.objects.filter(pk=users["customer"].pk).update(full_name='<b onmouseover="x">K</b>')
     ticket = filed(users)
-    canned(title="Finance only", body="x", department_id=users["finance"].departments.get().pk)
+    reply_macro("x", name="Finance only", department_id=users["finance"].departments.get().pk)
     page = desk.get(f"/desk/tickets/{ticket.number}/").content.decode()
     assert "Greeting: we are on it" in page and "Outage acknowledged" in page
     assert "Finance only" not in page
-    assert "<b onmouseover" not in page
-    assert "Hello &lt;b onmouseover=&quot;x&quot;&gt;K&lt;/b&gt;," in page
+    greeting = Macro.objects.get(name="Greeting: we are on it")
+    preview = desk.get(
+        f"/desk/tickets/{ticket.number}/macros/", {"macro": greeting.pk}, HTTP_HX_REQUEST="true"
+    ).content.decode()
+    assert "<b onmouseover" not in preview
+    assert "Hello &lt;b onmouseover=&quot;x&quot;&gt;K&lt;/b&gt;," in preview
 
 
-def test_a_canned_reply_is_sent_and_sets_its_status_and_priority(
+def test_a_reply_macro_is_sent_and_sets_its_status_and_priority(
     desk: Client, users: dict[str, User]
 ) -> None:
-    from destek.desk.models import CannedReply
+    from destek.automation.models import Macro
 
     ticket = filed(users)
-    outage = CannedReply.objects.get(title="Outage acknowledged")
-    response = desk.post(f"/desk/tickets/{ticket.number}/canned/", {"canned": outage.pk})
+    outage = Macro.objects.get(name="Outage acknowledged")
+    response = desk.post(f"/desk/tickets/{ticket.number}/macros/{outage.pk}/apply/")
     assert response.status_code == 302
     ticket.refresh_from_db()
     assert (ticket.status, ticket.priority) == ("open", "critical")
@@ -360,47 +367,48 @@ def test_a_canned_reply_is_sent_and_sets_its_status_and_priority(
     assert f"ticket #{ticket.number}" in reply.body and reply.body.endswith("Tural Texniki")
 
 
-def test_an_edited_canned_reply_keeps_its_priority_and_the_status_chosen(
+def test_an_edited_macro_reply_keeps_its_priority_and_the_status_chosen(
     desk: Client, users: dict[str, User]
 ) -> None:
     ticket = filed(users)
-    urgent = canned(body="x", status="resolved", priority="high")
+    urgent = reply_macro("x", status="resolved", priority="high")
     desk.post(
         f"/desk/tickets/{ticket.number}/reply/",
-        {"body": "My own words", "status": "pending", "canned": urgent.pk},
+        {"body": "My own words", "status": "pending", "macro": urgent.pk},
     )
     ticket.refresh_from_db()
     assert (ticket.status, ticket.priority) == ("pending", "high")
     assert ticket.messages.order_by("-id")[0].body == "My own words"
 
 
-def test_another_departments_canned_reply_is_refused_on_the_page(
+def test_another_departments_macro_is_refused_on_the_page(
     desk: Client, users: dict[str, User]
 ) -> None:
     ticket = filed(users)
-    theirs = canned(body="x", department_id=users["finance"].departments.get().pk)
-    response = desk.post(f"/desk/tickets/{ticket.number}/canned/", {"canned": theirs.pk})
-    assert "This canned reply is not available for this ticket." in response.content.decode()
+    theirs = reply_macro("x", department_id=users["finance"].departments.get().pk)
+    response = desk.post(f"/desk/tickets/{ticket.number}/macros/{theirs.pk}/apply/")
+    assert "This macro is not available for this ticket." in response.content.decode()
     assert ticket.messages.count() == 1
 
 
-def test_canned_replies_are_managed_by_admins_only(users: dict[str, User]) -> None:
+def test_macros_are_managed_by_admins_only(users: dict[str, User]) -> None:
     client = Client()
     client.force_login(users["agent"])
-    assert client.get("/admin/desk/cannedreply/").status_code == 302
+    assert client.get("/admin/automation/macro/").status_code == 302
     client.force_login(users["admin"])
-    assert client.get("/admin/desk/cannedreply/").status_code == 200
-    assert client.get("/admin/desk/cannedreply/add/").status_code == 200
+    assert client.get("/admin/automation/macro/").status_code == 200
+    assert client.get("/admin/automation/macro/add/").status_code == 200
 
 
-def test_loading_the_demo_twice_keeps_three_canned_replies_in_each_language(
+def test_loading_the_demo_twice_keeps_six_macros_each_in_five_languages(
     users: dict[str, User],
 ) -> None:
+    from destek.automation.models import Macro, MacroText
     from destek.demo.data import load_demo
-    from destek.desk.models import CannedReply
 
     load_demo(knowledge_base=False)
-    assert CannedReply.objects.count() == 15
+    assert Macro.objects.count() == 6
+    assert MacroText.objects.count() == 30
 
 
 # --- merge from the ticket page -------------------------------------------------------------

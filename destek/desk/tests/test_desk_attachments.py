@@ -11,7 +11,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 
 from destek.accounts.models import User
-from destek.desk.models import CannedReply
+from destek.automation.models import Macro, MacroText
 from destek.tickets import actions
 from destek.tickets.models import Attachment, Message, Ticket
 
@@ -116,14 +116,15 @@ def test_a_file_over_the_limit_is_refused_next_to_the_files_and_keeps_the_text(
     assert Attachment.objects.count() == 0
 
 
-def test_an_edited_canned_reply_sends_its_files_too(desk: Client, ticket: Ticket) -> None:
-    canned = CannedReply.objects.create(title="Steps", body="Try these steps.", status="resolved")
+def test_an_edited_macro_reply_sends_its_files_too(desk: Client, ticket: Ticket) -> None:
+    canned = Macro.objects.create(name="Steps", status="resolved")
+    MacroText.objects.create(macro=canned, body="Try these steps.")
     desk.post(
         f"/desk/tickets/{ticket.number}/reply/",
         {
             "body": "Try these steps, see the picture.",
             "status": "resolved",
-            "canned": canned.pk,
+            "macro": canned.pk,
             "attachments": a_file(),
         },
     )

@@ -89,8 +89,17 @@ def test_an_agent_can_still_answer_a_ticket_closed_long_ago(
     Ticket.objects.filter(pk=ticket.pk).update(closed_at=timezone.now() - timedelta(days=400))
     page = desk.get(f"/desk/tickets/{ticket.number}/").content.decode()
     assert 'id="reply-form"' in page
-    # Sending a canned reply as it is would be refused (no status to reopen with): not offered.
-    assert 'id="canned-use"' not in page
+    # Applying a reply macro as it is would be refused (no status to reopen with): its
+    # preview offers only to edit the reply first.
+    from destek.automation.models import Macro
+
+    greeting = Macro.objects.get(name="Need more details")
+    greeting.status = ""
+    greeting.save()
+    preview = desk.get(
+        f"/desk/tickets/{ticket.number}/macros/", {"macro": greeting.pk}, HTTP_HX_REQUEST="true"
+    ).content.decode()
+    assert 'id="macro-insert"' in preview and 'id="macro-apply"' not in preview
     response = desk.post(
         f"/desk/tickets/{ticket.number}/reply/", {"body": "One more thing.", "status": "pending"}
     )

@@ -87,27 +87,43 @@ def test_an_admin_names_a_department_in_each_language(users: dict[str, User]) ->
     assert department.display_name("en") == "Finance"
 
 
-def canned_titles(page: str) -> list[str]:
-    select = re.search(r'<select id="canned-select".*?</select>', page, re.S)
+def macro_names(page: str) -> list[str]:
+    select = re.search(r'<select id="macro-select".*?</select>', page, re.S)
     assert select
     return [t.split(" · ")[0] for t in re.findall(r"<option value=\"\d+\"[^>]*>([^<]+)", select[0])]
 
 
-def test_the_desk_offers_the_canned_replies_in_the_tickets_language(
+def test_the_desk_offers_the_macros_with_a_reply_in_the_tickets_language(
     users: dict[str, User],
 ) -> None:
-    from destek.desk.models import CannedReply
+    from destek.automation.models import Macro, MacroText
 
-    CannedReply.objects.create(title="Any language: thanks", body="🙏", position=1)
+    thanks = Macro.objects.create(name="Any language: thanks", position=1)
+    MacroText.objects.create(macro=thanks, body="🙏")
+    only_russian = Macro.objects.create(name="Only in Russian")
+    MacroText.objects.create(macro=only_russian, language="ru", body="Спасибо, {customer_name}!")
     desk = signed_in(users["agent"], "en")
     russian = filed(users, "ru", "Экспорт не работает")
-    titles = canned_titles(desk.get(f"/desk/tickets/{russian.number}/").content.decode())
-    assert titles[:3] == ["Приветствие: уже занимаемся", "Нужны подробности", "Сбой уже устраняем"]
-    assert titles[3:] == ["Any language: thanks"]
+    names = macro_names(desk.get(f"/desk/tickets/{russian.number}/").content.decode())
+    # Those with a Russian text first, then the one for any language; named in English,
+    # the language the agent reads the desk in.
+    assert names[:4] == [
+        "Greeting: we are on it",
+        "Only in Russian",
+        "Need more details",
+        "Outage acknowledged",
+    ]
+    assert names[-1] == "Any language: thanks"
     persian = filed(users, "fa", "خروجی گرفتن کار نمی‌کند")
-    titles = canned_titles(desk.get(f"/desk/tickets/{persian.number}/").content.decode())
-    assert "خوشامد: در حال بررسی هستیم" in titles and "Greeting: we are on it" not in titles
-    # A canned reply of another language cannot be sent on this ticket either.
-    greeting = CannedReply.objects.get(title="Greeting: we are on it")
-    desk.post(f"/desk/tickets/{persian.number}/canned/", {"canned": greeting.pk})
-    assert not persian.messages.filter(body__startswith="Hello").exists()
+    names = macro_names(desk.get(f"/desk/tickets/{persian.number}/").content.decode())
+    assert "Greeting: we are on it" in names and "Only in Russian" not in names
+    # A macro whose reply is in another language cannot be applied on this ticket either.
+    desk.post(f"/desk/tickets/{persian.number}/macros/{only_russian.pk}/apply/")
+    assert not persian.messages.filter(body__startswith="Спасибо").exists()
+    # In Persian, the desk names the macros in Persian, and the reply is the Persian one.
+    persian_desk = signed_in(users["agent"], "fa")
+    names = macro_names(persian_desk.get(f"/desk/tickets/{persian.number}/").content.decode())
+    assert "خوشامد: در حال بررسی هستیم" in names
+    greeting = Macro.objects.get(name="Greeting: we are on it")
+    persian_desk.post(f"/desk/tickets/{persian.number}/macros/{greeting.pk}/apply/")
+    assert persian.messages.filter(body__contains="در حال بررسی است").exists()

@@ -10,7 +10,8 @@ One module per concern; every public name is here, so callers import from this p
 - `assignment`: priority, department, assignee;
 - `update`: several of those fields at once (`update_ticket`);
 - `merging`: a duplicate merged into another ticket;
-- `time`: time agents spent on a ticket.
+- `time`: time agents spent on a ticket;
+- `tagging`: tags, and the history's mark of a macro.
 
 `_common` holds what they share (the actor, the event, the lock); the modules import it
 and `status`, never each other otherwise, so there is no import loop.
@@ -61,6 +62,7 @@ from destek.tickets.actions.status import (
     reopen_deadline,
     reopen_open,
 )
+from destek.tickets.actions.tagging import TAG_MAX, change_tags, record_macro, tag_names
 from destek.tickets.actions.time import MINUTES_MAX, log_time
 from destek.tickets.actions.update import UNCHANGED, Unchanged, update_ticket
 from destek.tickets.actions.uploads import check_upload_size, store_upload, upload_digest
@@ -75,6 +77,7 @@ __all__ = [
     "NUDGE_QUIET",
     "REASON_MAX",
     "SUBJECT_MAX",
+    "TAG_MAX",
     "TIMER",
     "UNCHANGED",
     "Actor",
@@ -85,6 +88,7 @@ __all__ = [
     "change_department",
     "change_priority",
     "change_status",
+    "change_tags",
     "check_intake",
     "check_merge",
     "check_notify_address",
@@ -101,6 +105,7 @@ __all__ = [
     "merge",
     "recompute_clocks",
     "recompute_customer_clocks",
+    "record_macro",
     "reopen_by_customer",
     "reopen_deadline",
     "reopen_open",
@@ -108,6 +113,7 @@ __all__ = [
     "set_customer_notifications",
     "set_sms_notifications",
     "store_upload",
+    "tag_names",
     "update_ticket",
     "upload_digest",
 ]

@@ -1,4 +1,5 @@
-/* Destek agent desk: live thread updates, canned-reply insertion and keyboard shortcuts.
+/* Destek agent desk: live thread updates, macro replies put in the reply box and keyboard
+ * shortcuts.
  *
  * Loaded with `defer` from the desk pages; no dependencies, no build step. Every page works
  * without it: this script only enhances. It reads these stable hooks (browser tests rely on
@@ -26,13 +27,16 @@
  *                                      (moved on as the poller brings messages)
  *     #presence, #ticket-presence      who else is on the ticket (presence.js)
  *     #thread-status[data-new-text]    live region announcing new messages
- *     #reply-form, #id_reply_body, #id_reply_status, #id_reply_canned
+ *     #reply-form, #id_reply_body, #id_reply_status, #id_reply_macro
  *     #note-form, #id_note_body
  *     #assign-form                     "assign to me"
- *     #canned-select option[data-body][data-status][data-priority]
- *                                      choosing one puts its text in the reply box, its status
- *                                      in the status select, and its id in #id_reply_canned
- *                                      (so its priority applies when the reply is sent)
+ *     #macro-select                    the macro picker; htmx puts the chosen one's preview
+ *                                      in #macro-preview (without script: its Preview button)
+ *     #macro-insert[data-body][data-status][data-macro]
+ *                                      in the preview: puts the reply in the reply box, its
+ *                                      status in the status select, and the macro's id in
+ *                                      #id_reply_macro (its other changes apply on sending)
+ *     #macro-apply-form                applies the macro as it is
  *     #previous-ticket, #next-ticket   neighbours in the queue order
  *     #merge-form
  *
@@ -133,29 +137,35 @@
     if (link) window.location.href = link.href;
   }
 
-  // Canned replies: put the text in the reply box instead of sending it at once.
-  var canned = document.getElementById("canned-select");
-  if (canned) {
-    canned.addEventListener("change", function () {
-      var option = canned.options[canned.selectedIndex];
-      var body = document.getElementById("id_reply_body");
-      var status = document.getElementById("id_reply_status");
-      var hidden = document.getElementById("id_reply_canned");
-      if (!option || !option.value) {
-        if (hidden) hidden.value = "";
-        return;
-      }
-      if (body) {
-        var text = option.getAttribute("data-body") || "";
-        body.value = body.value.trim() ? body.value.replace(/\s*$/, "\n\n") + text : text;
-        body.focus();
-      }
-      if (status && option.getAttribute("data-status")) {
-        status.value = option.getAttribute("data-status");
-      }
-      if (hidden) hidden.value = option.value;
+  // Macros: the preview's "edit the reply first" puts the reply in the reply box; the macro's
+  // id goes with it so its other changes are made when the reply is sent. The preview comes
+  // from htmx, so the buttons are found when clicked and shown after each swap.
+  function revealMacroInsert() {
+    ["macro-insert", "macro-insert-help"].forEach(function (id) {
+      var element = document.getElementById(id);
+      if (element) element.hidden = false;
     });
+    var show = document.getElementById("macro-show");
+    if (show && window.htmx) show.hidden = true;  // htmx shows the preview on choosing
   }
+  revealMacroInsert();
+  document.body.addEventListener("htmx:afterSwap", revealMacroInsert);
+  document.addEventListener("click", function (event) {
+    var button = event.target instanceof Element ? event.target.closest("#macro-insert") : null;
+    if (!button) return;
+    var body = document.getElementById("id_reply_body");
+    var status = document.getElementById("id_reply_status");
+    var hidden = document.getElementById("id_reply_macro");
+    if (body) {
+      var text = button.getAttribute("data-body") || "";
+      body.value = body.value.trim() ? body.value.replace(/\s*$/, "\n\n") + text : text;
+      body.focus();
+    }
+    if (status && button.getAttribute("data-status")) {
+      status.value = button.getAttribute("data-status");
+    }
+    if (hidden) hidden.value = button.getAttribute("data-macro") || "";
+  });
 
   // Live thread: htmx polls #thread-poll (see desk/_thread_poll.html) and appends what is new
   // to #thread; each answer brings a new poller that asks for messages after the last one.

@@ -1,0 +1,27 @@
+"""What a macro may set, as string choices owned by code."""
+
+from __future__ import annotations
+
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
+
+from destek.tickets.choices import CloseReason, TicketStatus
+
+#: The statuses a macro may leave a ticket in; `closed` needs a close reason on the macro.
+MACRO_STATUSES = [
+    (TicketStatus.OPEN.value, pgettext_lazy("ticket status", "In progress")),
+    (TicketStatus.PENDING.value, pgettext_lazy("ticket status", "Awaiting customer")),
+    (TicketStatus.RESOLVED.value, pgettext_lazy("ticket status", "Resolved")),
+    (TicketStatus.CLOSED.value, pgettext_lazy("ticket status", "Closed")),
+]
+
+#: The reasons an agent closes with and that need nothing typed at the time.
+MACRO_CLOSE_REASONS = [(r.value, r.label) for r in (CloseReason.RESOLVED, CloseReason.NO_REPLY)]
+
+
+class AssigneeChoice(models.TextChoices):
+    UNCHANGED = "", _("Leave as it is")
+    ME = "me", _("The agent who applies it")
+    NOBODY = "nobody", _("Nobody")
+    AGENT = "agent", _("The agent named below")

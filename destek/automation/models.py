@@ -1,0 +1,133 @@
+from __future__ import annotations
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+from destek.accounts.choices import Role
+from destek.automation.choices import MACRO_CLOSE_REASONS, MACRO_STATUSES, AssigneeChoice
+from destek.tickets.choices import Priority
+from destek.tickets.models import Department
+
+AGENT_ROLES = [Role.AGENT, Role.ADMIN]
+
+PLACEHOLDER_HELP = _("Placeholders: {customer_name}, {ticket_number}, {agent_name}, {department}.")
+
+
+class Macro(models.Model):
+    """A named set of changes an agent applies to a ticket in one click and one transaction:
+    a public reply (its text in the ticket's language), an internal note, status, priority,
+    department, assignee and tags. Empty fields change nothing.
+
+    Shared (no owner) or personal (only its owner sees it); either may be limited to one
+    department's tickets."""
+
+    name = models.CharField(_("name"), max_length=100)
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("owner"),
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="macros",
+        limit_choices_to={"role__in": AGENT_ROLES},
+        help_text=_("Empty: shared with every agent. Set: only this agent sees it."),
+    )
+    department = models.ForeignKey(
+        Department,
+        verbose_name=_("offered in department"),
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="macros",
+        help_text=_("Empty: offered on the tickets of every department."),
+    )
+    position = models.PositiveIntegerField(_("position"), default=0)
+    status = models.CharField(
+        _("set status"),
+        max_length=16,
+        choices=MACRO_STATUSES,
+        blank=True,
+        help_text=_("Empty: a reply leaves the ticket awaiting the customer; no reply, as it is."),
+    )
+    close_reason = models.CharField(
+        _("close reason"), max_length=16, choices=MACRO_CLOSE_REASONS, blank=True
+    )
+    priority = models.CharField(
+        _("set priority"), max_length=16, choices=Priority.choices, blank=True
+    )
+    set_department = models.ForeignKey(
+        Department,
+        verbose_name=_("move to department"),
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    assignee_choice = models.CharField(
+        _("assign to"), max_length=8, choices=AssigneeChoice.choices, blank=True
+    )
+    assignee = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("named agent"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        limit_choices_to={"role__in": AGENT_ROLES},
+        related_name="+",
+    )
+    add_tags = models.CharField(
+        _("add tags"), max_length=200, blank=True, help_text=_("Separated by commas.")
+    )
+    remove_tags = models.CharField(
+        _("remove tags"), max_length=200, blank=True, help_text=_("Separated by commas.")
+    )
+    note = models.TextField(_("internal note"), blank=True, help_text=PLACEHOLDER_HELP)
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+
+    class Meta:
+        ordering = ["position", "name"]
+        verbose_name = _("macro")
+        verbose_name_plural = _("macros")
+
+    def __str__(self) -> str:
+        return self.name
+
+    def clean(self) -> None:
+        """What the admin catches before saving; applying checks the same rules again."""
+        if self.status == "closed" and not self.close_reason:
+            raise ValidationError({"close_reason": _("Closing needs a reason.")})
+        if self.close_reason and self.status != "closed":
+            raise ValidationError({"close_reason": _("A close reason is given only when closing.")})
+        if self.assignee_choice == AssigneeChoice.AGENT and self.assignee_id is None:
+            raise ValidationError({"assignee": _("Choose the agent to assign to.")})
+
+
+class MacroText(models.Model):
+    """A macro's public reply in one language; the language left empty serves tickets in any
+    language the macro has no text for. A title here names the macro in that language."""
+
+    macro = models.ForeignKey(
+        Macro, verbose_name=_("macro"), on_delete=models.CASCADE, related_name="texts"
+    )
+    language = models.CharField(
+        _("language"),
+        max_length=8,
+        choices=settings.LANGUAGES,
+        blank=True,
+        help_text=_("Empty: for tickets in any language without a text of their own."),
+    )
+    title = models.CharField(_("name in this language"), max_length=100, blank=True)
+    body = models.TextField(_("reply"), help_text=PLACEHOLDER_HELP)
+
+    class Meta:
+        ordering = ["language"]
+        constraints = [
+            models.UniqueConstraint(fields=["macro", "language"], name="macro_text_language")
+        ]
+        verbose_name = _("reply text")
+        verbose_name_plural = _("reply texts")
+
+    def __str__(self) -> str:
+        return f"{self.macro} ({self.language or '*'})"
