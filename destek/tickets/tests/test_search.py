@@ -231,3 +231,31 @@ def test_a_customer_who_renames_themselves_is_found_by_the_new_name(
             phone=person.phone,
         )
     assert numbers(agent, "Петров") == [ticket["number"]]
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="buckets are PostgreSQL's")
+def test_an_agent_finds_old_and_new_tickets_across_buckets_newest_first(
+    customer: Any, agent: Any
+) -> None:
+    """Tickets far apart in ids (other buckets of words) are all found, newest first: the
+    newest buckets one by one, the oldest tickets by the search of the rest."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_get_serial_sequence('tickets_ticket', 'id')")
+        sequence = cursor.fetchone()[0]
+        cursor.execute(f"SELECT last_value FROM {sequence}")  # noqa: S608
+        before = cursor.fetchone()[0]
+    try:
+        oldest = customer.file_ticket("Router", "The router blinks red.")
+        made = [oldest["number"]]
+        for first_id, thing in ((search.BUCKET * 2 + 7, "modem"), (search.BUCKET * 6 + 3, "lamp")):
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT setval(%s, %s)", [sequence, first_id])
+            filed = customer.file_ticket(f"The {thing}", f"The {thing} in the hall blinks.")
+            made.append(filed["number"])
+        with CaptureQueriesContext(connection) as captured:
+            assert numbers(agent, "blinks") == list(reversed(made))
+        matched = [q for q in captured.captured_queries if "tickets_ticketsearch" in q["sql"]]
+        assert len(matched) >= search.BUCKETS_FIRST + 1, "the buckets, then the rest"
+    finally:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT setval(%s, %s)", [sequence, before])
