@@ -17,6 +17,7 @@ from destek.api.auth import BearerAuth
 from destek.api.chats import router as chats_router
 from destek.api.chats_availability import router as chats_availability_router
 from destek.api.kb import router as kb_router
+from destek.api.people import router as people_router
 from destek.api.reports import router as reports_router
 from destek.api.tickets import router as tickets_router
 from destek.lib.errors import ActionRefused
@@ -69,6 +70,7 @@ api = DestekAPI(
 )
 api.add_router("/auth", accounts_router)
 api.add_router("/", tickets_router)
+api.add_router("/", people_router)
 # Must come before the chat router: otherwise /chats/{chat_id} takes "availability" as an id.
 api.add_router("/", chats_availability_router)
 api.add_router("/", chats_router)

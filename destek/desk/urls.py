@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from django.urls import path
 
-from destek.desk import chat_views, demo_mail_views, kb_views, people_views, views
+from destek.desk import cc_views, chat_views, demo_mail_views, kb_views, people_views, views
 
 app_name = "desk"
 
@@ -21,6 +21,10 @@ urlpatterns = [
     path("tickets/<int:number>/assign/", views.assign, name="assign"),
     path("tickets/<int:number>/fields/", views.fields, name="fields"),
     path("tickets/<int:number>/close/", views.close, name="close"),
+    path("tickets/<int:number>/follow/", cc_views.follow, name="follow"),
+    path("tickets/<int:number>/unfollow/", cc_views.unfollow, name="unfollow"),
+    path("tickets/<int:number>/cc/", cc_views.cc_add, name="cc_add"),
+    path("tickets/<int:number>/cc/remove/", cc_views.cc_remove, name="cc_remove"),
     # Customers and organisations (desk/people_views.py)
     path("customers/<int:customer_id>/", people_views.customer, name="customer"),
     path("customers/<int:customer_id>/edit/", people_views.customer_edit, name="customer_edit"),

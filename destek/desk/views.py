@@ -58,7 +58,7 @@ from destek.tickets.actions import Actor
 from destek.tickets.choices import ACTIVE_STATUSES, Channel, Priority, TicketStatus
 from destek.tickets.details import labelled
 from destek.tickets.models import Ticket, TicketEvent
-from destek.tickets.selectors import queue_page, upload_limits
+from destek.tickets.selectors import queue_page, ticket_people, upload_limits
 
 PAGE = 50
 
@@ -324,6 +324,9 @@ def _page(request: AuthenticatedHttpRequest, ticket: Ticket, **forms: Any) -> Ht
         ),
         "close": form_html("close", forms.get("close") or CloseForm()),
         "error": forms.get("error"),
+        **ticket_people(ticket, user),
+        "cc_error": forms.get("cc_error"),
+        "cc_typed": forms.get("cc_typed", ""),
         **upload_limits(),
     }
     return render(request, "desk/ticket.html", context)

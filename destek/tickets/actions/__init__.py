@@ -9,7 +9,8 @@ One module per concern; every public name is here, so callers import from this p
 - `status`: status changes, closing, reopening, the timer, the clocks computed again;
 - `assignment`: priority, department, assignee;
 - `update`: several of those fields at once (`update_ticket`);
-- `merging`: a duplicate merged into another ticket.
+- `merging`: a duplicate merged into another ticket;
+- `people`: addresses copied on a ticket (CC) and agents who follow it.
 
 `_common` holds what they share (the actor, the event, the lock); the modules import it
 and `status`, never each other otherwise, so there is no import loop.
@@ -50,6 +51,16 @@ from destek.tickets.actions.messages import (
     set_customer_notifications,
     set_sms_notifications,
 )
+from destek.tickets.actions.people import (
+    account_of,
+    add_cc,
+    clean_cc_address,
+    copied_on,
+    follow,
+    register_own_addresses,
+    remove_cc,
+    unfollow,
+)
 from destek.tickets.actions.status import (
     auto_close,
     change_status,
@@ -76,6 +87,8 @@ __all__ = [
     "UNCHANGED",
     "Actor",
     "Unchanged",
+    "account_of",
+    "add_cc",
     "add_message",
     "assign",
     "auto_close",
@@ -86,17 +99,22 @@ __all__ = [
     "check_merge",
     "check_notify_address",
     "check_upload_size",
+    "clean_cc_address",
     "close_by_customer",
     "confirm_held_message",
+    "copied_on",
     "create_ticket",
     "critical_limit",
     "disabled_rules",
     "find_duplicate",
+    "follow",
     "hold_message",
     "mark_seen",
     "merge",
     "recompute_clocks",
     "recompute_customer_clocks",
+    "register_own_addresses",
+    "remove_cc",
     "reopen_by_customer",
     "reopen_deadline",
     "reopen_open",
@@ -104,6 +122,7 @@ __all__ = [
     "set_customer_notifications",
     "set_sms_notifications",
     "store_upload",
+    "unfollow",
     "update_ticket",
     "upload_digest",
 ]
