@@ -272,6 +272,11 @@ class Ticket(models.Model):
         _("critical incident declared by the customer"), default=False
     )
     customer_vip = models.BooleanField(default=False)
+    # How many addresses are copied on the ticket and how many agents follow it, kept by the
+    # actions in `tickets.actions.people` under the ticket's lock: a reply to a ticket nobody
+    # else takes part in (nearly all) then costs no look-up of either.
+    cc_count = models.PositiveSmallIntegerField(_("copied addresses"), default=0)
+    follower_count = models.PositiveSmallIntegerField(_("followers"), default=0)
 
     objects = TicketQuerySet.as_manager()
 

@@ -150,6 +150,8 @@ def _to_ccs(
 ) -> None:
     """Every address copied on the ticket, but the one of `skip` (who wrote the news). No
     link to the portal: being copied opens no page, the conversation goes on by mail."""
+    if not ticket.cc_count:
+        return
     copied = TicketCC.objects.filter(ticket=ticket).select_related("user").order_by("pk")
     for cc in copied:
         person = cc.user
@@ -196,6 +198,8 @@ def _to_followers(ticket: Ticket, message: Message, *, skip: set[int] | None = N
     """Agents who follow the ticket, at their notification address and in their language:
     never the author of the news, never whom `skip` names (mailed about it already), and
     nobody who no longer works the ticket's department."""
+    if not ticket.follower_count:
+        return
     skip = {*(skip or set()), message.author_id or 0}
     followers = (
         TicketFollower.objects.filter(ticket=ticket, agent__is_active=True)

@@ -202,12 +202,16 @@ def upload_limits() -> dict[str, int]:
 
 def ticket_people(ticket: Ticket, agent: User) -> dict[str, Any]:
     """Who else takes part in a ticket, for its desk page: the addresses copied on it, the
-    agents who follow it, and whether `agent` is one of them. One statement each."""
-    followers = list(
-        TicketFollower.objects.filter(ticket=ticket).select_related("agent").order_by("pk")
+    agents who follow it, and whether `agent` is one of them. One statement each, none when
+    the ticket's counts say there is nobody."""
+    followers = (
+        list(TicketFollower.objects.filter(ticket=ticket).select_related("agent").order_by("pk"))
+        if ticket.follower_count
+        else []
     )
+    ccs = list(TicketCC.objects.filter(ticket=ticket).order_by("pk")) if ticket.cc_count else []
     return {
-        "ccs": list(TicketCC.objects.filter(ticket=ticket).order_by("pk")),
+        "ccs": ccs,
         "followers": followers,
         "following": any(follower.agent_id == agent.pk for follower in followers),
     }

@@ -139,7 +139,8 @@ def test_the_ticket_page_costs_sixteen_statements_whatever_the_thread(
     """Pinned on purpose: session, user, the agent's departments, the ticket, its messages,
     their files, previous and next (one statement), the SLA policies, the calendar with its
     hours and dates, the bounce record, the canned replies, the departments to move to, the
-    customer's other tickets, the history. No knowledge-base search (its menu loads when it
+    customer's other tickets, the history (copied addresses and followers only when the
+    ticket's counts say there are some). No knowledge-base search (its menu loads when it
     opens) and nothing recomputed from the history for the clocks. Raise it only knowing
     which statement was added and why."""
     ticket = filed(users, "Export fails")

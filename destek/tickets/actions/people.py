@@ -144,7 +144,8 @@ def add_cc(ticket: Ticket, *, by: User, address: str) -> TicketCC:
     if existing is not None:
         return existing
     limit = settings.DESTEK_CC_PER_TICKET
-    if TicketCC.objects.filter(ticket=ticket).count() >= limit:
+    copied = TicketCC.objects.filter(ticket=ticket).count()
+    if copied >= limit:
         raise ActionRefused(
             "cc_limit",
             _("A ticket can have at most {limit} copied addresses.").format(limit=limit),
@@ -160,6 +161,8 @@ def add_cc(ticket: Ticket, *, by: User, address: str) -> TicketCC:
             field="address",
         )
     cc = TicketCC.objects.create(ticket=ticket, address=address, user=account, added_by=by)
+    ticket.cc_count = copied + 1
+    ticket.save(update_fields=["cc_count"])
     _event(ticket, Actor.of(by), EventKind.CC_ADDED, to_value=address)
     notifications.cc_added(ticket, cc, by=by)
     return cc
@@ -176,6 +179,8 @@ def remove_cc(ticket: Ticket, *, by: User, address: str) -> None:
         raise ActionRefused(
             "cc_not_found", _("This address is not copied on the ticket."), status=404
         )
+    ticket.cc_count = TicketCC.objects.filter(ticket=ticket).count()
+    ticket.save(update_fields=["cc_count"])
     _event(ticket, Actor.of(by), EventKind.CC_REMOVED, from_value=address)
 
 
@@ -195,6 +200,7 @@ def follow(ticket: Ticket, *, agent: User) -> TicketFollower:
     _require_worker(Actor.of(agent), ticket)
     follower, created = TicketFollower.objects.get_or_create(ticket=ticket, agent=agent)
     if created:
+        _count_followers(ticket)
         _event(ticket, Actor.of(agent), EventKind.FOLLOWED, public=False)
     return follower
 
@@ -205,4 +211,10 @@ def unfollow(ticket: Ticket, *, agent: User) -> None:
     ticket = _lock(ticket)
     removed, _counts = TicketFollower.objects.filter(ticket=ticket, agent=agent).delete()
     if removed:
+        _count_followers(ticket)
         _event(ticket, Actor.of(agent), EventKind.UNFOLLOWED, public=False)
+
+
+def _count_followers(ticket: Ticket) -> None:
+    ticket.follower_count = TicketFollower.objects.filter(ticket=ticket).count()
+    ticket.save(update_fields=["follower_count"])
