@@ -63,7 +63,7 @@ def mails_to(address: str) -> list[Any]:
 def reply_from_fixture(ours: Any, subject: str | None = None) -> bytes:
     """The Thunderbird reply in cc_reply_tr.eml, answering our mail `ours`."""
     raw = (FIXTURES / "cc_reply_tr.eml").read_bytes()
-    message: EmailMessage = BytesParser(policy=policy.SMTP).parsebytes(raw)  # type: ignore[assignment]
+    message: EmailMessage = BytesParser(policy=policy.SMTP).parsebytes(raw)
     for name, value in (
         ("To", ours.extra_headers["Reply-To"]),
         ("Subject", subject or f"Re: {ours.subject}"),
