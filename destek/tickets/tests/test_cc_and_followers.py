@@ -362,3 +362,21 @@ def test_an_agent_copies_an_address_from_the_desk_and_a_bad_one_is_refused_on_th
     with committed():
         desk.post(f"/desk/tickets/{ticket.number}/cc/remove/", {"address": COLLEAGUE})
     assert not TicketCC.objects.filter(ticket=ticket).exists()
+
+
+def test_a_customer_with_an_account_who_is_copied_still_cannot_open_the_ticket(
+    customer2: Any, ticket: Ticket, users: dict[str, User], agent: Any, finance: Any
+) -> None:
+    """Being copied is mail only: no role's door changes. The customer and the department's
+    agent open the ticket; the copied customer and an agent of another department do not."""
+    actions.add_cc(ticket, by=ticket.customer, address=users["customer2"].email)
+    portal = Client()
+    portal.force_login(users["customer2"])
+    assert portal.get(f"/my/tickets/{ticket.number}/").status_code == 404
+    assert customer2.get(f"tickets/{ticket.number}").status_code == 404
+    assert customer2.get(f"tickets/{ticket.number}/messages").status_code == 404
+    assert all(t["number"] != ticket.number for t in customer2.get("tickets").json()["items"])
+    assert customer2.post(f"tickets/{ticket.number}/messages", {"body": "Hi"}).status_code == 404
+    assert agent.get(f"tickets/{ticket.number}").status_code == 200
+    assert finance.get(f"tickets/{ticket.number}").status_code == 404
+    assert Ticket.objects.visible_to(users["customer2"]).filter(pk=ticket.pk).count() == 0
