@@ -154,3 +154,27 @@ def test_mail_from_an_address_no_longer_copied_is_handled_as_from_anyone_else(
     outcome = deliver(reply_from_fixture(ours))
     assert outcome.ticket_number != copied_ticket.number
     assert not copied_ticket.messages.filter(body__contains="Muhasebe").exists()
+
+
+def test_a_forged_mail_in_a_copied_persons_name_is_held_until_they_confirm_it(
+    deliver: Any, copied_ticket: Ticket, users: dict[str, User], settings: Any, as_user: Any
+) -> None:
+    settings.DESTEK_MAIL_TRUSTED_AUTHSERV_IDS = frozenset({"mx.destek.test"})
+    settings.DESTEK_MAIL_REQUIRE_AUTH = "when-present"
+    text = (FIXTURES / "auth" / "forged_reply_dmarc_fail.eml").read_bytes().decode()
+    text = text.replace("{number}", str(copied_ticket.number))
+    text = text.replace("header.from=example.com", "header.from=example.com.tr")
+    text = text.replace(
+        "Kamran =?utf-8?q?M=C3=BC=C5=9Ft=C9=99ri?= <customer@example.com>", f"Melih <{COLLEAGUE}>"
+    )
+    django_mail.outbox.clear()
+    outcome = deliver(text.encode())
+    assert (outcome.reason, outcome.ticket_number) == ("held-unverified", copied_ticket.number)
+    held = Message.objects.get(ticket=copied_ticket, body__contains="IBAN")
+    assert held.verification == "pending" and held not in public_messages(copied_ticket)
+    assert not mails_to(users["customer"].email), "held mail tells nobody else anything"
+    [ask] = [m for m in mails_to(COLLEAGUE) if "/mail/confirm/" in m.body]
+    link = ask.body.split("://", 1)[1].split("/", 1)[1].split()[0]
+    assert Client().post(f"/{link}").status_code == 200
+    held.refresh_from_db()
+    assert held.verification == "confirmed" and held in public_messages(copied_ticket)
