@@ -63,6 +63,7 @@ urlpatterns = [
     # The demo mailbox (desk/demo_mail_views.py), admins only
     path("demo-mail/", demo_mail_views.mailbox, name="demo_mail"),
     path("demo-mail/<int:pk>/", demo_mail_views.mail, name="demo_mail_one"),
+    path("demo-mail/<int:pk>/answer/", demo_mail_views.answer, name="demo_mail_answer"),
     # The knowledge base (desk/kb_views.py)
     path("kb/", kb_views.home, name="kb"),
     path("kb/new/", kb_views.new, name="kb_new"),
