@@ -396,6 +396,10 @@ DESTEK_SMS_TIMEOUT = env_int("DESTEK_SMS_TIMEOUT", 10, minimum=1)
 DESTEK_SMS_DEFAULT_REGION = env_str("DESTEK_SMS_DEFAULT_REGION", "AZ").strip().upper()
 DESTEK_TICKETS_PER_HOUR = env_int("DESTEK_TICKETS_PER_HOUR", 30, minimum=1)
 DESTEK_MESSAGES_PER_HOUR = env_int("DESTEK_MESSAGES_PER_HOUR", 240, minimum=1)
+# CC (destek/tickets/actions/people.py): addresses copied on one ticket at most, and how many
+# one person may add per hour (each one is mailed: a cap on using us to mail strangers).
+DESTEK_CC_PER_TICKET = env_int("DESTEK_CC_PER_TICKET", 10, minimum=1)
+DESTEK_CC_ADDED_PER_HOUR = env_int("DESTEK_CC_ADDED_PER_HOUR", 20, minimum=1)
 DESTEK_API_PAGE_SIZE = env_int("DESTEK_API_PAGE_SIZE", 50, minimum=1)
 # Live chat (destek/chat/queue.py, actions.py). The chat calendar is the name of a business
 # calendar (sla); empty: chat is open around the clock whenever an agent is online.

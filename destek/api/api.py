@@ -18,6 +18,7 @@ from destek.api.chats import router as chats_router
 from destek.api.chats_availability import router as chats_availability_router
 from destek.api.kb import router as kb_router
 from destek.api.macros import router as macros_router
+from destek.api.people import router as people_router
 from destek.api.reports import router as reports_router
 from destek.api.tickets import router as tickets_router
 from destek.api.time_entries import router as time_router
@@ -73,6 +74,7 @@ api.add_router("/auth", accounts_router)
 api.add_router("/", tickets_router)
 api.add_router("/", time_router)
 api.add_router("/", macros_router)
+api.add_router("/", people_router)
 # Must come before the chat router: otherwise /chats/{chat_id} takes "availability" as an id.
 api.add_router("/", chats_availability_router)
 api.add_router("/", chats_router)

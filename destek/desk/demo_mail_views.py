@@ -1,5 +1,9 @@
 """The demo mailbox: what the demo would have mailed, for admins to read (sign-up links,
-one-time codes, ticket notices). Rows exist only when the demo mail backend is in use."""
+one-time codes, ticket notices). Rows exist only when the demo mail backend is in use.
+
+The demo has no mail server to answer through either: an admin may answer a kept mail as its
+recipient, and the answer goes through the real inbound pipeline (`process_message`), as a
+reply from that mailbox would (a customer's, or an address copied on a ticket)."""
 
 from __future__ import annotations
 
@@ -7,12 +11,16 @@ from collections.abc import Callable
 from typing import Any
 
 from django.conf import settings
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse
-from django.shortcuts import get_object_or_404, render
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
 
-from destek.notify.demo_mail import BACKEND, first_link
+from destek.mail.actions import Unacceptable, process_message
+from destek.notify.demo_mail import BACKEND, first_link, reply_to
 from destek.notify.models import DemoMail
 
 PAGE = 100
@@ -51,3 +59,29 @@ def mailbox(request: HttpRequest) -> HttpResponse:
 @admin_only
 def mail(request: HttpRequest, pk: int) -> HttpResponse:
     return render(request, "desk/demo_mail_one.html", {"mail": get_object_or_404(DemoMail, pk=pk)})
+
+
+@admin_only
+@require_POST
+def answer(request: HttpRequest, pk: int) -> HttpResponse:
+    """Answer a kept mail as its recipient, through the inbound pipeline."""
+    kept = get_object_or_404(DemoMail, pk=pk)
+    text = request.POST.get("body", "").strip()
+    if not text or "," in kept.to:
+        messages.error(request, _("Write the answer first."))
+        return redirect("desk:demo_mail_one", pk=pk)
+    try:
+        outcome = process_message(reply_to(kept, text), "demo")
+    except Unacceptable as refusal:
+        messages.error(request, str(refusal))
+        return redirect("desk:demo_mail_one", pk=pk)
+    if outcome.ticket_number is None:
+        messages.error(request, _("The answer was not filed in a ticket."))
+    else:
+        messages.success(
+            request,
+            _("The answer of {address} was filed in ticket #{number}.").format(
+                address=kept.to, number=outcome.ticket_number
+            ),
+        )
+    return redirect("desk:demo_mail_one", pk=pk)

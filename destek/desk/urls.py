@@ -2,7 +2,15 @@ from __future__ import annotations
 
 from django.urls import path
 
-from destek.desk import chat_views, demo_mail_views, kb_views, macro_views, people_views, views
+from destek.desk import (
+    cc_views,
+    chat_views,
+    demo_mail_views,
+    kb_views,
+    macro_views,
+    people_views,
+    views,
+)
 
 app_name = "desk"
 
@@ -31,6 +39,10 @@ urlpatterns = [
     # The agent's own macros (desk/macro_views.py)
     path("macros/", macro_views.mine, name="macros"),
     path("macros/<int:macro_id>/delete/", macro_views.delete, name="macro_delete"),
+    path("tickets/<int:number>/follow/", cc_views.follow, name="follow"),
+    path("tickets/<int:number>/unfollow/", cc_views.unfollow, name="unfollow"),
+    path("tickets/<int:number>/cc/", cc_views.cc_add, name="cc_add"),
+    path("tickets/<int:number>/cc/remove/", cc_views.cc_remove, name="cc_remove"),
     # Customers and organisations (desk/people_views.py)
     path("customers/<int:customer_id>/", people_views.customer, name="customer"),
     path("customers/<int:customer_id>/edit/", people_views.customer_edit, name="customer_edit"),
@@ -69,6 +81,7 @@ urlpatterns = [
     # The demo mailbox (desk/demo_mail_views.py), admins only
     path("demo-mail/", demo_mail_views.mailbox, name="demo_mail"),
     path("demo-mail/<int:pk>/", demo_mail_views.mail, name="demo_mail_one"),
+    path("demo-mail/<int:pk>/answer/", demo_mail_views.answer, name="demo_mail_answer"),
     # The knowledge base (desk/kb_views.py)
     path("kb/", kb_views.home, name="kb"),
     path("kb/new/", kb_views.new, name="kb_new"),

@@ -62,7 +62,7 @@ from destek.tickets.actions import Actor
 from destek.tickets.choices import ACTIVE_STATUSES, Channel, Priority, TicketStatus
 from destek.tickets.details import labelled
 from destek.tickets.models import Message, Ticket, TicketEvent, TimeEntry
-from destek.tickets.selectors import queue_page, upload_limits
+from destek.tickets.selectors import queue_page, ticket_people, upload_limits
 
 PAGE = 50
 
@@ -341,6 +341,9 @@ def _page(request: AuthenticatedHttpRequest, ticket: Ticket, **forms: Any) -> Ht
         "arrived": forms.get("arrived", ()),
         "dropped_files": forms.get("dropped_files", False),
         **_presence_context(user, ticket),
+        **ticket_people(ticket, user),
+        "cc_error": forms.get("cc_error"),
+        "cc_typed": forms.get("cc_typed", ""),
         **upload_limits(),
     }
     return render(request, "desk/ticket.html", context)

@@ -41,7 +41,7 @@ from django.db import (
     connection,
     transaction,
 )
-from django.db.models import Subquery
+from django.db.models import Q, Subquery
 from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
@@ -712,7 +712,7 @@ def _route(
     # Our own Message-IDs are recognised by their form, not by the domain alone: people at
     # the support address's domain (agents, colleagues) have mail clients that use it too.
     reasons = guards.automatic_reasons(
-        parsed, own_addresses=_own_addresses(), own_message_id_domain=""
+        parsed, own_addresses=own_addresses(), own_message_id_domain=""
     )
     if tokens.is_ours(parsed.message_id):
         reasons.insert(0, "own-message")
@@ -745,7 +745,7 @@ def _route(
     unverified = authres.unverified(found)
     stored, refused = _store_parts(customer, parsed.parts)
     keep = bool(refused or parsed.capped or len(parsed.parts) > MAX_FILES)
-    ticket = _thread(parsed, token, customer)
+    ticket = _thread(parsed, token, customer, sender)
     language = customer.language
     body = _body(parsed, language)
     with answering(
@@ -829,7 +829,9 @@ def _hold(
 ) -> Message:
     """Mail in the customer's name that their provider did not vouch for: kept on the ticket
     for agents, hidden from the customer, and the address it claims is asked to confirm it."""
-    message = ticket_actions.hold_message(ticket, author=customer, body=body, attachments=stored)
+    message = ticket_actions.hold_message(
+        ticket, author=customer, body=body, attachments=stored, cc_address=sender
+    )
     _describe_message(
         message.ticket,
         message,
@@ -907,7 +909,8 @@ def _confirm_as_follow_up(message: Message, customer: User) -> Message:
         channel=Channel.EMAIL,
         department=old.department,
         language=old.language or customer.language,
-        related_to=old,
+        # A copied person's words become a ticket of their own, naming nobody else's.
+        related_to=old if old.customer_id == customer.pk else None,
     )
     return created.messages.earliest("id")
 
@@ -927,19 +930,29 @@ def _file(
         return _new_ticket(customer, parsed, body, stored, department, registered), None
     try:
         message = ticket_actions.add_message(
-            ticket, author=customer, body=body, channel=Channel.EMAIL, attachments=stored
+            ticket,
+            author=customer,
+            body=body,
+            channel=Channel.EMAIL,
+            attachments=stored,
+            # From an address copied on the ticket: a public message of that person.
+            cc_address=normalize_email(parsed.sender.email),
         )
     except ActionRefused as refusal:
         if refusal.code != "reopen_window_expired":
             raise
     else:
         return message.ticket, message  # the ticket a merge sent it to
-    # Too late to reopen: a new ticket, linked to the old one.
-    created = _new_ticket(customer, parsed, body, stored, department, registered, related_to=ticket)
+    # Too late to reopen: a new ticket, linked to the old one when it is the customer's (a
+    # copied person's new ticket is theirs alone, and names nobody else's).
+    related_to = ticket if ticket.customer_id == customer.pk else None
+    created = _new_ticket(
+        customer, parsed, body, stored, department, registered, related_to=related_to
+    )
     return created, None
 
 
-def _own_addresses() -> set[str]:
+def own_addresses() -> set[str]:
     """Our own addresses: mail from them is our own coming back."""
     own = set(config_cache.cached("mail:own_addresses", _configured_addresses))
     own.add(normalize_email(settings.DESTEK_SUPPORT_ADDRESS))
@@ -1029,14 +1042,16 @@ def _customer_for(sender: str, parsed: ParsedMessage, known: _Known) -> tuple[Us
     return customer, True
 
 
-def _thread(parsed: ParsedMessage, token: tokens.Token | None, customer: User) -> Ticket | None:
+def _thread(
+    parsed: ParsedMessage, token: tokens.Token | None, customer: User, sender: str
+) -> Ticket | None:
     """The ticket this message continues, if its sender takes part in it.
 
     Our signed token first, then a signed plus-address, then the thread root in References,
     then In-Reply-To and References (our mails' Message-IDs, the customer's earlier mails),
-    then `[#123456]` in the subject. Only the ticket's customer may add to it: anyone else
-    starts a ticket of their own. Each step is read only when the ones before found nothing:
-    a reply to our mail costs one look-up.
+    then `[#123456]` in the subject. Only the ticket's customer, or an address copied on it
+    (`sender`), may add to it: anyone else starts a ticket of their own. Each step is read
+    only when the ones before found nothing: a reply to our mail costs one look-up.
     """
     recipients = [a.email for a in (*parsed.to, *parsed.cc)] + list(parsed.delivered_to)
     ids = [*parsed.in_reply_to, *parsed.references]
@@ -1049,29 +1064,35 @@ def _thread(parsed: ParsedMessage, token: tokens.Token | None, customer: User) -
         )
         if number is not None
     ]
-    ticket = _customers_ticket(named, customer)
+    ticket = _customers_ticket(named, customer, sender)
     if ticket is None and ids:
-        ticket = _ticket_of_ids(ids, customer)
+        ticket = _ticket_of_ids(ids, customer, sender)
     subject_number = tokens.from_subject(parsed.subject)
     if ticket is None and subject_number is not None:
-        ticket = _customers_ticket([subject_number], customer)
+        ticket = _customers_ticket([subject_number], customer, sender)
     return ticket
 
 
-def _customers_ticket(numbers: list[int], customer: User) -> Ticket | None:
-    """The first of these tickets that is the customer's."""
+def _takes_part(customer: User, sender: str, prefix: str = "") -> Q:
+    """A ticket whose customer this is, or on which the sender's address is copied."""
+    return Q(**{f"{prefix}customer": customer}) | Q(**{f"{prefix}cc_addresses__address": sender})
+
+
+def _customers_ticket(numbers: list[int], customer: User, sender: str) -> Ticket | None:
+    """The first of these tickets that is the customer's, or that `sender` is copied on."""
     if not numbers:
         return None
-    found = {t.number: t for t in Ticket.objects.filter(number__in=numbers, customer=customer)}
+    tickets = Ticket.objects.filter(_takes_part(customer, sender), number__in=numbers)
+    found = {t.number: t for t in tickets.distinct()}
     return next((found[number] for number in numbers if number in found), None)
 
 
-def _ticket_of_ids(ids: list[str], customer: User) -> Ticket | None:
-    """The customer's ticket a Message-ID names: our latest mail about it, else their own
-    latest mail filed in it."""
+def _ticket_of_ids(ids: list[str], customer: User, sender: str) -> Ticket | None:
+    """The ticket a Message-ID names that the customer takes part in: our latest mail about
+    it, else their own latest mail filed in it."""
     wrapped = [f"<{value}>" for value in ids[:50]]
     ours = (
-        Delivery.objects.filter(message_id__in=wrapped, ticket__customer=customer)
+        Delivery.objects.filter(_takes_part(customer, sender, "ticket__"), message_id__in=wrapped)
         .select_related("ticket")
         .order_by("-pk")
         .first()
@@ -1079,7 +1100,9 @@ def _ticket_of_ids(ids: list[str], customer: User) -> Ticket | None:
     if ours is not None:
         return ours.ticket
     theirs = (
-        InboundMessage.objects.filter(rfc_message_id__in=ids[:50], ticket__customer=customer)
+        InboundMessage.objects.filter(
+            _takes_part(customer, sender, "ticket__"), rfc_message_id__in=ids[:50]
+        )
         .select_related("ticket")
         .order_by("-pk")
         .first()

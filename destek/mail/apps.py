@@ -21,3 +21,9 @@ class MailConfig(AppConfig):
 
         # A ticket's mail answers the customer's latest mail in it (In-Reply-To).
         register_latest_mail_lookup(last_inbound_message_id)
+
+        # Our own mailboxes are never copied on a ticket (CC).
+        from destek.mail.actions import own_addresses
+        from destek.tickets.actions import register_own_addresses
+
+        register_own_addresses(own_addresses)

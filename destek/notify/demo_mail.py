@@ -11,7 +11,9 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Sequence
-from email.utils import getaddresses
+from email import message_from_string, policy
+from email.message import EmailMessage as MimeMessage
+from email.utils import formatdate, getaddresses, make_msgid
 
 from django.core.mail import EmailMessage, EmailMultiAlternatives
 from django.core.mail.backends.base import BaseEmailBackend
@@ -27,6 +29,26 @@ BACKEND = "destek.notify.demo_mail.DemoMailBackend"
 def first_link(text: str) -> str:
     found = LINK.search(text)
     return found.group(0).rstrip(".,;:") if found else ""
+
+
+def reply_to(kept: DemoMail, text: str) -> bytes:
+    """The answer its recipient would send to a kept mail, as raw bytes: from that address, to
+    the mail's Reply-To, answering its Message-ID, with `text` and the mail quoted below."""
+    original = message_from_string(kept.raw, policy=policy.default)
+    answer = MimeMessage(policy=policy.SMTP)
+    answer["From"] = kept.to
+    answer["To"] = str(original.get("Reply-To") or original.get("From") or "")
+    subject = kept.subject
+    answer["Subject"] = subject if subject.lower().startswith("re:") else f"Re: {subject}"
+    answer["Date"] = formatdate(localtime=True)
+    answer["Message-ID"] = make_msgid(domain=kept.to.rpartition("@")[2] or "demo.invalid")
+    answered = str(original.get("Message-ID") or "")
+    if answered:
+        answer["In-Reply-To"] = answered
+        answer["References"] = f"{original.get('References') or ''} {answered}".strip()
+    quoted = "\n".join(f"> {line}" for line in kept.text.splitlines())
+    answer.set_content(f"{text}\n\n{quoted}\n")
+    return answer.as_bytes()
 
 
 def _html_part(message: EmailMessage) -> str:

@@ -3,7 +3,7 @@ from __future__ import annotations
 from django.urls import path
 
 from destek.portal import account_views as account
-from destek.portal import chat_views, confirm, views
+from destek.portal import cc_views, chat_views, confirm, views
 
 app_name = "portal"
 
@@ -52,6 +52,8 @@ urlpatterns = [
     path("my/tickets/<int:number>/", views.ticket, name="ticket"),
     path("my/tickets/<int:number>/reply/", views.reply, name="reply"),
     path("my/tickets/<int:number>/sms/", views.sms, name="sms"),
+    path("my/tickets/<int:number>/cc/", cc_views.cc_add, name="cc_add"),
+    path("my/tickets/<int:number>/cc/remove/", cc_views.cc_remove, name="cc_remove"),
     path("my/tickets/<int:number>/close/", views.transition, {"action": "close"}, name="close"),
     path("my/tickets/<int:number>/reopen/", views.transition, {"action": "reopen"}, name="reopen"),
 ]

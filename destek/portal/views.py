@@ -265,12 +265,15 @@ def _ticket_page(
     sms_error: str = "",
     error: str = "",
     status: int = 200,
+    cc_error: str = "",
+    cc_typed: str = "",
 ) -> HttpResponse:
     user = _customer(request)
     try:
         ticket = access_ticket(user, number)
     except Ticket.DoesNotExist:
         raise Http404 from None
+    mine = ticket.customer_id == user.pk
     return render(
         request,
         "portal/ticket.html",
@@ -281,7 +284,12 @@ def _ticket_page(
             **_merged(user, ticket),
             "expected": expected_answer_text(ticket),
             "reply": reply,
-            "mine": ticket.customer_id == user.pk,
+            "mine": mine,
+            # Who is copied: the customer who filed the ticket manages it (colleagues who
+            # read a shared ticket do not see whom they copied).
+            "ccs": list(ticket.cc_addresses.order_by("pk")) if mine else [],
+            "cc_error": cc_error,
+            "cc_typed": cc_typed,
             "details": labelled(ticket.details),
             **_closed_offers(ticket),
             "sms": sms_enabled(),

@@ -78,6 +78,10 @@ class EventKind(models.TextChoices):
     SLA_BREACH = "sla_breach", _("Service level breached")
     HELD = "held", _("Unverified mail held for the customer's confirmation")
     CONFIRMED = "confirmed", _("The customer confirmed a held mail")
+    CC_ADDED = "cc_added", _("Address copied")
+    CC_REMOVED = "cc_removed", _("Address no longer copied")
+    FOLLOWED = "followed", _("Agent follows")
+    UNFOLLOWED = "unfollowed", _("Agent stopped following")
 
 
 class Verification(models.TextChoices):

@@ -272,6 +272,11 @@ class Ticket(models.Model):
         _("critical incident declared by the customer"), default=False
     )
     customer_vip = models.BooleanField(default=False)
+    # How many addresses are copied on the ticket and how many agents follow it, kept by the
+    # actions in `tickets.actions.people` under the ticket's lock: a reply to a ticket nobody
+    # else takes part in (nearly all) then costs no look-up of either.
+    cc_count = models.PositiveSmallIntegerField(_("copied addresses"), default=0)
+    follower_count = models.PositiveSmallIntegerField(_("followers"), default=0)
 
     objects = TicketQuerySet.as_manager()
 
@@ -660,3 +665,68 @@ class Policy(models.Model):
     def display_name(self, language: str | None = None) -> str:
         """The name in `language` (the active one by default)."""
         return name_in(self.names, self.name, language)
+
+
+class TicketCC(models.Model):
+    """An address copied on a ticket (CC): it gets the ticket's public mail and may answer it
+    by mail, as a public message of the person it is. Being copied opens no page: the person
+    takes part by mail only, and `visible_to` knows nothing of this table."""
+
+    ticket = models.ForeignKey(Ticket, on_delete=models.CASCADE, related_name="cc_addresses")
+    address = models.EmailField(_("address"))
+    # The account the address is, when there is one (registered, or a verified contact
+    # address); mail from the address is written by that account, whoever it is.
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("account"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    added_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("added by"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    added_at = models.DateTimeField(_("added"), default=timezone.now)
+
+    class Meta:
+        ordering = ["id"]
+        verbose_name = _("copied address")
+        verbose_name_plural = _("copied addresses")
+        constraints = [
+            models.UniqueConstraint(fields=["ticket", "address"], name="ticket_cc_unique")
+        ]
+        # Incoming mail asks "is this sender copied on that ticket?" by address.
+        indexes = [models.Index(fields=["address"], name="ticket_cc_address_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.ticket_id} cc {self.address}"
+
+
+class TicketFollower(models.Model):
+    """An agent who follows a ticket: mailed about its new messages by others."""
+
+    ticket = models.ForeignKey(Ticket, on_delete=models.CASCADE, related_name="followers")
+    agent = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("agent"),
+        on_delete=models.CASCADE,
+        related_name="followed_tickets",
+    )
+    created_at = models.DateTimeField(_("since"), default=timezone.now)
+
+    class Meta:
+        ordering = ["id"]
+        verbose_name = _("follower")
+        verbose_name_plural = _("followers")
+        constraints = [
+            models.UniqueConstraint(fields=["ticket", "agent"], name="ticket_follower_unique")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.agent_id} follows {self.ticket_id}"

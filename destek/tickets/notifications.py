@@ -9,6 +9,7 @@ from django.urls import reverse
 from django.utils import timezone, translation
 
 from destek.accounts.choices import NotificationKind, Role
+from destek.accounts.models import User
 from destek.accounts.selectors import notification_address
 from destek.lib.dates import override_calendar
 from destek.notify.actions import (
@@ -20,8 +21,9 @@ from destek.notify.actions import (
     zone,
 )
 from destek.notify.threads import Thread
+from destek.tickets.access import can_work
 from destek.tickets.choices import Channel
-from destek.tickets.models import Membership, Message, Ticket
+from destek.tickets.models import Membership, Message, Ticket, TicketCC, TicketFollower
 from destek.tickets.selectors import expected_answer_at
 
 
@@ -116,6 +118,120 @@ def agent_replied(ticket: Ticket, message: Message) -> None:
     # The agent's own words: a person's mail, never capped or marked automatic.
     _to_customer(ticket, "agent_reply", AutoSubmitted.HUMAN, message=message)
     _sms_to_customer(ticket, "agent_reply")
+    _to_ccs(
+        ticket,
+        "cc_message",
+        AutoSubmitted.HUMAN,
+        message=message,
+        author_name=_author_name(message),
+    )
+    _to_followers(ticket, message)
+
+
+# --- copied addresses (CC) and followers -----------------------------------------------------
+# A copied address gets a mail of its own, not a Cc: line on the customer's: its Message-ID is
+# signed for that address (so its answer is recognised as coming from the copied person, and
+# threads into the ticket like the customer's), it reads in its own language, the worker's caps
+# and bounce marks apply to it alone, and nobody's address is shown to the others.
+
+
+def _author_name(message: Message) -> str:
+    author = message.author
+    return author.display_name if author is not None else ""
+
+
+def _to_ccs(
+    ticket: Ticket,
+    template: str,
+    auto_submitted: str = AutoSubmitted.GENERATED,
+    *,
+    skip: User | None = None,
+    **extra: Any,
+) -> None:
+    """Every address copied on the ticket, but the one of `skip` (who wrote the news). No
+    link to the portal: being copied opens no page, the conversation goes on by mail."""
+    if not ticket.cc_count:
+        return
+    copied = TicketCC.objects.filter(ticket=ticket).select_related("user").order_by("pk")
+    for cc in copied:
+        person = cc.user
+        if person is not None and not person.is_active:
+            continue
+        if skip is not None and (cc.user_id == skip.pk or cc.address == skip.email):
+            continue
+        queue_mail(
+            to=cc.address,
+            template=template,
+            context=_context(
+                ticket, link="", copied=True, reader_name=person.display_name if person else ""
+            )
+            | extra,
+            language=(person.language if person else "") or ticket.language,
+            time_zone=(person or ticket.customer).time_zone,
+            calendar=(person or ticket.customer).calendar,
+            thread=Thread.of(ticket),
+            auto_submitted=auto_submitted,
+        )
+
+
+@batched
+def cc_added(ticket: Ticket, cc: TicketCC, *, by: User) -> None:
+    """The copied address learns who copied it on which ticket, and that it may answer."""
+    person = cc.user
+    queue_mail(
+        to=cc.address,
+        template="cc_added",
+        context=_context(
+            ticket,
+            link="",
+            by_name=by.display_name,
+            reader_name=person.display_name if person else "",
+        ),
+        language=(person.language if person else "") or ticket.language,
+        time_zone=(person or ticket.customer).time_zone,
+        calendar=(person or ticket.customer).calendar,
+        thread=Thread.of(ticket),
+    )
+
+
+def _to_followers(ticket: Ticket, message: Message, *, skip: set[int] | None = None) -> None:
+    """Agents who follow the ticket, at their notification address and in their language:
+    never the author of the news, never whom `skip` names (mailed about it already), and
+    nobody who no longer works the ticket's department."""
+    if not ticket.follower_count:
+        return
+    skip = {*(skip or set()), message.author_id or 0}
+    followers = (
+        TicketFollower.objects.filter(ticket=ticket, agent__is_active=True)
+        .exclude(agent_id__in=skip)
+        .select_related("agent")
+        .order_by("pk")
+    )
+    for follower in followers:
+        agent = follower.agent
+        if not can_work(agent, ticket):
+            continue
+        queue_mail(
+            to=notification_address(agent, NotificationKind.SUPPORT),
+            template="follower_update",
+            context=_context(
+                ticket,
+                agent_name=agent.display_name,
+                author_name=_author_name(message),
+                message=message,
+                link=desk_link(ticket),
+            ),
+            language=agent.language,
+            time_zone=agent.time_zone,
+            calendar=agent.calendar,
+            thread=Thread.of(ticket),
+        )
+
+
+@batched
+def note_added(ticket: Ticket, note: Message) -> None:
+    """An internal note: followers only (it never leaves the team)."""
+    _to_followers(ticket, note)
 
 
 def _sms_to_customer(ticket: Ticket, template: str) -> None:
@@ -142,8 +258,25 @@ def customer_replied(ticket: Ticket, message: Message) -> None:
     # mail per line would bury their mailbox.
     if message.channel == Channel.CHAT:
         return
+    skip: set[int] = set()
     if ticket.assignee is not None and ticket.assignee.is_active:
         _to_agent(ticket.assignee, ticket, "customer_reply", message=message)
+        skip.add(ticket.assignee.pk)
+    author_name = _author_name(message)
+    if message.author_id != ticket.customer_id:
+        # A copied person wrote: the customer reads it too, as they read our replies.
+        _to_customer(
+            ticket, "cc_message", AutoSubmitted.HUMAN, message=message, author_name=author_name
+        )
+    _to_ccs(
+        ticket,
+        "cc_message",
+        AutoSubmitted.HUMAN,
+        skip=message.author,
+        message=message,
+        author_name=author_name,
+    )
+    _to_followers(ticket, message, skip=skip)
 
 
 @batched
@@ -151,6 +284,7 @@ def status_changed(ticket: Ticket) -> None:
     """Pending, resolved and closed are news for the customer; the rest is internal."""
     if ticket.status in ("pending", "resolved", "closed"):
         _to_customer(ticket, "status_changed")
+        _to_ccs(ticket, "cc_status")
 
 
 @batched

@@ -13,10 +13,11 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import pgettext
 
+from destek.accounts.models import User
 from destek.lib.dates import format_deadline
 from destek.lib.errors import ActionRefused
 from destek.tickets.choices import CloseReason, TicketStatus
-from destek.tickets.models import Ticket
+from destek.tickets.models import Ticket, TicketCC, TicketFollower
 
 
 def customer_status_label(ticket: Ticket) -> str:
@@ -197,3 +198,20 @@ def upload_limits() -> dict[str, int]:
 
     mb = settings.DESTEK_MAX_ATTACHMENT_MB
     return {"max_mb": mb, "max_bytes": mb * 1024 * 1024}
+
+
+def ticket_people(ticket: Ticket, agent: User) -> dict[str, Any]:
+    """Who else takes part in a ticket, for its desk page: the addresses copied on it, the
+    agents who follow it, and whether `agent` is one of them. One statement each, none when
+    the ticket's counts say there is nobody."""
+    followers = (
+        list(TicketFollower.objects.filter(ticket=ticket).select_related("agent").order_by("pk"))
+        if ticket.follower_count
+        else []
+    )
+    ccs = list(TicketCC.objects.filter(ticket=ticket).order_by("pk")) if ticket.cc_count else []
+    return {
+        "ccs": ccs,
+        "followers": followers,
+        "following": any(follower.agent_id == agent.pk for follower in followers),
+    }

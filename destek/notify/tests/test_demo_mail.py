@@ -123,3 +123,32 @@ def test_the_demo_mailbox_backend_cannot_be_chosen_outside_the_demo(
     monkeypatch.setenv("DESTEK_EMAIL_BACKEND", BACKEND)
     with pytest.raises(ImproperlyConfigured):
         destek_settings.choose_email_backend()
+
+
+def test_the_admin_answers_a_kept_mail_as_its_copied_recipient_and_it_lands_on_the_ticket(
+    demo: None, demo_mail: None, django_capture_on_commit_callbacks: Any
+) -> None:
+    from destek.accounts.models import User
+    from destek.tickets import actions
+
+    customer = User.objects.get(email="customer@example.com")
+    with django_capture_on_commit_callbacks(execute=True):
+        ticket = actions.create_ticket(
+            customer=customer, subject="Invoice page is blank", body="Nothing shows.", channel="web"
+        )
+        actions.add_cc(ticket, by=customer, address="aysel@example.az")
+    kept = DemoMail.objects.get(to="aysel@example.az")
+    admin = signed_in("admin@example.com")
+    page = admin.get(f"/desk/demo-mail/{kept.pk}/").content.decode()
+    assert 'id="demo-answer"' in page and "aysel@example.az" in page
+    with django_capture_on_commit_callbacks(execute=True):
+        done = admin.post(
+            f"/desk/demo-mail/{kept.pk}/answer/", {"body": "Mühasibatlıqda da eyni xəta var."}
+        )
+    assert done.status_code == 302
+    message = ticket.messages.latest("id")
+    assert message.body == "Mühasibatlıqda da eyni xəta var."
+    assert message.author is not None and message.author.email == "aysel@example.az"
+    assert f"#{ticket.number}" in admin.get(done["Location"]).content.decode()
+    agent = signed_in("agent@example.com")
+    assert agent.post(f"/desk/demo-mail/{kept.pk}/answer/", {"body": "x"}).status_code == 403

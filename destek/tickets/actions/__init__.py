@@ -11,7 +11,8 @@ One module per concern; every public name is here, so callers import from this p
 - `update`: several of those fields at once (`update_ticket`);
 - `merging`: a duplicate merged into another ticket;
 - `time`: time agents spent on a ticket;
-- `tagging`: tags, and the history's mark of a macro.
+- `tagging`: tags, and the history's mark of a macro;
+- `people`: addresses copied on a ticket (CC) and agents who follow it.
 
 `_common` holds what they share (the actor, the event, the lock); the modules import it
 and `status`, never each other otherwise, so there is no import loop.
@@ -52,6 +53,16 @@ from destek.tickets.actions.messages import (
     set_customer_notifications,
     set_sms_notifications,
 )
+from destek.tickets.actions.people import (
+    account_of,
+    add_cc,
+    clean_cc_address,
+    copied_on,
+    follow,
+    register_own_addresses,
+    remove_cc,
+    unfollow,
+)
 from destek.tickets.actions.status import (
     auto_close,
     change_status,
@@ -82,6 +93,8 @@ __all__ = [
     "UNCHANGED",
     "Actor",
     "Unchanged",
+    "account_of",
+    "add_cc",
     "add_message",
     "assign",
     "auto_close",
@@ -93,12 +106,15 @@ __all__ = [
     "check_merge",
     "check_notify_address",
     "check_upload_size",
+    "clean_cc_address",
     "close_by_customer",
     "confirm_held_message",
+    "copied_on",
     "create_ticket",
     "critical_limit",
     "disabled_rules",
     "find_duplicate",
+    "follow",
     "hold_message",
     "log_time",
     "mark_seen",
@@ -106,6 +122,8 @@ __all__ = [
     "recompute_clocks",
     "recompute_customer_clocks",
     "record_macro",
+    "register_own_addresses",
+    "remove_cc",
     "reopen_by_customer",
     "reopen_deadline",
     "reopen_open",
@@ -114,6 +132,7 @@ __all__ = [
     "set_sms_notifications",
     "store_upload",
     "tag_names",
+    "unfollow",
     "update_ticket",
     "upload_digest",
 ]

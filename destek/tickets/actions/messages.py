@@ -12,7 +12,7 @@ from django.utils import timezone
 from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
-from destek.accounts.models import User
+from destek.accounts.models import User, normalize_email
 from destek.lib.errors import ActionRefused
 from destek.lib.language import choose_language
 from destek.notify.sms import sms_enabled
@@ -40,7 +40,7 @@ from destek.tickets.choices import (
     TicketStatus,
     Verification,
 )
-from destek.tickets.models import Attachment, Message, Ticket
+from destek.tickets.models import Attachment, Message, Ticket, TicketCC
 from destek.tickets.signals import message_added
 
 #: After answering a nudge, further nudges within this time get no second automatic answer.
@@ -73,8 +73,12 @@ def add_message(
     status_after: str | None = None,
     channel: str = Channel.API,
     attachments: Sequence[Attachment] = (),
+    cc_address: str = "",
 ) -> Message:
     """A reply or an internal note. The rules of who may write what, and what it changes:
+
+    - a customer writes on their own ticket, or on one `cc_address` is copied on when the
+      mail pipeline files mail from that address (a public message of theirs, never more);
 
     - a customer's message on `pending` or `resolved` puts the ticket back to `open`; on
       `closed` it reopens within the reopen window, and is refused after it (409);
@@ -83,11 +87,12 @@ def add_message(
     - an agent's public reply records the first response and sets `status_after`
       (default `pending`); an internal note changes nothing and is never shown to customers.
     """
+    written_on = ticket
     ticket = _follow_merges(_lock(ticket))
     body = _clean_text(body, field="body", maximum=BODY_MAX)
     now = timezone.now()
     if author.is_customer:
-        _own(ticket, author)
+        _own_or_copied(ticket, written_on, author, cc_address)
         if internal:
             raise ActionRefused(
                 "forbidden", _("Customers cannot write internal notes."), status=403
@@ -101,6 +106,21 @@ def add_message(
         sender=Message, ticket=ticket, message=message, attachments=tuple(attachments)
     )
     return message
+
+
+def _own_or_copied(ticket: Ticket, written_on: Ticket, author: User, cc_address: str) -> None:
+    """The ticket's customer writes on it; so does the person of an address copied on it (on
+    the ticket the mail answered, or the one it was merged into). Anyone else is refused."""
+    if ticket.customer_id == author.pk or not cc_address:
+        _own(ticket, author)
+        return
+    address = normalize_email(cc_address)
+    copied = TicketCC.objects.filter(ticket__in={ticket.pk, written_on.pk}, address=address)
+    if not copied.exists():
+        _own(ticket, author)
+        return
+    # The address had no account when it was copied: it is this one now.
+    copied.filter(user__isnull=True).update(user=author)
 
 
 def _customer_message(
@@ -180,12 +200,15 @@ def hold_message(
     body: str,
     channel: str = Channel.EMAIL,
     attachments: Sequence[Attachment] = (),
+    cc_address: str = "",
 ) -> Message:
     """Mail in the customer's name whose sender could not be verified: kept on the ticket for
     agents, with a warning, but not shown to the customer and changing nothing (status, clocks,
-    notifications) until the customer confirms it (`confirm_held_message`)."""
+    notifications) until the customer confirms it (`confirm_held_message`). From an address
+    copied on the ticket (`cc_address`) the same."""
+    written_on = ticket
     ticket = _follow_merges(_lock(ticket))
-    _own(ticket, author)
+    _own_or_copied(ticket, written_on, author, cc_address)
     body = _clean_text(body, field="body", maximum=BODY_MAX)
     message = Message.objects.create(
         ticket=ticket,
@@ -258,6 +281,7 @@ def _agent_message(
         _event(ticket, actor, EventKind.NOTE, public=False, message=message.pk)
         ticket.updated_at = now
         ticket.save(update_fields=["updated_at"])
+        notifications.note_added(ticket, message)
         return message
     if ticket.status == TicketStatus.CLOSED:
         if not status_after:
