@@ -2,13 +2,25 @@ from __future__ import annotations
 
 from django.urls import path
 
-from destek.desk import chat_views, demo_mail_views, kb_views, people_views, views
+from destek.desk import (
+    chat_views,
+    demo_mail_views,
+    kb_views,
+    people_views,
+    saved_view_pages,
+    views,
+)
 
 app_name = "desk"
 
 urlpatterns = [
     path("", views.queue, name="queue"),
     path("bulk/", views.bulk, name="bulk"),
+    # Saved views (desk/saved_view_pages.py)
+    path("views/", saved_view_pages.save, name="view_save"),
+    path("views/<int:view_id>/", saved_view_pages.change, name="view_change"),
+    path("views/<int:view_id>/move/", saved_view_pages.move, name="view_move"),
+    path("views/<int:view_id>/delete/", saved_view_pages.delete, name="view_delete"),
     path("phone/", views.phone, name="phone"),
     path("tickets/<int:number>/", views.ticket, name="ticket"),
     path("tickets/<int:number>/thread/", views.thread, name="thread"),

@@ -34,12 +34,15 @@ from destek.desk.forms import (
     NoteForm,
     PhoneTicketForm,
     ReplyForm,
+    SavedViewForm,
     TicketFieldsForm,
 )
-from destek.desk.models import CannedReply
+from destek.desk.models import CannedReply, SavedView
 from destek.desk.people_selectors import customers_visible_to
+from destek.desk.queue_filters import QueueQuery, condition, ordering, read_query
 from destek.desk.rows import COLUMNS as queue_rows_columns
 from destek.desk.rows import queue_rows
+from destek.desk.saved_views import access_view, listed_views, shareable_departments, view_query
 from destek.desk.selectors import (
     canned_replies_for,
     forget_queue_counts,
@@ -82,10 +85,12 @@ def agent_only(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]
 
 @agent_only
 def queue(request: AuthenticatedHttpRequest) -> HttpResponse:
-    """Breached first, then the nearest due, then priority, VIP first; filters as links."""
+    """Breached first, then the nearest due, then priority, VIP first; filters as links, any
+    column sortable, saved views beside it."""
     user = request.user
     params = request.GET
-    q = params.get("q", "").strip()[: ticket_search.QUERY_MAX]
+    query = read_query(params)
+    q = query.q
     if q:
         found = ticket_search.jump(user, q)
         if found is not None:  # a ticket number: straight to it
@@ -93,68 +98,142 @@ def queue(request: AuthenticatedHttpRequest) -> HttpResponse:
         person = customers_visible_to(user).filter(email=q.lower()).first() if "@" in q else None
         if person is not None:  # a customer's address: to their page
             return redirect("desk:customer", customer_id=person.pk)
+    current = _current_view(request, query)
+    if query.ignored:
+        messages.warning(
+            request,
+            _("Left out what could not be read: {names}.").format(names=", ".join(query.ignored)),
+        )
+    now = timezone.now()
     qs = (
         Ticket.objects.visible_to(user)
-        .select_related("customer", "assignee")
+        .select_related("customer", "assignee", "department")
         .only(*queue_rows_columns)
+        .filter(condition(query, user, now=now))
     )
-    # A search looks at every status unless one is chosen; the queue shows the active ones.
-    status = params.get("status", "any" if q else "active")
-    if status == "active":
-        qs = qs.filter(status__in=ACTIVE_STATUSES)
-    elif status in TicketStatus.values:
-        qs = qs.filter(status=status)
-    who = params.get("who", "")
-    if who == "mine":
-        qs = qs.filter(assignee_id=user.pk)
-    elif who == "unassigned":
-        qs = qs.filter(assignee__isnull=True)
-    if params.get("priority") in Priority.values:
-        qs = qs.filter(priority=params["priority"])
-    if params.get("vip") == "1":
-        qs = qs.filter(customer_vip=True)
-    now = timezone.now()
-    due = params.get("due", "")
-    if due == "hour":
-        qs = qs.filter(queue_due__gt=now, queue_due__lte=now + timedelta(hours=1))
-    elif due == "breached":
-        qs = qs.filter(queue_due__lte=now)
+    order = ordering(query)
+    next_url = None
     if q:
         hits = ticket_search.search(user, q, within=qs, limit=PAGE)
+        if order:  # best first unless a column is chosen
+            place = {
+                pk: i
+                for i, pk in enumerate(
+                    Ticket.objects.filter(pk__in=[h.ticket.pk for h in hits])
+                    .order_by(*order)
+                    .values_list("pk", flat=True)
+                )
+            }
+            hits.sort(key=lambda hit: place.get(hit.ticket.pk, 0))
         rows = [
             # Escaped text with <mark> around the matching words (tickets/search.py).
             replace(row, snippet=mark_safe(hit.snippet))  # noqa: S308
             for row, hit in zip(queue_rows([h.ticket for h in hits], now=now), hits, strict=True)
         ]
-        next_cursor = None
+    elif order:
+        # A chosen column pages by number: its order is not the index's keyset.
+        number = _page_number(params.get("page"))
+        found = list(qs.order_by(*order)[(number - 1) * PAGE : number * PAGE + 1])
+        rows = queue_rows(found[:PAGE], now=now)
+        if len(found) > PAGE:
+            next_url = query.url(page=str(number + 1), view=params.get("view", ""))
     else:
         try:
             page = queue_page(qs, cursor=params.get("cursor") or None, limit=PAGE)
         except ActionRefused:
             # A stale or mangled link (cursors are signed): the first page, not an error page.
             page = queue_page(qs, cursor=None, limit=PAGE)
-        rows, next_cursor = queue_rows(page.items, now=now), page.next_cursor
+        rows = queue_rows(page.items, now=now)
+        if page.next_cursor:
+            next_url = query.url(cursor=page.next_cursor, view=params.get("view", ""))
     return render(
         request,
         "desk/queue.html",
         {
             "rows": rows,
-            "next_cursor": next_cursor,
+            "next_url": next_url,
             "now": now,
             "q": q,
-            "filters": {
-                "status": status,
-                "who": who,
-                "due": due,
-                "priority": params.get("priority", ""),
-                "vip": params.get("vip", ""),
-            },
+            "query": query,
+            "filters": {**query.filters, "status": query.status},
+            "headers": _headers(query),
             "counts": queue_counts(user, now=now),
+            "views": listed_views(user, now=now),
+            "current_view": current,
+            "departments": _departments(user),
+            "view_form": SavedViewForm(departments=_departments(user)),
             "bulk": BulkForm(agents=_colleagues(user)),
             "bulk_limit": desk_actions.BULK_LIMIT,
             "back": params.urlencode(),
         },
     )
+
+
+#: A chosen column pages by number up to here; past it, a narrower filter is quicker to read.
+PAGES_MAX = 200
+
+
+def _page_number(raw: str | None) -> int:
+    try:
+        return min(max(int(raw or 1), 1), PAGES_MAX)
+    except ValueError:
+        return 1
+
+
+def _current_view(request: AuthenticatedHttpRequest, query: QueueQuery) -> SavedView | None:
+    """The view named in the address (`view=<id>`), when the reader may open it; what of its
+    saved filters could not be read is said once, as the queue says it of an address."""
+    raw = request.GET.get("view")
+    if not raw:
+        return None
+    try:
+        view = access_view(request.user, raw)
+    except SavedView.DoesNotExist:
+        return None
+    stored = view_query(view)
+    if stored.ignored and not query.ignored:
+        messages.warning(
+            request,
+            _("Part of the view “{name}” could not be read and was left out: {names}.").format(
+                name=view.name, names=", ".join(stored.ignored)
+            ),
+        )
+    return view
+
+
+def _departments(user: User) -> list[tuple[int, str]]:
+    """The departments the reader works in, by their name in the page's language."""
+    return [(d.pk, d.display_name()) for d in shareable_departments(user)]
+
+
+def _headers(query: QueueQuery) -> list[dict[str, str]]:
+    """The list's column headings: each a link that sorts by it, ascending first, the other
+    way round when it is the sorted column already; `aria-sort` on the sorted one."""
+    labels = {
+        "number": _("Number"),
+        "subject": _("Subject"),
+        "customer": _("Customer"),
+        "priority": _("Priority"),
+        "status": _("Status"),
+        "department": _("Department"),
+        "due": _("Due"),
+        "assignee": _("Assignee"),
+        "updated": _("Updated"),
+    }
+    headers = []
+    for key, label in labels.items():
+        active = query.sort_column == key
+        descending = active and query.descending
+        flip = key if not active or descending else f"-{key}"
+        headers.append(
+            {
+                "key": key,
+                "label": label,
+                "aria_sort": ("descending" if descending else "ascending") if active else "",
+                "url": query.url(sort="" if flip == "due" else flip),
+            }
+        )
+    return headers
 
 
 def _colleagues(user: User) -> list[tuple[str, str]]:
