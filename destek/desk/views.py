@@ -146,6 +146,7 @@ def queue(request: AuthenticatedHttpRequest) -> HttpResponse:
         rows = queue_rows(page.items, now=now)
         if page.next_cursor:
             next_url = query.url(cursor=page.next_cursor, view=params.get("view", ""))
+    departments = _departments(user)
     return render(
         request,
         "desk/queue.html",
@@ -160,8 +161,8 @@ def queue(request: AuthenticatedHttpRequest) -> HttpResponse:
             "counts": queue_counts(user, now=now),
             "views": listed_views(user, now=now),
             "current_view": current,
-            "departments": _departments(user),
-            "view_form": SavedViewForm(departments=_departments(user)),
+            "departments": departments,
+            "view_form": SavedViewForm(departments=departments),
             "bulk": BulkForm(agents=_colleagues(user)),
             "bulk_limit": desk_actions.BULK_LIMIT,
             "back": params.urlencode(),
