@@ -14,8 +14,7 @@ from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import urlencode
 
-from django.db.models import Case, F, IntegerField, OrderBy, Q, Value, When
-from django.db.models.expressions import BaseExpression
+from django.db.models import Case, Expression, F, IntegerField, OrderBy, Q, Value, When
 
 from destek.accounts.models import User
 from destek.tickets import search as ticket_search
@@ -174,14 +173,13 @@ def ordering(query: QueueQuery) -> list[Any]:
     """The `order_by` for a chosen column; `[]` for the queue's own order (`queue_page`)."""
     column = query.sort_column
     if column == "due":
-        return [] if not query.descending else ["-queue_due", "priority_rank", "customer_vip", "-id"]
+        return (
+            [] if not query.descending else ["-queue_due", "priority_rank", "customer_vip", "-id"]
+        )
     order: list[Any] = []
     for key in _COLUMNS[column]:
-        expression: BaseExpression = F(key) if isinstance(key, str) else key
+        expression: Expression | F = F(key) if isinstance(key, str) else key
         # Missing names (no assignee) last either way round.
-        order.append(
-            OrderBy(expression, descending=query.descending, nulls_last=True)
-            if isinstance(key, str) and key.startswith("assignee__")
-            else OrderBy(expression, descending=query.descending)
-        )
+        last = True if isinstance(key, str) and key.startswith("assignee__") else None
+        order.append(OrderBy(expression, descending=query.descending, nulls_last=last))
     return order

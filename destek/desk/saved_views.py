@@ -117,9 +117,7 @@ def view_counts(user: User, queries: dict[int, QueueQuery], *, now: datetime) ->
         return {}
     departments = "all" if user.is_admin else ",".join(map(str, sorted(agent_department_ids(user))))
     digest = hashlib.sha256(
-        json.dumps(
-            sorted((pk, q.filters) for pk, q in queries.items()), sort_keys=True
-        ).encode()
+        json.dumps(sorted((pk, q.filters) for pk, q in queries.items()), sort_keys=True).encode()
     ).hexdigest()[:16]
     generation = cache.get(COUNTS_GENERATION, 0)
     key = f"desk:views:{generation}:{user.pk}:{departments}:{digest}:{now:%Y%m%d%H%M}"

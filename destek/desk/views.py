@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import replace
-from datetime import timedelta
 from functools import wraps
 from typing import Any
 
@@ -58,7 +57,7 @@ from destek.tickets import actions
 from destek.tickets import search as ticket_search
 from destek.tickets.access import access_ticket, agent_department_ids, visible_messages
 from destek.tickets.actions import Actor
-from destek.tickets.choices import ACTIVE_STATUSES, Channel, Priority, TicketStatus
+from destek.tickets.choices import Channel, TicketStatus
 from destek.tickets.details import labelled
 from destek.tickets.models import Ticket, TicketEvent
 from destek.tickets.selectors import queue_page, upload_limits
@@ -133,9 +132,9 @@ def queue(request: AuthenticatedHttpRequest) -> HttpResponse:
     elif order:
         # A chosen column pages by number: its order is not the index's keyset.
         number = _page_number(params.get("page"))
-        found = list(qs.order_by(*order)[(number - 1) * PAGE : number * PAGE + 1])
-        rows = queue_rows(found[:PAGE], now=now)
-        if len(found) > PAGE:
+        sorted_page = list(qs.order_by(*order)[(number - 1) * PAGE : number * PAGE + 1])
+        rows = queue_rows(sorted_page[:PAGE], now=now)
+        if len(sorted_page) > PAGE:
             next_url = query.url(page=str(number + 1), view=params.get("view", ""))
     else:
         try:
