@@ -15,6 +15,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 from django.db.models import Case, Expression, F, IntegerField, OrderBy, Q, Value, When
+from django.utils.translation import gettext_lazy as _
 
 from destek.accounts.models import User
 from destek.tickets import search as ticket_search
@@ -45,6 +46,23 @@ _COLUMNS: dict[str, tuple[Any, ...]] = {
     "updated": ("updated_at", "id"),
 }
 SORTS = (*_COLUMNS, "due")
+
+#: The parameters as a message names them when one was left out.
+_LABELS = {
+    "status": _("status"),
+    "who": _("assignee"),
+    "priority": _("priority"),
+    "vip": "VIP",
+    "due": _("due"),
+    "department": _("department"),
+    "q": _("search"),
+    "sort": _("sort"),
+}
+
+
+def ignored_names(names: tuple[str, ...]) -> str:
+    """The parameters left out, named in the reader's language (others as they were sent)."""
+    return ", ".join(str(_LABELS.get(name, name)) for name in names)
 
 
 @dataclass(frozen=True)

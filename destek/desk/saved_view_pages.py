@@ -14,7 +14,7 @@ from django.views.decorators.http import require_POST
 from destek.accounts.http import AuthenticatedHttpRequest
 from destek.desk.forms import SavedViewForm
 from destek.desk.models import SavedView
-from destek.desk.queue_filters import read_query
+from destek.desk.queue_filters import ignored_names, read_query
 from destek.desk.saved_views import (
     access_view,
     change_view,
@@ -65,7 +65,9 @@ def save(request: AuthenticatedHttpRequest) -> HttpResponse:
     if query.ignored:
         messages.warning(
             request,
-            _("Left out what could not be read: {names}.").format(names=", ".join(query.ignored)),
+            _("Left out what could not be read: {names}.").format(
+                names=ignored_names(query.ignored)
+            ),
         )
     messages.success(request, _("View “{name}” saved.").format(name=view.name))
     return redirect(view_url(view))

@@ -38,7 +38,13 @@ from destek.desk.forms import (
 )
 from destek.desk.models import CannedReply, SavedView
 from destek.desk.people_selectors import customers_visible_to
-from destek.desk.queue_filters import QueueQuery, condition, ordering, read_query
+from destek.desk.queue_filters import (
+    QueueQuery,
+    condition,
+    ignored_names,
+    ordering,
+    read_query,
+)
 from destek.desk.rows import COLUMNS as queue_rows_columns
 from destek.desk.rows import queue_rows
 from destek.desk.saved_views import access_view, listed_views, shareable_departments, view_query
@@ -101,7 +107,9 @@ def queue(request: AuthenticatedHttpRequest) -> HttpResponse:
     if query.ignored:
         messages.warning(
             request,
-            _("Left out what could not be read: {names}.").format(names=", ".join(query.ignored)),
+            _("Left out what could not be read: {names}.").format(
+                names=ignored_names(query.ignored)
+            ),
         )
     now = timezone.now()
     qs = (
@@ -195,7 +203,7 @@ def _current_view(request: AuthenticatedHttpRequest, query: QueueQuery) -> Saved
         messages.warning(
             request,
             _("Part of the view “{name}” could not be read and was left out: {names}.").format(
-                name=view.name, names=", ".join(stored.ignored)
+                name=view.name, names=ignored_names(stored.ignored)
             ),
         )
     return view

@@ -292,6 +292,12 @@ def test_an_unknown_sort_or_a_tampered_view_is_left_out_with_a_message(
     ]
     broken = SavedView.objects.create(owner=users["agent"], name="Broken", filters=["x"])
     assert desk.get(f"/desk/?view={broken.pk}").status_code == 200
+    # Said in the reader's language.
+    User.objects.filter(pk=users["agent"].pk).update(language="ru")
+    russian = desk_for(User.objects.get(pk=users["agent"].pk), "ru")
+    assert said(russian.get("/desk/", {"sort": "x", "due": "soon"})) == [
+        "Пропущено то, что не удалось прочитать: срок, сортировка."
+    ]
 
 
 def test_the_queue_with_many_views_costs_one_query_for_all_their_counts(
