@@ -1,4 +1,5 @@
-"""The ASGI application: pages and API through Django, WebSockets (live chat) through Channels.
+"""The ASGI application: pages and API through Django, WebSockets (live chat, the desk's ticket
+presence) through Channels.
 
 `make run` serves both from one uvicorn process on one origin; in production `destek ws`
 serves it for /ws/ (the proxy sends /ws/ there) and `destek web` serves HTTP through WSGI."""
@@ -18,8 +19,11 @@ django_application = get_asgi_application()
 from channels.routing import ProtocolTypeRouter  # noqa: E402
 
 from destek.chat.routing import websocket_application  # noqa: E402
+from destek.desk.routing import websocket_urlpatterns as desk_sockets  # noqa: E402
 
-application = ProtocolTypeRouter({"http": django_application, "websocket": websocket_application()})
+application = ProtocolTypeRouter(
+    {"http": django_application, "websocket": websocket_application(desk_sockets)}
+)
 
 _TOKEN = re.compile(r"((?:^|[?&])token=)[^&\s\"]*")
 

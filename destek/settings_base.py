@@ -417,6 +417,8 @@ DESTEK_CHAT_MESSAGES_PER_IP_MINUTE = env_int("DESTEK_CHAT_MESSAGES_PER_IP_MINUTE
 DESTEK_CHAT_SOCKETS_PER_ADDRESS = env_int("DESTEK_CHAT_SOCKETS_PER_ADDRESS", 200, minimum=1)
 # Ticket search: a changed ticket's words are rebuilt this many seconds later, once for all
 # the changes in between (0: at once, after the change commits).
+#: Agents log the time they spend on a ticket (the ticket page, the API, reports).
+DESTEK_TIME_TRACKING = env_bool("DESTEK_TIME_TRACKING", True)
 DESTEK_SEARCH_DELAY_SECONDS = env_int("DESTEK_SEARCH_DELAY_SECONDS", 5, minimum=0)
 # API tokens end after this many days without use; each person keeps at most this many.
 DESTEK_API_TOKEN_IDLE_DAYS = env_int("DESTEK_API_TOKEN_IDLE_DAYS", 30, minimum=1)

@@ -39,6 +39,7 @@ from destek.accounts.models import (
     normalize_email,
 )
 from destek.accounts.selectors import notification_address
+from destek.accounts.signals import customer_named
 from destek.lib.browser import facts_from_user_agent
 from destek.lib.errors import ActionRefused
 from destek.lib.ratelimit import hit
@@ -588,6 +589,7 @@ def update_profile(
         raise ActionRefused("invalid_language", _("Choose one of the languages offered."))
     if time_zone not in zoneinfo.available_timezones():
         raise ActionRefused("invalid_time_zone", _("Choose one of the time zones offered."))
+    renamed = user.full_name != full_name.strip()[:200]
     user.full_name = full_name.strip()[:200]
     user.language = language
     user.time_zone = time_zone
@@ -605,6 +607,8 @@ def update_profile(
         PhoneCode.objects.filter(user=user).delete()
     user.phone = phone
     user.save(update_fields=fields)
+    if renamed:
+        customer_named.send(sender=User, customer=user)
 
 
 @transaction.atomic

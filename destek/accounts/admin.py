@@ -10,7 +10,7 @@ from django.utils.translation import gettext_lazy as _
 
 from destek.accounts.actions import change_password
 from destek.accounts.models import ApiToken, ContactAddress, Organisation, User
-from destek.accounts.signals import customer_terms_changed
+from destek.accounts.signals import customer_named, customer_terms_changed
 from destek.lib.zones import TimeZoneSelectAdmin
 
 
@@ -86,6 +86,8 @@ class UserAdmin(TimeZoneSelectAdmin, BaseUserAdmin):  # type: ignore[type-arg]
             # Policies match on both: a VIP's open tickets move to the VIP clocks, from
             # their start.
             customer_terms_changed.send(sender=User, customer=obj)
+        if change and {"full_name", "organisation"} & set(form.changed_data):
+            customer_named.send(sender=User, customer=obj)
 
 
 @admin.register(Organisation)

@@ -29,7 +29,7 @@ from destek.accounts.models import (
     User,
 )
 from destek.accounts.selectors import email_domain, organisation_domains
-from destek.accounts.signals import customer_terms_changed
+from destek.accounts.signals import customer_named, customer_terms_changed
 from destek.lib.errors import ActionRefused
 
 #: A note longer than this is refused: notes are read at a glance, not filed as documents.
@@ -175,6 +175,8 @@ def update_customer(
     customer.save(update_fields=fields)
     if {"tier", "organisation_id"} & set(changed):
         customer_terms_changed.send(sender=User, customer=customer)
+    if {"full_name", "organisation_id"} & set(changed):
+        customer_named.send(sender=User, customer=customer)
     return fields
 
 
@@ -269,4 +271,5 @@ def confirm_member(organisation: Organisation, customer: User, *, by: User) -> b
     customer.organisation = organisation
     customer.save(update_fields=["organisation"])
     customer_terms_changed.send(sender=User, customer=customer)
+    customer_named.send(sender=User, customer=customer)
     return True

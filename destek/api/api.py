@@ -19,6 +19,7 @@ from destek.api.chats_availability import router as chats_availability_router
 from destek.api.kb import router as kb_router
 from destek.api.reports import router as reports_router
 from destek.api.tickets import router as tickets_router
+from destek.api.time_entries import router as time_router
 from destek.lib.errors import ActionRefused
 
 ERROR_SCHEMA = {
@@ -69,6 +70,7 @@ api = DestekAPI(
 )
 api.add_router("/auth", accounts_router)
 api.add_router("/", tickets_router)
+api.add_router("/", time_router)
 # Must come before the chat router: otherwise /chats/{chat_id} takes "availability" as an id.
 api.add_router("/", chats_availability_router)
 api.add_router("/", chats_router)

@@ -1,9 +1,9 @@
-"""`GET /reports/sla`: for agents (their departments) and admins (all)."""
+"""`GET /reports/sla` and `GET /reports/time`: for agents (their departments) and admins (all)."""
 
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, Literal
 
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -13,6 +13,7 @@ from destek.accounts.http import ApiRequest
 from destek.lib.errors import ActionRefused
 from destek.tickets.models import Ticket
 from destek.tickets.sla_report import first_response_report
+from destek.tickets.time_report import time_report
 
 router = Router(tags=["reports"])
 
@@ -47,6 +48,45 @@ def sla_report(
     request: ApiRequest, start: datetime | None = None, end: datetime | None = None
 ) -> dict[str, Any]:
     user = request.auth
+    start, end = _period(user, start, end)
+    tickets = Ticket.objects.visible_to(user)
+    return {"start": start, "end": end, "rows": first_response_report(tickets, start, end)}
+
+
+class TimeRow(Schema):
+    group: str
+    minutes: int
+    entries: int
+    tickets: int
+
+
+class TimeReport(Schema):
+    start: datetime
+    end: datetime
+    group_by: str
+    rows: list[TimeRow]
+
+
+@router.get(
+    "/time",
+    response={200: TimeReport, 403: ErrorOut, 422: ErrorOut},
+    summary="Time agents logged on tickets, per agent (address) or department (slug)",
+)
+def time_spent_report(
+    request: ApiRequest,
+    start: datetime | None = None,
+    end: datetime | None = None,
+    group_by: Literal["agent", "department"] = "agent",
+) -> dict[str, Any]:
+    user = request.auth
+    start, end = _period(user, start, end)
+    tickets = Ticket.objects.visible_to(user)
+    rows = time_report(tickets, start, end, group_by)
+    return {"start": start, "end": end, "group_by": group_by, "rows": rows}
+
+
+def _period(user: Any, start: datetime | None, end: datetime | None) -> tuple[datetime, datetime]:
+    """The period asked for (the last 30 days by default), checked; agents only."""
     if not user.is_agent:
         raise ActionRefused("agents_only", _("Reports are for agents."), status=403)
     end = end or timezone.now()
@@ -57,5 +97,4 @@ def sla_report(
         raise ActionRefused("invalid_period", _("The period must end after it starts."))
     if end - start > timedelta(days=366):
         raise ActionRefused("period_too_long", _("A report covers at most a year."))
-    tickets = Ticket.objects.visible_to(user)
-    return {"start": start, "end": end, "rows": first_response_report(tickets, start, end)}
+    return start, end

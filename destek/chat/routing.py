@@ -1,23 +1,26 @@
-"""The WebSocket routes (destek/asgi.py serves them under the same origin as the pages)."""
+"""The WebSocket routes (destek/asgi.py serves them under the same origin as the pages): live
+chat's, and those the floors above hand in (the desk's ticket socket), since chat imports
+nothing of theirs."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from channels.auth import AuthMiddlewareStack
 from channels.routing import URLRouter
 from channels.security.websocket import OriginValidator
 from django.conf import settings
-from django.urls import re_path
+from django.urls import URLPattern, re_path
 
 from destek.chat.consumers import ChatConsumer, InboxConsumer, RefuseConsumer
 
 websocket_urlpatterns = [
     re_path(r"^ws/chats/(?P<chat_id>[0-9]{1,12})/?$", ChatConsumer.as_asgi()),
     re_path(r"^ws/inbox/?$", InboxConsumer.as_asgi()),
-    # Any other path is refused by a consumer, not by an error in the router.
-    re_path(r"", RefuseConsumer.as_asgi()),
 ]
+# Any other path is refused by a consumer, not by an error in the router.
+refusal = re_path(r"", RefuseConsumer.as_asgi())
 
 
 class SameSiteOrTokenOrigin(OriginValidator):  # type: ignore[misc]
@@ -34,6 +37,8 @@ class SameSiteOrTokenOrigin(OriginValidator):  # type: ignore[misc]
         return bool(self.validate_origin(parsed_origin))
 
 
-def websocket_application() -> Any:
+def websocket_application(more: Sequence[URLPattern] = ()) -> Any:
+    """Chat's routes and `more`, behind the same origin check and sign-in."""
     hosts = list(settings.ALLOWED_HOSTS)
-    return SameSiteOrTokenOrigin(AuthMiddlewareStack(URLRouter(websocket_urlpatterns)), hosts)
+    routes = URLRouter([*websocket_urlpatterns, *more, refusal])
+    return SameSiteOrTokenOrigin(AuthMiddlewareStack(routes), hosts)

@@ -12,6 +12,7 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
 from destek.lib.forms import FilesField
+from destek.tickets.actions import MINUTES_MAX
 from destek.tickets.choices import CloseReason, Priority, TicketStatus
 from destek.tickets.models import Department
 
@@ -44,6 +45,18 @@ class DepartmentField(forms.ModelChoiceField):  # type: ignore[type-arg]
         super().__init__(queryset=Department.objects.all(), **kwargs)
 
 
+def SEEN() -> forms.IntegerField:
+    """The newest message the agent's page showed when they sent (the page writes it, outside
+    the cached form HTML, and desk.js moves it on as the thread poll brings messages). Absent
+    (an older page), nothing is held."""
+    return forms.IntegerField(required=False, min_value=0, widget=forms.HiddenInput)
+
+
+def CONFIRM() -> forms.BooleanField:
+    """Set by the "Send anyway" button of a held reply or note."""
+    return forms.BooleanField(required=False, widget=forms.HiddenInput)
+
+
 class ReplyForm(forms.Form):
     body = forms.CharField(
         label=_("Reply"), widget=forms.Textarea(attrs={"rows": 6}), max_length=100_000
@@ -53,6 +66,8 @@ class ReplyForm(forms.Form):
     # priority then applies too.
     canned = forms.IntegerField(required=False, min_value=1, widget=forms.HiddenInput)
     attachments = FilesField(label=_("Attachments"), required=False)
+    seen = SEEN()
+    confirm = CONFIRM()
 
 
 class NoteForm(forms.Form):
@@ -60,6 +75,8 @@ class NoteForm(forms.Form):
         label=_("Internal note"), widget=forms.Textarea(attrs={"rows": 3}), max_length=100_000
     )
     attachments = FilesField(label=_("Attachments"), required=False)
+    seen = SEEN()
+    confirm = CONFIRM()
 
 
 class TicketFieldsForm(forms.Form):
@@ -71,6 +88,13 @@ class TicketFieldsForm(forms.Form):
         help_text=_("Required to lower a critical incident the customer declared; they see it."),
     )
     department = DepartmentField(label=_("Department"))
+
+
+class TimeForm(forms.Form):
+    minutes = forms.IntegerField(
+        label=_("Minutes spent"), min_value=1, max_value=MINUTES_MAX, widget=forms.NumberInput()
+    )
+    note = forms.CharField(label=_("What was done"), max_length=200, required=False)
 
 
 class CloseForm(forms.Form):

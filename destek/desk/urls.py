@@ -24,6 +24,7 @@ urlpatterns = [
     path("phone/", views.phone, name="phone"),
     path("tickets/<int:number>/", views.ticket, name="ticket"),
     path("tickets/<int:number>/thread/", views.thread, name="thread"),
+    path("tickets/<int:number>/presence/", views.ticket_presence, name="presence"),
     path("tickets/<int:number>/articles/", kb_views.links, name="kb_links"),
     # The forms of the ticket page, one view each
     path("tickets/<int:number>/reply/", views.reply, name="reply"),
@@ -33,6 +34,7 @@ urlpatterns = [
     path("tickets/<int:number>/assign/", views.assign, name="assign"),
     path("tickets/<int:number>/fields/", views.fields, name="fields"),
     path("tickets/<int:number>/close/", views.close, name="close"),
+    path("tickets/<int:number>/time/", views.log_time, name="time"),
     # Customers and organisations (desk/people_views.py)
     path("customers/<int:customer_id>/", people_views.customer, name="customer"),
     path("customers/<int:customer_id>/edit/", people_views.customer_edit, name="customer_edit"),

@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import Callable
 from dataclasses import replace
 from functools import wraps
 from typing import Any
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.db.models import Exists, OuterRef
+from django.db.models import Exists, OuterRef, Sum
 from django.http import Http404, HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -24,6 +26,7 @@ from destek.accounts.choices import Role
 from destek.accounts.http import AuthenticatedHttpRequest
 from destek.accounts.models import User
 from destek.desk import actions as desk_actions
+from destek.desk import presence
 from destek.desk.blank_forms import form_html
 from destek.desk.forms import (
     BulkForm,
@@ -35,6 +38,7 @@ from destek.desk.forms import (
     ReplyForm,
     SavedViewForm,
     TicketFieldsForm,
+    TimeForm,
 )
 from destek.desk.models import CannedReply, SavedView
 from destek.desk.people_selectors import customers_visible_to
@@ -65,7 +69,7 @@ from destek.tickets.access import access_ticket, agent_department_ids, visible_m
 from destek.tickets.actions import Actor
 from destek.tickets.choices import Channel, TicketStatus
 from destek.tickets.details import labelled
-from destek.tickets.models import Ticket, TicketEvent
+from destek.tickets.models import Message, Ticket, TicketEvent, TimeEntry
 from destek.tickets.selectors import queue_page, upload_limits
 
 PAGE = 50
@@ -410,10 +414,36 @@ def _page(request: AuthenticatedHttpRequest, ticket: Ticket, **forms: Any) -> Ht
             variant=(ticket.priority, ticket.department_id),
         ),
         "close": form_html("close", forms.get("close") or CloseForm()),
+        **_time_spent(ticket, forms.get("time")),
         "error": forms.get("error"),
+        # Held because a message arrived while the agent wrote (`_compose`): which form, and
+        # what arrived.
+        "held": forms.get("held", ""),
+        "arrived": forms.get("arrived", ()),
+        "dropped_files": forms.get("dropped_files", False),
+        **_presence_context(user, ticket),
         **upload_limits(),
     }
     return render(request, "desk/ticket.html", context)
+
+
+def _time_spent(ticket: Ticket, form: TimeForm | None) -> dict[str, Any]:
+    """Who logged how many minutes on the ticket (one statement), and the form to log more."""
+    if not settings.DESTEK_TIME_TRACKING:
+        return {}
+    per_agent = list(
+        TimeEntry.objects.filter(ticket=ticket)
+        .values("agent__full_name", "agent__email")
+        .annotate(minutes=Sum("minutes"))
+        .order_by("-minutes", "agent__email")
+    )
+    for row in per_agent:
+        row["name"] = row["agent__full_name"] or row["agent__email"].split("@")[0]
+    return {
+        "time_per_agent": per_agent,
+        "time_total": sum(row["minutes"] for row in per_agent),
+        "time_form": form_html("time", form or TimeForm(auto_id="id_time_%s")),
+    }
 
 
 @agent_only
@@ -422,6 +452,40 @@ def ticket(request: AuthenticatedHttpRequest, number: int) -> HttpResponse:
     if found.first_seen_at is None:
         actions.mark_seen(found, agent=request.user)
     return _page(request, found)
+
+
+def _presence_context(user: User, ticket: Ticket) -> dict[str, Any]:
+    """The page's own id for presence (each page load is one "tab"), counted as viewing from
+    the moment it is rendered, and who else is on the ticket."""
+    tab = secrets.token_urlsafe(12)
+    if presence.record(ticket.pk, user, tab, presence.VIEWING):
+        presence.announce(ticket.pk)
+    return {"presence_tab": tab, "present": presence.present(ticket.pk, reader=user)}
+
+
+@agent_only
+def ticket_presence(request: AuthenticatedHttpRequest, number: int) -> HttpResponse:
+    """Who else is on the ticket, as the fragment the page shows (GET, after a socket's
+    hint); POST `tab` and `state` (viewing, reply, note, gone) first records what this page
+    does: its heartbeat and typing when it has no socket, and its goodbye (a beacon)."""
+    found = _ticket_or_404(request, number)
+    user: User = request.user
+    if request.method == "POST":
+        tab = request.POST.get("tab", "")
+        state = request.POST.get("state", "")
+        if not presence.valid_tab(tab) or state not in presence.STATES:
+            return HttpResponse(_("Unknown page or state."), status=400)
+        if presence.record(found.pk, user, tab, state):
+            presence.announce(found.pk)
+    elif request.method != "GET":
+        return HttpResponse(status=405, headers={"Allow": "GET, POST"})
+    response = render(
+        request,
+        "desk/_presence.html",
+        {"present": presence.present(found.pk, reader=user), "ticket": found},
+    )
+    response["Cache-Control"] = "no-store"
+    return response
 
 
 # --- the forms of the ticket page: one view each --------------------------------------------
@@ -483,6 +547,18 @@ def _compose(request: AuthenticatedHttpRequest, found: Ticket, what: str) -> Htt
     )
     if not form.is_valid():
         return _page(request, found, **{what: form})
+    arrived = _arrived_since(user, found, form.cleaned_data["seen"])
+    if arrived and not form.cleaned_data["confirm"]:
+        # Nothing is sent: the page again, with what arrived, the text as typed and a button
+        # that sends it anyway.
+        return _page(
+            request,
+            found,
+            held=what,
+            arrived=arrived,
+            dropped_files=bool(form.cleaned_data["attachments"]),
+            **{what: form},
+        )
     try:
         # The portal's and the API's upload action: the same size limit and stored
         # names. Stored before the message; if it is refused, the daily purge
@@ -516,6 +592,18 @@ def _compose(request: AuthenticatedHttpRequest, found: Ticket, what: str) -> Htt
     except ActionRefused as refusal:
         return _refused(request, found, refusal, **{what: form})
     return _done(request, found)
+
+
+def _arrived_since(user: User, ticket: Ticket, seen: int | None) -> list[Message]:
+    """The public messages and replies of others the agent's page had not shown (after
+    `seen`) when they sent theirs; none when the page did not say what it showed."""
+    if seen is None:
+        return []
+    return list(
+        visible_messages(user, ticket)
+        .filter(ticket=ticket, pk__gt=seen, internal=False)
+        .exclude(author=user)[:THREAD_BATCH]
+    )
 
 
 @ticket_form
@@ -588,6 +676,24 @@ def fields(request: AuthenticatedHttpRequest, found: Ticket) -> HttpResponse:
 
 
 @ticket_form
+def log_time(request: AuthenticatedHttpRequest, found: Ticket) -> HttpResponse:
+    """Minutes spent on the ticket, and what was done."""
+    form = TimeForm(request.POST, auto_id="id_time_%s")
+    if not form.is_valid():
+        return _page(request, found, time=form)
+    try:
+        actions.log_time(
+            found,
+            agent=request.user,
+            minutes=form.cleaned_data["minutes"],
+            note=form.cleaned_data["note"],
+        )
+    except ActionRefused as refusal:
+        return _refused(request, found, refusal, time=form)
+    return _done(request, found)
+
+
+@ticket_form
 def close(request: AuthenticatedHttpRequest, found: Ticket) -> HttpResponse:
     """Close with a reason (and the contract clause when the reason is the contract)."""
     user: User = request.user
@@ -634,14 +740,18 @@ def thread(request: AuthenticatedHttpRequest, number: int) -> HttpResponse:
     user: User = request.user
     # Not what a merge moved away: the page shows it already, and it is never new.
     items = list(visible_messages(user, found).filter(ticket=found, pk__gt=after)[:THREAD_BATCH])
-    if items:
-        response = render(
-            request,
-            "desk/_thread_more.html",
-            {"thread": items, "ticket": found, "after": items[-1].pk},
-        )
-    else:
-        response = HttpResponse(status=204)
+    # Who else is on the ticket comes along (out of band), so a page without the ticket socket
+    # still sees it within one poll.
+    response = render(
+        request,
+        "desk/_thread_more.html",
+        {
+            "thread": items,
+            "ticket": found,
+            "after": items[-1].pk if items else after,
+            "present": presence.present(found.pk, reader=user),
+        },
+    )
     response["Cache-Control"] = "no-store"
     return response
 

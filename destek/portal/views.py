@@ -12,6 +12,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.http.response import HttpResponseBase
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
@@ -27,6 +28,7 @@ from destek.notify.sms import sms_enabled
 from destek.portal import actions as status_actions
 from destek.portal.forms import CodeForm, LookupForm, ReplyForm, TicketForm
 from destek.tickets import actions
+from destek.tickets import search as ticket_search
 from destek.tickets.access import (
     access_attachment,
     access_public_attachment,
@@ -155,13 +157,27 @@ def _customer(request: AuthenticatedHttpRequest) -> User:
 def tickets(request: AuthenticatedHttpRequest) -> HttpResponse:
     user = _customer(request)
     status = request.GET.get("status", "")
+    q = request.GET.get("q", "").strip()[: ticket_search.QUERY_MAX]
     qs = Ticket.objects.visible_to(user).select_related("department", "customer")
     if status == "open":
         qs = qs.exclude(status="closed")
     elif status == "closed":
         qs = qs.filter(status="closed")
-    rows = [(t, customer_status_label(t)) for t in qs.order_by("-pk")[:100]]
-    return render(request, "portal/tickets.html", {"rows": rows, "status": status})
+    snippets: dict[int, SafeString] = {}
+    if q:
+        # The same search as the desk's, read as this customer: their own tickets, public
+        # words only (tickets/search.py); a number of theirs opens it.
+        found = ticket_search.jump(user, q)
+        if found is not None:
+            return redirect("portal:ticket", number=found.number)
+        hits = ticket_search.search(user, q, within=qs, limit=50)
+        tickets = [hit.ticket for hit in hits]
+        # Escaped text with <mark> around the matching words.
+        snippets = {hit.ticket.pk: mark_safe(hit.snippet) for hit in hits}  # noqa: S308
+    else:
+        tickets = list(qs.order_by("-pk")[:100])
+    rows = [(t, customer_status_label(t), snippets.get(t.pk, "")) for t in tickets]
+    return render(request, "portal/tickets.html", {"rows": rows, "status": status, "q": q})
 
 
 def _follow_up_of(user: User, raw: str | None) -> Ticket | None:

@@ -10,7 +10,7 @@ class TicketsConfig(AppConfig):
     verbose_name = _("Tickets")
 
     def ready(self) -> None:
-        from destek.accounts.signals import customer_terms_changed
+        from destek.accounts.signals import customer_named, customer_terms_changed
         from destek.sla.signals import service_levels_changed
         from destek.tickets import clock_jobs, config, jobs, receivers, search_jobs  # noqa: F401
         from destek.tickets.signals import message_added
@@ -23,4 +23,5 @@ class TicketsConfig(AppConfig):
         service_levels_changed.connect(
             receivers.service_levels_changed, dispatch_uid="tickets.service_levels_changed"
         )
+        customer_named.connect(receivers.customer_named, dispatch_uid="tickets.customer_named")
         message_added.connect(receivers.message_added, dispatch_uid="tickets.search")

@@ -69,6 +69,7 @@ class EventKind(models.TextChoices):
     DEPARTMENT = "department", _("Department changed")
     ASSIGNEE = "assignee", _("Assignee changed")
     TAGS = "tags", _("Tags changed")
+    TIME = "time", _("Time logged")
     MERGED = "merged", _("Merged")
     REOPENED = "reopened", _("Reopened")
     NOTIFY = "notify", _("Notification settings changed")

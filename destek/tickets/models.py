@@ -460,6 +460,34 @@ class TicketEvent(models.Model):
         return f"{self.kind} {self.from_value}->{self.to_value}"
 
 
+class TimeEntry(models.Model):
+    """Time an agent spent on a ticket (`DESTEK_TIME_TRACKING`), summed in reports."""
+
+    ticket = models.ForeignKey(
+        Ticket, on_delete=models.CASCADE, related_name="time_entries", verbose_name=_("ticket")
+    )
+    agent = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        related_name="time_entries",
+        verbose_name=_("agent"),
+    )
+    minutes = models.PositiveIntegerField(_("minutes"))
+    note = models.CharField(_("what was done"), max_length=200, blank=True)
+    created_at = models.DateTimeField(_("logged at"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("time entry")
+        verbose_name_plural = _("time entries")
+        indexes = [
+            models.Index(fields=["ticket", "created_at"], name="tickets_time_ticket"),
+            models.Index(fields=["created_at"], name="tickets_time_created"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.minutes} min on ticket {self.ticket_id}"
+
+
 class TicketSearch(models.Model):
     """A ticket's words as search compares them (tickets/search.py): stems of its number,
     subject, customer, organisation, tags and public messages, and apart those of its internal

@@ -18,6 +18,12 @@ def customer_terms_changed(sender: Any, customer: User, **kwargs: Any) -> None:
     recompute_customer_clocks(customer)
 
 
+def customer_named(sender: Any, customer: User, **kwargs: Any) -> None:
+    """Their tickets are found by the new name (or organisation) once the worker indexed them."""
+    customer_id = customer.pk
+    transaction.on_commit(lambda: search_jobs.index_customer(customer_id), robust=True)
+
+
 def service_levels_changed(sender: Any, **kwargs: Any) -> None:
     """Hours or targets changed: every open ticket's clocks follow, in the worker."""
     transaction.on_commit(recompute_open_tickets, robust=True)

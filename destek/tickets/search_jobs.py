@@ -7,6 +7,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.core.cache import cache
 from django.db import transaction
+from django.db.models import QuerySet
 from huey import crontab
 from huey.contrib.djhuey import db_periodic_task, db_task
 
@@ -42,6 +43,27 @@ def index_ticket(ticket_id: int) -> int:
     return search.index_tickets([ticket_id])
 
 
+@db_task()
+def index_customer(customer_id: int) -> int:
+    """Every ticket of one customer again (their name or organisation changed)."""
+    return _in_batches(Ticket.objects.filter(customer_id=customer_id))
+
+
+def _in_batches(tickets: QuerySet[Ticket], batch: int = BATCH) -> int:
+    """Index these tickets newest first, a batch per transaction."""
+    done = 0
+    last = None
+    while True:
+        page = tickets.order_by("-id")
+        if last is not None:
+            page = page.filter(pk__lt=last)
+        ids = list(page.values_list("pk", flat=True)[:batch])
+        if not ids:
+            return done
+        done += search.index_tickets(ids)
+        last = ids[-1]
+
+
 def unindexed(limit: int = BATCH) -> list[int]:
     return list(
         Ticket.objects.filter(search__isnull=True)
@@ -57,16 +79,7 @@ def index_all(*, only_missing: bool = False, batch: int = BATCH) -> int:
         while ids := unindexed(batch):
             done += search.index_tickets(ids)
         return done
-    last = None
-    while True:
-        tickets = Ticket.objects.order_by("-id")
-        if last is not None:
-            tickets = tickets.filter(pk__lt=last)
-        ids = list(tickets.values_list("pk", flat=True)[:batch])
-        if not ids:
-            return done
-        done += search.index_tickets(ids)
-        last = ids[-1]
+    return _in_batches(Ticket.objects.all(), batch)
 
 
 @db_periodic_task(crontab(minute="*/10"))

@@ -41,6 +41,8 @@ API_ROUTES = {
     ("POST", "/attachments"): "user",
     ("GET", "/attachments/{attachment_id}"): "user",
     ("GET", "/reports/sla"): "agent",
+    ("GET", "/reports/time"): "agent",
+    ("POST", "/tickets/{number}/time"): "agent",
     ("GET", "/kb/search"): "public",
     ("GET", "/kb/suggest"): "public",
     # Live chat: anyone starts one; a chat's own routes answer its visitor (the chat's token,
@@ -138,7 +140,8 @@ def test_customer_only_and_agent_only_routes_refuse_the_other_role(
         if who == "customer":
             assert agent.request(method.lower(), url, {}).status_code == 403, path
         if who == "agent":
-            data = None if method == "GET" else {"into": number}
+            body = {"minutes": 1} if path.endswith("/time") else {"into": number}
+            data = None if method == "GET" else body
             assert customer.request(method.lower(), url, data).status_code == 403, path
 
 

@@ -47,6 +47,19 @@ def demo_mailbox_on() -> bool:
 
 
 @register.filter
+def spent(minutes: int | str | None) -> str:
+    """Time logged on a ticket: "45 min", or "2 h 05 min", in the page's digits."""
+    minutes = max(0, int(minutes or 0))
+    if minutes < 60:
+        text = str(_("{minutes} min")).format(minutes=minutes)
+    else:
+        text = str(_("{hours} h {minutes:02d} min")).format(
+            hours=minutes // 60, minutes=minutes % 60
+        )
+    return localize_digits(text)
+
+
+@register.filter
 def duration(seconds: int | str | None) -> str:
     """A wait in minutes and seconds ("3:07"), or hours and minutes past an hour ("1 h 05
     min"), in the page's digits."""

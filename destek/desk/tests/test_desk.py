@@ -600,8 +600,10 @@ def test_the_thread_fragment_returns_only_messages_after_the_id(
     # The next poll asks for what comes after the newest message it brought.
     assert f'hx-get="/desk/tickets/{ticket.number}/thread/?after={last}"' in fragment
     assert 'hx-swap-oob="true"' in fragment
-    nothing = desk.get(f"/desk/tickets/{ticket.number}/thread/?after={last}")
-    assert nothing.status_code == 204 and nothing.content == b""
+    # Nothing new: no message and no new poller, only who else is on the ticket.
+    nothing = desk.get(f"/desk/tickets/{ticket.number}/thread/?after={last}").content.decode()
+    assert "data-message-id=" not in nothing and "thread-poll" not in nothing
+    assert 'id="ticket-presence"' in nothing
     everything = desk.get(f"/desk/tickets/{ticket.number}/thread/?after=nonsense")
     assert everything.content.decode().count("data-message-id=") == 3
 

@@ -9,7 +9,8 @@ One module per concern; every public name is here, so callers import from this p
 - `status`: status changes, closing, reopening, the timer, the clocks computed again;
 - `assignment`: priority, department, assignee;
 - `update`: several of those fields at once (`update_ticket`);
-- `merging`: a duplicate merged into another ticket.
+- `merging`: a duplicate merged into another ticket;
+- `time`: time agents spent on a ticket.
 
 `_common` holds what they share (the actor, the event, the lock); the modules import it
 and `status`, never each other otherwise, so there is no import loop.
@@ -60,6 +61,7 @@ from destek.tickets.actions.status import (
     reopen_deadline,
     reopen_open,
 )
+from destek.tickets.actions.time import MINUTES_MAX, log_time
 from destek.tickets.actions.update import UNCHANGED, Unchanged, update_ticket
 from destek.tickets.actions.uploads import check_upload_size, store_upload, upload_digest
 
@@ -69,6 +71,7 @@ __all__ = [
     "CRITICAL_LIMIT_DEFAULT",
     "CRITICAL_WINDOW",
     "DUPLICATE_THRESHOLD",
+    "MINUTES_MAX",
     "NUDGE_QUIET",
     "REASON_MAX",
     "SUBJECT_MAX",
@@ -93,6 +96,7 @@ __all__ = [
     "disabled_rules",
     "find_duplicate",
     "hold_message",
+    "log_time",
     "mark_seen",
     "merge",
     "recompute_clocks",

@@ -193,3 +193,41 @@ def test_channel_customer_and_dates_narrow_a_search(
         "/api/v1/tickets", {"q": "backup", "channel": "pigeon"}, headers=agent._headers(None)
     )
     assert response.status_code == 422
+
+
+def test_a_customer_renamed_by_an_agent_is_found_by_the_new_name(
+    customer: Any, agent: Any, users: dict[str, User], django_capture_on_commit_callbacks: Any
+) -> None:
+    from destek.accounts import customer_actions
+
+    ticket = customer.file_ticket("Printer", "The printer jams.")
+    person = users["customer"]
+    with django_capture_on_commit_callbacks(execute=True):
+        customer_actions.update_customer(
+            person,
+            by=users["agent"],
+            full_name="Zümrüd Qasımova",
+            phone=person.phone,
+            language=person.language,
+            time_zone=person.time_zone,
+            organisation=person.organisation,
+        )
+    assert numbers(agent, "Zumrud") == [ticket["number"]]
+
+
+def test_a_customer_who_renames_themselves_is_found_by_the_new_name(
+    customer: Any, agent: Any, users: dict[str, User], django_capture_on_commit_callbacks: Any
+) -> None:
+    from destek.accounts import actions as account_actions
+
+    ticket = customer.file_ticket("Printer", "The printer jams.")
+    person = users["customer"]
+    with django_capture_on_commit_callbacks(execute=True):
+        account_actions.update_profile(
+            person,
+            full_name="Виктор Петров",
+            language=person.language,
+            time_zone=person.time_zone,
+            phone=person.phone,
+        )
+    assert numbers(agent, "Петров") == [ticket["number"]]

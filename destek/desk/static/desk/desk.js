@@ -22,6 +22,9 @@
  *                                      /desk/tickets/<n>/thread/?after=<last message id>;
  *                                      the answer replaces it (out of band) with the next one
  *     .thread-item[data-message-id]    one message
+ *     input[data-seen]                 in #reply-form and #note-form: the last message shown
+ *                                      (moved on as the poller brings messages)
+ *     #presence, #ticket-presence      who else is on the ticket (presence.js)
  *     #thread-status[data-new-text]    live region announcing new messages
  *     #reply-form, #id_reply_body, #id_reply_status, #id_reply_canned
  *     #note-form, #id_note_body
@@ -169,10 +172,26 @@
         event.detail.elt.remove();
       }
     });
+    // The reply and note forms say which message the agent last saw (input[data-seen]): a
+    // message arriving after it holds what they send until they confirm (views._compose).
+    var lastSeen = function () {
+      var items = thread.querySelectorAll(".thread-item[data-message-id]");
+      var poller = document.getElementById("thread-poll");
+      var match = poller && /[?&]after=(\d+)/.exec(poller.getAttribute("hx-get") || "");
+      return match ? match[1] : (items.length ? items[items.length - 1].getAttribute("data-message-id") : "");
+    };
     document.body.addEventListener("htmx:afterSwap", function (event) {
-      if (event.detail.target === thread && event.detail.xhr.status === 200 && status) {
-        status.textContent = status.getAttribute("data-new-text");
-      }
+      if (event.detail.target !== thread || event.detail.xhr.status !== 200) return;
+      // An answer may carry only who is on the ticket (desk/_thread_more.html).
+      if (event.detail.xhr.responseText.indexOf("thread-item") === -1) return;
+      if (status) status.textContent = status.getAttribute("data-new-text");
+    });
+    document.body.addEventListener("htmx:afterSettle", function () {
+      var seen = lastSeen();
+      if (!seen) return;
+      document.querySelectorAll("input[data-seen]").forEach(function (input) {
+        input.value = seen;
+      });
     });
   }
 

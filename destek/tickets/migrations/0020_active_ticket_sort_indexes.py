@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('tickets', '0018_ticket_terms'),
+        ('tickets', '0019_time_entries'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
