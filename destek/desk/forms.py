@@ -201,3 +201,20 @@ class PhoneTicketForm(forms.Form):
         widget=forms.Textarea(attrs={"rows": 6}),
         max_length=100_000,
     )
+
+
+class SavedViewForm(forms.Form):
+    """Save (or rename) a view: a name, and a department to share it with or none. The
+    filters come from the queue's address (`params`) and are checked by `read_query`."""
+
+    name = forms.CharField(label=_("View name"), max_length=80, strip=True)
+    department = forms.TypedChoiceField(
+        label=_("Share with"), required=False, coerce=int, empty_value=None
+    )
+    params = forms.CharField(required=False, max_length=2000, widget=forms.HiddenInput)
+
+    def __init__(self, *args: Any, departments: Sequence[tuple[int, str]], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        field = self.fields["department"]
+        assert isinstance(field, forms.TypedChoiceField)
+        field.choices = [("", _("Only me")), *((str(pk), name) for pk, name in departments)]

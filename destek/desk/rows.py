@@ -35,6 +35,9 @@ COLUMNS = (
     "customer__email",
     "assignee__full_name",
     "assignee__email",
+    "department__name",
+    "department__names",
+    "updated_at",
 )
 
 
@@ -56,6 +59,9 @@ class QueueRow:
     due_text: str
     breached: bool
     assignee: str
+    department: str
+    updated_iso: str
+    updated_text: str
     snippet: SafeString = NO_SNIPPET  # a search's matching passage (words in <mark>)
 
 
@@ -91,6 +97,9 @@ def queue_rows(tickets: Iterable[Ticket], *, now: datetime) -> list[QueueRow]:
                 due_text=format_when(ticket.queue_due, style="short") if running else "",
                 breached=running and ticket.queue_due <= now,
                 assignee=assignee.display_name if assignee is not None else "",
+                department=ticket.department.display_name(),
+                updated_iso=timezone.localtime(ticket.updated_at).isoformat(),
+                updated_text=format_when(ticket.updated_at, style="short"),
             )
         )
     return rows

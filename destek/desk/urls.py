@@ -9,6 +9,7 @@ from destek.desk import (
     kb_views,
     macro_views,
     people_views,
+    saved_view_pages,
     views,
 )
 
@@ -17,6 +18,11 @@ app_name = "desk"
 urlpatterns = [
     path("", views.queue, name="queue"),
     path("bulk/", views.bulk, name="bulk"),
+    # Saved views (desk/saved_view_pages.py)
+    path("views/", saved_view_pages.save, name="view_save"),
+    path("views/<int:view_id>/", saved_view_pages.change, name="view_change"),
+    path("views/<int:view_id>/move/", saved_view_pages.move, name="view_move"),
+    path("views/<int:view_id>/delete/", saved_view_pages.delete, name="view_delete"),
     path("phone/", views.phone, name="phone"),
     path("tickets/<int:number>/", views.ticket, name="ticket"),
     path("tickets/<int:number>/thread/", views.thread, name="thread"),

@@ -5,7 +5,6 @@ from __future__ import annotations
 import secrets
 from collections.abc import Callable
 from dataclasses import replace
-from datetime import timedelta
 from functools import wraps
 from typing import Any
 
@@ -40,12 +39,22 @@ from destek.desk.forms import (
     NoteForm,
     PhoneTicketForm,
     ReplyForm,
+    SavedViewForm,
     TicketFieldsForm,
     TimeForm,
 )
+from destek.desk.models import SavedView
 from destek.desk.people_selectors import customers_visible_to
+from destek.desk.queue_filters import (
+    QueueQuery,
+    condition,
+    ignored_names,
+    ordering,
+    read_query,
+)
 from destek.desk.rows import COLUMNS as queue_rows_columns
 from destek.desk.rows import queue_rows
+from destek.desk.saved_views import access_view, listed_views, shareable_departments, view_query
 from destek.desk.selectors import (
     forget_queue_counts,
     queue_counts,
@@ -59,7 +68,7 @@ from destek.tickets import actions
 from destek.tickets import search as ticket_search
 from destek.tickets.access import access_ticket, agent_department_ids, visible_messages
 from destek.tickets.actions import Actor
-from destek.tickets.choices import ACTIVE_STATUSES, Channel, Priority, TicketStatus
+from destek.tickets.choices import Channel, TicketStatus
 from destek.tickets.details import labelled
 from destek.tickets.models import Message, Ticket, TicketEvent, TimeEntry
 from destek.tickets.selectors import queue_page, ticket_people, upload_limits
@@ -86,10 +95,12 @@ def agent_only(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]
 
 @agent_only
 def queue(request: AuthenticatedHttpRequest) -> HttpResponse:
-    """Breached first, then the nearest due, then priority, VIP first; filters as links."""
+    """Breached first, then the nearest due, then priority, VIP first; filters as links, any
+    column sortable, saved views beside it."""
     user = request.user
     params = request.GET
-    q = params.get("q", "").strip()[: ticket_search.QUERY_MAX]
+    query = read_query(params)
+    q = query.q
     if q:
         found = ticket_search.jump(user, q)
         if found is not None:  # a ticket number: straight to it
@@ -97,68 +108,145 @@ def queue(request: AuthenticatedHttpRequest) -> HttpResponse:
         person = customers_visible_to(user).filter(email=q.lower()).first() if "@" in q else None
         if person is not None:  # a customer's address: to their page
             return redirect("desk:customer", customer_id=person.pk)
+    current = _current_view(request, query)
+    if query.ignored:
+        messages.warning(
+            request,
+            _("Left out what could not be read: {names}.").format(
+                names=ignored_names(query.ignored)
+            ),
+        )
+    now = timezone.now()
     qs = (
         Ticket.objects.visible_to(user)
-        .select_related("customer", "assignee")
+        .select_related("customer", "assignee", "department")
         .only(*queue_rows_columns)
+        .filter(condition(query, user, now=now))
     )
-    # A search looks at every status unless one is chosen; the queue shows the active ones.
-    status = params.get("status", "any" if q else "active")
-    if status == "active":
-        qs = qs.filter(status__in=ACTIVE_STATUSES)
-    elif status in TicketStatus.values:
-        qs = qs.filter(status=status)
-    who = params.get("who", "")
-    if who == "mine":
-        qs = qs.filter(assignee_id=user.pk)
-    elif who == "unassigned":
-        qs = qs.filter(assignee__isnull=True)
-    if params.get("priority") in Priority.values:
-        qs = qs.filter(priority=params["priority"])
-    if params.get("vip") == "1":
-        qs = qs.filter(customer_vip=True)
-    now = timezone.now()
-    due = params.get("due", "")
-    if due == "hour":
-        qs = qs.filter(queue_due__gt=now, queue_due__lte=now + timedelta(hours=1))
-    elif due == "breached":
-        qs = qs.filter(queue_due__lte=now)
+    order = ordering(query)
+    next_url = None
     if q:
         hits = ticket_search.search(user, q, within=qs, limit=PAGE)
+        if order:  # best first unless a column is chosen
+            place = {
+                pk: i
+                for i, pk in enumerate(
+                    Ticket.objects.filter(pk__in=[h.ticket.pk for h in hits])
+                    .order_by(*order)
+                    .values_list("pk", flat=True)
+                )
+            }
+            hits.sort(key=lambda hit: place.get(hit.ticket.pk, 0))
         rows = [
             # Escaped text with <mark> around the matching words (tickets/search.py).
             replace(row, snippet=mark_safe(hit.snippet))  # noqa: S308
             for row, hit in zip(queue_rows([h.ticket for h in hits], now=now), hits, strict=True)
         ]
-        next_cursor = None
+    elif order:
+        # A chosen column pages by number: its order is not the index's keyset.
+        number = _page_number(params.get("page"))
+        sorted_page = list(qs.order_by(*order)[(number - 1) * PAGE : number * PAGE + 1])
+        rows = queue_rows(sorted_page[:PAGE], now=now)
+        if len(sorted_page) > PAGE:
+            next_url = query.url(page=str(number + 1), view=params.get("view", ""))
     else:
         try:
             page = queue_page(qs, cursor=params.get("cursor") or None, limit=PAGE)
         except ActionRefused:
             # A stale or mangled link (cursors are signed): the first page, not an error page.
             page = queue_page(qs, cursor=None, limit=PAGE)
-        rows, next_cursor = queue_rows(page.items, now=now), page.next_cursor
+        rows = queue_rows(page.items, now=now)
+        if page.next_cursor:
+            next_url = query.url(cursor=page.next_cursor, view=params.get("view", ""))
+    departments = _departments(user)
     return render(
         request,
         "desk/queue.html",
         {
             "rows": rows,
-            "next_cursor": next_cursor,
+            "next_url": next_url,
             "now": now,
             "q": q,
-            "filters": {
-                "status": status,
-                "who": who,
-                "due": due,
-                "priority": params.get("priority", ""),
-                "vip": params.get("vip", ""),
-            },
+            "query": query,
+            "filters": {**query.filters, "status": query.status},
+            "headers": _headers(query),
             "counts": queue_counts(user, now=now),
+            "views": listed_views(user, now=now),
+            "current_view": current,
+            "departments": departments,
+            "view_form": SavedViewForm(departments=departments),
             "bulk": BulkForm(agents=_colleagues(user), macros=_macro_choices(user)),
             "bulk_limit": desk_actions.BULK_LIMIT,
             "back": params.urlencode(),
         },
     )
+
+
+#: A chosen column pages by number up to here; past it, a narrower filter is quicker to read.
+PAGES_MAX = 200
+
+
+def _page_number(raw: str | None) -> int:
+    try:
+        return min(max(int(raw or 1), 1), PAGES_MAX)
+    except ValueError:
+        return 1
+
+
+def _current_view(request: AuthenticatedHttpRequest, query: QueueQuery) -> SavedView | None:
+    """The view named in the address (`view=<id>`), when the reader may open it; what of its
+    saved filters could not be read is said once, as the queue says it of an address."""
+    raw = request.GET.get("view")
+    if not raw:
+        return None
+    try:
+        view = access_view(request.user, raw)
+    except SavedView.DoesNotExist:
+        return None
+    stored = view_query(view)
+    if stored.ignored and not query.ignored:
+        messages.warning(
+            request,
+            _("Part of the view “{name}” could not be read and was left out: {names}.").format(
+                name=view.name, names=ignored_names(stored.ignored)
+            ),
+        )
+    return view
+
+
+def _departments(user: User) -> list[tuple[int, str]]:
+    """The departments the reader works in, by their name in the page's language."""
+    return [(d.pk, d.display_name()) for d in shareable_departments(user)]
+
+
+def _headers(query: QueueQuery) -> list[dict[str, str]]:
+    """The list's column headings: each a link that sorts by it, ascending first, the other
+    way round when it is the sorted column already; `aria-sort` on the sorted one."""
+    labels = {
+        "number": _("Number"),
+        "subject": _("Subject"),
+        "customer": _("Customer"),
+        "priority": _("Priority"),
+        "status": _("Status"),
+        "department": _("Department"),
+        "due": _("Due"),
+        "assignee": _("Assignee"),
+        "updated": _("Updated"),
+    }
+    headers = []
+    for key, label in labels.items():
+        active = query.sort_column == key
+        descending = active and query.descending
+        flip = key if not active or descending else f"-{key}"
+        headers.append(
+            {
+                "key": key,
+                "label": label,
+                "aria_sort": ("descending" if descending else "ascending") if active else "",
+                "url": query.url(sort="" if flip == "due" else flip),
+            }
+        )
+    return headers
 
 
 def _colleagues(user: User) -> list[tuple[str, str]]:

@@ -316,6 +316,27 @@ class Ticket(models.Model):
                 name="ticket_dept_active_queue_idx",
                 condition=Q(status__in=[status.value for status in ACTIVE_STATUSES]),
             ),
+            # The desk's queue sorted by a column of the ticket itself (desk/queue_filters.py):
+            # a page is then a walk of one of these, either way round, instead of a sort of
+            # every active ticket (at a million tickets, 0.1 to 10 ms instead of 300 ms on
+            # PostgreSQL). Without the department: an agent of several departments, and
+            # admins, walk the same one. The number has its unique index already; columns of
+            # other tables (customer, assignee, department names) are sorted, not walked.
+            models.Index(
+                fields=["updated_at", "id"],
+                name="ticket_active_updated_idx",
+                condition=Q(status__in=[status.value for status in ACTIVE_STATUSES]),
+            ),
+            models.Index(
+                fields=["subject", "id"],
+                name="ticket_active_subject_idx",
+                condition=Q(status__in=[status.value for status in ACTIVE_STATUSES]),
+            ),
+            models.Index(
+                fields=["priority_rank", "id"],
+                name="ticket_active_priority_idx",
+                condition=Q(status__in=[status.value for status in ACTIVE_STATUSES]),
+            ),
         ]
 
     def __str__(self) -> str:
