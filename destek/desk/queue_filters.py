@@ -14,15 +14,28 @@ from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import urlencode
 
-from django.db.models import Case, Expression, F, IntegerField, OrderBy, Q, Value, When
+from django.db.models import (
+    Case,
+    Exists,
+    Expression,
+    F,
+    IntegerField,
+    OrderBy,
+    OuterRef,
+    Q,
+    Value,
+    When,
+)
 from django.utils.translation import gettext_lazy as _
 
 from destek.accounts.models import User
 from destek.tickets import search as ticket_search
+from destek.tickets.actions import tag_names
 from destek.tickets.choices import ACTIVE_STATUSES, Priority, TicketStatus
+from destek.tickets.models import Ticket
 
 #: The filters a queue address (and so a saved view) may carry, beside `q` and `sort`.
-FILTERS = ("status", "who", "priority", "vip", "due", "department")
+FILTERS = ("status", "who", "priority", "vip", "due", "department", "tag")
 
 _STATUS_ORDER = [s.value for s in TicketStatus]
 
@@ -55,6 +68,7 @@ _LABELS = {
     "vip": "VIP",
     "due": _("due"),
     "department": _("department"),
+    "tag": _("tag"),
     "q": _("search"),
     "sort": _("sort"),
 }
@@ -117,6 +131,8 @@ def _valid(key: str, value: str) -> bool:
         return value in ("hour", "breached")
     if key == "department":
         return value.isascii() and value.isdigit() and len(value) <= 9
+    if key == "tag":  # a tag's name as stored (tickets.actions.tag_names)
+        return tag_names(value) == [value]
     return False
 
 
@@ -176,6 +192,12 @@ def condition(query: QueueQuery, user: User, *, now: datetime) -> Q:
         where &= Q(queue_due__lte=now)
     if "department" in f:
         where &= Q(department_id=int(f["department"]))
+    if "tag" in f:
+        # EXISTS, not a join: the views' counts are one aggregate over the tickets, and a
+        # join on tags would count a ticket once per tag.
+        where &= Q(
+            Exists(Ticket.tags.through.objects.filter(ticket_id=OuterRef("pk"), tag__name=f["tag"]))
+        )
     return where
 
 

@@ -42,6 +42,8 @@ urlpatterns = [
     path("tickets/<int:number>/fields/", views.fields, name="fields"),
     path("tickets/<int:number>/close/", views.close, name="close"),
     path("tickets/<int:number>/time/", views.log_time, name="time"),
+    path("tickets/<int:number>/tags/", views.tags, name="tags"),
+    path("tags/", views.tag_suggestions, name="tag_suggestions"),
     # The agent's own macros (desk/macro_views.py)
     path("macros/", macro_views.mine, name="macros"),
     path("macros/<int:macro_id>/delete/", macro_views.delete, name="macro_delete"),

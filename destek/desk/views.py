@@ -70,7 +70,7 @@ from destek.tickets.access import access_ticket, agent_department_ids, visible_m
 from destek.tickets.actions import Actor
 from destek.tickets.choices import Channel, TicketStatus
 from destek.tickets.details import labelled
-from destek.tickets.models import Message, Ticket, TicketEvent, TimeEntry
+from destek.tickets.models import Message, Tag, Ticket, TicketEvent, TimeEntry
 from destek.tickets.selectors import queue_page, ticket_people, upload_limits
 
 PAGE = 50
@@ -169,6 +169,7 @@ def queue(request: AuthenticatedHttpRequest) -> HttpResponse:
             "q": q,
             "query": query,
             "filters": {**query.filters, "status": query.status},
+            "untagged_url": query.url(tag=""),
             "headers": _headers(query),
             "counts": queue_counts(user, now=now),
             "views": listed_views(user, now=now),
@@ -422,6 +423,8 @@ def _page(request: AuthenticatedHttpRequest, ticket: Ticket, **forms: Any) -> Ht
         ),
         "close": form_html("close", forms.get("close") or CloseForm()),
         **_time_spent(ticket, forms.get("time")),
+        "tags": list(ticket.tags.values_list("name", flat=True)),
+        "tags_typed": forms.get("tags_typed", ""),
         "error": forms.get("error"),
         # Held because a message arrived while the agent wrote (`_compose`): which form, and
         # what arrived.
@@ -724,6 +727,39 @@ def log_time(request: AuthenticatedHttpRequest, found: Ticket) -> HttpResponse:
     except ActionRefused as refusal:
         return _refused(request, found, refusal, time=form)
     return _done(request, found)
+
+
+@ticket_form
+def tags(request: AuthenticatedHttpRequest, found: Ticket) -> HttpResponse:
+    """Add the tags typed (comma-separated), or remove one."""
+    typed = request.POST.get("add", "")[:200]
+    try:
+        actions.change_tags(
+            found,
+            actor=Actor.of(request.user),
+            add=actions.tag_names(typed),
+            remove=actions.tag_names(request.POST.get("remove", "")[:200]),
+        )
+    except ActionRefused as refusal:
+        return _refused(request, found, refusal, tags_typed=typed)
+    return _done(request, found)
+
+
+@agent_only
+@require_GET
+def tag_suggestions(request: AuthenticatedHttpRequest) -> HttpResponse:
+    """The datalist's options for what the agent is typing: tags in use that start with the
+    last name typed after a comma (ten at most)."""
+    before, _comma, typed = request.GET.get("add", "")[:200].rpartition(",")
+    names = actions.tag_names(typed)
+    found = Tag.objects.filter(name__startswith=names[0]) if names else Tag.objects.all()
+    # Picking an option replaces the whole box: each option keeps the tags typed before it.
+    kept = ", ".join(actions.tag_names(before))
+    options = [
+        f"{kept}, {name}" if kept else name
+        for name in found.order_by("name").values_list("name", flat=True)[:10]
+    ]
+    return render(request, "desk/_tag_options.html", {"options": options})
 
 
 @ticket_form
