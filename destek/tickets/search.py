@@ -279,13 +279,15 @@ def _newest_by_bucket(tickets: QuerySet[Ticket], variants: list[list[str]]) -> l
         if bucket < 0 or len(found) >= CANDIDATES:
             return found
         words = RawSQL(BUCKET_MATCH, [_tsquery(variants, f"b{bucket:06d}x")])  # noqa: S611
-        found += _newest(tickets.filter(pk__in=words), CANDIDATES - len(found))
+        # The bucket's ids on the tickets' side too: a merge join then starts at its top.
+        inside = tickets.filter(pk__gte=bucket * BUCKET, pk__lt=(bucket + 1) * BUCKET)
+        found += _newest(inside.filter(pk__in=words), CANDIDATES - len(found))
         bucket -= 1
     if bucket < 0 or len(found) >= CANDIDATES:
         return found
     floor = (bucket + 1) * BUCKET
     older = RawSQL(OLDER_MATCH, [_tsquery(variants), floor])  # noqa: S611
-    return found + _newest(tickets.filter(pk__in=older), CANDIDATES - len(found))
+    return found + _newest(tickets.filter(pk__lt=floor, pk__in=older), CANDIDATES - len(found))
 
 
 def _tsquery(variants: list[list[str]], mark: str = "") -> str:
