@@ -5,12 +5,14 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any, Literal
 
+from django.db.models import QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from ninja import Router, Schema
+from ninja import P, QueryEx, Router, Schema
 
 from destek.accounts.http import ApiRequest
 from destek.lib.errors import ActionRefused
+from destek.tickets.actions import tag_names
 from destek.tickets.models import Ticket
 from destek.tickets.sla_report import first_response_report
 from destek.tickets.time_report import time_report
@@ -45,11 +47,14 @@ class SlaReport(Schema):
     summary="First responses met and breached, per department and priority",
 )
 def sla_report(
-    request: ApiRequest, start: datetime | None = None, end: datetime | None = None
+    request: ApiRequest,
+    start: datetime | None = None,
+    end: datetime | None = None,
+    tag: QueryEx[str | None, P(max_length=50)] = None,
 ) -> dict[str, Any]:
     user = request.auth
     start, end = _period(user, start, end)
-    tickets = Ticket.objects.visible_to(user)
+    tickets = _tagged(Ticket.objects.visible_to(user), tag)
     return {"start": start, "end": end, "rows": first_response_report(tickets, start, end)}
 
 
@@ -77,12 +82,21 @@ def time_spent_report(
     start: datetime | None = None,
     end: datetime | None = None,
     group_by: Literal["agent", "department"] = "agent",
+    tag: QueryEx[str | None, P(max_length=50)] = None,
 ) -> dict[str, Any]:
     user = request.auth
     start, end = _period(user, start, end)
-    tickets = Ticket.objects.visible_to(user)
+    tickets = _tagged(Ticket.objects.visible_to(user), tag)
     rows = time_report(tickets, start, end, group_by)
     return {"start": start, "end": end, "group_by": group_by, "rows": rows}
+
+
+def _tagged(tickets: QuerySet[Ticket], tag: str | None) -> QuerySet[Ticket]:
+    """Only the tickets carrying `tag` (as the desk stores tag names), when one is given."""
+    if not tag:
+        return tickets
+    names = tag_names(tag)
+    return tickets.filter(tags__name=names[0]) if names else tickets.none()
 
 
 def _period(user: Any, start: datetime | None, end: datetime | None) -> tuple[datetime, datetime]:

@@ -103,3 +103,17 @@ def test_with_time_tracking_off_there_is_no_form_and_the_api_refuses(
     assert 'id="time-form"' not in page
     answer = agent.post(f"tickets/{ticket['number']}/time", {"minutes": 10})
     assert answer.status_code == 403
+
+
+def test_the_time_report_narrows_to_a_tag(
+    customer: Any, agent: Any, users: dict[str, User]
+) -> None:
+    tagged = customer.file_ticket()
+    other = customer.file_ticket("Printer jams", "The printer jams on every page.")
+    desk_for(users["agent"]).post(f"/desk/tickets/{tagged['number']}/tags/", {"add": "billing"})
+    agent.post(f"tickets/{tagged['number']}/time", {"minutes": 15})
+    agent.post(f"tickets/{other['number']}/time", {"minutes": 50})
+    rows = agent.get("reports/time?tag=billing").json()["rows"]
+    assert [(r["group"], r["minutes"]) for r in rows] == [("agent@example.com", 15)]
+    assert agent.get("reports/sla?tag=billing").status_code == 200
+    assert agent.get("reports/time?tag=%20%21").json()["rows"] == []
