@@ -10,7 +10,7 @@ from django.utils.translation import gettext_lazy as _
 
 from destek.accounts.actions import change_password
 from destek.accounts.models import ApiToken, ContactAddress, Organisation, User
-from destek.accounts.signals import customer_named, customer_terms_changed
+from destek.accounts.signals import customer_named, customer_terms_changed, organisation_renamed
 from destek.lib.zones import TimeZoneSelectAdmin
 
 
@@ -95,6 +95,11 @@ class OrganisationAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
     list_display = ("name", "share_tickets", "created_at")
     list_filter = ("share_tickets",)
     search_fields = ("name",)
+
+    def save_model(self, request: Any, obj: Organisation, form: Any, change: bool) -> None:
+        super().save_model(request, obj, form, change)
+        if change and "name" in form.changed_data:
+            organisation_renamed.send(sender=Organisation, organisation=obj)
 
     def view_on_site(self, obj: Organisation) -> str:
         """ "View on site" opens its page in the desk, where admins set its e-mail domains."""

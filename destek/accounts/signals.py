@@ -11,3 +11,6 @@ customer_terms_changed = Signal()
 #: Sent with `customer` after what their tickets are found by changed: their name or their
 #: organisation (ticket search reads both), so `tickets` indexes their tickets again.
 customer_named = Signal()
+
+#: Sent with `organisation` after its name changed: its members' tickets are found by it.
+organisation_renamed = Signal()

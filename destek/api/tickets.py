@@ -168,7 +168,7 @@ def list_tickets(
         qs = qs.filter(department__slug=department)
     if channel:
         qs = qs.filter(channel=channel)
-    if tag:
+    if tag and not user.is_customer:  # the team's labels: customers do not filter by them
         qs = qs.filter(tags__name=tag.strip().lower())
     if customer and not user.is_customer:
         qs = qs.filter(customer__email=customer.strip().lower())

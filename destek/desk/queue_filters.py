@@ -165,7 +165,7 @@ def read_query(params: Mapping[str, Any], *, strict: bool = False) -> QueueQuery
         sort = ""
     if strict:
         ignored += sorted(str(key) for key in params if key not in (*FILTERS, "q", "sort"))
-    return QueueQuery(filters, q.strip()[: ticket_search.QUERY_MAX], sort, tuple(ignored))
+    return QueueQuery(filters, ticket_search.clean_query(q), sort, tuple(ignored))
 
 
 def condition(query: QueueQuery, user: User, *, now: datetime) -> Q:

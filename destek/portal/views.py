@@ -157,7 +157,7 @@ def _customer(request: AuthenticatedHttpRequest) -> User:
 def tickets(request: AuthenticatedHttpRequest) -> HttpResponse:
     user = _customer(request)
     status = request.GET.get("status", "")
-    q = request.GET.get("q", "").strip()[: ticket_search.QUERY_MAX]
+    q = ticket_search.clean_query(request.GET.get("q", ""))
     qs = Ticket.objects.visible_to(user).select_related("department", "customer")
     if status == "open":
         qs = qs.exclude(status="closed")

@@ -10,7 +10,11 @@ class TicketsConfig(AppConfig):
     verbose_name = _("Tickets")
 
     def ready(self) -> None:
-        from destek.accounts.signals import customer_named, customer_terms_changed
+        from destek.accounts.signals import (
+            customer_named,
+            customer_terms_changed,
+            organisation_renamed,
+        )
         from destek.sla.signals import service_levels_changed
         from destek.tickets import clock_jobs, config, jobs, receivers, search_jobs  # noqa: F401
         from destek.tickets.signals import message_added
@@ -24,4 +28,7 @@ class TicketsConfig(AppConfig):
             receivers.service_levels_changed, dispatch_uid="tickets.service_levels_changed"
         )
         customer_named.connect(receivers.customer_named, dispatch_uid="tickets.customer_named")
+        organisation_renamed.connect(
+            receivers.organisation_renamed, dispatch_uid="tickets.organisation_renamed"
+        )
         message_added.connect(receivers.message_added, dispatch_uid="tickets.search")

@@ -6,7 +6,7 @@ from typing import Any
 
 from django.db import transaction
 
-from destek.accounts.models import User
+from destek.accounts.models import Organisation, User
 from destek.tickets import search_jobs
 from destek.tickets.actions import recompute_customer_clocks
 from destek.tickets.clock_jobs import recompute_open_tickets
@@ -22,6 +22,12 @@ def customer_named(sender: Any, customer: User, **kwargs: Any) -> None:
     """Their tickets are found by the new name (or organisation) once the worker indexed them."""
     customer_id = customer.pk
     transaction.on_commit(lambda: search_jobs.index_customer(customer_id), robust=True)
+
+
+def organisation_renamed(sender: Any, organisation: Organisation, **kwargs: Any) -> None:
+    """Its members' tickets are found by the new name once the worker indexed them."""
+    organisation_id = organisation.pk
+    transaction.on_commit(lambda: search_jobs.index_organisation(organisation_id), robust=True)
 
 
 def service_levels_changed(sender: Any, **kwargs: Any) -> None:

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import html
 import re
+import unicodedata
 import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -95,8 +96,15 @@ class Query:
         return self.number is None and not self.email and not self.variants
 
 
+def clean_query(text: str) -> str:
+    """What was typed, without control characters (a NUL reaches PostgreSQL as an error), at
+    most QUERY_MAX characters. Joiners stay: Persian words need the zero-width non-joiner."""
+    kept = "".join(c for c in (text or "")[: QUERY_MAX * 2] if unicodedata.category(c) != "Cc")
+    return " ".join(kept.split())[:QUERY_MAX]
+
+
 def parse(text: str) -> Query:
-    text = (text or "")[:QUERY_MAX].strip()
+    text = clean_query(text)
     number = _NUMBER.fullmatch(text)
     if number:
         return Query(int(number.group(1)), "", [])
@@ -415,9 +423,9 @@ def _words_of(ticket: Ticket, messages: list[Message]) -> tuple[str, str]:
         customer.full_name,
         customer.email,
         customer.organisation.name if customer.organisation is not None else "",
-        " ".join(tag.name for tag in ticket.tags.all()),
     ]
-    internal_parts: list[str] = []
+    # Tags are the team's own labels: found by agents, never by the customer.
+    internal_parts: list[str] = [" ".join(tag.name for tag in ticket.tags.all())]
     for message in messages:
         (public_parts if customer_may_see_message(message) else internal_parts).append(message.body)
     public = " ".join(mixed_terms(" ".join(p for p in public_parts if p), language))

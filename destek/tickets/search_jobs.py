@@ -49,6 +49,12 @@ def index_customer(customer_id: int) -> int:
     return _in_batches(Ticket.objects.filter(customer_id=customer_id))
 
 
+@db_task()
+def index_organisation(organisation_id: int) -> int:
+    """Every ticket of an organisation's members again (its name changed)."""
+    return _in_batches(Ticket.objects.filter(customer__organisation_id=organisation_id))
+
+
 def _in_batches(tickets: QuerySet[Ticket], batch: int = BATCH) -> int:
     """Index these tickets newest first, a batch per transaction."""
     done = 0

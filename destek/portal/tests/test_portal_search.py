@@ -67,3 +67,35 @@ def test_the_portal_search_speaks_persian_and_takes_any_input(
     assert 'dir="rtl"' in page and "<mark>" in page
     for odd in ['"unclosed', "a & | ! :* (", "x" * 5000, "\u202e\u0000ü"]:
         assert portal.get("/my/tickets/", {"q": odd}).status_code == 200
+
+
+def test_a_customer_never_finds_a_ticket_by_the_teams_tag(
+    customer: Any, agent: Any, users: dict[str, User]
+) -> None:
+    from destek.tickets import actions
+    from destek.tickets.actions import Actor
+    from destek.tickets.models import Ticket
+    from destek.tickets.search import index_tickets
+
+    mine = customer.file_ticket("Mouse broken", "The mouse does not click.")
+    ticket = Ticket.objects.get(number=mine["number"])
+    actions.change_tags(ticket, actor=Actor.of(users["agent"]), add=["fraudsuspect"])
+    index_tickets([ticket.pk])
+    page = portal_for(users["customer"]).get("/my/tickets/", {"q": "fraudsuspect"}).content.decode()
+    assert f"/my/tickets/{mine['number']}/" not in page
+    listed = customer.get("tickets?tag=fraudsuspect").json()["items"]
+    assert [item["number"] for item in listed] == [mine["number"]], "the tag filter is ignored"
+    assert [t["number"] for t in agent.get("tickets?q=fraudsuspect").json()["items"]] == [
+        mine["number"]
+    ]
+
+
+def test_a_null_character_in_a_search_is_dropped_not_an_error(
+    customer: Any, users: dict[str, User]
+) -> None:
+    portal = portal_for(users["customer"])
+    for odd in ["a\x00@b.co", "\x00", "12\x0034"]:
+        assert portal.get("/my/tickets/", {"q": odd}).status_code == 200
+    desk = portal_for(users["agent"])
+    for odd in ["a\x00@b.co", "\x00"]:
+        assert desk.get("/desk/", {"q": odd}).status_code == 200

@@ -174,7 +174,8 @@ def remove_cc(ticket: Ticket, *, by: User, address: str) -> None:
     ticket = _lock(ticket)
     _may_change_people(ticket, by)
     address = normalize_email(address or "")
-    removed, _counts = TicketCC.objects.filter(ticket=ticket, address=address).delete()
+    plain = address.isprintable() and len(address) <= 254  # a NUL would reach the database
+    removed = TicketCC.objects.filter(ticket=ticket, address=address).delete()[0] if plain else 0
     if not removed:
         raise ActionRefused(
             "cc_not_found", _("This address is not copied on the ticket."), status=404
@@ -186,7 +187,7 @@ def remove_cc(ticket: Ticket, *, by: User, address: str) -> None:
 
 def copied_on(ticket: Ticket, address: str) -> TicketCC | None:
     """The CC of `address` on `ticket`, if it is copied."""
-    if not address:
+    if not address or not address.isprintable() or len(address) > 254:
         return None
     return TicketCC.objects.filter(ticket=ticket, address=normalize_email(address)).first()
 

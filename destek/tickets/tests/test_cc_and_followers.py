@@ -380,3 +380,15 @@ def test_a_customer_with_an_account_who_is_copied_still_cannot_open_the_ticket(
     assert agent.get(f"tickets/{ticket.number}").status_code == 200
     assert finance.get(f"tickets/{ticket.number}").status_code == 404
     assert Ticket.objects.visible_to(users["customer2"]).filter(pk=ticket.pk).count() == 0
+
+
+def test_removing_an_address_with_a_null_character_is_not_found_not_an_error(
+    desk: Client, portal: Client, ticket: Ticket
+) -> None:
+    for client, url in ((desk, "/desk"), (portal, "/my")):
+        answer = client.post(
+            f"{url}/tickets/{ticket.number}/cc/remove/", {"address": "x\x00y@z.co"}
+        )
+        assert answer.status_code in (200, 302, 404)
+    with pytest.raises(ActionRefused):
+        actions.remove_cc(ticket, by=ticket.customer, address="x\x00y@z.co")

@@ -259,3 +259,23 @@ def test_an_agent_finds_old_and_new_tickets_across_buckets_newest_first(
     finally:
         with connection.cursor() as cursor:
             cursor.execute("SELECT setval(%s, %s)", [sequence, before])
+
+
+def test_an_organisation_renamed_in_the_admin_finds_its_members_tickets_by_the_new_name(
+    customer: Any, agent: Any, users: dict[str, User], django_capture_on_commit_callbacks: Any
+) -> None:
+    from types import SimpleNamespace
+
+    from django.contrib.admin.sites import site
+    from django.http import HttpRequest
+
+    from destek.accounts.models import Organisation
+
+    ticket = customer.file_ticket("Printer", "The printer jams.")
+    organisation = Organisation.objects.create(name="Old Name LLC")
+    User.objects.filter(pk=users["customer"].pk).update(organisation=organisation)
+    organisation.name = "Qarabağ Logistika"
+    changed = SimpleNamespace(changed_data=["name"])
+    with django_capture_on_commit_callbacks(execute=True):
+        site._registry[Organisation].save_model(HttpRequest(), organisation, changed, True)
+    assert numbers(agent, "Logistika") == [ticket["number"]]
