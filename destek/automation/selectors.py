@@ -25,6 +25,7 @@ from django.utils.translation import gettext_lazy as _
 from destek.accounts.models import User
 from destek.automation.choices import AssigneeChoice
 from destek.automation.models import Macro, MacroText
+from destek.lib.dates import localize_digits
 from destek.lib.errors import ActionRefused
 from destek.tickets.access import agent_department_ids
 from destek.tickets.actions import tag_names
@@ -37,9 +38,12 @@ PLACEHOLDER = re.compile(r"\{(customer_name|ticket_number|agent_name|department)
 def render_text(body: str, *, ticket: Ticket, agent: User) -> str:
     """Fill the known placeholders with plain text. Not `str.format`: a text written in the
     admin must not reach attributes (`{x.__class__}`) or fail on other braces."""
+    number = ticket.display_number
+    if any("\u0600" <= char <= "\u06ff" for char in body):
+        number = localize_digits(number, "fa")  # a Persian text reads Persian digits
     values = {
         "customer_name": ticket.customer.display_name,
-        "ticket_number": ticket.display_number,
+        "ticket_number": number,
         "agent_name": agent.display_name,
         "department": ticket.department.display_name(ticket.language),
     }

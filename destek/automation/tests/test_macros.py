@@ -339,3 +339,13 @@ def test_an_agent_keeps_a_personal_macro_from_the_desk_and_uses_it(
     assert Macro.objects.filter(pk=mine.pk).exists()
     desk.post(f"/desk/macros/{mine.pk}/delete/")
     assert not Macro.objects.filter(pk=mine.pk).exists()
+
+
+def test_a_persian_text_names_the_ticket_in_persian_digits(users: dict[str, User]) -> None:
+    ticket = filed(users, "fa")
+    asked = macro({"fa": "درخواست {ticket_number} بررسی شد.", "en": "Ticket {ticket_number}."})
+    desk_for(users["agent"]).post(f"/desk/tickets/{ticket.number}/macros/{asked.pk}/apply/")
+    reply = ticket.messages.order_by("-id").first()
+    assert reply is not None
+    persian = str(ticket.number).translate(str.maketrans("0123456789", "۰۱۲۳۴۵۶۷۸۹"))
+    assert reply.body == f"درخواست #{persian} بررسی شد."
