@@ -18,7 +18,10 @@ from destek.tickets.models import (
     RoutingRule,
     Tag,
     Ticket,
+    TicketCC,
     TicketEvent,
+    TicketFollower,
+    TimeEntry,
 )
 
 
@@ -88,6 +91,21 @@ class EventInline(ReadOnlyInline):
     fields = ("created_at", "kind", "actor_kind", "actor", "from_value", "to_value")
 
 
+class CCInline(ReadOnlyInline):
+    model = TicketCC
+    fields = ("address", "user", "added_by", "added_at")
+
+
+class FollowerInline(ReadOnlyInline):
+    model = TicketFollower
+    fields = ("agent", "created_at")
+
+
+class TimeInline(ReadOnlyInline):
+    model = TimeEntry
+    fields = ("created_at", "agent", "minutes", "note")
+
+
 @admin.register(Ticket)
 class TicketAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
     """Read-only: every change of a ticket goes through an action (desk or API)."""
@@ -107,7 +125,7 @@ class TicketAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
     search_fields = ("=number", "subject", "customer__email")
     list_select_related = ("department", "customer", "assignee")
     show_full_result_count = False  # COUNT(*) over a million rows on every page is not free
-    inlines = [MessageInline, EventInline]
+    inlines = [MessageInline, EventInline, CCInline, FollowerInline, TimeInline]
 
     def has_add_permission(self, request: Any) -> bool:
         return False

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -12,7 +13,7 @@ from destek.tickets.access import customer_visible_messages
 from destek.tickets.actions._common import Actor, _event, _require_worker, _save
 from destek.tickets.actions.status import _set_status
 from destek.tickets.choices import CloseReason, EventKind, TicketStatus
-from destek.tickets.models import Attachment, Message, Ticket
+from destek.tickets.models import Attachment, Message, Ticket, TicketCC, TicketFollower
 
 
 def check_merge(source: Ticket, *, into: Ticket, actor: Actor) -> None:
@@ -42,6 +43,40 @@ def check_merge(source: Ticket, *, into: Ticket, actor: Actor) -> None:
 
 
 @transaction.atomic
+def _carry_people(source: Ticket, into: Ticket) -> None:
+    """Whoever was copied on the duplicate or followed it keeps hearing of the ticket it went
+    into: its copied addresses (as many as `into` still has room for, never its own
+    customer's) and its followers join `into`. The duplicate keeps its own."""
+    present = TicketCC.objects.filter(ticket=into).values_list("address", flat=True)
+    room = max(settings.DESTEK_CC_PER_TICKET - len(present), 0)
+    carried = (
+        TicketCC.objects.filter(ticket=source)
+        .exclude(address__in=[*present, into.customer.email.lower()])
+        .order_by("id")[:room]
+    )
+    TicketCC.objects.bulk_create(
+        [
+            TicketCC(
+                ticket=into, address=cc.address, user_id=cc.user_id, added_by_id=cc.added_by_id
+            )
+            for cc in carried
+        ],
+        ignore_conflicts=True,
+    )
+    TicketFollower.objects.bulk_create(
+        [
+            TicketFollower(ticket=into, agent_id=agent_id)
+            for agent_id in TicketFollower.objects.filter(ticket=source).values_list(
+                "agent_id", flat=True
+            )
+        ],
+        ignore_conflicts=True,
+    )
+    # The counts the mail paths read before they look for copies and followers.
+    into.cc_count = TicketCC.objects.filter(ticket=into).count()
+    into.follower_count = TicketFollower.objects.filter(ticket=into).count()
+
+
 def merge(source: Ticket, *, into: Ticket, actor: Actor) -> Ticket:
     """Merge duplicate `source` into `into`: its messages move, it closes as `duplicate`."""
     if source.pk == into.pk:
@@ -70,6 +105,7 @@ def merge(source: Ticket, *, into: Ticket, actor: Actor) -> Ticket:
         values = [v for v in (getattr(source, name), getattr(into, name)) if v is not None]
         if values:
             setattr(into, name, min(values) if name == "first_response_at" else max(values))
+    _carry_people(source, into)
     into.updated_at = now
     _save(into)
     _event(

@@ -392,3 +392,25 @@ def test_removing_an_address_with_a_null_character_is_not_found_not_an_error(
         assert answer.status_code in (200, 302, 404)
     with pytest.raises(ActionRefused):
         actions.remove_cc(ticket, by=ticket.customer, address="x\x00y@z.co")
+
+
+def test_a_merged_duplicates_copies_and_followers_join_the_ticket_it_went_into(
+    ticket: Ticket, users: dict[str, User]
+) -> None:
+    duplicate = actions.create_ticket(
+        customer=users["customer"],
+        subject="Printer in room 12 jams",
+        body="The printer in room 12 jams on every page since Monday.",
+        channel="web",
+        department=Department.objects.get(slug="technical"),
+    )
+    actions.add_cc(duplicate, by=duplicate.customer, address=COLLEAGUE)
+    actions.add_cc(duplicate, by=duplicate.customer, address="boss@example.net")
+    actions.add_cc(ticket, by=ticket.customer, address="boss@example.net")
+    actions.follow(duplicate, agent=users["agent"])
+    actions.merge(duplicate, into=ticket, actor=actions.Actor.of(users["agent"]))
+    ticket.refresh_from_db()
+    copied = list(TicketCC.objects.filter(ticket=ticket).values_list("address", flat=True))
+    assert sorted(copied) == ["boss@example.net", COLLEAGUE]
+    assert ticket.cc_count == 2 and ticket.follower_count == 1
+    assert ticket.followers.get().agent == users["agent"]
