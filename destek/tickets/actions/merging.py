@@ -42,7 +42,6 @@ def check_merge(source: Ticket, *, into: Ticket, actor: Actor) -> None:
         )
 
 
-@transaction.atomic
 def _carry_people(source: Ticket, into: Ticket) -> None:
     """Whoever was copied on the duplicate or followed it keeps hearing of the ticket it went
     into: its copied addresses (as many as `into` still has room for, never its own
@@ -77,6 +76,7 @@ def _carry_people(source: Ticket, into: Ticket) -> None:
     into.follower_count = TicketFollower.objects.filter(ticket=into).count()
 
 
+@transaction.atomic
 def merge(source: Ticket, *, into: Ticket, actor: Actor) -> Ticket:
     """Merge duplicate `source` into `into`: its messages move, it closes as `duplicate`."""
     if source.pk == into.pk:

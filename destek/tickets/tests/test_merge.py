@@ -123,3 +123,25 @@ def test_a_customer_who_switched_off_mail_for_the_ticket_is_not_mailed_about_the
     outbox.clear()
     agent.post(f"tickets/{second}/merge", {"into": first})
     assert [m for m in outbox if m.to == ["customer@example.com"]] == []
+
+
+def test_a_merge_that_fails_halfway_leaves_both_tickets_as_they_were(
+    customer: Any, users: dict[str, Any], monkeypatch: Any
+) -> None:
+    from destek.tickets import actions, notifications
+    from destek.tickets.actions import Actor
+
+    first = Ticket.objects.get(number=customer.file_ticket()["number"])
+    second = Ticket.objects.get(
+        number=customer.file_ticket(subject="Export to CSV fails", body="The button.")["number"]
+    )
+
+    def broken(*args: Any, **kwargs: Any) -> None:
+        raise RuntimeError("the mail step failed")
+
+    monkeypatch.setattr(notifications, "ticket_merged", broken)
+    with pytest.raises(RuntimeError):
+        actions.merge(second, into=first, actor=Actor.of(users["agent"]))
+    second.refresh_from_db()
+    assert second.merged_into is None and second.status != "closed"
+    assert second.messages.count() == 1, "the messages did not move"
