@@ -135,7 +135,7 @@ def parse_update(payload: Any) -> Update:
         raise BadUpdate("no update_id")
     try:
         return Update.de_json(payload, None)
-    except (TypeError, ValueError, KeyError) as exc:
+    except (TypeError, ValueError, KeyError, AttributeError) as exc:
         raise BadUpdate(str(exc)) from None
 
 
@@ -277,23 +277,32 @@ def _contact(channel: MessagingChannel, user: TelegramUser, chat_id: str) -> Con
             contact.save(update_fields=["chat_id"])
         return contact
     language = contact_language(user.language_code)
-    customer = User(
-        email=f"telegram-{secrets.token_hex(12)}@{CONTACT_DOMAIN}",
-        full_name=name,
-        role=Role.CUSTOMER,
-        language=language,
-    )
-    customer.set_unusable_password()
-    customer.save()
-    return Contact.objects.create(
-        channel=channel,
-        external_user_id=external_id,
-        chat_id=chat_id,
-        customer=customer,
-        name=name,
-        username=(user.username or "")[:100],
-        language=language,
-    )
+    try:
+        # Two updates of a new user handled at once: the second finds the first's contact.
+        with transaction.atomic():
+            customer = User(
+                email=f"telegram-{secrets.token_hex(12)}@{CONTACT_DOMAIN}",
+                full_name=name,
+                role=Role.CUSTOMER,
+                language=language,
+            )
+            customer.set_unusable_password()
+            customer.save()
+            return Contact.objects.create(
+                channel=channel,
+                external_user_id=external_id,
+                chat_id=chat_id,
+                customer=customer,
+                name=name,
+                username=(user.username or "")[:100],
+                language=language,
+            )
+    except IntegrityError:
+        return (
+            Contact.objects.select_for_update()
+            .select_related("customer", "channel")
+            .get(channel=channel, external_user_id=external_id)
+        )
 
 
 def _command(contact: Contact, text: str) -> bool:

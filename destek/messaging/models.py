@@ -110,6 +110,8 @@ class Contact(models.Model):
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
+        verbose_name = _("messenger contact")
+        verbose_name_plural = _("messenger contacts")
         constraints = [
             models.UniqueConstraint(
                 fields=["channel", "external_user_id"], name="messaging_contact_once"

@@ -262,3 +262,33 @@ def test_start_greets_in_the_users_language_and_status_lists_open_tickets(
     post(channel, update("/new"), django_capture_on_commit_callbacks)
     post(channel, update("Another question about billing"), django_capture_on_commit_callbacks)
     assert Ticket.objects.filter(customer=ticket.customer).count() == 2
+
+
+def test_a_body_that_is_no_update_or_too_large_is_refused_and_nothing_is_stored(
+    bot_api, channel, settings, django_capture_on_commit_callbacks
+):
+    assert (
+        post(channel, {"message": "no id"}, django_capture_on_commit_callbacks).status_code == 400
+    )
+    settings.DESTEK_MESSAGING_WEBHOOK_MAX_BYTES = 2000
+    big = update("x" * 3000)
+    assert post(channel, big, django_capture_on_commit_callbacks).status_code == 413
+    assert not InboundEvent.objects.exists()
+
+
+def test_a_failing_network_keeps_the_reply_for_another_try(
+    bot_api, channel, agent, django_capture_on_commit_callbacks
+):
+    post(channel, update("Hello, my mail is down"), django_capture_on_commit_callbacks)
+    ticket = the_ticket()
+    bot_api.fail_with = 502
+    assert agent.post(f"tickets/{ticket.number}/messages", {"body": "Looking"}).status_code == 201
+    kept = OutboundMessage.objects.get(message__body="Looking")
+    assert kept.state == OutboundState.PENDING and kept.attempts == 1
+    assert MessagingChannel.objects.get(pk=channel["id"]).health == Health.HEALTHY
+    bot_api.fail_with = None
+    from destek.messaging import jobs
+
+    jobs.send_waiting.call_local()
+    kept.refresh_from_db()
+    assert kept.state == OutboundState.SENT
