@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import io
 import json
+import re
 from collections.abc import Iterator
 from typing import Any
 
@@ -292,3 +293,44 @@ def test_a_failing_network_keeps_the_reply_for_another_try(
     jobs.send_waiting.call_local()
     kept.refresh_from_db()
     assert kept.state == OutboundState.SENT
+
+
+def test_a_reply_written_in_the_desk_reaches_the_telegram_chat(
+    bot_api, channel, users, django_capture_on_commit_callbacks
+):
+    post(channel, update("The DNS zone is not updating"), django_capture_on_commit_callbacks)
+    ticket = the_ticket()
+    bot_api.calls.clear()
+    desk = Client()
+    desk.force_login(users["agent"])
+    page = desk.get(f"/desk/tickets/{ticket.number}/").content.decode()
+    assert page.count("The DNS zone is not updating") >= 1
+    seen = re.search(r'name="seen" value="(\d+)"', page)
+    assert seen
+    with django_capture_on_commit_callbacks(execute=True):
+        response = desk.post(
+            f"/desk/tickets/{ticket.number}/reply/",
+            {"body": "Fixed: the zone is published again.", "status": "pending",
+             "seen": seen.group(1)},
+        )  # fmt: skip
+    assert response.status_code == 302
+    assert bot_api.sent("sendMessage") == [
+        {"chat_id": "5551", "text": "Fixed: the zone is published again."}
+    ]
+
+
+def test_the_desk_says_when_a_tickets_telegram_channel_is_failing(
+    bot_api, channel, users, django_capture_on_commit_callbacks
+):
+    post(channel, update("Can you hear me?"), django_capture_on_commit_callbacks)
+    ticket = the_ticket()
+    desk = Client()
+    desk.force_login(users["agent"])
+    assert (
+        'id="messenger-failing"' not in desk.get(f"/desk/tickets/{ticket.number}/").content.decode()
+    )
+    MessagingChannel.objects.filter(pk=channel["id"]).update(
+        health=Health.FAILING, last_error="sendMessage: Unauthorized"
+    )
+    page = desk.get(f"/desk/tickets/{ticket.number}/").content.decode()
+    assert 'id="messenger-failing"' in page and "Allin bot" in page and "Unauthorized" in page
