@@ -8,6 +8,7 @@ destek ingest-email one message on standard input into the mail spool (exit 0/65
 destek drain-mail-spool   file the spooled mail now (the worker does it every second)
 destek smtpd        an SMTP (LMTP with DESTEK_SMTPD_LMTP=1) listener for inbound mail
 destek poll-mail [--account NAME]   poll the IMAP mailboxes now (the worker does it each minute)
+destek channels add-telegram --name NAME --token TOKEN [--api-url URL]   a Telegram bot channel
 destek migrate | demo | seed --tickets N | createsuperuser | ...   (Django commands)
 """
 

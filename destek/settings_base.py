@@ -50,6 +50,7 @@ INSTALLED_APPS = [
     "destek.notify",
     "destek.mail",
     "destek.chat",
+    "destek.messaging",
     "destek.kb",
     "destek.automation",
     "destek.api",
@@ -413,6 +414,16 @@ DESTEK_CHAT_MAX_PER_AGENT = env_int("DESTEK_CHAT_MAX_PER_AGENT", 3, minimum=1)
 DESTEK_CHAT_OFFER_SECONDS = env_int("DESTEK_CHAT_OFFER_SECONDS", 30, minimum=5)
 DESTEK_CHAT_WAIT_SAMPLE = env_int("DESTEK_CHAT_WAIT_SAMPLE", 20, minimum=1)
 DESTEK_CHAT_BODY_MAX = env_int("DESTEK_CHAT_BODY_MAX", 5000, minimum=100)
+
+# Messengers (destek/messaging): the Telegram Bot API (a channel may name its own, for a
+# self-hosted Bot API server), the largest webhook body accepted, and how long a call may take.
+DESTEK_TELEGRAM_API_URL = (
+    env_str("DESTEK_TELEGRAM_API_URL", "https://api.telegram.org").strip().rstrip("/")
+)
+DESTEK_MESSAGING_WEBHOOK_MAX_BYTES = env_int(
+    "DESTEK_MESSAGING_WEBHOOK_MAX_BYTES", 1024 * 1024, minimum=1024
+)
+DESTEK_MESSAGING_TIMEOUT = env_int("DESTEK_MESSAGING_TIMEOUT", 10, minimum=1)
 DESTEK_CHAT_STARTS_PER_HOUR = env_int("DESTEK_CHAT_STARTS_PER_HOUR", 5, minimum=1)
 DESTEK_CHAT_STARTS_PER_IP_HOUR = env_int("DESTEK_CHAT_STARTS_PER_IP_HOUR", 20, minimum=1)
 DESTEK_CHAT_MESSAGES_PER_MINUTE = env_int("DESTEK_CHAT_MESSAGES_PER_MINUTE", 30, minimum=1)
@@ -469,5 +480,9 @@ LOGGING = {
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": env_str("DESTEK_LOG_LEVEL", "INFO")},
     # The Huey consumer installs its own handler; not propagating avoids every line twice.
-    "loggers": {"huey": {"level": "INFO", "propagate": False}},
+    # httpx logs each request's URL at INFO; the Telegram Bot API's URLs carry the bot token.
+    "loggers": {
+        "huey": {"level": "INFO", "propagate": False},
+        "httpx": {"level": "WARNING"},
+    },
 }

@@ -13,6 +13,7 @@ import copy
 import os
 import tempfile
 from pathlib import Path
+from typing import Any, cast
 
 from destek.lib.env import env_bool, env_int, env_str
 from destek.settings_base import *
@@ -64,7 +65,13 @@ DESTEK_OUTBOX_JOURNAL_DIR = Path(
 # Durability of the journal is not under test: tests skip fsync, as they do for SQLite.
 DESTEK_OUTBOX_JOURNAL_FSYNC = False
 
-LOGGING = {**LOGGING, "loggers": {"huey": {"level": "WARNING", "propagate": False}}}
+LOGGING = {
+    **LOGGING,
+    "loggers": {
+        **cast(dict[str, Any], LOGGING["loggers"]),
+        "huey": {"level": "WARNING", "propagate": False},
+    },
+}
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "destek.settings_test")
 

@@ -5,6 +5,7 @@ from django.urls import include, path
 
 from destek.api.api import api
 from destek.api.views import healthz
+from destek.messaging.views import telegram_webhook
 from destek.portal.account_views import admin_sign_in
 from destek.portal.language_views import choose_language
 
@@ -21,6 +22,11 @@ urlpatterns = [
     path("healthz", healthz, name="healthz"),
     path("admin/", admin.site.urls),
     path("api/v1/", api.urls),
+    path(
+        "channels/telegram/<int:channel_id>/webhook",
+        telegram_webhook,
+        name="telegram_webhook",
+    ),
     path("i18n/setlang/", choose_language, name="set_language"),
     path("desk/", include("destek.desk.urls")),
     path("kb/", include("destek.kb.urls")),

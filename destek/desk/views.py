@@ -63,6 +63,7 @@ from destek.desk.selectors import (
 )
 from destek.lib.errors import ActionRefused
 from destek.lib.forms import add_refusal
+from destek.messaging.selectors import failing_channel
 from destek.notify.models import FailingAddress
 from destek.tickets import actions
 from destek.tickets import search as ticket_search
@@ -402,6 +403,7 @@ def _page(request: AuthenticatedHttpRequest, ticket: Ticket, **forms: Any) -> Ht
         "clocks": ticket_clocks(ticket, now=timezone.now()),
         "details": labelled(ticket.details),
         "bouncing": FailingAddress.objects.filter(email=ticket.customer.email).first(),
+        "messenger_failing": failing_channel(ticket),
         "reply": form_html(
             "reply",
             forms.get("reply")

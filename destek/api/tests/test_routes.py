@@ -76,6 +76,8 @@ PAGES = {
     "i18n/setlang/": "public",
     "desk/": "agent",  # the queue, tickets and the knowledge-base editor (desk/kb/...)
     "kb/": "public",
+    # Telegram's calls, proven by the channel's secret header (messaging/views.py).
+    "channels/telegram/<int:channel_id>/webhook": "platform",
     "": "portal",
 }
 

@@ -1,0 +1,149 @@
+"""A messenger channel (a Telegram bot), what it received (each update once), who wrote
+(one contact per messenger user) and what waits to be sent back (the outbox)."""
+
+from __future__ import annotations
+
+import secrets
+
+from django.conf import settings
+from django.db import models
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from destek.lib.crypto import decrypt, encrypt
+from destek.messaging.choices import ChannelKind, EventState, Health, OutboundState
+
+CREDENTIALS_PURPOSE = "messaging channel credentials"
+
+
+def new_webhook_secret() -> str:
+    # Telegram allows 1-256 characters of A-Z, a-z, 0-9, _ and -.
+    return secrets.token_urlsafe(32)
+
+
+class MessagingChannel(models.Model):
+    """A bot (or page) customers write to. Its token is stored encrypted (lib/crypto.py);
+    the platform proves a webhook call is its own with `webhook_secret`."""
+
+    kind = models.CharField(_("messenger"), max_length=16, choices=ChannelKind.choices)
+    name = models.CharField(_("name"), max_length=100)
+    department = models.ForeignKey(
+        "tickets.Department",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="messaging_channels",
+        verbose_name=_("department"),
+        help_text=_("New tickets from this channel go here; empty: the default department."),
+    )
+    credentials_encrypted = models.TextField(blank=True, editable=False)
+    webhook_secret = models.CharField(max_length=100, default=new_webhook_secret, editable=False)
+    api_url = models.CharField(
+        _("API address"),
+        max_length=200,
+        blank=True,
+        help_text=_("Empty: the platform's own (a setting). A self-hosted Bot API server's URL."),
+    )
+    health = models.CharField(
+        _("health"), max_length=16, choices=Health.choices, default=Health.UNKNOWN
+    )
+    last_error = models.TextField(_("last error"), blank=True)
+    last_error_at = models.DateTimeField(_("last error at"), null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        verbose_name = _("messenger channel")
+        verbose_name_plural = _("messenger channels")
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()}: {self.name}"
+
+    def set_token(self, token: str) -> None:
+        """Store the bot token encrypted (the caller saves)."""
+        self.credentials_encrypted = encrypt(token, purpose=CREDENTIALS_PURPOSE)
+
+    def token(self) -> str:
+        return decrypt(self.credentials_encrypted, purpose=CREDENTIALS_PURPOSE)
+
+    def base_url(self) -> str:
+        return (self.api_url or settings.DESTEK_TELEGRAM_API_URL).rstrip("/")
+
+    def webhook_path(self) -> str:
+        return f"/channels/{self.kind}/{self.pk}/webhook"
+
+
+class InboundEvent(models.Model):
+    """One update as the platform sent it: stored once per (channel, update id)."""
+
+    channel = models.ForeignKey(MessagingChannel, on_delete=models.CASCADE, related_name="events")
+    external_id = models.CharField(max_length=100)
+    payload = models.JSONField()
+    state = models.CharField(max_length=16, choices=EventState.choices, default=EventState.RECEIVED)
+    error = models.TextField(blank=True)
+    received_at = models.DateTimeField(default=timezone.now)
+    processed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["channel", "external_id"], name="messaging_event_once")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.channel_id}:{self.external_id}"
+
+
+class Contact(models.Model):
+    """A messenger user: one per (channel, user id), a customer of their own (never merged
+    with an existing account by name or phone)."""
+
+    channel = models.ForeignKey(MessagingChannel, on_delete=models.CASCADE, related_name="contacts")
+    external_user_id = models.CharField(max_length=100)
+    chat_id = models.CharField(max_length=100)
+    customer = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="messenger_contacts"
+    )
+    name = models.CharField(_("name"), max_length=200, blank=True)
+    username = models.CharField(max_length=100, blank=True)
+    language = models.CharField(max_length=8)
+    # Set by /new: the next message starts a ticket of its own.
+    start_new = models.BooleanField(default=False)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        verbose_name = _("messenger contact")
+        verbose_name_plural = _("messenger contacts")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["channel", "external_user_id"], name="messaging_contact_once"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return self.name or self.username or self.external_user_id
+
+
+class OutboundMessage(models.Model):
+    """Text waiting to go to a contact: an agent's reply or an automatic answer. Kept until
+    the platform took it (a failing channel keeps it for later)."""
+
+    channel = models.ForeignKey(MessagingChannel, on_delete=models.CASCADE, related_name="outbox")
+    contact = models.ForeignKey(Contact, on_delete=models.CASCADE, related_name="outbox")
+    message = models.ForeignKey(
+        "tickets.Message", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    text = models.TextField()
+    # Parts of the split text already sent: a retry goes on from the next one.
+    parts_sent = models.PositiveIntegerField(default=0)
+    state = models.CharField(
+        max_length=16, choices=OutboundState.choices, default=OutboundState.PENDING
+    )
+    attempts = models.PositiveIntegerField(default=0)
+    last_error = models.TextField(blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    sent_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["state", "channel"], name="messaging_outbox_state")]
+
+    def __str__(self) -> str:
+        return f"{self.contact_id}: {self.text[:50]}"

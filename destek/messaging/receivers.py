@@ -1,0 +1,31 @@
+"""What messaging does when tickets tell it something: an agent's public reply on a
+messenger's ticket goes to the contact's chat (through the outbox, in the same transaction
+as the reply)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from destek.messaging import actions
+from destek.messaging.choices import ChannelKind
+from destek.messaging.models import Contact
+from destek.tickets.access import customer_may_see_message
+from destek.tickets.choices import AuthorKind, Channel
+from destek.tickets.models import Message, Ticket
+
+
+def message_added(sender: Any, *, ticket: Ticket, message: Message, **kwargs: Any) -> None:
+    # The channel, already in hand, spares every other ticket's message a query. Internal
+    # notes and held mail never go; the customer's own words are not sent back to them.
+    if ticket.channel != Channel.TELEGRAM or message.author_kind != AuthorKind.AGENT:
+        return
+    if not customer_may_see_message(message) or not message.body.strip():
+        return
+    contact = (
+        Contact.objects.select_related("channel")
+        .filter(customer_id=ticket.customer_id, channel__kind=ChannelKind.TELEGRAM)
+        .order_by("-pk")
+        .first()
+    )
+    if contact is not None:
+        actions.queue_text(contact, message.body, message=message)

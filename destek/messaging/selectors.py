@@ -1,0 +1,24 @@
+"""What the pages ask of the messengers."""
+
+from __future__ import annotations
+
+from destek.messaging.choices import ChannelKind, Health
+from destek.messaging.models import MessagingChannel
+from destek.tickets.choices import Channel
+from destek.tickets.models import Ticket
+
+
+def failing_channel(ticket: Ticket) -> MessagingChannel | None:
+    """The failing Telegram channel a ticket's replies would go through (they wait), or None;
+    one statement, and none for a ticket of another channel."""
+    if ticket.channel != Channel.TELEGRAM:
+        return None
+    return (
+        MessagingChannel.objects.filter(
+            kind=ChannelKind.TELEGRAM,
+            health=Health.FAILING,
+            contacts__customer_id=ticket.customer_id,
+        )
+        .order_by("-pk")
+        .first()
+    )

@@ -1,0 +1,48 @@
+"""The platforms' webhooks: check the secret, store the update once, queue the work, answer
+at once. Outside /api/v1/: Telegram calls it, not our clients."""
+
+from __future__ import annotations
+
+import hmac
+import json
+
+from django.conf import settings
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_POST
+
+from destek.messaging import actions
+from destek.messaging.choices import ChannelKind
+from destek.messaging.models import MessagingChannel
+
+
+def _error(status: int, code: str) -> JsonResponse:
+    return JsonResponse({"ok": False, "code": code}, status=status)
+
+
+@csrf_exempt
+@require_POST
+def telegram_webhook(request: HttpRequest, channel_id: int) -> HttpResponse:
+    channel = MessagingChannel.objects.filter(pk=channel_id, kind=ChannelKind.TELEGRAM).first()
+    given = request.headers.get("X-Telegram-Bot-Api-Secret-Token", "")
+    expected = channel.webhook_secret if channel is not None else "-"
+    # Constant-time, and an unknown channel answers like a wrong secret.
+    if not hmac.compare_digest(given.encode(), expected.encode()) or channel is None:
+        return _error(401, "bad_secret")
+    limit = settings.DESTEK_MESSAGING_WEBHOOK_MAX_BYTES
+    try:
+        length = int(request.META.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        length = 0
+    if length > limit:
+        return _error(413, "too_large")
+    body = request.body
+    if len(body) > limit:
+        return _error(413, "too_large")
+    try:
+        payload = json.loads(body)
+        actions.parse_update(payload)
+    except (ValueError, actions.BadUpdate):
+        return _error(400, "bad_update")
+    actions.receive_update(channel, payload)
+    return JsonResponse({"ok": True})
