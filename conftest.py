@@ -36,6 +36,14 @@ hypothesis_settings.register_profile(
 hypothesis_settings.load_profile("destek")
 
 
+def signed_in_client(user: User, language: str = "en") -> Client:
+    """A browser-like client signed in as `user`, its pages in `language`."""
+    client = Client()
+    client.force_login(user)
+    client.cookies["django_language"] = language
+    return client
+
+
 class ApiClient:
     """Talks to /api/v1/ as one user, committing like production: jobs queued with
     `transaction.on_commit` run inline after each request (Huey is immediate in tests)."""

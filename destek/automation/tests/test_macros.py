@@ -5,21 +5,14 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from django.test import Client
 
+from conftest import signed_in_client as desk_for
 from destek.accounts.models import User
 from destek.automation.models import Macro, MacroText
 from destek.tickets import actions
 from destek.tickets.models import Department, Membership, Ticket, TicketEvent
 
 pytestmark = pytest.mark.django_db
-
-
-def desk_for(user: User, language: str = "en") -> Client:
-    client = Client()
-    client.force_login(user)
-    client.cookies["django_language"] = language
-    return client
 
 
 def filed(users: dict[str, User], language: str = "en", department: str = "technical") -> Ticket:

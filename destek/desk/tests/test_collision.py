@@ -12,18 +12,12 @@ from typing import Any
 import pytest
 from django.test import Client
 
+from conftest import signed_in_client as signed_in
 from destek.accounts.models import User
 from destek.tickets import actions
 from destek.tickets.models import Ticket
 
 pytestmark = pytest.mark.django_db
-
-
-def signed_in(user: User, language: str = "en") -> Client:
-    client = Client()
-    client.force_login(user)
-    client.cookies["django_language"] = language
-    return client
 
 
 @pytest.fixture

@@ -6,18 +6,11 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from django.test import Client
 
+from conftest import signed_in_client as desk_for
 from destek.accounts.models import User
 
 pytestmark = pytest.mark.django_db
-
-
-def desk_for(user: User, language: str = "en") -> Client:
-    client = Client()
-    client.force_login(user)
-    client.cookies["django_language"] = language
-    return client
 
 
 def test_an_agent_searches_from_the_queue_and_sees_the_passage_marked(

@@ -12,18 +12,12 @@ import pytest
 from django.core.cache import cache
 from django.test import Client
 
+from conftest import signed_in_client as desk_for
 from destek.accounts.models import User
 from destek.desk.models import SavedView
 from destek.tickets.models import Department, Membership, Ticket
 
 pytestmark = pytest.mark.django_db
-
-
-def desk_for(user: User, language: str = "en") -> Client:
-    client = Client()
-    client.force_login(user)
-    client.cookies["django_language"] = language
-    return client
 
 
 def count_of(page: str, view: SavedView) -> str:

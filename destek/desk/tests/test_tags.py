@@ -7,20 +7,13 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from django.test import Client
 
+from conftest import signed_in_client as desk_for
 from destek.accounts.models import User
 from destek.desk.models import SavedView
 from destek.tickets.models import Tag, Ticket, TicketEvent
 
 pytestmark = pytest.mark.django_db
-
-
-def desk_for(user: User, language: str = "en") -> Client:
-    client = Client()
-    client.force_login(user)
-    client.cookies["django_language"] = language
-    return client
 
 
 def test_an_agent_adds_tags_and_removes_one_and_the_history_says_so(
@@ -94,4 +87,6 @@ def test_a_tag_finds_its_tickets_in_the_search_box(
 def test_the_tags_box_speaks_persian(customer: Any, users: dict[str, User]) -> None:
     ticket = customer.file_ticket()
     page = desk_for(users["agent"], "fa").get(f"/desk/tickets/{ticket['number']}/")
-    assert 'id="ticket-tags"' in page.content.decode()
+    html = page.content.decode()
+    assert 'id="ticket-tags"' in html
+    assert 'dir="rtl"' in html and "افزودن برچسب" in html, "the box is labelled in Persian"

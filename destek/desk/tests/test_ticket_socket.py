@@ -16,12 +16,13 @@ from channels.layers import channel_layers
 from django.db import connections
 from django.test import Client
 
+from conftest import signed_in_client as signed_in
 from destek.accounts.actions import issue_api_token
 from destek.accounts.models import User
 from destek.asgi import application
 from destek.chat.tests.test_socket import SITE, WebsocketCommunicator, run
 from destek.desk import presence
-from destek.desk.tests.test_collision import open_page, presence_of, say, signed_in
+from destek.desk.tests.test_collision import open_page, presence_of, say
 from destek.tickets import actions
 from destek.tickets.models import Ticket
 

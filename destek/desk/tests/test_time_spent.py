@@ -6,19 +6,13 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from django.test import Client, override_settings
+from django.test import override_settings
 
+from conftest import signed_in_client as desk_for
 from destek.accounts.models import User
 from destek.tickets.models import TimeEntry
 
 pytestmark = pytest.mark.django_db
-
-
-def desk_for(user: User, language: str = "en") -> Client:
-    client = Client()
-    client.force_login(user)
-    client.cookies["django_language"] = language
-    return client
 
 
 def test_an_agent_logs_time_on_the_ticket_page_and_sees_the_total(

@@ -6,18 +6,11 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from django.test import Client
 
+from conftest import signed_in_client as portal_for
 from destek.accounts.models import User
 
 pytestmark = pytest.mark.django_db
-
-
-def portal_for(user: User, language: str = "en") -> Client:
-    client = Client()
-    client.force_login(user)
-    client.cookies["django_language"] = language
-    return client
 
 
 def test_a_customer_finds_their_ticket_by_a_word_of_its_message(
