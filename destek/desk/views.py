@@ -452,8 +452,10 @@ def _time_spent(ticket: Ticket, form: TimeForm | None) -> dict[str, Any]:
         .annotate(minutes=Sum("minutes"))
         .order_by("-minutes", "agent__email")
     )
-    for row in per_agent:
-        row["name"] = row["agent__full_name"] or row["agent__email"].split("@")[0]
+    for row in per_agent:  # named as everywhere (User.display_name), without reading users
+        row["name"] = User(
+            full_name=row["agent__full_name"], email=row["agent__email"]
+        ).display_name
     return {
         "time_per_agent": per_agent,
         "time_total": sum(row["minutes"] for row in per_agent),
