@@ -420,6 +420,11 @@ DESTEK_CHAT_BODY_MAX = env_int("DESTEK_CHAT_BODY_MAX", 5000, minimum=100)
 DESTEK_TELEGRAM_API_URL = (
     env_str("DESTEK_TELEGRAM_API_URL", "https://api.telegram.org").strip().rstrip("/")
 )
+# Meta's Graph API (WhatsApp Cloud API, Messenger, Instagram): its address and version.
+DESTEK_GRAPH_API_URL = (
+    env_str("DESTEK_GRAPH_API_URL", "https://graph.facebook.com").strip().rstrip("/")
+)
+DESTEK_GRAPH_API_VERSION = env_str("DESTEK_GRAPH_API_VERSION", "v21.0").strip().strip("/")
 DESTEK_MESSAGING_WEBHOOK_MAX_BYTES = env_int(
     "DESTEK_MESSAGING_WEBHOOK_MAX_BYTES", 1024 * 1024, minimum=1024
 )

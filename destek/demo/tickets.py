@@ -79,6 +79,11 @@ WEB, API, EMAIL, CHAT, TG, PHONE = (
     Channel.TELEGRAM,
     Channel.PHONE,
 )
+WA, FB, IG = (
+    Channel.WHATSAPP,
+    Channel.MESSENGER,
+    Channel.INSTAGRAM,
+)
 OPEN, PENDING, RESOLVED = (
     f"reply:{TicketStatus.OPEN}",
     f"reply:{TicketStatus.PENDING}",
@@ -204,7 +209,7 @@ SAMPLES = [
     Sample(
         "nigar@example.com",
         F,
-        WEB,
+        WA,
         60,
         "Çıxarış sorğusu hələ də gözləmədədir",
         "Əvvəlki müraciətimə cavab gəlmədi, pul hələ də karta köçürülməyib.",
@@ -214,7 +219,7 @@ SAMPLES = [
     Sample(
         "customer2@example.com",
         T,
-        WEB,
+        FB,
         0.5,
         "Не открывается контрольная панель аккаунта",
         "После смены пароля контрольная панель показывает пустую страницу. Браузер "
@@ -243,7 +248,7 @@ SAMPLES = [
     Sample(
         "customer2@example.com",
         F,
-        WEB,
+        IG,
         75,
         "Не проходит оплата продления хостинга картой",
         "Пытаюсь оплатить продление хостинга на год, платёж отклоняется без объяснений.",

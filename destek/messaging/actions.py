@@ -1,6 +1,7 @@
-"""Every change of a messenger channel: adding a Telegram bot, receiving an update (stored
-once), turning it into ticket messages through the tickets actions, and sending what waits
-in the outbox. Jobs take ids and are safe to run twice."""
+"""Every change of a messenger channel: adding one, receiving an event (stored once),
+turning it into ticket messages through the tickets actions, and sending what waits in the
+outbox. The same for every platform: each one's own API is behind platform.py's door.
+Jobs take ids and are safe to run twice."""
 
 from __future__ import annotations
 
@@ -17,9 +18,6 @@ from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone, translation
 from django.utils.translation import gettext_lazy as _
-from telegram import Message as TelegramMessage
-from telegram import Update
-from telegram import User as TelegramUser
 
 from destek.accounts.choices import Role
 from destek.accounts.models import User
@@ -29,6 +27,8 @@ from destek.lib.text import strip_invisible
 from destek.messaging import telegram, texts
 from destek.messaging.choices import ChannelKind, EventState, Health, OutboundState
 from destek.messaging.models import Contact, InboundEvent, MessagingChannel, OutboundMessage
+from destek.messaging.platform import BadEvent, Inbound, PlatformError, split_text
+from destek.messaging.platforms import platform_for
 from destek.tickets import actions as tickets
 from destek.tickets import intake
 from destek.tickets.choices import ACTIVE_STATUSES, Channel, TicketStatus
@@ -113,8 +113,8 @@ def mark_healthy(channel: MessagingChannel) -> None:
 def check_channel(channel: MessagingChannel) -> bool:
     """Ask the platform whether the token works (a failing channel comes back to health)."""
     try:
-        telegram.call(channel, "getMe", {})
-    except telegram.TelegramError as exc:
+        platform_for(channel.kind).check(channel)
+    except PlatformError as exc:
         if exc.auth:
             mark_failing(channel, exc.description)
         return False
@@ -125,23 +125,26 @@ def check_channel(channel: MessagingChannel) -> bool:
 # --- receiving ------------------------------------------------------------------------------
 
 
-class BadUpdate(Exception):
-    pass
+#: A webhook body that is not the platform's (platform.BadEvent).
+BadUpdate = BadEvent
+parse_update = telegram.parse_update
 
 
-def parse_update(payload: Any) -> Update:
-    """The update Telegram sent, read by python-telegram-bot's types; BadUpdate otherwise."""
-    if not isinstance(payload, dict) or not isinstance(payload.get("update_id"), int):
-        raise BadUpdate("no update_id")
-    try:
-        return Update.de_json(payload, None)
-    except (TypeError, ValueError, KeyError, AttributeError) as exc:
-        raise BadUpdate(str(exc)) from None
+def receive(channel: MessagingChannel, payload: Any) -> list[tuple[InboundEvent, bool]]:
+    """Store each event of a webhook body once (BadEvent for a body that is not the
+    platform's: nothing is stored); each one's work is queued only the first time (True)."""
+    events = platform_for(channel.kind).events(payload)
+    return [_store_event(channel, external_id, event) for external_id, event in events]
 
 
 def receive_update(channel: MessagingChannel, payload: dict[str, Any]) -> tuple[InboundEvent, bool]:
-    """Store the update once; the work is queued only the first time (True)."""
-    external_id = str(payload["update_id"])
+    """Store a Telegram update once; the work is queued only the first time (True)."""
+    return _store_event(channel, str(payload["update_id"]), payload)
+
+
+def _store_event(
+    channel: MessagingChannel, external_id: str, payload: dict[str, Any]
+) -> tuple[InboundEvent, bool]:
     try:
         with transaction.atomic():
             event = InboundEvent.objects.create(
@@ -177,7 +180,7 @@ def process_event(event_id: int) -> None:
 
 
 def contact_language(code: str | None) -> str:
-    """Telegram's `language_code` ("ru", "en-US") as one of ours, else the site's."""
+    """The platform's language hint ("ru", "en-US") as one of ours, else the site's."""
     short = (code or "").split("-")[0].lower()
     return short if short in dict(settings.LANGUAGES) else site_language()
 
@@ -198,90 +201,80 @@ class _Content:
 
 def _process(event: InboundEvent) -> None:
     channel = event.channel
-    update = parse_update(event.payload)
-    message = update.message or update.edited_message
-    if message is None or message.from_user is None or message.from_user.is_bot:
+    inbound = platform_for(channel.kind).parse(channel, event.payload)
+    if inbound is None:
         return
-    if message.chat.type != "private":
-        return
-    language = contact_language(message.from_user.language_code)
+    language = contact_language(inbound.language)
     with translation.override(language):
-        content = _content(channel, message)
+        content = _content(channel, inbound)
     with transaction.atomic():
-        contact = _contact(channel, message.from_user, str(message.chat.id))
+        contact = _contact(channel, inbound)
+        _seen(contact, inbound)
         with translation.override(contact.language):
             if content.text.startswith("/") and _command(contact, content.text):
                 return
             _file(contact, content)
 
 
-def _content(channel: MessagingChannel, message: TelegramMessage) -> _Content:
+def _content(channel: MessagingChannel, inbound: Inbound) -> _Content:
     """The words and files of a message; placeholders for what a ticket cannot show."""
-    text = strip_invisible(message.text or message.caption or "").strip()
+    platform = platform_for(channel.kind)
+    text = inbound.text
     lines = [text] if text else []
     files: list[_File] = []
     limit = settings.DESTEK_MAX_ATTACHMENT_MB * 1024 * 1024
-    wanted: list[tuple[str, str, str, int | None]] = []
-    if message.photo:
-        largest = max(message.photo, key=lambda p: (p.file_size or 0, p.width * p.height))
-        wanted.append(
-            (largest.file_id, f"photo-{message.message_id}.jpg", "image/jpeg", largest.file_size)
-        )
-    if message.document:
-        document = message.document
-        wanted.append(
-            (
-                document.file_id,
-                document.file_name or f"document-{message.message_id}",
-                document.mime_type or "application/octet-stream",
-                document.file_size,
-            )
-        )
-    for file_id, name, content_type, size in wanted:
-        if size is not None and size > limit:
+    for media in inbound.media:
+        if media.size is not None and media.size > limit:
             lines.append(str(texts.FILE_TOO_LARGE).format(mb=settings.DESTEK_MAX_ATTACHMENT_MB))
             continue
         try:
-            remote = telegram.get_file(channel, file_id)
-            if remote.size is not None and remote.size > limit:
-                raise telegram.TelegramError("file: too large")
-            data = telegram.download(channel, remote, limit=limit)
-        except telegram.TelegramError as exc:
-            log.warning("a Telegram file could not be fetched: %s", exc.description)
-            if exc.description == "file: too large":
+            data = platform.fetch_media(channel, media, limit=limit)
+        except PlatformError as exc:
+            log.warning("a %s file could not be fetched: %s", channel.kind, exc.description)
+            if exc.too_large:
                 mb = settings.DESTEK_MAX_ATTACHMENT_MB
                 lines.append(str(texts.FILE_TOO_LARGE).format(mb=mb))
             else:
                 lines.append(str(texts.FILE_NOT_FETCHED))
             continue
-        files.append(_File(name=name, content_type=content_type, data=data))
+        files.append(_File(name=media.name, content_type=media.content_type, data=data))
     if not text:
-        shown = [str(label) for key, label in texts.PLACEHOLDERS.items() if getattr(message, key)]
+        shown = [str(texts.PLACEHOLDERS[key]) for key in inbound.placeholders]
         lines[:0] = shown or ([] if files else [str(texts.SOMETHING)])
+    lines += inbound.details
     return _Content(lines=lines, files=files, text=text)
 
 
-def _contact(channel: MessagingChannel, user: TelegramUser, chat_id: str) -> Contact:
-    """The contact of a Telegram user, made with a customer of their own the first time."""
-    external_id = str(user.id)
+def _seen(contact: Contact, inbound: Inbound) -> None:
+    """When the customer last wrote (Meta's 24-hour reply window counts from it)."""
+    at = min(inbound.sent_at or timezone.now(), timezone.now())
+    if contact.last_inbound_at is None or at > contact.last_inbound_at:
+        contact.last_inbound_at = at
+        contact.save(update_fields=["last_inbound_at"])
+
+
+def _contact(channel: MessagingChannel, inbound: Inbound) -> Contact:
+    """The contact of a messenger user, made with a customer of their own the first time."""
+    external_id = inbound.user_id
+    chat_id = inbound.chat_id
     contact = (
         Contact.objects.select_for_update()
         .select_related("customer", "channel")
         .filter(channel=channel, external_user_id=external_id)
         .first()
     )
-    name = " ".join(strip_invisible(user.full_name or "").split())[:200]
+    name = inbound.name
     if contact is not None:
         if contact.chat_id != chat_id:
             contact.chat_id = chat_id
             contact.save(update_fields=["chat_id"])
         return contact
-    language = contact_language(user.language_code)
+    language = contact_language(inbound.language)
     try:
         # Two updates of a new user handled at once: the second finds the first's contact.
         with transaction.atomic():
             customer = User(
-                email=f"telegram-{secrets.token_hex(12)}@{CONTACT_DOMAIN}",
+                email=f"{channel.kind}-{secrets.token_hex(12)}@{CONTACT_DOMAIN}",
                 full_name=name,
                 role=Role.CUSTOMER,
                 language=language,
@@ -294,7 +287,7 @@ def _contact(channel: MessagingChannel, user: TelegramUser, chat_id: str) -> Con
                 chat_id=chat_id,
                 customer=customer,
                 name=name,
-                username=(user.username or "")[:100],
+                username=inbound.username,
                 language=language,
             )
     except IntegrityError:
@@ -380,24 +373,30 @@ def _store(contact: Contact, files: list[_File]) -> list[Attachment]:
     ]
 
 
+def ticket_channel(kind: str) -> str:
+    """The tickets' channel of a messenger (the same word)."""
+    return Channel(kind).value
+
+
 def _file(contact: Contact, content: _Content) -> None:
     customer = contact.customer
+    channel = ticket_channel(contact.channel.kind)
     body = "\n".join(content.lines)
     ticket = None if contact.start_new else _current_ticket(customer)
     attachments = _store(contact, content.files)
     if ticket is not None:
         tickets.add_message(
-            ticket, author=customer, body=body, channel=Channel.TELEGRAM, attachments=attachments
+            ticket, author=customer, body=body, channel=channel, attachments=attachments
         )
         return
     ticket = tickets.create_ticket(
         customer=customer,
         subject=_subject(content.text, contact),
         body=body,
-        channel=Channel.TELEGRAM,
+        channel=channel,
         department=contact.channel.department,
         attachments=attachments,
-        notify_customer=False,  # answers go to Telegram, not to an address they do not have
+        notify_customer=False,  # answers go to the messenger, not to an address they do not have
         intake_rules=False,
     )
     if contact.start_new:
@@ -446,11 +445,12 @@ def send_outbound(outbound_id: int) -> str:
     ).update(attempts=F("attempts") + 1)
     if not claimed:
         return SendResult.NOTHING
-    parts = telegram.split_text(outbound.text)
+    platform = platform_for(channel.kind)
+    parts = split_text(outbound.text, platform.text_limit)
     for index in range(outbound.parts_sent, len(parts)):
         try:
-            telegram.send_message(channel, outbound.contact.chat_id, parts[index])
-        except telegram.TelegramError as exc:
+            platform.send_text(channel, outbound.contact.chat_id, parts[index])
+        except PlatformError as exc:
             OutboundMessage.objects.filter(pk=outbound.pk).update(last_error=exc.description)
             if exc.auth:
                 mark_failing(channel, exc.description)

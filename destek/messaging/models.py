@@ -1,4 +1,5 @@
-"""A messenger channel (a Telegram bot), what it received (each update once), who wrote
+"""A messenger channel (a Telegram bot, a WhatsApp number, a Facebook page, an Instagram
+account), what it received (each update once), who wrote
 (one contact per messenger user) and what waits to be sent back (the outbox)."""
 
 from __future__ import annotations
@@ -44,6 +45,23 @@ class MessagingChannel(models.Model):
         blank=True,
         help_text=_("Empty: the platform's own (a setting). A self-hosted Bot API server's URL."),
     )
+    # Meta's platforms: the WhatsApp phone number id, the Facebook page id or the Instagram
+    # account id the Graph API calls are made for; the app secret that signs the webhook
+    # calls (encrypted); when the access token ends (None: it does not, or is not known).
+    account_id = models.CharField(
+        _("account id"),
+        max_length=100,
+        blank=True,
+        help_text=_("WhatsApp: the phone number ID; Messenger: the page ID; Instagram: the ID."),
+    )
+    app_secret_encrypted = models.TextField(blank=True, editable=False)
+    token_expires_at = models.DateTimeField(_("token expires at"), null=True, blank=True)
+    templates = models.JSONField(
+        _("message templates"),
+        default=list,
+        blank=True,
+        help_text=_("WhatsApp: the names of the approved templates agents may send."),
+    )
     health = models.CharField(
         _("health"), max_length=16, choices=Health.choices, default=Health.UNKNOWN
     )
@@ -65,8 +83,19 @@ class MessagingChannel(models.Model):
     def token(self) -> str:
         return decrypt(self.credentials_encrypted, purpose=CREDENTIALS_PURPOSE)
 
+    def set_app_secret(self, secret: str) -> None:
+        self.app_secret_encrypted = encrypt(secret, purpose=CREDENTIALS_PURPOSE)
+
+    def app_secret(self) -> str:
+        if not self.app_secret_encrypted:
+            return ""
+        return decrypt(self.app_secret_encrypted, purpose=CREDENTIALS_PURPOSE)
+
     def base_url(self) -> str:
-        return (self.api_url or settings.DESTEK_TELEGRAM_API_URL).rstrip("/")
+        if self.kind == ChannelKind.TELEGRAM:
+            return (self.api_url or settings.DESTEK_TELEGRAM_API_URL).rstrip("/")
+        base = (self.api_url or settings.DESTEK_GRAPH_API_URL).rstrip("/")
+        return f"{base}/{settings.DESTEK_GRAPH_API_VERSION}"
 
     def webhook_path(self) -> str:
         return f"/channels/{self.kind}/{self.pk}/webhook"
@@ -107,6 +136,8 @@ class Contact(models.Model):
     language = models.CharField(max_length=8)
     # Set by /new: the next message starts a ticket of its own.
     start_new = models.BooleanField(default=False)
+    # When they last wrote: Meta's platforms take free replies for 24 hours after it.
+    last_inbound_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:

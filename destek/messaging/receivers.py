@@ -10,20 +10,23 @@ from destek.messaging import actions
 from destek.messaging.choices import ChannelKind
 from destek.messaging.models import Contact
 from destek.tickets.access import customer_may_see_message
-from destek.tickets.choices import AuthorKind, Channel
+from destek.tickets.choices import AuthorKind
 from destek.tickets.models import Message, Ticket
+
+#: The tickets' channels that are messengers (the same words as the channel kinds).
+MESSENGER_CHANNELS = frozenset(ChannelKind.values)
 
 
 def message_added(sender: Any, *, ticket: Ticket, message: Message, **kwargs: Any) -> None:
     # The channel, already in hand, spares every other ticket's message a query. Internal
     # notes and held mail never go; the customer's own words are not sent back to them.
-    if ticket.channel != Channel.TELEGRAM or message.author_kind != AuthorKind.AGENT:
+    if ticket.channel not in MESSENGER_CHANNELS or message.author_kind != AuthorKind.AGENT:
         return
     if not customer_may_see_message(message) or not message.body.strip():
         return
     contact = (
         Contact.objects.select_related("channel")
-        .filter(customer_id=ticket.customer_id, channel__kind=ChannelKind.TELEGRAM)
+        .filter(customer_id=ticket.customer_id, channel__kind=ticket.channel)
         .order_by("-pk")
         .first()
     )

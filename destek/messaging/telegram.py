@@ -1,30 +1,34 @@
-"""The few Telegram Bot API calls Destek makes, through httpx against the channel's API base
-URL (Telegram's own, a self-hosted Bot API server, or a test's stand-in). The bot token is
-only ever in Telegram's URL, never in one of ours, and never logged (settings: httpx WARNING)."""
+"""Telegram as a platform (platform.py): its updates read by python-telegram-bot's types
+into `Inbound` messages, and the few Bot API calls Destek makes, through httpx against the
+channel's API base URL (Telegram's own, a self-hosted Bot API server, or a test's stand-in).
+The bot token is only ever in Telegram's URL, never in one of ours, and never logged
+(settings: httpx WARNING)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 import httpx
 from django.conf import settings
+from telegram import Update
 
+from destek.lib.text import strip_invisible
+from destek.messaging import texts
 from destek.messaging.models import MessagingChannel
+from destek.messaging.platform import BadEvent, Inbound, MediaRef, PlatformError
+from destek.messaging.platform import split_text as _split
 
 #: Telegram's longest text message.
 TEXT_LIMIT = 4096
+#: Photos up to this size go as photos (Telegram's limit for sendPhoto), others as documents.
+PHOTO_LIMIT = 10 * 1024 * 1024
 
 
-class TelegramError(Exception):
+class TelegramError(PlatformError):
     """A call that did not succeed. `auth`: the token is refused (401/403), the channel must
     be fixed by an admin; `retry`: a network fault or a 5xx/429, try again later."""
-
-    def __init__(self, description: str, *, auth: bool = False, retry: bool = False) -> None:
-        super().__init__(description)
-        self.description = description
-        self.auth = auth
-        self.retry = retry
 
 
 @dataclass(frozen=True)
@@ -41,11 +45,21 @@ def _client() -> httpx.Client:
     return httpx.Client(timeout=settings.DESTEK_MESSAGING_TIMEOUT, follow_redirects=False)
 
 
-def call(channel: MessagingChannel, method: str, data: dict[str, Any]) -> Any:
-    """The `result` of one Bot API method, or TelegramError."""
+def call(
+    channel: MessagingChannel,
+    method: str,
+    data: dict[str, Any],
+    *,
+    files: dict[str, tuple[str, bytes, str]] | None = None,
+) -> Any:
+    """The `result` of one Bot API method, or TelegramError. With `files`, the call is sent
+    as multipart/form-data (an upload), `data` as its other fields."""
     try:
         with _client() as client:
-            response = client.post(_url(channel, method), json=data)
+            if files:
+                response = client.post(_url(channel, method), data=data, files=files)
+            else:
+                response = client.post(_url(channel, method), json=data)
     except httpx.HTTPError as exc:
         raise TelegramError(f"{method}: {type(exc).__name__}", retry=True) from None
     try:
@@ -99,7 +113,7 @@ def download(channel: MessagingChannel, remote: RemoteFile, *, limit: int) -> by
             for chunk in response.iter_bytes():
                 total += len(chunk)
                 if total > limit:
-                    raise TelegramError("file: too large")
+                    raise TelegramError("file: too large", too_large=True)
                 chunks.append(chunk)
     except httpx.HTTPError as exc:
         raise TelegramError(f"file: {type(exc).__name__}", retry=True) from None
@@ -107,18 +121,106 @@ def download(channel: MessagingChannel, remote: RemoteFile, *, limit: int) -> by
 
 
 def split_text(text: str, limit: int = TEXT_LIMIT) -> list[str]:
-    """`text` in parts of at most `limit` characters, cut at a line break or a space when
-    one is near the end of a part."""
-    parts: list[str] = []
-    rest = text
-    while len(rest) > limit:
-        cut = rest.rfind("\n", limit // 2, limit)
-        if cut <= 0:
-            cut = rest.rfind(" ", limit // 2, limit)
-        if cut <= 0:
-            cut = limit
-        parts.append(rest[:cut].rstrip())
-        rest = rest[cut:].lstrip()
-    if rest or not parts:
-        parts.append(rest)
-    return parts
+    """`text` in parts of at most `limit` characters (platform.split_text)."""
+    return _split(text, limit)
+
+
+# --- the platform ---------------------------------------------------------------------------
+
+
+def parse_update(payload: Any) -> Update:
+    """The update Telegram sent, read by python-telegram-bot's types; BadEvent otherwise."""
+    if not isinstance(payload, dict) or not isinstance(payload.get("update_id"), int):
+        raise BadEvent("no update_id")
+    try:
+        return Update.de_json(payload, None)
+    except (TypeError, ValueError, KeyError, AttributeError) as exc:
+        raise BadEvent(str(exc)) from None
+
+
+class Telegram:
+    text_limit = TEXT_LIMIT
+
+    def events(self, payload: Any) -> list[tuple[str, dict[str, Any]]]:
+        """One update is one event, under its `update_id`."""
+        parse_update(payload)
+        return [(str(payload["update_id"]), payload)]
+
+    def parse(self, channel: MessagingChannel, payload: dict[str, Any]) -> Inbound | None:
+        update = parse_update(payload)
+        message = update.message or update.edited_message
+        if message is None or message.from_user is None or message.from_user.is_bot:
+            return None
+        if message.chat.type != "private":
+            return None
+        user = message.from_user
+        media: list[MediaRef] = []
+        if message.photo:
+            largest = max(message.photo, key=lambda p: (p.file_size or 0, p.width * p.height))
+            media.append(
+                MediaRef(
+                    largest.file_id,
+                    f"photo-{message.message_id}.jpg",
+                    "image/jpeg",
+                    largest.file_size,
+                )
+            )
+        if message.document:
+            document = message.document
+            media.append(
+                MediaRef(
+                    document.file_id,
+                    document.file_name or f"document-{message.message_id}",
+                    document.mime_type or "application/octet-stream",
+                    document.file_size,
+                )
+            )
+        reply_to = message.reply_to_message
+        sent_at = message.edit_date or message.date
+        return Inbound(
+            external_id=str(update.update_id),
+            user_id=str(user.id),
+            chat_id=str(message.chat.id),
+            name=" ".join(strip_invisible(user.full_name or "").split())[:200],
+            username=(user.username or "")[:100],
+            language=user.language_code,
+            text=strip_invisible(message.text or message.caption or "").strip(),
+            media=media,
+            placeholders=[key for key in texts.PLACEHOLDERS if getattr(message, key, None)],
+            is_edit=update.edited_message is not None,
+            reply_to=str(reply_to.message_id) if reply_to is not None else "",
+            sent_at=sent_at if isinstance(sent_at, datetime) else None,
+        )
+
+    def send_text(self, channel: MessagingChannel, chat_id: str, text: str) -> None:
+        send_message(channel, chat_id, text)
+
+    def send_file(
+        self,
+        channel: MessagingChannel,
+        chat_id: str,
+        *,
+        name: str,
+        content_type: str,
+        data: bytes,
+        caption: str = "",
+    ) -> None:
+        """A photo (sendPhoto) when it is an image Telegram shows as one, else a document."""
+        photo = content_type in ("image/jpeg", "image/png") and len(data) <= PHOTO_LIMIT
+        method, field = ("sendPhoto", "photo") if photo else ("sendDocument", "document")
+        fields = {"chat_id": chat_id}
+        if caption:
+            fields["caption"] = caption[:1024]
+        call(channel, method, fields, files={field: (name, data, content_type)})
+
+    def fetch_media(self, channel: MessagingChannel, media: MediaRef, *, limit: int) -> bytes:
+        remote = get_file(channel, media.ref)
+        if remote.size is not None and remote.size > limit:
+            raise TelegramError("file: too large", too_large=True)
+        return download(channel, remote, limit=limit)
+
+    def check(self, channel: MessagingChannel) -> None:
+        call(channel, "getMe", {})
+
+
+PLATFORM = Telegram()

@@ -14,6 +14,7 @@ from django.views.decorators.http import require_POST
 from destek.messaging import actions
 from destek.messaging.choices import ChannelKind
 from destek.messaging.models import MessagingChannel
+from destek.messaging.platform import BadEvent
 
 
 def _error(status: int, code: str) -> JsonResponse:
@@ -40,9 +41,7 @@ def telegram_webhook(request: HttpRequest, channel_id: int) -> HttpResponse:
     if len(body) > limit:
         return _error(413, "too_large")
     try:
-        payload = json.loads(body)
-        actions.parse_update(payload)
-    except (ValueError, actions.BadUpdate):
+        actions.receive(channel, json.loads(body))
+    except (ValueError, BadEvent):
         return _error(400, "bad_update")
-    actions.receive_update(channel, payload)
     return JsonResponse({"ok": True})

@@ -47,6 +47,9 @@ class Channel(models.TextChoices):
     EMAIL = "email", _("E-mail")
     CHAT = "chat", _("Chat")
     TELEGRAM = "telegram", _("Telegram")
+    WHATSAPP = "whatsapp", _("WhatsApp")
+    MESSENGER = "messenger", _("Messenger")
+    INSTAGRAM = "instagram", _("Instagram")
     PHONE = "phone", _("Phone")
 
 

@@ -6,6 +6,8 @@ from __future__ import annotations
 import json
 import threading
 from dataclasses import dataclass, field
+from email.parser import BytesParser
+from email.policy import default as default_policy
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
@@ -22,6 +24,28 @@ class BotApi:
 
     def sent(self, method: str) -> list[dict[str, Any]]:
         return [data for name, data in self.calls if name == method]
+
+
+def form(content_type: str, raw: bytes) -> dict[str, Any]:
+    """A call's fields: JSON, or multipart/form-data (an upload: a file's field is a dict
+    of its `filename`, `content_type` and `data`)."""
+    if not content_type.startswith("multipart/form-data"):
+        return dict(json.loads(raw or b"{}"))
+    head = f"Content-Type: {content_type}\r\n\r\n".encode()
+    message = BytesParser(policy=default_policy).parsebytes(head + raw)
+    fields: dict[str, Any] = {}
+    for part in message.iter_parts():
+        name = part.get_param("name", header="content-disposition")
+        body = part.get_payload(decode=True)
+        if part.get_filename():
+            fields[str(name)] = {
+                "filename": part.get_filename(),
+                "content_type": part.get_content_type(),
+                "data": body,
+            }
+        else:
+            fields[str(name)] = body.decode() if isinstance(body, bytes) else str(body)
+    return fields
 
 
 def start() -> tuple[BotApi, ThreadingHTTPServer]:
@@ -49,7 +73,7 @@ def start() -> tuple[BotApi, ThreadingHTTPServer]:
 
         def do_POST(self) -> None:
             length = int(self.headers.get("Content-Length") or 0)
-            data = json.loads(self.rfile.read(length) or b"{}")
+            data = form(self.headers.get("Content-Type", ""), self.rfile.read(length))
             method = self.path.rsplit("/", 1)[-1]
             api.calls.append((method, data))
             if api.fail_with:

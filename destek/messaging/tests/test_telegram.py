@@ -334,3 +334,22 @@ def test_the_desk_says_when_a_tickets_telegram_channel_is_failing(
     )
     page = desk.get(f"/desk/tickets/{ticket.number}/").content.decode()
     assert 'id="messenger-failing"' in page and "Allin bot" in page and "Unauthorized" in page
+
+
+def test_a_file_goes_to_the_chat_as_a_photo_or_a_document(bot_api, channel):
+    from destek.messaging import telegram
+
+    stored = MessagingChannel.objects.get(pk=channel["id"])
+    telegram.PLATFORM.send_file(
+        stored, "5551", name="screen.jpg", content_type="image/jpeg",
+        data=standin.PHOTO_BYTES, caption="The fixed page",
+    )  # fmt: skip
+    telegram.PLATFORM.send_file(
+        stored, "5551", name="invoice.pdf", content_type="application/pdf", data=b"%PDF-1.4"
+    )
+    [photo] = bot_api.sent("sendPhoto")
+    assert photo["chat_id"] == "5551" and photo["caption"] == "The fixed page"
+    assert photo["photo"]["data"] == standin.PHOTO_BYTES
+    [document] = bot_api.sent("sendDocument")
+    assert document["document"]["filename"] == "invoice.pdf"
+    assert document["document"]["data"] == b"%PDF-1.4"
