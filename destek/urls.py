@@ -1,11 +1,11 @@
 from __future__ import annotations
 
 from django.contrib import admin
-from django.urls import include, path
+from django.urls import include, path, re_path
 
 from destek.api.api import api
 from destek.api.views import healthz
-from destek.messaging.views import telegram_webhook
+from destek.messaging.views import meta_webhook, telegram_webhook
 from destek.portal.account_views import admin_sign_in
 from destek.portal.language_views import choose_language
 
@@ -26,6 +26,11 @@ urlpatterns = [
         "channels/telegram/<int:channel_id>/webhook",
         telegram_webhook,
         name="telegram_webhook",
+    ),
+    re_path(
+        r"^channels/(?P<kind>whatsapp|messenger|instagram)/(?P<channel_id>[0-9]+)/webhook$",
+        meta_webhook,
+        name="meta_webhook",
     ),
     path("i18n/setlang/", choose_language, name="set_language"),
     path("desk/", include("destek.desk.urls")),

@@ -15,7 +15,7 @@ from typing import Any
 from django.conf import settings
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import IntegrityError, transaction
-from django.db.models import F
+from django.db.models import F, Q
 from django.utils import timezone, translation
 from django.utils.translation import gettext_lazy as _
 
@@ -93,6 +93,85 @@ def add_telegram_channel(*, name: str, token: str, api_url: str = "") -> Added:
         mark_healthy(channel)
     channel.refresh_from_db()
     return Added(channel=channel, webhook_url=url)
+
+
+#: What each of Meta's platforms calls the account a channel speaks for.
+ACCOUNT_LABELS: dict[str, Any] = {
+    ChannelKind.WHATSAPP: _("the phone number ID"),
+    ChannelKind.MESSENGER: _("the page ID"),
+    ChannelKind.INSTAGRAM: _("the Instagram account ID"),
+}
+GRAPH_ID_RE = re.compile(r"^[0-9]{1,30}$")
+
+
+def add_meta_channel(
+    *,
+    kind: str,
+    name: str,
+    token: str,
+    account_id: str,
+    app_secret: str,
+    api_url: str = "",
+    token_expires_at: Any = None,
+    templates: list[str] | None = None,
+) -> Added:
+    """A WhatsApp number, a Facebook page or an Instagram account as a channel. Its webhook
+    is set in Meta's app dashboard (the URL and the verify token this prints); the token is
+    tried once (a failure leaves the channel made, its health saying what went wrong)."""
+    if kind not in ACCOUNT_LABELS:
+        raise ActionRefused("invalid_kind", _("Not one of Meta's platforms."), field="kind")
+    name = " ".join(strip_invisible(name or "").split())[:100]
+    token = (token or "").strip()
+    account_id = (account_id or "").strip()
+    app_secret = (app_secret or "").strip()
+    api_url = (api_url or "").strip().rstrip("/")
+    if not name:
+        raise ActionRefused("name_required", _("Give the channel a name."), field="name")
+    if not re.match(r"^[A-Za-z0-9_|-]{20,1000}$", token):
+        raise ActionRefused(
+            "invalid_token", _("This is not a Graph API access token."), field="token"
+        )
+    if not GRAPH_ID_RE.match(account_id):
+        raise ActionRefused(
+            "invalid_account_id",
+            _("Give {what} (digits) from Meta's app dashboard.").format(what=ACCOUNT_LABELS[kind]),
+            field="account_id",
+        )
+    if not re.match(r"^[0-9a-f]{16,64}$", app_secret):
+        raise ActionRefused(
+            "invalid_app_secret",
+            _("Give the app secret (App settings → Basic in Meta's app dashboard)."),
+            field="app_secret",
+        )
+    if api_url and not re.match(r"^https?://[^\s/]+", api_url):
+        raise ActionRefused(
+            "invalid_api_url", _("The API address must start with http:// or https://.")
+        )
+    channel = MessagingChannel(
+        kind=kind,
+        name=name,
+        api_url=api_url,
+        account_id=account_id,
+        token_expires_at=token_expires_at,
+        templates=[t.strip() for t in templates or [] if t.strip()],
+    )
+    channel.set_token(token)
+    channel.set_app_secret(app_secret)
+    channel.save()
+    check_channel(channel)
+    channel.refresh_from_db()
+    return Added(channel=channel, webhook_url=webhook_url(channel))
+
+
+def flag_expiring_tokens() -> None:
+    """A channel whose access token has ended is failing (its replies wait) until an admin
+    gives it a new one; Meta's page tokens from a long-lived user token do not end."""
+    for channel in MessagingChannel.objects.filter(token_expires_at__lte=timezone.now()).exclude(
+        health=Health.FAILING
+    ):
+        mark_failing(
+            channel, f"the access token expired at {channel.token_expires_at:%Y-%m-%d %H:%M} UTC"
+        )
 
 
 def mark_failing(channel: MessagingChannel, error: str) -> None:
@@ -360,7 +439,8 @@ def _subject(text: str, contact: Contact) -> str:
     if len(first) > SUBJECT_WORDS:
         first = first[: SUBJECT_WORDS - 1].rsplit(" ", 1)[0] + "…"
     if not first or intake.is_generic_subject(first) or intake.is_shouting(first):
-        return str(texts.SUBJECT_FROM).format(name=contact.name or texts.A_CUSTOMER)
+        said = texts.SUBJECTS_FROM.get(contact.channel.kind, texts.SUBJECT_FROM)
+        return str(said).format(name=contact.name or texts.A_CUSTOMER)
     return first
 
 
@@ -469,7 +549,9 @@ def send_outbound(outbound_id: int) -> str:
 
 def pending_for_healthy_channels() -> list[int]:
     """Outbox rows waiting on channels that work (again): the sweep sends them."""
-    for channel in MessagingChannel.objects.filter(health=Health.FAILING):
+    flag_expiring_tokens()
+    expired = Q(token_expires_at__lte=timezone.now())
+    for channel in MessagingChannel.objects.filter(health=Health.FAILING).exclude(expired):
         check_channel(channel)
     return list(
         OutboundMessage.objects.filter(state=OutboundState.PENDING)

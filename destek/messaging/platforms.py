@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
-from destek.messaging import telegram
+from destek.messaging import meta, telegram, whatsapp
 from destek.messaging.choices import ChannelKind
 from destek.messaging.platform import Platform
 
 PLATFORMS: dict[str, Platform] = {
     ChannelKind.TELEGRAM: telegram.PLATFORM,
+    ChannelKind.WHATSAPP: whatsapp.PLATFORM,
+    ChannelKind.MESSENGER: meta.MESSENGER,
+    ChannelKind.INSTAGRAM: meta.INSTAGRAM,
 }
 
 

@@ -18,6 +18,12 @@ TICKET_FILED = _("Thank you! Your ticket {number} is filed. We will answer you h
 NO_OPEN_TICKETS = _("You have no open tickets.")
 OPEN_TICKETS = _("Your open tickets:")
 SUBJECT_FROM = _("Telegram message from {name}")
+#: The same for the other messengers, by channel kind.
+SUBJECTS_FROM = {
+    "whatsapp": _("WhatsApp message from {name}"),
+    "messenger": _("Messenger message from {name}"),
+    "instagram": _("Instagram message from {name}"),
+}
 A_CUSTOMER = pgettext_lazy("a Telegram user without a name", "a customer")
 FILE_TOO_LARGE = _("A file was sent that is larger than the limit of {mb} MB; it was not kept.")
 FILE_NOT_FETCHED = _("A file was sent that could not be downloaded.")
@@ -37,5 +43,7 @@ PLACEHOLDERS = {
     "contact": _("A contact card was sent."),
     "poll": _("A poll was sent."),
     "dice": _("A dice was thrown."),
+    "reaction": _("A reaction was sent."),
+    "share": _("A link or a post was shared."),
 }
 SOMETHING = _("A message was sent that cannot be shown here.")
