@@ -63,7 +63,7 @@ from destek.desk.selectors import (
 )
 from destek.lib.errors import ActionRefused
 from destek.lib.forms import add_refusal
-from destek.messaging.selectors import failing_channel
+from destek.messaging.selectors import failing_channel, reply_window
 from destek.notify.models import FailingAddress
 from destek.tickets import actions
 from destek.tickets import search as ticket_search
@@ -404,6 +404,7 @@ def _page(request: AuthenticatedHttpRequest, ticket: Ticket, **forms: Any) -> Ht
         "details": labelled(ticket.details),
         "bouncing": FailingAddress.objects.filter(email=ticket.customer.email).first(),
         "messenger_failing": failing_channel(ticket),
+        "reply_window": reply_window(ticket),
         "reply": form_html(
             "reply",
             forms.get("reply")
@@ -601,7 +602,9 @@ def _compose(request: AuthenticatedHttpRequest, found: Ticket, what: str) -> Htt
                 body=form.cleaned_data["body"],
                 internal=what == "note",
                 status_after=form.cleaned_data.get("status"),
-                channel=Channel.WEB,
+                # Outside a messenger's 24-hour window the agent may send it by e-mail
+                # (and SMS notice) instead: the messenger is left out (messaging/receivers).
+                channel=Channel.EMAIL if request.POST.get("via") == "email" else Channel.WEB,
                 attachments=stored,
             )
     except ActionRefused as refusal:

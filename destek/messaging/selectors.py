@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from datetime import datetime
+
 from destek.messaging.choices import ChannelKind, Health
-from destek.messaging.models import MessagingChannel
+from destek.messaging.models import Contact, MessagingChannel
+from destek.messaging.window import WINDOW_KINDS, closes_at, is_open
+from destek.notify.sms import sms_enabled
 from destek.tickets.models import Ticket
 
 
@@ -20,4 +25,48 @@ def failing_channel(ticket: Ticket) -> MessagingChannel | None:
         )
         .order_by("-pk")
         .first()
+    )
+
+
+@dataclass(frozen=True)
+class ReplyWindow:
+    """What the desk's composer says about Meta's 24-hour window on a ticket: when it
+    closes, whether it is open, and where else the customer can be reached."""
+
+    channel: MessagingChannel
+    closes_at: datetime | None
+    open: bool
+    #: The customer's real e-mail address ("" when they have none of their own).
+    email: str
+    #: Their verified phone when the ticket's SMS notices go to it ("" otherwise).
+    phone: str
+
+    @property
+    def offers(self) -> bool:
+        return bool(self.email or self.phone)
+
+
+def reply_window(ticket: Ticket) -> ReplyWindow | None:
+    """The window of a WhatsApp, Messenger or Instagram ticket (one statement), None for
+    other tickets and for one whose customer has no contact on that messenger."""
+    if ticket.channel not in WINDOW_KINDS:
+        return None
+    contact = (
+        Contact.objects.select_related("channel", "customer")
+        .filter(customer_id=ticket.customer_id, channel__kind=ticket.channel)
+        .order_by("-pk")
+        .first()
+    )
+    if contact is None:
+        return None
+    customer = contact.customer
+    # Messenger contacts' own addresses are under .invalid: they reach no one.
+    email = "" if customer.email.endswith(".invalid") else customer.email
+    sms = sms_enabled() and ticket.notify_sms and customer.phone_verified_at is not None
+    return ReplyWindow(
+        channel=contact.channel,
+        closes_at=closes_at(contact),
+        open=is_open(contact),
+        email=email,
+        phone=customer.phone if sms else "",
     )

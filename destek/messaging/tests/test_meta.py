@@ -387,7 +387,8 @@ def test_meta_being_down_keeps_the_reply_for_another_try(
 def test_a_file_goes_to_whatsapp_by_upload_and_to_messenger_with_the_message(
     graph, whatsapp, messenger
 ):
-    from destek.messaging import meta, whatsapp as wa
+    from destek.messaging import meta
+    from destek.messaging import whatsapp as wa
 
     wa.PLATFORM.send_file(
         MessagingChannel.objects.get(pk=whatsapp["id"]), WA_USER, name="invoice.pdf",
@@ -404,3 +405,104 @@ def test_a_file_goes_to_whatsapp_by_upload_and_to_messenger_with_the_message(
     [photo] = graph.sent("/me/messages")
     assert photo["filedata"]["data"] == graph_standin.PHOTO_BYTES
     assert json.loads(photo["recipient"]) == {"id": PSID}
+
+
+# --- Meta's 24-hour reply window --------------------------------------------------------------
+
+
+def desk_page(users: dict[str, User], ticket: Ticket) -> tuple[Client, str]:
+    desk = Client()
+    desk.force_login(users["agent"])
+    return desk, desk.get(f"/desk/tickets/{ticket.number}/").content.decode()
+
+
+def wrote_hours_ago(user_id: str, hours: float) -> None:
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    Contact.objects.filter(external_user_id=user_id).update(
+        last_inbound_at=timezone.now() - timedelta(hours=hours)
+    )
+
+
+def test_the_composer_says_how_long_the_window_stays_open(
+    graph, whatsapp, users, django_capture_on_commit_callbacks
+):
+    post(
+        whatsapp,
+        wa_payload(wa_message(body="Hello, my card was charged twice")),
+        django_capture_on_commit_callbacks,
+    )
+    ticket = ticket_of(WA_USER)
+    wrote_hours_ago(WA_USER, 19)
+    _desk, page = desk_page(users, ticket)
+    assert 'id="reply-window"' in page and "takes free replies for another" in page
+    assert "4\xa0hours" in page or "4 hours" in page
+    assert 'id="reply-window-closed"' not in page
+
+
+def test_outside_the_window_free_text_is_refused_by_the_desk_and_the_api(
+    graph, messenger, users, agent, django_capture_on_commit_callbacks
+):
+    item = fb_item(message={"mid": "m_old", "text": "The app crashes on start"})
+    payload = fb_payload("page", item)
+    post(messenger, payload, django_capture_on_commit_callbacks)
+    ticket = ticket_of(PSID)
+    wrote_hours_ago(PSID, 25)
+    graph.calls.clear()
+    desk, page = desk_page(users, ticket)
+    # No address of theirs: the composer is switched off and says why.
+    assert '<fieldset id="reply-window-closed" disabled>' in page
+    assert "No e-mail address or phone number of theirs is known" in page
+    # The server refuses it too: the API, and a desk form sent anyway.
+    refused = agent.post(f"tickets/{ticket.number}/messages", {"body": "Fixed."})
+    assert refused.status_code == 409 and refused.json()["code"] == "reply_window_closed"
+    with django_capture_on_commit_callbacks(execute=True):
+        sent = desk.post(
+            f"/desk/tickets/{ticket.number}/reply/", {"body": "Fixed.", "status": "pending"}
+        )
+    assert sent.status_code == 200 and "24 hours ago" in sent.content.decode()
+    assert not ticket.messages.filter(body="Fixed.").exists()
+    assert not OutboundMessage.objects.filter(text="Fixed.").exists()
+    assert graph.sent("/me/messages") == []
+    # An internal note is still written.
+    assert (
+        agent.post(
+            f"tickets/{ticket.number}/messages", {"body": "called", "internal": True}
+        ).status_code
+        == 201
+    )
+
+
+def test_outside_the_window_the_agent_sends_by_e_mail_instead(
+    graph, whatsapp, users, outbox, django_capture_on_commit_callbacks
+):
+    post(
+        whatsapp,
+        wa_payload(wa_message(body="The invoice is wrong")),
+        django_capture_on_commit_callbacks,
+    )
+    ticket = ticket_of(WA_USER)
+    # A customer linked to their account has a real address.
+    User.objects.filter(pk=ticket.customer_id).update(email="aysel@example.com")
+    wrote_hours_ago(WA_USER, 30)
+    graph.calls.clear()
+    desk, page = desk_page(users, ticket)
+    assert '<fieldset id="reply-window-closed">' in page
+    assert "Send by e-mail to aysel@example.com instead" in page
+    with django_capture_on_commit_callbacks(execute=True):
+        sent = desk.post(
+            f"/desk/tickets/{ticket.number}/reply/",
+            {"body": "The corrected invoice is attached to your ticket.", "status": "pending",
+             "via": "email"},
+        )  # fmt: skip
+    assert sent.status_code == 302
+    message = ticket.messages.get(body="The corrected invoice is attached to your ticket.")
+    assert message.channel == "email"
+    assert graph.sent(f"/{PHONE_ID}/messages") == []
+    assert not OutboundMessage.objects.filter(message=message).exists()
+    # When they write again, the window opens again.
+    post(whatsapp, wa_payload(wa_message(body="Thanks!")), django_capture_on_commit_callbacks)
+    _desk, page = desk_page(users, ticket)
+    assert 'id="reply-window-closed"' not in page and "takes free replies for another" in page
