@@ -30,6 +30,7 @@ urlpatterns = [
     path("tickets/<int:number>/articles/", kb_views.links, name="kb_links"),
     # The forms of the ticket page, one view each
     path("tickets/<int:number>/reply/", views.reply, name="reply"),
+    path("tickets/<int:number>/template/", views.send_template, name="send_template"),
     path("tickets/<int:number>/note/", views.note, name="note"),
     path("tickets/<int:number>/macros/", views.macro_preview, name="macro_preview"),
     path(

@@ -63,6 +63,7 @@ from destek.desk.selectors import (
 )
 from destek.lib.errors import ActionRefused
 from destek.lib.forms import add_refusal
+from destek.messaging import actions as messaging_actions
 from destek.messaging.selectors import failing_channel, reply_window
 from destek.notify.models import FailingAddress
 from destek.tickets import actions
@@ -548,6 +549,18 @@ def _done(request: AuthenticatedHttpRequest, ticket: Ticket) -> HttpResponse:
 @ticket_form
 def reply(request: AuthenticatedHttpRequest, found: Ticket) -> HttpResponse:
     return _compose(request, found, "reply")
+
+
+@ticket_form
+def send_template(request: AuthenticatedHttpRequest, found: Ticket) -> HttpResponse:
+    """An approved WhatsApp template, outside the 24-hour window."""
+    try:
+        messaging_actions.send_template(
+            found, agent=request.user, name=request.POST.get("name", "")
+        )
+    except ActionRefused as refusal:
+        return _refused(request, found, refusal)
+    return _done(request, found)
 
 
 @ticket_form

@@ -24,7 +24,7 @@ from destek.accounts.models import User
 from destek.lib.errors import ActionRefused
 from destek.lib.language import site_language
 from destek.lib.text import strip_invisible
-from destek.messaging import telegram, texts
+from destek.messaging import telegram, texts, whatsapp
 from destek.messaging.choices import ChannelKind, EventState, Health, OutboundState
 from destek.messaging.models import Contact, InboundEvent, MessagingChannel, OutboundMessage
 from destek.messaging.platform import BadEvent, Inbound, PlatformError, split_text
@@ -498,6 +498,37 @@ def queue_text(contact: Contact, text: str, *, message: Any = None) -> OutboundM
     return outbound
 
 
+def send_template(ticket: Ticket, *, agent: User, name: str) -> OutboundMessage:
+    """An approved WhatsApp template to the ticket's customer (what WhatsApp takes outside
+    the 24-hour window); the ticket keeps an internal note that it was sent."""
+    contact = (
+        Contact.objects.select_related("channel")
+        .filter(customer_id=ticket.customer_id, channel__kind=ChannelKind.WHATSAPP)
+        .order_by("-pk")
+        .first()
+    )
+    if ticket.channel != Channel.WHATSAPP or contact is None:
+        raise ActionRefused("not_whatsapp", _("This ticket did not come from WhatsApp."))
+    if name not in (contact.channel.templates or []):
+        raise ActionRefused(
+            "unknown_template", _("Choose one of the channel's approved templates."), field="name"
+        )
+    with transaction.atomic():
+        tickets.add_message(
+            ticket,
+            author=agent,
+            body=str(_("WhatsApp template “{name}” sent.")).format(name=name),
+            internal=True,
+            channel=Channel.WEB,
+        )
+        outbound = OutboundMessage.objects.create(
+            channel_id=contact.channel_id, contact=contact, text=name, template=name
+        )
+        outbound_id = outbound.pk
+        transaction.on_commit(lambda: [hook(outbound_id) for hook in send_requested], robust=True)
+    return outbound
+
+
 class SendResult:
     SENT = "sent"
     RETRY = "retry"
@@ -529,7 +560,12 @@ def send_outbound(outbound_id: int) -> str:
     parts = split_text(outbound.text, platform.text_limit)
     for index in range(outbound.parts_sent, len(parts)):
         try:
-            platform.send_text(channel, outbound.contact.chat_id, parts[index])
+            if outbound.template:
+                whatsapp.PLATFORM.send_template(
+                    channel, outbound.contact.chat_id, outbound.template, outbound.contact.language
+                )
+            else:
+                platform.send_text(channel, outbound.contact.chat_id, parts[index])
         except PlatformError as exc:
             OutboundMessage.objects.filter(pk=outbound.pk).update(last_error=exc.description)
             if exc.auth:

@@ -163,6 +163,8 @@ class OutboundMessage(models.Model):
         "tickets.Message", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
     text = models.TextField()
+    # WhatsApp: the name of an approved template sent instead of `text` (outside the window).
+    template = models.CharField(max_length=512, blank=True)
     # Parts of the split text already sent: a retry goes on from the next one.
     parts_sent = models.PositiveIntegerField(default=0)
     state = models.CharField(

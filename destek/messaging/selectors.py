@@ -40,6 +40,8 @@ class ReplyWindow:
     email: str
     #: Their verified phone when the ticket's SMS notices go to it ("" otherwise).
     phone: str
+    #: WhatsApp: the approved templates that may be sent outside the window.
+    templates: list[str]
 
     @property
     def offers(self) -> bool:
@@ -69,4 +71,5 @@ def reply_window(ticket: Ticket) -> ReplyWindow | None:
         open=is_open(contact),
         email=email,
         phone=customer.phone if sms else "",
+        templates=list(contact.channel.templates or []) if ticket.channel == "whatsapp" else [],
     )

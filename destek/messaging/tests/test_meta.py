@@ -506,3 +506,27 @@ def test_outside_the_window_the_agent_sends_by_e_mail_instead(
     post(whatsapp, wa_payload(wa_message(body="Thanks!")), django_capture_on_commit_callbacks)
     _desk, page = desk_page(users, ticket)
     assert 'id="reply-window-closed"' not in page and "takes free replies for another" in page
+
+
+def test_outside_the_window_an_approved_whatsapp_template_can_be_sent(
+    graph, whatsapp, users, django_capture_on_commit_callbacks
+):
+    post(
+        whatsapp, wa_payload(wa_message(body="Salam, sifariş")), django_capture_on_commit_callbacks
+    )
+    ticket = ticket_of(WA_USER)
+    wrote_hours_ago(WA_USER, 48)
+    graph.calls.clear()
+    desk, page = desk_page(users, ticket)
+    assert 'id="send-template"' in page and '<option value="order_update">' in page
+    with django_capture_on_commit_callbacks(execute=True):
+        refused = desk.post(f"/desk/tickets/{ticket.number}/template/", {"name": "made_up"})
+    assert refused.status_code == 200 and graph.sent(f"/{PHONE_ID}/messages") == []
+    with django_capture_on_commit_callbacks(execute=True):
+        sent = desk.post(f"/desk/tickets/{ticket.number}/template/", {"name": "order_update"})
+    assert sent.status_code == 302
+    [template] = graph.sent(f"/{PHONE_ID}/messages")
+    assert template["type"] == "template" and template["to"] == WA_USER
+    assert template["template"]["name"] == "order_update"
+    note = ticket.messages.get(internal=True)
+    assert "order_update" in note.body
