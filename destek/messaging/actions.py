@@ -163,6 +163,20 @@ def add_meta_channel(
     return Added(channel=channel, webhook_url=webhook_url(channel))
 
 
+def set_channel_token(
+    channel: MessagingChannel, token: str, *, token_expires_at: Any = None
+) -> bool:
+    """A new access token (a page token renewed in Meta's dashboard): stored encrypted and
+    tried at once; True when the platform takes it (the channel is healthy again)."""
+    token = (token or "").strip()
+    if not re.match(r"^[A-Za-z0-9_|:-]{20,1000}$", token):
+        raise ActionRefused("invalid_token", _("This is not a Graph API access token."))
+    channel.set_token(token)
+    channel.token_expires_at = token_expires_at
+    channel.save(update_fields=["credentials_encrypted", "token_expires_at"])
+    return check_channel(channel)
+
+
 def flag_expiring_tokens() -> None:
     """A channel whose access token has ended is failing (its replies wait) until an admin
     gives it a new one; Meta's page tokens from a long-lived user token do not end."""

@@ -11,7 +11,18 @@ from destek.messaging.models import Contact, MessagingChannel
 class MessagingChannelAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
     list_display = ("name", "kind", "department", "health", "last_error_at")
     list_filter = ("kind", "health")
-    fields = ("kind", "name", "department", "api_url", "health", "last_error", "last_error_at")
+    fields = (
+        "kind",
+        "name",
+        "department",
+        "api_url",
+        "account_id",
+        "templates",
+        "token_expires_at",
+        "health",
+        "last_error",
+        "last_error_at",
+    )
     readonly_fields = ("kind", "health", "last_error", "last_error_at")
 
     def has_add_permission(self, request: object) -> bool:

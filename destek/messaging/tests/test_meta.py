@@ -362,8 +362,13 @@ def test_an_expired_token_flags_the_channel_keeps_the_reply_and_sends_it_later(
     assert stored.health == Health.FAILING and "Session has expired" in stored.last_error
     kept = OutboundMessage.objects.get(message__body="Yes, until 8.")
     assert kept.state == OutboundState.PENDING
-    # A new token (here: the same one valid again): the sweep finds it works and sends.
+    # The admin gives a new token (here: the same one, valid again); the sweep sends.
     graph.token_expired = False
+    out = io.StringIO()
+    call_command(
+        "channels", "set-token", "--id", str(instagram["id"]), "--token", TOKEN, stdout=out
+    )
+    assert json.loads(out.getvalue())["health"] == Health.HEALTHY
     from destek.messaging import jobs
 
     jobs.send_waiting.call_local()
@@ -411,6 +416,7 @@ def test_a_file_goes_to_whatsapp_by_upload_and_to_messenger_with_the_message(
 
 
 def desk_page(users: dict[str, User], ticket: Ticket) -> tuple[Client, str]:
+    User.objects.filter(pk=users["agent"].pk).update(language="en")  # the words checked below
     desk = Client()
     desk.force_login(users["agent"])
     return desk, desk.get(f"/desk/tickets/{ticket.number}/").content.decode()
@@ -530,3 +536,12 @@ def test_outside_the_window_an_approved_whatsapp_template_can_be_sent(
     assert template["template"]["name"] == "order_update"
     note = ticket.messages.get(internal=True)
     assert "order_update" in note.body
+
+
+def test_a_token_past_its_end_flags_the_channel(graph, users):
+    added = add("messenger", PAGE_ID, token_expires="2020-01-01")
+    from destek.messaging import jobs
+
+    jobs.send_waiting.call_local()
+    stored = MessagingChannel.objects.get(pk=added["id"])
+    assert stored.health == Health.FAILING and "expired" in stored.last_error

@@ -17,7 +17,12 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from destek.lib.errors import ActionRefused
-from destek.messaging.actions import add_meta_channel, add_telegram_channel, webhook_url
+from destek.messaging.actions import (
+    add_meta_channel,
+    add_telegram_channel,
+    set_channel_token,
+    webhook_url,
+)
 from destek.messaging.choices import ChannelKind
 from destek.messaging.models import MessagingChannel
 
@@ -55,6 +60,10 @@ class Command(BaseCommand):
                 meta.add_argument(
                     "--templates", default="", help="approved template names, comma-separated"
                 )
+        renew = commands.add_parser("set-token", help="give a channel a new access token")
+        renew.add_argument("--id", type=int, required=True, help="the channel's id")
+        renew.add_argument("--token", required=True, help="the new token")
+        renew.add_argument("--token-expires", default="", help="when it ends (YYYY-MM-DD)")
         commands.add_parser("list", help="the channels and their health, as JSON lines")
 
     def handle(self, *args: Any, **options: Any) -> None:
@@ -62,6 +71,19 @@ class Command(BaseCommand):
         if action == "list":
             for channel in MessagingChannel.objects.order_by("pk"):
                 self.stdout.write(json.dumps(_described(channel)))
+            return
+        if action == "set-token":
+            channel = MessagingChannel.objects.filter(pk=options["id"]).first()
+            if channel is None:
+                raise CommandError("no such channel")
+            try:
+                set_channel_token(
+                    channel, options["token"], token_expires_at=_date(options["token_expires"])
+                )
+            except ActionRefused as exc:
+                raise CommandError(str(exc.detail)) from None
+            channel.refresh_from_db()
+            self.stdout.write(json.dumps(_described(channel)))
             return
         try:
             if action == "add-telegram":
