@@ -73,17 +73,17 @@ class Command(BaseCommand):
                 self.stdout.write(json.dumps(_described(channel)))
             return
         if action == "set-token":
-            channel = MessagingChannel.objects.filter(pk=options["id"]).first()
-            if channel is None:
+            found = MessagingChannel.objects.filter(pk=options["id"]).first()
+            if found is None:
                 raise CommandError("no such channel")
             try:
                 set_channel_token(
-                    channel, options["token"], token_expires_at=_date(options["token_expires"])
+                    found, options["token"], token_expires_at=_date(options["token_expires"])
                 )
             except ActionRefused as exc:
                 raise CommandError(str(exc.detail)) from None
-            channel.refresh_from_db()
-            self.stdout.write(json.dumps(_described(channel)))
+            found.refresh_from_db()
+            self.stdout.write(json.dumps(_described(found)))
             return
         try:
             if action == "add-telegram":
