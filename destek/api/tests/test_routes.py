@@ -78,6 +78,9 @@ PAGES = {
     "kb/": "public",
     # Telegram's calls, proven by the channel's secret header (messaging/views.py).
     "channels/telegram/<int:channel_id>/webhook": "platform",
+    # Meta's calls (WhatsApp, Messenger, Instagram), proven by their signature; the GET
+    # verification challenge answers only the channel's verify token.
+    "^channels/(?P<kind>whatsapp|messenger|instagram)/(?P<channel_id>[0-9]+)/webhook$": "platform",
     "": "portal",
 }
 
