@@ -26,7 +26,7 @@ from destek.accounts.models import User
 from destek.lib.errors import ActionRefused
 from destek.lib.language import site_language
 from destek.lib.text import strip_invisible
-from destek.messaging import telegram, texts
+from destek.messaging import linking, telegram, texts
 from destek.messaging.choices import ChannelKind, EventState, Health, OutboundState
 from destek.messaging.models import Contact, InboundEvent, MessagingChannel, OutboundMessage
 from destek.tickets import actions as tickets
@@ -90,7 +90,7 @@ def add_telegram_channel(*, name: str, token: str, api_url: str = "") -> Added:
     except telegram.TelegramError as exc:
         mark_failing(channel, exc.description)
     else:
-        mark_healthy(channel)
+        check_channel(channel)  # healthy, and the bot's username for deep links
     channel.refresh_from_db()
     return Added(channel=channel, webhook_url=url)
 
@@ -113,11 +113,15 @@ def mark_healthy(channel: MessagingChannel) -> None:
 def check_channel(channel: MessagingChannel) -> bool:
     """Ask the platform whether the token works (a failing channel comes back to health)."""
     try:
-        telegram.call(channel, "getMe", {})
+        me = telegram.call(channel, "getMe", {})
     except telegram.TelegramError as exc:
         if exc.auth:
             mark_failing(channel, exc.description)
         return False
+    username = str((me or {}).get("username") or "")[:64] if isinstance(me, dict) else ""
+    if username and username != channel.bot_username:
+        MessagingChannel.objects.filter(pk=channel.pk).update(bot_username=username)
+        channel.bot_username = username
     mark_healthy(channel)
     return True
 
@@ -211,6 +215,8 @@ def _process(event: InboundEvent) -> None:
         contact = _contact(channel, message.from_user, str(message.chat.id))
         with translation.override(contact.language):
             if content.text.startswith("/") and _command(contact, content.text):
+                return
+            if linking.handle_link_text(contact, content.text):  # /link, an address, a code
                 return
             _file(contact, content)
 
@@ -310,7 +316,9 @@ def _command(contact: Contact, text: str) -> bool:
     word, _sep, rest = text.partition(" ")
     command = word.split("@")[0].lower()
     name = contact.name or str(texts.A_CUSTOMER)
-    if command == "/start":
+    if command == "/start" and rest.strip():
+        linking.link_by_token(contact, rest.strip())  # a deep link from the portal profile
+    elif command == "/start":
         queue_text(contact, str(texts.GREETING).format(name=name))
     elif command == "/help":
         queue_text(contact, str(texts.HELP))
@@ -348,7 +356,9 @@ def _current_ticket(customer: User) -> Ticket | None:
     """The ticket a new message continues: the last one, unless it was closed longer ago
     than its reopen window."""
     last = (
-        Ticket.objects.filter(customer=customer)
+        # Telegram's own tickets only: a linked account's web or mail tickets are answered
+        # there, not in this chat.
+        Ticket.objects.filter(customer=customer, channel=Channel.TELEGRAM)
         .select_related("department")
         .order_by("-created_at", "-pk")
         .first()
