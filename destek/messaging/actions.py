@@ -26,7 +26,7 @@ from destek.accounts.models import User
 from destek.lib.errors import ActionRefused
 from destek.lib.language import site_language
 from destek.lib.text import strip_invisible
-from destek.messaging import linking, telegram, texts
+from destek.messaging import telegram, texts
 from destek.messaging.choices import ChannelKind, EventState, Health, OutboundState
 from destek.messaging.models import Contact, InboundEvent, MessagingChannel, OutboundMessage
 from destek.tickets import actions as tickets
@@ -48,6 +48,10 @@ SEND_ATTEMPTS = 6
 send_requested: list[Callable[[int], None]] = []
 #: Called with an inbound event's id once it is committed (jobs.py schedules the work).
 event_received: list[Callable[[int], None]] = []
+#: Asked first about each text a contact sends, in the contact's row lock: True when the
+#: handler answered it and it must not be filed (linking.py: `/start <token>`, `/link`, and an
+#: address or a code while a link is under way).
+text_handlers: list[Callable[[Contact, str], bool]] = []
 
 
 # --- channels -------------------------------------------------------------------------------
@@ -214,9 +218,9 @@ def _process(event: InboundEvent) -> None:
     with transaction.atomic():
         contact = _contact(channel, message.from_user, str(message.chat.id))
         with translation.override(contact.language):
-            if content.text.startswith("/") and _command(contact, content.text):
+            if any(handle(contact, content.text) for handle in text_handlers):
                 return
-            if linking.handle_link_text(contact, content.text):  # /link, an address, a code
+            if content.text.startswith("/") and _command(contact, content.text):
                 return
             _file(contact, content)
 
@@ -316,9 +320,7 @@ def _command(contact: Contact, text: str) -> bool:
     word, _sep, rest = text.partition(" ")
     command = word.split("@")[0].lower()
     name = contact.name or str(texts.A_CUSTOMER)
-    if command == "/start" and rest.strip():
-        linking.link_by_token(contact, rest.strip())  # a deep link from the portal profile
-    elif command == "/start":
+    if command == "/start":
         queue_text(contact, str(texts.GREETING).format(name=name))
     elif command == "/help":
         queue_text(contact, str(texts.HELP))

@@ -384,12 +384,17 @@ def confirm_link_code(contact: Contact, code: str) -> bool:
 
 
 def handle_link_text(contact: Contact, text: str) -> bool:
-    """What a messenger's inbound processing calls before filing a text: `/link` (optionally
-    with an address), or, while a link is under way, an address or the code. True when the
-    text was linking and must not be filed; False for anything else."""
+    """What a messenger's inbound processing calls before filing a text (Telegram's through
+    `actions.text_handlers`): `/start <token>` (a deep link), `/link` (optionally with an
+    address), or, while a link is under way, an address or the code. True when the text was
+    linking and must not be filed; False for anything else (a bare `/start` too)."""
     text = (text or "").strip()
     word, _sep, rest = text.partition(" ")
-    if word.split("@")[0].lower() == LINK_COMMAND:
+    command = word.split("@")[0].lower()
+    if command == "/start" and rest.strip():
+        link_by_token(contact, rest.strip())
+        return True
+    if command == LINK_COMMAND:
         if rest.strip():
             start_link_by_mail(contact, rest.strip())
         else:
@@ -408,6 +413,9 @@ def handle_link_text(contact: Contact, text: str) -> bool:
         confirm_link_code(contact, text)
         return True
     return False
+
+
+messenger.text_handlers.append(handle_link_text)
 
 
 # --- what the profile page shows ------------------------------------------------------------

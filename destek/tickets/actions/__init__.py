@@ -33,6 +33,7 @@ from destek.tickets.actions.assignment import (
     change_department,
     change_priority,
 )
+from destek.tickets.actions.customers import move_tickets
 from destek.tickets.actions.intake import (
     CRITICAL_LIMIT_DEFAULT,
     CRITICAL_WINDOW,
@@ -43,7 +44,6 @@ from destek.tickets.actions.intake import (
     critical_limit,
     find_duplicate,
 )
-from destek.tickets.actions.customers import move_tickets
 from destek.tickets.actions.merging import check_merge, merge
 from destek.tickets.actions.messages import (
     AGENT_REPLY_STATUSES,
