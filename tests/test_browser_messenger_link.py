@@ -67,7 +67,7 @@ def telegram_posts(base: str, channel: dict[str, Any], text: str) -> None:
                 "last_name": "Məmmədova",
                 "username": "aysel_m",
                 "language_code": "az",
-            },  # fmt: skip
+            },
             "text": text,
         },
     }

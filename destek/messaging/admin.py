@@ -11,8 +11,11 @@ from destek.messaging.models import Contact, MessagingChannel
 class MessagingChannelAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
     list_display = ("name", "kind", "department", "health", "last_error_at")
     list_filter = ("kind", "health")
-    fields = ("kind", "name", "department", "api_url", "health", "last_error", "last_error_at")
-    readonly_fields = ("kind", "health", "last_error", "last_error_at")
+    fields = (
+        "kind", "name", "bot_username", "department", "api_url", "health", "last_error",
+        "last_error_at",
+    )  # fmt: skip
+    readonly_fields = ("kind", "bot_username", "health", "last_error", "last_error_at")
 
     def has_add_permission(self, request: object) -> bool:
         return False  # `destek channels add-telegram` adds one (it sets the webhook)
@@ -20,8 +23,10 @@ class MessagingChannelAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
 
 @admin.register(Contact)
 class ContactAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
-    list_display = ("name", "username", "channel", "customer", "language", "created_at")
+    list_display = (
+        "name", "username", "channel", "customer", "language", "linked_at", "created_at",
+    )  # fmt: skip
     list_filter = ("channel",)
     search_fields = ("name", "username", "external_user_id")
     raw_id_fields = ("customer",)
-    readonly_fields = ("channel", "external_user_id", "chat_id", "created_at")
+    readonly_fields = ("channel", "external_user_id", "chat_id", "linked_at", "created_at")

@@ -203,7 +203,8 @@ def _locked(contact: Contact) -> Contact:
 
 
 def _already_linked(contact: Contact, account: User | None) -> bool:
-    """Answer a contact that is linked already; True when there is nothing more to do."""
+    """Answer a contact that is linked already (to `account`: "already yours"; to another or
+    none: "disconnect it there first"); True when there is nothing more to do."""
     if contact.linked_at is None:
         return False
     if account is not None and contact.customer_id == account.pk:
@@ -273,7 +274,7 @@ def begin_link(contact: Contact) -> None:
     starts the mailed code)."""
     with transaction.atomic():
         contact = _locked(contact)
-        if _already_linked(contact, None):
+        if _already_linked(contact, contact.customer):
             return
         MailLink.objects.update_or_create(
             contact=contact,
@@ -302,7 +303,7 @@ def start_link_by_mail(contact: Contact, address: str) -> None:
     address = address.strip().lower()
     with transaction.atomic():
         contact = _locked(contact)
-        if _already_linked(contact, None):
+        if _already_linked(contact, _account_for(address)):
             return
         if not _looks_like_address(address):
             _say(contact, texts.LINK_NOT_AN_ADDRESS)
@@ -354,7 +355,7 @@ def confirm_link_code(contact: Contact, code: str) -> bool:
     digits = _normal_digits(code)
     with transaction.atomic():
         contact = _locked(contact)
-        if _already_linked(contact, None):
+        if _already_linked(contact, contact.customer):
             return False
         link = MailLink.objects.select_for_update().filter(contact=contact).first()
         if link is None or not link.email:

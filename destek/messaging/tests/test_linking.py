@@ -158,6 +158,8 @@ def test_linking_twice_or_with_another_accounts_link_is_answered_and_changes_not
     bot_api.calls.clear()
     say(f"/start {deep_link(customer, channel)}")
     assert "already connected to your account" in answers(bot_api)[0]
+    say("/link")
+    assert "already connected to your account" in answers(bot_api)[1]
     bot_api.calls.clear()
     foreign = deep_link(other, channel)
     say(f"/start {foreign}")
