@@ -406,6 +406,9 @@ def handle_link_text(contact: Contact, text: str) -> bool:
         return False
     if link.expires_at <= timezone.now():
         link.delete()
+        if link.email and _looks_like_code(text):
+            _say(contact, texts.LINK_CODE_SPENT)  # a late code is answered, not filed
+            return True
         return False
     if _looks_like_address(text):
         start_link_by_mail(contact, text)

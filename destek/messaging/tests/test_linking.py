@@ -344,3 +344,24 @@ def test_the_profile_section_reads_in_persian(bot_api, channel, users):
     html = page.content.decode()
     assert 'dir="rtl"' in html and LINK_RE.search(html)
     assert "Open this link" not in html
+
+
+def test_a_code_typed_after_it_expired_is_answered_and_links_nothing(
+    bot_api, channel, say, users, outbox
+):
+    say("/link customer@example.com")
+    [mailed] = [m for m in outbox if "customer@example.com" in m.to]
+    code = re.search(r"\b(\d{6})\b", mailed.body)
+    assert code
+    MailLink.objects.update(expires_at=timezone.now() - timedelta(seconds=1))
+    say(code.group(1))
+    assert contact().linked_at is None
+    assert "/link" in answers(bot_api)[-1]
+    assert not Ticket.objects.exists()
+
+
+def test_a_bot_added_before_usernames_were_kept_asks_telegram_for_it(bot_api, channel, users):
+    MessagingChannel.objects.filter(pk=channel["id"]).update(bot_username="")
+    token = deep_link(users["customer"], channel)
+    assert token and bot_api.sent("getMe")
+    assert MessagingChannel.objects.get(pk=channel["id"]).bot_username == "allin_support_bot"
