@@ -48,6 +48,10 @@ SEND_ATTEMPTS = 6
 send_requested: list[Callable[[int], None]] = []
 #: Called with an inbound event's id once it is committed (jobs.py schedules the work).
 event_received: list[Callable[[int], None]] = []
+#: Asked first about each text a contact sends, in the contact's row lock: True when the
+#: handler answered it and it must not be filed (linking.py: `/start <token>`, `/link`, and an
+#: address or a code while a link is under way).
+text_handlers: list[Callable[[Contact, str], bool]] = []
 
 
 # --- channels -------------------------------------------------------------------------------
@@ -90,7 +94,7 @@ def add_telegram_channel(*, name: str, token: str, api_url: str = "") -> Added:
     except telegram.TelegramError as exc:
         mark_failing(channel, exc.description)
     else:
-        mark_healthy(channel)
+        check_channel(channel)  # healthy, and the bot's username for deep links
     channel.refresh_from_db()
     return Added(channel=channel, webhook_url=url)
 
@@ -206,11 +210,14 @@ def mark_healthy(channel: MessagingChannel) -> None:
 def check_channel(channel: MessagingChannel) -> bool:
     """Ask the platform whether the token works (a failing channel comes back to health)."""
     try:
-        platform_for(channel.kind).check(channel)
+        username = platform_for(channel.kind).check(channel)
     except PlatformError as exc:
         if exc.auth:
             mark_failing(channel, exc.description)
         return False
+    if username and username != channel.bot_username:
+        MessagingChannel.objects.filter(pk=channel.pk).update(bot_username=username)
+        channel.bot_username = username
     mark_healthy(channel)
     return True
 
@@ -304,6 +311,8 @@ def _process(event: InboundEvent) -> None:
         contact = _contact(channel, inbound)
         _seen(contact, inbound)
         with translation.override(contact.language):
+            if any(handle(contact, content.text) for handle in text_handlers):
+                return
             if content.text.startswith("/") and _command(contact, content.text):
                 return
             _file(contact, content)
@@ -430,11 +439,13 @@ def _status_text(customer: User) -> str:
     return "\n".join(lines)
 
 
-def _current_ticket(customer: User) -> Ticket | None:
-    """The ticket a new message continues: the last one, unless it was closed longer ago
-    than its reopen window."""
+def _current_ticket(customer: User, channel: str) -> Ticket | None:
+    """The ticket a new message continues: the last one of this messenger, unless it was
+    closed longer ago than its reopen window."""
     last = (
-        Ticket.objects.filter(customer=customer)
+        # The messenger's own tickets only: a linked account's web or mail tickets are
+        # answered there, not in this chat.
+        Ticket.objects.filter(customer=customer, channel=channel)
         .select_related("department")
         .order_by("-created_at", "-pk")
         .first()
@@ -476,7 +487,7 @@ def _file(contact: Contact, content: _Content) -> None:
     customer = contact.customer
     channel = ticket_channel(contact.channel.kind)
     body = "\n".join(content.lines)
-    ticket = None if contact.start_new else _current_ticket(customer)
+    ticket = None if contact.start_new else _current_ticket(customer, channel)
     attachments = _store(contact, content.files)
     if ticket is not None:
         tickets.add_message(

@@ -14,6 +14,7 @@ class MessagingChannelAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
     fields = (
         "kind",
         "name",
+        "bot_username",
         "department",
         "api_url",
         "account_id",
@@ -23,7 +24,7 @@ class MessagingChannelAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
         "last_error",
         "last_error_at",
     )
-    readonly_fields = ("kind", "health", "last_error", "last_error_at")
+    readonly_fields = ("kind", "bot_username", "health", "last_error", "last_error_at")
 
     def has_add_permission(self, request: object) -> bool:
         return False  # `destek channels add-telegram` adds one (it sets the webhook)
@@ -31,8 +32,10 @@ class MessagingChannelAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
 
 @admin.register(Contact)
 class ContactAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
-    list_display = ("name", "username", "channel", "customer", "language", "created_at")
+    list_display = (
+        "name", "username", "channel", "customer", "language", "linked_at", "created_at",
+    )  # fmt: skip
     list_filter = ("channel",)
     search_fields = ("name", "username", "external_user_id")
     raw_id_fields = ("customer",)
-    readonly_fields = ("channel", "external_user_id", "chat_id", "created_at")
+    readonly_fields = ("channel", "external_user_id", "chat_id", "linked_at", "created_at")

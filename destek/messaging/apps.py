@@ -10,7 +10,7 @@ class MessagingConfig(AppConfig):
     verbose_name = _("Messengers")
 
     def ready(self) -> None:
-        from destek.messaging import jobs, receivers  # noqa: F401  (tasks)
+        from destek.messaging import jobs, linking, receivers  # noqa: F401  (tasks, hooks)
         from destek.tickets.signals import message_added
 
         message_added.connect(receivers.message_added, dispatch_uid="messaging.message_added")

@@ -148,8 +148,9 @@ class MetaMessaging:
         data, _type = graph.download(channel, media.ref, limit=limit, with_token=False)
         return data
 
-    def check(self, channel: MessagingChannel) -> None:
+    def check(self, channel: MessagingChannel) -> str:
         graph.call(channel, "GET", "me", params={"fields": "id"})
+        return ""
 
 
 MESSENGER = MetaMessaging("page", 2000, files_by_upload=True)

@@ -65,6 +65,8 @@ class MessagingChannel(models.Model):
     health = models.CharField(
         _("health"), max_length=16, choices=Health.choices, default=Health.UNKNOWN
     )
+    # The bot's @username from `getMe`: the portal's deep links t.me/<username>?start=... .
+    bot_username = models.CharField(_("bot username"), max_length=64, blank=True, editable=False)
     last_error = models.TextField(_("last error"), blank=True)
     last_error_at = models.DateTimeField(_("last error at"), null=True, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
@@ -138,6 +140,9 @@ class Contact(models.Model):
     start_new = models.BooleanField(default=False)
     # When they last wrote: Meta's platforms take free replies for 24 hours after it.
     last_inbound_at = models.DateTimeField(null=True, blank=True)
+    # When the person proved the contact is theirs (deep link or mailed code) and its customer
+    # became their account; empty: the customer is the contact's own (a placeholder).
+    linked_at = models.DateTimeField(_("linked to the account"), null=True, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
@@ -180,3 +185,39 @@ class OutboundMessage(models.Model):
 
     def __str__(self) -> str:
         return f"{self.contact_id}: {self.text[:50]}"
+
+
+class LinkToken(models.Model):
+    """A one-time deep link `t.me/<bot>?start=<token>` made in the portal profile: proves the
+    Telegram user who opens it is signed in as `user`. Only the token's hash is kept."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="messenger_link_tokens"
+    )
+    channel = models.ForeignKey(MessagingChannel, on_delete=models.CASCADE, related_name="+")
+    token_hash = models.CharField(max_length=64, unique=True, editable=False)
+    expires_at = models.DateTimeField()
+    used_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    def __str__(self) -> str:
+        return f"{self.user_id} via {self.channel_id}"
+
+
+class MailLink(models.Model):
+    """A link by mailed code under way for a contact (one at a time): first the address is
+    awaited (`email` empty), then the code. `user` is empty when the address is no account's:
+    the chat is answered the same, and every code is wrong."""
+
+    contact = models.OneToOneField(Contact, on_delete=models.CASCADE, related_name="mail_link")
+    email = models.EmailField(blank=True)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, null=True, blank=True, related_name="+"
+    )
+    code_hash = models.CharField(max_length=64, blank=True, editable=False)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    expires_at = models.DateTimeField()
+    created_at = models.DateTimeField(default=timezone.now)
+
+    def __str__(self) -> str:
+        return f"{self.contact_id}: {self.email or '-'}"

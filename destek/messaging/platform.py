@@ -102,7 +102,10 @@ class Platform(Protocol):
 
     def fetch_media(self, channel: MessagingChannel, media: MediaRef, *, limit: int) -> bytes: ...
 
-    def check(self, channel: MessagingChannel) -> None: ...
+    def check(self, channel: MessagingChannel) -> str:
+        """Raise PlatformError unless the token works; the account's public handle (a
+        Telegram bot's username, for deep links) when the platform tells it, else ""."""
+        ...
 
 
 def split_text(text: str, limit: int) -> list[str]:

@@ -219,8 +219,9 @@ class Telegram:
             raise TelegramError("file: too large", too_large=True)
         return download(channel, remote, limit=limit)
 
-    def check(self, channel: MessagingChannel) -> None:
-        call(channel, "getMe", {})
+    def check(self, channel: MessagingChannel) -> str:
+        me = call(channel, "getMe", {})
+        return str(me.get("username") or "")[:64] if isinstance(me, dict) else ""
 
 
 PLATFORM = Telegram()

@@ -28,6 +28,37 @@ A_CUSTOMER = pgettext_lazy("a Telegram user without a name", "a customer")
 FILE_TOO_LARGE = _("A file was sent that is larger than the limit of {mb} MB; it was not kept.")
 FILE_NOT_FETCHED = _("A file was sent that could not be downloaded.")
 
+# Linking the chat to a customer account (messaging/linking.py).
+LINKED = _(
+    "Done: this chat is now connected to your account {account}. Your tickets from here are "
+    "in the portal too."
+)
+ALREADY_LINKED = _("This chat is already connected to your account.")
+LINKED_TO_ANOTHER = _(
+    "This chat is already connected to another account. To connect it to a different one, "
+    "first disconnect it in that account's profile on the portal."
+)
+LINK_INVALID = _(
+    "This link is used, expired or unknown, so nothing was changed. Make a new one in your "
+    "profile on the portal."
+)
+LINK_REMOVED = _(
+    "This chat is no longer connected to your account. Your earlier tickets stay in the portal."
+)
+LINK_ASK_ADDRESS = _(
+    "To connect this chat to your account, type the e-mail address of your account. We will "
+    "send a code to it."
+)
+LINK_NOT_AN_ADDRESS = _("This is not an e-mail address. Type it like name@example.com.")
+LINK_CODE_SENT = _(
+    "If {address} is the address of an account here, we sent a 6-digit code to it. Type the "
+    "code here."
+)
+LINK_CODE_WRONG = _("The code is wrong or has expired. Check the e-mail and type it again.")
+LINK_CODE_SPENT = _("The code is wrong or has expired. Type /link to get a new one.")
+LINK_NO_CODE = _("Type /link and the address of your account first.")
+LINK_TOO_MANY = _("Too many codes asked for. Please wait an hour and try again.")
+
 #: Placeholder lines for what a ticket cannot show, by the update's field.
 PLACEHOLDERS = {
     "photo": _("A photo was sent."),

@@ -188,8 +188,9 @@ class WhatsApp:
         data, _type = graph.download(channel, str(found.get("url") or ""), limit=limit)
         return data
 
-    def check(self, channel: MessagingChannel) -> None:
+    def check(self, channel: MessagingChannel) -> str:
         graph.call(channel, "GET", channel.account_id, params={"fields": "id"})
+        return ""
 
 
 PLATFORM = WhatsApp()

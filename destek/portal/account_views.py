@@ -40,6 +40,7 @@ from destek.accounts.sign_in import (
 from destek.lib.errors import ActionRefused
 from destek.lib.forms import add_refusal
 from destek.lib.ratelimit import client_ip, hit
+from destek.messaging.linking import profile_section
 from destek.notify.sms import sms_enabled
 from destek.portal.account_forms import (
     AddressCodeForm,
@@ -367,6 +368,7 @@ def _profile(request: AuthenticatedHttpRequest, status: int = 200, **forms: Any)
         "phone_code_sent": PhoneCode.objects.filter(user=user, phone=user.phone).exists(),
         "api_tokens": list(ApiToken.objects.usable().filter(user=user)),
         "token_idle_days": settings.DESTEK_API_TOKEN_IDLE_DAYS,
+        "messengers": profile_section(user, forms.get("messenger_link")),
     }
     return render(request, "portal/account/profile.html", context, status=status)
 

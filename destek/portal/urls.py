@@ -3,7 +3,7 @@ from __future__ import annotations
 from django.urls import path
 
 from destek.portal import account_views as account
-from destek.portal import cc_views, chat_views, confirm, views
+from destek.portal import cc_views, chat_views, confirm, messenger_views, views
 
 app_name = "portal"
 
@@ -37,6 +37,10 @@ urlpatterns = [
     path("my/profile/notifications/", account.notifications, name="notifications"),
     path("mail/confirm/<str:token>/", confirm.confirm_mail, name="confirm_mail"),
     path("my/profile/api-tokens/revoke/", account.api_token_revoke, name="api_token_revoke"),
+    path("my/profile/messengers/link/", messenger_views.messenger_link, name="messenger_link"),
+    path(
+        "my/profile/messengers/unlink/", messenger_views.messenger_unlink, name="messenger_unlink"
+    ),
     path("status/", views.status_start, name="status_start"),
     path("status/<uuid:lookup_id>/", views.status, name="status"),
     path(

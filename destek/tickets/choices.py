@@ -85,6 +85,7 @@ class EventKind(models.TextChoices):
     CC_REMOVED = "cc_removed", _("Address no longer copied")
     FOLLOWED = "followed", _("Agent follows")
     UNFOLLOWED = "unfollowed", _("Agent stopped following")
+    CUSTOMER = "customer", _("Moved to the customer's account")
 
 
 class Verification(models.TextChoices):

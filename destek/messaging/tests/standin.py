@@ -95,7 +95,9 @@ def start() -> tuple[BotApi, ThreadingHTTPServer]:
                     "text": data["text"],
                 }
             elif method == "getMe":
-                result = {"id": 1, "is_bot": True, "first_name": "Destek"}
+                result = {
+                    "id": 1, "is_bot": True, "first_name": "Destek", "username": "allin_support_bot"
+                }  # fmt: skip
             else:
                 result = True
             self._answer(200, {"ok": True, "result": result})

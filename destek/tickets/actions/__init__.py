@@ -12,7 +12,8 @@ One module per concern; every public name is here, so callers import from this p
 - `merging`: a duplicate merged into another ticket;
 - `time`: time agents spent on a ticket;
 - `tagging`: tags, and the history's mark of a macro;
-- `people`: addresses copied on a ticket (CC) and agents who follow it.
+- `people`: addresses copied on a ticket (CC) and agents who follow it;
+- `customers`: a customer's tickets carried to another account (a messenger contact linked).
 
 `_common` holds what they share (the actor, the event, the lock); the modules import it
 and `status`, never each other otherwise, so there is no import loop.
@@ -32,6 +33,7 @@ from destek.tickets.actions.assignment import (
     change_department,
     change_priority,
 )
+from destek.tickets.actions.customers import move_tickets
 from destek.tickets.actions.intake import (
     CRITICAL_LIMIT_DEFAULT,
     CRITICAL_WINDOW,
@@ -119,6 +121,7 @@ __all__ = [
     "log_time",
     "mark_seen",
     "merge",
+    "move_tickets",
     "recompute_clocks",
     "recompute_customer_clocks",
     "record_macro",
