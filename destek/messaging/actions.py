@@ -26,8 +26,9 @@ from destek.accounts.models import User
 from destek.lib.errors import ActionRefused
 from destek.lib.language import site_language
 from destek.lib.text import strip_invisible
-from destek.messaging import telegram, texts
+from destek.messaging import answers, health, telegram, texts
 from destek.messaging.choices import ChannelKind, EventState, Health, OutboundState
+from destek.messaging.language import learn as learn_language
 from destek.messaging.models import Contact, InboundEvent, MessagingChannel, OutboundMessage
 from destek.tickets import actions as tickets
 from destek.tickets import intake
@@ -96,18 +97,11 @@ def add_telegram_channel(*, name: str, token: str, api_url: str = "") -> Added:
 
 
 def mark_failing(channel: MessagingChannel, error: str) -> None:
-    now = timezone.now()
-    MessagingChannel.objects.filter(pk=channel.pk).update(
-        health=Health.FAILING, last_error=error[:1000], last_error_at=now
-    )
-    channel.health, channel.last_error, channel.last_error_at = Health.FAILING, error, now
-    log.warning("messenger channel %s is failing: %s", channel.pk, error)
+    health.mark_failing(channel, error)  # the admins are told by mail when it turns failing
 
 
 def mark_healthy(channel: MessagingChannel) -> None:
-    if channel.health != Health.HEALTHY:
-        MessagingChannel.objects.filter(pk=channel.pk).update(health=Health.HEALTHY)
-        channel.health = Health.HEALTHY
+    health.mark_healthy(channel)
 
 
 def check_channel(channel: MessagingChannel) -> bool:
@@ -209,6 +203,7 @@ def _process(event: InboundEvent) -> None:
         content = _content(channel, message)
     with transaction.atomic():
         contact = _contact(channel, message.from_user, str(message.chat.id))
+        learn_language(contact, content.text)  # the customer's words over their app's setting
         with translation.override(contact.language):
             if content.text.startswith("/") and _command(contact, content.text):
                 return
@@ -403,7 +398,7 @@ def _file(contact: Contact, content: _Content) -> None:
     if contact.start_new:
         contact.start_new = False
         contact.save(update_fields=["start_new"])
-    queue_text(contact, str(texts.TICKET_FILED).format(number=f"#{ticket.number}"))
+    queue_text(contact, answers.ticket_filed(ticket))
 
 
 # --- sending --------------------------------------------------------------------------------
