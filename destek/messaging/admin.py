@@ -62,12 +62,13 @@ class MessagingChannelAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[MessagingChannel]:
         # The replies waiting on each channel, counted in the list's own statement.
-        return (
+        channels: QuerySet[MessagingChannel] = (
             super()
             .get_queryset(request)
             .select_related("department")
             .annotate(waiting_count=Count("outbox", filter=Q(outbox__state=OutboundState.PENDING)))
         )
+        return channels
 
     @admin.display(description=_("health"), ordering="health")
     def health_shown(self, channel: MessagingChannel) -> str:

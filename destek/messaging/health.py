@@ -153,7 +153,7 @@ def replace_token(channel: MessagingChannel, token: str) -> bool:
 
 
 def retry_delay(attempts: int) -> timedelta:
-    return EVENT_RETRY_BASE * 2**attempts
+    return EVENT_RETRY_BASE * int(2**attempts)
 
 
 def due_events(now: datetime | None = None) -> list[int]:
