@@ -152,7 +152,7 @@ def process_event(event_id: int) -> None:
     """The work of one stored update; claimed by a conditional UPDATE, so a second run (a
     retried job, two workers) does nothing. A failure marks the event, never the channel."""
     claimed = InboundEvent.objects.filter(pk=event_id, state=EventState.RECEIVED).update(
-        state=EventState.PROCESSING
+        state=EventState.PROCESSING, claimed_at=timezone.now()
     )
     if not claimed:
         return

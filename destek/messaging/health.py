@@ -37,6 +37,8 @@ EVENT_RETRIES = 5
 EVENT_RETRY_BASE = timedelta(minutes=1)
 #: An update whose job was lost (a worker restarted before it ran) is picked up after this.
 LOST_AFTER = timedelta(minutes=5)
+#: An update claimed this long ago and still being worked on was left by a worker that died.
+INTERRUPTED_AFTER = timedelta(minutes=30)
 
 TELEGRAM_TOKEN_RE = re.compile(r"^\d{1,20}:[A-Za-z0-9_-]{20,100}$")
 
@@ -158,8 +160,10 @@ def retry_delay(attempts: int) -> timedelta:
 
 def due_events(now: datetime | None = None) -> list[int]:
     """Updates to work on again: failed ones whose pause is over (claimed here, one try
-    counted), and received ones whose job was lost. Safe to run twice: a row is claimed by a
-    conditional UPDATE, and the work itself claims it again (RECEIVED -> PROCESSING)."""
+    counted), and received ones whose job was lost; one left half-done by a worker that died
+    becomes failed first (and is tried again after its pause). Safe to run twice: a row is
+    claimed by a conditional UPDATE, and the work itself claims it again (RECEIVED ->
+    PROCESSING)."""
     now = now or timezone.now()
     ready: list[int] = []
     failed = (
@@ -175,6 +179,10 @@ def due_events(now: datetime | None = None) -> list[int]:
         ).update(state=EventState.RECEIVED, attempts=attempts + 1)
         if claimed:
             ready.append(pk)
+    # A worker that died while working on one (claimed long ago, never finished): a failure.
+    InboundEvent.objects.filter(
+        state=EventState.PROCESSING, claimed_at__lte=now - INTERRUPTED_AFTER
+    ).update(state=EventState.FAILED, error="interrupted: the worker stopped", processed_at=now)
     lost = InboundEvent.objects.filter(
         state=EventState.RECEIVED, received_at__lte=now - LOST_AFTER
     ).exclude(pk__in=ready)

@@ -84,6 +84,8 @@ class InboundEvent(models.Model):
     processed_at = models.DateTimeField(null=True, blank=True)
     # Tries again after a failure (health.retry_failed_events); the raw payload is never dropped.
     attempts = models.PositiveIntegerField(default=0)
+    # When a worker took it (RECEIVED -> PROCESSING): one that died with it is seen by this.
+    claimed_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         verbose_name = _("messenger event")

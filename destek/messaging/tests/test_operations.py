@@ -374,3 +374,23 @@ def test_the_queue_names_messenger_customers_in_one_statement_for_the_page(
     contacts = [q for q in five.captured_queries if "messaging_contact" in q["sql"]]
     assert len(contacts) == 1
     assert len(five.captured_queries) == len(two.captured_queries)
+
+
+def test_an_update_left_half_done_by_a_worker_that_died_is_tried_again(
+    bot_api, channel, django_capture_on_commit_callbacks
+):
+    event = stored_event(channel, update("Is anyone there?"))
+    start = datetime(2026, 12, 2, 9, 0, tzinfo=UTC)
+    InboundEvent.objects.filter(pk=event.pk).update(state=EventState.PROCESSING, claimed_at=start)
+    with time_machine.travel(start + timedelta(minutes=10), tick=False):
+        assert health.due_events() == []  # still being worked on, as far as anyone knows
+    with time_machine.travel(start + timedelta(minutes=31), tick=False):
+        assert health.due_events() == []
+        assert InboundEvent.objects.get(pk=event.pk).state == EventState.FAILED
+    with (
+        time_machine.travel(start + timedelta(minutes=33), tick=False),
+        django_capture_on_commit_callbacks(execute=True),
+    ):
+        jobs.retry_events.call_local()
+    assert InboundEvent.objects.get(pk=event.pk).state == EventState.DONE
+    assert the_ticket().messages.get().body == "Is anyone there?"
