@@ -18,6 +18,7 @@ from django.utils.safestring import SafeString
 
 from destek.lib.bidi import isolate_text
 from destek.lib.dates import format_when, localize_digits
+from destek.messaging.identity import identities, label
 from destek.tickets.choices import Priority, TicketStatus
 from destek.tickets.models import FAR_FUTURE, Ticket
 
@@ -78,6 +79,9 @@ _NUMBER = 987654321987
 
 def queue_rows(tickets: Iterable[Ticket], *, now: datetime) -> list[QueueRow]:
     url = reverse("desk:ticket", args=[_NUMBER])
+    tickets = list(tickets)
+    # Messenger customers by their messenger identity: one statement for the page, if any.
+    messengers = identities(ticket.customer for ticket in tickets)
     rows = []
     for ticket in tickets:
         running = ticket.queue_due < FAR_FUTURE
@@ -88,7 +92,7 @@ def queue_rows(tickets: Iterable[Ticket], *, now: datetime) -> list[QueueRow]:
                 number_text=localize_digits(str(ticket.number)),
                 url=url.replace(str(_NUMBER), str(ticket.number)),
                 subject=isolate_text(ticket.subject),
-                customer=ticket.customer.display_name,
+                customer=label(ticket.customer, messengers.get(ticket.customer_id)),
                 vip=ticket.customer_vip,
                 priority=_label(Priority, ticket.priority),
                 status=_label(TicketStatus, ticket.status),

@@ -24,8 +24,9 @@ from destek.accounts.models import User
 from destek.lib.errors import ActionRefused
 from destek.lib.language import site_language
 from destek.lib.text import strip_invisible
-from destek.messaging import telegram, texts, whatsapp
+from destek.messaging import answers, health, telegram, texts, whatsapp
 from destek.messaging.choices import ChannelKind, EventState, Health, OutboundState
+from destek.messaging.language import learn as learn_language
 from destek.messaging.models import Contact, InboundEvent, MessagingChannel, OutboundMessage
 from destek.messaging.platform import BadEvent, Inbound, PlatformError, split_text
 from destek.messaging.platforms import platform_for
@@ -193,18 +194,11 @@ def flag_expiring_tokens() -> None:
 
 
 def mark_failing(channel: MessagingChannel, error: str) -> None:
-    now = timezone.now()
-    MessagingChannel.objects.filter(pk=channel.pk).update(
-        health=Health.FAILING, last_error=error[:1000], last_error_at=now
-    )
-    channel.health, channel.last_error, channel.last_error_at = Health.FAILING, error, now
-    log.warning("messenger channel %s is failing: %s", channel.pk, error)
+    health.mark_failing(channel, error)  # the admins are told by mail when it turns failing
 
 
 def mark_healthy(channel: MessagingChannel) -> None:
-    if channel.health != Health.HEALTHY:
-        MessagingChannel.objects.filter(pk=channel.pk).update(health=Health.HEALTHY)
-        channel.health = Health.HEALTHY
+    health.mark_healthy(channel)
 
 
 def check_channel(channel: MessagingChannel) -> bool:
@@ -261,7 +255,7 @@ def process_event(event_id: int) -> None:
     """The work of one stored update; claimed by a conditional UPDATE, so a second run (a
     retried job, two workers) does nothing. A failure marks the event, never the channel."""
     claimed = InboundEvent.objects.filter(pk=event_id, state=EventState.RECEIVED).update(
-        state=EventState.PROCESSING
+        state=EventState.PROCESSING, claimed_at=timezone.now()
     )
     if not claimed:
         return
@@ -310,6 +304,7 @@ def _process(event: InboundEvent) -> None:
     with transaction.atomic():
         contact = _contact(channel, inbound)
         _seen(contact, inbound)
+        learn_language(contact, content.text)  # the customer's words over their app's setting
         with translation.override(contact.language):
             if any(handle(contact, content.text) for handle in text_handlers):
                 return
@@ -507,7 +502,7 @@ def _file(contact: Contact, content: _Content) -> None:
     if contact.start_new:
         contact.start_new = False
         contact.save(update_fields=["start_new"])
-    queue_text(contact, str(texts.TICKET_FILED).format(number=f"#{ticket.number}"))
+    queue_text(contact, answers.ticket_filed(ticket))
 
 
 # --- sending --------------------------------------------------------------------------------

@@ -6,7 +6,7 @@ from __future__ import annotations
 from huey import crontab
 from huey.contrib.djhuey import db_periodic_task, db_task
 
-from destek.messaging import actions
+from destek.messaging import actions, health
 from destek.messaging.models import OutboundMessage
 
 #: Seconds before the next try of a send that met a network fault or a 5xx: 5, 10, 20, ...
@@ -35,6 +35,14 @@ def send_waiting() -> None:
     """Rows kept while a channel failed (or whose job was lost) go once it works again."""
     for outbound_id in actions.pending_for_healthy_channels():
         actions.send_outbound(outbound_id)
+
+
+@db_periodic_task(crontab(minute="*"))
+def retry_events() -> None:
+    """Updates whose work failed, tried again after growing pauses (health.EVENT_RETRIES
+    times), and updates whose job was lost."""
+    for event_id in health.due_events():
+        actions.process_event(event_id)
 
 
 def _process_soon(event_id: int) -> None:

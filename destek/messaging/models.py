@@ -113,8 +113,15 @@ class InboundEvent(models.Model):
     error = models.TextField(blank=True)
     received_at = models.DateTimeField(default=timezone.now)
     processed_at = models.DateTimeField(null=True, blank=True)
+    # Tries again after a failure (health.retry_failed_events); the raw payload is never dropped.
+    attempts = models.PositiveIntegerField(default=0)
+    # When a worker took it (RECEIVED -> PROCESSING): one that died with it is seen by this.
+    claimed_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
+        verbose_name = _("messenger event")
+        verbose_name_plural = _("messenger events")
+        indexes = [models.Index(fields=["state", "attempts"], name="messaging_event_state")]
         constraints = [
             models.UniqueConstraint(fields=["channel", "external_id"], name="messaging_event_once")
         ]
@@ -136,6 +143,8 @@ class Contact(models.Model):
     name = models.CharField(_("name"), max_length=200, blank=True)
     username = models.CharField(max_length=100, blank=True)
     language = models.CharField(max_length=8)
+    # The language was read from the contact's own words (language.learn): it stays.
+    language_detected = models.BooleanField(default=False)
     # Set by /new: the next message starts a ticket of its own.
     start_new = models.BooleanField(default=False)
     # When they last wrote: Meta's platforms take free replies for 24 hours after it.

@@ -15,6 +15,10 @@ HELP = _(
 )
 NEW_TICKET_NEXT = _("Write your new question: it will be filed as a new ticket.")
 TICKET_FILED = _("Thank you! Your ticket {number} is filed. We will answer you here.")
+OUT_OF_HOURS = _(
+    "We are outside our working hours now; your message is kept and we answer as soon as we "
+    "are back."
+)
 NO_OPEN_TICKETS = _("You have no open tickets.")
 OPEN_TICKETS = _("Your open tickets:")
 SUBJECT_FROM = _("Telegram message from {name}")

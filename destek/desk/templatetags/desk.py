@@ -6,7 +6,11 @@ from django import template
 from django.conf import settings
 from django.utils.translation import gettext_lazy as _
 
+from destek.accounts.models import User
 from destek.lib.dates import localize_digits
+from destek.messaging.health import failing_channels
+from destek.messaging.identity import address_text, customer_name, identity_of
+from destek.messaging.models import MessagingChannel
 from destek.notify.demo_mail import BACKEND
 from destek.tickets.choices import Channel, CloseReason, Priority, TicketStatus
 
@@ -73,3 +77,31 @@ def duration(seconds: int | str | None) -> str:
             hours=seconds // 3600, minutes=seconds % 3600 // 60
         )
     return localize_digits(text)
+
+
+@register.simple_tag
+def customer_contact(customer: User) -> dict[str, object]:
+    """A customer's name and where they are reached: "Aysel Məmmədova", "Telegram @aysel"
+    for a messenger customer (one statement), their address otherwise (none)."""
+    identity = identity_of(customer)
+    return {
+        "name": customer_name(customer, identity),
+        "address": address_text(customer, identity),
+        "messenger": identity is not None,
+    }
+
+
+@register.filter
+def reached_at(customer: User) -> str:
+    """The address, or the messenger's name for a messenger customer, with no statement (for
+    lists)."""
+    return address_text(customer)
+
+
+@register.simple_tag
+def failing_messenger_channels(user: User) -> list[MessagingChannel]:
+    """For an admin, the messenger channels that fail (their replies wait); for anyone else
+    nothing, and no statement."""
+    if not getattr(user, "is_admin", False):
+        return []
+    return failing_channels()
