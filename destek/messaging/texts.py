@@ -21,6 +21,14 @@ SUBJECT_FROM = _("Telegram message from {name}")
 A_CUSTOMER = pgettext_lazy("a Telegram user without a name", "a customer")
 FILE_TOO_LARGE = _("A file was sent that is larger than the limit of {mb} MB; it was not kept.")
 FILE_NOT_FETCHED = _("A file was sent that could not be downloaded.")
+#: The first line of a customer's message that answers or changes an earlier one.
+REPLY_TO = _("In reply to: “{quote}”")
+REPLY_TO_UNKNOWN = _("In reply to an earlier message.")
+EDITED_FROM = _("Edited: the message said before: “{quote}”")
+EDITED = _("Edited: a change of an earlier message.")
+#: Sent to the chat instead of an agent's file the messenger does not take.
+FILE_TOO_LARGE_TO_SEND = _("The file {name} is too large to be sent in this chat.")
+FILE_NOT_SENT = _("The file {name} could not be sent in this chat.")
 
 #: Placeholder lines for what a ticket cannot show, by the update's field.
 PLACEHOLDERS = {
@@ -37,5 +45,6 @@ PLACEHOLDERS = {
     "contact": _("A contact card was sent."),
     "poll": _("A poll was sent."),
     "dice": _("A dice was thrown."),
+    "game": _("A game was sent."),
 }
 SOMETHING = _("A message was sent that cannot be shown here.")
