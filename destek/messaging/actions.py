@@ -552,8 +552,9 @@ def send_outbound(outbound_id: int) -> str:
 
 
 def _send_file(outbound: OutboundMessage, attachment: Attachment) -> None:
-    """One of an agent's files to the chat; one the platform does not take (too large) or
-    that is gone from storage becomes a line in the chat that says so."""
+    """One of an agent's files to the chat; one the platform refuses for good (too large, a
+    type it does not take) or that is gone from storage becomes a line in the chat that says
+    so. A refused token or a fault worth retrying is raised (the outbox keeps the row)."""
     channel, contact = outbound.channel, outbound.contact
     platform = platform_for(channel.kind)
     note = texts.FILE_NOT_SENT
@@ -571,9 +572,11 @@ def _send_file(outbound: OutboundMessage, attachment: Attachment) -> None:
     except OSError as exc:
         log.error("attachment %s could not be read to send: %s", attachment.pk, exc)
     except PlatformError as exc:
-        if not exc.too_large:
+        if exc.auth or exc.retry:
             raise
-        note = texts.FILE_TOO_LARGE_TO_SEND
+        # Refused for good (too large, a type it does not take): the rest still goes.
+        log.warning("a file could not be sent to %s: %s", channel.kind, exc.description)
+        note = texts.FILE_TOO_LARGE_TO_SEND if exc.too_large else texts.FILE_NOT_SENT
     with translation.override(contact.language):
         platform.send_text(channel, contact.chat_id, str(note).format(name=attachment.filename))
 

@@ -311,11 +311,18 @@ class Telegram:
         if len(data) > FILE_LIMIT:
             raise TelegramError(f"{name}: larger than the upload limit", too_large=True)
         photo = content_type in ("image/jpeg", "image/png") and len(data) <= PHOTO_LIMIT
-        method, field = ("sendPhoto", "photo") if photo else ("sendDocument", "document")
         fields = {"chat_id": chat_id}
         if caption:
             fields["caption"] = caption[:1024]
-        call(channel, method, fields, files={field: (name, data, content_type)})
+        if photo:
+            try:
+                call(channel, "sendPhoto", fields, files={"photo": (name, data, content_type)})
+                return
+            except TelegramError as exc:
+                if exc.auth or exc.retry:
+                    raise
+                # An image Telegram will not show as a photo (its sides): sent as a file.
+        call(channel, "sendDocument", fields, files={"document": (name, data, content_type)})
 
     def fetch_media(self, channel: MessagingChannel, media: MediaRef, *, limit: int) -> bytes:
         remote = get_file(channel, media.ref)

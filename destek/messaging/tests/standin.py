@@ -15,6 +15,8 @@ from typing import Any
 
 PHOTO_BYTES = b"\xff\xd8\xff\xe0" + b"a photo of a broken screen" * 20
 VOICE_BYTES = b"OggS\x00\x02" + b"a voice note about the invoice" * 20
+#: What the stand-in says when told to fail with a status.
+DESCRIPTIONS = {401: "Unauthorized", 400: "Bad Request: PHOTO_INVALID_DIMENSIONS"}
 VIDEO_BYTES = b"\x00\x00\x00\x18ftypmp42" + b"a video of the error" * 20
 
 
@@ -100,7 +102,7 @@ def start() -> tuple[BotApi, ThreadingHTTPServer]:
             api.calls.append((method, data))
             failing = api.fail_with or api.fail_once.pop(method, None)
             if failing:
-                description = "Unauthorized" if failing == 401 else "Bad Gateway"
+                description = DESCRIPTIONS.get(failing, "Bad Gateway")
                 self._answer(failing, {"ok": False, "description": description})
                 return
             sent = {

@@ -141,7 +141,7 @@ def test_polls_dice_games_and_unknown_messages_are_placeholders_and_the_chat_goe
     }  # fmt: skip
     game = {"title": "Lucky", "description": "A game", "photo": []}
     story = {"chat": {"id": 77, "type": "private"}, "id": 3}
-    sent = [
+    sent: list[tuple[dict[str, Any], str]] = [
         ({"poll": poll}, "A poll was sent."),
         ({"dice": {"emoji": "🎲", "value": 4}}, "A dice was thrown."),
         ({"game": game}, "A game was sent."),
@@ -292,4 +292,18 @@ def test_a_file_over_telegrams_upload_limit_is_a_line_in_the_chat(
     assert not bot_api.sent("sendDocument")
     _text, note = (sent["text"] for sent in bot_api.sent("sendMessage"))
     assert "recording.mp4" in note and "too large" not in note  # said in Russian
+    assert OutboundMessage.objects.get(files_sent=1).state == OutboundState.SENT
+
+
+def test_an_image_telegram_will_not_show_as_a_photo_goes_as_a_document(
+    bot_api, channel, users, django_capture_on_commit_callbacks
+):
+    post(channel, update("Send me the seating plan"), django_capture_on_commit_callbacks)
+    ticket = the_ticket()
+    bot_api.calls.clear()
+    bot_api.fail_once["sendPhoto"] = 400  # Telegram: PHOTO_INVALID_DIMENSIONS
+    plan = SimpleUploadedFile("plan.png", b"\x89PNG a long thin plan", content_type="image/png")
+    reply_with_files(users, ticket, django_capture_on_commit_callbacks, [plan])
+    [document] = bot_api.sent("sendDocument")
+    assert document["document"]["filename"] == "plan.png"
     assert OutboundMessage.objects.get(files_sent=1).state == OutboundState.SENT
