@@ -8,8 +8,9 @@ from __future__ import annotations
 import logging
 import re
 import secrets
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 from django.conf import settings
@@ -27,13 +28,19 @@ from destek.lib.text import strip_invisible
 from destek.messaging import answers, health, telegram, texts, whatsapp
 from destek.messaging.choices import ChannelKind, EventState, Health, OutboundState
 from destek.messaging.language import learn as learn_language
-from destek.messaging.models import Contact, InboundEvent, MessagingChannel, OutboundMessage
+from destek.messaging.models import (
+    ChatMessage,
+    Contact,
+    InboundEvent,
+    MessagingChannel,
+    OutboundMessage,
+)
 from destek.messaging.platform import BadEvent, Inbound, PlatformError, split_text
 from destek.messaging.platforms import platform_for
 from destek.tickets import actions as tickets
 from destek.tickets import intake
 from destek.tickets.choices import ACTIVE_STATUSES, Channel, TicketStatus
-from destek.tickets.models import Attachment, Ticket
+from destek.tickets.models import Attachment, Message, Ticket
 from destek.tickets.selectors import customer_status_label
 
 log = logging.getLogger(__name__)
@@ -306,11 +313,19 @@ def _process(event: InboundEvent) -> None:
         _seen(contact, inbound)
         learn_language(contact, content.text)  # the customer's words over their app's setting
         with translation.override(contact.language):
-            if any(handle(contact, content.text) for handle in text_handlers):
+            # An edit is the customer's words again, never a link code or a command run twice.
+            if not inbound.is_edit and any(
+                handle(contact, content.text) for handle in text_handlers
+            ):
                 return
-            if content.text.startswith("/") and _command(contact, content.text):
+            command = content.text.startswith("/") and not inbound.is_edit
+            if command and _command(contact, content.text):
                 return
-            _file(contact, content)
+            earlier = _earlier(contact, inbound)
+            excerpt = _excerpt(content.text or "\n".join(content.lines))
+            content.lines[:0] = _context_lines(inbound, earlier)
+            message = _file(contact, content)
+            _remember(contact, inbound, earlier, message, excerpt)
 
 
 def _content(channel: MessagingChannel, inbound: Inbound) -> _Content:
@@ -340,6 +355,59 @@ def _content(channel: MessagingChannel, inbound: Inbound) -> _Content:
         lines[:0] = shown or ([] if files else [str(texts.SOMETHING)])
     lines += inbound.details
     return _Content(lines=lines, files=files, text=text)
+
+
+def _earlier(contact: Contact, inbound: Inbound) -> ChatMessage | None:
+    """What we kept of the message this one changes (an edit) or answers (a reply)."""
+    wanted = (inbound.message_id or inbound.external_id) if inbound.is_edit else inbound.reply_to
+    if not wanted:
+        return None
+    return (
+        ChatMessage.objects.select_for_update()
+        .filter(contact=contact, external_id=wanted[:200])
+        .first()
+    )
+
+
+def _excerpt(text: str, limit: int = 120) -> str:
+    first = next((line.strip() for line in text.splitlines() if line.strip()), "")
+    return first if len(first) <= limit else first[: limit - 1].rstrip() + "…"
+
+
+def _context_lines(inbound: Inbound, earlier: ChatMessage | None) -> list[str]:
+    """The line that says a message changes an earlier one (never replacing its words) or
+    answers one, quoting the first line of it when we have it."""
+    if inbound.is_edit:
+        if earlier is not None and earlier.excerpt:
+            return [str(texts.EDITED_FROM).format(quote=earlier.excerpt)]
+        return [str(texts.EDITED)]
+    if not inbound.reply_to:
+        return []
+    quote = earlier.excerpt if earlier is not None and earlier.excerpt else ""
+    quote = quote or _excerpt(inbound.reply_text)
+    if quote:
+        return [str(texts.REPLY_TO).format(quote=quote)]
+    return [str(texts.REPLY_TO_UNKNOWN)]
+
+
+def _remember(
+    contact: Contact,
+    inbound: Inbound,
+    earlier: ChatMessage | None,
+    message: Message | None,
+    excerpt: str,
+) -> None:
+    """Keep the platform's id of the message and its first line: an edit updates what it
+    said (the next edit quotes it), the ticket keeps both."""
+    if inbound.is_edit and earlier is not None:
+        earlier.excerpt, earlier.message = excerpt, message
+        earlier.save(update_fields=["excerpt", "message"])
+        return
+    ChatMessage.objects.get_or_create(
+        contact=contact,
+        external_id=(inbound.message_id or inbound.external_id)[:200],
+        defaults={"message": message, "excerpt": excerpt},
+    )
 
 
 def _seen(contact: Contact, inbound: Inbound) -> None:
@@ -478,17 +546,16 @@ def ticket_channel(kind: str) -> str:
     return Channel(kind).value
 
 
-def _file(contact: Contact, content: _Content) -> None:
+def _file(contact: Contact, content: _Content) -> Message | None:
     customer = contact.customer
     channel = ticket_channel(contact.channel.kind)
     body = "\n".join(content.lines)
     ticket = None if contact.start_new else _current_ticket(customer, channel)
     attachments = _store(contact, content.files)
     if ticket is not None:
-        tickets.add_message(
+        return tickets.add_message(
             ticket, author=customer, body=body, channel=channel, attachments=attachments
         )
-        return
     ticket = tickets.create_ticket(
         customer=customer,
         subject=_subject(content.text, contact),
@@ -503,16 +570,22 @@ def _file(contact: Contact, content: _Content) -> None:
         contact.start_new = False
         contact.save(update_fields=["start_new"])
     queue_text(contact, answers.ticket_filed(ticket))
+    return ticket.messages.order_by("pk").first()
 
 
 # --- sending --------------------------------------------------------------------------------
 
 
-def queue_text(contact: Contact, text: str, *, message: Any = None) -> OutboundMessage:
-    """Text for the contact, kept in the outbox and sent by the worker once committed."""
+def queue_text(
+    contact: Contact, text: str, *, message: Any = None, files: Sequence[Attachment] = ()
+) -> OutboundMessage:
+    """Text for the contact, and files sent after it, kept in the outbox and sent by the
+    worker once committed."""
     outbound = OutboundMessage.objects.create(
         channel_id=contact.channel_id, contact=contact, message=message, text=text
     )
+    if files:
+        outbound.files.set(files)
     outbound_id = outbound.pk
     transaction.on_commit(lambda: [hook(outbound_id) for hook in send_requested], robust=True)
     return outbound
@@ -577,15 +650,29 @@ def send_outbound(outbound_id: int) -> str:
     if not claimed:
         return SendResult.NOTHING
     platform = platform_for(channel.kind)
-    parts = split_text(outbound.text, platform.text_limit)
-    for index in range(outbound.parts_sent, len(parts)):
+    chat_id = outbound.contact.chat_id
+    parts = split_text(outbound.text, platform.text_limit) if outbound.text.strip() else []
+    files = list(outbound.files.order_by("pk"))
+    # Each part and each file counts as sent once the platform took it: a retry goes on
+    # from the next one and never sends one twice.
+    steps: list[tuple[str, int, Callable[[], None]]] = [
+        ("parts_sent", index + 1, partial(platform.send_text, channel, chat_id, part))
+        for index, part in enumerate(parts)
+        if index >= outbound.parts_sent
+    ]
+    if outbound.template:
+        # An approved WhatsApp template (its name is the row's text): one part.
+        template, language = outbound.template, outbound.contact.language
+        send = partial(whatsapp.PLATFORM.send_template, channel, chat_id, template, language)
+        steps = [("parts_sent", 1, send)] if outbound.parts_sent == 0 else []
+    steps += [
+        ("files_sent", index + 1, partial(_send_file, outbound, file))
+        for index, file in enumerate(files)
+        if index >= outbound.files_sent
+    ]
+    for counter, done, step in steps:
         try:
-            if outbound.template:
-                whatsapp.PLATFORM.send_template(
-                    channel, outbound.contact.chat_id, outbound.template, outbound.contact.language
-                )
-            else:
-                platform.send_text(channel, outbound.contact.chat_id, parts[index])
+            step()
         except PlatformError as exc:
             OutboundMessage.objects.filter(pk=outbound.pk).update(last_error=exc.description)
             if exc.auth:
@@ -595,12 +682,42 @@ def send_outbound(outbound_id: int) -> str:
                 return SendResult.RETRY
             OutboundMessage.objects.filter(pk=outbound.pk).update(state=OutboundState.FAILED)
             return SendResult.FAILED
-        OutboundMessage.objects.filter(pk=outbound.pk).update(parts_sent=index + 1)
+        OutboundMessage.objects.filter(pk=outbound.pk).update(**{counter: done})
     OutboundMessage.objects.filter(pk=outbound.pk).update(
         state=OutboundState.SENT, sent_at=timezone.now(), last_error=""
     )
     mark_healthy(channel)
     return SendResult.SENT
+
+
+def _send_file(outbound: OutboundMessage, attachment: Attachment) -> None:
+    """One of an agent's files to the chat; one the platform refuses for good (too large, a
+    type it does not take) or that is gone from storage becomes a line in the chat that says
+    so. A refused token or a fault worth retrying is raised (the outbox keeps the row)."""
+    channel, contact = outbound.channel, outbound.contact
+    platform = platform_for(channel.kind)
+    note = texts.FILE_NOT_SENT
+    try:
+        with attachment.file.open("rb") as handle:
+            data = handle.read()
+        platform.send_file(
+            channel,
+            contact.chat_id,
+            name=attachment.filename,
+            content_type=attachment.content_type,
+            data=data,
+        )
+        return
+    except OSError as exc:
+        log.error("attachment %s could not be read to send: %s", attachment.pk, exc)
+    except PlatformError as exc:
+        if exc.auth or exc.retry:
+            raise
+        # Refused for good (too large, a type it does not take): the rest still goes.
+        log.warning("a file could not be sent to %s: %s", channel.kind, exc.description)
+        note = texts.FILE_TOO_LARGE_TO_SEND if exc.too_large else texts.FILE_NOT_SENT
+    with translation.override(contact.language):
+        platform.send_text(channel, contact.chat_id, str(note).format(name=attachment.filename))
 
 
 def pending_for_healthy_channels() -> list[int]:

@@ -167,9 +167,33 @@ class Contact(models.Model):
         return self.name or self.username or self.external_user_id
 
 
+class ChatMessage(models.Model):
+    """A customer's message as the platform knows it (its id in the chat) and where it was
+    filed: what a later reply to it quotes, and what an edit of it says it changed."""
+
+    contact = models.ForeignKey(Contact, on_delete=models.CASCADE, related_name="messages")
+    external_id = models.CharField(max_length=200)
+    message = models.ForeignKey(
+        "tickets.Message", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    #: The first line of what the customer wrote (or of its placeholder), as last seen.
+    excerpt = models.CharField(max_length=200, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["contact", "external_id"], name="messaging_chat_message_once"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.contact_id}:{self.external_id}"
+
+
 class OutboundMessage(models.Model):
-    """Text waiting to go to a contact: an agent's reply or an automatic answer. Kept until
-    the platform took it (a failing channel keeps it for later)."""
+    """Text waiting to go to a contact: an agent's reply or an automatic answer, and the
+    reply's files, sent after the text. Kept until the platform took it (a failing channel
+    keeps it for later)."""
 
     channel = models.ForeignKey(MessagingChannel, on_delete=models.CASCADE, related_name="outbox")
     contact = models.ForeignKey(Contact, on_delete=models.CASCADE, related_name="outbox")
@@ -181,6 +205,9 @@ class OutboundMessage(models.Model):
     template = models.CharField(max_length=512, blank=True)
     # Parts of the split text already sent: a retry goes on from the next one.
     parts_sent = models.PositiveIntegerField(default=0)
+    # The files, sent in the order of their ids after the text; how many already went.
+    files = models.ManyToManyField("tickets.Attachment", blank=True, related_name="+")
+    files_sent = models.PositiveIntegerField(default=0)
     state = models.CharField(
         max_length=16, choices=OutboundState.choices, default=OutboundState.PENDING
     )

@@ -73,8 +73,12 @@ class Inbound:
     #: Lines that say more about what was sent (a location's coordinates, a contact's phone).
     details: list[str] = field(default_factory=list)
     is_edit: bool = False
-    #: The platform's id of the message this one answers, if any.
+    #: The platform's id of this message, the same in its edits (empty: `external_id`).
+    message_id: str = ""
+    #: The platform's id of the message this one answers, if any, and its words when the
+    #: platform sends them along (Telegram does): quoted when we did not keep it ourselves.
     reply_to: str = ""
+    reply_text: str = ""
     #: When the customer sent it (the platform's clock), if known.
     sent_at: datetime | None = None
 
@@ -106,6 +110,33 @@ class Platform(Protocol):
         """Raise PlatformError unless the token works; the account's public handle (a
         Telegram bot's username, for deep links) when the platform tells it, else ""."""
         ...
+
+
+def map_link(latitude: float, longitude: float) -> str:
+    """A link to the place on OpenStreetMap (only a link: nothing is loaded from it)."""
+    lat, lon = f"{latitude:.5f}", f"{longitude:.5f}"
+    return f"https://www.openstreetmap.org/?mlat={lat}&mlon={lon}#map=17/{lat}/{lon}"
+
+
+def location_details(
+    latitude: Any, longitude: Any, *, title: str = "", address: str = ""
+) -> list[str]:
+    """The lines a shared location or place adds to a ticket: its name and address if it
+    has them, then the coordinates with a map link. Nothing for coordinates that are not."""
+    lines = [line for line in (" ".join(title.split()), " ".join(address.split())) if line]
+    try:
+        lat, lon = float(latitude), float(longitude)
+    except (TypeError, ValueError):
+        return lines
+    if not (-90 <= lat <= 90 and -180 <= lon <= 180):
+        return lines
+    return [*lines, f"{lat:.5f}, {lon:.5f} {map_link(lat, lon)}"]
+
+
+def contact_details(name: str, phone: str) -> list[str]:
+    """The line a shared contact card adds to a ticket: the name and the phone number."""
+    line = ": ".join(part for part in (" ".join(name.split()), phone.strip()) if part)
+    return [line] if line else []
 
 
 def split_text(text: str, limit: int) -> list[str]:

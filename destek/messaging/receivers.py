@@ -1,8 +1,8 @@
 """What messaging does when tickets tell it something: an agent's public reply on a
-messenger's ticket goes to the contact's chat (through the outbox, in the same transaction
-as the reply). Outside Meta's 24-hour window the reply is refused (409), unless the agent
-chose to send it by e-mail instead (a message of channel `email`: the customer's mail and
-SMS notices carry it, the messenger does not)."""
+messenger's ticket, and its files, go to the contact's chat (through the outbox, in the same
+transaction as the reply). Outside Meta's 24-hour window the reply is refused (409), unless
+the agent chose to send it by e-mail instead (a message of channel `email`: the customer's
+mail and SMS notices carry it, the messenger does not)."""
 
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ from destek.messaging.choices import ChannelKind
 from destek.messaging.models import Contact
 from destek.tickets.access import customer_may_see_message
 from destek.tickets.choices import AuthorKind, Channel
-from destek.tickets.models import Message, Ticket
+from destek.tickets.models import Attachment, Message, Ticket
 
 #: The tickets' channels that are messengers (the same words as the channel kinds).
 MESSENGER_CHANNELS = frozenset(ChannelKind.values)
@@ -27,7 +27,8 @@ def message_added(sender: Any, *, ticket: Ticket, message: Message, **kwargs: An
     # notes and held mail never go; the customer's own words are not sent back to them.
     if ticket.channel not in MESSENGER_CHANNELS or message.author_kind != AuthorKind.AGENT:
         return
-    if not customer_may_see_message(message) or not message.body.strip():
+    files = [f for f in kwargs.get("attachments", ()) if isinstance(f, Attachment)]
+    if not customer_may_see_message(message) or not (message.body.strip() or files):
         return
     if message.channel == Channel.EMAIL:
         return
@@ -48,4 +49,4 @@ def message_added(sender: Any, *, ticket: Ticket, message: Message, **kwargs: An
             ).format(messenger=contact.channel.get_kind_display()),
             status=409,
         )
-    actions.queue_text(contact, message.body, message=message)
+    actions.queue_text(contact, message.body, message=message, files=files)

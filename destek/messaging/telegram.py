@@ -12,18 +12,27 @@ from typing import Any
 
 import httpx
 from django.conf import settings
-from telegram import Update
+from telegram import Message, Update
 
 from destek.lib.text import strip_invisible
 from destek.messaging import texts
 from destek.messaging.models import MessagingChannel
-from destek.messaging.platform import BadEvent, Inbound, MediaRef, PlatformError
+from destek.messaging.platform import (
+    BadEvent,
+    Inbound,
+    MediaRef,
+    PlatformError,
+    contact_details,
+    location_details,
+)
 from destek.messaging.platform import split_text as _split
 
 #: Telegram's longest text message.
 TEXT_LIMIT = 4096
 #: Photos up to this size go as photos (Telegram's limit for sendPhoto), others as documents.
 PHOTO_LIMIT = 10 * 1024 * 1024
+#: The largest file a bot may upload (Telegram's limit; a self-hosted Bot API server takes more).
+FILE_LIMIT = 50 * 1024 * 1024
 
 
 class TelegramError(PlatformError):
@@ -70,6 +79,8 @@ def call(
     if response.status_code in (401, 403, 404) and method != "getFile":
         # 404 on every method: Telegram's answer to a token it does not know.
         raise TelegramError(f"{method}: {description}", auth=True)
+    if response.status_code == 413:
+        raise TelegramError(f"{method}: {description}", too_large=True)
     if response.status_code == 429 or response.status_code >= 500:
         raise TelegramError(f"{method}: {description}", retry=True)
     if response.status_code != 200 or not body.get("ok"):
@@ -138,43 +149,128 @@ def parse_update(payload: Any) -> Update:
         raise BadEvent(str(exc)) from None
 
 
+def _unreadable(payload: dict[str, Any]) -> Inbound | None:
+    """A customer's message the library could not read: who sent it, read from the update
+    itself, and a line that something was sent (the channel goes on)."""
+    is_edit = "message" not in payload
+    message = payload.get("message") or payload.get("edited_message")
+    if not isinstance(message, dict):
+        return None
+    sender, chat = message.get("from"), message.get("chat")
+    if not isinstance(sender, dict) or not isinstance(chat, dict):
+        return None
+    if sender.get("is_bot") or chat.get("type") != "private" or "id" not in sender:
+        return None
+    names = (str(sender.get("first_name") or ""), str(sender.get("last_name") or ""))
+    return Inbound(
+        external_id=str(payload["update_id"]),
+        user_id=str(sender["id"]),
+        chat_id=str(chat.get("id", sender["id"])),
+        name=" ".join(strip_invisible(" ".join(names)).split())[:200],
+        username=str(sender.get("username") or "")[:100],
+        language=str(sender.get("language_code") or "") or None,
+        text=strip_invisible(str(message.get("text") or message.get("caption") or "")).strip(),
+        placeholders=[key for key in texts.PLACEHOLDERS if message.get(key)],
+        is_edit=is_edit,
+        message_id=str(message.get("message_id") or ""),
+    )
+
+
+def _media(message: Message) -> list[MediaRef]:
+    """The files of a message, each under a name that says what it is (a voice note is an
+    Ogg file, a round video message an MP4)."""
+    n = message.message_id
+    found: list[MediaRef] = []
+    if message.photo:
+        largest = max(message.photo, key=lambda p: (p.file_size or 0, p.width * p.height))
+        found.append(MediaRef(largest.file_id, f"photo-{n}.jpg", "image/jpeg", largest.file_size))
+    if message.document and not message.animation:
+        document = message.document
+        found.append(
+            MediaRef(
+                document.file_id,
+                document.file_name or f"document-{n}",
+                document.mime_type or "application/octet-stream",
+                document.file_size,
+            )
+        )
+    if message.voice:
+        voice = message.voice
+        found.append(
+            MediaRef(
+                voice.file_id, f"voice-{n}.ogg", voice.mime_type or "audio/ogg", voice.file_size
+            )
+        )
+    if message.video_note:
+        note = message.video_note
+        found.append(MediaRef(note.file_id, f"video-message-{n}.mp4", "video/mp4", note.file_size))
+    for kind, default_name, default_type in (
+        (message.audio, f"audio-{n}.mp3", "audio/mpeg"),
+        (message.video, f"video-{n}.mp4", "video/mp4"),
+        (message.animation, f"animation-{n}.mp4", "video/mp4"),
+    ):
+        if kind:
+            found.append(
+                MediaRef(
+                    kind.file_id,
+                    kind.file_name or default_name,
+                    kind.mime_type or default_type,
+                    kind.file_size,
+                )
+            )
+    return found
+
+
+def _details(message: Message) -> list[str]:
+    """What a sticker, a place, a location or a contact card says, as lines of the ticket."""
+    if message.sticker and message.sticker.emoji:
+        return [message.sticker.emoji]
+    if message.venue:
+        venue = message.venue
+        return location_details(
+            venue.location.latitude,
+            venue.location.longitude,
+            title=strip_invisible(venue.title or ""),
+            address=strip_invisible(venue.address or ""),
+        )
+    if message.location:
+        return location_details(message.location.latitude, message.location.longitude)
+    if message.contact:
+        contact = message.contact
+        name = " ".join(part for part in (contact.first_name, contact.last_name or "") if part)
+        return contact_details(strip_invisible(name), contact.phone_number or "")
+    return []
+
+
 class Telegram:
     text_limit = TEXT_LIMIT
 
     def events(self, payload: Any) -> list[tuple[str, dict[str, Any]]]:
-        """One update is one event, under its `update_id`."""
-        parse_update(payload)
+        """One update is one event, under its `update_id`. It is stored even when its
+        message is of a kind the library cannot read (a newer Bot API's): refusing it would
+        make Telegram send it again and again, holding back the chat's next messages."""
+        if not isinstance(payload, dict) or not isinstance(payload.get("update_id"), int):
+            raise BadEvent("no update_id")
         return [(str(payload["update_id"]), payload)]
 
     def parse(self, channel: MessagingChannel, payload: dict[str, Any]) -> Inbound | None:
-        update = parse_update(payload)
+        try:
+            update = parse_update(payload)
+        except BadEvent:
+            return _unreadable(payload)
         message = update.message or update.edited_message
         if message is None or message.from_user is None or message.from_user.is_bot:
             return None
         if message.chat.type != "private":
             return None
         user = message.from_user
-        media: list[MediaRef] = []
-        if message.photo:
-            largest = max(message.photo, key=lambda p: (p.file_size or 0, p.width * p.height))
-            media.append(
-                MediaRef(
-                    largest.file_id,
-                    f"photo-{message.message_id}.jpg",
-                    "image/jpeg",
-                    largest.file_size,
-                )
-            )
-        if message.document:
-            document = message.document
-            media.append(
-                MediaRef(
-                    document.file_id,
-                    document.file_name or f"document-{message.message_id}",
-                    document.mime_type or "application/octet-stream",
-                    document.file_size,
-                )
-            )
+        placeholders = [key for key in texts.PLACEHOLDERS if getattr(message, key, None)]
+        # A GIF comes as an animation and, for old clients, as a document too; a place
+        # comes with its location: each is shown once.
+        if message.animation:
+            placeholders.remove("document")
+        if message.venue:
+            placeholders.remove("location")
         reply_to = message.reply_to_message
         sent_at = message.edit_date or message.date
         return Inbound(
@@ -185,10 +281,15 @@ class Telegram:
             username=(user.username or "")[:100],
             language=user.language_code,
             text=strip_invisible(message.text or message.caption or "").strip(),
-            media=media,
-            placeholders=[key for key in texts.PLACEHOLDERS if getattr(message, key, None)],
+            media=_media(message),
+            placeholders=placeholders,
+            details=_details(message),
             is_edit=update.edited_message is not None,
+            message_id=str(message.message_id),
             reply_to=str(reply_to.message_id) if reply_to is not None else "",
+            reply_text=strip_invisible(
+                (reply_to.text or reply_to.caption or "") if reply_to is not None else ""
+            ).strip(),
             sent_at=sent_at if isinstance(sent_at, datetime) else None,
         )
 
@@ -205,13 +306,23 @@ class Telegram:
         data: bytes,
         caption: str = "",
     ) -> None:
-        """A photo (sendPhoto) when it is an image Telegram shows as one, else a document."""
+        """A photo (sendPhoto) when it is an image Telegram shows as one, else a document;
+        a file over Telegram's upload limit is not sent (too_large)."""
+        if len(data) > FILE_LIMIT:
+            raise TelegramError(f"{name}: larger than the upload limit", too_large=True)
         photo = content_type in ("image/jpeg", "image/png") and len(data) <= PHOTO_LIMIT
-        method, field = ("sendPhoto", "photo") if photo else ("sendDocument", "document")
         fields = {"chat_id": chat_id}
         if caption:
             fields["caption"] = caption[:1024]
-        call(channel, method, fields, files={field: (name, data, content_type)})
+        if photo:
+            try:
+                call(channel, "sendPhoto", fields, files={"photo": (name, data, content_type)})
+                return
+            except TelegramError as exc:
+                if exc.auth or exc.retry:
+                    raise
+                # An image Telegram will not show as a photo (its sides): sent as a file.
+        call(channel, "sendDocument", fields, files={"document": (name, data, content_type)})
 
     def fetch_media(self, channel: MessagingChannel, media: MediaRef, *, limit: int) -> bytes:
         remote = get_file(channel, media.ref)

@@ -31,6 +31,14 @@ SUBJECTS_FROM = {
 A_CUSTOMER = pgettext_lazy("a Telegram user without a name", "a customer")
 FILE_TOO_LARGE = _("A file was sent that is larger than the limit of {mb} MB; it was not kept.")
 FILE_NOT_FETCHED = _("A file was sent that could not be downloaded.")
+#: The first line of a customer's message that answers or changes an earlier one.
+REPLY_TO = _("In reply to: “{quote}”")
+REPLY_TO_UNKNOWN = _("In reply to an earlier message.")
+EDITED_FROM = _("Edited: the message said before: “{quote}”")
+EDITED = _("Edited: a change of an earlier message.")
+#: Sent to the chat instead of an agent's file the messenger does not take.
+FILE_TOO_LARGE_TO_SEND = _("The file {name} is too large to be sent in this chat.")
+FILE_NOT_SENT = _("The file {name} could not be sent in this chat.")
 
 # Linking the chat to a customer account (messaging/linking.py).
 LINKED = _(
@@ -80,5 +88,6 @@ PLACEHOLDERS = {
     "dice": _("A dice was thrown."),
     "reaction": _("A reaction was sent."),
     "share": _("A link or a post was shared."),
+    "game": _("A game was sent."),
 }
 SOMETHING = _("A message was sent that cannot be shown here.")

@@ -1,5 +1,7 @@
 """A stand-in for the Telegram Bot API on loopback: it answers the methods Destek calls the
-way Telegram documents them, records every call, and can be told to refuse the token or fail."""
+way Telegram documents them (uploads by sendPhoto/sendDocument as multipart/form-data, files
+of photos, voice notes and videos through getFile), records every call with its files, and
+can be told to refuse the token or fail, always or once per method."""
 
 from __future__ import annotations
 
@@ -12,6 +14,10 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 PHOTO_BYTES = b"\xff\xd8\xff\xe0" + b"a photo of a broken screen" * 20
+VOICE_BYTES = b"OggS\x00\x02" + b"a voice note about the invoice" * 20
+#: What the stand-in says when told to fail with a status.
+DESCRIPTIONS = {401: "Unauthorized", 400: "Bad Request: PHOTO_INVALID_DIMENSIONS"}
+VIDEO_BYTES = b"\x00\x00\x00\x18ftypmp42" + b"a video of the error" * 20
 
 
 @dataclass
@@ -20,10 +26,27 @@ class BotApi:
     calls: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
     #: An HTTP status every method answers with instead of success (401: a revoked token).
     fail_with: int | None = None
-    files: dict[str, bytes] = field(default_factory=lambda: {"photos/file_7.jpg": PHOTO_BYTES})
+    #: The files getFile knows, by file id: their path and bytes. Any other id is the photo.
+    remote: dict[str, tuple[str, bytes]] = field(
+        default_factory=lambda: {
+            "voice1": ("voice/file_8.oga", VOICE_BYTES),
+            "video1": ("videos/file_9.mp4", VIDEO_BYTES),
+            "note1": ("video_notes/file_10.mp4", VIDEO_BYTES),
+        }
+    )
+    #: Methods that fail once with an HTTP status (then succeed): {"sendDocument": 502}.
+    fail_once: dict[str, int] = field(default_factory=dict)
 
     def sent(self, method: str) -> list[dict[str, Any]]:
         return [data for name, data in self.calls if name == method]
+
+    def file(self, file_id: str) -> tuple[str, bytes]:
+        return self.remote.get(file_id, ("photos/file_7.jpg", PHOTO_BYTES))
+
+    def by_path(self, path: str) -> bytes | None:
+        return next((data for known, data in self.remote.values() if known == path), None) or (
+            PHOTO_BYTES if path == "photos/file_7.jpg" else None
+        )
 
 
 def form(content_type: str, raw: bytes) -> dict[str, Any]:
@@ -66,8 +89,9 @@ def start() -> tuple[BotApi, ThreadingHTTPServer]:
         def do_GET(self) -> None:
             # /file/bot<token>/<file_path>
             parts = self.path.split("/", 3)
-            if len(parts) == 4 and parts[1] == "file" and parts[3] in api.files:
-                self._answer(200, api.files[parts[3]], "image/jpeg")
+            data = api.by_path(parts[3]) if len(parts) == 4 and parts[1] == "file" else None
+            if data is not None:
+                self._answer(200, data, "application/octet-stream")
             else:
                 self._answer(404, {"ok": False, "description": "Not Found"})
 
@@ -76,24 +100,33 @@ def start() -> tuple[BotApi, ThreadingHTTPServer]:
             data = form(self.headers.get("Content-Type", ""), self.rfile.read(length))
             method = self.path.rsplit("/", 1)[-1]
             api.calls.append((method, data))
-            if api.fail_with:
-                description = "Unauthorized" if api.fail_with == 401 else "Bad Gateway"
-                self._answer(api.fail_with, {"ok": False, "description": description})
+            failing = api.fail_with or api.fail_once.pop(method, None)
+            if failing:
+                description = DESCRIPTIONS.get(failing, "Bad Gateway")
+                self._answer(failing, {"ok": False, "description": description})
                 return
+            sent = {
+                "message_id": len(api.calls),
+                "date": 1700000000,
+                "chat": {"id": data.get("chat_id"), "type": "private"},
+            }
             if method == "getFile":
+                path, content = api.file(data["file_id"])
                 result: Any = {
                     "file_id": data["file_id"],
-                    "file_unique_id": "u7",
-                    "file_size": len(PHOTO_BYTES),
-                    "file_path": "photos/file_7.jpg",
+                    "file_unique_id": "u" + data["file_id"],
+                    "file_size": len(content),
+                    "file_path": path,
                 }
             elif method == "sendMessage":
-                result = {
-                    "message_id": len(api.calls),
-                    "date": 1700000000,
-                    "chat": {"id": data["chat_id"], "type": "private"},
-                    "text": data["text"],
-                }
+                result = {**sent, "text": data["text"]}
+            elif method == "sendPhoto":
+                photo = {"file_id": "p", "file_unique_id": "p", "width": 1, "height": 1}
+                result = {**sent, "photo": [photo]}
+            elif method == "sendDocument":
+                upload = data.get("document") or {}
+                document = {"file_id": "d", "file_unique_id": "d"}
+                result = {**sent, "document": {**document, "file_name": upload.get("filename")}}
             elif method == "getMe":
                 result = {
                     "id": 1, "is_bot": True, "first_name": "Destek", "username": "allin_support_bot"
