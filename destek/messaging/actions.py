@@ -379,14 +379,14 @@ def _context_lines(inbound: Inbound, earlier: ChatMessage | None) -> list[str]:
     answers one, quoting the first line of it when we have it."""
     if inbound.is_edit:
         if earlier is not None and earlier.excerpt:
-            return [str(texts.EDITED_FROM).format(quote=earlier.excerpt)]
+            return [str(texts.EDITED_FROM), str(texts.QUOTED).format(quote=earlier.excerpt)]
         return [str(texts.EDITED)]
     if not inbound.reply_to:
         return []
     quote = earlier.excerpt if earlier is not None and earlier.excerpt else ""
     quote = quote or _excerpt(inbound.reply_text)
     if quote:
-        return [str(texts.REPLY_TO).format(quote=quote)]
+        return [str(texts.REPLY_TO), str(texts.QUOTED).format(quote=quote)]
     return [str(texts.REPLY_TO_UNKNOWN)]
 
 

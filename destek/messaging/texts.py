@@ -32,9 +32,12 @@ A_CUSTOMER = pgettext_lazy("a Telegram user without a name", "a customer")
 FILE_TOO_LARGE = _("A file was sent that is larger than the limit of {mb} MB; it was not kept.")
 FILE_NOT_FETCHED = _("A file was sent that could not be downloaded.")
 #: The first line of a customer's message that answers or changes an earlier one.
-REPLY_TO = _("In reply to: “{quote}”")
+#: Each on a line of its own, the quote on the next: in a Persian line an English quote
+#: (or the other way round) would be reordered by the bidirectional algorithm.
+REPLY_TO = _("In reply to:")
 REPLY_TO_UNKNOWN = _("In reply to an earlier message.")
-EDITED_FROM = _("Edited: the message said before: “{quote}”")
+EDITED_FROM = _("Edited: the message said before:")
+QUOTED = _("“{quote}”")
 EDITED = _("Edited: a change of an earlier message.")
 #: Sent to the chat instead of an agent's file the messenger does not take.
 FILE_TOO_LARGE_TO_SEND = _("The file {name} is too large to be sent in this chat.")
