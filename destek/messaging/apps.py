@@ -10,7 +10,10 @@ class MessagingConfig(AppConfig):
     verbose_name = _("Messengers")
 
     def ready(self) -> None:
-        from destek.messaging import jobs, linking, receivers  # noqa: F401  (tasks, hooks)
+        from destek.messaging import identity, jobs, linking, receivers  # noqa: F401
+        from destek.tickets import schemas
         from destek.tickets.signals import message_added
 
+        if identity.as_json not in schemas.messenger_identities:
+            schemas.messenger_identities.append(identity.as_json)
         message_added.connect(receivers.message_added, dispatch_uid="messaging.message_added")
