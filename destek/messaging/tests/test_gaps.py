@@ -9,7 +9,12 @@ from typing import Any
 
 import pytest
 
+from conftest import signed_in_client
+from destek.accounts.models import User
+from destek.messaging.models import MessagingChannel
+from destek.messaging.tests.test_linking import answers, contact, deep_link
 from destek.messaging.tests.test_telegram import post, the_ticket, update
+from destek.tickets.models import Ticket
 
 
 @pytest.fixture
@@ -55,3 +60,55 @@ def test_a_customer_with_an_address_is_still_named_by_it(agent, customer, users)
     seen = agent.get(f"tickets/{made.json()['number']}").json()
     assert seen["customer"] == users["customer"].email
     assert seen["customer_messenger"] is None
+
+
+def test_a_linked_account_gets_replies_in_the_chat_only_and_by_mail_once_unlinked(
+    bot_api, channel, say, users, outbox, agent, django_capture_on_commit_callbacks
+):
+    customer = users["customer"]
+    say("My invoice for November is wrong")
+    say(f"/start {deep_link(customer, channel)}")
+    ticket = Ticket.objects.get(customer=customer, channel="telegram")
+    bot_api.calls.clear()
+    outbox.clear()
+    # Linked: the chat carries the reply, the mail does not (never twice).
+    assert agent.post(f"tickets/{ticket.number}/messages", {"body": "Fixed."}).status_code == 201
+    assert answers(bot_api) == ["Fixed."]
+    assert not mailed(outbox, customer.email, "Fixed.")
+    # Unlinked: the chat is no longer the account's, so the account's address gets it.
+    with django_capture_on_commit_callbacks(execute=True):
+        signed_in_client(customer).post("/my/profile/messengers/unlink/", {"contact": contact().pk})
+    bot_api.calls.clear()
+    reply = agent.post(f"tickets/{ticket.number}/messages", {"body": "The refund is on its way."})
+    assert reply.status_code == 201
+    assert answers(bot_api) == []
+    assert len(mailed(outbox, customer.email, "The refund is on its way.")) == 1
+
+
+def test_a_linked_accounts_replies_go_by_mail_once_the_channel_is_removed(
+    bot_api, channel, say, users, outbox, agent
+):
+    customer = users["customer"]
+    say("Please call me back")
+    say(f"/start {deep_link(customer, channel)}")
+    ticket = Ticket.objects.get(customer=customer, channel="telegram")
+    MessagingChannel.objects.filter(pk=channel["id"]).delete()
+    outbox.clear()
+    assert agent.post(f"tickets/{ticket.number}/messages", {"body": "Called."}).status_code == 201
+    assert len(mailed(outbox, customer.email, "Called.")) == 1
+
+
+def test_a_reply_to_an_unverified_address_or_a_placeholder_is_not_mailed(
+    bot_api, channel, say, users, outbox, agent
+):
+    say("Where is my order?")
+    ticket = the_ticket()
+    MessagingChannel.objects.filter(pk=channel["id"]).delete()  # the chat is gone
+    outbox.clear()
+    assert agent.post(f"tickets/{ticket.number}/messages", {"body": "Sent."}).status_code == 201
+    assert outbox == []  # the placeholder address reaches no one
+    User.objects.filter(pk=ticket.customer_id).update(
+        email="new@example.com", email_verified_at=None
+    )
+    assert agent.post(f"tickets/{ticket.number}/messages", {"body": "Again."}).status_code == 201
+    assert outbox == []
