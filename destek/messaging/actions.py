@@ -569,8 +569,23 @@ def _file(contact: Contact, content: _Content) -> Message | None:
     if contact.start_new:
         contact.start_new = False
         contact.save(update_fields=["start_new"])
-    queue_text(contact, answers.ticket_filed(ticket))
+    said = answers.ticket_filed(ticket)
+    if _first_unlinked_ticket(contact, ticket):
+        said += "\n\n" + str(texts.LINK_HINT)
+    queue_text(contact, said)
     return ticket.messages.order_by("pk").first()
+
+
+def _first_unlinked_ticket(contact: Contact, ticket: Ticket) -> bool:
+    """Whether a Meta platform's contact (no command menu, no /start) that is not linked to an
+    account just filed its first ticket: its answer then says how to link."""
+    if contact.channel.kind == ChannelKind.TELEGRAM or contact.linked_at is not None:
+        return False
+    return (
+        not Ticket.objects.filter(customer=contact.customer, channel=ticket.channel)
+        .exclude(pk=ticket.pk)
+        .exists()
+    )
 
 
 # --- sending --------------------------------------------------------------------------------

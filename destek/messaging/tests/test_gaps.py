@@ -8,11 +8,15 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from django.utils import translation
 
 from conftest import signed_in_client
 from destek.accounts.models import User
+from destek.messaging import texts
 from destek.messaging.models import MessagingChannel
+from destek.messaging.tests import test_meta as meta
 from destek.messaging.tests.test_linking import answers, contact, deep_link
+from destek.messaging.tests.test_meta import graph, instagram, messenger, whatsapp  # noqa: F401
 from destek.messaging.tests.test_telegram import post, the_ticket, update
 from destek.tickets.models import Ticket
 
@@ -112,3 +116,37 @@ def test_a_reply_to_an_unverified_address_or_a_placeholder_is_not_mailed(
     )
     assert agent.post(f"tickets/{ticket.number}/messages", {"body": "Again."}).status_code == 201
     assert outbox == []
+
+
+def test_help_tells_how_to_link_the_chat_in_every_language(
+    bot_api, channel, say, django_capture_on_commit_callbacks
+):
+    say("/help")
+    [help_text] = answers(bot_api)
+    assert "/link" in help_text and "/new" in help_text
+    for language in ("az", "fa", "ru", "tr"):
+        with translation.override(language):
+            translated = str(texts.HELP), str(texts.LINK_HINT)
+        assert all("/link" in said for said in translated)
+        with translation.override("en"):
+            assert str(texts.HELP) != translated[0] and str(texts.LINK_HINT) != translated[1]
+
+
+def test_a_whatsapp_customers_first_ticket_answer_says_how_to_link_and_later_ones_do_not(
+    graph, whatsapp, django_capture_on_commit_callbacks
+):
+    capture = django_capture_on_commit_callbacks
+    meta.post(whatsapp, meta.wa_payload(meta.wa_message(body="Salam, sifariş")), capture)
+    [filed] = graph.sent(f"/{meta.PHONE_ID}/messages")
+    assert "/link name@example.com" in filed["text"]["body"]
+    graph.calls.clear()
+    meta.post(whatsapp, meta.wa_payload(meta.wa_message(body="/new")), capture)
+    meta.post(whatsapp, meta.wa_payload(meta.wa_message(body="Another order")), capture)
+    said = [sent["text"]["body"] for sent in graph.sent(f"/{meta.PHONE_ID}/messages")]
+    assert any("#" in text for text in said) and not any("/link" in text for text in said)
+
+
+def test_a_telegram_ticket_answer_has_no_link_hint(bot_api, channel, say):
+    say("The site is down")
+    [filed] = answers(bot_api)
+    assert "/link" not in filed  # Telegram users have the command menu and /help
