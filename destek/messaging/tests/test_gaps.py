@@ -16,7 +16,6 @@ from destek.messaging import texts
 from destek.messaging.models import MessagingChannel
 from destek.messaging.tests import test_meta as meta
 from destek.messaging.tests.test_linking import answers, contact, deep_link
-from destek.messaging.tests.test_meta import graph, instagram, messenger, whatsapp  # noqa: F401
 from destek.messaging.tests.test_telegram import post, the_ticket, update
 from destek.tickets.models import Ticket
 
