@@ -305,6 +305,7 @@ def _process(event: InboundEvent) -> None:
     inbound = platform_for(channel.kind).parse(channel, event.payload)
     if inbound is None:
         return
+    _ask_profile(channel, inbound)
     language = contact_language(inbound.language)
     with translation.override(language):
         content = _content(channel, inbound)
@@ -326,6 +327,24 @@ def _process(event: InboundEvent) -> None:
             content.lines[:0] = _context_lines(inbound, earlier)
             message = _file(contact, content)
             _remember(contact, inbound, earlier, message, excerpt)
+
+
+def _ask_profile(channel: MessagingChannel, inbound: Inbound) -> None:
+    """A new contact of a platform whose webhook does not name the user (Messenger,
+    Instagram): their name and username asked of the platform, outside the transaction.
+    Best effort: a refusal or a fault leaves them unnamed and the message is filed."""
+    profile = getattr(platform_for(channel.kind), "profile", None)
+    if profile is None or inbound.name:
+        return
+    if Contact.objects.filter(channel=channel, external_user_id=inbound.user_id).exists():
+        return
+    try:
+        name, username = profile(channel, inbound.user_id)
+    except PlatformError as exc:
+        log.info("no %s profile for a new contact: %s", channel.kind, exc.description)
+        return
+    inbound.name = name
+    inbound.username = inbound.username or username
 
 
 def _content(channel: MessagingChannel, inbound: Inbound) -> _Content:

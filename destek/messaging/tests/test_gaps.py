@@ -13,7 +13,7 @@ from django.utils import translation
 from conftest import signed_in_client
 from destek.accounts.models import User
 from destek.messaging import texts
-from destek.messaging.models import MessagingChannel
+from destek.messaging.models import Contact, MessagingChannel
 from destek.messaging.tests import test_meta as meta
 from destek.messaging.tests.test_linking import answers, contact, deep_link
 from destek.messaging.tests.test_telegram import post, the_ticket, update
@@ -149,3 +149,50 @@ def test_a_telegram_ticket_answer_has_no_link_hint(bot_api, channel, say):
     say("The site is down")
     [filed] = answers(bot_api)
     assert "/link" not in filed  # Telegram users have the command menu and /help
+
+
+def profile_calls(graph: Any, user_id: str) -> list[Any]:
+    return [c for c in graph.calls if c.method == "GET" and c.path.endswith(f"/{user_id}")]
+
+
+def test_a_new_messenger_contact_gets_their_name_from_the_graph_api_once(
+    graph, messenger, agent, django_capture_on_commit_callbacks
+):
+    capture = django_capture_on_commit_callbacks
+    item = meta.fb_item(message={"mid": "m_name1", "text": "hello"})
+    meta.post(messenger, meta.fb_payload("page", item), capture)
+    [asked] = profile_calls(graph, meta.PSID)
+    assert asked.data == {"fields": "first_name,last_name"}
+    contact = Contact.objects.select_related("customer").get(external_user_id=meta.PSID)
+    assert contact.name == "Aysel Məmmədova" == contact.customer.full_name
+    ticket = meta.ticket_of(meta.PSID)
+    assert ticket.subject == "Messenger message from Aysel Məmmədova"
+    # The next message does not ask again.
+    item = meta.fb_item(message={"mid": "m_name2", "text": "my order is late"})
+    meta.post(messenger, meta.fb_payload("page", item), capture)
+    assert len(profile_calls(graph, meta.PSID)) == 1
+
+
+def test_a_new_instagram_contact_gets_their_name_and_username(
+    graph, instagram, agent, django_capture_on_commit_callbacks
+):
+    user = "17841455500001"
+    item = meta.fb_item(sender=user, message={"mid": "m_ig_name", "text": "Is the shop open?"})
+    meta.post(instagram, meta.fb_payload("instagram", item), django_capture_on_commit_callbacks)
+    [asked] = profile_calls(graph, user)
+    assert asked.data == {"fields": "name,username"}
+    contact = Contact.objects.get(external_user_id=user)
+    assert (contact.name, contact.username) == ("Leyla Həsənova", "leyla.h")
+    seen = agent.get(f"tickets/{meta.ticket_of(user).number}").json()
+    assert seen["customer_messenger"] == {"kind": "instagram", "username": "leyla.h"}
+
+
+def test_a_refused_profile_never_stops_the_message_being_filed(
+    graph, messenger, django_capture_on_commit_callbacks
+):
+    graph.profiles_refused = True
+    item = meta.fb_item(message={"mid": "m_noname", "text": "The payment failed twice"})
+    meta.post(messenger, meta.fb_payload("page", item), django_capture_on_commit_callbacks)
+    ticket = meta.ticket_of(meta.PSID)
+    assert ticket.subject == "The payment failed twice"
+    assert Contact.objects.get(external_user_id=meta.PSID).name == ""
