@@ -690,7 +690,7 @@ def send_outbound(outbound_id: int) -> str:
     # Each part and each file counts as sent once the platform took it: a retry goes on
     # from the next one and never sends one twice.
     steps: list[tuple[str, int, Callable[[], None]]] = [
-        ("parts_sent", index + 1, partial(platform.send_text, channel, chat_id, part))
+        ("parts_sent", index + 1, partial(_send_part, outbound, part))
         for index, part in enumerate(parts)
         if index >= outbound.parts_sent
     ]
@@ -722,6 +722,19 @@ def send_outbound(outbound_id: int) -> str:
     )
     mark_healthy(channel)
     return SendResult.SENT
+
+
+def _send_part(outbound: OutboundMessage, part: str) -> None:
+    """One part of the text; the platform's id of it is kept with its first line, so that a
+    customer's reply to an agent's message is quoted like a reply to their own."""
+    channel, contact = outbound.channel, outbound.contact
+    sent_id = platform_for(channel.kind).send_text(channel, contact.chat_id, part)
+    if sent_id:
+        ChatMessage.objects.get_or_create(
+            contact=contact,
+            external_id=sent_id[:200],
+            defaults={"message_id": outbound.message_id, "excerpt": _excerpt(part)},
+        )
 
 
 def _send_file(outbound: OutboundMessage, attachment: Attachment) -> None:

@@ -104,8 +104,8 @@ class MetaMessaging:
         inbound.text = strip_invisible(text).strip()
         return inbound
 
-    def send_text(self, channel: MessagingChannel, chat_id: str, text: str) -> None:
-        graph.call(
+    def send_text(self, channel: MessagingChannel, chat_id: str, text: str) -> str:
+        answer = graph.call(
             channel,
             "POST",
             "me/messages",
@@ -115,6 +115,7 @@ class MetaMessaging:
                 "message": {"text": text},
             },
         )
+        return str(answer.get("message_id") or "")
 
     def send_file(
         self,

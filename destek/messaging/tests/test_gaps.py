@@ -13,7 +13,7 @@ from django.utils import translation
 from conftest import signed_in_client
 from destek.accounts.models import User
 from destek.messaging import texts
-from destek.messaging.models import Contact, MessagingChannel
+from destek.messaging.models import ChatMessage, Contact, MessagingChannel
 from destek.messaging.tests import test_meta as meta
 from destek.messaging.tests.test_linking import answers, contact, deep_link
 from destek.messaging.tests.test_telegram import post, the_ticket, update
@@ -196,3 +196,49 @@ def test_a_refused_profile_never_stops_the_message_being_filed(
     ticket = meta.ticket_of(meta.PSID)
     assert ticket.subject == "The payment failed twice"
     assert Contact.objects.get(external_user_id=meta.PSID).name == ""
+
+
+def test_a_whatsapp_reply_to_an_agents_message_quotes_its_first_line(
+    graph, whatsapp, agent, django_capture_on_commit_callbacks
+):
+    capture = django_capture_on_commit_callbacks
+    meta.post(whatsapp, meta.wa_payload(meta.wa_message(body="Where is order 4471?")), capture)
+    ticket = meta.ticket_of(meta.WA_USER)
+    body = "It left the warehouse today.\nThe tracking number follows."
+    assert agent.post(f"tickets/{ticket.number}/messages", {"body": body}).status_code == 201
+    kept = ChatMessage.objects.get(message__body=body)
+    assert kept.external_id.startswith("wamid.") and kept.excerpt == "It left the warehouse today."
+    reply = meta.wa_message(body="Thank you!")
+    reply["context"] = {"from": "994125550000", "id": kept.external_id}
+    meta.post(whatsapp, meta.wa_payload(reply), capture)
+    last = ticket.messages.order_by("-pk").first()
+    assert last.body.startswith("In reply to: “It left the warehouse today.”")
+    assert last.body.endswith("Thank you!")
+
+
+def test_a_messenger_reply_to_an_agents_message_quotes_its_first_line(
+    graph, messenger, agent, django_capture_on_commit_callbacks
+):
+    capture = django_capture_on_commit_callbacks
+    item = meta.fb_item(message={"mid": "m_q1", "text": "The checkout page hangs"})
+    meta.post(messenger, meta.fb_payload("page", item), capture)
+    ticket = meta.ticket_of(meta.PSID)
+    body = "Please try the page again now."
+    assert agent.post(f"tickets/{ticket.number}/messages", {"body": body}).status_code == 201
+    kept = ChatMessage.objects.get(message__body=body)
+    item = meta.fb_item(
+        message={"mid": "m_q2", "text": "It worked", "reply_to": {"mid": kept.external_id}}
+    )
+    meta.post(messenger, meta.fb_payload("page", item), capture)
+    last = ticket.messages.order_by("-pk").first()
+    assert last.body.startswith("In reply to: “Please try the page again now.”")
+
+
+def test_an_agents_telegram_message_keeps_its_message_id(bot_api, channel, say, agent):
+    say("The VPS does not boot")
+    ticket = the_ticket()
+    assert (
+        agent.post(f"tickets/{ticket.number}/messages", {"body": "Restarting."}).status_code == 201
+    )
+    kept = ChatMessage.objects.get(message__body="Restarting.")
+    assert kept.external_id.isdigit() and kept.excerpt == "Restarting."
