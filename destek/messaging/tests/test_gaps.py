@@ -211,7 +211,7 @@ def test_a_whatsapp_reply_to_an_agents_message_quotes_its_first_line(
     reply = meta.wa_message(body="Thank you!")
     reply["context"] = {"from": "994125550000", "id": kept.external_id}
     meta.post(whatsapp, meta.wa_payload(reply), capture)
-    last = ticket.messages.order_by("-pk").first()
+    last = ticket.messages.order_by("-pk")[0]
     assert last.body.startswith("In reply to: “It left the warehouse today.”")
     assert last.body.endswith("Thank you!")
 
@@ -230,7 +230,7 @@ def test_a_messenger_reply_to_an_agents_message_quotes_its_first_line(
         message={"mid": "m_q2", "text": "It worked", "reply_to": {"mid": kept.external_id}}
     )
     meta.post(messenger, meta.fb_payload("page", item), capture)
-    last = ticket.messages.order_by("-pk").first()
+    last = ticket.messages.order_by("-pk")[0]
     assert last.body.startswith("In reply to: “Please try the page again now.”")
 
 
