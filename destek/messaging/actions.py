@@ -25,7 +25,7 @@ from destek.accounts.models import User
 from destek.lib.errors import ActionRefused
 from destek.lib.language import site_language
 from destek.lib.text import strip_invisible
-from destek.messaging import answers, health, telegram, texts, whatsapp
+from destek.messaging import answers, health, telegram, texts, whatsapp, window
 from destek.messaging.choices import ChannelKind, EventState, Health, OutboundState
 from destek.messaging.language import learn as learn_language
 from destek.messaging.models import (
@@ -51,6 +51,9 @@ SUBJECT_WORDS = 80
 TOKEN_RE = re.compile(r"^\d{1,20}:[A-Za-z0-9_-]{20,100}$")
 #: Sends that failed on the network or a 5xx are tried again this many times, with backoff.
 SEND_ATTEMPTS = 6
+#: The `last_error` of a reply that waited (a failing channel) until Meta's 24-hour window
+#: closed: it is not sent (the platform would refuse it); the desk offers mail instead.
+WINDOW_CLOSED_ERROR = "the 24-hour reply window closed before it could be sent"
 
 #: Called with an outbox row's id once the row is committed (jobs.py schedules the send).
 send_requested: list[Callable[[int], None]] = []
@@ -677,6 +680,12 @@ def send_outbound(outbound_id: int) -> str:
     channel = outbound.channel
     if channel.health == Health.FAILING:
         return SendResult.HELD
+    if not outbound.template and not window.is_open(outbound.contact):
+        # It waited past Meta's window (a failing channel): the platform would refuse it.
+        OutboundMessage.objects.filter(pk=outbound.pk, state=OutboundState.PENDING).update(
+            state=OutboundState.FAILED, last_error=WINDOW_CLOSED_ERROR
+        )
+        return SendResult.FAILED
     # One sender at a time: a run that finds the attempt already counted leaves it.
     claimed = OutboundMessage.objects.filter(
         pk=outbound.pk, state=OutboundState.PENDING, attempts=outbound.attempts

@@ -242,3 +242,66 @@ def test_an_agents_telegram_message_keeps_its_message_id(bot_api, channel, say, 
     )
     kept = ChatMessage.objects.get(message__body="Restarting.")
     assert kept.external_id.isdigit() and kept.excerpt == "Restarting."
+
+
+def test_a_reply_held_until_the_window_closed_is_marked_failed_and_offered_by_mail(
+    graph, whatsapp, users, agent, outbox, django_capture_on_commit_callbacks
+):
+    from destek.messaging import jobs
+    from destek.messaging.actions import WINDOW_CLOSED_ERROR
+    from destek.messaging.choices import Health, OutboundState
+    from destek.messaging.models import OutboundMessage
+
+    capture = django_capture_on_commit_callbacks
+    meta.post(whatsapp, meta.wa_payload(meta.wa_message(body="The invoice is wrong")), capture)
+    ticket = meta.ticket_of(meta.WA_USER)
+    graph.token_expired = True  # the channel fails: the reply waits
+    body = "The corrected invoice is in your ticket."
+    assert agent.post(f"tickets/{ticket.number}/messages", {"body": body}).status_code == 201
+    held = OutboundMessage.objects.get(message__body=body)
+    assert held.state == OutboundState.PENDING
+    assert MessagingChannel.objects.get(pk=whatsapp["id"]).health == Health.FAILING
+    # A day later the token works again, but the window has closed.
+    meta.wrote_hours_ago(meta.WA_USER, 26)
+    graph.token_expired = False
+    graph.calls.clear()
+    jobs.send_waiting.call_local()
+    held.refresh_from_db()
+    assert held.state == OutboundState.FAILED and held.last_error == WINDOW_CLOSED_ERROR
+    assert graph.sent(f"/{meta.PHONE_ID}/messages") == []  # never offered to WhatsApp
+    # The agent sees why on the ticket page; with no address known, no mail is offered.
+    _desk, page = meta.desk_page(users, ticket)
+    assert 'id="unsent-replies"' in page and "24-hour reply window closed" in page
+    assert "Send it by e-mail" not in page
+    # A linked account's address: the page offers to mail it, and doing so clears the notice.
+    User.objects.filter(pk=ticket.customer_id).update(email="aysel@example.com")
+    desk, page = meta.desk_page(users, ticket)
+    assert "Send it by e-mail to aysel@example.com instead" in page
+    with capture(execute=True):
+        sent = desk.post(
+            f"/desk/tickets/{ticket.number}/reply/",
+            {"body": body, "status": "pending", "via": "email"},
+        )
+    assert sent.status_code == 302
+    assert len(mailed(outbox, "aysel@example.com", "corrected invoice")) == 1
+    _desk, page = meta.desk_page(users, ticket)
+    assert 'id="unsent-replies"' not in page
+
+
+def test_the_unsent_reply_notice_reads_in_persian(
+    graph, whatsapp, users, agent, django_capture_on_commit_callbacks
+):
+    from destek.messaging import jobs
+
+    capture = django_capture_on_commit_callbacks
+    meta.post(whatsapp, meta.wa_payload(meta.wa_message(body="The invoice is wrong")), capture)
+    ticket = meta.ticket_of(meta.WA_USER)
+    graph.token_expired = True
+    assert agent.post(f"tickets/{ticket.number}/messages", {"body": "Done."}).status_code == 201
+    meta.wrote_hours_ago(meta.WA_USER, 26)
+    graph.token_expired = False
+    jobs.send_waiting.call_local()
+    User.objects.filter(pk=users["agent"].pk).update(language="fa")
+    desk = signed_in_client(users["agent"], "fa")
+    page = desk.get(f"/desk/tickets/{ticket.number}/").content.decode()
+    assert 'id="unsent-replies"' in page and "24-hour" not in page
