@@ -141,7 +141,9 @@ class TicketOut(Answer):
         description="The customer's e-mail address; null for a customer known only by a "
         "messenger (see `customer_messenger`)."
     )
+    # A default: an idempotent answer stored before this field was added is given again.
     customer_messenger: MessengerOut | None = Field(
+        default=None,
         description="Where a messenger customer is reached: `kind` (`telegram`, `whatsapp`, "
         "`messenger`, `instagram`) and their `username` there, if any; null for a customer "
         "with an address."
