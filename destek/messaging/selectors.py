@@ -6,6 +6,8 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from django.db.models import Max
+from django.utils.html import format_html
+from django.utils.safestring import SafeString
 
 from destek.messaging.actions import WINDOW_CLOSED_ERROR
 from destek.messaging.choices import ChannelKind, Health, OutboundState
@@ -88,6 +90,13 @@ class UnsentReply:
     messenger: str
     window_closed: bool
     error: str
+
+    @property
+    def excerpt_html(self) -> SafeString:
+        """The reply's first words, isolated: in a Persian sentence they keep their order."""
+        body = " ".join(self.message.body.split())
+        short = body if len(body) <= 80 else body[:79].rstrip() + "…"
+        return format_html("<bdi>{}</bdi>", short)
 
 
 def unsent_replies(ticket: Ticket) -> list[UnsentReply]:
