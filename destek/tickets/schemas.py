@@ -146,7 +146,7 @@ class TicketOut(Answer):
         default=None,
         description="Where a messenger customer is reached: `kind` (`telegram`, `whatsapp`, "
         "`messenger`, `instagram`) and their `username` there, if any; null for a customer "
-        "with an address."
+        "with an address.",
     )
     assignee: str | None
     language: str
