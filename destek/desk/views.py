@@ -64,7 +64,7 @@ from destek.desk.selectors import (
 from destek.lib.errors import ActionRefused
 from destek.lib.forms import add_refusal
 from destek.messaging import actions as messaging_actions
-from destek.messaging.selectors import failing_channel, reply_window
+from destek.messaging.selectors import failing_channel, reply_window, unsent_replies
 from destek.notify.models import FailingAddress
 from destek.tickets import actions
 from destek.tickets import search as ticket_search
@@ -406,6 +406,7 @@ def _page(request: AuthenticatedHttpRequest, ticket: Ticket, **forms: Any) -> Ht
         "bouncing": FailingAddress.objects.filter(email=ticket.customer.email).first(),
         "messenger_failing": failing_channel(ticket),
         "reply_window": reply_window(ticket),
+        "unsent_replies": unsent_replies(ticket),
         "reply": form_html(
             "reply",
             forms.get("reply")

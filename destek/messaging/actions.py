@@ -25,7 +25,7 @@ from destek.accounts.models import User
 from destek.lib.errors import ActionRefused
 from destek.lib.language import site_language
 from destek.lib.text import strip_invisible
-from destek.messaging import answers, health, telegram, texts, whatsapp
+from destek.messaging import answers, health, telegram, texts, whatsapp, window
 from destek.messaging.choices import ChannelKind, EventState, Health, OutboundState
 from destek.messaging.language import learn as learn_language
 from destek.messaging.models import (
@@ -51,6 +51,9 @@ SUBJECT_WORDS = 80
 TOKEN_RE = re.compile(r"^\d{1,20}:[A-Za-z0-9_-]{20,100}$")
 #: Sends that failed on the network or a 5xx are tried again this many times, with backoff.
 SEND_ATTEMPTS = 6
+#: The `last_error` of a reply that waited (a failing channel) until Meta's 24-hour window
+#: closed: it is not sent (the platform would refuse it); the desk offers mail instead.
+WINDOW_CLOSED_ERROR = "the 24-hour reply window closed before it could be sent"
 
 #: Called with an outbox row's id once the row is committed (jobs.py schedules the send).
 send_requested: list[Callable[[int], None]] = []
@@ -305,6 +308,7 @@ def _process(event: InboundEvent) -> None:
     inbound = platform_for(channel.kind).parse(channel, event.payload)
     if inbound is None:
         return
+    _ask_profile(channel, inbound)
     language = contact_language(inbound.language)
     with translation.override(language):
         content = _content(channel, inbound)
@@ -326,6 +330,24 @@ def _process(event: InboundEvent) -> None:
             content.lines[:0] = _context_lines(inbound, earlier)
             message = _file(contact, content)
             _remember(contact, inbound, earlier, message, excerpt)
+
+
+def _ask_profile(channel: MessagingChannel, inbound: Inbound) -> None:
+    """A new contact of a platform whose webhook does not name the user (Messenger,
+    Instagram): their name and username asked of the platform, outside the transaction.
+    Best effort: a refusal or a fault leaves them unnamed and the message is filed."""
+    profile = getattr(platform_for(channel.kind), "profile", None)
+    if profile is None or inbound.name:
+        return
+    if Contact.objects.filter(channel=channel, external_user_id=inbound.user_id).exists():
+        return
+    try:
+        name, username = profile(channel, inbound.user_id)
+    except PlatformError as exc:
+        log.info("no %s profile for a new contact: %s", channel.kind, exc.description)
+        return
+    inbound.name = name
+    inbound.username = inbound.username or username
 
 
 def _content(channel: MessagingChannel, inbound: Inbound) -> _Content:
@@ -569,8 +591,23 @@ def _file(contact: Contact, content: _Content) -> Message | None:
     if contact.start_new:
         contact.start_new = False
         contact.save(update_fields=["start_new"])
-    queue_text(contact, answers.ticket_filed(ticket))
+    said = answers.ticket_filed(ticket)
+    if _first_unlinked_ticket(contact, ticket):
+        said += "\n\n" + str(texts.LINK_HINT)
+    queue_text(contact, said)
     return ticket.messages.order_by("pk").first()
+
+
+def _first_unlinked_ticket(contact: Contact, ticket: Ticket) -> bool:
+    """Whether a Meta platform's contact (no command menu, no /start) that is not linked to an
+    account just filed its first ticket: its answer then says how to link."""
+    if contact.channel.kind == ChannelKind.TELEGRAM or contact.linked_at is not None:
+        return False
+    return (
+        not Ticket.objects.filter(customer=contact.customer, channel=ticket.channel)
+        .exclude(pk=ticket.pk)
+        .exists()
+    )
 
 
 # --- sending --------------------------------------------------------------------------------
@@ -643,6 +680,12 @@ def send_outbound(outbound_id: int) -> str:
     channel = outbound.channel
     if channel.health == Health.FAILING:
         return SendResult.HELD
+    if not outbound.template and not window.is_open(outbound.contact):
+        # It waited past Meta's window (a failing channel): the platform would refuse it.
+        OutboundMessage.objects.filter(pk=outbound.pk, state=OutboundState.PENDING).update(
+            state=OutboundState.FAILED, last_error=WINDOW_CLOSED_ERROR
+        )
+        return SendResult.FAILED
     # One sender at a time: a run that finds the attempt already counted leaves it.
     claimed = OutboundMessage.objects.filter(
         pk=outbound.pk, state=OutboundState.PENDING, attempts=outbound.attempts
@@ -656,7 +699,7 @@ def send_outbound(outbound_id: int) -> str:
     # Each part and each file counts as sent once the platform took it: a retry goes on
     # from the next one and never sends one twice.
     steps: list[tuple[str, int, Callable[[], None]]] = [
-        ("parts_sent", index + 1, partial(platform.send_text, channel, chat_id, part))
+        ("parts_sent", index + 1, partial(_send_part, outbound, part))
         for index, part in enumerate(parts)
         if index >= outbound.parts_sent
     ]
@@ -688,6 +731,19 @@ def send_outbound(outbound_id: int) -> str:
     )
     mark_healthy(channel)
     return SendResult.SENT
+
+
+def _send_part(outbound: OutboundMessage, part: str) -> None:
+    """One part of the text; the platform's id of it is kept with its first line, so that a
+    customer's reply to an agent's message is quoted like a reply to their own."""
+    channel, contact = outbound.channel, outbound.contact
+    sent_id = platform_for(channel.kind).send_text(channel, contact.chat_id, part)
+    if sent_id:
+        ChatMessage.objects.get_or_create(
+            contact=contact,
+            external_id=sent_id[:200],
+            defaults={"message_id": outbound.message_id, "excerpt": _excerpt(part)},
+        )
 
 
 def _send_file(outbound: OutboundMessage, attachment: Attachment) -> None:

@@ -99,3 +99,12 @@ def label(customer: User, identity: Identity | None = None) -> str:
     if messenger_kind(customer.email) is None:
         return name
     return f"{name} · {address_text(customer, identity)}"
+
+
+def as_json(customer: User) -> dict[str, str | None] | None:
+    """What the API shows for a messenger customer instead of their placeholder address:
+    `{"kind": "telegram", "username": "aysel" or None}`; None for a real address (no query)."""
+    identity = identity_of(customer)
+    if identity is None:
+        return None
+    return {"kind": identity.kind, "username": identity.username or None}

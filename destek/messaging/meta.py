@@ -34,10 +34,13 @@ def _timestamp(value: Any) -> datetime | None:
 
 
 class MetaMessaging:
-    def __init__(self, webhook_object: str, text_limit: int, files_by_upload: bool) -> None:
+    def __init__(
+        self, webhook_object: str, text_limit: int, files_by_upload: bool, profile_fields: str
+    ) -> None:
         self.webhook_object = webhook_object
         self.text_limit = text_limit
         self.files_by_upload = files_by_upload
+        self.profile_fields = profile_fields
 
     def events(self, payload: Any) -> list[tuple[str, dict[str, Any]]]:
         """Each message, edit or postback of the batch under its mid; echoes of the page's
@@ -101,8 +104,8 @@ class MetaMessaging:
         inbound.text = strip_invisible(text).strip()
         return inbound
 
-    def send_text(self, channel: MessagingChannel, chat_id: str, text: str) -> None:
-        graph.call(
+    def send_text(self, channel: MessagingChannel, chat_id: str, text: str) -> str:
+        answer = graph.call(
             channel,
             "POST",
             "me/messages",
@@ -112,6 +115,7 @@ class MetaMessaging:
                 "message": {"text": text},
             },
         )
+        return str(answer.get("message_id") or "")
 
     def send_file(
         self,
@@ -152,6 +156,18 @@ class MetaMessaging:
         graph.call(channel, "GET", "me", params={"fields": "id"})
         return ""
 
+    def profile(self, channel: MessagingChannel, user_id: str) -> tuple[str, str]:
+        """The user's name and username, which the webhook does not carry: Messenger's
+        `GET /{psid}?fields=first_name,last_name`, Instagram's `GET /{igsid}?fields=name,
+        username`. GraphError when Meta does not tell (the user's settings, a token's rights)."""
+        if not user_id.isdigit():  # Meta's ids are digits: nothing else goes into the path
+            raise graph.GraphError("profile: not a user id")
+        found = graph.call(channel, "GET", user_id, params={"fields": self.profile_fields})
+        words = [found.get("name"), found.get("first_name"), found.get("last_name")]
+        name = " ".join(" ".join(strip_invisible(str(w)).split()) for w in words if w)[:200]
+        username = strip_invisible(str(found.get("username") or "")).strip().lstrip("@")[:100]
+        return name, username
 
-MESSENGER = MetaMessaging("page", 2000, files_by_upload=True)
-INSTAGRAM = MetaMessaging("instagram", 1000, files_by_upload=False)
+
+MESSENGER = MetaMessaging("page", 2000, files_by_upload=True, profile_fields="first_name,last_name")
+INSTAGRAM = MetaMessaging("instagram", 1000, files_by_upload=False, profile_fields="name,username")

@@ -91,7 +91,10 @@ class Platform(Protocol):
 
     def parse(self, channel: MessagingChannel, payload: dict[str, Any]) -> Inbound | None: ...
 
-    def send_text(self, channel: MessagingChannel, chat_id: str, text: str) -> None: ...
+    def send_text(self, channel: MessagingChannel, chat_id: str, text: str) -> str:
+        """Send `text`; the platform's id of the message sent ("" when it does not say):
+        a customer's reply to it is quoted with its first line."""
+        ...
 
     def send_file(
         self,

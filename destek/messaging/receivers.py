@@ -22,6 +22,17 @@ from destek.tickets.models import Attachment, Message, Ticket
 MESSENGER_CHANNELS = frozenset(ChannelKind.values)
 
 
+def chat_carries(ticket: Ticket) -> bool | None:
+    """Whether the customer's chat carries a messenger ticket's replies (None for a ticket of
+    no messenger): False once the contact was unlinked from the ticket's account or its
+    channel removed; the customer's mail then carries them (tickets/notifications.py)."""
+    if ticket.channel not in MESSENGER_CHANNELS:
+        return None
+    return Contact.objects.filter(
+        customer_id=ticket.customer_id, channel__kind=ticket.channel
+    ).exists()
+
+
 def message_added(sender: Any, *, ticket: Ticket, message: Message, **kwargs: Any) -> None:
     # The channel, already in hand, spares every other ticket's message a query. Internal
     # notes and held mail never go; the customer's own words are not sent back to them.

@@ -5,11 +5,17 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from destek.messaging.choices import ChannelKind, Health
-from destek.messaging.models import Contact, MessagingChannel
+from django.db.models import Max
+from django.utils.html import format_html
+from django.utils.safestring import SafeString
+
+from destek.messaging.actions import WINDOW_CLOSED_ERROR
+from destek.messaging.choices import ChannelKind, Health, OutboundState
+from destek.messaging.models import Contact, MessagingChannel, OutboundMessage
 from destek.messaging.window import WINDOW_KINDS, closes_at, is_open
 from destek.notify.sms import sms_enabled
-from destek.tickets.models import Ticket
+from destek.tickets.choices import AuthorKind, Channel
+from destek.tickets.models import Message, Ticket
 
 
 def failing_channel(ticket: Ticket) -> MessagingChannel | None:
@@ -73,3 +79,48 @@ def reply_window(ticket: Ticket) -> ReplyWindow | None:
         phone=customer.phone if sms else "",
         templates=list(contact.channel.templates or []) if ticket.channel == "whatsapp" else [],
     )
+
+
+@dataclass(frozen=True)
+class UnsentReply:
+    """An agent's reply the messenger never got: what it said, on which messenger, and why
+    (`window_closed`: it waited on a failing channel until Meta's 24-hour window closed)."""
+
+    message: Message
+    messenger: str
+    window_closed: bool
+    error: str
+
+    @property
+    def excerpt_html(self) -> SafeString:
+        """The reply's first words, isolated: in a Persian sentence they keep their order."""
+        body = " ".join(self.message.body.split())
+        short = body if len(body) <= 80 else body[:79].rstrip() + "…"
+        return format_html("<bdi>{}</bdi>", short)
+
+
+def unsent_replies(ticket: Ticket) -> list[UnsentReply]:
+    """The ticket's agent replies that failed to reach the chat for good, older ones first;
+    none once an agent sent a reply by e-mail after them. None for a ticket of no messenger."""
+    if ticket.channel not in ChannelKind.values:
+        return []
+    rows = list(
+        OutboundMessage.objects.filter(state=OutboundState.FAILED, message__ticket=ticket)
+        .select_related("message", "channel")
+        .order_by("pk")[:20]
+    )
+    if not rows:
+        return []
+    mailed_after = Message.objects.filter(
+        ticket=ticket, channel=Channel.EMAIL, author_kind=AuthorKind.AGENT, internal=False
+    ).aggregate(last=Max("pk"))["last"]
+    return [
+        UnsentReply(
+            message=row.message,
+            messenger=str(row.channel.get_kind_display()),
+            window_closed=row.last_error == WINDOW_CLOSED_ERROR,
+            error=row.last_error,
+        )
+        for row in rows
+        if row.message is not None and (mailed_after is None or row.message.pk > mailed_after)
+    ]

@@ -100,8 +100,11 @@ def set_webhook(channel: MessagingChannel, url: str) -> None:
     )
 
 
-def send_message(channel: MessagingChannel, chat_id: str, text: str) -> None:
-    call(channel, "sendMessage", {"chat_id": chat_id, "text": text})
+def send_message(channel: MessagingChannel, chat_id: str, text: str) -> str:
+    """The message's id in the chat ("" when the answer has none)."""
+    result = call(channel, "sendMessage", {"chat_id": chat_id, "text": text})
+    found = result.get("message_id") if isinstance(result, dict) else None
+    return str(found) if found is not None else ""
 
 
 def get_file(channel: MessagingChannel, file_id: str) -> RemoteFile:
@@ -293,8 +296,8 @@ class Telegram:
             sent_at=sent_at if isinstance(sent_at, datetime) else None,
         )
 
-    def send_text(self, channel: MessagingChannel, chat_id: str, text: str) -> None:
-        send_message(channel, chat_id, text)
+    def send_text(self, channel: MessagingChannel, chat_id: str, text: str) -> str:
+        return send_message(channel, chat_id, text)
 
     def send_file(
         self,

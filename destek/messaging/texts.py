@@ -11,7 +11,15 @@ GREETING = _(
 )
 HELP = _(
     "Write a message and our support team answers here. You can also send photos and "
-    "documents.\n/new: start a new ticket\n/status: your open tickets\n/help: this help"
+    "documents.\n/new: start a new ticket\n/status: your open tickets\n/link: connect this chat "
+    "to your account on our portal\n/help: this help"
+)
+#: Added to the first ticket's answer on WhatsApp, Messenger and Instagram, whose users get no
+#: command menu or /start greeting: how to connect the chat to their account (linking.py).
+LINK_HINT = _(
+    "Do you have an account on our portal? To connect this chat to it, write /link and the "
+    "account's e-mail address (for example: /link name@example.com). /help lists what else "
+    "you can write."
 )
 NEW_TICKET_NEXT = _("Write your new question: it will be filed as a new ticket.")
 TICKET_FILED = _("Thank you! Your ticket {number} is filed. We will answer you here.")

@@ -127,8 +127,8 @@ class WhatsApp:
         inbound.text = strip_invisible(text).strip()
         return inbound
 
-    def send_text(self, channel: MessagingChannel, chat_id: str, text: str) -> None:
-        self._message(channel, chat_id, {"type": "text", "text": {"body": text}})
+    def send_text(self, channel: MessagingChannel, chat_id: str, text: str) -> str:
+        return self._message(channel, chat_id, {"type": "text", "text": {"body": text}})
 
     def send_template(
         self, channel: MessagingChannel, chat_id: str, name: str, language: str
@@ -166,8 +166,9 @@ class WhatsApp:
             media["filename"] = name
         self._message(channel, chat_id, {"type": kind, kind: media})
 
-    def _message(self, channel: MessagingChannel, chat_id: str, body: dict[str, Any]) -> None:
-        graph.call(
+    def _message(self, channel: MessagingChannel, chat_id: str, body: dict[str, Any]) -> str:
+        """Send one message; its wamid (`messages[0].id`), "" when the answer has none."""
+        answer = graph.call(
             channel,
             "POST",
             f"{channel.account_id}/messages",
@@ -178,6 +179,9 @@ class WhatsApp:
                 **body,
             },
         )
+        messages = answer.get("messages")
+        first = messages[0] if isinstance(messages, list) and messages else {}
+        return str(first.get("id") or "") if isinstance(first, dict) else ""
 
     def fetch_media(self, channel: MessagingChannel, media: MediaRef, *, limit: int) -> bytes:
         """GET /{media-id} says where the file is; it is fetched from there with the token."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from django.conf import settings
@@ -39,6 +40,38 @@ def customer_address(ticket: Ticket) -> str | None:
     return notification_address(ticket.customer, kind)
 
 
+#: Asked whether a messenger chat carries a ticket's public replies (messaging registers it):
+#: True when the reply goes to the customer's chat, False when the ticket came from a
+#: messenger whose chat no longer reaches its customer (the contact was unlinked from the
+#: account, the channel removed), None for a ticket of no messenger.
+messenger_carries: list[Callable[[Ticket], bool | None]] = []
+
+
+def _chat_carries(ticket: Ticket) -> bool | None:
+    return next((said for ask in messenger_carries if (said := ask(ticket)) is not None), None)
+
+
+def _reply_address(ticket: Ticket, message: Message) -> str | None:
+    """Where an agent's reply is mailed. A messenger's ticket is filed with its mail off
+    (the chat carries the answers), so its customer is mailed only when the chat does not
+    (the contact was unlinked, the channel removed) or the agent chose e-mail (outside Meta's
+    24-hour window), and then only at a verified address of an account of their own, never
+    twice."""
+    chat = _chat_carries(ticket)
+    if chat is None:
+        return customer_address(ticket)
+    if chat and message.channel != Channel.EMAIL:
+        return None
+    customer = ticket.customer
+    # A messenger contact's own address (under the reserved .invalid) reaches no one.
+    if customer.email_verified_at is None or customer.email.lower().endswith(".invalid"):
+        return None
+    if ticket.notify_address:
+        return ticket.notify_address
+    kind = NotificationKind.BILLING if ticket.department.billing else NotificationKind.SUPPORT
+    return notification_address(customer, kind)
+
+
 def portal_link(ticket: Ticket) -> str:
     """The ticket's page for its customer (they sign in first), on the public base URL."""
     return settings.BASE_URL + reverse("portal:ticket", args=[ticket.number])
@@ -69,9 +102,10 @@ def _to_customer(
     auto_submitted: str = AutoSubmitted.GENERATED,
     language: str | None = None,
     fresh: bool = False,
+    address: str | None = None,
     **extra: Any,
 ) -> None:
-    address = customer_address(ticket)
+    address = address or customer_address(ticket)
     if address is None:
         return
     customer = ticket.customer
@@ -116,7 +150,9 @@ def ticket_created(ticket: Ticket, message: Message) -> None:
 @batched
 def agent_replied(ticket: Ticket, message: Message) -> None:
     # The agent's own words: a person's mail, never capped or marked automatic.
-    _to_customer(ticket, "agent_reply", AutoSubmitted.HUMAN, message=message)
+    address = _reply_address(ticket, message)
+    if address is not None:
+        _to_customer(ticket, "agent_reply", AutoSubmitted.HUMAN, address=address, message=message)
     _sms_to_customer(ticket, "agent_reply")
     _to_ccs(
         ticket,

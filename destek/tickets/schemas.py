@@ -9,6 +9,7 @@ ahead, such as one an idempotent request stores).
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
@@ -52,11 +53,32 @@ def _viewer(context: Context) -> User:
     return user
 
 
-def _person(person: User | None, viewer: User) -> str | None:
-    """Staff see addresses; customers see the name an agent signs with."""
+#: Asked for the messenger identity of a customer known only by a messenger (messaging
+#: registers it): `{"kind": "telegram", "username": "aysel" or None}`; None for anyone with an
+#: address of their own. Such a customer's address is a placeholder that can never get mail,
+#: so the API shows this instead of it.
+messenger_identities: list[Callable[[User], dict[str, str | None] | None]] = []
+
+
+def _messenger(person: User, context: Context) -> dict[str, str | None] | None:
+    """The person's messenger identity, asked once per answer (a thread names the customer
+    on every message)."""
+    known: dict[int, dict[str, str | None] | None] = context.setdefault("_messengers", {})
+    if person.pk not in known:
+        known[person.pk] = next(
+            (found for ask in messenger_identities if (found := ask(person)) is not None), None
+        )
+    return known[person.pk]
+
+
+def _person(person: User | None, context: Context) -> str | None:
+    """Staff see addresses (none for a messenger customer: theirs is a placeholder);
+    customers see the name an agent signs with."""
     if person is None:
         return None
-    return person.display_name if viewer.is_customer else person.email
+    if _viewer(context).is_customer:
+        return person.display_name
+    return None if _messenger(person, context) else person.email
 
 
 class Answer(Schema):
@@ -92,6 +114,11 @@ class AttachmentOut(Answer):
         return f"/api/v1/attachments/{attachment.public_id}"
 
 
+class MessengerOut(Schema):
+    kind: str
+    username: str | None
+
+
 class TicketOut(Answer):
     # The ticket as the caller may see it: customers get the agent's name, not their address,
     # no tags (they are the team's own labels) and of the service-level bookkeeping only when
@@ -110,7 +137,17 @@ class TicketOut(Answer):
     )
     department: str
     channel: str
-    customer: str
+    customer: str | None = Field(
+        description="The customer's e-mail address; null for a customer known only by a "
+        "messenger (see `customer_messenger`)."
+    )
+    # A default: an idempotent answer stored before this field was added is given again.
+    customer_messenger: MessengerOut | None = Field(
+        default=None,
+        description="Where a messenger customer is reached: `kind` (`telegram`, `whatsapp`, "
+        "`messenger`, `instagram`) and their `username` there, if any; null for a customer "
+        "with an address.",
+    )
     assignee: str | None
     language: str
     tags: list[str]
@@ -150,12 +187,20 @@ class TicketOut(Answer):
         return ticket.department.slug
 
     @staticmethod
-    def resolve_customer(ticket: Ticket) -> str:
+    def resolve_customer(ticket: Ticket, context: Context) -> str | None:
+        if _messenger(ticket.customer, context):
+            return None
         return ticket.customer.email
 
     @staticmethod
+    def resolve_customer_messenger(
+        ticket: Ticket, context: Context
+    ) -> dict[str, str | None] | None:
+        return _messenger(ticket.customer, context)
+
+    @staticmethod
     def resolve_assignee(ticket: Ticket, context: Context) -> str | None:
-        return _person(ticket.assignee, _viewer(context))
+        return _person(ticket.assignee, context)
 
     @staticmethod
     def resolve_tags(ticket: Ticket, context: Context) -> list[str]:
@@ -275,7 +320,7 @@ class MessageOut(Answer):
 
     @staticmethod
     def resolve_author(message: Message, context: Context) -> str | None:
-        return _person(message.author, _viewer(context))
+        return _person(message.author, context)
 
     @staticmethod
     def resolve_merged_from(message: Message) -> int | None:
@@ -296,7 +341,7 @@ class EventOut(Answer):
 
     @staticmethod
     def resolve_actor(event: TicketEvent, context: Context) -> str | None:
-        return _person(event.actor, _viewer(context))
+        return _person(event.actor, context)
 
 
 # --- requests -------------------------------------------------------------------------------

@@ -49,6 +49,17 @@ class GraphApi:
         default_factory=lambda: {"parcel.jpg": (PHOTO_BYTES, "image/jpeg")}
     )
 
+    #: The user profiles of Messenger (page-scoped ids) and Instagram (Instagram-scoped ids):
+    #: what `GET /{id}?fields=...` answers with, the fields asked for only.
+    profiles: dict[str, dict[str, str]] = field(
+        default_factory=lambda: {
+            "7001002003": {"first_name": "Aysel", "last_name": "Məmmədova"},
+            "17841455500001": {"name": "Leyla Həsənova", "username": "leyla.h"},
+        }
+    )
+    #: True: profile calls answer as Meta does for a user who does not allow it (code 100).
+    profiles_refused: bool = False
+
     def sent(self, path_end: str) -> list[dict[str, Any]]:
         return [c.data for c in self.calls if c.method == "POST" and c.path.endswith(path_end)]
 
@@ -123,6 +134,15 @@ def start() -> tuple[GraphApi, ThreadingHTTPServer]:
                 return
             if not path.startswith(f"/{VERSION}/"):
                 self._error(400, 2500, "Unknown path components")
+                return
+            fields = [f for f in parse_qs(parts.query).get("fields", [""])[0].split(",") if f]
+            if object_id != "me" and set(fields) - {"id"}:
+                person = api.profiles.get(object_id)
+                if person is None or api.profiles_refused:
+                    self._error(400, 100, "Unsupported get request", error_subcode=33)
+                    return
+                asked = {k: v for k, v in person.items() if k in fields}
+                self._answer(200, {**asked, "id": object_id})
                 return
             self._answer(200, {"id": "1234567890" if object_id == "me" else object_id})
 

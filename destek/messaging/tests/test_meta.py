@@ -508,6 +508,8 @@ def test_outside_the_window_the_agent_sends_by_e_mail_instead(
     assert message.channel == "email"
     assert graph.sent(f"/{PHONE_ID}/messages") == []
     assert not OutboundMessage.objects.filter(message=message).exists()
+    # The mail carries it, once (the ticket was filed with its mail off: the chat's).
+    assert len([m for m in outbox if "aysel@example.com" in m.to and "corrected" in m.body]) == 1
     # When they write again, the window opens again.
     post(whatsapp, wa_payload(wa_message(body="Thanks!")), django_capture_on_commit_callbacks)
     _desk, page = desk_page(users, ticket)
