@@ -27,10 +27,16 @@ from destek.tickets.models import Membership, Message, Ticket, TicketCC, TicketF
 from destek.tickets.selectors import expected_answer_at
 
 
-def customer_address(ticket: Ticket) -> str | None:
+def customer_address(ticket: Ticket, *, mail_instead: bool = False) -> str | None:
     """Where this ticket's mail goes, or None when the customer switched it off: the address
     chosen for this ticket, else the one the customer chose for billing (a billing department's
-    tickets) or support mail, else the account address (seed 004)."""
+    tickets) or support mail, else the account address (seed 004). `mail_instead`: an agent
+    chose to answer a messenger's ticket by e-mail (its mail is off; an address that can
+    receive none is still None)."""
+    if mail_instead:
+        address = customer_address(ticket) if ticket.notify_customer else None
+        address = address or notification_address(ticket.customer, NotificationKind.SUPPORT)
+        return None if address.lower().endswith(".invalid") else address
     if not ticket.notify_customer:
         return None
     if ticket.notify_address:
@@ -69,9 +75,10 @@ def _to_customer(
     auto_submitted: str = AutoSubmitted.GENERATED,
     language: str | None = None,
     fresh: bool = False,
+    mail_instead: bool = False,
     **extra: Any,
 ) -> None:
-    address = customer_address(ticket)
+    address = customer_address(ticket, mail_instead=mail_instead)
     if address is None:
         return
     customer = ticket.customer
@@ -126,6 +133,16 @@ def agent_replied(ticket: Ticket, message: Message) -> None:
         author_name=_author_name(message),
     )
     _to_followers(ticket, message)
+
+
+@batched
+def agent_reply_by_mail(ticket: Ticket, message: Message) -> bool:
+    """An agent's reply to a messenger's ticket (made with the customer's mail off) that the
+    chat does not take now: mailed to the customer's own address. False when they have none."""
+    if customer_address(ticket, mail_instead=True) is None:
+        return False
+    _to_customer(ticket, "agent_reply", AutoSubmitted.HUMAN, message=message, mail_instead=True)
+    return True
 
 
 # --- copied addresses (CC) and followers -----------------------------------------------------

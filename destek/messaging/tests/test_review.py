@@ -1,0 +1,72 @@
+"""What the review of the messenger channels found at the seams of its parts, as sentences."""
+
+from __future__ import annotations
+
+from destek.accounts.models import User
+from destek.messaging.models import OutboundMessage
+from destek.messaging.tests.test_meta import (  # noqa: F401  (fixtures)
+    WA_USER,
+    desk_page,
+    graph,
+    post,
+    ticket_of,
+    wa_message,
+    wa_payload,
+    whatsapp,
+    wrote_hours_ago,
+)
+from destek.messaging.tests.test_telegram import bot_api, channel, the_ticket, update  # noqa: F401
+from destek.messaging.tests.test_telegram import post as post_telegram
+from destek.notify.models import Delivery
+from destek.tickets import actions as tickets
+
+
+def test_a_reply_sent_by_e_mail_outside_the_window_reaches_the_customers_mailbox(
+    graph, whatsapp, users, django_capture_on_commit_callbacks
+):
+    post(whatsapp, wa_payload(wa_message(body="The invoice is wrong")),
+         django_capture_on_commit_callbacks)  # fmt: skip
+    ticket = ticket_of(WA_USER)
+    User.objects.filter(pk=ticket.customer_id).update(email="aysel@example.com")
+    wrote_hours_ago(WA_USER, 30)
+    desk, _page = desk_page(users, ticket)
+    with django_capture_on_commit_callbacks(execute=True):
+        sent = desk.post(
+            f"/desk/tickets/{ticket.number}/reply/",
+            {"body": "The corrected invoice is on your ticket.", "status": "pending",
+             "via": "email"},
+        )  # fmt: skip
+    assert sent.status_code == 302
+    assert not OutboundMessage.objects.filter(text__contains="corrected invoice").exists()
+    mail = Delivery.objects.filter(recipient="aysel@example.com", template="agent_reply")
+    assert mail.count() == 1
+    assert "corrected invoice" in mail.get().body_text
+
+
+def test_a_reply_by_e_mail_to_a_customer_with_no_address_is_refused_and_nothing_is_kept(
+    graph, whatsapp, users, django_capture_on_commit_callbacks
+):
+    post(whatsapp, wa_payload(wa_message(body="The invoice is wrong")),
+         django_capture_on_commit_callbacks)  # fmt: skip
+    ticket = ticket_of(WA_USER)
+    wrote_hours_ago(WA_USER, 30)
+    desk, _page = desk_page(users, ticket)
+    with django_capture_on_commit_callbacks(execute=True):
+        sent = desk.post(
+            f"/desk/tickets/{ticket.number}/reply/",
+            {"body": "Lost words", "status": "pending", "via": "email"},
+        )
+    assert sent.status_code == 200
+    assert "No e-mail address or phone number" in sent.content.decode()
+    assert not ticket.messages.filter(body="Lost words").exists()
+
+
+def test_an_agents_reply_written_by_mail_reaches_the_telegram_chat(
+    bot_api, channel, users, django_capture_on_commit_callbacks
+):
+    post_telegram(channel, update("My order is late"), django_capture_on_commit_callbacks)
+    ticket = the_ticket()
+    bot_api.calls.clear()
+    with django_capture_on_commit_callbacks(execute=True):
+        tickets.add_message(ticket, author=users["agent"], body="On its way.", channel="email")
+    assert bot_api.sent("sendMessage") == [{"chat_id": "5551", "text": "On its way."}]
