@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import re
+
 from destek.accounts.models import User
 from destek.messaging.models import OutboundMessage
 from destek.messaging.tests.test_meta import (  # noqa: F401  (fixtures)
     WA_USER,
     desk_page,
     graph,
+    messenger,
     post,
     ticket_of,
     wa_message,
@@ -70,3 +73,30 @@ def test_an_agents_reply_written_by_mail_reaches_the_telegram_chat(
     with django_capture_on_commit_callbacks(execute=True):
         tickets.add_message(ticket, author=users["agent"], body="On its way.", channel="email")
     assert bot_api.sent("sendMessage") == [{"chat_id": "5551", "text": "On its way."}]
+
+
+def test_agents_mail_and_the_customer_page_never_show_a_messenger_customers_made_up_address(
+    graph, messenger, users, django_capture_on_commit_callbacks
+):
+    from django.test import Client
+
+    from destek.messaging.tests.test_meta import PSID, fb_item, fb_payload
+
+    post(messenger, fb_payload("page", fb_item(message={"mid": "m_a1", "text": "The app logs me out"})),
+         django_capture_on_commit_callbacks)  # fmt: skip
+    ticket = ticket_of(PSID)
+    with django_capture_on_commit_callbacks(execute=True):
+        tickets.assign(ticket, actor=tickets.Actor.of(users["agent"]), assignee=users["agent"])
+    post(messenger, fb_payload("page", fb_item(message={"mid": "m_a2", "text": "Still out"})),
+         django_capture_on_commit_callbacks)  # fmt: skip
+    to_agents = Delivery.objects.filter(template__in=["agent_new_ticket", "customer_reply"])
+    assert {d.template for d in to_agents} == {"agent_new_ticket", "customer_reply"}
+    for delivery in to_agents:
+        assert "invalid" not in delivery.body_text + delivery.subject + delivery.body_html
+        assert not re.search(r"messenger-[0-9a-f]{24}", delivery.body_text)
+    User.objects.filter(pk=users["agent"].pk).update(language="en")
+    desk = Client()
+    desk.force_login(users["agent"])
+    page = desk.get(f"/desk/customers/{ticket.customer_id}/").content.decode()
+    assert not re.search(r"messenger-[0-9a-f]{24}", page) and "invalid" not in page
+    assert "<title>Messenger customer" in page
