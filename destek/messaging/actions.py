@@ -311,7 +311,6 @@ def _process(event: InboundEvent) -> None:
     with transaction.atomic():
         contact = _contact(channel, inbound)
         _seen(contact, inbound)
-        learn_language(contact, content.text)  # the customer's words over their app's setting
         with translation.override(contact.language):
             # An edit is the customer's words again, never a link code or a command run twice.
             if not inbound.is_edit and any(
@@ -321,6 +320,10 @@ def _process(event: InboundEvent) -> None:
             command = content.text.startswith("/") and not inbound.is_edit
             if command and _command(contact, content.text):
                 return
+        # The customer's words over their app's setting; never an address or a code typed
+        # to link the chat (answered above).
+        learn_language(contact, content.text)
+        with translation.override(contact.language):
             earlier = _earlier(contact, inbound)
             excerpt = _excerpt(content.text or "\n".join(content.lines))
             content.lines[:0] = _context_lines(inbound, earlier)

@@ -100,3 +100,20 @@ def test_agents_mail_and_the_customer_page_never_show_a_messenger_customers_made
     page = desk.get(f"/desk/customers/{ticket.customer_id}/").content.decode()
     assert not re.search(r"messenger-[0-9a-f]{24}", page) and "invalid" not in page
     assert "<title>Messenger customer" in page
+
+
+def test_an_address_typed_to_link_the_chat_does_not_change_the_bots_language(
+    bot_api, channel, django_capture_on_commit_callbacks
+):
+    from destek.messaging.models import Contact
+
+    def say(text: str, **extra: object) -> None:
+        posted = post_telegram(channel, update(text, language="ru", **extra),
+                               django_capture_on_commit_callbacks)  # fmt: skip
+        assert posted.status_code == 200
+
+    say("/link")
+    say("john.smith@example.com")
+    contact = Contact.objects.get()
+    assert contact.language == "ru" and not contact.language_detected
+    assert contact.customer.language == "ru"
