@@ -10,6 +10,7 @@ import re
 import secrets
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from datetime import timedelta
 from functools import partial
 from typing import Any
 
@@ -51,6 +52,8 @@ SUBJECT_WORDS = 80
 TOKEN_RE = re.compile(r"^\d{1,20}:[A-Za-z0-9_-]{20,100}$")
 #: Sends that failed on the network or a 5xx are tried again this many times, with backoff.
 SEND_ATTEMPTS = 6
+#: How long a sender holds an outbox row between two parts or files it sent.
+SEND_LEASE = timedelta(minutes=10)
 
 #: Called with an outbox row's id once the row is committed (jobs.py schedules the send).
 send_requested: list[Callable[[int], None]] = []
@@ -646,12 +649,26 @@ def send_outbound(outbound_id: int) -> str:
     channel = outbound.channel
     if channel.health == Health.FAILING:
         return SendResult.HELD
-    # One sender at a time: a run that finds the attempt already counted leaves it.
-    claimed = OutboundMessage.objects.filter(
-        pk=outbound.pk, state=OutboundState.PENDING, attempts=outbound.attempts
-    ).update(attempts=F("attempts") + 1)
+    # One sender at a time: a run that finds the attempt already counted, or the row held by
+    # a sender still at work (the sweep while a job sends), leaves it.
+    now = timezone.now()
+    claimed = (
+        OutboundMessage.objects.filter(
+            pk=outbound.pk, state=OutboundState.PENDING, attempts=outbound.attempts
+        )
+        .filter(Q(claimed_until__isnull=True) | Q(claimed_until__lt=now))
+        .update(attempts=F("attempts") + 1, claimed_until=now + SEND_LEASE)
+    )
     if not claimed:
         return SendResult.NOTHING
+    try:
+        return _send_steps(outbound)
+    finally:
+        OutboundMessage.objects.filter(pk=outbound.pk).update(claimed_until=None)
+
+
+def _send_steps(outbound: OutboundMessage) -> str:
+    channel = outbound.channel
     platform = platform_for(channel.kind)
     chat_id = outbound.contact.chat_id
     parts = split_text(outbound.text, platform.text_limit) if outbound.text.strip() else []
@@ -685,7 +702,10 @@ def send_outbound(outbound_id: int) -> str:
                 return SendResult.RETRY
             OutboundMessage.objects.filter(pk=outbound.pk).update(state=OutboundState.FAILED)
             return SendResult.FAILED
-        OutboundMessage.objects.filter(pk=outbound.pk).update(**{counter: done})
+        held = timezone.now() + SEND_LEASE
+        OutboundMessage.objects.filter(pk=outbound.pk).update(
+            **{counter: done, "claimed_until": held}
+        )
     OutboundMessage.objects.filter(pk=outbound.pk).update(
         state=OutboundState.SENT, sent_at=timezone.now(), last_error=""
     )

@@ -36,6 +36,10 @@ class BotApi:
     )
     #: Methods that fail once with an HTTP status (then succeed): {"sendDocument": 502}.
     fail_once: dict[str, int] = field(default_factory=dict)
+    #: Methods whose answer waits until their event is set (a slow API), and the event set
+    #: when such a call has arrived.
+    held: dict[str, threading.Event] = field(default_factory=dict)
+    arrived: threading.Event = field(default_factory=threading.Event)
 
     def sent(self, method: str) -> list[dict[str, Any]]:
         return [data for name, data in self.calls if name == method]
@@ -100,6 +104,10 @@ def start() -> tuple[BotApi, ThreadingHTTPServer]:
             data = form(self.headers.get("Content-Type", ""), self.rfile.read(length))
             method = self.path.rsplit("/", 1)[-1]
             api.calls.append((method, data))
+            gate = api.held.get(method)
+            if gate is not None:
+                api.arrived.set()
+                gate.wait(3)
             failing = api.fail_with or api.fail_once.pop(method, None)
             if failing:
                 description = DESCRIPTIONS.get(failing, "Bad Gateway")

@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import re
+import threading
+
+import pytest
+from django.db import connection
 
 from destek.accounts.models import User
 from destek.messaging.models import OutboundMessage
@@ -117,3 +121,34 @@ def test_an_address_typed_to_link_the_chat_does_not_change_the_bots_language(
     contact = Contact.objects.get()
     assert contact.language == "ru" and not contact.language_detected
     assert contact.customer.language == "ru"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_reply_a_worker_is_sending_is_not_sent_again_by_the_sweep(
+    bot_api, channel, django_capture_on_commit_callbacks
+):
+    from destek.messaging import actions
+    from destek.messaging.models import Contact
+
+    post_telegram(channel, update("My order is late"), django_capture_on_commit_callbacks)
+    contact = Contact.objects.get()
+    row = OutboundMessage.objects.create(channel=contact.channel, contact=contact, text="On its way")
+    bot_api.calls.clear()
+    bot_api.held["sendMessage"] = gate = threading.Event()
+
+    def work() -> None:
+        try:
+            actions.send_outbound(row.pk)
+        finally:
+            connection.close()
+
+    worker = threading.Thread(target=work)
+    worker.start()
+    assert bot_api.arrived.wait(5)
+    # The five-minute sweep finds the row still pending while the worker sends it.
+    assert actions.send_outbound(row.pk) == actions.SendResult.NOTHING
+    gate.set()
+    worker.join(10)
+    assert [sent["text"] for sent in bot_api.sent("sendMessage")] == ["On its way"]
+    row.refresh_from_db()
+    assert row.state == "sent"
