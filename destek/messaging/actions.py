@@ -40,7 +40,7 @@ from destek.messaging.platform import BadEvent, Inbound, PlatformError, split_te
 from destek.messaging.platforms import platform_for
 from destek.tickets import actions as tickets
 from destek.tickets import intake
-from destek.tickets.choices import ACTIVE_STATUSES, Channel, TicketStatus
+from destek.tickets.choices import ACTIVE_STATUSES, AuthorKind, Channel, TicketStatus
 from destek.tickets.models import Attachment, Message, Ticket
 from destek.tickets.selectors import customer_status_label
 
@@ -559,9 +559,21 @@ def _file(contact: Contact, content: _Content) -> Message | None:
     ticket = None if contact.start_new else _current_ticket(customer, channel)
     attachments = _store(contact, content.files)
     if ticket is not None:
-        return tickets.add_message(
+        message = tickets.add_message(
             ticket, author=customer, body=body, channel=channel, attachments=attachments
         )
+        if message.nudge:
+            # Asking for news: the automatic answer (when to expect ours) goes to the chat.
+            answer = (
+                Message.objects.filter(
+                    ticket_id=message.ticket_id, author_kind=AuthorKind.SYSTEM, pk__gt=message.pk
+                )
+                .order_by("pk")
+                .first()
+            )
+            if answer is not None:
+                queue_text(contact, answer.body, message=answer)
+        return message
     ticket = tickets.create_ticket(
         customer=customer,
         subject=_subject(content.text, contact),

@@ -152,3 +152,15 @@ def test_a_reply_a_worker_is_sending_is_not_sent_again_by_the_sweep(
     assert [sent["text"] for sent in bot_api.sent("sendMessage")] == ["On its way"]
     row.refresh_from_db()
     assert row.state == "sent"
+
+
+def test_a_customer_asking_for_news_in_the_chat_gets_the_automatic_answer_there(
+    bot_api, channel, django_capture_on_commit_callbacks
+):
+    post_telegram(channel, update("My VPS does not boot since the update"),
+                  django_capture_on_commit_callbacks)  # fmt: skip
+    ticket = the_ticket()
+    bot_api.calls.clear()
+    post_telegram(channel, update("Any update?"), django_capture_on_commit_callbacks)
+    [answer] = ticket.messages.filter(author_kind="system")
+    assert [sent["text"] for sent in bot_api.sent("sendMessage")] == [answer.body]
