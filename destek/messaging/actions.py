@@ -38,6 +38,7 @@ from destek.messaging.models import (
 )
 from destek.messaging.platform import BadEvent, Inbound, PlatformError, split_text
 from destek.messaging.platforms import platform_for
+from destek.messaging.selectors import contact_of
 from destek.tickets import actions as tickets
 from destek.tickets import intake
 from destek.tickets.choices import ACTIVE_STATUSES, AuthorKind, Channel, TicketStatus
@@ -508,17 +509,17 @@ def _status_text(customer: User) -> str:
     return "\n".join(lines)
 
 
-def _current_ticket(customer: User, channel: str) -> Ticket | None:
+def _current_ticket(contact: Contact, channel: str) -> Ticket | None:
     """The ticket a new message continues: the last one of this messenger, unless it was
     closed longer ago than its reopen window."""
-    last = (
-        # The messenger's own tickets only: a linked account's web or mail tickets are
-        # answered there, not in this chat.
-        Ticket.objects.filter(customer=customer, channel=channel)
-        .select_related("department")
-        .order_by("-created_at", "-pk")
-        .first()
-    )
+    # The messenger's own tickets only: a linked account's web or mail tickets are answered
+    # there, not in this chat; and of a linked account, those of this chat (the account may
+    # have linked others).
+    found = Ticket.objects.filter(customer=contact.customer, channel=channel)
+    if contact.linked_at is not None:
+        written = ChatMessage.objects.filter(contact=contact, message__isnull=False)
+        found = found.filter(pk__in=written.values("message__ticket_id"))
+    last = found.select_related("department").order_by("-created_at", "-pk").first()
     if last is None:
         return None
     if last.status == TicketStatus.CLOSED and not tickets.reopen_open(last):
@@ -556,7 +557,7 @@ def _file(contact: Contact, content: _Content) -> Message | None:
     customer = contact.customer
     channel = ticket_channel(contact.channel.kind)
     body = "\n".join(content.lines)
-    ticket = None if contact.start_new else _current_ticket(customer, channel)
+    ticket = None if contact.start_new else _current_ticket(contact, channel)
     attachments = _store(contact, content.files)
     if ticket is not None:
         message = tickets.add_message(
@@ -612,13 +613,8 @@ def queue_text(
 def send_template(ticket: Ticket, *, agent: User, name: str) -> OutboundMessage:
     """An approved WhatsApp template to the ticket's customer (what WhatsApp takes outside
     the 24-hour window); the ticket keeps an internal note that it was sent."""
-    contact = (
-        Contact.objects.select_related("channel")
-        .filter(customer_id=ticket.customer_id, channel__kind=ChannelKind.WHATSAPP)
-        .order_by("-pk")
-        .first()
-    )
-    if ticket.channel != Channel.WHATSAPP or contact is None:
+    contact = contact_of(ticket) if ticket.channel == Channel.WHATSAPP else None
+    if contact is None:
         raise ActionRefused("not_whatsapp", _("This ticket did not come from WhatsApp."))
     if name not in (contact.channel.templates or []):
         raise ActionRefused(

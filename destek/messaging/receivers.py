@@ -14,7 +14,7 @@ from django.utils.translation import gettext_lazy as _
 from destek.lib.errors import ActionRefused
 from destek.messaging import actions, window
 from destek.messaging.choices import ChannelKind
-from destek.messaging.models import Contact
+from destek.messaging.selectors import contact_of
 from destek.tickets import notifications
 from destek.tickets.access import customer_may_see_message
 from destek.tickets.choices import AuthorKind, Channel
@@ -32,12 +32,7 @@ def message_added(sender: Any, *, ticket: Ticket, message: Message, **kwargs: An
     files = [f for f in kwargs.get("attachments", ()) if isinstance(f, Attachment)]
     if not customer_may_see_message(message) or not (message.body.strip() or files):
         return
-    contact = (
-        Contact.objects.select_related("channel")
-        .filter(customer_id=ticket.customer_id, channel__kind=ticket.channel)
-        .order_by("-pk")
-        .first()
-    )
+    contact = contact_of(ticket)
     if contact is None:
         return
     if message.channel == Channel.EMAIL and not window.is_open(contact):

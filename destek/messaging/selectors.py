@@ -28,6 +28,18 @@ def failing_channel(ticket: Ticket) -> MessagingChannel | None:
     )
 
 
+def contact_of(ticket: Ticket) -> Contact | None:
+    """The chat a messenger's ticket is answered in: the contact who last wrote on it (an
+    account may have linked several chats), else the customer's newest on that messenger."""
+    if ticket.channel not in ChannelKind.values:
+        return None
+    contacts = Contact.objects.select_related("channel", "customer").filter(
+        customer_id=ticket.customer_id, channel__kind=ticket.channel
+    )
+    written = contacts.filter(messages__message__ticket_id=ticket.pk).order_by("-messages__pk")
+    return written.first() or contacts.order_by("-pk").first()
+
+
 @dataclass(frozen=True)
 class ReplyWindow:
     """What the desk's composer says about Meta's 24-hour window on a ticket: when it
@@ -49,16 +61,11 @@ class ReplyWindow:
 
 
 def reply_window(ticket: Ticket) -> ReplyWindow | None:
-    """The window of a WhatsApp, Messenger or Instagram ticket (one statement), None for
+    """The window of a WhatsApp, Messenger or Instagram ticket (two statements), None for
     other tickets and for one whose customer has no contact on that messenger."""
     if ticket.channel not in WINDOW_KINDS:
         return None
-    contact = (
-        Contact.objects.select_related("channel", "customer")
-        .filter(customer_id=ticket.customer_id, channel__kind=ticket.channel)
-        .order_by("-pk")
-        .first()
-    )
+    contact = contact_of(ticket)
     if contact is None:
         return None
     customer = contact.customer

@@ -164,3 +164,29 @@ def test_a_customer_asking_for_news_in_the_chat_gets_the_automatic_answer_there(
     post_telegram(channel, update("Any update?"), django_capture_on_commit_callbacks)
     [answer] = ticket.messages.filter(author_kind="system")
     assert [sent["text"] for sent in bot_api.sent("sendMessage")] == [answer.body]
+
+
+def test_two_chats_linked_to_one_account_each_keep_their_own_ticket_and_answers(
+    bot_api, channel, users, agent, django_capture_on_commit_callbacks
+):
+    from destek.messaging import linking
+    from destek.messaging.models import Contact, MessagingChannel
+    from destek.tickets.models import Ticket
+
+    account = users["customer"]
+    bot = MessagingChannel.objects.get(pk=channel["id"])
+    for user_id, text in ((5551, "The invoice of May is wrong"), (5552, "My VPS does not boot")):
+        post_telegram(channel, update(text, user_id=user_id), django_capture_on_commit_callbacks)
+        raw = linking.make_link_token(account, bot).url.rsplit("=", 1)[1]
+        with django_capture_on_commit_callbacks(execute=True):
+            assert linking.link_by_token(Contact.objects.get(external_user_id=user_id), raw)
+    invoice = Ticket.objects.get(subject__startswith="The invoice")
+    vps = Ticket.objects.get(subject__startswith="My VPS")
+    assert invoice.customer == vps.customer == account
+    post_telegram(channel, update("It says 40 AZN, not 30", user_id=5551),
+                  django_capture_on_commit_callbacks)  # fmt: skip
+    assert invoice.messages.filter(body__contains="40 AZN").exists()
+    bot_api.calls.clear()
+    reply = agent.post(f"tickets/{invoice.number}/messages", {"body": "Corrected to 30 AZN."})
+    assert reply.status_code == 201, reply.content
+    assert bot_api.sent("sendMessage") == [{"chat_id": "5551", "text": "Corrected to 30 AZN."}]
