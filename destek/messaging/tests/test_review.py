@@ -10,20 +10,17 @@ from django.db import connection
 
 from destek.accounts.models import User
 from destek.messaging.models import OutboundMessage
-from destek.messaging.tests.test_meta import (  # noqa: F401  (fixtures)
+from destek.messaging.tests.test_meta import (
     WA_USER,
     desk_page,
-    graph,
-    messenger,
     post,
     ticket_of,
     wa_message,
     wa_payload,
-    whatsapp,
     wrote_hours_ago,
 )
-from destek.messaging.tests.test_telegram import bot_api, channel, the_ticket, update  # noqa: F401
 from destek.messaging.tests.test_telegram import post as post_telegram
+from destek.messaging.tests.test_telegram import the_ticket, update
 from destek.notify.models import Delivery
 from destek.tickets import actions as tickets
 
@@ -86,8 +83,8 @@ def test_agents_mail_and_the_customer_page_never_show_a_messenger_customers_made
 
     from destek.messaging.tests.test_meta import PSID, fb_item, fb_payload
 
-    post(messenger, fb_payload("page", fb_item(message={"mid": "m_a1", "text": "The app logs me out"})),
-         django_capture_on_commit_callbacks)  # fmt: skip
+    first = fb_item(message={"mid": "m_a1", "text": "The app logs me out"})
+    post(messenger, fb_payload("page", first), django_capture_on_commit_callbacks)
     ticket = ticket_of(PSID)
     with django_capture_on_commit_callbacks(execute=True):
         tickets.assign(ticket, actor=tickets.Actor.of(users["agent"]), assignee=users["agent"])
@@ -132,7 +129,9 @@ def test_a_reply_a_worker_is_sending_is_not_sent_again_by_the_sweep(
 
     post_telegram(channel, update("My order is late"), django_capture_on_commit_callbacks)
     contact = Contact.objects.get()
-    row = OutboundMessage.objects.create(channel=contact.channel, contact=contact, text="On its way")
+    row = OutboundMessage.objects.create(
+        channel=contact.channel, contact=contact, text="On its way"
+    )
     bot_api.calls.clear()
     bot_api.held["sendMessage"] = gate = threading.Event()
 
