@@ -16,7 +16,11 @@ from typing import Any
 PHOTO_BYTES = b"\xff\xd8\xff\xe0" + b"a photo of a broken screen" * 20
 VOICE_BYTES = b"OggS\x00\x02" + b"a voice note about the invoice" * 20
 #: What the stand-in says when told to fail with a status.
-DESCRIPTIONS = {401: "Unauthorized", 400: "Bad Request: PHOTO_INVALID_DIMENSIONS"}
+DESCRIPTIONS = {
+    401: "Unauthorized",
+    400: "Bad Request: PHOTO_INVALID_DIMENSIONS",
+    403: "Forbidden: bot was blocked by the user",
+}
 VIDEO_BYTES = b"\x00\x00\x00\x18ftypmp42" + b"a video of the error" * 20
 
 

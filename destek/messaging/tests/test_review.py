@@ -108,8 +108,8 @@ def test_an_address_typed_to_link_the_chat_does_not_change_the_bots_language(
 ):
     from destek.messaging.models import Contact
 
-    def say(text: str, **extra: object) -> None:
-        posted = post_telegram(channel, update(text, language="ru", **extra),
+    def say(text: str) -> None:
+        posted = post_telegram(channel, update(text, language="ru"),
                                django_capture_on_commit_callbacks)  # fmt: skip
         assert posted.status_code == 200
 
@@ -189,3 +189,20 @@ def test_two_chats_linked_to_one_account_each_keep_their_own_ticket_and_answers(
     reply = agent.post(f"tickets/{invoice.number}/messages", {"body": "Corrected to 30 AZN."})
     assert reply.status_code == 201, reply.content
     assert bot_api.sent("sendMessage") == [{"chat_id": "5551", "text": "Corrected to 30 AZN."}]
+
+
+def test_a_customer_who_blocked_the_bot_does_not_flag_the_channel_for_everyone(
+    bot_api, channel, agent, django_capture_on_commit_callbacks
+):
+    from destek.messaging.choices import Health
+    from destek.messaging.models import MessagingChannel
+
+    post_telegram(channel, update("My VPS does not boot"), django_capture_on_commit_callbacks)
+    ticket = the_ticket()
+    bot_api.fail_once["sendMessage"] = 403  # Forbidden: bot was blocked by the user
+    reply = agent.post(f"tickets/{ticket.number}/messages", {"body": "We restarted it."})
+    assert reply.status_code == 201
+    assert MessagingChannel.objects.get(pk=channel["id"]).health == Health.HEALTHY
+    assert not Delivery.objects.filter(template="messenger_failing").exists()
+    row = OutboundMessage.objects.get(text="We restarted it.")
+    assert row.state == "failed" and "blocked" in row.last_error
