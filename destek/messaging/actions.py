@@ -756,6 +756,14 @@ def pending_for_healthy_channels() -> list[int]:
     flag_expiring_tokens()
     expired = Q(token_expires_at__lte=timezone.now())
     for channel in MessagingChannel.objects.filter(health=Health.FAILING).exclude(expired):
+        if channel.kind == ChannelKind.TELEGRAM:
+            # Its webhook may never have been set (Telegram was unreachable when it was
+            # added): healthy only once Telegram takes it.
+            try:
+                telegram.set_webhook(channel, webhook_url(channel))
+            except telegram.TelegramError as exc:
+                mark_failing(channel, exc.description)
+                continue
         check_channel(channel)
     return list(
         OutboundMessage.objects.filter(state=OutboundState.PENDING)

@@ -206,3 +206,22 @@ def test_a_customer_who_blocked_the_bot_does_not_flag_the_channel_for_everyone(
     assert not Delivery.objects.filter(template="messenger_failing").exists()
     row = OutboundMessage.objects.get(text="We restarted it.")
     assert row.state == "failed" and "blocked" in row.last_error
+
+
+def test_a_bot_added_while_telegram_was_unreachable_gets_its_webhook_once_it_answers(
+    bot_api, users
+):
+    from destek.messaging import jobs
+    from destek.messaging.choices import Health
+    from destek.messaging.models import MessagingChannel
+    from destek.messaging.tests.test_telegram import add_telegram
+
+    bot_api.fail_with = 502
+    added = add_telegram(bot_api.url)
+    assert MessagingChannel.objects.get(pk=added["id"]).health == Health.FAILING
+    bot_api.fail_with = None
+    bot_api.calls.clear()
+    jobs.send_waiting.call_local()
+    assert MessagingChannel.objects.get(pk=added["id"]).health == Health.HEALTHY
+    [hook] = bot_api.sent("setWebhook")
+    assert hook["url"] == added["webhook_url"] and hook["secret_token"] == added["secret"]
