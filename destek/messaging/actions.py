@@ -322,7 +322,7 @@ def _process(event: InboundEvent) -> None:
             ):
                 return
             command = content.text.startswith("/") and not inbound.is_edit
-            if command and _command(contact, content.text):
+            if command and _command(contact, content):
                 return
         # The customer's words over their app's setting; never an address or a code typed
         # to link the chat (answered above).
@@ -470,8 +470,10 @@ def _contact(channel: MessagingChannel, inbound: Inbound) -> Contact:
         )
 
 
-def _command(contact: Contact, text: str) -> bool:
-    """A bot command answered by the bot; False for one it does not know (filed as text)."""
+def _command(contact: Contact, content: _Content) -> bool:
+    """A bot command answered by the bot; False for one it does not know (filed as text),
+    and for `/new` with words: they are filed as the message (in a ticket of their own)."""
+    text = content.text
     word, _sep, rest = text.partition(" ")
     command = word.split("@")[0].lower()
     name = contact.name or str(texts.A_CUSTOMER)
@@ -486,9 +488,9 @@ def _command(contact: Contact, text: str) -> bool:
         contact.save(update_fields=["start_new"])
         rest = rest.strip()
         if rest:
-            _file(contact, _Content(lines=[rest], files=[], text=rest))
-        else:
-            queue_text(contact, str(texts.NEW_TICKET_NEXT))
+            content.lines[content.lines.index(text)] = content.text = rest
+            return False
+        queue_text(contact, str(texts.NEW_TICKET_NEXT))
     else:
         return False
     return True

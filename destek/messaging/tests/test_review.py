@@ -225,3 +225,20 @@ def test_a_bot_added_while_telegram_was_unreachable_gets_its_webhook_once_it_ans
     assert MessagingChannel.objects.get(pk=added["id"]).health == Health.HEALTHY
     [hook] = bot_api.sent("setWebhook")
     assert hook["url"] == added["webhook_url"] and hook["secret_token"] == added["secret"]
+
+
+def test_a_linked_chat_continues_the_ticket_it_started_with_new_and_words(
+    bot_api, channel, users, django_capture_on_commit_callbacks
+):
+    from destek.messaging import linking
+    from destek.messaging.models import Contact, MessagingChannel
+    from destek.tickets.models import Ticket
+
+    post_telegram(channel, update("The invoice is wrong"), django_capture_on_commit_callbacks)
+    raw = linking.make_link_token(users["customer"], MessagingChannel.objects.get()).url
+    with django_capture_on_commit_callbacks(execute=True):
+        assert linking.link_by_token(Contact.objects.get(), raw.rsplit("=", 1)[1])
+    post_telegram(channel, update("/new The printer jams"), django_capture_on_commit_callbacks)
+    post_telegram(channel, update("It is an HP 1020"), django_capture_on_commit_callbacks)
+    printer = Ticket.objects.get(subject="The printer jams")
+    assert printer.messages.filter(body="It is an HP 1020").exists()
