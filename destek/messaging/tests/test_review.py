@@ -242,3 +242,16 @@ def test_a_linked_chat_continues_the_ticket_it_started_with_new_and_words(
     post_telegram(channel, update("It is an HP 1020"), django_capture_on_commit_callbacks)
     printer = Ticket.objects.get(subject="The printer jams")
     assert printer.messages.filter(body="It is an HP 1020").exists()
+
+
+def test_two_customers_pressing_a_button_in_the_same_millisecond_are_both_filed(
+    graph, messenger, django_capture_on_commit_callbacks
+):
+    from destek.messaging.tests.test_meta import fb_item, fb_payload
+    from destek.tickets.models import Ticket
+
+    button = {"title": "Talk to support", "payload": "SUPPORT"}  # an older postback: no mid
+    first, second = fb_item(sender="7001", postback=button), fb_item(sender="7002", postback=button)
+    second["timestamp"] = first["timestamp"]
+    post(messenger, fb_payload("page", first, second), django_capture_on_commit_callbacks)
+    assert Ticket.objects.filter(channel="messenger").count() == 2
