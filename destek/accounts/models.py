@@ -13,6 +13,16 @@ from django.utils.translation import gettext_lazy as _
 
 from destek.accounts.choices import Role, Tier
 
+#: The domain of the accounts messaging makes for messenger contacts (never a real address),
+#: and the messengers' names as their kinds start those addresses.
+MESSENGER_CONTACT_DOMAIN = "messenger-contacts.invalid"
+MESSENGER_NAMES = {
+    "telegram": "Telegram",
+    "whatsapp": "WhatsApp",
+    "messenger": "Messenger",
+    "instagram": "Instagram",
+}
+
 
 class Organisation(models.Model):
     name = models.CharField(_("name"), max_length=200, unique=True)
@@ -171,7 +181,22 @@ class User(AbstractBaseUser, PermissionsMixin):
 
     @property
     def display_name(self) -> str:
-        return self.full_name or self.email.split("@")[0]
+        if self.full_name:
+            return self.full_name
+        local, _at, domain = self.email.rpartition("@")
+        if domain == MESSENGER_CONTACT_DOMAIN:
+            # A messenger contact's made-up address is never shown (messaging/identity.py).
+            kind = MESSENGER_NAMES.get(local.split("-", 1)[0], "Telegram")
+            return str(_("{messenger} customer")).format(messenger=kind)
+        return local
+
+    @property
+    def shown_address(self) -> str:
+        """The address to show: the e-mail, or for a messenger contact (whose address is made
+        up and reaches no one) its name."""
+        if self.email.rpartition("@")[2] == MESSENGER_CONTACT_DOMAIN:
+            return self.display_name
+        return self.email
 
 
 def hash_token(raw: str) -> str:

@@ -10,6 +10,7 @@ import re
 import secrets
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from datetime import timedelta
 from functools import partial
 from typing import Any
 
@@ -37,9 +38,10 @@ from destek.messaging.models import (
 )
 from destek.messaging.platform import BadEvent, Inbound, PlatformError, split_text
 from destek.messaging.platforms import platform_for
+from destek.messaging.selectors import contact_of
 from destek.tickets import actions as tickets
 from destek.tickets import intake
-from destek.tickets.choices import ACTIVE_STATUSES, Channel, TicketStatus
+from destek.tickets.choices import ACTIVE_STATUSES, AuthorKind, Channel, TicketStatus
 from destek.tickets.models import Attachment, Message, Ticket
 from destek.tickets.selectors import customer_status_label
 
@@ -51,9 +53,8 @@ SUBJECT_WORDS = 80
 TOKEN_RE = re.compile(r"^\d{1,20}:[A-Za-z0-9_-]{20,100}$")
 #: Sends that failed on the network or a 5xx are tried again this many times, with backoff.
 SEND_ATTEMPTS = 6
-#: The `last_error` of a reply that waited (a failing channel) until Meta's 24-hour window
-#: closed: it is not sent (the platform would refuse it); the desk offers mail instead.
-WINDOW_CLOSED_ERROR = "the 24-hour reply window closed before it could be sent"
+#: How long a sender holds an outbox row between two parts or files it sent.
+SEND_LEASE = timedelta(minutes=10)
 
 #: Called with an outbox row's id once the row is committed (jobs.py schedules the send).
 send_requested: list[Callable[[int], None]] = []
@@ -315,7 +316,6 @@ def _process(event: InboundEvent) -> None:
     with transaction.atomic():
         contact = _contact(channel, inbound)
         _seen(contact, inbound)
-        learn_language(contact, content.text)  # the customer's words over their app's setting
         with translation.override(contact.language):
             # An edit is the customer's words again, never a link code or a command run twice.
             if not inbound.is_edit and any(
@@ -323,8 +323,12 @@ def _process(event: InboundEvent) -> None:
             ):
                 return
             command = content.text.startswith("/") and not inbound.is_edit
-            if command and _command(contact, content.text):
+            if command and _command(contact, content):
                 return
+        # The customer's words over their app's setting; never an address or a code typed
+        # to link the chat (answered above).
+        learn_language(contact, content.text)
+        with translation.override(contact.language):
             earlier = _earlier(contact, inbound)
             excerpt = _excerpt(content.text or "\n".join(content.lines))
             content.lines[:0] = _context_lines(inbound, earlier)
@@ -485,8 +489,10 @@ def _contact(channel: MessagingChannel, inbound: Inbound) -> Contact:
         )
 
 
-def _command(contact: Contact, text: str) -> bool:
-    """A bot command answered by the bot; False for one it does not know (filed as text)."""
+def _command(contact: Contact, content: _Content) -> bool:
+    """A bot command answered by the bot; False for one it does not know (filed as text),
+    and for `/new` with words: they are filed as the message (in a ticket of their own)."""
+    text = content.text
     word, _sep, rest = text.partition(" ")
     command = word.split("@")[0].lower()
     name = contact.name or str(texts.A_CUSTOMER)
@@ -501,9 +507,9 @@ def _command(contact: Contact, text: str) -> bool:
         contact.save(update_fields=["start_new"])
         rest = rest.strip()
         if rest:
-            _file(contact, _Content(lines=[rest], files=[], text=rest))
-        else:
-            queue_text(contact, str(texts.NEW_TICKET_NEXT))
+            content.lines[content.lines.index(text)] = content.text = rest
+            return False
+        queue_text(contact, str(texts.NEW_TICKET_NEXT))
     else:
         return False
     return True
@@ -524,17 +530,17 @@ def _status_text(customer: User) -> str:
     return "\n".join(lines)
 
 
-def _current_ticket(customer: User, channel: str) -> Ticket | None:
+def _current_ticket(contact: Contact, channel: str) -> Ticket | None:
     """The ticket a new message continues: the last one of this messenger, unless it was
     closed longer ago than its reopen window."""
-    last = (
-        # The messenger's own tickets only: a linked account's web or mail tickets are
-        # answered there, not in this chat.
-        Ticket.objects.filter(customer=customer, channel=channel)
-        .select_related("department")
-        .order_by("-created_at", "-pk")
-        .first()
-    )
+    # The messenger's own tickets only: a linked account's web or mail tickets are answered
+    # there, not in this chat; and of a linked account, those of this chat (the account may
+    # have linked others).
+    found = Ticket.objects.filter(customer=contact.customer, channel=channel)
+    if contact.linked_at is not None:
+        written = ChatMessage.objects.filter(contact=contact, message__isnull=False)
+        found = found.filter(pk__in=written.values("message__ticket_id"))
+    last = found.select_related("department").order_by("-created_at", "-pk").first()
     if last is None:
         return None
     if last.status == TicketStatus.CLOSED and not tickets.reopen_open(last):
@@ -572,12 +578,24 @@ def _file(contact: Contact, content: _Content) -> Message | None:
     customer = contact.customer
     channel = ticket_channel(contact.channel.kind)
     body = "\n".join(content.lines)
-    ticket = None if contact.start_new else _current_ticket(customer, channel)
+    ticket = None if contact.start_new else _current_ticket(contact, channel)
     attachments = _store(contact, content.files)
     if ticket is not None:
-        return tickets.add_message(
+        message = tickets.add_message(
             ticket, author=customer, body=body, channel=channel, attachments=attachments
         )
+        if message.nudge:
+            # Asking for news: the automatic answer (when to expect ours) goes to the chat.
+            answer = (
+                Message.objects.filter(
+                    ticket_id=message.ticket_id, author_kind=AuthorKind.SYSTEM, pk__gt=message.pk
+                )
+                .order_by("pk")
+                .first()
+            )
+            if answer is not None:
+                queue_text(contact, answer.body, message=answer)
+        return message
     ticket = tickets.create_ticket(
         customer=customer,
         subject=_subject(content.text, contact),
@@ -631,13 +649,8 @@ def queue_text(
 def send_template(ticket: Ticket, *, agent: User, name: str) -> OutboundMessage:
     """An approved WhatsApp template to the ticket's customer (what WhatsApp takes outside
     the 24-hour window); the ticket keeps an internal note that it was sent."""
-    contact = (
-        Contact.objects.select_related("channel")
-        .filter(customer_id=ticket.customer_id, channel__kind=ChannelKind.WHATSAPP)
-        .order_by("-pk")
-        .first()
-    )
-    if ticket.channel != Channel.WHATSAPP or contact is None:
+    contact = contact_of(ticket) if ticket.channel == Channel.WHATSAPP else None
+    if contact is None:
         raise ActionRefused("not_whatsapp", _("This ticket did not come from WhatsApp."))
     if name not in (contact.channel.templates or []):
         raise ActionRefused(
@@ -683,15 +696,29 @@ def send_outbound(outbound_id: int) -> str:
     if not outbound.template and not window.is_open(outbound.contact):
         # It waited past Meta's window (a failing channel): the platform would refuse it.
         OutboundMessage.objects.filter(pk=outbound.pk, state=OutboundState.PENDING).update(
-            state=OutboundState.FAILED, last_error=WINDOW_CLOSED_ERROR
+            state=OutboundState.FAILED, last_error=window.CLOSED_ERROR
         )
         return SendResult.FAILED
-    # One sender at a time: a run that finds the attempt already counted leaves it.
-    claimed = OutboundMessage.objects.filter(
-        pk=outbound.pk, state=OutboundState.PENDING, attempts=outbound.attempts
-    ).update(attempts=F("attempts") + 1)
+    # One sender at a time: a run that finds the attempt already counted, or the row held by
+    # a sender still at work (the sweep while a job sends), leaves it.
+    now = timezone.now()
+    claimed = (
+        OutboundMessage.objects.filter(
+            pk=outbound.pk, state=OutboundState.PENDING, attempts=outbound.attempts
+        )
+        .filter(Q(claimed_until__isnull=True) | Q(claimed_until__lt=now))
+        .update(attempts=F("attempts") + 1, claimed_until=now + SEND_LEASE)
+    )
     if not claimed:
         return SendResult.NOTHING
+    try:
+        return _send_steps(outbound)
+    finally:
+        OutboundMessage.objects.filter(pk=outbound.pk).update(claimed_until=None)
+
+
+def _send_steps(outbound: OutboundMessage) -> str:
+    channel = outbound.channel
     platform = platform_for(channel.kind)
     chat_id = outbound.contact.chat_id
     parts = split_text(outbound.text, platform.text_limit) if outbound.text.strip() else []
@@ -725,7 +752,10 @@ def send_outbound(outbound_id: int) -> str:
                 return SendResult.RETRY
             OutboundMessage.objects.filter(pk=outbound.pk).update(state=OutboundState.FAILED)
             return SendResult.FAILED
-        OutboundMessage.objects.filter(pk=outbound.pk).update(**{counter: done})
+        held = timezone.now() + SEND_LEASE
+        OutboundMessage.objects.filter(pk=outbound.pk).update(
+            **{counter: done, "claimed_until": held}
+        )
     OutboundMessage.objects.filter(pk=outbound.pk).update(
         state=OutboundState.SENT, sent_at=timezone.now(), last_error=""
     )
@@ -781,6 +811,14 @@ def pending_for_healthy_channels() -> list[int]:
     flag_expiring_tokens()
     expired = Q(token_expires_at__lte=timezone.now())
     for channel in MessagingChannel.objects.filter(health=Health.FAILING).exclude(expired):
+        if channel.kind == ChannelKind.TELEGRAM:
+            # Its webhook may never have been set (Telegram was unreachable when it was
+            # added): healthy only once Telegram takes it.
+            try:
+                telegram.set_webhook(channel, webhook_url(channel))
+            except telegram.TelegramError as exc:
+                mark_failing(channel, exc.description)
+                continue
         check_channel(channel)
     return list(
         OutboundMessage.objects.filter(state=OutboundState.PENDING)

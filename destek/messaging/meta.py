@@ -58,7 +58,9 @@ class MetaMessaging:
                 if message.get("mid") and not message.get("is_echo"):
                     found.append((str(message["mid"])[:100], item))
                 elif postback:
-                    mid = postback.get("mid") or f"postback:{item.get('timestamp')}"
+                    # An older postback has no mid: who pressed it, and when.
+                    sender = (item.get("sender") or {}).get("id")
+                    mid = postback.get("mid") or f"postback:{sender}:{item.get('timestamp')}"
                     found.append((str(mid)[:100], item))
                 elif edit.get("mid"):
                     found.append((f"{edit['mid']}:{edit.get('num_edit', 1)}"[:100], item))

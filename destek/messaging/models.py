@@ -212,6 +212,9 @@ class OutboundMessage(models.Model):
         max_length=16, choices=OutboundState.choices, default=OutboundState.PENDING
     )
     attempts = models.PositiveIntegerField(default=0)
+    # A sender holds the row until then (a sweep or a second job leaves it); one that died
+    # with it lets it go when the time is up.
+    claimed_until = models.DateTimeField(null=True, blank=True)
     last_error = models.TextField(blank=True)
     created_at = models.DateTimeField(default=timezone.now)
     sent_at = models.DateTimeField(null=True, blank=True)

@@ -2,7 +2,8 @@
 messenger's ticket, and its files, go to the contact's chat (through the outbox, in the same
 transaction as the reply). Outside Meta's 24-hour window the reply is refused (409), unless
 the agent chose to send it by e-mail instead (a message of channel `email`: the customer's
-mail and SMS notices carry it, the messenger does not)."""
+own address and SMS notice carry it, the messenger does not; refused when neither reaches
+them). An agent's reply by mail to a ticket whose chat takes it goes to the chat."""
 
 from __future__ import annotations
 
@@ -13,7 +14,8 @@ from django.utils.translation import gettext_lazy as _
 from destek.lib.errors import ActionRefused
 from destek.messaging import actions, window
 from destek.messaging.choices import ChannelKind
-from destek.messaging.models import Contact
+from destek.messaging.selectors import contact_of
+from destek.tickets import notifications
 from destek.tickets.access import customer_may_see_message
 from destek.tickets.choices import AuthorKind, Channel
 from destek.tickets.models import Attachment, Message, Ticket
@@ -22,15 +24,18 @@ from destek.tickets.models import Attachment, Message, Ticket
 MESSENGER_CHANNELS = frozenset(ChannelKind.values)
 
 
-def chat_carries(ticket: Ticket) -> bool | None:
-    """Whether the customer's chat carries a messenger ticket's replies (None for a ticket of
-    no messenger): False once the contact was unlinked from the ticket's account or its
-    channel removed; the customer's mail then carries them (tickets/notifications.py)."""
+def chat_carries(ticket: Ticket, message: Message) -> bool | None:
+    """Whether the customer's chat takes an agent's reply on a messenger ticket (None for a
+    ticket of no messenger; tickets/notifications.py mails the customer when False): not
+    once the contact was unlinked from the ticket's account or its channel removed, nor a
+    reply by e-mail (the agent's choice, or their answer to the ticket's mail) after Meta's
+    24-hour window closed."""
     if ticket.channel not in MESSENGER_CHANNELS:
         return None
-    return Contact.objects.filter(
-        customer_id=ticket.customer_id, channel__kind=ticket.channel
-    ).exists()
+    contact = contact_of(ticket)
+    if contact is None:
+        return False
+    return message.channel != Channel.EMAIL or window.is_open(contact)
 
 
 def message_added(sender: Any, *, ticket: Ticket, message: Message, **kwargs: Any) -> None:
@@ -41,15 +46,21 @@ def message_added(sender: Any, *, ticket: Ticket, message: Message, **kwargs: An
     files = [f for f in kwargs.get("attachments", ()) if isinstance(f, Attachment)]
     if not customer_may_see_message(message) or not (message.body.strip() or files):
         return
-    if message.channel == Channel.EMAIL:
-        return
-    contact = (
-        Contact.objects.select_related("channel")
-        .filter(customer_id=ticket.customer_id, channel__kind=ticket.channel)
-        .order_by("-pk")
-        .first()
-    )
+    contact = contact_of(ticket)
     if contact is None:
+        return
+    if message.channel == Channel.EMAIL and not window.is_open(contact):
+        # The agent chose e-mail instead (or answered the ticket's mail): the customer's own
+        # address and the SMS notice carry it; refused when neither reaches them.
+        mailed = notifications.reply_address(ticket, message) is not None
+        customer = ticket.customer
+        sms = ticket.notify_sms and bool(customer.phone) and customer.phone_verified_at is not None
+        if not (mailed or sms):
+            raise ActionRefused(
+                "no_address",
+                _("No e-mail address or phone number of the customer's is known."),
+                status=409,
+            )
         return
     if not window.is_open(contact):
         raise ActionRefused(
@@ -60,4 +71,6 @@ def message_added(sender: Any, *, ticket: Ticket, message: Message, **kwargs: An
             ).format(messenger=contact.channel.get_kind_display()),
             status=409,
         )
+    # Written in the desk, by the API or by mail (an agent answering a notification): the
+    # chat gets it.
     actions.queue_text(contact, message.body, message=message, files=files)

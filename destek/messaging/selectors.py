@@ -9,10 +9,9 @@ from django.db.models import Max
 from django.utils.html import format_html
 from django.utils.safestring import SafeString
 
-from destek.messaging.actions import WINDOW_CLOSED_ERROR
 from destek.messaging.choices import ChannelKind, Health, OutboundState
 from destek.messaging.models import Contact, MessagingChannel, OutboundMessage
-from destek.messaging.window import WINDOW_KINDS, closes_at, is_open
+from destek.messaging.window import CLOSED_ERROR, WINDOW_KINDS, closes_at, is_open
 from destek.notify.sms import sms_enabled
 from destek.tickets.choices import AuthorKind, Channel
 from destek.tickets.models import Message, Ticket
@@ -32,6 +31,18 @@ def failing_channel(ticket: Ticket) -> MessagingChannel | None:
         .order_by("-pk")
         .first()
     )
+
+
+def contact_of(ticket: Ticket) -> Contact | None:
+    """The chat a messenger's ticket is answered in: the contact who last wrote on it (an
+    account may have linked several chats), else the customer's newest on that messenger."""
+    if ticket.channel not in ChannelKind.values:
+        return None
+    contacts = Contact.objects.select_related("channel", "customer").filter(
+        customer_id=ticket.customer_id, channel__kind=ticket.channel
+    )
+    written = contacts.filter(messages__message__ticket_id=ticket.pk).order_by("-messages__pk")
+    return written.first() or contacts.order_by("-pk").first()
 
 
 @dataclass(frozen=True)
@@ -55,16 +66,11 @@ class ReplyWindow:
 
 
 def reply_window(ticket: Ticket) -> ReplyWindow | None:
-    """The window of a WhatsApp, Messenger or Instagram ticket (one statement), None for
+    """The window of a WhatsApp, Messenger or Instagram ticket (two statements), None for
     other tickets and for one whose customer has no contact on that messenger."""
     if ticket.channel not in WINDOW_KINDS:
         return None
-    contact = (
-        Contact.objects.select_related("channel", "customer")
-        .filter(customer_id=ticket.customer_id, channel__kind=ticket.channel)
-        .order_by("-pk")
-        .first()
-    )
+    contact = contact_of(ticket)
     if contact is None:
         return None
     customer = contact.customer
@@ -118,7 +124,7 @@ def unsent_replies(ticket: Ticket) -> list[UnsentReply]:
         UnsentReply(
             message=row.message,
             messenger=str(row.channel.get_kind_display()),
-            window_closed=row.last_error == WINDOW_CLOSED_ERROR,
+            window_closed=row.last_error == CLOSED_ERROR,
             error=row.last_error,
         )
         for row in rows

@@ -36,7 +36,7 @@ FILE_LIMIT = 50 * 1024 * 1024
 
 
 class TelegramError(PlatformError):
-    """A call that did not succeed. `auth`: the token is refused (401/403), the channel must
+    """A call that did not succeed. `auth`: the token is refused (401/404), the channel must
     be fixed by an admin; `retry`: a network fault or a 5xx/429, try again later."""
 
 
@@ -76,8 +76,9 @@ def call(
     except ValueError:
         body = {}
     description = str(body.get("description") or f"HTTP {response.status_code}")[:500]
-    if response.status_code in (401, 403, 404) and method != "getFile":
-        # 404 on every method: Telegram's answer to a token it does not know.
+    if response.status_code in (401, 404) and method != "getFile":
+        # 404 on every method: Telegram's answer to a token it does not know. (403 is one
+        # chat's refusal, "bot was blocked by the user": that message fails, not the channel.)
         raise TelegramError(f"{method}: {description}", auth=True)
     if response.status_code == 413:
         raise TelegramError(f"{method}: {description}", too_large=True)

@@ -15,6 +15,10 @@ WINDOW = timedelta(hours=24)
 #: The platforms with the window (Telegram has none).
 WINDOW_KINDS = frozenset({ChannelKind.WHATSAPP, ChannelKind.MESSENGER, ChannelKind.INSTAGRAM})
 
+#: The `last_error` of a reply that waited (a failing channel) until Meta's 24-hour window
+#: closed: it is not sent (the platform would refuse it); the desk offers mail instead.
+CLOSED_ERROR = "the 24-hour reply window closed before it could be sent"
+
 
 def closes_at(contact: Contact) -> datetime | None:
     """When free replies to the contact end; None when they never do (Telegram) or the

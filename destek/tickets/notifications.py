@@ -40,27 +40,29 @@ def customer_address(ticket: Ticket) -> str | None:
     return notification_address(ticket.customer, kind)
 
 
-#: Asked whether a messenger chat carries a ticket's public replies (messaging registers it):
+#: Asked whether a messenger chat carries an agent's public reply (messaging registers it):
 #: True when the reply goes to the customer's chat, False when the ticket came from a
-#: messenger whose chat no longer reaches its customer (the contact was unlinked from the
-#: account, the channel removed), None for a ticket of no messenger.
-messenger_carries: list[Callable[[Ticket], bool | None]] = []
+#: messenger whose chat does not take it (the contact was unlinked from the account, the
+#: channel removed, or Meta's 24-hour window closed and the agent chose e-mail), None for a
+#: ticket of no messenger.
+messenger_carries: list[Callable[[Ticket, Message], bool | None]] = []
 
 
-def _chat_carries(ticket: Ticket) -> bool | None:
-    return next((said for ask in messenger_carries if (said := ask(ticket)) is not None), None)
+def _chat_carries(ticket: Ticket, message: Message) -> bool | None:
+    asked = (ask(ticket, message) for ask in messenger_carries)
+    return next((said for said in asked if said is not None), None)
 
 
-def _reply_address(ticket: Ticket, message: Message) -> str | None:
+def reply_address(ticket: Ticket, message: Message) -> str | None:
     """Where an agent's reply is mailed. A messenger's ticket is filed with its mail off
     (the chat carries the answers), so its customer is mailed only when the chat does not
     (the contact was unlinked, the channel removed) or the agent chose e-mail (outside Meta's
     24-hour window), and then only at a verified address of an account of their own, never
     twice."""
-    chat = _chat_carries(ticket)
+    chat = _chat_carries(ticket, message)
     if chat is None:
         return customer_address(ticket)
-    if chat and message.channel != Channel.EMAIL:
+    if chat:
         return None
     customer = ticket.customer
     # A messenger contact's own address (under the reserved .invalid) reaches no one.
@@ -150,7 +152,7 @@ def ticket_created(ticket: Ticket, message: Message) -> None:
 @batched
 def agent_replied(ticket: Ticket, message: Message) -> None:
     # The agent's own words: a person's mail, never capped or marked automatic.
-    address = _reply_address(ticket, message)
+    address = reply_address(ticket, message)
     if address is not None:
         _to_customer(ticket, "agent_reply", AutoSubmitted.HUMAN, address=address, message=message)
     _sms_to_customer(ticket, "agent_reply")

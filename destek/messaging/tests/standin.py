@@ -16,7 +16,11 @@ from typing import Any
 PHOTO_BYTES = b"\xff\xd8\xff\xe0" + b"a photo of a broken screen" * 20
 VOICE_BYTES = b"OggS\x00\x02" + b"a voice note about the invoice" * 20
 #: What the stand-in says when told to fail with a status.
-DESCRIPTIONS = {401: "Unauthorized", 400: "Bad Request: PHOTO_INVALID_DIMENSIONS"}
+DESCRIPTIONS = {
+    401: "Unauthorized",
+    400: "Bad Request: PHOTO_INVALID_DIMENSIONS",
+    403: "Forbidden: bot was blocked by the user",
+}
 VIDEO_BYTES = b"\x00\x00\x00\x18ftypmp42" + b"a video of the error" * 20
 
 
@@ -36,6 +40,10 @@ class BotApi:
     )
     #: Methods that fail once with an HTTP status (then succeed): {"sendDocument": 502}.
     fail_once: dict[str, int] = field(default_factory=dict)
+    #: Methods whose answer waits until their event is set (a slow API), and the event set
+    #: when such a call has arrived.
+    held: dict[str, threading.Event] = field(default_factory=dict)
+    arrived: threading.Event = field(default_factory=threading.Event)
 
     def sent(self, method: str) -> list[dict[str, Any]]:
         return [data for name, data in self.calls if name == method]
@@ -100,6 +108,10 @@ def start() -> tuple[BotApi, ThreadingHTTPServer]:
             data = form(self.headers.get("Content-Type", ""), self.rfile.read(length))
             method = self.path.rsplit("/", 1)[-1]
             api.calls.append((method, data))
+            gate = api.held.get(method)
+            if gate is not None:
+                api.arrived.set()
+                gate.wait(3)
             failing = api.fail_with or api.fail_once.pop(method, None)
             if failing:
                 description = DESCRIPTIONS.get(failing, "Bad Gateway")

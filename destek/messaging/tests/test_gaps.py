@@ -248,9 +248,9 @@ def test_a_reply_held_until_the_window_closed_is_marked_failed_and_offered_by_ma
     graph, whatsapp, users, agent, outbox, django_capture_on_commit_callbacks
 ):
     from destek.messaging import jobs
-    from destek.messaging.actions import WINDOW_CLOSED_ERROR
     from destek.messaging.choices import Health, OutboundState
     from destek.messaging.models import OutboundMessage
+    from destek.messaging.window import CLOSED_ERROR as WINDOW_CLOSED_ERROR
 
     capture = django_capture_on_commit_callbacks
     meta.post(whatsapp, meta.wa_payload(meta.wa_message(body="The invoice is wrong")), capture)
