@@ -70,6 +70,10 @@ class MetaMessaging:
         sender = str((payload.get("sender") or {}).get("id") or "")
         if not sender or sender == channel.account_id:
             return None
+        recipient = str((payload.get("recipient") or {}).get("id") or "")
+        if self.webhook_object == "page" and recipient and recipient != channel.account_id:
+            # Another page of the same Meta app (its signature is as good): not this channel's.
+            return None
         message = payload.get("message") or {}
         postback = payload.get("postback") or {}
         edit = payload.get("message_edit") or {}

@@ -389,6 +389,16 @@ def test_meta_being_down_keeps_the_reply_for_another_try(
     assert MessagingChannel.objects.get(pk=whatsapp["id"]).health == Health.HEALTHY
 
 
+def test_a_message_to_another_page_of_the_same_meta_app_is_not_filed_on_this_channel(
+    graph, messenger, django_capture_on_commit_callbacks
+):
+    # Two pages of one app share its secret: the signature is good, the page is not ours.
+    other = fb_item(recipient={"id": "9988776655"}, message={"mid": "m_other", "text": "Hi"})
+    response = post(messenger, fb_payload("page", other), django_capture_on_commit_callbacks)
+    assert response.status_code == 200
+    assert not Ticket.objects.filter(customer__messenger_contacts__external_user_id=PSID).exists()
+
+
 def test_a_file_goes_to_whatsapp_by_upload_and_to_messenger_with_the_message(
     graph, whatsapp, messenger
 ):
