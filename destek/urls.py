@@ -35,5 +35,6 @@ urlpatterns = [
     path("i18n/setlang/", choose_language, name="set_language"),
     path("desk/", include("destek.desk.urls")),
     path("kb/", include("destek.kb.urls")),
+    path("survey/", include("destek.surveys.urls")),
     path("", include("destek.portal.urls")),
 ]

@@ -10,3 +10,7 @@ from django.dispatch import Signal
 #: the same transaction: what they write commits or rolls back with the message. Chat turns
 #: the public ones into chat events.
 message_added = Signal()
+
+#: Sent inside the transaction of every status change (`_set_status`), with `ticket`, `old`
+#: and `new`. Surveys schedules its mail when a ticket becomes `resolved`.
+status_changed = Signal()

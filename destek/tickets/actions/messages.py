@@ -366,3 +366,21 @@ def set_customer_notifications(
         address=address or None,
     )
     return ticket
+
+
+@transaction.atomic
+def add_system_note(ticket: Ticket, *, body: str) -> Message:
+    """An internal note written by Destek itself (a customer's low survey rating): agents
+    see it in the thread, customers never do, and it changes nothing else."""
+    ticket = _lock(ticket)
+    message = Message.objects.create(
+        ticket=ticket,
+        author=None,
+        author_kind=AuthorKind.SYSTEM,
+        body=_clean_text(body, field="body", maximum=BODY_MAX),
+        internal=True,
+        channel=Channel.WEB,
+        created_at=timezone.now(),
+    )
+    message_added.send(sender=Message, ticket=ticket, message=message, attachments=())
+    return message

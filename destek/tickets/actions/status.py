@@ -18,6 +18,7 @@ from destek.tickets import notifications
 from destek.tickets.actions._common import TIMER, Actor, _event, _lock, _own, _require_worker, _save
 from destek.tickets.choices import ACTIVE_STATUSES, ActorKind, CloseReason, EventKind, TicketStatus
 from destek.tickets.models import Ticket
+from destek.tickets.signals import status_changed
 
 
 def reopen_deadline(ticket: Ticket) -> datetime:
@@ -71,6 +72,7 @@ def _set_status(
         close_reason=close_reason or None,
         contract_clause=clause or None,
     )
+    status_changed.send(sender=Ticket, ticket=ticket, old=old, new=status)
     return True
 
 
