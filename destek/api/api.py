@@ -20,6 +20,7 @@ from destek.api.kb import router as kb_router
 from destek.api.macros import router as macros_router
 from destek.api.people import router as people_router
 from destek.api.reports import router as reports_router
+from destek.api.surveys import router as surveys_router
 from destek.api.tickets import router as tickets_router
 from destek.api.time_entries import router as time_router
 from destek.lib.errors import ActionRefused
@@ -75,6 +76,7 @@ api.add_router("/", tickets_router)
 api.add_router("/", time_router)
 api.add_router("/", macros_router)
 api.add_router("/", people_router)
+api.add_router("/", surveys_router)
 # Must come before the chat router: otherwise /chats/{chat_id} takes "availability" as an id.
 api.add_router("/", chats_availability_router)
 api.add_router("/", chats_router)

@@ -18,6 +18,7 @@ from destek.accounts.choices import Role
 from destek.accounts.http import ApiRequest
 from destek.accounts.models import User
 from destek.api.idempotency import idempotent
+from destek.api.surveys import TicketRatedOut
 from destek.lib.errors import ActionRefused
 from destek.lib.ratelimit import hit
 from destek.tickets import actions
@@ -48,7 +49,6 @@ from destek.tickets.schemas import (
     MessageOut,
     PriorityName,
     StatusName,
-    TicketDetailOut,
     TicketIn,
     TicketOut,
     TicketPage,
@@ -267,7 +267,7 @@ def create_ticket(request: ApiRequest, payload: TicketIn) -> Status[Any]:
 
 
 @router.get(
-    "/tickets/{number}", response={200: TicketDetailOut, 404: ErrorOut}, summary="One ticket"
+    "/tickets/{number}", response={200: TicketRatedOut, 404: ErrorOut}, summary="One ticket"
 )
 def get_ticket(request: HttpRequest, number: int) -> Ticket:
     user: User = request.auth  # type: ignore[attr-defined]

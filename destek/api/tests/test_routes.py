@@ -66,6 +66,8 @@ API_ROUTES = {
     ("POST", "/chats/{chat_id}/accept"): "agent",
     ("PUT", "/agents/me/presence"): "agent",
     ("GET", "/chats/availability"): "public",
+    ("GET", "/tickets/{number}/survey"): "customer",
+    ("POST", "/tickets/{number}/survey"): "customer",
 }
 
 #: Django URL patterns outside the API (by their route prefix).
@@ -76,6 +78,8 @@ PAGES = {
     "i18n/setlang/": "public",
     "desk/": "agent",  # the queue, tickets and the knowledge-base editor (desk/kb/...)
     "kb/": "public",
+    # The survey page a mailed link opens: the signed link is the key (surveys/views.py).
+    "survey/": "public",
     # Telegram's calls, proven by the channel's secret header (messaging/views.py).
     "channels/telegram/<int:channel_id>/webhook": "platform",
     # Meta's calls (WhatsApp, Messenger, Instagram), proven by their signature; the GET
@@ -153,7 +157,8 @@ def test_customer_only_and_agent_only_routes_refuse_the_other_role(
             .lstrip("/")
         )
         if who == "customer":
-            assert agent.request(method.lower(), url, {}).status_code == 403, path
+            data = None if method == "GET" else {}
+            assert agent.request(method.lower(), url, data).status_code == 403, path
         if who == "agent":
             body = {"minutes": 1} if path.endswith("/time") else {"into": number}
             data = None if method == "GET" else body
