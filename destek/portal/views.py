@@ -27,6 +27,7 @@ from destek.lib.ratelimit import client_ip, hit
 from destek.notify.sms import sms_enabled
 from destek.portal import actions as status_actions
 from destek.portal.forms import CodeForm, LookupForm, ReplyForm, TicketForm
+from destek.surveys.actions import survey_of
 from destek.tickets import actions
 from destek.tickets import search as ticket_search
 from destek.tickets.access import (
@@ -291,6 +292,7 @@ def _ticket_page(
             "cc_error": cc_error,
             "cc_typed": cc_typed,
             "details": labelled(ticket.details),
+            "rating": survey_of(ticket) if mine else None,  # their own answer, theirs to see
             **_closed_offers(ticket),
             "sms": sms_enabled(),
             "phone_verified": bool(user.phone and user.phone_verified_at),

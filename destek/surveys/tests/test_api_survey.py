@@ -72,3 +72,16 @@ def test_not_solved_over_the_api_reopens_once_and_agents_see_the_rating(
     assert ticket["rating"]["solved"] is False
     assert customer.get(f"tickets/{number}").json()["rating"] is None
     assert SurveyAnswer.objects.count() == 1
+
+
+def test_the_customer_sees_their_rating_on_the_ticket_page(
+    customer: Any, agent: Any, users: dict[str, Any]
+) -> None:
+    from conftest import signed_in_client
+
+    number = resolved(customer, agent)
+    customer.post(f"tickets/{number}/survey", {**HAPPY, "comment": "Very clear."})
+    page = signed_in_client(users["customer"]).get(f"/my/tickets/{number}/")
+    assert page.status_code == 200
+    html = page.content.decode()
+    assert 'id="ticket-rating"' in html and "Very clear." in html
