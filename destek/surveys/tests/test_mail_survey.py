@@ -91,7 +91,10 @@ def test_not_solved_reopens_raises_priority_notes_and_tells_the_leads(
     assert ticket.priority == "high"  # one step up from normal
     note = Message.objects.filter(ticket=ticket, internal=True).latest("created_at")
     assert "fully solved: no" in note.body and "Still 500" in note.body
-    assert any(m.to == ["agent@example.com"] and "Low rating" in m.subject for m in outbox)
+    to_lead = [m for m in outbox if m.to == ["agent@example.com"]]  # the technical lead
+    assert len(to_lead) == 1
+    assert "aşağı qiymət" in to_lead[0].subject  # in the lead's language (az)
+    assert "Still 500" in str(to_lead[0].body)
     answer = SurveyAnswer.objects.get(ticket=ticket)
     assert (answer.speed, answer.solved, answer.channel) == (4, False, "api")
     assert answer.agent is not None and answer.agent.email == "agent@example.com"
