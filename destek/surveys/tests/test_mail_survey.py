@@ -68,6 +68,7 @@ def test_opening_a_link_shows_the_page_with_the_answer_chosen_and_records_nothin
     page = scanner.get(path_of(one_click))
     assert page.status_code == 200
     assert 'name="speed" value="4" checked' in page.content.decode()
+    assert 'id="chat-launcher"' not in page.content.decode()  # nothing over the questions
     assert scanner.head(path_of(one_click)).status_code == 200
     assert not SurveyAnswer.objects.exists()
 
