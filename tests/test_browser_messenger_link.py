@@ -6,19 +6,17 @@ API on loopback. Screenshots go where tests/test_browser.py puts them."""
 
 from __future__ import annotations
 
-import io
 import json
 import re
 import urllib.request
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from django.core.management import call_command
 
 from destek.accounts.models import User
 from destek.messaging.models import Contact
 from destek.messaging.tests import standin
+from destek.messaging.tests.test_telegram import add_telegram, bot_api  # noqa: F401
 from destek.tickets.models import Ticket
 from tests.test_browser import (  # noqa: F401
     SHOTS,
@@ -31,25 +29,7 @@ from tests.test_browser import (  # noqa: F401
 
 pytestmark = [pytest.mark.slow, pytest.mark.browser]
 
-TOKEN = "123456789:AAH-test-token-of-the-stand-in-bot"
 UPDATE_IDS = iter(range(5000, 100000))
-
-
-@pytest.fixture
-def bot_api() -> Iterator[standin.BotApi]:
-    api, server = standin.start()
-    yield api
-    server.shutdown()
-    server.server_close()
-
-
-def add_bot(api_url: str) -> dict[str, Any]:
-    out = io.StringIO()
-    call_command(
-        "channels", "add-telegram", "--name", "Allin bot", "--token", TOKEN, "--api-url", api_url,
-        stdout=out,
-    )  # fmt: skip
-    return dict(json.loads(out.getvalue()))
 
 
 def telegram_posts(base: str, channel: dict[str, Any], text: str) -> None:
@@ -93,10 +73,10 @@ def section_shot(page: Any, name: str) -> None:
 def test_a_customer_links_their_telegram_chat_from_the_portal_profile(
     site: str,  # noqa: F811
     open_page: Any,  # noqa: F811
-    bot_api: standin.BotApi,
+    bot_api: standin.BotApi,  # noqa: F811
     language: str,
 ) -> None:
-    channel = add_bot(bot_api.url)
+    channel = add_telegram(bot_api.url)
     telegram_posts(site, channel, "Saytım açılmır, 502 xətası verir")
     stranger = Contact.objects.get(external_user_id="5551").customer
     ticket = Ticket.objects.get(customer=stranger)

@@ -22,7 +22,7 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext_lazy as _
 
 from destek.accounts.choices import Role
-from destek.accounts.models import User
+from destek.accounts.models import MESSENGER_CONTACT_DOMAIN, User
 from destek.lib.errors import ActionRefused
 from destek.lib.language import site_language
 from destek.lib.text import strip_invisible
@@ -48,7 +48,7 @@ from destek.tickets.selectors import customer_status_label
 log = logging.getLogger(__name__)
 
 #: A contact made for a messenger user gets an address that can never be anyone's.
-CONTACT_DOMAIN = "messenger-contacts.invalid"
+CONTACT_DOMAIN = MESSENGER_CONTACT_DOMAIN
 SUBJECT_WORDS = 80
 TOKEN_RE = re.compile(r"^\d{1,20}:[A-Za-z0-9_-]{20,100}$")
 #: Sends that failed on the network or a 5xx are tried again this many times, with backoff.

@@ -12,12 +12,12 @@ from dataclasses import dataclass
 
 from django.utils.translation import gettext_lazy as _
 
-from destek.accounts.models import User
+from destek.accounts.models import MESSENGER_CONTACT_DOMAIN, User
 from destek.messaging.choices import ChannelKind
 from destek.messaging.models import Contact
 
-#: The domain of the accounts made for messenger contacts (actions.CONTACT_DOMAIN).
-CONTACT_DOMAIN = "messenger-contacts.invalid"
+#: The domain of the accounts made for messenger contacts (one name, in accounts).
+CONTACT_DOMAIN = MESSENGER_CONTACT_DOMAIN
 
 
 def messenger_kind(email: str) -> str | None:
