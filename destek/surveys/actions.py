@@ -3,6 +3,8 @@ once when the customer is unhappy, and the survey mail sent at most once per tic
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import timedelta
 
 from django.conf import settings
@@ -14,7 +16,7 @@ from destek.accounts.models import User
 from destek.lib.errors import ActionRefused
 from destek.lib.text import strip_invisible
 from destek.surveys import notifications
-from destek.surveys.models import SurveyAnswer, SurveySent
+from destek.surveys.models import SurveyAnswer, SurveySent, SurveyVia
 from destek.tickets import actions as ticket_actions
 from destek.tickets.choices import (
     PRIORITY_ORDER,
@@ -151,19 +153,23 @@ def _note_text(answer: SurveyAnswer) -> str:
     return str(text)
 
 
-@transaction.atomic
-def send_survey(ticket_id: int) -> SurveySent | None:
-    """Mail the survey for a resolved ticket, unless it is answered, merged, no longer
-    resolved, already surveyed, or its customer got one in the last N days. Safe to run
-    twice: the ticket row is locked and a ticket has at most one sent survey."""
-    ticket = (
-        Ticket.objects.select_for_update(of=("self",))
-        .select_related("department", "customer")
-        .filter(pk=ticket_id)
-        .first()
-    )
-    if ticket is None or ticket.status != TicketStatus.RESOLVED:
-        return None
+@dataclass(frozen=True)
+class Carrier:
+    """A channel that carries its own tickets' surveys (a messenger, with buttons): `takes`
+    says whether it carries this ticket's, `send` queues it in the caller's transaction."""
+
+    via: str
+    takes: Callable[[Ticket], bool]
+    send: Callable[[Ticket, SurveySent], None]
+
+
+#: Registered by the channels in their `AppConfig.ready`; a ticket none takes goes by mail.
+carriers: list[Carrier] = []
+
+
+def claim(ticket: Ticket, *, via: str) -> SurveySent | None:
+    """The survey for `ticket` (locked by the caller), unless it is merged or closed as a
+    duplicate, already answered or asked, or its customer was asked in the last N days."""
     if ticket.merged_into_id is not None or ticket.close_reason == CloseReason.DUPLICATE:
         return None
     if SurveyAnswer.objects.filter(ticket=ticket).exists():
@@ -174,11 +180,35 @@ def send_survey(ticket_id: int) -> SurveySent | None:
     since = now - timedelta(days=settings.DESTEK_SURVEY_EVERY_DAYS)
     if SurveySent.objects.filter(customer_id=ticket.customer_id, sent_at__gt=since).exists():
         return None
+    return SurveySent.objects.create(
+        ticket=ticket, customer_id=ticket.customer_id, sent_at=now, via=via
+    )
+
+
+@transaction.atomic
+def send_survey(ticket_id: int) -> SurveySent | None:
+    """Send the survey of a resolved ticket: by its channel when one carries it, otherwise
+    by mail. Safe to run twice: the ticket row is locked and a ticket has at most one."""
+    ticket = (
+        Ticket.objects.select_for_update(of=("self",))
+        .select_related("department", "customer")
+        .filter(pk=ticket_id)
+        .first()
+    )
+    if ticket is None or ticket.status != TicketStatus.RESOLVED:
+        return None
+    carrier = next((c for c in carriers if c.takes(ticket)), None)
+    if carrier is not None:
+        sent = claim(ticket, via=carrier.via)
+        if sent is not None:
+            carrier.send(ticket, sent)
+        return sent
     address = customer_address(ticket)
     if address is None:
         return None
-    sent = SurveySent.objects.create(ticket=ticket, customer_id=ticket.customer_id, sent_at=now)
-    notifications.survey_request(ticket, sent, address)
+    sent = claim(ticket, via=SurveyVia.EMAIL)
+    if sent is not None:
+        notifications.survey_request(ticket, sent, address)
     return sent
 
 

@@ -66,9 +66,18 @@ class SurveyAnswer(models.Model):
         return not self.solved or min(self.speed, self.clarity, self.tone) <= 2
 
 
+class SurveyVia(models.TextChoices):
+    """How the survey reached the customer."""
+
+    EMAIL = "email", _("e-mail")
+    CHAT = "chat", _("live chat")
+    MESSENGER = "messenger", _("messenger")
+
+
 class SurveySent(models.Model):
-    """The survey mail sent for a ticket: at most one per ticket, and the customer's latest
-    one limits how often they are asked (`DESTEK_SURVEY_EVERY_DAYS`)."""
+    """The survey sent for a ticket (by mail, in the chat widget or in the messenger): at
+    most one per ticket, and the customer's latest one limits how often they are asked
+    (`DESTEK_SURVEY_EVERY_DAYS`)."""
 
     ticket = models.OneToOneField(
         Ticket, verbose_name=_("ticket"), on_delete=models.CASCADE, related_name="survey_sent"
@@ -80,6 +89,7 @@ class SurveySent(models.Model):
         related_name="surveys_sent",
     )
     sent_at = models.DateTimeField(_("sent at"), default=timezone.now)
+    via = models.CharField(_("sent by"), max_length=16, choices=SurveyVia, default=SurveyVia.EMAIL)
     token_version = models.PositiveIntegerField(_("token version"), default=1)
 
     class Meta:
