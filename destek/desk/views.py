@@ -66,6 +66,7 @@ from destek.lib.forms import add_refusal
 from destek.messaging import actions as messaging_actions
 from destek.messaging.selectors import failing_channel, reply_window, unsent_replies
 from destek.notify.models import FailingAddress
+from destek.surveys.actions import survey_of
 from destek.tickets import actions
 from destek.tickets import search as ticket_search
 from destek.tickets.access import access_ticket, agent_department_ids, visible_messages
@@ -403,6 +404,7 @@ def _page(request: AuthenticatedHttpRequest, ticket: Ticket, **forms: Any) -> Ht
         "others": others,
         "clocks": ticket_clocks(ticket, now=timezone.now()),
         "details": labelled(ticket.details),
+        "rating": survey_of(ticket),
         "bouncing": FailingAddress.objects.filter(email=ticket.customer.email).first(),
         "messenger_failing": failing_channel(ticket),
         "reply_window": reply_window(ticket),

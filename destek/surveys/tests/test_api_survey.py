@@ -85,3 +85,16 @@ def test_the_customer_sees_their_rating_on_the_ticket_page(
     assert page.status_code == 200
     html = page.content.decode()
     assert 'id="ticket-rating"' in html and "Very clear." in html
+
+
+def test_the_agent_sees_the_customers_rating_on_the_desk_ticket_page(
+    customer: Any, agent: Any, users: dict[str, Any]
+) -> None:
+    from conftest import signed_in_client
+
+    number = resolved(customer, agent)
+    customer.post(f"tickets/{number}/survey", {**HAPPY, "comment": "Very clear."})
+    html = signed_in_client(users["agent"]).get(f"/desk/tickets/{number}/").content.decode()
+    assert 'id="ticket-rating"' in html, html[:3000]
+    assert "The customer's rating" in html
+    assert "Very clear." in html
