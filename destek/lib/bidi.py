@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 from html import unescape
 
-from django.utils.html import escape
+from django.utils.html import escape, urlize
 from django.utils.safestring import SafeString, mark_safe
 
 _RTL = re.compile(r"[\u0590-\u08ff\ufb1d-\ufdff\ufe70-\ufefc]")
@@ -59,3 +59,19 @@ def isolate_text(text: str) -> SafeString:
     if not _RTL.search(text):
         return escape(text)
     return mark_safe(_isolate(text))  # noqa: S308  (_isolate escapes every piece)
+
+
+_NOFOLLOW = 'rel="nofollow"'
+#: Links in what people wrote: not followed by search engines, opened in a new tab that
+#: cannot reach back to the desk (`noopener`) nor learn its address (`noreferrer`).
+_REL = 'rel="nofollow ugc noopener noreferrer" target="_blank"'
+LINK_TEXT_MAX = 80
+
+
+def linked_text(text: str) -> SafeString:
+    """Plain `text`, escaped, its web and mail addresses made links (Django's `urlize`: only
+    http(s), "www." and addresses, so never a `javascript:` link), its left-to-right runs
+    isolated in right-to-left text."""
+    html = urlize(text, trim_url_limit=LINK_TEXT_MAX, nofollow=True, autoescape=True)
+    html = html.replace(_NOFOLLOW, _REL)
+    return mark_safe(isolate_html(html))  # noqa: S308  (urlize escaped the text)

@@ -1,5 +1,6 @@
 """`{% load bidi %}`: `{{ message.body|isolate }}` escapes plain text and isolates its
-left-to-right runs in right-to-left text; `{{ html|isolate_html }}` does it to sanitised HTML."""
+left-to-right runs in right-to-left text; `{{ html|isolate_html }}` does it to sanitised HTML; `{{ message.body|linked }}` also makes
+its web and mail addresses links."""
 
 from __future__ import annotations
 
@@ -14,6 +15,12 @@ register = template.Library()
 @register.filter
 def isolate(value: object) -> SafeString:
     return bidi.isolate_text("" if value is None else str(value))
+
+
+@register.filter
+def linked(value: object) -> SafeString:
+    """Plain text, escaped, with its web and mail addresses as links, isolated like `isolate`."""
+    return bidi.linked_text("" if value is None else str(value))
 
 
 @register.filter
