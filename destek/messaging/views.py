@@ -48,13 +48,13 @@ def meta_webhook(request: HttpRequest, kind: str, channel_id: int) -> HttpRespon
             return _error(403, "bad_verify_token")
         return HttpResponse(request.GET.get("hub.challenge", ""), content_type="text/plain")
     if channel is None:
-        return _error(401, "bad_signature")
+        return _error(403, "bad_signature")
     if _too_large(request):
         return _error(413, "too_large")
     if not graph.signature_ok(
         channel, request.body, request.headers.get("X-Hub-Signature-256", "")
     ):
-        return _error(401, "bad_signature")
+        return _error(403, "bad_signature")
     try:
         actions.receive(channel, json.loads(request.body))
     except (ValueError, BadEvent):
@@ -70,7 +70,7 @@ def telegram_webhook(request: HttpRequest, channel_id: int) -> HttpResponse:
     expected = channel.webhook_secret if channel is not None else "-"
     # Constant-time, and an unknown channel answers like a wrong secret.
     if not hmac.compare_digest(given.encode(), expected.encode()) or channel is None:
-        return _error(401, "bad_secret")
+        return _error(403, "bad_secret")
     limit = settings.DESTEK_MESSAGING_WEBHOOK_MAX_BYTES
     try:
         length = int(request.META.get("CONTENT_LENGTH") or 0)

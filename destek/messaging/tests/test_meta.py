@@ -255,19 +255,19 @@ def test_a_wrong_signature_is_refused_and_nothing_is_stored(
         post(
             whatsapp, wa_payload(wa_message(body="hi")), django_capture_on_commit_callbacks, wrong
         ).status_code
-        == 401
+        == 403
     )
     item = fb_item(message={"mid": "m_1", "text": "hi"})
     assert (
         post(
             messenger, fb_payload("page", item), django_capture_on_commit_callbacks, wrong
         ).status_code
-        == 401
+        == 403
     )
     unsigned = Client().post(
         f"/channels/whatsapp/{whatsapp['id']}/webhook", data=b"{}", content_type="application/json"
     )
-    assert unsigned.status_code == 401
+    assert unsigned.status_code == 403
     assert not InboundEvent.objects.exists() and not Contact.objects.exists()
 
 

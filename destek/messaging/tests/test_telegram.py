@@ -190,7 +190,7 @@ def test_a_wrong_or_missing_secret_is_refused_and_nothing_is_stored(
 ):
     for secret in ("not-the-secret", ""):
         response = post(channel, update("hi"), django_capture_on_commit_callbacks, secret)
-        assert response.status_code == 401
+        assert response.status_code == 403
     assert not InboundEvent.objects.exists()
     assert not Contact.objects.exists()
 
