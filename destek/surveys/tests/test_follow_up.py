@@ -36,8 +36,8 @@ def closed_long_ago(customer: Any, agent: Any) -> tuple[Ticket, str]:
     Ticket.objects.filter(pk=ticket.pk).update(
         status="closed", closed_at=timezone.now() - timedelta(days=days)
     )
-    sent = SurveySent.objects.get(ticket=ticket)
-    return Ticket.objects.get(pk=ticket.pk), f"/survey/{tokens.make(ticket.pk, sent.token_version)}/"
+    token = tokens.make(ticket.pk, SurveySent.objects.get(ticket=ticket).token_version)
+    return Ticket.objects.get(pk=ticket.pk), f"/survey/{token}/"
 
 
 def test_unhappy_after_the_reopen_window_opens_a_linked_follow_up_and_tells_the_leads(
