@@ -11,6 +11,7 @@ from datetime import datetime, timedelta
 from django.conf import settings
 
 from destek.sla.engine import add_business_minutes
+from destek.sla.models import Calendar
 from destek.tickets import clocks
 from destek.tickets.models import Ticket
 
@@ -34,9 +35,10 @@ def survey_due(ticket: Ticket, resolved_at: datetime | None = None) -> datetime:
     try:
         schedule = clocks.Schedules().get(policy.calendar_id)
         return add_business_minutes(schedule, start, minutes)
-    except ValueError:
-        # A calendar without working time (or a bad one slipped in) must not keep the
-        # survey forever: wall-clock minutes then.
+    except (ValueError, Calendar.DoesNotExist):
+        # A calendar without working time, a bad one slipped in, or one deleted a moment ago
+        # must neither keep the survey forever nor stop the ticket being resolved (this runs
+        # in the status change): wall-clock minutes then.
         log.warning("survey delay: calendar %s unusable; wall-clock minutes", policy.calendar_id)
         return start + timedelta(minutes=minutes)
 

@@ -141,3 +141,12 @@ def test_a_ticket_reopened_and_resolved_again_is_asked_after_the_latest_resoluti
         assert actions.send_due_survey(ticket.pk) is None  # the first resolution's job
     with time_machine.travel(resolve_again + timedelta(minutes=61), tick=False):
         assert actions.send_due_survey(ticket.pk) is not None
+
+
+def test_a_calendar_without_working_time_falls_back_to_wall_clock_minutes(
+    office_hours: Policy, customer: Any
+) -> None:
+    office_hours.calendar.hours.all().delete()
+    ticket = Ticket.objects.get(number=customer.file_ticket()["number"])
+    ticket.sla_policy = office_hours
+    assert timing.survey_due(ticket, FRIDAY_1730) == FRIDAY_1730 + timedelta(minutes=60)
