@@ -355,10 +355,12 @@ DESTEK_MAX_ATTACHMENT_MB = env_int("DESTEK_MAX_ATTACHMENT_MB", 25, minimum=1)
 DESTEK_PENDING_AUTO_CLOSE_DAYS = env_int("DESTEK_PENDING_AUTO_CLOSE_DAYS", 30, minimum=1)
 DESTEK_RESOLVED_AUTO_CLOSE_DAYS = env_int("DESTEK_RESOLVED_AUTO_CLOSE_DAYS", 7, minimum=1)
 DESTEK_REOPEN_WINDOW_DAYS = env_int("DESTEK_REOPEN_WINDOW_DAYS", 30, minimum=0)
-# Satisfaction surveys (destek/surveys): wall-clock minutes after `resolved` (0 = at once),
-# and at most one survey per customer in this many days.
+# Satisfaction surveys (destek/surveys): business minutes after `resolved`, on the ticket's
+# calendar (0 = at once); at most one survey per customer in this many days; at most this
+# many answers (or attempts) per ticket in an hour.
 DESTEK_SURVEY_DELAY_MINUTES = env_int("DESTEK_SURVEY_DELAY_MINUTES", 60, minimum=0)
 DESTEK_SURVEY_EVERY_DAYS = env_int("DESTEK_SURVEY_EVERY_DAYS", 7, minimum=0)
+DESTEK_SURVEY_ANSWERS_PER_HOUR = env_int("DESTEK_SURVEY_ANSWERS_PER_HOUR", 20, minimum=1)
 # How often a process asks the shared cache whether the admin's configuration changed
 # (destek/lib/config_cache.py); the process that saved a change sees it at once.
 DESTEK_CONFIG_RECHECK_MS = env_int("DESTEK_CONFIG_RECHECK_MS", 1000, minimum=0)

@@ -98,7 +98,13 @@ def get_survey(request: HttpRequest, number: int) -> dict[str, Any]:
 
 @router.post(
     "/tickets/{number}/survey",
-    response={201: SurveyOut, 403: SurveyErrorOut, 404: SurveyErrorOut, 422: SurveyErrorOut},
+    response={
+        201: SurveyOut,
+        403: SurveyErrorOut,
+        404: SurveyErrorOut,
+        422: SurveyErrorOut,
+        429: SurveyErrorOut,
+    },
     summary="Customers: rate your ticket (answering again replaces the answer)",
 )
 def post_survey(request: HttpRequest, number: int, payload: SurveyIn) -> Status[Any]:

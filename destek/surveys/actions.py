@@ -5,23 +5,26 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import transaction
-from django.utils import timezone
+from django.db.models import Exists, OuterRef
+from django.utils import timezone, translation
 from django.utils.translation import gettext_lazy as _
 
 from destek.accounts.models import User
+from destek.lib import ratelimit
 from destek.lib.errors import ActionRefused
 from destek.lib.text import strip_invisible
-from destek.surveys import notifications
+from destek.surveys import notifications, timing
 from destek.surveys.models import SurveyAnswer, SurveySent, SurveyVia
 from destek.tickets import actions as ticket_actions
 from destek.tickets.choices import (
     PRIORITY_ORDER,
     ActorKind,
     AuthorKind,
+    Channel,
     CloseReason,
     TicketStatus,
     priority_rank,
@@ -80,6 +83,18 @@ def record_answer(
     ) or ticket
     if ticket.customer_id != customer.pk or ticket.merged_into_id is not None:
         raise _not_found()
+    # Every attempt counts, refused ones too: a script answering a thousand times is stopped.
+    if not ratelimit.hit(
+        "survey-answer",
+        str(ticket.pk),
+        limit=settings.DESTEK_SURVEY_ANSWERS_PER_HOUR,
+        window_seconds=3600,
+    ):
+        raise ActionRefused(
+            "survey_rate_limited",
+            _("This survey was answered many times in a short time. Please try again in an hour."),
+            status=429,
+        )
     scores = {
         "speed": _score(speed, "speed", str(_("Speed of the first answer"))),
         "clarity": _score(clarity, "clarity", str(_("Clarity"))),
@@ -127,22 +142,63 @@ def record_answer(
 
 
 def _escalate(ticket: Ticket, customer: User, answer: SurveyAnswer) -> None:
-    """Reopen (when the status allows), one priority step up, a note, and the leads told."""
+    """Reopen (when the status allows) or, after the reopen window, a linked follow-up
+    ticket; one priority step up, a note, and the leads told."""
     if ticket.status == TicketStatus.RESOLVED:
         ticket = ticket_actions.change_status(ticket, actor=SYSTEM, status=TicketStatus.OPEN)
     elif ticket.status == TicketStatus.CLOSED and ticket_actions.reopen_open(ticket):
         ticket = ticket_actions.reopen_by_customer(ticket, customer=customer)
-    # Closed after the reopen window: stays closed (a linked follow-up ticket is not made yet).
-    rank = priority_rank(ticket.priority)
-    if rank + 1 < len(PRIORITY_ORDER):
-        ticket = ticket_actions.change_priority(
-            ticket, actor=SYSTEM, priority=PRIORITY_ORDER[rank + 1]
-        )
+    elif ticket.status == TicketStatus.CLOSED:
+        _follow_up(ticket, answer)
+        return
+    _raise_priority(ticket, ticket.priority)
     ticket_actions.add_system_note(ticket, body=_note_text(answer))
     notifications.unhappy_answer(ticket, answer)
 
 
-def _note_text(answer: SurveyAnswer) -> str:
+def _raise_priority(ticket: Ticket, than: str) -> Ticket:
+    """One step above `than` (the rated ticket's priority), unless `ticket` is already there."""
+    rank = min(priority_rank(than) + 1, len(PRIORITY_ORDER) - 1)
+    if priority_rank(ticket.priority) >= rank:
+        return ticket
+    return ticket_actions.change_priority(ticket, actor=SYSTEM, priority=PRIORITY_ORDER[rank])
+
+
+def _follow_up(old: Ticket, answer: SurveyAnswer) -> Ticket:
+    """The unhappy answer about a ticket closed too long ago to reopen: a new ticket of the
+    customer, linked to the old one (as the portal and mail link a customer's new ticket to
+    it), in the same department, one priority step above the old one, its first message the
+    customer's rating; each ticket's history names the other, and the leads are told."""
+    with translation.override(old.language or old.customer.language):
+        words = _rating_text(answer)  # the customer's own words, in their language
+    follow_up = ticket_actions.create_ticket(
+        customer=old.customer,
+        subject=old.subject,
+        body=words,
+        channel=Channel.WEB,
+        department=old.department,
+        language=old.language or None,
+        related_to=old,
+        # Not a filed form: the old ticket's subject may be short, and it is no duplicate.
+        intake_rules=False,
+    )
+    follow_up = _raise_priority(follow_up, old.priority)
+    ticket_actions.add_system_note(follow_up, body=_note_text(answer, old=old))
+    with translation.override(settings.LANGUAGE_CODE):
+        ticket_actions.add_system_note(
+            old,
+            body=str(
+                _(
+                    "The customer rated this ticket after it could no longer be reopened: "
+                    "follow-up ticket #{number} was opened."
+                ).format(number=follow_up.number)
+            ),
+        )
+    notifications.unhappy_answer(follow_up, answer, follow_up_of=old)
+    return follow_up
+
+
+def _rating_text(answer: SurveyAnswer) -> str:
     yes_no = _("yes") if answer.solved else _("no")
     text = _(
         "The customer rated this ticket: speed {speed}/5, clarity {clarity}/5, politeness "
@@ -151,6 +207,24 @@ def _note_text(answer: SurveyAnswer) -> str:
     if answer.comment:
         text += "\n\n" + answer.comment
     return str(text)
+
+
+def _note_text(answer: SurveyAnswer, old: Ticket | None = None) -> str:
+    """The internal note, in the company's language (`DESTEK_LANGUAGE`): a note is stored
+    text, read by every agent, not the customer's language of the moment they answered."""
+    with translation.override(settings.LANGUAGE_CODE):
+        text = _rating_text(answer)
+        if old is not None:
+            text = (
+                str(
+                    _("Follow-up of ticket #{number}, closed too long ago to reopen.").format(
+                        number=old.number
+                    )
+                )
+                + "\n\n"
+                + text
+            )
+    return text
 
 
 @dataclass(frozen=True)
@@ -185,18 +259,39 @@ def claim(ticket: Ticket, *, via: str) -> SurveySent | None:
     )
 
 
+def _locked(ticket_id: int) -> Ticket | None:
+    return (
+        Ticket.objects.select_for_update(of=("self",))
+        .select_related("department", "customer", "sla_policy")
+        .filter(pk=ticket_id)
+        .first()
+    )
+
+
 @transaction.atomic
 def send_survey(ticket_id: int) -> SurveySent | None:
     """Send the survey of a resolved ticket: by its channel when one carries it, otherwise
     by mail. Safe to run twice: the ticket row is locked and a ticket has at most one."""
-    ticket = (
-        Ticket.objects.select_for_update(of=("self",))
-        .select_related("department", "customer")
-        .filter(pk=ticket_id)
-        .first()
-    )
+    ticket = _locked(ticket_id)
     if ticket is None or ticket.status != TicketStatus.RESOLVED:
         return None
+    return _send(ticket)
+
+
+@transaction.atomic
+def send_due_survey(ticket_id: int) -> SurveySent | None:
+    """`send_survey`, once the delay after the ticket's (latest) resolution has passed: a job
+    scheduled for an earlier resolution (it was reopened and resolved again since) or a
+    sweep ahead of time sends nothing, and the job of the latest resolution sends it."""
+    ticket = _locked(ticket_id)
+    if ticket is None or ticket.status != TicketStatus.RESOLVED:
+        return None
+    if not timing.is_due(ticket, timezone.now()):
+        return None
+    return _send(ticket)
+
+
+def _send(ticket: Ticket) -> SurveySent | None:
     carrier = next((c for c in carriers if c.takes(ticket)), None)
     if carrier is not None:
         sent = claim(ticket, via=carrier.via)
@@ -204,7 +299,8 @@ def send_survey(ticket_id: int) -> SurveySent | None:
             carrier.send(ticket, sent)
         return sent
     address = customer_address(ticket)
-    if address is None:
+    # No address (switched off, or a messenger or chat contact's `.invalid` one): no mail.
+    if not address or address.lower().endswith(".invalid"):
         return None
     sent = claim(ticket, via=SurveyVia.EMAIL)
     if sent is not None:
@@ -212,5 +308,53 @@ def send_survey(ticket_id: int) -> SurveySent | None:
     return sent
 
 
+#: How far back the sweep looks, and how many surveys it sends at most per run.
+SWEEP_WINDOW = timedelta(days=7)
+SWEEP_BATCH = 200
+
+
+def sweep_due_surveys(now: datetime | None = None) -> int:
+    """Send the surveys that are due but were never sent (the worker was down, or Redis lost
+    the scheduled job), oldest first, at most `SWEEP_BATCH`; each in its own transaction,
+    under the ticket's lock, so a job running at the same moment sends nothing twice."""
+    now = now or timezone.now()
+    since = now - timedelta(days=settings.DESTEK_SURVEY_EVERY_DAYS)
+    candidates = (
+        Ticket.objects.filter(
+            status=TicketStatus.RESOLVED,
+            merged_into__isnull=True,
+            # Business minutes are never fewer than wall-clock ones.
+            status_changed_at__lte=now - timedelta(minutes=settings.DESTEK_SURVEY_DELAY_MINUTES),
+            status_changed_at__gte=now - SWEEP_WINDOW,
+        )
+        .exclude(close_reason=CloseReason.DUPLICATE)
+        .exclude(Exists(SurveySent.objects.filter(ticket=OuterRef("pk"))))
+        .exclude(Exists(SurveyAnswer.objects.filter(ticket=OuterRef("pk"))))
+        .exclude(
+            Exists(
+                SurveySent.objects.filter(customer_id=OuterRef("customer_id"), sent_at__gt=since)
+            )
+        )
+        .order_by("status_changed_at")
+        .values_list("pk", flat=True)[:SWEEP_BATCH]
+    )
+    return sum(send_due_survey(pk) is not None for pk in list(candidates))
+
+
 def survey_of(ticket: Ticket) -> SurveyAnswer | None:
     return SurveyAnswer.objects.filter(ticket=ticket).first()
+
+
+@transaction.atomic
+def revoke_links(sent_id: int) -> SurveySent | None:
+    """Every link mailed for this survey stops working (a mail forwarded to the wrong
+    person): links carry the survey's `token_version`, and the page opens only the current
+    one. The answer already given stays; the API (signed in as the customer) still works.
+    Reopening and resolving a ticket again does not revoke: the customer may still change
+    their answer with the link they have, for its 14 days."""
+    sent = SurveySent.objects.select_for_update().filter(pk=sent_id).first()
+    if sent is None:
+        return None
+    sent.token_version += 1
+    sent.save(update_fields=["token_version"])
+    return sent

@@ -44,8 +44,11 @@ def survey_request(ticket: Ticket, sent: SurveySent, address: str) -> None:
 
 
 @batched
-def unhappy_answer(ticket: Ticket, answer: SurveyAnswer) -> None:
-    """Every active lead of the ticket's department learns of the low rating."""
+def unhappy_answer(
+    ticket: Ticket, answer: SurveyAnswer, *, follow_up_of: Ticket | None = None
+) -> None:
+    """Every active lead of the ticket's department learns of the low rating (`ticket` is the
+    follow-up opened for it when the rated ticket `follow_up_of` could not be reopened)."""
     leads = Membership.objects.filter(
         department=ticket.department, is_lead=True, user__is_active=True
     ).select_related("user")
@@ -59,6 +62,7 @@ def unhappy_answer(ticket: Ticket, answer: SurveyAnswer) -> None:
                 "agent_name": lead.display_name,
                 "customer_name": ticket.customer.display_name,
                 "answer": answer,
+                "follow_up_of": f"#{follow_up_of.number}" if follow_up_of else "",
                 "link": desk_link(ticket),
             },
             language=lead.language,

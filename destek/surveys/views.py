@@ -33,9 +33,9 @@ def _solved(value: str | None) -> bool | None:
     return {"yes": True, "no": False}.get(value or "")
 
 
-def _refused(request: HttpRequest, *, expired: bool) -> HttpResponse:
+def _refused(request: HttpRequest, *, expired: bool = False, status: int = 400) -> HttpResponse:
     return render(
-        request, "surveys/refused.html", {"expired": expired}, status=410 if expired else 400
+        request, "surveys/refused.html", {"expired": expired}, status=410 if expired else status
     )
 
 
@@ -46,14 +46,16 @@ def answer(request: HttpRequest, token: str) -> HttpResponse:
     except tokens.Expired:
         return _refused(request, expired=True)
     except tokens.Forged:
-        return _refused(request, expired=False)
+        return _refused(request)
     sent = (
         SurveySent.objects.select_related("ticket__customer", "ticket__department")
         .filter(ticket_id=link.ticket_id, token_version=link.version)
         .first()
     )
-    if sent is None:
-        return _refused(request, expired=False)
+    # A well-signed link whose survey is gone, was revoked (a newer `token_version`), or whose
+    # ticket now belongs to someone else: nothing to show, as for any ticket not one's own.
+    if sent is None or sent.customer_id != sent.ticket.customer_id:
+        return _refused(request, status=404)
     ticket = sent.ticket
     # The customer's language, unless they chose one on the page.
     chosen = request.COOKIES.get("django_language")
@@ -92,7 +94,8 @@ def answer(request: HttpRequest, token: str) -> HttpResponse:
                     comment=values["comment"],
                 )
             except ActionRefused as refused:
-                error, status = str(refused.detail), 422
+                # 422 for the answer, 429 for too many of them, in the reader's language.
+                error, status = str(refused.detail), refused.status
             else:
                 saved = True
         else:

@@ -5,6 +5,7 @@ its web and mail addresses links."""
 from __future__ import annotations
 
 from django import template
+from django.utils.html import format_html
 from django.utils.safestring import SafeData, SafeString, mark_safe
 
 from destek.lib import bidi
@@ -29,3 +30,10 @@ def isolate_html(value: object) -> SafeString:
         # Only HTML we made safe ourselves (sanitised) is kept as HTML; anything else is text.
         return bidi.isolate_text("" if value is None else str(value))
     return mark_safe(bidi.isolate_html(str(value)))  # noqa: S308  (input is already safe HTML)
+
+
+@register.filter
+def bdi(value: object) -> SafeString:
+    """A person's text (a ticket subject) inside a sentence of ours, in `<bdi>`: its direction
+    is its own and cannot reorder the words around it."""
+    return format_html("<bdi>{}</bdi>", "" if value is None else str(value))
