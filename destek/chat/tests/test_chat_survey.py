@@ -187,3 +187,16 @@ def test_the_survey_asked_in_the_chat_is_not_mailed_again(
     assert events(customer, chat)[-1]["survey"] is True
     assert not [m for m in outbox if "/survey/" in str(m.body)]
     assert SurveySent.objects.get().via == "chat"
+
+
+def test_the_agent_sees_the_answer_on_the_chat_page(
+    anonymous: Any, agent: Any, users: dict[str, Any]
+) -> None:
+    from conftest import signed_in_client
+
+    chat = served(anonymous, agent)
+    anonymous.post(survey_url(chat), UNHAPPY, headers=as_visitor(chat))
+    page = signed_in_client(users["agent"]).get(f"/desk/chats/{chat['id']}/")
+    assert page.status_code == 200
+    html = page.content.decode()
+    assert 'id="survey-answer"' in html and "Still broken." in html
