@@ -26,6 +26,7 @@ from ninja.files import UploadedFile
 from ninja.security import APIKeyHeader
 from ninja.utils import check_csrf
 from pydantic import Field
+from pydantic.config import JsonDict
 
 from destek.accounts.actions import user_for_token
 from destek.accounts.models import User
@@ -247,7 +248,7 @@ class RatingIn(Schema):
     comment: str = Field(default="", max_length=2000)
 
 
-SCORE = {"minimum": 1, "maximum": 5}
+SCORE: JsonDict = {"minimum": 1, "maximum": 5}
 
 
 class ChatSurveyIn(Schema):

@@ -18,18 +18,16 @@ HAPPY = {"speed": 5, "clarity": 4, "tone": 5, "solved": True, "comment": "Quick,
 UNHAPPY = {"speed": 4, "clarity": 4, "tone": 5, "solved": False, "comment": "Still broken."}
 
 
-def served(visitor: Any, agent: Any, *, ended_by: str = "agent", **headers: str) -> dict[str, Any]:
+def served(visitor: Any, agent: Any, *, ended_by: str = "agent") -> dict[str, Any]:
     """A chat an agent took and answered, then ended by `ended_by`."""
     online(agent)
-    chat = start(visitor, **headers)
+    chat = start(visitor)
     agent.post(f"chats/{chat['id']}/accept")
     agent.post(f"tickets/{chat['ticket']['number']}/messages", {"body": "Done: refunded."})
     if ended_by == "agent":
         response = agent.post(f"chats/{chat['id']}/end", {})
     else:
-        response = visitor.post(
-            f"chats/{chat['id']}/end", {}, headers={**as_visitor(chat), **headers} or None
-        )
+        response = visitor.post(f"chats/{chat['id']}/end", {}, headers=as_visitor(chat))
     assert response.status_code == 200, response.content
     return chat
 
