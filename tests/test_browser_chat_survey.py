@@ -15,7 +15,7 @@ import pytest
 
 from destek.surveys.models import SurveyAnswer
 from destek.tickets.models import Ticket
-from tests.test_browser import chromium, open_page, site  # noqa: F401
+from tests.test_browser import chromium, open_page, sign_in, site, switch_language  # noqa: F401
 
 pytestmark = [pytest.mark.slow, pytest.mark.browser]
 
@@ -118,6 +118,16 @@ def test_the_widget_asks_the_survey_when_the_agent_ends_and_not_solved_reopens(
     assert (answer.speed, answer.clarity, answer.tone, answer.solved) == (4, 4, 5, False)
     assert answer.comment == "It still fails."
     assert errors == []
+
+    # The agent reads the answer on the chat's page in the desk.
+    desk = open_page(language)
+    sign_in(desk, site, "agent@example.com")
+    switch_language(desk, language)
+    desk.goto(f"{site}/desk/chats/{chat_id}/")
+    line = desk.text_content("#survey-answer")
+    assert "It still fails." in line
+    assert ("۴" if rtl else "4") in line
+    desk.shot("desk-chat")
 
 
 def test_a_reload_comes_back_to_the_survey_and_skipping_it_is_fine(
