@@ -26,10 +26,12 @@ from ninja.files import UploadedFile
 from ninja.security import APIKeyHeader
 from ninja.utils import check_csrf
 from pydantic import Field
+from pydantic.config import JsonDict
 
 from destek.accounts.actions import user_for_token
 from destek.accounts.models import User
 from destek.api.auth import activate_language
+from destek.api.surveys import QuestionOut, RatingOut, _questions
 from destek.chat import actions as chat_actions
 from destek.chat import events as chat_events
 from destek.chat import identity, queue
@@ -38,9 +40,12 @@ from destek.chat.choices import AuthorRole, ChatState
 from destek.chat.models import AgentPresence, Chat
 from destek.lib.errors import ActionRefused
 from destek.lib.ratelimit import Limit, client_ip, hit_all
+from destek.surveys.actions import COMMENT_MAX, survey_of
+from destek.surveys.models import SurveyAnswer
 from destek.tickets import actions as ticket_actions
 from destek.tickets import config as tickets_config
 from destek.tickets.access import signed_in
+from destek.tickets.choices import TicketStatus
 from destek.tickets.downloads import attachment_response
 from destek.tickets.models import Attachment, Department, Ticket, agent_department_ids
 from destek.tickets.schemas import AttachmentOut, Instant, TicketOut
@@ -241,6 +246,28 @@ class SeenIn(Schema):
 class RatingIn(Schema):
     rating: int = Field(ge=1, le=5)
     comment: str = Field(default="", max_length=2000)
+
+
+SCORE: JsonDict = {"minimum": 1, "maximum": 5}
+
+
+class ChatSurveyIn(Schema):
+    # The range is checked by the survey's action, so the refusal names the question in the
+    # visitor's language ("Clarity: choose a whole number from 1 to 5.").
+    speed: int = Field(json_schema_extra=SCORE)
+    clarity: int = Field(json_schema_extra=SCORE)
+    tone: int = Field(json_schema_extra=SCORE)
+    solved: bool
+    comment: str = Field(default="", max_length=COMMENT_MAX)
+
+
+class ChatSurveyOut(Schema):
+    chat: int
+    ticket: int
+    asked: bool = Field(description="Whether this chat's ticket has a survey to answer.")
+    questions: list[QuestionOut]
+    answer: RatingOut | None
+    reopened: bool = Field(description="The answer put the ticket back in the team's hands.")
 
 
 def _chat_json(chat: Chat, viewer: User | None, *, place: int | None = None) -> dict[str, Any]:
@@ -458,6 +485,49 @@ def rate(request: HttpRequest, chat_id: int, payload: RatingIn) -> Status[None]:
     _visitor_only(side)
     chat_actions.rate(chat, rating=payload.rating, comment=payload.comment)
     return Status(204, None)
+
+
+def _survey_json(chat: Chat, answer: SurveyAnswer | None) -> dict[str, Any]:
+    ticket = Ticket.objects.only("number", "status").get(pk=chat.ticket_id)
+    return {
+        "chat": chat.pk,
+        "ticket": ticket.number,
+        "asked": chat_actions.survey_asked(chat),
+        "questions": _questions(),
+        "answer": answer,
+        "reopened": answer is not None
+        and answer.escalated_at is not None
+        and ticket.status in (TicketStatus.NEW, TicketStatus.OPEN, TicketStatus.PENDING),
+    }
+
+
+@router.get(
+    "/chats/{chat_id}/survey",
+    auth=chat_auth,
+    response={200: ChatSurveyOut, 404: ErrorOut},
+    summary="The survey of an ended chat: whether it was asked, its questions, the answer",
+)
+def get_survey(request: HttpRequest, chat_id: int) -> dict[str, Any]:
+    chat, _side = _access(_caller(request), chat_id)
+    return _survey_json(chat, survey_of(chat.ticket))
+
+
+@router.post(
+    "/chats/{chat_id}/survey",
+    auth=chat_auth,
+    response={201: ChatSurveyOut, 403: ErrorOut, 404: ErrorOut, 409: ErrorOut, 422: ErrorOut},
+    summary="The visitor answers the chat's survey (answering again replaces the answer)",
+)
+def answer_survey(request: HttpRequest, chat_id: int, payload: ChatSurveyIn) -> Status[Any]:
+    """Only when the chat asked (its `ended` event has `"survey": true`), else 409. Not solved,
+    or a score of 2 or less, reopens the ticket once."""
+    chat, side = _access(_caller(request), chat_id)
+    if side != AuthorRole.VISITOR:
+        raise ActionRefused(
+            "customers_only", _("Only the ticket's customer answers its survey."), status=403
+        )
+    answer = chat_actions.answer_survey(chat, **payload.model_dump())
+    return Status(201, _survey_json(chat, answer))
 
 
 @router.post(

@@ -30,6 +30,8 @@ from destek.lib.errors import ActionRefused
 from destek.lib.text import strip_invisible
 from destek.notify.actions import queue_mail
 from destek.notify.threads import Thread
+from destek.surveys import actions as surveys
+from destek.surveys.models import SurveyAnswer, SurveySent, SurveyVia
 from destek.tickets import actions as tickets
 from destek.tickets import config as tickets_config
 from destek.tickets import intake
@@ -417,7 +419,12 @@ def end(chat: Chat, *, by: User | None, keep_open: bool = False) -> Chat:
     elif ticket.status not in (TicketStatus.RESOLVED, TicketStatus.CLOSED):
         actor = Actor.of(by) if by is not None and by.is_agent else Actor(ActorKind.SYSTEM)
         tickets.change_status(ticket, actor=actor, status=TicketStatus.RESOLVED)
-    events.append(chat, EventType.ENDED, by=_role(chat, by), continues_as_ticket=continues)
+    # The survey, in the widget, for a chat an agent served to its end: not for one that goes
+    # on as a ticket (its survey comes when that is resolved) nor one nobody answered.
+    asked = not continues and surveys.claim(ticket, via=SurveyVia.CHAT) is not None
+    events.append(
+        chat, EventType.ENDED, by=_role(chat, by), continues_as_ticket=continues, survey=asked
+    )
     if was_waiting:
         _positions_changed(chat.department_id)
     return chat
@@ -686,3 +693,48 @@ def rate(chat: Chat, *, rating: int, comment: str = "") -> Chat:
     Chat.objects.filter(pk=chat.pk).update(rating=rating, rating_comment=comment)
     chat.rating, chat.rating_comment = rating, comment
     return chat
+
+
+# --- the survey at the end ----------------------------------------------------------------------
+
+
+def survey_asked(chat: Chat) -> bool:
+    """Whether the chat's ticket has a survey to answer (asked in the widget at its end, or,
+    for a chat that went on as a ticket, by mail once that was resolved)."""
+    return chat.state in (ChatState.ENDED, ChatState.OFFLINE) and (
+        SurveySent.objects.filter(ticket_id=chat.ticket_id).exists()
+    )
+
+
+@transaction.atomic
+def answer_survey(
+    chat: Chat,
+    *,
+    speed: object,
+    clarity: object,
+    tone: object,
+    solved: object,
+    comment: str = "",
+) -> SurveyAnswer:
+    """The visitor answers the survey of their chat's ticket (answering again replaces it).
+    An unhappy answer reopens the ticket once (surveys.record_answer); a chat's ticket is then
+    answered by mail, like one that continued as a ticket, when there is an address."""
+    chat = _locked(chat)
+    if not survey_asked(chat):
+        raise ActionRefused("survey_not_asked", _("This chat has no survey."), status=409)
+    ticket = chat.ticket
+    answer = surveys.record_answer(
+        ticket,
+        chat.visitor,
+        speed=speed,
+        clarity=clarity,
+        tone=tone,
+        solved=solved,
+        comment=comment,
+    )
+    reopened = Ticket.objects.filter(
+        pk=ticket.pk, status__in=(TicketStatus.NEW, TicketStatus.OPEN, TicketStatus.PENDING)
+    ).exists()
+    if answer.escalated_at is not None and reopened:
+        _mail_from_now_on(chat, ticket)
+    return answer

@@ -37,6 +37,7 @@ from destek.chat.models import AgentPresence, Chat
 from destek.desk.selectors import forget_queue_counts
 from destek.desk.views import agent_only
 from destek.lib.errors import ActionRefused
+from destek.surveys.actions import survey_of
 from destek.tickets import actions as ticket_actions
 from destek.tickets import config as tickets_config
 from destek.tickets.choices import Channel, TicketStatus
@@ -304,6 +305,7 @@ def _page(request: AuthenticatedHttpRequest, chat: Chat, **extra: Any) -> HttpRe
         "colleagues": _colleagues(chat, user) if live else [],
         "departments": [d for d in tickets_config.departments() if d.pk != chat.department_id],
         "facts": sorted((chat.facts or {}).items()),
+        "survey_answer": survey_of(ticket) if not live else None,
         "body": "",
         "note_body": "",
         "error": None,

@@ -59,6 +59,14 @@ def widget_strings() -> dict[str, str]:
         "rating_thanks": _("Thank you for your rating."),
         "rating_required": _("Please choose a rating from 1 to 5."),
         "rating_failed": _("Your rating was not saved. Please try again."),
+        "survey_score": _("{question}: choose a whole number from 1 to 5."),
+        "survey_solved": _("Say whether your problem was fully solved: yes or no."),
+        "survey_thanks": _("Thank you for your answer."),
+        "survey_reopened": _(
+            "We are sorry it is not solved yet: ticket #{number} is open again and we will "
+            "get back to you."
+        ),
+        "survey_failed": _("Your answer was not saved. Please try again."),
         "filed": _("Thank you. Your question is ticket #{number}."),
         "filed_email": _("We will answer by e-mail to {email}."),
         "new_messages": _("New messages"),

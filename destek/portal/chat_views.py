@@ -18,6 +18,7 @@ from django.http import HttpRequest, HttpResponse
 from django.middleware.csrf import get_token
 from django.shortcuts import render
 from django.utils import translation
+from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.clickjacking import xframe_options_exempt
 from django.views.decorators.http import require_GET
@@ -126,6 +127,14 @@ def widget(request: HttpRequest) -> HttpResponse:
             "online": now.online,
             "config": config,
             "strings": widget_strings(),
+            # The survey at the end: each question, and its short name in a refusal (the
+            # survey page's and the survey action's words).
+            "survey_questions": [
+                ("speed", _("How fast was our first answer?"), _("Speed of the first answer")),
+                ("clarity", _("How clear were our answers?"), _("Clarity")),
+                ("tone", _("How polite were we?"), _("Politeness")),
+            ],
+            "survey_scores": (1, 2, 3, 4, 5),
         },
     )
     host = request.get_host()

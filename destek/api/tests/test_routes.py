@@ -60,6 +60,8 @@ API_ROUTES = {
     ("POST", "/chats/{chat_id}/typing"): "visitor",
     ("POST", "/chats/{chat_id}/seen"): "visitor",
     ("POST", "/chats/{chat_id}/rating"): "visitor",
+    ("GET", "/chats/{chat_id}/survey"): "visitor",
+    ("POST", "/chats/{chat_id}/survey"): "visitor",
     ("POST", "/chats/{chat_id}/end"): "visitor",
     ("POST", "/chats/{chat_id}/attachments"): "visitor",
     ("GET", "/chats/{chat_id}/attachments/{attachment_id}"): "visitor",
@@ -138,6 +140,7 @@ def test_a_chats_routes_show_nothing_to_a_caller_without_its_token(method: str, 
         response = Client().post(concrete(path), {"file": file})
     else:
         body = {"body": "hello", "rating": 5, "up_to": 1}
+        body |= {"speed": 3, "clarity": 3, "tone": 3, "solved": True}  # the chat's survey
         response = Client().generic(
             method, concrete(path), json.dumps(body), content_type="application/json"
         )

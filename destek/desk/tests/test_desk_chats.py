@@ -345,7 +345,7 @@ def test_ending_with_continue_as_ticket_keeps_the_ticket_open(
     assert chat.state == ChatState.ENDED
     assert chat.ticket.status == TicketStatus.OPEN
     ended = ChatEvent.objects.filter(chat=chat, type="ended").get()
-    assert ended.data == {"by": "agent", "continues_as_ticket": True}
+    assert ended.data == {"by": "agent", "continues_as_ticket": True, "survey": False}
 
 
 def test_ending_an_answered_chat_resolves_its_ticket(

@@ -2,7 +2,8 @@
  *
  * Steps (one <section> shown at a time): the pre-chat form (with whether anyone is there,
  * asked before anything is typed), knowledge-base suggestions for the question, the
- * conversation, its end (transcript, rating), or the ticket filed when nobody was there.
+ * conversation, its end (the survey when the end asked it, else a quick rating; the
+ * transcript), or the ticket filed when nobody was there.
  *
  * The API (docs: README "Live chat"):
  *   GET  /api/v1/chats/availability?department=        {"online", "estimated_wait_seconds"}
@@ -14,6 +15,8 @@
  *   POST /api/v1/chats/{id}/typing {}  /  POST /api/v1/chats/{id}/seen {"up_to": seq}
  *   GET  /api/v1/chats/{id}/events?after=<seq>          {"events": [...]}
  *   POST /api/v1/chats/{id}/end {"transcript": bool}  /  POST /api/v1/chats/{id}/rating
+ *   GET  /api/v1/chats/{id}/survey  {"asked", "questions", "answer", "reopened"}
+ *   POST /api/v1/chats/{id}/survey {"speed","clarity","tone" (1-5),"solved","comment"} -> 201
  *   WebSocket /ws/chats/{id}?token=&after=<seq>: the same events, one JSON object a frame.
  *
  * Events are applied once each, in order of their `seq`: whatever arrives twice (the socket
@@ -39,7 +42,17 @@
   var MAX_BACKOFF_MS = 30000;
   var PING_MS = 25000;
 
+  var plainNumbers = (function () {
+    try { return new Intl.NumberFormat(lang, { useGrouping: false }); } catch (error) { return new Intl.NumberFormat(); }
+  })();
+
   function $(id) { return document.getElementById(id); }
+
+  /* A ticket number in the reader's digits, without group separators. */
+  function digits(value) {
+    var number = parseInt(value, 10);
+    return isNaN(number) ? String(value) : plainNumbers.format(number);
+  }
 
   function fill(template, values) {
     return String(template).replace(/\{(\w+)\}/g, function (whole, key) {
@@ -369,10 +382,11 @@
     this.agentSeen = 0;
     this.files = [];
     this.sending = false;
+    this.survey = "";         // "asked" (to answer), "done" (answered or skipped), or ""
   }
 
   Chat.prototype.save = function () {
-    store.write({ id: this.id, token: this.token, seq: this.lastSeq, ticket: this.ticket, ended: this.ended });
+    store.write({ id: this.id, token: this.token, seq: this.lastSeq, ticket: this.ticket, ended: this.ended, survey: this.survey });
   };
 
   Chat.prototype.begin = function (id, token, ticket) {
@@ -395,6 +409,7 @@
     this.id = saved.id;
     this.token = saved.token;
     this.ticket = saved.ticket || null;
+    this.survey = saved.survey || "";
     show("chat-room");
     $("chat-queue").textContent = T.waiting;
     var self = this;
@@ -573,6 +588,31 @@
     var ticket = $("chat-ended-ticket");
     ticket.textContent = event.continues_as_ticket && this.ticket ? fill(T.ended_ticket, { number: String(this.ticket) }) : "";
     show("chat-ended", "chat-ended-title");
+    var self = this;
+    if (typeof event.survey === "boolean") {
+      this.offerSurvey(event.survey);
+    } else {
+      // Ended here while the event was not read yet: the chat says whether it asks.
+      survey.hidden = true;
+      rating.hidden = true;
+      request("GET", this.path("/survey"), null, this.token).then(function (data) {
+        self.offerSurvey(Boolean(data && data.asked && !data.answer));
+      }, function () { self.offerSurvey(false); });
+    }
+  };
+
+  /* The survey when the chat's end asked it (and it was not answered or skipped yet);
+     otherwise the quick 1-5 rating of the chat. */
+  Chat.prototype.offerSurvey = function (asked) {
+    if (asked && this.survey !== "done") {
+      this.survey = "asked";
+      survey.hidden = false;
+      rating.hidden = true;
+    } else {
+      survey.hidden = true;
+      rating.hidden = asked || $("chat-rating-thanks").hidden === false;
+    }
+    this.save();
   };
 
   /* --- the socket, and polling while it is down ---------------------------------------------- */
@@ -801,7 +841,10 @@
         $("chat-transcript-status").textContent = T.transcript_sent;
         $("chat-transcript").disabled = true;  // asked for already: once per chat
       }
-      if (!self.ended) { self.renderEnded({ continues_as_ticket: false }); }
+      // The `ended` event says whether the survey is asked: read it now, else end without it.
+      return self.poll().then(function () {
+        if (!self.ended) { self.renderEnded({ continues_as_ticket: false }); }
+      });
     }, function (error) {
       button.disabled = false;
       showError($("chat-send-error"), reason(error, T.send_failed));
@@ -891,6 +934,91 @@
     });
   });
 
+  /* --- the survey ---------------------------------------------------------------------------- */
+
+  var survey = $("chat-survey");
+  var surveyThanks = $("chat-survey-thanks");
+
+  function chosen(name) {
+    var input = survey.querySelector("input[name=" + name + "]:checked");
+    return input ? input.value : null;
+  }
+
+  /* The first question left unanswered, with what to say: the server's own words. */
+  function surveyMissing() {
+    var groups = survey.querySelectorAll("fieldset[data-question]");
+    for (var i = 0; i < groups.length; i += 1) {
+      var name = groups[i].getAttribute("data-question");
+      if (chosen(name) === null) {
+        var text = name === "solved" ? T.survey_solved : fill(T.survey_score, { question: groups[i].getAttribute("data-label") });
+        return { group: groups[i], text: text };
+      }
+    }
+    return null;
+  }
+
+  function surveyDone(text) {
+    survey.hidden = true;
+    chat.survey = "done";
+    chat.save();
+    if (text) {
+      $("chat-survey-thanks-text").textContent = text;
+      surveyThanks.hidden = false;
+      $("chat-survey-thanks-text").focus();
+    } else {
+      $("chat-ended-title").focus();
+    }
+  }
+
+  Array.prototype.forEach.call(survey.querySelectorAll("fieldset[data-question]"), function (group) {
+    group.addEventListener("change", function () {
+      group.removeAttribute("aria-invalid");
+      if (!surveyMissing()) { showError($("chat-survey-error"), ""); }
+    });
+  });
+
+  var answering = false;
+  survey.addEventListener("submit", function (event) {
+    event.preventDefault();
+    if (answering) { return; }
+    var missing = surveyMissing();
+    if (missing) {
+      missing.group.setAttribute("aria-invalid", "true");
+      showError($("chat-survey-error"), missing.text);
+      missing.group.querySelector("input").focus();
+      return;
+    }
+    showError($("chat-survey-error"), "");
+    var payload = {
+      speed: parseInt(chosen("speed"), 10),
+      clarity: parseInt(chosen("clarity"), 10),
+      tone: parseInt(chosen("tone"), 10),
+      solved: chosen("solved") === "yes",
+      comment: survey.elements.namedItem("comment").value
+    };
+    answering = true;
+    $("chat-survey-send").disabled = true;
+    request("POST", chat.path("/survey"), payload, chat.token).then(function (data) {
+      var text = data && data.reopened ? fill(T.survey_reopened, { number: digits(data.ticket) }) : T.survey_thanks;
+      surveyDone(text);
+    }, function (error) {
+      // Nothing chosen is lost: the form stays as it was, with the reason.
+      showError($("chat-survey-error"), reason(error, T.survey_failed));
+    }).then(function () {
+      answering = false;
+      $("chat-survey-send").disabled = false;
+    });
+  });
+
+  $("chat-survey-skip").addEventListener("click", function () { surveyDone(""); });
+
+  /* Answering again replaces the answer (it reopens the ticket only once). */
+  $("chat-survey-change").addEventListener("click", function () {
+    surveyThanks.hidden = true;
+    survey.hidden = false;
+    survey.querySelector("input").focus();
+  });
+
   Array.prototype.forEach.call(document.querySelectorAll("[data-chat-new]"), function (button) {
     button.addEventListener("click", function () {
       chat.disconnect();
@@ -900,6 +1028,10 @@
       $("chat-agent").hidden = true;
       rating.hidden = false;
       rating.reset();
+      survey.hidden = true;
+      survey.reset();
+      surveyThanks.hidden = true;
+      showError($("chat-survey-error"), "");
       $("chat-rating-thanks").hidden = true;
       $("chat-transcript").disabled = false;
       $("chat-transcript-status").textContent = "";
@@ -927,7 +1059,8 @@
 
   var saved = store.read();
   var fresh = saved && (!saved.at || Date.now() - saved.at < 12 * 3600 * 1000);
-  if (saved && saved.id && saved.token && !saved.ended && fresh) {
+  // An ended chat whose survey is still to answer comes back to it (a reload, a new page).
+  if (saved && saved.id && saved.token && (!saved.ended || saved.survey === "asked") && fresh) {
     chat.resume(saved);
   } else {
     if (saved) { store.clear(); }
