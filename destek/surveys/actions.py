@@ -27,7 +27,7 @@ from destek.tickets.choices import (
     priority_rank,
 )
 from destek.tickets.models import Message, Ticket
-from destek.tickets.notifications import customer_address
+from destek.tickets.notifications import customer_address, own_address
 
 COMMENT_MAX = 5000
 SYSTEM = ticket_actions.Actor(ActorKind.SYSTEM)
@@ -203,7 +203,9 @@ def send_survey(ticket_id: int) -> SurveySent | None:
         if sent is not None:
             carrier.send(ticket, sent)
         return sent
-    address = customer_address(ticket)
+    # A messenger's ticket (filed with the mail off) whose chat cannot carry it: mailed to
+    # a verified address of the account the chat was linked to, if there is one.
+    address = customer_address(ticket) or own_address(ticket)
     if address is None:
         return None
     sent = claim(ticket, via=SurveyVia.EMAIL)
