@@ -6,11 +6,13 @@ window the survey does not go to the chat."""
 
 from __future__ import annotations
 
+import io
 import itertools
 from datetime import timedelta
 from typing import Any
 
 import pytest
+from django.core.management import call_command
 from django.utils import timezone
 
 from destek.messaging.models import ChatSurvey, Contact
@@ -293,3 +295,9 @@ def test_outside_the_window_a_linked_customer_gets_the_survey_by_mail(
     assert not graph.sent("/messages")
     assert SurveySent.objects.get(ticket=ticket).via == "email"
     assert [m for m in outbox if m.to == [customer.email] and "How did we do" in m.subject]
+
+
+def test_an_older_bots_webhook_is_set_again_to_receive_button_presses(bot_api, channel):
+    call_command("channels", "set-webhook", "--id", str(channel["id"]), stdout=io.StringIO())
+    [hook] = bot_api.sent("setWebhook")
+    assert "callback_query" in hook["allowed_updates"]
