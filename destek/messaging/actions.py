@@ -772,7 +772,10 @@ def _send_steps(outbound: OutboundMessage) -> str:
         # A question with buttons: one message, cut to the platform's limit if it must be.
         pairs = [(str(payload), str(title)) for payload, title in outbound.buttons]
         text = outbound.text[: platform.text_limit]
-        send_buttons = partial(platform.send_buttons, channel, chat_id, text, pairs)
+
+        def send_buttons() -> None:
+            platform.send_buttons(channel, chat_id, text, pairs)
+
         steps = [("parts_sent", 1, send_buttons)] if outbound.parts_sent == 0 else []
     if outbound.template:
         # An approved WhatsApp template (its name is the row's text): one part.

@@ -193,8 +193,10 @@ def _button_press(payload: dict[str, Any]) -> Inbound | None:
     """A press of an inline keyboard's button (a `callback_query`), in a private chat."""
     query = payload["callback_query"]
     sender = query.get("from")
-    message = query.get("message") if isinstance(query.get("message"), dict) else {}
-    chat = message.get("chat") if isinstance(message.get("chat"), dict) else {}
+    found = query.get("message")
+    message: dict[str, Any] = found if isinstance(found, dict) else {}
+    found = message.get("chat")
+    chat: dict[str, Any] = found if isinstance(found, dict) else {}
     if not isinstance(sender, dict) or "id" not in sender or sender.get("is_bot"):
         return None
     if chat and chat.get("type", "private") != "private":

@@ -61,7 +61,11 @@ def texts_sent(bot_api: standin.BotApi) -> list[str]:
 
 
 def telegram_ticket_resolved(
-    bot_api: standin.BotApi, channel: dict[str, Any], agent: Any, capture: Any, language="en"
+    bot_api: standin.BotApi,
+    channel: dict[str, Any],
+    agent: Any,
+    capture: Any,
+    language: str = "en",
 ) -> Ticket:
     words = {"en": "My VPS does not boot", "ru": "Мой сервер не загружается после обновления"}
     tg.post(channel, tg.update(words[language], language=language), capture)
