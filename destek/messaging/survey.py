@@ -30,6 +30,7 @@ from destek.messaging.selectors import contact_of
 from destek.surveys import actions as surveys
 from destek.surveys.models import SurveyAnswer, SurveySent
 from destek.surveys.tokens import MAX_AGE
+from destek.tickets import actions as tickets
 from destek.tickets.models import Ticket
 
 #: A survey can be answered as long as the mailed survey's links work (14 days).
@@ -238,8 +239,15 @@ def _answer(survey: ChatSurvey, contact: Contact, value: str, *, typed: bool) ->
         return True
     # The comment step: a comment (typed), or skipped.
     _end(survey)
-    if value != "skip" and _record(survey, contact, comment=value) is None:
-        return True
+    if value != "skip":
+        answer = _record(survey, contact, comment=value)
+        if answer is None:
+            return True
+        if answer.unhappy:
+            # The note of the unhappy answer was written before the comment came: the
+            # agents who take the reopened ticket read it too.
+            body = f"{texts.SURVEY_COMMENT_NOTE}\n\n{answer.comment}"
+            tickets.add_system_note(survey.ticket, body=body)
     messenger.queue_text(contact, str(texts.SURVEY_THANKS))
     return True
 

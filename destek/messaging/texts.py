@@ -101,6 +101,8 @@ SURVEY_COMMENT_REOPENED = _(
     "back to you here. Anything to add? Send it as a message, or press “Skip”."
 )
 SURVEY_SKIP = _("Skip")
+#: The internal note with a comment the customer added to an unhappy answer in the chat.
+SURVEY_COMMENT_NOTE = _("The customer added to their rating:")
 SURVEY_THANKS = _("Thank you for your answer!")
 SURVEY_ENDED = _("The survey is closed; your message goes to our support team.")
 SURVEY_STALE = _("This survey is over or is not yours, so the button does nothing now.")

@@ -124,6 +124,8 @@ def test_an_unhappy_answer_by_buttons_reopens_the_ticket_and_the_comment_is_kept
     answer = SurveyAnswer.objects.get(ticket=ticket)
     assert answer.solved is False and answer.speed == 2
     assert answer.comment == "It still does not boot after the restart"
+    note = ticket.messages.filter(internal=True, body__contains="added to their rating").get()
+    assert "It still does not boot after the restart" in note.body  # the agents read it
     assert texts_sent(bot_api)[-1] == "Thank you for your answer!"
 
 
