@@ -66,9 +66,7 @@ def test_an_unhappy_answer_in_telegram_shows_on_the_desk_ticket_page(
     agent = User.objects.get(email="agent@example.com")
     User.objects.filter(pk=agent.pk).update(language="en")
     with transaction.atomic():
-        tickets.change_status(
-            ticket, actor=tickets.Actor.of(agent), status=TicketStatus.RESOLVED
-        )
+        tickets.change_status(ticket, actor=tickets.Actor.of(agent), status=TicketStatus.RESOLVED)
     for index in (3, 1, 2):  # speed 4, clarity 2, politeness 3
         press(site, channel, keyboard(bot_api)[index]["callback_data"])
     press(site, channel, keyboard(bot_api)[1]["callback_data"])  # not solved
