@@ -774,7 +774,9 @@ def _send_steps(outbound: OutboundMessage) -> str:
         text = outbound.text[: platform.text_limit]
 
         def send_buttons() -> None:
-            platform.send_buttons(channel, chat_id, text, pairs)
+            # What the platform adds (WhatsApp's list button) in the contact's language.
+            with translation.override(outbound.contact.language):
+                platform.send_buttons(channel, chat_id, text, pairs)
 
         steps = [("parts_sent", 1, send_buttons)] if outbound.parts_sent == 0 else []
     if outbound.template:

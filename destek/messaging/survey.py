@@ -89,6 +89,7 @@ def send(ticket: Ticket, sent: SurveySent) -> None:
         return
     now = timezone.now()
     ChatSurvey.objects.filter(contact=contact, ended_at__isnull=True).update(ended_at=now)
+    ChatSurvey.objects.filter(ticket=ticket).delete()  # a survey sent again (one per ticket)
     survey = ChatSurvey.objects.create(
         contact=contact,
         ticket=ticket,

@@ -202,6 +202,8 @@ def _button_press(payload: dict[str, Any]) -> Inbound | None:
     if chat and chat.get("type", "private") != "private":
         return None
     names = (str(sender.get("first_name") or ""), str(sender.get("last_name") or ""))
+    pressed_on = str(message.get("message_id") or "")
+    pressed_on = str(message.get("message_id") or "")
     return Inbound(
         external_id=str(payload["update_id"]),
         user_id=str(sender["id"]),
@@ -211,6 +213,7 @@ def _button_press(payload: dict[str, Any]) -> Inbound | None:
         language=str(sender.get("language_code") or "") or None,
         button=str(query.get("data") or "")[:64],
         callback_id=str(query.get("id") or ""),
+        message_id=pressed_on if pressed_on.isdigit() else "",
     )
 
 
@@ -349,8 +352,21 @@ class Telegram:
         return str(found) if found is not None else ""
 
     def acknowledge(self, channel: MessagingChannel, inbound: Inbound) -> None:
-        if inbound.callback_id:
-            answer_callback(channel, inbound.callback_id)
+        """The press answered (the button stops spinning) and the pressed message's buttons
+        taken away: a question is answered once (the next one follows as a new message)."""
+        if not inbound.callback_id:
+            return
+        answer_callback(channel, inbound.callback_id)
+        if inbound.message_id:
+            call(
+                channel,
+                "editMessageReplyMarkup",
+                {
+                    "chat_id": inbound.chat_id,
+                    "message_id": int(inbound.message_id),
+                    "reply_markup": {"inline_keyboard": []},
+                },
+            )
 
     def send_file(
         self,

@@ -105,6 +105,9 @@ def test_a_resolved_telegram_ticket_asks_the_survey_with_buttons_and_a_happy_ans
     assert texts_sent(bot_api)[-1] == "Thank you for your answer!"
     # Every press was answered to Telegram (the button stops spinning); nothing was filed.
     assert len(bot_api.sent("answerCallbackQuery")) == 5
+    # and the pressed question's buttons were taken away.
+    removed = bot_api.sent("editMessageReplyMarkup")
+    assert len(removed) == 5 and removed[0]["reply_markup"] == {"inline_keyboard": []}
     ticket.refresh_from_db()
     assert ticket.status == "resolved" and ticket.messages.count() == 2
 
@@ -307,3 +310,24 @@ def test_an_older_bots_webhook_is_set_again_to_receive_button_presses(bot_api, c
     call_command("channels", "set-webhook", "--id", str(channel["id"]), stdout=io.StringIO())
     [hook] = bot_api.sent("setWebhook")
     assert "callback_query" in hook["allowed_updates"]
+
+
+def test_a_persian_customer_is_asked_in_persian_with_persian_digits(
+    graph, whatsapp, agent, django_capture_on_commit_callbacks
+):
+    capture = django_capture_on_commit_callbacks
+    words = "سلام، بسته من هنوز نرسیده است و پیگیری کار نمی‌کند"
+    meta.post(whatsapp, meta.wa_payload(meta.wa_message(body=words)), capture)
+    ticket = meta.ticket_of(meta.WA_USER)
+    assert Contact.objects.get(external_user_id=meta.WA_USER).language == "fa"
+    graph.calls.clear()
+    resolve(agent, ticket)
+    [*_, first] = graph.sent("/messages")
+    listed = graph_standin.interactive(first)
+    assert listed["action"]["button"] == "انتخاب کنید"  # WhatsApp's list button, in Persian
+    assert [t for _p, t in graph_standin.choices(first)] == ["۱", "۲", "۳", "۴", "۵"]
+    for typed in ("۵", "4", "٥", "بله"):  # Persian, Latin and Arabic digits, a Persian yes
+        message = meta.wa_message(body=typed)
+        meta.post(whatsapp, meta.wa_payload(message), capture)
+    answer = SurveyAnswer.objects.get(ticket=ticket)
+    assert (answer.speed, answer.clarity, answer.tone, answer.solved) == (5, 4, 5, True)
