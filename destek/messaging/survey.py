@@ -189,7 +189,7 @@ def handle(contact: Contact, inbound: Inbound, text: str) -> bool:
         if (
             survey is None
             or pressed is None
-            or not secrets.compare_digest(pressed.key, survey.key)
+            or not secrets.compare_digest(pressed.key.encode(), survey.key.encode())
             or pressed.step != survey.step
         ):
             messenger.queue_text(contact, str(texts.SURVEY_STALE))

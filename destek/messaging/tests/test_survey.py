@@ -172,7 +172,8 @@ def test_forged_and_other_peoples_buttons_are_refused(
     ticket = telegram_ticket_resolved(bot_api, channel, agent, capture)
     data = last_keyboard(bot_api)[4]["callback_data"]
     key = data.split(":")[1]
-    for forged in (data.replace(key, "A" * len(key)), data.replace(":speed:", ":tone:")):
+    forgeries = (data.replace(key, "A" * len(key)), data.replace(key, "ключ"), data + "0")
+    for forged in (*forgeries, data.replace(":speed:", ":tone:")):
         press(channel, forged, capture)
         assert "This survey is over" in texts_sent(bot_api)[-1]
     # The same button pressed by another Telegram user: refused in their chat.
@@ -180,7 +181,7 @@ def test_forged_and_other_peoples_buttons_are_refused(
     assert bot_api.sent("sendMessage")[-1]["chat_id"] == "7777"
     assert ChatSurvey.objects.get(ticket=ticket).step == "speed"
     assert not SurveyAnswer.objects.filter(ticket=ticket).exists()
-    assert len(bot_api.sent("answerCallbackQuery")) == 3
+    assert len(bot_api.sent("answerCallbackQuery")) == 5
 
 
 def test_an_expired_survey_refuses_its_buttons_and_a_late_digit_is_a_message(
