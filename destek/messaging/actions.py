@@ -64,6 +64,9 @@ event_received: list[Callable[[int], None]] = []
 #: handler answered it and it must not be filed (linking.py: `/start <token>`, `/link`, and an
 #: address or a code while a link is under way).
 text_handlers: list[Callable[[Contact, str], bool]] = []
+#: Asked before them about each message (a button press too), in the contact's row lock, with
+#: its text: True when the handler took it (survey.py: an answer to the chat's survey).
+inbound_handlers: list[Callable[[Contact, Inbound, str], bool]] = []
 
 
 # --- channels -------------------------------------------------------------------------------
@@ -313,10 +316,35 @@ def _process(event: InboundEvent) -> None:
     language = contact_language(inbound.language)
     with translation.override(language):
         content = _content(channel, inbound)
+    try:
+        _handle(channel, inbound, content)
+    finally:
+        _acknowledge(channel, inbound)
+
+
+def _acknowledge(channel: MessagingChannel, inbound: Inbound) -> None:
+    """A button press answered to the platform (Telegram's spinning button stops); best
+    effort, after the work is committed."""
+    acknowledge = getattr(platform_for(channel.kind), "acknowledge", None)
+    if acknowledge is None or not inbound.callback_id:
+        return
+    try:
+        acknowledge(channel, inbound)
+    except PlatformError as exc:
+        log.info("a button press could not be acknowledged: %s", exc.description)
+
+
+def _handle(channel: MessagingChannel, inbound: Inbound, content: _Content) -> None:
     with transaction.atomic():
         contact = _contact(channel, inbound)
         _seen(contact, inbound)
         with translation.override(contact.language):
+            if not inbound.is_edit and any(
+                handle(contact, inbound, content.text) for handle in inbound_handlers
+            ):
+                return
+            if inbound.callback_id:
+                return  # a press of a button no one asks about now: no words to file
             # An edit is the customer's words again, never a link code or a command run twice.
             if not inbound.is_edit and any(
                 handle(contact, content.text) for handle in text_handlers
@@ -632,12 +660,22 @@ def _first_unlinked_ticket(contact: Contact, ticket: Ticket) -> bool:
 
 
 def queue_text(
-    contact: Contact, text: str, *, message: Any = None, files: Sequence[Attachment] = ()
+    contact: Contact,
+    text: str,
+    *,
+    message: Any = None,
+    files: Sequence[Attachment] = (),
+    buttons: Sequence[tuple[str, str]] = (),
 ) -> OutboundMessage:
     """Text for the contact, and files sent after it, kept in the outbox and sent by the
-    worker once committed."""
+    worker once committed; with `buttons` ((payload, title) pairs) the text goes as one
+    message with them."""
     outbound = OutboundMessage.objects.create(
-        channel_id=contact.channel_id, contact=contact, message=message, text=text
+        channel_id=contact.channel_id,
+        contact=contact,
+        message=message,
+        text=text,
+        buttons=[list(button) for button in buttons],
     )
     if files:
         outbound.files.set(files)
@@ -730,6 +768,17 @@ def _send_steps(outbound: OutboundMessage) -> str:
         for index, part in enumerate(parts)
         if index >= outbound.parts_sent
     ]
+    if outbound.buttons:
+        # A question with buttons: one message, cut to the platform's limit if it must be.
+        pairs = [(str(payload), str(title)) for payload, title in outbound.buttons]
+        text = outbound.text[: platform.text_limit]
+
+        def send_buttons() -> None:
+            # What the platform adds (WhatsApp's list button) in the contact's language.
+            with translation.override(outbound.contact.language):
+                platform.send_buttons(channel, chat_id, text, pairs)
+
+        steps = [("parts_sent", 1, send_buttons)] if outbound.parts_sent == 0 else []
     if outbound.template:
         # An approved WhatsApp template (its name is the row's text): one part.
         template, language = outbound.template, outbound.contact.language

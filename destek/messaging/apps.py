@@ -10,9 +10,19 @@ class MessagingConfig(AppConfig):
     verbose_name = _("Messengers")
 
     def ready(self) -> None:
-        from destek.messaging import identity, jobs, linking, receivers  # noqa: F401
+        from destek.messaging import actions, identity, jobs, linking, receivers, survey  # noqa: F401
+        from destek.surveys import actions as surveys
+        from destek.surveys.models import SurveyVia
         from destek.tickets import notifications, schemas
         from destek.tickets.signals import message_added
+
+        # A resolved ticket's survey is asked in its chat (survey.py), before any mail.
+        if not any(c.via == SurveyVia.MESSENGER for c in surveys.carriers):
+            surveys.carriers.append(
+                surveys.Carrier(via=SurveyVia.MESSENGER, takes=survey.takes, send=survey.send)
+            )
+        if survey.handle not in actions.inbound_handlers:
+            actions.inbound_handlers.insert(0, survey.handle)
 
         if identity.as_json not in schemas.messenger_identities:
             schemas.messenger_identities.append(identity.as_json)

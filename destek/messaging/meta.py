@@ -87,6 +87,8 @@ class MetaMessaging:
             reply_to=str((message.get("reply_to") or {}).get("mid") or ""),
         )
         text = str(message.get("text") or postback.get("title") or edit.get("text") or "")
+        pressed = (message.get("quick_reply") or {}).get("payload") or postback.get("payload")
+        inbound.button = str(pressed or "")[:256]
         for number, attachment in enumerate(message.get("attachments") or []):
             kind = str((attachment or {}).get("type") or "")
             body = attachment.get("payload") or {}
@@ -119,6 +121,26 @@ class MetaMessaging:
                 "recipient": {"id": chat_id},
                 "messaging_type": "RESPONSE",
                 "message": {"text": text},
+            },
+        )
+        return str(answer.get("message_id") or "")
+
+    def send_buttons(
+        self, channel: MessagingChannel, chat_id: str, text: str, buttons: list[tuple[str, str]]
+    ) -> str:
+        """Quick replies under the text (up to 13; a title up to 20 characters)."""
+        replies = [
+            {"content_type": "text", "title": title[:20], "payload": payload}
+            for payload, title in buttons[:13]
+        ]
+        answer = graph.call(
+            channel,
+            "POST",
+            "me/messages",
+            json={
+                "recipient": {"id": chat_id},
+                "messaging_type": "RESPONSE",
+                "message": {"text": text[: self.text_limit], "quick_replies": replies},
             },
         )
         return str(answer.get("message_id") or "")

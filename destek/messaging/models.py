@@ -203,6 +203,10 @@ class OutboundMessage(models.Model):
     text = models.TextField()
     # WhatsApp: the name of an approved template sent instead of `text` (outside the window).
     template = models.CharField(max_length=512, blank=True)
+    # Buttons offered with the text, as [payload, title] pairs (a survey's question): Telegram's
+    # inline keyboard, WhatsApp's reply buttons or list, Messenger's and Instagram's quick
+    # replies. The text then goes as one message.
+    buttons = models.JSONField(default=list, blank=True)
     # Parts of the split text already sent: a retry goes on from the next one.
     parts_sent = models.PositiveIntegerField(default=0)
     # The files, sent in the order of their ids after the text; how many already went.
@@ -260,3 +264,43 @@ class MailLink(models.Model):
 
     def __str__(self) -> str:
         return f"{self.contact_id}: {self.email or '-'}"
+
+
+class SurveyStep(models.TextChoices):
+    SPEED = "speed"
+    CLARITY = "clarity"
+    TONE = "tone"
+    SOLVED = "solved"
+    COMMENT = "comment"
+    DONE = "done"
+
+
+class ChatSurvey(models.Model):
+    """A resolved ticket's satisfaction survey asked in the contact's chat, question by
+    question: the answers so far and the step asked now. `key` ties a button press to this
+    survey (a Telegram button's data carries it); a press of another or an ended one is
+    refused. Ends when answered, when the customer writes something else, or at `expires_at`."""
+
+    contact = models.ForeignKey(Contact, on_delete=models.CASCADE, related_name="surveys")
+    ticket = models.OneToOneField(
+        "tickets.Ticket", on_delete=models.CASCADE, related_name="chat_survey"
+    )
+    key = models.CharField(max_length=16, unique=True, editable=False)
+    step = models.CharField(max_length=16, choices=SurveyStep.choices, default=SurveyStep.SPEED)
+    speed = models.PositiveSmallIntegerField(null=True, blank=True)
+    clarity = models.PositiveSmallIntegerField(null=True, blank=True)
+    tone = models.PositiveSmallIntegerField(null=True, blank=True)
+    solved = models.BooleanField(null=True, blank=True)
+    expires_at = models.DateTimeField()
+    #: When the current question was sent.
+    asked_at = models.DateTimeField(default=timezone.now)
+    ended_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        verbose_name = _("messenger survey")
+        verbose_name_plural = _("messenger surveys")
+        indexes = [models.Index(fields=["contact", "ended_at"], name="messaging_survey_open")]
+
+    def __str__(self) -> str:
+        return f"{self.contact_id}: #{self.ticket_id} {self.step}"

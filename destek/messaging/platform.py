@@ -81,6 +81,11 @@ class Inbound:
     reply_text: str = ""
     #: When the customer sent it (the platform's clock), if known.
     sent_at: datetime | None = None
+    #: The payload of a button the customer pressed (Telegram's callback data, WhatsApp's
+    #: reply id, a quick reply's or postback's payload); `text` is its title, if any.
+    button: str = ""
+    #: Telegram: the callback query a button press came as, answered once it is handled.
+    callback_id: str = ""
 
 
 class Platform(Protocol):
@@ -94,6 +99,13 @@ class Platform(Protocol):
     def send_text(self, channel: MessagingChannel, chat_id: str, text: str) -> str:
         """Send `text`; the platform's id of the message sent ("" when it does not say):
         a customer's reply to it is quoted with its first line."""
+        ...
+
+    def send_buttons(
+        self, channel: MessagingChannel, chat_id: str, text: str, buttons: list[tuple[str, str]]
+    ) -> str:
+        """`text` with buttons to press, each a (payload, title): the payload comes back as
+        `Inbound.button` when pressed. The platform's id of the message sent, or ""."""
         ...
 
     def send_file(

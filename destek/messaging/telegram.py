@@ -96,7 +96,7 @@ def set_webhook(channel: MessagingChannel, url: str) -> None:
         {
             "url": url,
             "secret_token": channel.webhook_secret,
-            "allowed_updates": ["message", "edited_message"],
+            "allowed_updates": ["message", "edited_message", "callback_query"],
         },
     )
 
@@ -106,6 +106,15 @@ def send_message(channel: MessagingChannel, chat_id: str, text: str) -> str:
     result = call(channel, "sendMessage", {"chat_id": chat_id, "text": text})
     found = result.get("message_id") if isinstance(result, dict) else None
     return str(found) if found is not None else ""
+
+
+def answer_callback(channel: MessagingChannel, callback_id: str, text: str = "") -> None:
+    """Tell Telegram a button press was handled (the button stops spinning); `text` is
+    shown to the user as a short notice."""
+    data: dict[str, Any] = {"callback_query_id": callback_id}
+    if text:
+        data["text"] = text[:200]
+    call(channel, "answerCallbackQuery", data)
 
 
 def get_file(channel: MessagingChannel, file_id: str) -> RemoteFile:
@@ -177,6 +186,34 @@ def _unreadable(payload: dict[str, Any]) -> Inbound | None:
         placeholders=[key for key in texts.PLACEHOLDERS if message.get(key)],
         is_edit=is_edit,
         message_id=str(message.get("message_id") or ""),
+    )
+
+
+def _button_press(payload: dict[str, Any]) -> Inbound | None:
+    """A press of an inline keyboard's button (a `callback_query`), in a private chat."""
+    query = payload["callback_query"]
+    sender = query.get("from")
+    found = query.get("message")
+    message: dict[str, Any] = found if isinstance(found, dict) else {}
+    found = message.get("chat")
+    chat: dict[str, Any] = found if isinstance(found, dict) else {}
+    if not isinstance(sender, dict) or "id" not in sender or sender.get("is_bot"):
+        return None
+    if chat and chat.get("type", "private") != "private":
+        return None
+    names = (str(sender.get("first_name") or ""), str(sender.get("last_name") or ""))
+    pressed_on = str(message.get("message_id") or "")
+    pressed_on = str(message.get("message_id") or "")
+    return Inbound(
+        external_id=str(payload["update_id"]),
+        user_id=str(sender["id"]),
+        chat_id=str(chat.get("id", sender["id"])),
+        name=" ".join(strip_invisible(" ".join(names)).split())[:200],
+        username=str(sender.get("username") or "")[:100],
+        language=str(sender.get("language_code") or "") or None,
+        button=str(query.get("data") or "")[:64],
+        callback_id=str(query.get("id") or ""),
+        message_id=pressed_on if pressed_on.isdigit() else "",
     )
 
 
@@ -258,6 +295,8 @@ class Telegram:
         return [(str(payload["update_id"]), payload)]
 
     def parse(self, channel: MessagingChannel, payload: dict[str, Any]) -> Inbound | None:
+        if isinstance(payload.get("callback_query"), dict):
+            return _button_press(payload)
         try:
             update = parse_update(payload)
         except BadEvent:
@@ -299,6 +338,35 @@ class Telegram:
 
     def send_text(self, channel: MessagingChannel, chat_id: str, text: str) -> str:
         return send_message(channel, chat_id, text)
+
+    def send_buttons(
+        self, channel: MessagingChannel, chat_id: str, text: str, buttons: list[tuple[str, str]]
+    ) -> str:
+        """An inline keyboard: scores on one row, other choices one per row."""
+        short = all(len(title) <= 2 for _payload, title in buttons)
+        keys = [{"text": title, "callback_data": payload[:64]} for payload, title in buttons]
+        rows = [keys] if short else [[key] for key in keys]
+        data = {"chat_id": chat_id, "text": text, "reply_markup": {"inline_keyboard": rows}}
+        result = call(channel, "sendMessage", data)
+        found = result.get("message_id") if isinstance(result, dict) else None
+        return str(found) if found is not None else ""
+
+    def acknowledge(self, channel: MessagingChannel, inbound: Inbound) -> None:
+        """The press answered (the button stops spinning) and the pressed message's buttons
+        taken away: a question is answered once (the next one follows as a new message)."""
+        if not inbound.callback_id:
+            return
+        answer_callback(channel, inbound.callback_id)
+        if inbound.message_id:
+            call(
+                channel,
+                "editMessageReplyMarkup",
+                {
+                    "chat_id": inbound.chat_id,
+                    "message_id": int(inbound.message_id),
+                    "reply_markup": {"inline_keyboard": []},
+                },
+            )
 
     def send_file(
         self,

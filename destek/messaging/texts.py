@@ -82,6 +82,34 @@ LINK_CODE_SPENT = _("The code is wrong or has expired. Type /link to get a new o
 LINK_NO_CODE = _("Type /link and the address of your account first.")
 LINK_TOO_MANY = _("Too many codes asked for. Please wait an hour and try again.")
 
+# The satisfaction survey asked in the chat (messaging/survey.py); the questions are the survey
+# page's own (surveys/views.py).
+SURVEY_INTRO = _(
+    "Your ticket {number} is resolved. How did we do? Four short questions: press a button "
+    "or type the answer."
+)
+SURVEY_SCALE = _("(1 = poor, 5 = excellent)")
+SURVEY_SPEED = _("How fast was our first answer?")
+SURVEY_CLARITY = _("How clear were our answers?")
+SURVEY_TONE = _("How polite were we?")
+SURVEY_SOLVED = _("Was your problem fully solved?")
+SURVEY_YES = _("Yes")
+SURVEY_NO = _("No")
+SURVEY_COMMENT = _("Thank you! Anything to add? Send it as a message, or press “Skip”.")
+SURVEY_COMMENT_REOPENED = _(
+    "Thank you, and we are sorry. Your ticket {number} is open again and our team will get "
+    "back to you here. Anything to add? Send it as a message, or press “Skip”."
+)
+SURVEY_SKIP = _("Skip")
+#: The internal note with a comment the customer added to an unhappy answer in the chat.
+SURVEY_COMMENT_NOTE = _("The customer added to their rating:")
+SURVEY_THANKS = _("Thank you for your answer!")
+SURVEY_ENDED = _("The survey is closed; your message goes to our support team.")
+SURVEY_STALE = _("This survey is over or is not yours, so the button does nothing now.")
+SURVEY_UNAVAILABLE = _("This survey cannot be answered any more. Thank you!")
+#: WhatsApp's button that opens a list of choices (at most 20 characters).
+CHOOSE = _("Choose")
+
 #: Placeholder lines for what a ticket cannot show, by the update's field.
 PLACEHOLDERS = {
     "photo": _("A photo was sent."),

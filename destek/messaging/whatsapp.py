@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from destek.lib.text import strip_invisible
-from destek.messaging import graph
+from destek.messaging import graph, texts
 from destek.messaging.models import MessagingChannel
 from destek.messaging.platform import BadEvent, Inbound, MediaRef
 
@@ -124,11 +124,30 @@ class WhatsApp:
         elif kind == "interactive":
             reply = body.get("button_reply") or body.get("list_reply") or {}
             text = str(reply.get("title") or "")
+            inbound.button = str(reply.get("id") or "")[:256]
         inbound.text = strip_invisible(text).strip()
         return inbound
 
     def send_text(self, channel: MessagingChannel, chat_id: str, text: str) -> str:
         return self._message(channel, chat_id, {"type": "text", "text": {"body": text}})
+
+    def send_buttons(
+        self, channel: MessagingChannel, chat_id: str, text: str, buttons: list[tuple[str, str]]
+    ) -> str:
+        """Up to three choices as reply buttons; more (a 1-5 score) as a list message, which
+        WhatsApp opens with a button of its own (up to ten rows)."""
+        body = {"text": text[:1024]}
+        if len(buttons) <= 3:
+            replies = [
+                {"type": "reply", "reply": {"id": payload, "title": title[:20]}}
+                for payload, title in buttons
+            ]
+            interactive = {"type": "button", "body": body, "action": {"buttons": replies}}
+        else:
+            rows = [{"id": payload, "title": title[:24]} for payload, title in buttons[:10]]
+            action = {"button": str(texts.CHOOSE)[:20], "sections": [{"rows": rows}]}
+            interactive = {"type": "list", "body": body, "action": action}
+        return self._message(channel, chat_id, {"type": "interactive", "interactive": interactive})
 
     def send_template(
         self, channel: MessagingChannel, chat_id: str, name: str, language: str

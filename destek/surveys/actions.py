@@ -30,7 +30,7 @@ from destek.tickets.choices import (
     priority_rank,
 )
 from destek.tickets.models import Message, Ticket
-from destek.tickets.notifications import customer_address
+from destek.tickets.notifications import customer_address, own_address
 
 COMMENT_MAX = 5000
 SYSTEM = ticket_actions.Actor(ActorKind.SYSTEM)
@@ -298,8 +298,10 @@ def _send(ticket: Ticket) -> SurveySent | None:
         if sent is not None:
             carrier.send(ticket, sent)
         return sent
-    address = customer_address(ticket)
-    # No address (switched off, or a messenger or chat contact's `.invalid` one): no mail.
+    # A messenger's ticket (filed with the mail off) whose chat cannot carry it: mailed to
+    # a verified address of the account the chat was linked to, if there is one. No
+    # address (switched off, or a chat or messenger contact's `.invalid` one): no mail.
+    address = customer_address(ticket) or own_address(ticket)
     if not address or address.lower().endswith(".invalid"):
         return None
     sent = claim(ticket, via=SurveyVia.EMAIL)

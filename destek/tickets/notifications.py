@@ -64,6 +64,21 @@ def reply_address(ticket: Ticket, message: Message) -> str | None:
         return customer_address(ticket)
     if chat:
         return None
+    return own_address(ticket)
+
+
+#: The tickets' channels of the messengers (their tickets are filed with the mail off).
+MESSENGER_CHANNELS = frozenset(
+    {Channel.TELEGRAM, Channel.WHATSAPP, Channel.MESSENGER, Channel.INSTAGRAM}
+)
+
+
+def own_address(ticket: Ticket) -> str | None:
+    """Where a messenger's ticket is mailed when its chat cannot carry something (an agent's
+    reply, the survey): only a verified address of an account of the customer's own (one
+    the chat was linked to); None for a ticket of no messenger."""
+    if ticket.channel not in MESSENGER_CHANNELS:
+        return None
     customer = ticket.customer
     # A messenger contact's own address (under the reserved .invalid) reaches no one.
     if customer.email_verified_at is None or customer.email.lower().endswith(".invalid"):

@@ -1,6 +1,6 @@
 """`{% load bidi %}`: `{{ message.body|isolate }}` escapes plain text and isolates its
-left-to-right runs in right-to-left text; `{{ html|isolate_html }}` does it to sanitised HTML; `{{ message.body|linked }}` also makes
-its web and mail addresses links."""
+left-to-right runs in right-to-left text; `{{ html|isolate_html }}` does it to sanitised
+HTML; `{{ message.body|linked }}` also makes its web and mail addresses links."""
 
 from __future__ import annotations
 

@@ -178,3 +178,40 @@ def start() -> tuple[GraphApi, ThreadingHTTPServer]:
     api.url = f"http://127.0.0.1:{server.server_address[1]}"
     threading.Thread(target=server.serve_forever, daemon=True).start()
     return api, server
+
+
+def interactive(call: dict[str, Any]) -> dict[str, Any]:
+    """The `interactive` object of a recorded WhatsApp message ({} for another kind)."""
+    return dict(call.get("interactive") or {}) if call.get("type") == "interactive" else {}
+
+
+def choices(call: dict[str, Any]) -> list[tuple[str, str]]:
+    """The (payload, title) choices a recorded message offered: WhatsApp's reply buttons or
+    list rows, Messenger's and Instagram's quick replies."""
+    found = interactive(call)
+    if found.get("type") == "button":
+        return [(b["reply"]["id"], b["reply"]["title"]) for b in found["action"]["buttons"]]
+    if found.get("type") == "list":
+        rows = [row for section in found["action"]["sections"] for row in section["rows"]]
+        return [(row["id"], row["title"]) for row in rows]
+    message = call.get("message")
+    if isinstance(message, dict):
+        return [(q["payload"], q["title"]) for q in message.get("quick_replies") or []]
+    return []
+
+
+def wa_reply(payload: str, title: str, *, list_row: bool, sender: str, message_id: str) -> Any:
+    """The webhook's message when a WhatsApp user picks a list row or presses a reply button."""
+    kind = "list_reply" if list_row else "button_reply"
+    return {
+        "from": sender,
+        "id": message_id,
+        "timestamp": "1700000000",
+        "type": "interactive",
+        "interactive": {"type": kind, kind: {"id": payload, "title": title}},
+    }
+
+
+def quick_reply(payload: str, title: str, *, mid: str) -> dict[str, Any]:
+    """The webhook's `message` when a Messenger or Instagram user taps a quick reply."""
+    return {"mid": mid, "text": title, "quick_reply": {"payload": payload}}

@@ -151,3 +151,32 @@ def start() -> tuple[BotApi, ThreadingHTTPServer]:
     api.url = f"http://127.0.0.1:{server.server_address[1]}"
     threading.Thread(target=server.serve_forever, daemon=True).start()
     return api, server
+
+
+def keyboard(call: dict[str, Any]) -> list[dict[str, Any]]:
+    """The inline keyboard's buttons of a recorded sendMessage, row after row."""
+    rows = (call.get("reply_markup") or {}).get("inline_keyboard") or []
+    return [button for row in rows for button in row]
+
+
+def button_press(
+    data: str, *, update_id: int, user_id: int = 5551, message_id: int = 1, language: str = "en"
+) -> dict[str, Any]:
+    """The update Telegram posts when a user presses an inline keyboard's button."""
+    person = {"id": user_id, "is_bot": False, "first_name": "Aysel", "language_code": language}
+    return {
+        "update_id": update_id,
+        "callback_query": {
+            "id": f"cb{update_id}",
+            "from": person,
+            "chat_instance": "-4242",
+            "message": {
+                "message_id": message_id,
+                "date": 1700000000,
+                "chat": {"id": user_id, "type": "private", "first_name": "Aysel"},
+                "from": {"id": 1, "is_bot": True, "first_name": "Destek"},
+                "text": "…",
+            },
+            "data": data,
+        },
+    }

@@ -17,6 +17,7 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from destek.lib.errors import ActionRefused
+from destek.messaging import telegram
 from destek.messaging.actions import (
     add_meta_channel,
     add_telegram_channel,
@@ -64,6 +65,10 @@ class Command(BaseCommand):
         renew.add_argument("--id", type=int, required=True, help="the channel's id")
         renew.add_argument("--token", required=True, help="the new token")
         renew.add_argument("--token-expires", default="", help="when it ends (YYYY-MM-DD)")
+        hook = commands.add_parser(
+            "set-webhook", help="set a Telegram bot's webhook again (what it is sent)"
+        )
+        hook.add_argument("--id", type=int, required=True, help="the channel's id")
         commands.add_parser("list", help="the channels and their health, as JSON lines")
 
     def handle(self, *args: Any, **options: Any) -> None:
@@ -71,6 +76,17 @@ class Command(BaseCommand):
         if action == "list":
             for channel in MessagingChannel.objects.order_by("pk"):
                 self.stdout.write(json.dumps(_described(channel)))
+            return
+        if action == "set-webhook":
+            bot = MessagingChannel.objects.filter(pk=options["id"], kind=ChannelKind.TELEGRAM)
+            found = bot.first()
+            if found is None:
+                raise CommandError("no such Telegram channel")
+            try:
+                telegram.set_webhook(found, webhook_url(found))
+            except telegram.TelegramError as exc:
+                raise CommandError(exc.description) from None
+            self.stdout.write(json.dumps(_described(found)))
             return
         if action == "set-token":
             found = MessagingChannel.objects.filter(pk=options["id"]).first()
