@@ -515,7 +515,14 @@ def get_survey(request: HttpRequest, chat_id: int) -> dict[str, Any]:
 @router.post(
     "/chats/{chat_id}/survey",
     auth=chat_auth,
-    response={201: ChatSurveyOut, 403: ErrorOut, 404: ErrorOut, 409: ErrorOut, 422: ErrorOut},
+    response={
+        201: ChatSurveyOut,
+        403: ErrorOut,
+        404: ErrorOut,
+        409: ErrorOut,
+        422: ErrorOut,
+        429: ErrorOut,
+    },
     summary="The visitor answers the chat's survey (answering again replaces the answer)",
 )
 def answer_survey(request: HttpRequest, chat_id: int, payload: ChatSurveyIn) -> Status[Any]:

@@ -102,6 +102,7 @@ def get_survey(request: HttpRequest, number: int) -> dict[str, Any]:
         201: SurveyOut,
         403: SurveyErrorOut,
         404: SurveyErrorOut,
+        409: SurveyErrorOut,
         422: SurveyErrorOut,
         429: SurveyErrorOut,
     },

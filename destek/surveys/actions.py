@@ -58,6 +58,17 @@ def _agent_of(ticket: Ticket) -> User | None:
     return last.author if last is not None else None
 
 
+def _may_rate(ticket: Ticket) -> bool:
+    """Resolved or closed, or asked already (a survey sent, or an answer to change after an
+    unhappy one reopened the ticket)."""
+    if ticket.status in (TicketStatus.RESOLVED, TicketStatus.CLOSED):
+        return True
+    return (
+        SurveySent.objects.filter(ticket=ticket).exists()
+        or SurveyAnswer.objects.filter(ticket=ticket).exists()
+    )
+
+
 def _not_found() -> ActionRefused:
     return ActionRefused("not_found", _("Ticket not found."), status=404)
 
@@ -83,6 +94,14 @@ def record_answer(
     ) or ticket
     if ticket.customer_id != customer.pk or ticket.merged_into_id is not None:
         raise _not_found()
+    if not _may_rate(ticket):
+        # An unhappy answer raises the priority: a ticket still being worked is not rated, or
+        # a customer could lift their own ticket's priority by rating it at once.
+        raise ActionRefused(
+            "survey_not_yet",
+            _("You can rate this ticket once it is resolved."),
+            status=409,
+        )
     # Every attempt counts, refused ones too: a script answering a thousand times is stopped.
     if not ratelimit.hit(
         "survey-answer",

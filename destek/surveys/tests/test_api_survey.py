@@ -98,3 +98,14 @@ def test_the_agent_sees_the_customers_rating_on_the_desk_ticket_page(
     assert 'id="ticket-rating"' in html, html[:3000]
     assert "The customer's rating" in html
     assert "Very clear." in html
+
+
+def test_a_ticket_still_being_worked_cannot_be_rated_so_its_priority_cannot_be_raised(
+    customer: Any, agent: Any
+) -> None:
+    number = int(customer.file_ticket()["number"])
+    response = customer.post(f"tickets/{number}/survey", {**HAPPY, "speed": 1, "solved": False})
+    assert response.status_code == 409
+    assert response.json()["code"] == "survey_not_yet"
+    assert agent.get(f"tickets/{number}").json()["priority"] == "normal"
+    assert not SurveyAnswer.objects.exists()
