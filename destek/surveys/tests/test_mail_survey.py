@@ -193,3 +193,17 @@ def test_running_the_job_twice_sends_one_survey(
     ticket_id = Ticket.objects.get(number=number).pk
     assert run_job(send_survey.call_local, ticket_id) is False
     assert SurveySent.objects.count() == 1
+
+
+def test_a_persian_customers_survey_mail_counts_in_persian_digits(
+    customer: Any, agent: Any, users: dict[str, Any], outbox: list[EmailMessage]
+) -> None:
+    users["customer"].language = "fa"
+    users["customer"].save(update_fields=["language"])
+    number = int(customer.file_ticket(subject="Invoice page shows error 500")["number"])
+    Ticket.objects.filter(number=number).update(language="fa")
+    agent.post(f"tickets/{number}/messages", {"body": "Fixed.", "status": "resolved"})
+    found = [m for m in outbox if m.to == ["customer@example.com"] and "/survey/" in str(m.body)]
+    assert len(found) == 1
+    body = str(found[0].body)
+    assert "۱: http" in body and "۵: http" in body and "?speed=5" in body
