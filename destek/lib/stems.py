@@ -44,8 +44,10 @@ def _stemmer(language: str) -> snowballstemmer.stemmer | None:
 #: Azerbaijani and Turkish letters people type without their marks on a keyboard that lacks
 #: them ("sifre" for "şifrə", "odeme" for "ödeme"); both sides of a search are folded, so a
 #: word matches whether or not it was typed with them. (ı and İ are already i.)
+#: ı too: words arrive with ı as i, but Snowball's Turkish stemmer may end a stem with ı ("aad"
+#: to "aadı"), and a stem must read the same when analysed again.
 _FOLD = str.maketrans({"ş": "s", "ç": "c", "ğ": "g", "ö": "o", "ü": "u", "ə": "e", "â": "a",
-                       "î": "i", "û": "u", "ä": "e"})  # fmt: skip
+                       "î": "i", "û": "u", "ä": "e", "ı": "i"})  # fmt: skip
 
 
 def fold(word: str) -> str:

@@ -166,3 +166,8 @@ def test_a_new_word_is_found_misspelt_even_after_the_cache_was_emptied(section: 
     cache.clear()  # as a restart of the cache server would
     article(section, "reset", en=("Reset your password", "Forgot it? Reset it."))
     assert search("pasword", "en")[0].translation.article.key == "reset"
+
+
+def test_a_turkish_stem_snowball_ends_with_dotless_i_reads_the_same_when_analysed_again() -> None:
+    once = search_text("AÂD", "tr")
+    assert search_text(once, "tr") == search_text(search_text(once, "tr"), "tr")
