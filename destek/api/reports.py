@@ -9,7 +9,7 @@ from typing import Any, Literal
 from django.db.models import QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from ninja import P, Query, QueryEx, Router, Schema
+from ninja import P, QueryEx, Router, Schema
 
 from destek.accounts.http import ApiRequest
 from destek.lib.errors import ActionRefused
@@ -76,7 +76,7 @@ def sla_report(
     request: ApiRequest,
     start: datetime | None = None,
     end: datetime | None = None,
-    from_: datetime | None = Query(None, alias="from"),  # noqa: B008
+    from_: QueryEx[datetime | None, P(alias="from")] = None,
     to: datetime | None = None,
     tag: QueryEx[str | None, P(max_length=50)] = None,
     group_by: QueryEx[str | None, P(max_length=20)] = None,
@@ -127,7 +127,7 @@ class CsatReport(Schema):
 )
 def csat_report(
     request: ApiRequest,
-    from_: datetime | None = Query(None, alias="from"),  # noqa: B008
+    from_: QueryEx[datetime | None, P(alias="from")] = None,
     to: datetime | None = None,
     group_by: QueryEx[str | None, P(max_length=20)] = None,
     period: QueryEx[str | None, P(max_length=20)] = None,

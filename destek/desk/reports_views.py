@@ -12,15 +12,14 @@ import csv
 import io
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
-from typing import Any
+from typing import Any, cast
 
 from django import forms
 from django.http import HttpResponse
 from django.shortcuts import render
 from django.utils import timezone
-from django.utils.translation import get_language
+from django.utils.translation import get_language, gettext_lazy
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
 
 from destek.accounts.http import AuthenticatedHttpRequest
 from destek.desk.views import agent_only
@@ -56,11 +55,12 @@ class ReportFilters(forms.Form):
     def __init__(self, data: Any, departments: list[Department]) -> None:
         super().__init__(data)
         everyone = ("", _("All"))
-        self.fields["department"].choices = [everyone] + [(d.slug, d.name) for d in departments]
-        self.fields["channel"].choices = [everyone, *Channel.choices]
+        department = cast(forms.ChoiceField, self.fields["department"])
+        department.choices = [everyone] + [(d.slug, d.name) for d in departments]
+        cast(forms.ChoiceField, self.fields["channel"]).choices = [everyone, *Channel.choices]
 
     def clean(self) -> dict[str, Any]:
-        data = super().clean()
+        data = super().clean() or {}
         start, end = data.get("start"), data.get("end")
         if start and end:
             if end < start:
@@ -89,7 +89,9 @@ def _period(first: date | None, last: date | None) -> Period:
     return Period(first, last, start, end)
 
 
-def _bars(rows: list[dict[str, Any]], value: str, scale: float | None = None) -> list[dict[str, Any]]:
+def _bars(
+    rows: list[dict[str, Any]], value: str, scale: float | None = None
+) -> list[dict[str, Any]]:
     """Each row with the length of its bar, 0-100, against the largest (or `scale`)."""
     top = scale or max((row[value] or 0 for row in rows), default=0) or 1
     return [{**row, "pct": round(100 * (row[value] or 0) / top, 1)} for row in rows]
@@ -119,7 +121,7 @@ def page(request: AuthenticatedHttpRequest) -> HttpResponse:
     if channel:
         tickets = tickets.filter(channel=channel)
     ticket_group = group_by if group_by in reports.GROUPINGS else "department"
-    section = request.GET.get("format") == "csv" and request.GET.get("section", "")
+    section = request.GET.get("section", "") if request.GET.get("format") == "csv" else ""
     figures = _figures(
         section or None,
         tickets=tickets,
@@ -253,9 +255,7 @@ def _csv(section: str, figures: dict[str, Any], period: Period) -> HttpResponse:
         header = ["kind", "group", "label", "tickets"]
         volume = figures["volume"]
         rows = [["channel", r["group"], r["label"], r["tickets"]] for r in volume.by_channel]
-        rows += [
-            ["department", r["group"], r["label"], r["tickets"]] for r in volume.by_department
-        ]
+        rows += [["department", r["group"], r["label"], r["tickets"]] for r in volume.by_department]
     elif section == "backlog":
         header = ["age", "tickets"]
         rows = [[row["bucket"], row["tickets"]] for row in figures["backlog"]]

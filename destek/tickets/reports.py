@@ -18,11 +18,11 @@ from typing import Any, Literal
 from django.conf import settings
 from django.db import connection
 from django.db.models import (
+    Aggregate,
     Count,
     DurationField,
     ExpressionWrapper,
     F,
-    Func,
     Q,
     QuerySet,
 )
@@ -160,8 +160,9 @@ def volume(tickets: QuerySet[Any], start: datetime, end: datetime) -> Volume:
             slug, {"group": slug, "label": row["department__name"], "tickets": 0}
         )
         entry["tickets"] += count
-    by_channel = [
-        {"group": channel, "label": channel, "tickets": count} for channel, count in channels.items()
+    by_channel: list[dict[str, Any]] = [
+        {"group": channel, "label": channel, "tickets": count}
+        for channel, count in channels.items()
     ]
     by_channel.sort(key=lambda row: (-row["tickets"], row["group"]))
     by_department = sorted(departments.values(), key=lambda row: (-row["tickets"], row["group"]))
@@ -195,10 +196,12 @@ def backlog(tickets: QuerySet[Any], now: datetime | None = None) -> list[dict[st
 # --- median times -------------------------------------------------------------------------------
 
 
-class _Median(Func):
+class _Median(Aggregate):
     """PostgreSQL's ordered-set median of an interval."""
 
-    template = "percentile_cont(0.5) WITHIN GROUP (ORDER BY %(expressions)s)"
+    function = "percentile_cont"
+    name = "Median"
+    template = "%(function)s(0.5) WITHIN GROUP (ORDER BY %(expressions)s)"
     output_field = DurationField()
 
 

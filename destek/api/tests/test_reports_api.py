@@ -34,7 +34,9 @@ def answer(ticket: Ticket, agent: User | None, **scores: Any) -> SurveyAnswer:
 def rated(customer: Any, users: dict[str, User]) -> list[Ticket]:
     """Three tickets of the Technical department: two answered (one unhappy), one not."""
     tickets = [
-        Ticket.objects.get(number=customer.file_ticket(f"Problem {n}", f"Broken thing {n}.")["number"])
+        Ticket.objects.get(
+            number=customer.file_ticket(f"Problem {n}", f"Broken thing {n}.")["number"]
+        )
         for n in range(3)
     ]
     Ticket.objects.filter(pk__in=[t.pk for t in tickets]).update(assignee=users["agent"])
@@ -100,7 +102,9 @@ def test_a_bad_grouping_is_refused_in_the_readers_language(as_user: Any) -> None
 def test_the_sla_report_grouped_by_channel_counts_first_responses_and_resolutions(
     agent: Any, admin: Any, customer: Any
 ) -> None:
-    numbers = [customer.file_ticket(f"Problem {n}", f"Broken thing {n}.")["number"] for n in range(2)]
+    numbers = [
+        customer.file_ticket(f"Problem {n}", f"Broken thing {n}.")["number"] for n in range(2)
+    ]
     agent.post(f"tickets/{numbers[0]}/messages", {"body": "Fixed.", "status": "resolved"})
     Ticket.objects.filter(number=numbers[1]).update(
         first_response_breached_at=timezone.now(), resolution_breached_at=timezone.now()

@@ -119,7 +119,7 @@ def minutes_long(minutes: float | None) -> str:
 
 
 @register.filter
-def percent(share: float | None) -> str:
+def percent(share: float | str | None) -> str:
     """A share 0..1 as a whole percentage in the reader's digits ("83 %"); "—" for none."""
     if share is None or share == "":
         return "—"

@@ -20,7 +20,9 @@ pytestmark = pytest.mark.django_db
 
 @pytest.fixture
 def answered(customer: Any, agent: Any, users: dict[str, User]) -> list[Ticket]:
-    numbers = [customer.file_ticket(f"Problem {n}", f"Broken thing {n}.")["number"] for n in range(3)]
+    numbers = [
+        customer.file_ticket(f"Problem {n}", f"Broken thing {n}.")["number"] for n in range(3)
+    ]
     agent.post(f"tickets/{numbers[0]}/messages", {"body": "Fixed.", "status": "resolved"})
     tickets = list(Ticket.objects.filter(number__in=numbers).order_by("id"))
     for ticket, (score, solved) in zip(tickets[:2], [(5, True), (1, False)], strict=True):
@@ -35,7 +37,7 @@ def answered(customer: Any, agent: Any, users: dict[str, User]) -> list[Ticket]:
             clarity=score,
             tone=score,
             solved=solved,
-            comment="=HYPERLINK(\"http://evil\")",
+            comment='=HYPERLINK("http://evil")',
         )
     return tickets
 
@@ -76,9 +78,11 @@ def test_the_page_speaks_persian_with_persian_digits_and_weekdays(
 def test_a_bad_period_is_explained_and_the_page_still_shows_the_default(
     answered: list[Ticket], users: dict[str, User]
 ) -> None:
-    page = desk_for(users["agent"], "ru").get(
-        "/desk/reports/?start=2026-12-01&end=2026-11-01"
-    ).content.decode()
+    page = (
+        desk_for(users["agent"], "ru")
+        .get("/desk/reports/?start=2026-12-01&end=2026-11-01")
+        .content.decode()
+    )
     assert 'role="alert"' in page
     assert 'id="report-sla"' in page
 
