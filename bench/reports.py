@@ -9,8 +9,8 @@ The database (`destek_bench_reports`) is made with `destek migrate`, `destek dem
 `destek seed` (which also sends surveys for the resolved tickets and answers a third of
 them); with `--reuse` it is measured again as it is. Each call runs in process through
 Django's test client after a warm-up, `--rounds` times (20 by default), over the last 30
-days and over the last 365 (the longest period a report takes; a quarter of the rounds). Reported: p50 and p95 in
-milliseconds and the statements per call.
+days and over the last 365 (the longest period a report takes; a quarter of the rounds).
+Reported: p50 and p95 in milliseconds and the statements per call.
 Results: bench/results/reports-<UTC>.json and reports-latest.json.
 """
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 from django.db import connection, transaction
 
 from destek.surveys.models import SurveyAnswer, SurveySent
-from destek.tickets.models import Ticket
+from destek.tickets.models import Message, Ticket
 
 
 def _score(column: str, salt: int) -> str:
@@ -28,10 +28,12 @@ def _score(column: str, salt: int) -> str:
 @transaction.atomic
 def seed_survey_answers(every: int = 3) -> tuple[int, int]:
     """Surveys sent for resolved tickets without one, and answers for one in `every` of them
-    (at the resolution instant). Returns (sent, answered) rows added."""
+    (at the resolution instant), kept with the ticket's assignee or else the agent who wrote
+    last. Returns (sent, answered) rows added."""
     ticket = Ticket._meta.db_table
     sent = SurveySent._meta.db_table
     answer = SurveyAnswer._meta.db_table
+    message = Message._meta.db_table
     with connection.cursor() as cursor:
         cursor.execute(
             f"""
@@ -46,7 +48,13 @@ def seed_survey_answers(every: int = 3) -> tuple[int, int]:
             f"""
             INSERT INTO {answer} (ticket_id, customer_id, agent_id, department_id, channel,
                 speed, clarity, tone, solved, comment, answered_at, updated_at)
-            SELECT t.id, t.customer_id, t.assignee_id, t.department_id, t.channel,
+            SELECT t.id, t.customer_id,
+                COALESCE(t.assignee_id, (
+                    SELECT m.author_id FROM {message} m
+                    WHERE m.ticket_id = t.id AND m.author_kind = 'agent'
+                    ORDER BY m.id DESC LIMIT 1
+                )),
+                t.department_id, t.channel,
                 {_score("t.id", 3)}, {_score("t.id", 5)}, {_score("t.id", 13)},
                 (t.id % 9 <> 0), '', t.resolved_at, t.resolved_at
             FROM {ticket} t

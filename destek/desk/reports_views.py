@@ -137,6 +137,7 @@ def page(request: AuthenticatedHttpRequest) -> HttpResponse:
     heat = figures["heatmap"]
     top = max((count for row in heat for count in row), default=0) or 1
     channel_names = dict(Channel.choices)
+    groupings = dict(cast(forms.ChoiceField, form.fields["group_by"]).choices)
     return render(
         request,
         "desk/reports.html",
@@ -145,6 +146,8 @@ def page(request: AuthenticatedHttpRequest) -> HttpResponse:
             "period": period,
             "group_by": group_by,
             "ticket_group": ticket_group,
+            "sla_group_label": groupings[ticket_group],
+            "csat_group_label": groupings[group_by],
             "sla": figures["sla"],
             "volume_channel": _bars(
                 [

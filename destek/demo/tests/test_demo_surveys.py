@@ -21,4 +21,5 @@ def test_the_demo_has_survey_answers_some_of_them_unhappy() -> None:
     assert SurveyAnswer.objects.count() == resolved
     assert SurveyAnswer.objects.filter(UNHAPPY).exists()
     assert SurveyAnswer.objects.exclude(UNHAPPY).exists()
+    assert not SurveyAnswer.objects.filter(agent=None).exists(), "kept with who answered"
     assert seed_survey_answers(every=1) == (0, 0), "safe to run twice"
