@@ -34,6 +34,16 @@ SECTIONS = ("sla", "volume", "backlog", "times", "csat", "kb", "heatmap")
 MAX_DAYS = 366
 
 
+GROUP_CHOICES: list[tuple[str, Any]] = [
+    ("department", gettext_lazy("Department")),
+    ("agent", gettext_lazy("Agent")),
+    ("channel", gettext_lazy("Channel")),
+    ("day", gettext_lazy("Day")),
+    ("week", gettext_lazy("Week")),
+    ("month", gettext_lazy("Month")),
+]
+
+
 class ReportFilters(forms.Form):
     start = forms.DateField(label=gettext_lazy("From"), required=False)
     end = forms.DateField(label=gettext_lazy("To"), required=False)
@@ -42,14 +52,7 @@ class ReportFilters(forms.Form):
     group_by = forms.ChoiceField(
         label=gettext_lazy("Group by"),
         required=False,
-        choices=[
-            ("department", gettext_lazy("Department")),
-            ("agent", gettext_lazy("Agent")),
-            ("channel", gettext_lazy("Channel")),
-            ("day", gettext_lazy("Day")),
-            ("week", gettext_lazy("Week")),
-            ("month", gettext_lazy("Month")),
-        ],
+        choices=GROUP_CHOICES,
     )
 
     def __init__(self, data: Any, departments: list[Department]) -> None:
@@ -137,7 +140,7 @@ def page(request: AuthenticatedHttpRequest) -> HttpResponse:
     heat = figures["heatmap"]
     top = max((count for row in heat for count in row), default=0) or 1
     channel_names = dict(Channel.choices)
-    groupings = dict(cast(forms.ChoiceField, form.fields["group_by"]).choices)
+    groupings = dict(GROUP_CHOICES)
     return render(
         request,
         "desk/reports.html",

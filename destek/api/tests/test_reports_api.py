@@ -127,3 +127,18 @@ def test_the_sla_report_without_grouping_keeps_its_rows_per_department_and_prior
     customer.file_ticket()
     row = agent.get("reports/sla").json()["rows"][0]
     assert {"department", "priority", "share_met"} <= set(row)
+
+
+def test_a_survey_sent_counts_for_the_agent_its_answer_names_when_nobody_was_assigned(
+    agent: Any, customer: Any, users: dict[str, User]
+) -> None:
+    ticket = Ticket.objects.get(number=customer.file_ticket()["number"])
+    assert ticket.assignee_id is None
+    answer(ticket, users["agent"])
+    (row,) = agent.get("reports/csat?group_by=agent").json()["rows"]
+    assert (row["group"], row["answers"], row["sent"], row["response_rate"]) == (
+        "agent@example.com",
+        1,
+        1,
+        1.0,
+    )
