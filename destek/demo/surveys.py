@@ -34,11 +34,18 @@ def seed_survey_answers(every: int = 3) -> tuple[int, int]:
     sent = SurveySent._meta.db_table
     answer = SurveyAnswer._meta.db_table
     message = Message._meta.db_table
+    agent = f"""COALESCE(t.assignee_id, (
+        SELECT m.author_id FROM {message} m
+        WHERE m.ticket_id = t.id AND m.author_kind = 'agent' ORDER BY m.id DESC LIMIT 1
+    ))"""  # noqa: S608 -- a table name, no input
     with connection.cursor() as cursor:
         cursor.execute(
             f"""
-            INSERT INTO {sent} (ticket_id, customer_id, sent_at, via, token_version)
-            SELECT t.id, t.customer_id, t.resolved_at, 'email', 1 FROM {ticket} t
+            INSERT INTO {sent} (ticket_id, customer_id, agent_id, department_id, channel,
+                sent_at, via, token_version)
+            SELECT t.id, t.customer_id, {agent}, t.department_id, t.channel,
+                t.resolved_at, 'email', 1
+            FROM {ticket} t
             WHERE t.resolved_at IS NOT NULL
               AND NOT EXISTS (SELECT 1 FROM {sent} s WHERE s.ticket_id = t.id)
             """  # noqa: S608 -- table names from the models, no input
@@ -48,13 +55,7 @@ def seed_survey_answers(every: int = 3) -> tuple[int, int]:
             f"""
             INSERT INTO {answer} (ticket_id, customer_id, agent_id, department_id, channel,
                 speed, clarity, tone, solved, comment, answered_at, updated_at)
-            SELECT t.id, t.customer_id,
-                COALESCE(t.assignee_id, (
-                    SELECT m.author_id FROM {message} m
-                    WHERE m.ticket_id = t.id AND m.author_kind = 'agent'
-                    ORDER BY m.id DESC LIMIT 1
-                )),
-                t.department_id, t.channel,
+            SELECT t.id, t.customer_id, {agent}, t.department_id, t.channel,
                 {_score("t.id", 3)}, {_score("t.id", 5)}, {_score("t.id", 13)},
                 (t.id % 9 <> 0), '', t.resolved_at, t.resolved_at
             FROM {ticket} t

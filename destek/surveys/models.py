@@ -88,6 +88,25 @@ class SurveySent(models.Model):
         on_delete=models.CASCADE,
         related_name="surveys_sent",
     )
+    #: Kept from the ticket when sent (as on the answer), so the satisfaction report counts
+    #: the surveys sent per agent, department and channel without a join to the tickets.
+    agent = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("agent"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    department = models.ForeignKey(
+        Department,
+        verbose_name=_("department"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    channel = models.CharField(_("channel"), max_length=16, blank=True)
     sent_at = models.DateTimeField(_("sent at"), default=timezone.now)
     via = models.CharField(_("sent by"), max_length=16, choices=SurveyVia, default=SurveyVia.EMAIL)
     token_version = models.PositiveIntegerField(_("token version"), default=1)

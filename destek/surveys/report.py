@@ -11,7 +11,7 @@ from datetime import date, datetime
 from typing import Any, Literal
 
 from django.db.models import Avg, Count, F, Q, QuerySet
-from django.db.models.functions import Coalesce, TruncDay, TruncMonth, TruncWeek
+from django.db.models.functions import TruncDay, TruncMonth, TruncWeek
 
 from destek.surveys.models import SurveyAnswer, SurveySent
 from destek.tickets.reports import company_zone
@@ -24,17 +24,12 @@ UNHAPPY = Q(solved=False) | Q(speed__lte=2) | Q(clarity__lte=2) | Q(tone__lte=2)
 
 #: For each grouping: (field on the answer, its label), (field on the survey sent, its label).
 _FIELDS: dict[str, tuple[tuple[str, str], tuple[str, str]]] = {
-    # A survey sent counts for the agent its answer names, else the ticket's assignee: the
-    # answer keeps who actually answered the ticket (surveys/actions.py).
-    "agent": (
-        ("agent__email", "agent__full_name"),
-        ("ticket__survey_answer__agent__email|ticket__assignee__email", ""),
-    ),
+    "agent": (("agent__email", "agent__full_name"), ("agent__email", "agent__full_name")),
     "department": (
         ("department__slug", "department__name"),
-        ("ticket__department__slug", "ticket__department__name"),
+        ("department__slug", "department__name"),
     ),
-    "channel": (("channel", ""), ("ticket__channel", "")),
+    "channel": (("channel", ""), ("channel", "")),
 }
 _TRUNC = {"day": TruncDay, "week": TruncWeek, "month": TruncMonth}
 
@@ -56,10 +51,10 @@ def satisfaction(
     sent: QuerySet[SurveySent] = SurveySent.objects.filter(sent_at__gte=start, sent_at__lt=end)
     if department_ids is not None:
         answers = answers.filter(department_id__in=department_ids)
-        sent = sent.filter(ticket__department_id__in=department_ids)
+        sent = sent.filter(department_id__in=department_ids)
     if channel:
         answers = answers.filter(channel=channel)
-        sent = sent.filter(ticket__channel=channel)
+        sent = sent.filter(channel=channel)
     if group_by in _TRUNC:
         trunc = _TRUNC[group_by]
         zone = company_zone()
@@ -70,7 +65,7 @@ def satisfaction(
     else:
         (answer_key, answer_label), (sent_key, sent_label) = _FIELDS[group_by]
         answers = answers.annotate(key=F(answer_key))
-        sent = sent.annotate(key=Coalesce(*sent_key.split("|")) if "|" in sent_key else F(sent_key))
+        sent = sent.annotate(key=F(sent_key))
         answer_fields = ("key", answer_label) if answer_label else ("key",)
         sent_fields = ("key", sent_label) if sent_label else ("key",)
     groups: dict[Any, dict[str, Any]] = {}

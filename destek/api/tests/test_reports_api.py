@@ -19,7 +19,7 @@ pytestmark = pytest.mark.django_db
 
 def answer(ticket: Ticket, agent: User | None, **scores: Any) -> SurveyAnswer:
     values = {"speed": 5, "clarity": 5, "tone": 5, "solved": True, **scores}
-    SurveySent.objects.create(ticket=ticket, customer=ticket.customer)
+    sent(ticket, agent)
     return SurveyAnswer.objects.create(
         ticket=ticket,
         customer=ticket.customer,
@@ -27,6 +27,16 @@ def answer(ticket: Ticket, agent: User | None, **scores: Any) -> SurveyAnswer:
         department=ticket.department,
         channel=ticket.channel,
         **values,
+    )
+
+
+def sent(ticket: Ticket, agent: User | None) -> SurveySent:
+    return SurveySent.objects.create(
+        ticket=ticket,
+        customer=ticket.customer,
+        agent=agent,
+        department=ticket.department,
+        channel=ticket.channel,
     )
 
 
@@ -42,7 +52,7 @@ def rated(customer: Any, users: dict[str, User]) -> list[Ticket]:
     Ticket.objects.filter(pk__in=[t.pk for t in tickets]).update(assignee=users["agent"])
     answer(tickets[0], users["agent"], speed=4, clarity=5, tone=3)
     answer(tickets[1], users["agent"], speed=2, clarity=3, tone=4, solved=False)
-    SurveySent.objects.create(ticket=tickets[2], customer=tickets[2].customer)
+    sent(tickets[2], users["agent"])
     return tickets
 
 
@@ -129,16 +139,20 @@ def test_the_sla_report_without_grouping_keeps_its_rows_per_department_and_prior
     assert {"department", "priority", "share_met"} <= set(row)
 
 
-def test_a_survey_sent_counts_for_the_agent_its_answer_names_when_nobody_was_assigned(
-    agent: Any, customer: Any, users: dict[str, User]
+def test_a_survey_sent_keeps_the_tickets_agent_department_and_channel(
+    customer: Any, agent: Any, users: dict[str, User]
 ) -> None:
-    ticket = Ticket.objects.get(number=customer.file_ticket()["number"])
-    assert ticket.assignee_id is None
-    answer(ticket, users["agent"])
-    (row,) = agent.get("reports/csat?group_by=agent").json()["rows"]
-    assert (row["group"], row["answers"], row["sent"], row["response_rate"]) == (
-        "agent@example.com",
-        1,
-        1,
-        1.0,
+    from destek.surveys.actions import claim
+
+    number = customer.file_ticket()["number"]
+    agent.post(f"tickets/{number}/messages", {"body": "Fixed.", "status": "resolved"})
+    ticket = Ticket.objects.get(number=number)
+    survey = claim(ticket, via="email")
+    assert survey is not None
+    assert (survey.agent, survey.department, survey.channel) == (
+        users["agent"],
+        ticket.department,
+        "api",
     )
+    (row,) = agent.get("reports/csat?group_by=agent").json()["rows"]
+    assert (row["group"], row["answers"], row["sent"]) == ("agent@example.com", 0, 1)

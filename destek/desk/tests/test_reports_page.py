@@ -26,7 +26,13 @@ def answered(customer: Any, agent: Any, users: dict[str, User]) -> list[Ticket]:
     agent.post(f"tickets/{numbers[0]}/messages", {"body": "Fixed.", "status": "resolved"})
     tickets = list(Ticket.objects.filter(number__in=numbers).order_by("id"))
     for ticket, (score, solved) in zip(tickets[:2], [(5, True), (1, False)], strict=True):
-        SurveySent.objects.create(ticket=ticket, customer=ticket.customer)
+        SurveySent.objects.create(
+            ticket=ticket,
+            customer=ticket.customer,
+            agent=users["agent"],
+            department=ticket.department,
+            channel=ticket.channel,
+        )
         SurveyAnswer.objects.create(
             ticket=ticket,
             customer=ticket.customer,
