@@ -56,7 +56,15 @@ class SurveyAnswer(models.Model):
     class Meta:
         verbose_name = _("survey answer")
         verbose_name_plural = _("survey answers")
-        indexes = [models.Index(fields=["answered_at"])]
+        indexes = [
+            models.Index(fields=["answered_at"]),
+            # The satisfaction report: answers of a period, from the index alone on PostgreSQL.
+            models.Index(
+                fields=["answered_at"],
+                name="surveyanswer_report_idx",
+                include=["agent", "department", "channel", "speed", "clarity", "tone", "solved"],
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"#{self.ticket_id}: {self.speed}/{self.clarity}/{self.tone}"
@@ -116,8 +124,13 @@ class SurveySent(models.Model):
         verbose_name_plural = _("surveys sent")
         indexes = [
             models.Index(fields=["customer", "sent_at"]),
-            # The satisfaction report counts the surveys sent in a period.
-            models.Index(fields=["sent_at"], name="surveysent_sent_idx"),
+            # The satisfaction report counts the surveys sent in a period, per agent,
+            # department or channel: from the index alone on PostgreSQL.
+            models.Index(
+                fields=["sent_at"],
+                name="surveysent_report_idx",
+                include=["agent", "department", "channel"],
+            ),
         ]
 
     def __str__(self) -> str:

@@ -73,12 +73,12 @@ def satisfaction(
         answers.order_by()
         .values(*answer_fields)
         .annotate(
-            n_answers=Count("id"),
+            n_answers=Count("answered_at"),
             avg_speed=Avg("speed"),
             avg_clarity=Avg("clarity"),
             avg_tone=Avg("tone"),
-            n_solved=Count("id", filter=Q(solved=True)),
-            n_unhappy=Count("id", filter=UNHAPPY),
+            n_solved=Count("answered_at", filter=Q(solved=True)),
+            n_unhappy=Count("answered_at", filter=UNHAPPY),
         )
     ):
         entry = groups.setdefault(_key(row["key"]), _empty(row, answer_fields))
@@ -90,7 +90,7 @@ def satisfaction(
             solved_share=_share(row["n_solved"], row["n_answers"]),
             unhappy_share=_share(row["n_unhappy"], row["n_answers"]),
         )
-    for row in sent.order_by().values(*sent_fields).annotate(n_sent=Count("id")):
+    for row in sent.order_by().values(*sent_fields).annotate(n_sent=Count("sent_at")):
         entry = groups.setdefault(_key(row["key"]), _empty(row, sent_fields))
         entry["sent"] = row["n_sent"]
     for entry in groups.values():
