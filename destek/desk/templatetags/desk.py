@@ -123,9 +123,9 @@ def percent(share: float | str | None) -> str:
     """A share 0..1 as a whole percentage in the reader's digits ("83 %"); "—" for none."""
     if share is None or share == "":
         return "—"
-    return format_percent(float(share), locale=to_locale(get_language() or "en")).translate(
-        _PERSIAN if get_language() == "fa" else {}
-    )
+    text = format_percent(float(share), locale=to_locale(get_language() or "en"))
+    # Persian: its own digits and percent sign (Babel's pattern keeps the Latin ones).
+    return text.translate(_PERSIAN).replace("%", "٪") if get_language() == "fa" else text
 
 
 @register.filter

@@ -78,6 +78,7 @@ def test_the_page_speaks_persian_with_persian_digits_and_weekdays(
     page = desk_for(users["admin"], "fa").get("/desk/reports/").content.decode()
     assert 'dir="rtl"' in page
     assert "۲۳" in page, "the heatmap's hours in Persian digits"
+    assert "٪" in page, "shares with the Persian percent sign"
     assert "دوشنبه" in page or "د" in page
 
 
