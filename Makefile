@@ -64,10 +64,13 @@ format: install
 
 # Knobs for bench/run.py, e.g. BENCH_ARGS="--quick" or "--big 0" (see bench/README.md).
 BENCH_ARGS ?=
+# bench/reports.py seeds a million tickets by default; e.g. BENCH_REPORTS_ARGS="--tickets 100000".
+BENCH_REPORTS_ARGS ?=
 bench: install
 	$(BIN)/python bench/sla_engine.py
 	$(BIN)/python bench/run.py $(BENCH_ARGS)
 	$(BIN)/python bench/kb_search.py
+	$(BIN)/python bench/reports.py $(BENCH_REPORTS_ARGS)
 
 # Refresh the lock file after changing dependencies in pyproject.toml.
 lock:

@@ -9,6 +9,7 @@ from django.db import transaction
 from destek.accounts.choices import Role, Tier
 from destek.accounts.models import CustomerNote, Organisation, OrganisationDomain, User
 from destek.demo.macros import load_macros
+from destek.demo.surveys import seed_survey_answers
 from destek.demo.tickets import load_sample_tickets
 from destek.kb.actions import load_content
 from destek.sla.models import Calendar, WeeklyHours
@@ -242,6 +243,7 @@ def load_demo(*, knowledge_base: bool = True, sample_tickets: bool = False) -> N
     if sample_tickets:
         load_sample_tickets(PASSWORD)
         load_organisation()
+        seed_survey_answers(every=1)  # a handful of tickets: every one answered
 
 
 #: The demo's organisation (with the sample tickets): two members, and its domain suggests

@@ -9,6 +9,7 @@ from destek.desk import (
     kb_views,
     macro_views,
     people_views,
+    reports_views,
     saved_view_pages,
     views,
 )
@@ -96,6 +97,7 @@ urlpatterns = [
     path("kb/new/", kb_views.new, name="kb_new"),
     path("kb/preview/", kb_views.preview, name="kb_preview"),
     path("kb/reports/", kb_views.report, name="kb_reports"),
+    path("reports/", reports_views.page, name="reports"),
     path("kb/<int:pk>/", kb_views.article, name="kb_article"),
     path("kb/<int:pk>/files/", kb_views.upload, name="kb_upload"),
     path("kb/<int:pk>/<str:language>/", kb_views.text, name="kb_text"),

@@ -123,3 +123,14 @@ def empty_searches(
         )
         for row in found
     ]
+
+
+def deflection_totals(start: datetime, end: datetime) -> dict[str, int]:
+    """Over a period, how often readers opened a suggested article, how often one answered
+    their question (no ticket filed) and how often they filed one anyway. One query."""
+    found = ArticleEvent.objects.filter(created_at__gte=start, created_at__lt=end).aggregate(
+        opens=Count("id", filter=Q(kind=ArticleEventKind.SUGGESTED_OPEN)),
+        deflected=Count("id", filter=Q(kind=ArticleEventKind.DEFLECTED)),
+        filed=Count("id", filter=Q(kind=ArticleEventKind.FILED_ANYWAY)),
+    )
+    return {key: value or 0 for key, value in found.items()}

@@ -216,3 +216,12 @@ def format_time_left(minutes: float, language: str | None = None) -> str:
         if minutes < 0:
             return _("overdue by {duration}").format(duration=format_duration(-minutes, lang))
         return _("{duration} left").format(duration=format_duration(minutes, lang))
+
+
+def weekday_names(
+    language: str | None = None,
+    width: Literal["abbreviated", "narrow", "short", "wide"] = "abbreviated",
+) -> list[str]:
+    """The seven weekday names, Monday first, in the reader's language (Babel's CLDR names)."""
+    names = get_day_names(width, locale=_locale(_language(language)))
+    return [str(names[day]) for day in range(7)]

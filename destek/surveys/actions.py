@@ -274,7 +274,13 @@ def claim(ticket: Ticket, *, via: str) -> SurveySent | None:
     if SurveySent.objects.filter(customer_id=ticket.customer_id, sent_at__gt=since).exists():
         return None
     return SurveySent.objects.create(
-        ticket=ticket, customer_id=ticket.customer_id, sent_at=now, via=via
+        ticket=ticket,
+        customer_id=ticket.customer_id,
+        agent=_agent_of(ticket),
+        department_id=ticket.department_id,
+        channel=ticket.channel,
+        sent_at=now,
+        via=via,
     )
 
 

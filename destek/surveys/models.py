@@ -56,7 +56,15 @@ class SurveyAnswer(models.Model):
     class Meta:
         verbose_name = _("survey answer")
         verbose_name_plural = _("survey answers")
-        indexes = [models.Index(fields=["answered_at"])]
+        indexes = [
+            models.Index(fields=["answered_at"]),
+            # The satisfaction report: answers of a period, from the index alone on PostgreSQL.
+            models.Index(
+                fields=["answered_at"],
+                name="surveyanswer_report_idx",
+                include=["agent", "department", "channel", "speed", "clarity", "tone", "solved"],
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"#{self.ticket_id}: {self.speed}/{self.clarity}/{self.tone}"
@@ -88,6 +96,25 @@ class SurveySent(models.Model):
         on_delete=models.CASCADE,
         related_name="surveys_sent",
     )
+    #: Kept from the ticket when sent (as on the answer), so the satisfaction report counts
+    #: the surveys sent per agent, department and channel without a join to the tickets.
+    agent = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("agent"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    department = models.ForeignKey(
+        Department,
+        verbose_name=_("department"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    channel = models.CharField(_("channel"), max_length=16, blank=True)
     sent_at = models.DateTimeField(_("sent at"), default=timezone.now)
     via = models.CharField(_("sent by"), max_length=16, choices=SurveyVia, default=SurveyVia.EMAIL)
     token_version = models.PositiveIntegerField(_("token version"), default=1)
@@ -95,7 +122,16 @@ class SurveySent(models.Model):
     class Meta:
         verbose_name = _("survey sent")
         verbose_name_plural = _("surveys sent")
-        indexes = [models.Index(fields=["customer", "sent_at"])]
+        indexes = [
+            models.Index(fields=["customer", "sent_at"]),
+            # The satisfaction report counts the surveys sent in a period, per agent,
+            # department or channel: from the index alone on PostgreSQL.
+            models.Index(
+                fields=["sent_at"],
+                name="surveysent_report_idx",
+                include=["agent", "department", "channel"],
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"#{self.ticket_id} {self.sent_at:%Y-%m-%d}"

@@ -46,6 +46,7 @@ API_ROUTES = {
     ("POST", "/attachments"): "user",
     ("GET", "/attachments/{attachment_id}"): "user",
     ("GET", "/reports/sla"): "agent",
+    ("GET", "/reports/csat"): "agent",
     ("GET", "/reports/time"): "agent",
     ("POST", "/tickets/{number}/time"): "agent",
     ("GET", "/kb/search"): "public",

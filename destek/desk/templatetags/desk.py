@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+from datetime import date
+
+from babel.numbers import format_percent
 from django import template
 from django.conf import settings
+from django.utils.translation import get_language, to_locale
 from django.utils.translation import gettext_lazy as _
 
 from destek.accounts.models import User
-from destek.lib.dates import localize_digits
+from destek.lib.dates import format_duration, format_when, localize_digits
 from destek.messaging.health import failing_channels
 from destek.messaging.identity import address_text, customer_name, identity_of
 from destek.messaging.models import MessagingChannel
@@ -15,6 +19,7 @@ from destek.notify.demo_mail import BACKEND
 from destek.tickets.choices import Channel, CloseReason, Priority, TicketStatus
 
 register = template.Library()
+_PERSIAN = str.maketrans("0123456789", "۰۱۲۳۴۵۶۷۸۹")
 
 #: Field values recorded in events, as people read them: statuses, priorities, reasons.
 _EVENT_FIELDS = {"status": TicketStatus, "priority": Priority, "close_reason": CloseReason}
@@ -105,3 +110,29 @@ def failing_messenger_channels(user: User) -> list[MessagingChannel]:
     if not getattr(user, "is_admin", False):
         return []
     return failing_channels()
+
+
+@register.filter
+def minutes_long(minutes: float | None) -> str:
+    """A median time in the reader's words and digits: "2 hr, 40 min"."""
+    return "" if minutes is None else format_duration(float(minutes))
+
+
+@register.filter
+def percent(share: float | str | None) -> str:
+    """A share 0..1 as a whole percentage in the reader's digits ("83 %"); "—" for none."""
+    if share is None or share == "":
+        return "—"
+    text = format_percent(float(share), locale=to_locale(get_language() or "en"))
+    # Persian: its own digits and percent sign (Babel's pattern keeps the Latin ones).
+    return text.translate(_PERSIAN).replace("%", "٪") if get_language() == "fa" else text
+
+
+@register.filter
+def iso_date(value: str) -> str:
+    """A period's first day (ISO text, as the reports key it) as a date in the reader's
+    language and calendar."""
+    try:
+        return format_when(date.fromisoformat(value), style="date")
+    except (TypeError, ValueError):
+        return value

@@ -37,6 +37,7 @@ from destek.demo.seeding import (
     indexes_rebuilt_after,
     write_models,
 )
+from destek.demo.surveys import seed_survey_answers
 from destek.tickets.clocks import Schedules
 from destek.tickets.models import Department, Membership, Message, Policy, Ticket, TicketEvent
 
@@ -100,6 +101,12 @@ class Command(BaseCommand):
             return
         customer_ids = self.ensure_customers(customers)
         self.fill(tickets, messages=messages, customer_ids=customer_ids, batch=batch)
+        surveyed = time.monotonic()
+        sent, answered = seed_survey_answers()
+        self.say(
+            f"  {sent:,} surveys sent and {answered:,} answered "
+            f"({time.monotonic() - surveyed:.1f} s)"
+        )
         elapsed = time.monotonic() - started
         rows = tickets * (messages + 2)
         self.say(
