@@ -243,7 +243,7 @@ def load_demo(*, knowledge_base: bool = True, sample_tickets: bool = False) -> N
     if sample_tickets:
         load_sample_tickets(PASSWORD)
         load_organisation()
-        seed_survey_answers(every=1)  # a handful of tickets: every one answered
+        seed_survey_answers(every=1)  # a handful of tickets: most answered
 
 
 #: The demo's organisation (with the sample tickets): two members, and its domain suggests
