@@ -12,7 +12,7 @@ import csv
 import io
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
-from typing import Any, cast
+from typing import Any, TypeVar, cast
 
 from django import forms
 from django.http import HttpResponse
@@ -186,12 +186,23 @@ def page(request: AuthenticatedHttpRequest) -> HttpResponse:
                         for hour, count in enumerate(row)
                     ],
                 }
-                for name, row in zip(dates.weekday_names(language), heat, strict=True)
+                for name, row in _week_from(
+                    dates.first_weekday(language),
+                    list(zip(dates.weekday_names(language), heat, strict=True)),
+                )
             ],
             "hours": list(range(24)),
             "query": request.GET.urlencode(),
         },
     )
+
+
+_T = TypeVar("_T")
+
+
+def _week_from(first: int, days: list[_T]) -> list[_T]:
+    """Monday-first `days`, starting on the reader's first weekday (Saturday in Persian)."""
+    return days[first:] + days[:first]
 
 
 def _pct(score: float | None) -> float:

@@ -218,6 +218,13 @@ def format_time_left(minutes: float, language: str | None = None) -> str:
         return _("{duration} left").format(duration=format_duration(minutes, lang))
 
 
+def first_weekday(language: str | None = None) -> int:
+    """The day a week starts on where the reader's language is spoken (0 = Monday): Saturday
+    in Persian (Iran), Monday in the others (CLDR)."""
+    code = _language(language)
+    return int(Locale.parse("fa_IR" if code == "fa" else _LOCALES[code]).first_week_day)
+
+
 def weekday_names(
     language: str | None = None,
     width: Literal["abbreviated", "narrow", "short", "wide"] = "abbreviated",
