@@ -109,3 +109,16 @@ def test_a_ticket_still_being_worked_cannot_be_rated_so_its_priority_cannot_be_r
     assert response.json()["code"] == "survey_not_yet"
     assert agent.get(f"tickets/{number}").json()["priority"] == "normal"
     assert not SurveyAnswer.objects.exists()
+
+
+def test_the_rating_note_is_signed_by_the_system_not_called_an_automatic_answer(
+    customer: Any, agent: Any, users: dict[str, Any]
+) -> None:
+    from conftest import signed_in_client
+
+    number = resolved(customer, agent)
+    customer.post(f"tickets/{number}/survey", {**HAPPY, "solved": False})
+    html = signed_in_client(users["agent"]).get(f"/desk/tickets/{number}/").content.decode()
+    note = html[html.index('class="message system internal"') :]
+    note = note[: note.index("</div>")]
+    assert "System" in note and "Automatic answer" not in note
