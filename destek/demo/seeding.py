@@ -24,7 +24,7 @@ from django.db import connection, models
 
 from destek.accounts.choices import Tier
 from destek.demo.seed_texts import DOMAIN_WORDS, LANGUAGE_WEIGHTS, LANGUAGES, MONTHS, TEXTS
-from destek.sla.engine import Schedule, add_business_minutes
+from destek.sla.engine import Schedule, add_business_minutes, business_minutes_between
 from destek.tickets.choices import (
     ActorKind,
     AuthorKind,
@@ -138,6 +138,8 @@ TICKET_FIELDS = (
     "resolution_due",
     "queue_due",
     "sla_check_at",
+    "first_response_business_minutes",
+    "resolution_business_minutes",
 )
 MESSAGE_FIELDS = ("author_id", "author_kind", "body", "channel", "created_at")
 EVENT_FIELDS = ("kind", "actor_kind", "actor_id", "to_value", "data", "created_at")
@@ -246,9 +248,16 @@ class Generator:
         # The clocks, as tickets.clocks keeps them for a ticket on this policy.
         policy, schedule = desk.policy, desk.schedule
         policy_id = first_due = resolution_due = sla_check_at = None
+        first_minutes = resolution_minutes = None
         queue_due = FAR_FUTURE
+        changed = min(now, last_message + timedelta(minutes=rng.randint(1, 600)))
         if policy is not None and schedule is not None:
             policy_id = policy.pk
+            # The reports' medians: a generated ticket has no pauses, its clock ran throughout.
+            if first_agent is not None:
+                first_minutes = round(business_minutes_between(schedule, created, first_agent))
+            if status in DONE:
+                resolution_minutes = round(business_minutes_between(schedule, created, changed))
             if policy.first_response_minutes:
                 first_due = add_business_minutes(schedule, created, policy.first_response_minutes)
             if policy.resolution_minutes:
@@ -265,7 +274,6 @@ class Generator:
                 # The sweep then finds what is past due (warnings come with the breach).
                 queue_due = sla_check_at = min(running)
 
-        changed = min(now, last_message + timedelta(minutes=rng.randint(1, 600)))
         closed = status == CLOSED
         status_changed = changed if status != NEW else created
         ticket = (
@@ -297,6 +305,8 @@ class Generator:
             resolution_due,
             queue_due,
             sla_check_at,
+            first_minutes,
+            resolution_minutes,
         )
         return ticket, thread
 

@@ -277,7 +277,12 @@ def _csv(section: str, figures: dict[str, Any], period: Period) -> HttpResponse:
         header = ["age", "tickets"]
         rows = [[row["bucket"], row["tickets"]] for row in figures["backlog"]]
     elif section == "times":
-        header = ["first_response_minutes", "resolution_minutes", "answered", "resolved"]
+        header = [
+            "first_response_business_minutes",
+            "resolution_business_minutes",
+            "answered",
+            "resolved",
+        ]
         rows = [[figures["times"][key] for key in header]]
     elif section == "csat":
         header = [

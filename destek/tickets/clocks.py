@@ -281,6 +281,50 @@ def met(ticket: Any, clock: str, clocks: Clocks) -> bool:
     return False
 
 
+def business_minutes_until(
+    schedule: Schedule, spans: list[tuple[datetime, datetime | None]], until: datetime
+) -> float:
+    """The business minutes the clock ran from its start until `until`: the running spans
+    cut off there, paused time (awaiting the customer, done) left out."""
+    total = 0.0
+    for begin, end in spans:
+        if begin >= until:
+            break
+        stop = until if end is None or end > until else end
+        total += business_minutes_between(schedule, begin, stop)
+    return total
+
+
+def _needs_minutes(ticket: Any) -> bool:
+    return (
+        ticket.first_response_at is not None and ticket.first_response_business_minutes is None
+    ) or (ticket.status == TicketStatus.RESOLVED and ticket.resolved_at is not None)
+
+
+def store_business_minutes(
+    ticket: Any,
+    schedule: Schedule | None,
+    history: list[tuple[datetime, str, str]],
+) -> None:
+    """Keep on `ticket` the business minutes from filing to its first answer and to its
+    resolution, on its policy's calendar with paused time left out (as its clocks count),
+    for the reports' medians. The first answer's is kept once; the resolution's is counted
+    again each time the ticket is resolved, so after a reopening it runs to the latest
+    resolution (the time it was resolved in between does not count: the clock was
+    stopped). Without a policy (no calendar) there are no business minutes: left empty."""
+    if schedule is None:
+        return
+    spans = running_intervals(ticket, ticket.created_at, history)
+    if ticket.first_response_at is not None and ticket.first_response_business_minutes is None:
+        ticket.first_response_business_minutes = round(
+            business_minutes_until(schedule, spans, ticket.first_response_at)
+        )
+    if ticket.status == TicketStatus.RESOLVED and ticket.resolved_at is not None:
+        ticket.resolution_business_minutes = round(
+            business_minutes_until(schedule, spans, ticket.resolved_at)
+        )
+
+
 def refresh(
     ticket: Any,
     schedules: Schedules | None = None,
@@ -289,13 +333,24 @@ def refresh(
     history: list[tuple[datetime, str, str]] | None = None,
 ) -> None:
     """Recompute the due instants on `ticket` (the caller saves), and when the sweep must
-    look at it next: the nearest warning or breach instant still ahead of it.
+    look at it next: the nearest warning or breach instant still ahead of it. At its first
+    answer and at each resolution, also the business minutes they took
+    (`store_business_minutes`).
 
     A calendar that cannot be read (a bad time zone or holiday country slipped in) must not
     stop a customer filing a ticket: the clocks are left empty and the error logged.
     """
+    schedules = schedules or Schedules()
+    if history is None and _needs_minutes(ticket):
+        history = status_changes(ticket)
     try:
         clocks = clocks or compute(ticket, schedules, now, history)
+        if _needs_minutes(ticket) and ticket.sla_policy is not None:
+            store_business_minutes(
+                ticket,
+                schedules.get(ticket.sla_policy.calendar_id),
+                status_changes(ticket) if history is None else history,
+            )
     except ValueError:
         log.exception("ticket %s: service-level clocks could not be computed", ticket.pk)
         clocks = Clocks(Due(None, None), Due(None, None), Due(None, None), None)

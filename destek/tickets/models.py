@@ -257,6 +257,16 @@ class Ticket(models.Model):
     next_response_breached_at = models.DateTimeField(null=True, blank=True)
     resolution_breached_at = models.DateTimeField(null=True, blank=True)
     sla_warned = models.JSONField(default=list, blank=True)
+    # Business minutes from filing to the first answer and to the (latest) resolution, on the
+    # policy's calendar with paused time left out, kept by `clocks.refresh` when they happen
+    # (`destek backfill_business_minutes` for older tickets): the reports' medians read them.
+    # Empty without a policy, or until it happens.
+    first_response_business_minutes = models.PositiveIntegerField(
+        _("first response, business minutes"), null=True, blank=True
+    )
+    resolution_business_minutes = models.PositiveIntegerField(
+        _("resolution, business minutes"), null=True, blank=True
+    )
     sla_check_at = models.DateTimeField(null=True, blank=True)
     # The agents' queue order, kept with the clocks so one index serves it: the nearest due
     # instant of a clock still running (breached ones are in the past, so they come first;
@@ -354,6 +364,8 @@ class Ticket(models.Model):
                     "resolved_at",
                     "resolution_due",
                     "resolution_breached_at",
+                    "first_response_business_minutes",
+                    "resolution_business_minutes",
                 ],
             ),
             # The reports' backlog: open tickets by age.

@@ -20,9 +20,8 @@ from django.db import connection
 from django.db.models import (
     Aggregate,
     Count,
-    DurationField,
-    ExpressionWrapper,
     F,
+    FloatField,
     Q,
     QuerySet,
 )
@@ -197,57 +196,62 @@ def backlog(tickets: QuerySet[Any], now: datetime | None = None) -> list[dict[st
 
 
 class _Median(Aggregate):
-    """PostgreSQL's ordered-set median of an interval."""
+    """PostgreSQL's ordered-set median of a number."""
 
     function = "percentile_cont"
     name = "Median"
     template = "%(function)s(0.5) WITHIN GROUP (ORDER BY %(expressions)s)"
-    output_field = DurationField()
+    output_field = FloatField()
 
 
 def median_minutes(tickets: QuerySet[Any], start: datetime, end: datetime) -> dict[str, Any]:
-    """The median time from filing to the first answer and to resolution, in minutes, of the
-    tickets filed in the period that have one.
-
-    These are elapsed minutes: tickets keep the instants of their clocks (when due, when
-    met), not the business minutes spent, and recomputing business time per ticket would be
-    a walk through every ticket's history. The SLA shares above are business-time exact.
-    PostgreSQL computes the medians itself; SQLite (small installs) reads the durations."""
+    """The median business minutes from filing to the first answer and to resolution of the
+    tickets filed in the period that have them: the minutes each ticket keeps
+    (`first_response_business_minutes`, `resolution_business_minutes`, set by the clocks
+    when it happens), so on its policy's calendar with paused time left out. Tickets without
+    a policy have none and are not counted. PostgreSQL computes the medians itself, from the
+    report index alone; SQLite (small installs) reads the minutes."""
     period = in_period(tickets, start, end).order_by()
-    first = ExpressionWrapper(F("first_response_at") - F("created_at"), DurationField())
-    resolution = ExpressionWrapper(F("resolved_at") - F("created_at"), DurationField())
+    answered = Q(first_response_business_minutes__isnull=False)
+    resolved = Q(resolution_business_minutes__isnull=False)
     if connection.vendor == "postgresql":
         found = period.aggregate(
-            first=_Median(first, filter=Q(first_response_at__isnull=False)),
-            resolution=_Median(resolution, filter=Q(resolved_at__isnull=False)),
-            answered=Count("created_at", filter=Q(first_response_at__isnull=False)),
-            resolved=Count("created_at", filter=Q(resolved_at__isnull=False)),
+            first=_Median("first_response_business_minutes", filter=answered),
+            resolution=_Median("resolution_business_minutes", filter=resolved),
+            answered=Count("created_at", filter=answered),
+            resolved=Count("created_at", filter=resolved),
         )
         return {
-            "first_response_minutes": _minutes(found["first"]),
-            "resolution_minutes": _minutes(found["resolution"]),
+            "first_response_business_minutes": _rounded(found["first"]),
+            "resolution_business_minutes": _rounded(found["resolution"]),
             "answered": found["answered"],
             "resolved": found["resolved"],
         }
-    firsts: list[float] = []
-    resolutions: list[float] = []
-    for created, responded, resolved in period.values_list(
-        "created_at", "first_response_at", "resolved_at"
-    ).iterator(chunk_size=5_000):
-        if responded is not None:
-            firsts.append((responded - created).total_seconds() / 60)
-        if resolved is not None:
-            resolutions.append((resolved - created).total_seconds() / 60)
+    firsts: list[int] = []
+    resolutions: list[int] = []
+    for first, resolution in (
+        period.filter(answered | resolved)
+        .values_list("first_response_business_minutes", "resolution_business_minutes")
+        .iterator(chunk_size=5_000)
+    ):
+        if first is not None:
+            firsts.append(first)
+        if resolution is not None:
+            resolutions.append(resolution)
     return {
-        "first_response_minutes": round(statistics.median(firsts), 1) if firsts else None,
-        "resolution_minutes": round(statistics.median(resolutions), 1) if resolutions else None,
+        "first_response_business_minutes": (
+            _rounded(statistics.median(firsts)) if firsts else None
+        ),
+        "resolution_business_minutes": (
+            _rounded(statistics.median(resolutions)) if resolutions else None
+        ),
         "answered": len(firsts),
         "resolved": len(resolutions),
     }
 
 
-def _minutes(value: timedelta | None) -> float | None:
-    return None if value is None else round(value.total_seconds() / 60, 1)
+def _rounded(value: float | None) -> float | None:
+    return None if value is None else round(float(value), 1)
 
 
 # --- heatmap ------------------------------------------------------------------------------------
