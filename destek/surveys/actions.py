@@ -33,6 +33,9 @@ from destek.tickets.models import Message, Ticket
 from destek.tickets.notifications import customer_address, own_address
 
 COMMENT_MAX = 5000
+MESSENGER_CHANNELS = frozenset(
+    {Channel.TELEGRAM, Channel.WHATSAPP, Channel.MESSENGER, Channel.INSTAGRAM}
+)
 SYSTEM = ticket_actions.Actor(ActorKind.SYSTEM)
 
 
@@ -194,7 +197,9 @@ def _follow_up(old: Ticket, answer: SurveyAnswer) -> Ticket:
         customer=old.customer,
         subject=old.subject,
         body=words,
-        channel=Channel.WEB,
+        # A messenger's ticket: the follow-up stays on that messenger, so the team's replies
+        # reach the chat the customer answered in (a messenger contact reads no portal).
+        channel=old.channel if old.channel in MESSENGER_CHANNELS else Channel.WEB,
         department=old.department,
         language=old.language or None,
         related_to=old,
@@ -366,6 +371,23 @@ def sweep_due_surveys(now: datetime | None = None) -> int:
         .values_list("pk", flat=True)[:SWEEP_BATCH]
     )
     return sum(send_due_survey(pk) is not None for pk in list(candidates))
+
+
+def follow_up_of(ticket: Ticket) -> Ticket | None:
+    """The follow-up an unhappy answer opened for `ticket` (closed too long ago to reopen),
+    None when the answer reopened it or was not unhappy."""
+    if ticket.status != TicketStatus.CLOSED:
+        return None
+    answer = SurveyAnswer.objects.filter(ticket=ticket, escalated_at__isnull=False).first()
+    if answer is None:
+        return None
+    return (
+        Ticket.objects.filter(
+            related_to=ticket, customer_id=ticket.customer_id, created_at__gte=answer.escalated_at
+        )
+        .order_by("pk")
+        .first()
+    )
 
 
 def survey_of(ticket: Ticket) -> SurveyAnswer | None:
