@@ -272,9 +272,11 @@ def _record(survey: ChatSurvey, contact: Contact, *, comment: str) -> SurveyAnsw
     ticket = survey.ticket
     try:
         with transaction.atomic():
+            # As the contact's customer: a ticket since moved to another customer (or a
+            # contact since unlinked from the account) is not theirs to rate.
             return surveys.record_answer(
                 ticket,
-                ticket.customer,
+                contact.customer,
                 speed=survey.speed,
                 clarity=survey.clarity,
                 tone=survey.tone,

@@ -361,3 +361,19 @@ def test_an_unhappy_answer_after_the_reopen_window_opens_a_follow_up_the_custome
         reply = agent.post(f"tickets/{follow_up.number}/messages", {"body": "Looking again now."})
     assert reply.status_code == 201, reply.content
     assert "Looking again now." in texts_sent(bot_api)
+
+
+def test_a_ticket_moved_to_another_customer_cannot_be_rated_from_the_old_contacts_chat(
+    bot_api, channel, agent, users, django_capture_on_commit_callbacks
+):
+    capture = django_capture_on_commit_callbacks
+    ticket = telegram_ticket_resolved(bot_api, channel, agent, capture)
+    # An agent moves the ticket to the customer it really belongs to.
+    Ticket.objects.filter(pk=ticket.pk).update(customer=users["customer"])
+    for index in (1, 2, 3):
+        press(channel, last_keyboard(bot_api)[index]["callback_data"], capture)
+    press(channel, last_keyboard(bot_api)[1]["callback_data"], capture)  # not solved
+    assert not SurveyAnswer.objects.filter(ticket=ticket).exists()
+    ticket.refresh_from_db()
+    assert ticket.status == "resolved"  # not reopened by someone else's rating
+    assert texts_sent(bot_api)[-1] == "This survey cannot be answered any more. Thank you!"
