@@ -29,45 +29,23 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parent.parent
-RESULTS = ROOT / "bench" / "results"
-DESTEK = Path(sys.executable).parent / "destek"
-PG_ADMIN_URL = "postgres://postgres@127.0.0.1:5432/postgres"
-PG_DB = "destek_bench_search"
-NOTE = (
-    "Measured on a shared 2-core machine (other jobs may run beside it): compare runs on the "
-    "same machine only, and treat differences under ~20% as noise."
+from pg_bench import (  # bench/ is the script's folder, first on sys.path
+    DESTEK,
+    NOTE,
+    RESULTS,
+    ROOT,
+    database_url,
+    environment,
+    fresh_database,
+    log,
+    timed,
 )
 
-
-def log(line: str) -> None:
-    print(f"[{datetime.now(UTC):%H:%M:%S}] {line}", flush=True)
-
-
-def environment(data_dir: Path) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("DESTEK_")}
-    env.update(
-        DESTEK_DATA_DIR=str(data_dir),
-        DATABASE_URL=f"postgres://postgres@127.0.0.1:5432/{PG_DB}",
-        DJANGO_SETTINGS_MODULE="destek.settings",
-        DESTEK_LOG_LEVEL="WARNING",
-    )
-    env.pop("REDIS_URL", None)
-    return env
-
-
-def timed(argv: list[str], env: dict[str, str]) -> float:
-    started = time.monotonic()
-    subprocess.run(argv, env=env, check=True, cwd=ROOT)
-    return round(time.monotonic() - started, 1)
+PG_DB = "destek_bench_search"
 
 
 def prepare(tickets: int, env: dict[str, str]) -> dict[str, Any]:
-    subprocess.run(
-        ["psql", PG_ADMIN_URL, "-qc", f"DROP DATABASE IF EXISTS {PG_DB} WITH (FORCE)"],
-        check=True,
-    )
-    subprocess.run(["psql", PG_ADMIN_URL, "-qc", f"CREATE DATABASE {PG_DB}"], check=True)
+    fresh_database(PG_DB)
     made: dict[str, Any] = {}
     log("migrate and demo")
     timed([str(DESTEK), "migrate", "-v0"], env)
@@ -85,7 +63,7 @@ def prepare(tickets: int, env: dict[str, str]) -> dict[str, Any]:
 
 def analyze() -> None:
     subprocess.run(
-        ["psql", f"postgres://postgres@127.0.0.1:5432/{PG_DB}", "-qc", "VACUUM ANALYZE"],
+        ["psql", database_url(PG_DB), "-qc", "VACUUM ANALYZE"],
         check=True,
     )
 
@@ -158,7 +136,7 @@ def main() -> None:
     args = parser.parse_args()
     data = Path(os.environ.get("BENCH_SEARCH_DATA", "/tmp/destek-bench-search"))
     data.mkdir(parents=True, exist_ok=True)
-    env = environment(data)
+    env = environment(data, PG_DB)
     made = {} if args.reuse else prepare(args.tickets, env)
     os.environ.update(env)
     sys.path.insert(0, str(ROOT))

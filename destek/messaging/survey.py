@@ -122,7 +122,20 @@ def _read(payload: str) -> Pressed | None:
     return Pressed(key=parts[1], step=parts[2], value=parts[3])
 
 
-def _ask(survey: ChatSurvey, contact: Contact, *, reopened: bool = False) -> None:
+def _taken_up(survey: ChatSurvey) -> Ticket:
+    """The ticket the team takes an unhappy answer up on: the rated one, or the follow-up
+    opened when it was closed too long ago to reopen."""
+    survey.ticket.refresh_from_db(fields=["status"])
+    return surveys.follow_up_of(survey.ticket) or survey.ticket
+
+
+def _ask(
+    survey: ChatSurvey,
+    contact: Contact,
+    *,
+    reopened: bool = False,
+    taken_up: Ticket | None = None,
+) -> None:
     """The question of the survey's step, with its buttons, in the active language."""
     step = survey.step
     if step in SCORE_STEPS:
@@ -136,7 +149,7 @@ def _ask(survey: ChatSurvey, contact: Contact, *, reopened: bool = False) -> Non
         ]
     else:
         said = texts.SURVEY_COMMENT_REOPENED if reopened else texts.SURVEY_COMMENT
-        text = str(said).format(number=f"#{survey.ticket.number}")
+        text = str(said).format(number=f"#{(taken_up or survey.ticket).number}")
         buttons = [(_payload(survey, "skip"), str(texts.SURVEY_SKIP))]
     messenger.queue_text(contact, text, buttons=buttons)
     survey.asked_at = timezone.now()
@@ -236,7 +249,7 @@ def _answer(survey: ChatSurvey, contact: Contact, value: str, *, typed: bool) ->
             return True
         survey.step = SurveyStep.COMMENT
         survey.save(update_fields=["solved", "step"])
-        _ask(survey, contact, reopened=answer.unhappy)
+        _ask(survey, contact, reopened=answer.unhappy, taken_up=_taken_up(survey))
         return True
     # The comment step: a comment (typed), or skipped.
     _end(survey)
@@ -248,7 +261,7 @@ def _answer(survey: ChatSurvey, contact: Contact, value: str, *, typed: bool) ->
             # The note of the unhappy answer was written before the comment came: the
             # agents who take the reopened ticket read it too.
             body = f"{texts.SURVEY_COMMENT_NOTE}\n\n{answer.comment}"
-            tickets.add_system_note(survey.ticket, body=body)
+            tickets.add_system_note(_taken_up(survey), body=body)
     messenger.queue_text(contact, str(texts.SURVEY_THANKS))
     return True
 
@@ -259,9 +272,11 @@ def _record(survey: ChatSurvey, contact: Contact, *, comment: str) -> SurveyAnsw
     ticket = survey.ticket
     try:
         with transaction.atomic():
+            # As the contact's customer: a ticket since moved to another customer (or a
+            # contact since unlinked from the account) is not theirs to rate.
             return surveys.record_answer(
                 ticket,
-                ticket.customer,
+                contact.customer,
                 speed=survey.speed,
                 clarity=survey.clarity,
                 tone=survey.tone,

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.conf import settings
+from django.core.cache import cache
 from django.db import transaction
 from django.db.models import Exists, OuterRef
 from django.utils import timezone, translation
@@ -33,6 +34,9 @@ from destek.tickets.models import Message, Ticket
 from destek.tickets.notifications import customer_address, own_address
 
 COMMENT_MAX = 5000
+MESSENGER_CHANNELS = frozenset(
+    {Channel.TELEGRAM, Channel.WHATSAPP, Channel.MESSENGER, Channel.INSTAGRAM}
+)
 SYSTEM = ticket_actions.Actor(ActorKind.SYSTEM)
 
 
@@ -194,7 +198,9 @@ def _follow_up(old: Ticket, answer: SurveyAnswer) -> Ticket:
         customer=old.customer,
         subject=old.subject,
         body=words,
-        channel=Channel.WEB,
+        # A messenger's ticket: the follow-up stays on that messenger, so the team's replies
+        # reach the chat the customer answered in (a messenger contact reads no portal).
+        channel=old.channel if old.channel in MESSENGER_CHANNELS else Channel.WEB,
         department=old.department,
         language=old.language or None,
         related_to=old,
@@ -340,20 +346,34 @@ SWEEP_WINDOW = timedelta(days=7)
 SWEEP_BATCH = 200
 
 
+#: The tickets the sweep found due but could send nothing for (no carrier, no address), by
+#: id with their resolution: skipped by later runs, or they would take every run's batch.
+SWEEP_UNSENT_KEY = "surveys:sweep:unsent"
+
+
 def sweep_due_surveys(now: datetime | None = None) -> int:
     """Send the surveys that are due but were never sent (the worker was down, or Redis lost
     the scheduled job), oldest first, at most `SWEEP_BATCH`; each in its own transaction,
-    under the ticket's lock, so a job running at the same moment sends nothing twice."""
+    under the ticket's lock, so a job running at the same moment sends nothing twice. A
+    ticket due but unreachable (no chat carries it, no address) is remembered and skipped
+    until its resolution leaves the window: it must not fill every run's batch."""
     now = now or timezone.now()
     since = now - timedelta(days=settings.DESTEK_SURVEY_EVERY_DAYS)
+    window_start = now - SWEEP_WINDOW
+    unsent: dict[int, str] = {
+        pk: resolved
+        for pk, resolved in (cache.get(SWEEP_UNSENT_KEY) or {}).items()
+        if datetime.fromisoformat(resolved) >= window_start
+    }
     candidates = (
         Ticket.objects.filter(
             status=TicketStatus.RESOLVED,
             merged_into__isnull=True,
             # Business minutes are never fewer than wall-clock ones.
             status_changed_at__lte=now - timedelta(minutes=settings.DESTEK_SURVEY_DELAY_MINUTES),
-            status_changed_at__gte=now - SWEEP_WINDOW,
+            status_changed_at__gte=window_start,
         )
+        .exclude(pk__in=list(unsent))
         .exclude(close_reason=CloseReason.DUPLICATE)
         .exclude(Exists(SurveySent.objects.filter(ticket=OuterRef("pk"))))
         .exclude(Exists(SurveyAnswer.objects.filter(ticket=OuterRef("pk"))))
@@ -365,11 +385,37 @@ def sweep_due_surveys(now: datetime | None = None) -> int:
         .order_by("status_changed_at")
         .values_list("pk", flat=True)[:SWEEP_BATCH]
     )
-    return sum(send_due_survey(pk) is not None for pk in list(candidates))
+    sent = 0
+    for pk in list(candidates):
+        if send_due_survey(pk) is not None:
+            sent += 1
+            continue
+        ticket = Ticket.objects.filter(pk=pk, status=TicketStatus.RESOLVED).first()
+        if ticket is not None and ticket.status_changed_at and timing.is_due(ticket, now):
+            unsent[pk] = ticket.status_changed_at.isoformat()
+    cache.set(SWEEP_UNSENT_KEY, unsent, timeout=int(SWEEP_WINDOW.total_seconds()))
+    return sent
 
 
 def survey_of(ticket: Ticket) -> SurveyAnswer | None:
     return SurveyAnswer.objects.filter(ticket=ticket).first()
+
+
+def follow_up_of(ticket: Ticket) -> Ticket | None:
+    """The follow-up an unhappy answer opened for `ticket` (closed too long ago to reopen),
+    None when the answer reopened it or was not unhappy."""
+    if ticket.status != TicketStatus.CLOSED:
+        return None
+    answer = SurveyAnswer.objects.filter(ticket=ticket, escalated_at__isnull=False).first()
+    if answer is None:
+        return None
+    return (
+        Ticket.objects.filter(
+            related_to=ticket, customer_id=ticket.customer_id, created_at__gte=answer.escalated_at
+        )
+        .order_by("pk")
+        .first()
+    )
 
 
 @transaction.atomic

@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any, Literal
 
-from django.db.models import Avg, Count, F, Q, QuerySet
+from django.db.models import Avg, Count, Exists, F, OuterRef, Q, QuerySet
 from django.db.models.functions import TruncDay, TruncMonth, TruncWeek
 
 from destek.surveys.models import SurveyAnswer, SurveySent
@@ -44,7 +44,8 @@ def satisfaction(
 ) -> list[dict[str, Any]]:
     """One row per group: answers, average speed, clarity and tone (1-5), share solved,
     share unhappy (not solved, or any score of 2 or less), surveys sent and the response
-    rate (answers / sent in the period). `department_ids` None means every department."""
+    rate (the share of the surveys sent in the period that were answered). `department_ids`
+    None means every department."""
     answers: QuerySet[SurveyAnswer] = SurveyAnswer.objects.filter(
         answered_at__gte=start, answered_at__lt=end
     )
@@ -90,11 +91,19 @@ def satisfaction(
             solved_share=_share(row["n_solved"], row["n_answers"]),
             unhappy_share=_share(row["n_unhappy"], row["n_answers"]),
         )
-    for row in sent.order_by().values(*sent_fields).annotate(n_sent=Count("sent_at")):
+    # A response is an answer to a survey sent: a ticket rated before its survey went out (in
+    # the portal, or by the API) is never sent one, and would lift the rate above 100 %.
+    answered = Exists(SurveyAnswer.objects.filter(ticket_id=OuterRef("ticket_id")))
+    for row in (
+        sent.order_by()
+        .values(*sent_fields)
+        .annotate(n_sent=Count("sent_at"), n_answered=Count("sent_at", filter=answered))
+    ):
         entry = groups.setdefault(_key(row["key"]), _empty(row, sent_fields))
         entry["sent"] = row["n_sent"]
+        entry["answered"] = row["n_answered"]
     for entry in groups.values():
-        entry["response_rate"] = _share(entry["answers"], entry["sent"])
+        entry["response_rate"] = _share(entry.pop("answered", 0), entry["sent"])
     rows = list(groups.values())
     if group_by in _TRUNC:
         rows.sort(key=lambda row: row["group"])

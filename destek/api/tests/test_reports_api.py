@@ -156,3 +156,29 @@ def test_a_survey_sent_keeps_the_tickets_agent_department_and_channel(
     )
     (row,) = agent.get("reports/csat?group_by=agent").json()["rows"]
     assert (row["group"], row["answers"], row["sent"]) == ("agent@example.com", 0, 1)
+
+
+def test_the_response_rate_counts_only_answers_to_surveys_sent_and_never_passes_100_percent(
+    agent: Any, customer: Any, rated: list[Ticket], users: dict[str, User]
+) -> None:
+    # Two more tickets rated in the portal before their survey went out: no survey is sent
+    # for them (an answered ticket is not asked), so they are no responses to a survey.
+    for n in (3, 4):
+        ticket = Ticket.objects.get(
+            number=customer.file_ticket(f"Problem {n}", f"Broken thing {n}.")["number"]
+        )
+        Ticket.objects.filter(pk=ticket.pk).update(assignee=users["agent"])
+        SurveyAnswer.objects.create(
+            ticket=ticket,
+            customer=ticket.customer,
+            agent=users["agent"],
+            department=ticket.department,
+            channel=ticket.channel,
+            speed=5,
+            clarity=5,
+            tone=5,
+            solved=True,
+        )
+    (row,) = agent.get("reports/csat?group_by=agent").json()["rows"]
+    assert (row["answers"], row["sent"]) == (4, 3)
+    assert row["response_rate"] == round(2 / 3, 4)

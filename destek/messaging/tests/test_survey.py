@@ -332,3 +332,48 @@ def test_a_persian_customer_is_asked_in_persian_with_persian_digits(
         meta.post(whatsapp, meta.wa_payload(message), capture)
     answer = SurveyAnswer.objects.get(ticket=ticket)
     assert (answer.speed, answer.clarity, answer.tone, answer.solved) == (5, 4, 5, True)
+
+
+def test_an_unhappy_answer_after_the_reopen_window_opens_a_follow_up_the_customer_reads_in_the_chat(
+    bot_api, channel, agent, django_capture_on_commit_callbacks
+):
+    capture = django_capture_on_commit_callbacks
+    ticket = telegram_ticket_resolved(bot_api, channel, agent, capture)
+    days = ticket.department.reopen_window_days + 1
+    Ticket.objects.filter(pk=ticket.pk).update(
+        status="closed", closed_at=timezone.now() - timedelta(days=days)
+    )
+    for index in (1, 2, 3):  # 2, 3, 4
+        press(channel, last_keyboard(bot_api)[index]["callback_data"], capture)
+    press(channel, last_keyboard(bot_api)[1]["callback_data"], capture)  # not solved
+    follow_up = Ticket.objects.get(related_to=ticket)
+    assert Ticket.objects.get(pk=ticket.pk).status == "closed"
+    # The customer is told the follow-up's number, not that the closed ticket is open again,
+    assert f"#{follow_up.number}" in texts_sent(bot_api)[-1]
+    tg.post(channel, tg.update("It still does not boot after the restart"), capture)
+    # their comment reaches the agents who work the follow-up,
+    note = follow_up.messages.filter(internal=True, body__contains="added to their rating").get()
+    assert "It still does not boot" in note.body
+    # and the agents' reply on the follow-up goes to the chat they answered in.
+    assert follow_up.channel == "telegram"
+    bot_api.calls.clear()
+    with capture(execute=True):
+        reply = agent.post(f"tickets/{follow_up.number}/messages", {"body": "Looking again now."})
+    assert reply.status_code == 201, reply.content
+    assert "Looking again now." in texts_sent(bot_api)
+
+
+def test_a_ticket_moved_to_another_customer_cannot_be_rated_from_the_old_contacts_chat(
+    bot_api, channel, agent, users, django_capture_on_commit_callbacks
+):
+    capture = django_capture_on_commit_callbacks
+    ticket = telegram_ticket_resolved(bot_api, channel, agent, capture)
+    # An agent moves the ticket to the customer it really belongs to.
+    Ticket.objects.filter(pk=ticket.pk).update(customer=users["customer"])
+    for index in (1, 2, 3):
+        press(channel, last_keyboard(bot_api)[index]["callback_data"], capture)
+    press(channel, last_keyboard(bot_api)[1]["callback_data"], capture)  # not solved
+    assert not SurveyAnswer.objects.filter(ticket=ticket).exists()
+    ticket.refresh_from_db()
+    assert ticket.status == "resolved"  # not reopened by someone else's rating
+    assert texts_sent(bot_api)[-1] == "This survey cannot be answered any more. Thank you!"

@@ -150,3 +150,27 @@ def test_a_calendar_without_working_time_falls_back_to_wall_clock_minutes(
     ticket = Ticket.objects.get(number=customer.file_ticket()["number"])
     ticket.sla_policy = office_hours
     assert timing.survey_due(ticket, FRIDAY_1730) == FRIDAY_1730 + timedelta(minutes=60)
+
+
+def test_tickets_the_survey_cannot_reach_do_not_keep_the_sweep_from_the_others(
+    office_hours: Policy,
+    customer: Any,
+    agent: Any,
+    outbox: list[EmailMessage],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from destek.accounts.models import User
+
+    monkeypatch.setattr(jobs.send_survey, "schedule", lambda **kw: None)  # the jobs are lost
+    monkeypatch.setattr(actions, "SWEEP_BATCH", 1)
+    # The oldest: mail switched off for it, so no survey can go (nor will: nothing changes).
+    muted = resolve_at(FRIDAY_1730, customer, agent)
+    Ticket.objects.filter(pk=muted.pk).update(notify_customer=False)
+    other = User.objects.get(email="customer2@example.com")
+    Ticket.objects.filter(pk=muted.pk).update(customer=other)
+    reachable = resolve_at(FRIDAY_1730 + timedelta(minutes=1), customer, agent)
+    with time_machine.travel(MONDAY_0930 + timedelta(minutes=5), tick=False):
+        actions.sweep_due_surveys()
+        actions.sweep_due_surveys()
+    assert SurveySent.objects.filter(ticket=reachable).count() == 1
+    assert not SurveySent.objects.filter(ticket=muted).exists()
