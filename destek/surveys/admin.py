@@ -20,6 +20,10 @@ class ReadOnlyAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
     def has_change_permission(self, request: Any, obj: Any = None) -> bool:
         return False
 
+    def has_delete_permission(self, request: Any, obj: Any = None) -> bool:
+        # A deleted sent survey would let a second one go out; an answer is the customer's.
+        return False
+
 
 @admin.register(SurveyAnswer)
 class SurveyAnswerAdmin(ReadOnlyAdmin):

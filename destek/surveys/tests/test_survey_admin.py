@@ -66,3 +66,19 @@ def test_revoking_links_from_the_admin_bumps_the_version(
     assert response.status_code == 302
     sent.refresh_from_db()
     assert sent.token_version == 2
+
+
+def test_nobody_deletes_a_sent_survey_or_an_answer_in_the_admin(
+    customer: Any, agent: Any, users: dict[str, User]
+) -> None:
+    from conftest import signed_in_client
+
+    number = answered(customer, agent, "Printer jams")
+    sent = SurveySent.objects.get(ticket__number=number)
+    admin = signed_in_client(users["admin"])
+    assert admin.get(f"/admin/surveys/surveysent/{sent.pk}/delete/").status_code == 403
+    assert (
+        admin.post(f"/admin/surveys/surveysent/{sent.pk}/delete/", {"post": "yes"}).status_code
+        == 403
+    )
+    assert SurveySent.objects.filter(pk=sent.pk).exists()
