@@ -54,6 +54,7 @@ INSTALLED_APPS = [
     "destek.kb",
     "destek.automation",
     "destek.surveys",
+    "destek.announcements",
     "destek.api",
     "destek.portal",
     "destek.desk",

@@ -1,0 +1,326 @@
+"""Services in groups and areas, incidents with their timeline, planned maintenance, and
+who uses what. Titles and bodies are maps {language: Markdown} (see texts.py)."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from destek.accounts.models import Organisation
+from destek.announcements.choices import (
+    INCIDENT_IMPACTS,
+    AreaKind,
+    EventKind,
+    IncidentState,
+    MaintenanceState,
+    ServiceState,
+)
+from destek.announcements.texts import pick
+from destek.tickets.models import Ticket
+
+
+class ServiceGroup(models.Model):
+    name = models.CharField(_("name"), max_length=120)
+    position = models.PositiveIntegerField(_("position"), default=0)
+
+    class Meta:
+        ordering = ["position", "name"]
+        verbose_name = _("service group")
+        verbose_name_plural = _("service groups")
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Service(models.Model):
+    """A component customers use. `state` is what an admin set; `shown_state` is what the
+    status page shows: the worst of `state`, the open incidents' impact and maintenance in
+    progress (kept by actions.refresh_services, with its history in ServiceStateChange)."""
+
+    slug = models.SlugField(_("slug"), max_length=60, unique=True)
+    name = models.CharField(_("name"), max_length=120)
+    group = models.ForeignKey(
+        ServiceGroup,
+        verbose_name=_("group"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="services",
+    )
+    position = models.PositiveIntegerField(_("position"), default=0)
+    state = models.CharField(
+        _("set state"), max_length=20, choices=ServiceState, default=ServiceState.OPERATIONAL
+    )
+    shown_state = models.CharField(
+        _("shown state"),
+        max_length=20,
+        choices=ServiceState,
+        default=ServiceState.OPERATIONAL,
+        editable=False,
+    )
+    created_at = models.DateTimeField(_("created at"), default=timezone.now)
+
+    class Meta:
+        ordering = ["position", "name"]
+        verbose_name = _("service")
+        verbose_name_plural = _("services")
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class ServiceStateChange(models.Model):
+    """The shown state of a service from `at` until its next change: uptime is read from
+    these rows."""
+
+    service = models.ForeignKey(
+        Service, verbose_name=_("service"), on_delete=models.CASCADE, related_name="history"
+    )
+    state = models.CharField(_("state"), max_length=20, choices=ServiceState)
+    at = models.DateTimeField(_("at"), default=timezone.now)
+
+    class Meta:
+        ordering = ["at", "pk"]
+        verbose_name = _("service state change")
+        verbose_name_plural = _("service state changes")
+        indexes = [models.Index(fields=["service", "at"])]
+
+    def __str__(self) -> str:
+        return f"{self.service_id} {self.state} {self.at:%Y-%m-%d %H:%M}"
+
+
+class Area(models.Model):
+    """A region, a data centre or a plan an incident or maintenance may be limited to."""
+
+    slug = models.SlugField(_("slug"), max_length=60, unique=True)
+    name = models.CharField(_("name"), max_length=120)
+    kind = models.CharField(_("kind"), max_length=16, choices=AreaKind, default=AreaKind.REGION)
+    position = models.PositiveIntegerField(_("position"), default=0)
+
+    class Meta:
+        ordering = ["position", "name"]
+        verbose_name = _("area")
+        verbose_name_plural = _("areas")
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Incident(models.Model):
+    """Something is wrong. Its description is the first entry of its timeline (updates)."""
+
+    title = models.JSONField(_("title"), default=dict)
+    state = models.CharField(
+        _("state"), max_length=16, choices=IncidentState, default=IncidentState.INVESTIGATING
+    )
+    impact = models.CharField(
+        _("impact"),
+        max_length=20,
+        choices=[(s.value, s.label) for s in INCIDENT_IMPACTS],
+        default=ServiceState.PARTIAL_OUTAGE,
+    )
+    services = models.ManyToManyField(
+        Service, verbose_name=_("services"), related_name="incidents", blank=True
+    )
+    areas = models.ManyToManyField(
+        Area, verbose_name=_("areas"), related_name="incidents", blank=True
+    )
+    #: Tickets agents linked to the incident (replied to and resolved with it, later).
+    tickets = models.ManyToManyField(
+        Ticket, verbose_name=_("tickets"), related_name="incidents", blank=True
+    )
+    started_at = models.DateTimeField(_("started at"), default=timezone.now)
+    resolved_at = models.DateTimeField(_("resolved at"), null=True, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("created by"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    created_at = models.DateTimeField(_("created at"), default=timezone.now)
+
+    class Meta:
+        ordering = ["-started_at", "-pk"]
+        verbose_name = _("incident")
+        verbose_name_plural = _("incidents")
+        permissions = [("manage", _("Can post incidents and maintenance"))]
+        indexes = [models.Index(fields=["state", "started_at"])]
+
+    def __str__(self) -> str:
+        return pick(self.title, None).text or f"#{self.pk}"
+
+    @property
+    def is_open(self) -> bool:
+        return self.state != IncidentState.RESOLVED
+
+
+class IncidentUpdate(models.Model):
+    """One entry of an incident's timeline: what was said, in which state, by whom."""
+
+    incident = models.ForeignKey(
+        Incident, verbose_name=_("incident"), on_delete=models.CASCADE, related_name="updates"
+    )
+    state = models.CharField(_("state"), max_length=16, choices=IncidentState)
+    body = models.JSONField(_("text"), default=dict)
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("author"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    created_at = models.DateTimeField(_("created at"), default=timezone.now)
+
+    class Meta:
+        ordering = ["created_at", "pk"]
+        verbose_name = _("incident update")
+        verbose_name_plural = _("incident updates")
+
+    def __str__(self) -> str:
+        return f"{self.incident_id} {self.state} {self.created_at:%Y-%m-%d %H:%M}"
+
+
+class Maintenance(models.Model):
+    title = models.JSONField(_("title"), default=dict)
+    body = models.JSONField(_("description"), default=dict, blank=True)
+    state = models.CharField(
+        _("state"), max_length=16, choices=MaintenanceState, default=MaintenanceState.SCHEDULED
+    )
+    services = models.ManyToManyField(
+        Service, verbose_name=_("services"), related_name="maintenances", blank=True
+    )
+    areas = models.ManyToManyField(
+        Area, verbose_name=_("areas"), related_name="maintenances", blank=True
+    )
+    starts_at = models.DateTimeField(_("starts at"))
+    ends_at = models.DateTimeField(_("ends at"))
+    started_at = models.DateTimeField(_("started"), null=True, blank=True)
+    completed_at = models.DateTimeField(_("completed"), null=True, blank=True)
+    cancelled_at = models.DateTimeField(_("cancelled"), null=True, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("created by"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    created_at = models.DateTimeField(_("created at"), default=timezone.now)
+
+    class Meta:
+        ordering = ["starts_at", "pk"]
+        verbose_name = _("planned maintenance")
+        verbose_name_plural = _("planned maintenance")
+        indexes = [models.Index(fields=["state", "starts_at"])]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(ends_at__gt=models.F("starts_at")), name="maintenance_ends_after_start"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return pick(self.title, None).text or f"#{self.pk}"
+
+
+class ServiceUser(models.Model):
+    """A customer or an organisation uses a service or everything in an area: they will be
+    told of what affects it (subscribed automatically) and see its banner."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("customer"),
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="used_services",
+    )
+    organisation = models.ForeignKey(
+        Organisation,
+        verbose_name=_("organisation"),
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="used_services",
+    )
+    service = models.ForeignKey(
+        Service,
+        verbose_name=_("service"),
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="users",
+    )
+    area = models.ForeignKey(
+        Area,
+        verbose_name=_("area"),
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="users",
+    )
+    created_at = models.DateTimeField(_("created at"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("customer's service")
+        verbose_name_plural = _("customers' services")
+        constraints = [
+            # Exactly one who, exactly one what.
+            models.CheckConstraint(
+                condition=(Q(user__isnull=False) & Q(organisation__isnull=True))
+                | (Q(user__isnull=True) & Q(organisation__isnull=False)),
+                name="serviceuser_one_who",
+            ),
+            models.CheckConstraint(
+                condition=(Q(service__isnull=False) & Q(area__isnull=True))
+                | (Q(service__isnull=True) & Q(area__isnull=False)),
+                name="serviceuser_one_what",
+            ),
+            models.UniqueConstraint(
+                fields=["user", "organisation", "service", "area"],
+                name="serviceuser_unique",
+                nulls_distinct=False,
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user or self.organisation} → {self.service or self.area}"
+
+
+class StatusEvent(models.Model):
+    """The audit log of the status: who opened, updated, resolved, scheduled, started,
+    completed or cancelled what, and set which service's state. Later notices start here."""
+
+    kind = models.CharField(_("kind"), max_length=32, choices=EventKind)
+    incident = models.ForeignKey(
+        Incident, on_delete=models.CASCADE, null=True, blank=True, related_name="events"
+    )
+    maintenance = models.ForeignKey(
+        Maintenance, on_delete=models.CASCADE, null=True, blank=True, related_name="events"
+    )
+    service = models.ForeignKey(
+        Service, on_delete=models.CASCADE, null=True, blank=True, related_name="events"
+    )
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("by"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    data = models.JSONField(_("details"), default=dict, blank=True)
+    at = models.DateTimeField(_("at"), default=timezone.now)
+
+    class Meta:
+        ordering = ["at", "pk"]
+        verbose_name = _("status event")
+        verbose_name_plural = _("status events")
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.at:%Y-%m-%d %H:%M}"
