@@ -40,4 +40,4 @@ def pick(texts: dict[str, str] | None, language: str | None) -> Picked:
 
 def html(texts: dict[str, str] | None, language: str | None) -> str:
     """The body in `language` as sanitised HTML (Markdown rendered like KB articles)."""
-    return render(pick(texts, language).text)
+    return render(pick(texts, language).text).strip()

@@ -13,6 +13,7 @@ from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, HttpError, ValidationError
 
 from destek.api.accounts import router as accounts_router
+from destek.api.announcements import router as announcements_router
 from destek.api.auth import BearerAuth
 from destek.api.chats import router as chats_router
 from destek.api.chats_availability import router as chats_availability_router
@@ -77,6 +78,7 @@ api.add_router("/", time_router)
 api.add_router("/", macros_router)
 api.add_router("/", people_router)
 api.add_router("/", surveys_router)
+api.add_router("/", announcements_router)
 # Must come before the chat router: otherwise /chats/{chat_id} takes "availability" as an id.
 api.add_router("/", chats_availability_router)
 api.add_router("/", chats_router)
