@@ -44,7 +44,7 @@ def _language(language: str | None) -> str:
     return (language or translation.get_language() or settings.LANGUAGE_CODE).split("-")[0]
 
 
-def _texts(
+def texts_of(
     value: object, *, field: str, language: str | None, required: bool, max_length: int
 ) -> dict[str, str]:
     """`value` as {language: text}: a string is in `language`; languages not offered, texts
@@ -209,8 +209,8 @@ def create_incident(
     """Open an incident on `services` (slugs): its body is the first entry of its timeline.
     The services show `impact` until it is resolved."""
     at = _aware(at, "started_at") if at is not None else timezone.now()
-    titles = _texts(title, field="title", language=language, required=True, max_length=TITLE_MAX)
-    bodies = _texts(body, field="body", language=language, required=True, max_length=BODY_MAX)
+    titles = texts_of(title, field="title", language=language, required=True, max_length=TITLE_MAX)
+    bodies = texts_of(body, field="body", language=language, required=True, max_length=BODY_MAX)
     if state not in IncidentState.values:
         raise ActionRefused(
             "invalid_state",
@@ -261,7 +261,7 @@ def add_incident_update(
     resolved incident takes notes (a post-mortem) but is not reopened: open a new one."""
     at = _aware(at, "at") if at is not None else timezone.now()
     incident = Incident.objects.select_for_update().get(pk=incident.pk)
-    bodies = _texts(body, field="body", language=language, required=True, max_length=BODY_MAX)
+    bodies = texts_of(body, field="body", language=language, required=True, max_length=BODY_MAX)
     new_state = state or incident.state
     if new_state not in IncidentState.values:
         raise ActionRefused(
@@ -315,8 +315,8 @@ def schedule_maintenance(
     """Plan a window on `services`; the worker starts and completes it at its edges (at once
     when it has begun already)."""
     now = now or timezone.now()
-    titles = _texts(title, field="title", language=language, required=True, max_length=TITLE_MAX)
-    bodies = _texts(body, field="body", language=language, required=False, max_length=BODY_MAX)
+    titles = texts_of(title, field="title", language=language, required=True, max_length=TITLE_MAX)
+    bodies = texts_of(body, field="body", language=language, required=False, max_length=BODY_MAX)
     starts_at = _aware(starts_at, "starts_at")
     ends_at = _aware(ends_at, "ends_at")
     if ends_at <= starts_at:

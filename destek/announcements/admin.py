@@ -1,0 +1,280 @@
+"""Services, groups, areas, incidents (with their timeline) and maintenance in the admin.
+Saving goes through the actions where state is involved, so the shown state, its history and
+the events stay right."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+from django.contrib import admin, messages
+from django.http import HttpRequest
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from destek.announcements import actions
+from destek.announcements.choices import IncidentState
+from destek.announcements.models import (
+    Area,
+    Incident,
+    IncidentUpdate,
+    Maintenance,
+    Service,
+    ServiceGroup,
+    ServiceStateChange,
+    ServiceUser,
+    StatusEvent,
+)
+from destek.lib.errors import ActionRefused
+
+
+@admin.register(ServiceGroup)
+class ServiceGroupAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+    list_display = ("name", "position")
+    list_editable = ("position",)
+
+
+class ServiceStateChangeInline(admin.TabularInline):  # type: ignore[type-arg]
+    model = ServiceStateChange
+    extra = 0
+    can_delete = False
+    readonly_fields = ("state", "at")
+    ordering = ("-at",)
+    max_num = 0
+
+
+@admin.register(Service)
+class ServiceAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+    list_display = ("name", "slug", "group", "state", "shown_state", "position")
+    list_filter = ("group", "shown_state")
+    search_fields = ("name", "slug")
+    prepopulated_fields = {"slug": ("name",)}
+    readonly_fields = ("shown_state",)
+    inlines = [ServiceStateChangeInline]
+
+    def save_model(self, request: HttpRequest, obj: Service, form: Any, change: bool) -> None:
+        state = obj.state
+        if change and "state" in form.changed_data:
+            # The state goes through the action: history, event, the shown state.
+            obj.state = Service.objects.get(pk=obj.pk).state
+            super().save_model(request, obj, form, change)
+            actions.set_service_state(request.user, obj, state)  # type: ignore[arg-type]
+            return
+        super().save_model(request, obj, form, change)
+        actions.refresh_services([obj.pk])
+
+
+@admin.register(Area)
+class AreaAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+    list_display = ("name", "slug", "kind", "position")
+    list_filter = ("kind",)
+    prepopulated_fields = {"slug": ("name",)}
+
+
+@admin.register(ServiceUser)
+class ServiceUserAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+    list_display = ("__str__", "user", "organisation", "service", "area")
+    list_filter = ("service", "area")
+    raw_id_fields = ("user", "organisation")
+    search_fields = ("user__email", "organisation__name")
+
+
+class IncidentUpdateInline(admin.StackedInline):  # type: ignore[type-arg]
+    """The timeline, read only: updates are added through the API (or the action), which
+    changes the incident's state and its services with them."""
+
+    model = IncidentUpdate
+    extra = 0
+    can_delete = False
+    max_num = 0
+    readonly_fields = ("state", "body", "author", "created_at")
+
+
+class IncidentForm(forms.ModelForm):  # type: ignore[type-arg]
+    update = forms.CharField(
+        label=_("New update"),
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text=_(
+            "Markdown, in your language. Required for a new incident; on a change, added to "
+            "the timeline with the state chosen above."
+        ),
+    )
+
+    class Meta:
+        model = Incident
+        fields = ["title", "state", "impact", "services", "areas", "started_at"]
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        try:
+            actions.texts_of(
+                data.get("title"),
+                field="title",
+                language=None,
+                required=True,
+                max_length=actions.TITLE_MAX,
+            )
+        except ActionRefused as refused:
+            self.add_error("title", str(refused.detail))
+        if not data.get("services"):
+            self.add_error("services", _("Name at least one affected service."))
+        if self.instance.pk is None and not (data.get("update") or "").strip():
+            self.add_error("update", _("Say what is happening."))
+        return data
+
+
+@admin.register(Incident)
+class IncidentAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+    """New incidents and state changes go through the actions (timeline, events, the
+    services' shown state); the timeline itself is read only here."""
+
+    form = IncidentForm
+    list_display = ("__str__", "state", "impact", "started_at", "resolved_at")
+    list_filter = ("state", "impact", "services")
+    filter_horizontal = ("services", "areas")
+    readonly_fields = ("resolved_at", "created_by")
+    inlines = [IncidentUpdateInline]
+    date_hierarchy = "started_at"
+
+    def get_changeform_initial_data(self, request: HttpRequest) -> dict[str, Any]:
+        return {"title": {"en": ""}}
+
+    def save_model(self, request: HttpRequest, obj: Incident, form: Any, change: bool) -> None:
+        data = form.cleaned_data
+        user = request.user
+        text = (data.get("update") or "").strip()
+        if not change:
+            created = actions.create_incident(
+                user,  # type: ignore[arg-type]
+                title=data["title"],
+                body=text,
+                services=list(data["services"]),
+                areas=list(data["areas"]),
+                state=data["state"],
+                impact=data["impact"],
+            )
+            obj.pk = created.pk
+            obj.state = created.state
+            return
+        before = Incident.objects.get(pk=obj.pk)
+        Incident.objects.filter(pk=obj.pk).update(
+            title=data["title"], impact=data["impact"], started_at=data["started_at"]
+        )
+        obj.state = before.state
+        self._pending = (before, text, data["state"])
+
+    def save_related(self, request: HttpRequest, form: Any, formsets: Any, change: bool) -> None:
+        for formset in formsets:  # the read-only timeline: saves nothing, but the log needs it
+            self.save_formset(request, form, formset, change)
+        if not change:
+            return  # the action set the services and areas
+        form.save_m2m()
+        before, text, state = self._pending
+        obj = form.instance
+        if text or state != before.state:
+            actions.add_incident_update(
+                request.user,  # type: ignore[arg-type]
+                obj,
+                body=text or str(IncidentState(state).label),
+                state=state,
+            )
+        actions.refresh_services(
+            set(obj.services.values_list("pk", flat=True))
+            | set(before.services.values_list("pk", flat=True))
+        )
+
+
+class MaintenanceForm(forms.ModelForm):  # type: ignore[type-arg]
+    class Meta:
+        model = Maintenance
+        fields = ["title", "body", "services", "areas", "starts_at", "ends_at"]
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        try:
+            actions.texts_of(
+                data.get("title"),
+                field="title",
+                language=None,
+                required=True,
+                max_length=actions.TITLE_MAX,
+            )
+        except ActionRefused as refused:
+            self.add_error("title", str(refused.detail))
+        if not data.get("services"):
+            self.add_error("services", _("Name at least one affected service."))
+        starts, ends = data.get("starts_at"), data.get("ends_at")
+        if starts and ends and ends <= starts:
+            self.add_error("ends_at", _("The maintenance must end after it starts."))
+        elif ends and self.instance.pk is None and ends <= timezone.now():
+            self.add_error("ends_at", _("This window has ended already."))
+        return data
+
+
+@admin.register(Maintenance)
+class MaintenanceAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+    """A new window goes through the action (validated, an event); a window's times may be
+    moved later, its state only by the worker or the cancel action."""
+
+    form = MaintenanceForm
+    list_display = ("__str__", "state", "starts_at", "ends_at")
+    list_filter = ("state", "services")
+    filter_horizontal = ("services", "areas")
+    readonly_fields = ("state", "started_at", "completed_at", "cancelled_at", "created_by")
+    actions = ["cancel"]
+
+    def get_changeform_initial_data(self, request: HttpRequest) -> dict[str, Any]:
+        return {"title": {"en": ""}, "body": {"en": ""}}
+
+    def save_model(self, request: HttpRequest, obj: Maintenance, form: Any, change: bool) -> None:
+        data = form.cleaned_data
+        if change:
+            super().save_model(request, obj, form, change)
+            return
+        try:
+            created = actions.schedule_maintenance(
+                request.user,  # type: ignore[arg-type]
+                title=data["title"],
+                body=data.get("body") or {},
+                services=list(data["services"]),
+                areas=list(data["areas"]),
+                starts_at=data["starts_at"],
+                ends_at=data["ends_at"],
+            )
+        except ActionRefused as refused:  # the form checked the same: a race at most
+            messages.error(request, str(refused.detail))
+            return
+        obj.pk = created.pk
+        obj.state = created.state
+
+    def save_related(self, request: HttpRequest, form: Any, formsets: Any, change: bool) -> None:
+        if not change:
+            return
+        before = set(form.instance.services.values_list("pk", flat=True))
+        form.save_m2m()
+        actions.refresh_services(before | set(form.instance.services.values_list("pk", flat=True)))
+
+    @admin.action(description=_("Cancel the chosen maintenance"))
+    def cancel(self, request: HttpRequest, queryset: Any) -> None:
+        for maintenance in queryset:
+            try:
+                actions.cancel_maintenance(maintenance, request.user)  # type: ignore[arg-type]
+            except ActionRefused as refused:
+                messages.error(request, f"{maintenance}: {refused.detail}")
+
+
+@admin.register(StatusEvent)
+class StatusEventAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+    list_display = ("kind", "incident", "maintenance", "service", "actor", "at")
+    list_filter = ("kind",)
+    date_hierarchy = "at"
+
+    def has_add_permission(self, request: Any) -> bool:
+        return False
+
+    def has_change_permission(self, request: Any, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: Any, obj: Any = None) -> bool:
+        return False

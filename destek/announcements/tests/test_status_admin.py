@@ -1,0 +1,112 @@
+"""The admin's pages for the status: an incident opened and updated, a window planned."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from django.utils import timezone
+
+from conftest import signed_in_client
+from destek.accounts.models import User
+from destek.announcements.models import Incident, Maintenance, Service
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def api_service(demo: None) -> Service:
+    return Service.objects.get_or_create(slug="api-test", defaults={"name": "API test"})[0]
+
+
+def test_an_admin_opens_and_resolves_an_incident_in_the_admin(
+    users: dict[str, User], api_service: Service
+) -> None:
+    client = signed_in_client(users["admin"])
+    assert client.get("/admin/announcements/incident/add/").status_code == 200
+    form = {
+        "title": '{"en": "API errors", "ru": "Ошибки API"}',
+        "state": "investigating",
+        "impact": "major_outage",
+        "services": [api_service.pk],
+        "started_at_0": "2026-12-01",
+        "started_at_1": "10:00:00",
+        "update": "We see errors.",
+        "updates-TOTAL_FORMS": "0",
+        "updates-INITIAL_FORMS": "0",
+    }
+    response = client.post("/admin/announcements/incident/add/", form)
+    assert response.status_code == 302, response.content.decode()[:3000]
+    incident = Incident.objects.get(title__en="API errors")
+    api_service.refresh_from_db()
+    assert api_service.shown_state == "major_outage"
+    page = client.get(f"/admin/announcements/incident/{incident.pk}/change/")
+    assert page.status_code == 200
+    assert "We see errors." in page.content.decode()
+    changed = client.post(
+        f"/admin/announcements/incident/{incident.pk}/change/",
+        {
+            **form,
+            "state": "resolved",
+            "update": "Fixed.",
+            "updates-TOTAL_FORMS": "1",
+            "updates-INITIAL_FORMS": "1",
+            "updates-0-id": str(incident.updates.get().pk),
+            "updates-0-incident": str(incident.pk),
+        },
+    )
+    assert changed.status_code == 302
+    incident.refresh_from_db()
+    assert incident.state == "resolved"
+    assert incident.updates.count() == 2
+    api_service.refresh_from_db()
+    assert api_service.shown_state == "operational"
+
+
+def test_an_incident_without_services_is_refused_in_the_admin(
+    users: dict[str, User], api_service: Service
+) -> None:
+    client = signed_in_client(users["admin"])
+    response = client.post(
+        "/admin/announcements/incident/add/",
+        {
+            "title": '{"en": "X"}',
+            "state": "investigating",
+            "impact": "degraded",
+            "started_at_0": "2026-12-01",
+            "started_at_1": "10:00:00",
+            "update": "Y",
+            "updates-TOTAL_FORMS": "0",
+            "updates-INITIAL_FORMS": "0",
+        },
+    )
+    assert response.status_code == 200
+    assert "Name at least one affected service." in response.content.decode()
+
+
+def test_an_admin_plans_a_window_in_the_admin(users: dict[str, User], api_service: Service) -> None:
+    client = signed_in_client(users["admin"])
+    start = timezone.localtime() + timedelta(days=2)
+    end = start + timedelta(hours=1)
+    form: dict[str, Any] = {
+        "title": '{"en": "Upgrade"}',
+        "body": "{}",
+        "services": [api_service.pk],
+        "starts_at_0": start.strftime("%Y-%m-%d"),
+        "starts_at_1": start.strftime("%H:%M:%S"),
+        "ends_at_0": end.strftime("%Y-%m-%d"),
+        "ends_at_1": end.strftime("%H:%M:%S"),
+    }
+    response = client.post("/admin/announcements/maintenance/add/", form)
+    assert response.status_code == 302, response.content.decode()[:3000]
+    assert Maintenance.objects.filter(title__en="Upgrade", state="scheduled").exists()
+    backwards = client.post(
+        "/admin/announcements/maintenance/add/",
+        {**form, "ends_at_0": start.strftime("%Y-%m-%d"), "ends_at_1": "00:00:00"}
+        if start.strftime("%H:%M:%S") != "00:00:00"
+        else form,
+    )
+    assert backwards.status_code == 200
+    for page in ("service", "servicegroup", "area", "serviceuser", "statusevent", "maintenance"):
+        assert client.get(f"/admin/announcements/{page}/").status_code == 200, page
