@@ -9,6 +9,7 @@ from django.db import transaction
 from destek.accounts.choices import Role, Tier
 from destek.accounts.models import CustomerNote, Organisation, OrganisationDomain, User
 from destek.demo.macros import load_macros
+from destek.demo.status import load_status
 from destek.demo.surveys import seed_survey_answers
 from destek.demo.tickets import load_sample_tickets
 from destek.kb.actions import load_content
@@ -240,10 +241,13 @@ def load_demo(*, knowledge_base: bool = True, sample_tickets: bool = False) -> N
     load_macros(technical, finance)
     if knowledge_base:
         load_content()
+        # With the full demo only, like the articles: the suite's tests make their own.
+        load_status()
     if sample_tickets:
         load_sample_tickets(PASSWORD)
         load_organisation()
         seed_survey_answers(every=1)  # a handful of tickets: most answered
+        load_status()  # again: now the organisation exists to use payments
 
 
 #: The demo's organisation (with the sample tickets): two members, and its domain suggests
