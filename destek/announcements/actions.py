@@ -128,8 +128,9 @@ def _aware(value: object, field: str) -> datetime:
     if timezone.is_naive(value):
         raise ActionRefused(
             "naive_time",
-            _("{field}: give the time with its offset from UTC, e.g. 2026-05-01T02:00:00+04:00.")
-            .format(field=field),
+            _(
+                "{field}: give the time with its offset from UTC, e.g. 2026-05-01T02:00:00+04:00."
+            ).format(field=field),
             field=field,
         )
     return value
@@ -326,9 +327,7 @@ def schedule_maintenance(
             field="ends_at",
         )
     if ends_at <= now:
-        raise ActionRefused(
-            "window_in_past", _("This window has ended already."), field="ends_at"
-        )
+        raise ActionRefused("window_in_past", _("This window has ended already."), field="ends_at")
     affected = _services(services)
     where = _areas(areas)
     maintenance = Maintenance.objects.create(

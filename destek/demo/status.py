@@ -116,5 +116,7 @@ def load_status() -> None:
         )
     customer = User.objects.filter(email="customer@example.com").first()
     if customer is not None:
-        ServiceUser.objects.get_or_create(user=customer, service=Service.objects.get(slug="website"))
+        ServiceUser.objects.get_or_create(
+            user=customer, service=Service.objects.get(slug="website")
+        )
         ServiceUser.objects.get_or_create(user=customer, area=Area.objects.get(slug="baku-dc"))

@@ -186,7 +186,7 @@ def test_a_window_must_end_after_it_starts_and_have_an_offset(services: Any) -> 
             title="X",
             body="",
             services=["api"],
-            starts_at=datetime(2030, 1, 1, 2, 0),  # noqa: DTZ001 - the naive time refused
+            starts_at=datetime(2030, 1, 1, 2, 0),
             ends_at=datetime(2030, 1, 1, 3, 0, tzinfo=UTC),
         )
     assert refused.value.code == "naive_time"
