@@ -37,4 +37,7 @@ urlpatterns = [
     path("kb/", include("destek.kb.urls")),
     path("survey/", include("destek.surveys.urls")),
     path("", include("destek.portal.urls")),
+    # After the portal: GET /status/ reaches the status page through the portal's
+    # `status_start` (its POST looks up a ticket); the feeds are only here.
+    path("status/", include("destek.announcements.urls")),
 ]

@@ -27,6 +27,7 @@ from babel import Locale
 from babel.dates import format_skeleton, format_time, get_day_names
 from babel.lists import format_list
 from babel.numbers import format_decimal
+from babel.numbers import format_percent as babel_format_percent
 from babel.units import format_unit
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
@@ -108,6 +109,16 @@ def format_number(value: int | float, language: str | None = None) -> str:
     lang = _language(language)
     # The locale's own numbering system: Persian digits and separators in Persian.
     text = format_decimal(value, locale=_locale(lang), numbering_system="default")
+    return localize_digits(text, lang)
+
+
+def format_percent(share: float, language: str | None = None) -> str:
+    """0.99953 -> 99.95% in English, %99,95 in Turkish, ٪۹۹٫۹۵ in Persian (two decimals:
+    uptime lives in the last ones)."""
+    lang = _language(language)
+    text = babel_format_percent(
+        share, "#,##0.00%", locale=_locale(lang), numbering_system="default"
+    )
     return localize_digits(text, lang)
 
 

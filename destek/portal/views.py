@@ -14,10 +14,11 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_http_methods, require_POST
 
 from destek.accounts.http import AuthenticatedHttpRequest
 from destek.accounts.models import User
+from destek.announcements.views import status_page
 from destek.kb.actions import settle_visit
 from destek.kb.visits import issue_visit
 from destek.lib.browser import facts_from_user_agent
@@ -69,9 +70,12 @@ def home(request: HttpRequest) -> HttpResponse:
 GRANTS = "status_grants"
 
 
-@require_POST
+@require_http_methods(["GET", "HEAD", "POST"])
 def status_start(request: HttpRequest) -> HttpResponse:
-    """Number and address in; the same answer whether or not they belong together."""
+    """GET: the service status page (announcements). POST: a ticket's status looked up by
+    number and address; the same answer whether or not they belong together."""
+    if request.method != "POST":
+        return status_page(request)
     form = LookupForm(request.POST)
     if not form.is_valid():
         return render(request, "portal/home.html", {"lookup": form}, status=422)

@@ -1,0 +1,91 @@
+"""The public status page and its Atom feeds, in the reader's language."""
+
+from __future__ import annotations
+
+from typing import Any
+from xml.etree import ElementTree
+
+import pytest
+from django.test import Client
+
+from destek.announcements import actions
+from destek.demo.status import load_status
+
+pytestmark = pytest.mark.django_db
+ATOM = "{http://www.w3.org/2005/Atom}"
+
+
+def page(language: str, path: str = "/status/") -> Any:
+    client = Client()
+    client.cookies["django_language"] = language
+    return client.get(path)
+
+
+@pytest.fixture
+def status(demo: None) -> None:
+    load_status()
+
+
+def test_the_status_page_shows_services_maintenance_and_past_incidents(status: None) -> None:
+    response = page("en")
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert "All services are working as they should." in html
+    assert 'id="service-payments"' in html
+    assert "Database upgrade in Istanbul" in html
+    assert "Card payments failing in Baku" in html
+    assert "gateway rejects our certificate" in html
+
+
+def test_an_open_incident_shows_its_timeline_first(status: None) -> None:
+    incident = actions.create_incident(
+        None, title={"en": "API errors"}, body="We see **errors**.", services=["api"]
+    )
+    html = page("en").content.decode()
+    assert f'id="incident-{incident.pk}"' in html
+    assert "<strong>errors</strong>" in html
+    assert "Some services have problems." in html
+
+
+def test_persian_readers_get_a_right_to_left_page_with_fallbacks_marked(status: None) -> None:
+    html = page("fa").content.decode()
+    assert 'dir="rtl"' in html
+    assert 'lang="en"' in html  # the incident has no Persian: shown in English, marked
+    assert "badge fallback" in html
+
+
+def test_the_azerbaijani_page_shows_the_azerbaijani_timeline(status: None) -> None:
+    html = page("az").content.decode()
+    assert "Bakıda kartla ödənişlər alınmır" in html
+    assert "Ödənişlər yenidən işləyir." in html
+
+
+def test_the_ticket_lookup_still_posts_to_the_same_address(status: None) -> None:
+    answer = Client().post("/status/", {"number": "1", "email": "customer@example.com"})
+    assert answer.status_code in (302, 422)
+
+
+def test_the_atom_feed_lists_incidents_and_maintenance_in_the_readers_language(
+    status: None,
+) -> None:
+    response = page("ru", "/status/feed.atom")
+    assert response.status_code == 200
+    assert response["Content-Type"].startswith("application/atom+xml")
+    feed = ElementTree.fromstring(response.content)
+    titles = [e.findtext(f"{ATOM}title") for e in feed.findall(f"{ATOM}entry")]
+    assert len(titles) == 2
+    assert any("Обновление базы данных в Стамбуле" in (t or "") for t in titles)
+    per_service = ElementTree.fromstring(page("en", "/status/payments/feed.atom").content)
+    assert [e.findtext(f"{ATOM}title") for e in per_service.findall(f"{ATOM}entry")] == [
+        "Card payments failing in Baku"
+    ]
+    assert page("en", "/status/nope/feed.atom").status_code == 404
+
+
+def test_the_status_page_reads_a_fixed_number_of_queries(
+    status: None, django_assert_max_num_queries: Any
+) -> None:
+    for _ in range(3):
+        actions.create_incident(None, title="X", body="Y", services=["api", "website"])
+    with django_assert_max_num_queries(30):
+        assert page("en").status_code == 200

@@ -1,0 +1,158 @@
+"""The public status page and its Atom feeds (overall and per service)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.contrib.syndication.views import Feed
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, render
+from django.urls import reverse
+from django.utils import timezone, translation
+from django.utils.feedgenerator import Atom1Feed
+from django.utils.translation import gettext as _
+
+from destek.announcements import selectors
+from destek.announcements.choices import IncidentState
+from destek.announcements.models import Incident, IncidentUpdate, Maintenance, Service
+from destek.announcements.texts import Picked, html, pick
+from destek.lib.dates import format_percent
+
+HISTORY_DAYS = 90
+FEED_ITEMS = 50
+
+
+def _language() -> str:
+    return (translation.get_language() or "en").split("-")[0]
+
+
+@dataclass
+class Shown:
+    """An incident or a maintenance window as the reader sees it."""
+
+    item: Incident | Maintenance
+    title: Picked
+    body_html: str = ""
+    updates: list[dict[str, Any]] = field(default_factory=list)
+
+
+def _incident(incident: Incident, language: str) -> Shown:
+    updates = [
+        {
+            "update": u,
+            "text": pick(u.body, language),
+            "html": html(u.body, language),
+        }
+        for u in incident.updates.all()
+    ]
+    return Shown(incident, pick(incident.title, language), updates=updates)
+
+
+def _maintenance(maintenance: Maintenance, language: str) -> Shown:
+    return Shown(
+        maintenance, pick(maintenance.title, language), body_html=html(maintenance.body, language)
+    )
+
+
+def status_page(request: HttpRequest) -> HttpResponse:
+    language = _language()
+    now = timezone.now()
+    groups: dict[str, list[dict[str, Any]]] = {}
+    for service in selectors.services():
+        name = service.group.name if service.group else ""
+        groups.setdefault(name, []).append(
+            {
+                "service": service,
+                "uptime": format_percent(selectors.uptime(service, days=HISTORY_DAYS, now=now)),
+            }
+        )
+    history = (
+        Incident.objects.filter(
+            state=IncidentState.RESOLVED, started_at__gte=now - timedelta(days=HISTORY_DAYS)
+        )
+        .prefetch_related("services", "updates")
+        .order_by("-started_at")
+    )
+    return render(
+        request,
+        "announcements/status.html",
+        {
+            "groups": list(groups.items()),
+            "incidents": [_incident(i, language) for i in selectors.open_incidents()],
+            "maintenance": [_maintenance(m, language) for m in selectors.current_maintenance()],
+            "history": [_incident(i, language) for i in history],
+            "history_days": HISTORY_DAYS,
+        },
+    )
+
+
+class StatusFeed(Feed):  # type: ignore[type-arg]
+    """Incidents and maintenance, newest first, in the reader's language; with a slug, only
+    what touches that service."""
+
+    feed_type = Atom1Feed
+
+    def get_object(self, request: HttpRequest, slug: str | None = None) -> Service | None:
+        return get_object_or_404(Service, slug=slug) if slug else None
+
+    def title(self, service: Service | None) -> str:
+        if service is None:
+            return _("Service status")
+        return _("Service status: {service}").format(service=service.name)
+
+    def link(self, service: Service | None) -> str:
+        return reverse("announcements:status")
+
+    def subtitle(self, service: Service | None) -> str:
+        return _("Incidents and planned maintenance")
+
+    def items(self, service: Service | None) -> list[Incident | Maintenance]:
+        incidents = Incident.objects.prefetch_related("updates")
+        maintenance = Maintenance.objects.all()
+        if service is not None:
+            incidents = incidents.filter(services=service)
+            maintenance = maintenance.filter(services=service)
+        found: list[Incident | Maintenance] = [
+            *incidents.order_by("-started_at")[:FEED_ITEMS],
+            *maintenance.order_by("-created_at")[:FEED_ITEMS],
+        ]
+        found.sort(key=self.item_updateddate, reverse=True)
+        return found[:FEED_ITEMS]
+
+    def item_title(self, item: Incident | Maintenance) -> str:
+        title = pick(item.title, _language()).text
+        return title if isinstance(item, Incident) else _("Maintenance: {title}").format(title=title)
+
+    def item_description(self, item: Incident | Maintenance) -> str:
+        language = _language()
+        if isinstance(item, Maintenance):
+            return html(item.body, language)
+        parts = [
+            f"<p><strong>{update.get_state_display()}</strong></p>{html(update.body, language)}"
+            for update in sorted(item.updates.all(), key=_newest, reverse=True)
+        ]
+        return "".join(parts)
+
+    def item_link(self, item: Incident | Maintenance) -> str:
+        kind = "incident" if isinstance(item, Incident) else "maintenance"
+        return f"{reverse('announcements:status')}#{kind}-{item.pk}"
+
+    def item_guid(self, item: Incident | Maintenance) -> str:
+        return self.item_link(item)
+
+    def item_pubdate(self, item: Incident | Maintenance) -> datetime:
+        return item.started_at if isinstance(item, Incident) else item.created_at
+
+    def item_updateddate(self, item: Incident | Maintenance) -> datetime:
+        if isinstance(item, Incident):
+            latest = max((u.created_at for u in item.updates.all()), default=item.started_at)
+            return latest
+        return max(
+            t for t in (item.created_at, item.started_at, item.completed_at, item.cancelled_at) if t
+        )
+
+
+def _newest(update: IncidentUpdate) -> tuple[datetime, int]:
+    return (update.created_at, update.pk)
