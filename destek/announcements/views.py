@@ -123,7 +123,9 @@ class StatusFeed(Feed):  # type: ignore[type-arg]
 
     def item_title(self, item: Incident | Maintenance) -> str:
         title = pick(item.title, _language()).text
-        return title if isinstance(item, Incident) else _("Maintenance: {title}").format(title=title)
+        return (
+            title if isinstance(item, Incident) else _("Maintenance: {title}").format(title=title)
+        )
 
     def item_description(self, item: Incident | Maintenance) -> str:
         language = _language()

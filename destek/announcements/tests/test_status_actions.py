@@ -223,3 +223,23 @@ def test_uptime_counts_outages_over_ninety_days(services: Any) -> None:
     actions.set_service_state(None, api, ServiceState.DEGRADED, now=now)
     assert uptime(api, now=now + timedelta(days=1)) == pytest.approx(1 - 9 / (90 * 24))
     assert uptime(services["website"], now=now) == 1.0
+
+
+def test_the_workers_minute_job_starts_a_window_that_began(services: Any, run_job: Any) -> None:
+    from destek.announcements.jobs import run_maintenance_windows
+
+    now = timezone.now()
+    window = actions.schedule_maintenance(
+        None,
+        title="X",
+        body="",
+        services=["api"],
+        starts_at=now + timedelta(seconds=1),
+        ends_at=now + timedelta(hours=1),
+        now=now,
+    )
+    Maintenance = type(window)
+    Maintenance.objects.filter(pk=window.pk).update(starts_at=now - timedelta(minutes=1))
+    run_job(run_maintenance_windows)
+    window.refresh_from_db()
+    assert window.state == MaintenanceState.IN_PROGRESS
