@@ -281,10 +281,15 @@ class ServiceUser(models.Model):
                 | (Q(service__isnull=True) & Q(area__isnull=False)),
                 name="serviceuser_one_what",
             ),
-            models.UniqueConstraint(
-                fields=["user", "organisation", "service", "area"],
-                name="serviceuser_unique",
-                nulls_distinct=False,
+            # Each pair once (partial unique indexes: SQLite has no NULLS NOT DISTINCT).
+            *(
+                models.UniqueConstraint(
+                    fields=[who, what],
+                    condition=Q(**{f"{who}__isnull": False, f"{what}__isnull": False}),
+                    name=f"serviceuser_unique_{who}_{what}",
+                )
+                for who in ("user", "organisation")
+                for what in ("service", "area")
             ),
         ]
 
