@@ -60,13 +60,12 @@ def status_page(request: HttpRequest) -> HttpResponse:
     language = _language()
     now = timezone.now()
     groups: dict[str, list[dict[str, Any]]] = {}
-    for service in selectors.services():
+    services = list(selectors.services())
+    uptimes = selectors.uptimes(services, days=HISTORY_DAYS, now=now)
+    for service in services:
         name = service.group.name if service.group else ""
         groups.setdefault(name, []).append(
-            {
-                "service": service,
-                "uptime": format_percent(selectors.uptime(service, days=HISTORY_DAYS, now=now)),
-            }
+            {"service": service, "uptime": format_percent(uptimes[service.pk])}
         )
     history = (
         Incident.objects.filter(
