@@ -8,11 +8,15 @@ from typing import Any
 
 from django import forms
 from django.contrib import admin, messages
+from django.contrib.auth.models import Permission
 from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from destek.accounts.choices import Role
+from destek.accounts.models import User
 from destek.announcements import actions
+from destek.announcements.access import PERMISSION
 from destek.announcements.choices import IncidentState
 from destek.announcements.models import (
     Area,
@@ -26,12 +30,16 @@ from destek.announcements.models import (
     StatusEvent,
 )
 from destek.lib.errors import ActionRefused
+from destek.lib.names import NamesForm, name_fields
+from destek.tickets.admin import UserAdmin as DeskUserAdmin
 
 
 @admin.register(ServiceGroup)
 class ServiceGroupAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+    form = NamesForm
     list_display = ("name", "position")
     list_editable = ("position",)
+    fields = ("name", *name_fields(), "position")
 
 
 class ServiceStateChangeInline(admin.TabularInline):  # type: ignore[type-arg]
@@ -45,6 +53,8 @@ class ServiceStateChangeInline(admin.TabularInline):  # type: ignore[type-arg]
 
 @admin.register(Service)
 class ServiceAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+    form = NamesForm
+    fields = ("name", *name_fields(), "slug", "group", "position", "state", "shown_state")
     list_display = ("name", "slug", "group", "state", "shown_state", "position")
     list_filter = ("group", "shown_state")
     search_fields = ("name", "slug")
@@ -66,6 +76,8 @@ class ServiceAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
 
 @admin.register(Area)
 class AreaAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+    form = NamesForm
+    fields = ("name", *name_fields(), "slug", "kind", "position")
     list_display = ("name", "slug", "kind", "position")
     list_filter = ("kind",)
     prepopulated_fields = {"slug": ("name",)}
@@ -278,3 +290,30 @@ class StatusEventAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
 
     def has_delete_permission(self, request: Any, obj: Any = None) -> bool:
         return False
+
+
+class UserAdmin(DeskUserAdmin):
+    """The people's admin (with departments, from `tickets`), with two actions that let
+    agents post the service status or stop them."""
+
+    actions = ["allow_status", "disallow_status"]
+
+    def _permission(self) -> Permission:
+        app_label, codename = PERMISSION.split(".")
+        return Permission.objects.get(content_type__app_label=app_label, codename=codename)
+
+    @admin.action(description=_("Allow the chosen agents to post the service status"))
+    def allow_status(self, request: HttpRequest, queryset: Any) -> None:
+        permission = self._permission()
+        for user in queryset.filter(role=Role.AGENT):
+            user.user_permissions.add(permission)
+
+    @admin.action(description=_("Stop the chosen agents posting the service status"))
+    def disallow_status(self, request: HttpRequest, queryset: Any) -> None:
+        permission = self._permission()
+        for user in queryset:
+            user.user_permissions.remove(permission)
+
+
+admin.site.unregister(User)
+admin.site.register(User, UserAdmin)

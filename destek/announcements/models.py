@@ -19,11 +19,13 @@ from destek.announcements.choices import (
     ServiceState,
 )
 from destek.announcements.texts import pick
+from destek.lib.names import name_in, names_field
 from destek.tickets.models import Ticket
 
 
 class ServiceGroup(models.Model):
     name = models.CharField(_("name"), max_length=120)
+    names = names_field()
     position = models.PositiveIntegerField(_("position"), default=0)
 
     class Meta:
@@ -34,6 +36,11 @@ class ServiceGroup(models.Model):
     def __str__(self) -> str:
         return self.name
 
+    @property
+    def display_name(self) -> str:
+        """The name in the active language, else the plain name."""
+        return name_in(self.names, self.name)
+
 
 class Service(models.Model):
     """A component customers use. `state` is what an admin set; `shown_state` is what the
@@ -42,6 +49,7 @@ class Service(models.Model):
 
     slug = models.SlugField(_("slug"), max_length=60, unique=True)
     name = models.CharField(_("name"), max_length=120)
+    names = names_field()
     group = models.ForeignKey(
         ServiceGroup,
         verbose_name=_("group"),
@@ -71,6 +79,11 @@ class Service(models.Model):
     def __str__(self) -> str:
         return self.name
 
+    @property
+    def display_name(self) -> str:
+        """The name in the active language, else the plain name."""
+        return name_in(self.names, self.name)
+
 
 class ServiceStateChange(models.Model):
     """The shown state of a service from `at` until its next change: uptime is read from
@@ -97,6 +110,7 @@ class Area(models.Model):
 
     slug = models.SlugField(_("slug"), max_length=60, unique=True)
     name = models.CharField(_("name"), max_length=120)
+    names = names_field()
     kind = models.CharField(_("kind"), max_length=16, choices=AreaKind, default=AreaKind.REGION)
     position = models.PositiveIntegerField(_("position"), default=0)
 
@@ -107,6 +121,11 @@ class Area(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    @property
+    def display_name(self) -> str:
+        """The name in the active language, else the plain name."""
+        return name_in(self.names, self.name)
 
 
 class Incident(models.Model):

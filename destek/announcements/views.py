@@ -63,7 +63,7 @@ def status_page(request: HttpRequest) -> HttpResponse:
     services = list(selectors.services())
     uptimes = selectors.uptimes(services, days=HISTORY_DAYS, now=now)
     for service in services:
-        name = service.group.name if service.group else ""
+        name = service.group.display_name if service.group else ""
         groups.setdefault(name, []).append(
             {"service": service, "uptime": format_percent(uptimes[service.pk])}
         )
@@ -99,7 +99,7 @@ class StatusFeed(Feed):  # type: ignore[type-arg]
     def title(self, service: Service | None) -> str:
         if service is None:
             return _("Service status")
-        return _("Service status: {service}").format(service=service.name)
+        return _("Service status: {service}").format(service=service.display_name)
 
     def link(self, service: Service | None) -> str:
         return reverse("announcements:status")

@@ -181,8 +181,8 @@ def get_status(request: HttpRequest) -> dict[str, Any]:
         "services": [
             {
                 "slug": s.slug,
-                "name": s.name,
-                "group": s.group.name if s.group else None,
+                "name": s.display_name,
+                "group": s.group.display_name if s.group else None,
                 "state": s.shown_state,
             }
             for s in selectors.services()

@@ -26,13 +26,33 @@ SERVICES = [
     ("payments", "Payments", "Billing"),
 ]
 AREAS = [("baku-dc", "Baku DC"), ("istanbul-dc", "Istanbul DC")]
+#: Names by language (the plain name above is English).
+NAMES = {
+    "Customer-facing": {
+        "az": "Müştəri xidmətləri",
+        "fa": "سرویس‌های مشتریان",
+        "ru": "Для клиентов",
+        "tr": "Müşteri hizmetleri",
+    },
+    "Billing": {"az": "Ödənişlər", "fa": "صورت‌حساب", "ru": "Оплата", "tr": "Faturalama"},
+    "website": {"az": "Sayt", "fa": "وب‌سایت", "ru": "Сайт", "tr": "Web sitesi"},
+    "api": {"fa": "API", "ru": "API"},
+    "payments": {"az": "Ödənişlər", "fa": "پرداخت‌ها", "ru": "Платежи", "tr": "Ödemeler"},
+    "baku-dc": {"az": "Bakı DM", "fa": "مرکز دادهٔ باکو", "ru": "ЦОД Баку", "tr": "Bakü VM"},
+    "istanbul-dc": {
+        "az": "İstanbul DM",
+        "fa": "مرکز دادهٔ استانبول",
+        "ru": "ЦОД Стамбул",
+        "tr": "İstanbul VM",
+    },
+}
 
 
 def load_status() -> None:
     groups: dict[str, ServiceGroup] = {}
     for position, name in enumerate(("Customer-facing", "Billing")):
         groups[name], _ = ServiceGroup.objects.get_or_create(
-            name=name, defaults={"position": position}
+            name=name, defaults={"position": position, "names": NAMES[name]}
         )
     now = timezone.now()
     for position, (slug, name, group) in enumerate(SERVICES):
@@ -40,6 +60,7 @@ def load_status() -> None:
             slug=slug,
             defaults={
                 "name": name,
+                "names": NAMES[slug],
                 "group": groups[group],
                 "position": position,
                 # Its history starts before the incident, so its uptime counts it.
@@ -48,7 +69,13 @@ def load_status() -> None:
         )
     for position, (slug, name) in enumerate(AREAS):
         Area.objects.get_or_create(
-            slug=slug, defaults={"name": name, "kind": AreaKind.DATA_CENTRE, "position": position}
+            slug=slug,
+            defaults={
+                "name": name,
+                "names": NAMES[slug],
+                "kind": AreaKind.DATA_CENTRE,
+                "position": position,
+            },
         )
     admin = User.objects.filter(email="admin@example.com").first()
     if not Incident.objects.exists():

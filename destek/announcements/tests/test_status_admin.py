@@ -110,3 +110,24 @@ def test_an_admin_plans_a_window_in_the_admin(users: dict[str, User], api_servic
     assert backwards.status_code == 200
     for page in ("service", "servicegroup", "area", "serviceuser", "statusevent", "maintenance"):
         assert client.get(f"/admin/announcements/{page}/").status_code == 200, page
+
+
+def test_an_admin_allows_an_agent_to_post_the_status_and_stops_them(
+    users: dict[str, User], as_user: Any, api_service: Service
+) -> None:
+    from destek.announcements.access import may_manage
+
+    client = signed_in_client(users["admin"])
+    agent = users["agent"]
+    assert not may_manage(agent)
+    response = client.post(
+        "/admin/accounts/user/",
+        {"action": "allow_status", "_selected_action": [agent.pk, users["customer"].pk]},
+    )
+    assert response.status_code == 302
+    assert may_manage(User.objects.get(pk=agent.pk))
+    assert not may_manage(User.objects.get(pk=users["customer"].pk))
+    client.post(
+        "/admin/accounts/user/", {"action": "disallow_status", "_selected_action": [agent.pk]}
+    )
+    assert not may_manage(User.objects.get(pk=agent.pk))

@@ -32,3 +32,16 @@ def test_the_demo_shows_services_a_resolved_incident_and_a_window_to_come(
     assert (window["title"], window["fallback"]) == ("Обновление базы данных в Стамбуле", False)
     assert uptime(Service.objects.get(slug="payments")) < 1
     assert ServiceUser.objects.filter(user__email="customer@example.com").count() == 2
+
+
+def test_services_groups_and_areas_are_named_in_the_readers_language(
+    demo: None, as_user: Any
+) -> None:
+    load_status()
+    services = as_user(None, "tr").get("status").json()["services"]
+    assert [(s["name"], s["group"]) for s in services] == [
+        ("Web sitesi", "Müşteri hizmetleri"),
+        ("API", "Müşteri hizmetleri"),
+        ("Ödemeler", "Faturalama"),
+    ]
+    assert as_user(None, "en").get("status").json()["services"][0]["name"] == "Website"
