@@ -71,6 +71,12 @@ API_ROUTES = {
     ("GET", "/chats/availability"): "public",
     ("GET", "/tickets/{number}/survey"): "customer",
     ("POST", "/tickets/{number}/survey"): "customer",
+    # The service status: anyone reads it; admins and agents given `announcements.manage`
+    # post to it ("manager": customers and other agents get 403).
+    ("GET", "/status"): "public",
+    ("POST", "/incidents"): "manager",
+    ("POST", "/incidents/{incident_id}/updates"): "manager",
+    ("POST", "/maintenance"): "manager",
 }
 
 #: Django URL patterns outside the API (by their route prefix).
@@ -83,6 +89,8 @@ PAGES = {
     "kb/": "public",
     # The survey page a mailed link opens: the signed link is the key (surveys/views.py).
     "survey/": "public",
+    # The status page's Atom feeds (the page itself is the portal's GET /status/).
+    "status/": "public",
     # Telegram's calls, proven by the channel's secret header (messaging/views.py).
     "channels/telegram/<int:channel_id>/webhook": "platform",
     # Meta's calls (WhatsApp, Messenger, Instagram), proven by their signature; the GET
@@ -119,7 +127,7 @@ def test_every_url_pattern_is_classified() -> None:
 def concrete(path: str) -> str:
     return "/api/v1" + path.replace("{number}", "10000001").replace(
         "{attachment_id}", "00000000-0000-0000-0000-000000000000"
-    ).replace("{chat_id}", "1").replace("{macro_id}", "1")
+    ).replace("{chat_id}", "1").replace("{macro_id}", "1").replace("{incident_id}", "1")
 
 
 @pytest.mark.django_db
@@ -168,6 +176,12 @@ def test_customer_only_and_agent_only_routes_refuse_the_other_role(
             body = {"minutes": 1} if path.endswith("/time") else {"into": number}
             data = None if method == "GET" else body
             assert customer.request(method.lower(), url, data).status_code == 403, path
+        if who == "manager":
+            url = url.replace("{incident_id}", "1")
+            status = {"title": "X", "body": "Y", "services": ["x"]}
+            status |= {"starts_at": "2030-01-01T00:00:00Z", "ends_at": "2030-01-01T01:00:00Z"}
+            for caller in (customer, agent):
+                assert caller.request("post", url, status).status_code == 403, path
 
 
 @pytest.mark.django_db
