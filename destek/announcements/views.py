@@ -18,7 +18,7 @@ from destek.announcements import selectors
 from destek.announcements.choices import IncidentState
 from destek.announcements.models import Incident, IncidentUpdate, Maintenance, Service
 from destek.announcements.texts import Picked, html, pick
-from destek.lib.dates import format_percent
+from destek.lib.dates import format_names, format_percent
 
 HISTORY_DAYS = 90
 FEED_ITEMS = 50
@@ -36,6 +36,13 @@ class Shown:
     title: Picked
     body_html: str = ""
     updates: list[dict[str, Any]] = field(default_factory=list)
+
+    @property
+    def affects(self) -> str:
+        """The affected services, then the areas, as a list in the reader's language."""
+        services = format_names([s.display_name for s in self.item.services.all()])
+        areas = format_names([a.display_name for a in self.item.areas.all()])
+        return " · ".join(part for part in (services, areas) if part)
 
 
 def _incident(incident: Incident, language: str) -> Shown:

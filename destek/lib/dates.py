@@ -122,6 +122,12 @@ def format_percent(share: float, language: str | None = None) -> str:
     return localize_digits(text, lang)
 
 
+def format_names(names: list[str], language: str | None = None) -> str:
+    """ "Website, API and Payments" in the reader's language ("وب‌سایت، API و پرداخت‌ها")."""
+    lang = _language(language)
+    return format_list(names, locale=_locale(lang)) if names else ""
+
+
 def _local(value: datetime | date) -> datetime | date:
     if isinstance(value, datetime) and timezone.is_aware(value):
         return timezone.localtime(value)

@@ -137,3 +137,19 @@ def test_any_instant_formats_in_every_language_and_calendar(value: datetime, lan
         for style in ("date", "short", "medium"):
             assert dates.format_when(value, language, style)
         assert dates.format_deadline(value, language)
+
+
+def test_an_uptime_share_reads_as_a_percentage_in_each_language() -> None:
+    from destek.lib.dates import format_percent
+
+    assert format_percent(0.99953, "en") == "99.95%"
+    assert format_percent(1.0, "fa").startswith("۱۰۰")
+    assert "99,95" in format_percent(0.99953, "tr")
+
+
+def test_names_read_as_a_list_in_each_language() -> None:
+    from destek.lib.dates import format_names
+
+    assert format_names(["Website", "API", "Payments"], "en") == "Website, API and Payments"
+    assert format_names(["وب‌سایت", "API"], "fa") == "وب‌سایت و API"
+    assert format_names([], "ru") == ""
