@@ -174,7 +174,8 @@ class IncidentAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
             title=data["title"], impact=data["impact"], started_at=data["started_at"]
         )
         obj.state = before.state
-        self._pending = (before, text, data["state"])
+        # On the form, not on the admin: one ModelAdmin serves every request at once.
+        form.status_pending = (before, text, data["state"])
 
     def save_related(self, request: HttpRequest, form: Any, formsets: Any, change: bool) -> None:
         for formset in formsets:  # the read-only timeline: saves nothing, but the log needs it
@@ -182,7 +183,7 @@ class IncidentAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
         if not change:
             return  # the action set the services and areas
         form.save_m2m()
-        before, text, state = self._pending
+        before, text, state = form.status_pending
         obj = form.instance
         if text or state != before.state:
             actions.add_incident_update(

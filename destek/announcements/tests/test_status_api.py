@@ -163,3 +163,33 @@ def test_markdown_in_bodies_is_sanitised(catalogue: None, admin: Any, anonymous:
     html = anonymous.get("status").json()["incidents"][0]["updates"][0]["body_html"]
     assert "<script" not in html
     assert 'href="javascript' not in html
+
+
+def test_the_status_reads_the_same_number_of_queries_for_more_incidents(
+    catalogue: None, admin: Any, anonymous: Any
+) -> None:
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    def count() -> int:
+        with CaptureQueriesContext(connection) as queries:
+            assert anonymous.get("status").status_code == 200
+        return len(queries)
+
+    admin.post("incidents", INCIDENT)
+    admin.post("maintenance", {**WINDOW})
+    before = count()
+    for _ in range(3):
+        admin.post("incidents", {**INCIDENT, "services": ["api", "website"]})
+        admin.post("maintenance", {**WINDOW})
+    assert count() == before
+
+
+WINDOW = {
+    "title": "Upgrade",
+    "body": "",
+    "services": ["api"],
+    "areas": ["baku"],
+    "starts_at": "2030-05-01T02:00:00+04:00",
+    "ends_at": "2030-05-01T03:00:00+04:00",
+}
