@@ -346,40 +346,60 @@ def schedule_maintenance(
     return maintenance
 
 
+def _move_maintenance(
+    maintenance: Maintenance,
+    actor: User | None,
+    now: datetime | None,
+    *,
+    before: str,
+    after: str,
+    stamp: str,
+    event: EventKind,
+) -> bool:
+    """`before` -> `after`, stamping when; the services' shown state follows. False when the
+    window was not in `before` any more: safe to run twice."""
+    now = now or timezone.now()
+    claimed = Maintenance.objects.filter(pk=maintenance.pk, state=before).update(
+        state=after, **{stamp: now}
+    )
+    if not claimed:
+        return False
+    maintenance.refresh_from_db()
+    _event(event, actor, now, maintenance=maintenance)
+    refresh_services(maintenance.services.values_list("pk", flat=True), now)
+    return True
+
+
 @transaction.atomic
 def start_maintenance(
     maintenance: Maintenance, actor: User | None = None, *, now: datetime | None = None
 ) -> bool:
-    """Scheduled -> in progress (its services show "under maintenance"). False when it was
-    not scheduled any more: safe to run twice."""
-    now = now or timezone.now()
-    claimed = Maintenance.objects.filter(
-        pk=maintenance.pk, state=MaintenanceState.SCHEDULED
-    ).update(state=MaintenanceState.IN_PROGRESS, started_at=now)
-    if not claimed:
-        return False
-    maintenance.refresh_from_db()
-    _event(EventKind.MAINTENANCE_STARTED, actor, now, maintenance=maintenance)
-    refresh_services(maintenance.services.values_list("pk", flat=True), now)
-    return True
+    """Scheduled -> in progress (its services show "under maintenance")."""
+    return _move_maintenance(
+        maintenance,
+        actor,
+        now,
+        before=MaintenanceState.SCHEDULED,
+        after=MaintenanceState.IN_PROGRESS,
+        stamp="started_at",
+        event=EventKind.MAINTENANCE_STARTED,
+    )
 
 
 @transaction.atomic
 def complete_maintenance(
     maintenance: Maintenance, actor: User | None = None, *, now: datetime | None = None
 ) -> bool:
-    """In progress -> completed; the services return to what else holds them. False when it
-    was not in progress: safe to run twice."""
-    now = now or timezone.now()
-    claimed = Maintenance.objects.filter(
-        pk=maintenance.pk, state=MaintenanceState.IN_PROGRESS
-    ).update(state=MaintenanceState.COMPLETED, completed_at=now)
-    if not claimed:
-        return False
-    maintenance.refresh_from_db()
-    _event(EventKind.MAINTENANCE_COMPLETED, actor, now, maintenance=maintenance)
-    refresh_services(maintenance.services.values_list("pk", flat=True), now)
-    return True
+    """In progress -> completed; the services return to what else holds them."""
+    return _move_maintenance(
+        maintenance,
+        actor,
+        now,
+        before=MaintenanceState.IN_PROGRESS,
+        after=MaintenanceState.COMPLETED,
+        stamp="completed_at",
+        event=EventKind.MAINTENANCE_COMPLETED,
+    )
 
 
 @transaction.atomic
