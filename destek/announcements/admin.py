@@ -102,6 +102,19 @@ class IncidentUpdateInline(admin.StackedInline):  # type: ignore[type-arg]
     readonly_fields = ("state", "body", "author", "created_at")
 
 
+def _check_title_and_services(form: forms.ModelForm, data: dict[str, Any]) -> None:  # type: ignore[type-arg]
+    """An incident's or a maintenance window's title (per language) and its services."""
+    try:
+        actions.texts_of(
+            data.get("title"), field="title", language=None, required=True,
+            max_length=actions.TITLE_MAX,
+        )  # fmt: skip
+    except ActionRefused as refused:
+        form.add_error("title", str(refused.detail))
+    if not data.get("services"):
+        form.add_error("services", _("Name at least one affected service."))
+
+
 class IncidentForm(forms.ModelForm):  # type: ignore[type-arg]
     update = forms.CharField(
         label=_("New update"),
@@ -119,18 +132,7 @@ class IncidentForm(forms.ModelForm):  # type: ignore[type-arg]
 
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}
-        try:
-            actions.texts_of(
-                data.get("title"),
-                field="title",
-                language=None,
-                required=True,
-                max_length=actions.TITLE_MAX,
-            )
-        except ActionRefused as refused:
-            self.add_error("title", str(refused.detail))
-        if not data.get("services"):
-            self.add_error("services", _("Name at least one affected service."))
+        _check_title_and_services(self, data)
         if self.instance.pk is None and not (data.get("update") or "").strip():
             self.add_error("update", _("Say what is happening."))
         return data
@@ -205,18 +207,7 @@ class MaintenanceForm(forms.ModelForm):  # type: ignore[type-arg]
 
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}
-        try:
-            actions.texts_of(
-                data.get("title"),
-                field="title",
-                language=None,
-                required=True,
-                max_length=actions.TITLE_MAX,
-            )
-        except ActionRefused as refused:
-            self.add_error("title", str(refused.detail))
-        if not data.get("services"):
-            self.add_error("services", _("Name at least one affected service."))
+        _check_title_and_services(self, data)
         starts, ends = data.get("starts_at"), data.get("ends_at")
         if starts and ends and ends <= starts:
             self.add_error("ends_at", _("The maintenance must end after it starts."))
