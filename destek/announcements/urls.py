@@ -8,6 +8,7 @@ app_name = "announcements"
 
 urlpatterns = [
     path("", views.status_page, name="status"),
+    path("incidents/<int:pk>/", views.incident_page, name="incident"),
     path("feed.atom", views.StatusFeed(), name="feed"),
     path("<slug:slug>/feed.atom", views.StatusFeed(), name="service_feed"),
 ]

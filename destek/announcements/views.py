@@ -7,6 +7,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from django.contrib.syndication.views import Feed
+from django.db.models import Prefetch
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
@@ -94,6 +95,24 @@ def status_page(request: HttpRequest) -> HttpResponse:
     )
 
 
+def incident_page(request: HttpRequest, pk: int) -> HttpResponse:
+    """One incident, open or resolved, with its whole timeline: the page banners, notices
+    and the feed link to."""
+    incident = get_object_or_404(
+        Incident.objects.prefetch_related(
+            Prefetch("services", queryset=Service.objects.order_by("position", "name")),
+            "areas",
+            Prefetch("updates", queryset=IncidentUpdate.objects.order_by("-created_at", "-pk")),
+        ),
+        pk=pk,
+    )
+    return render(
+        request,
+        "announcements/incident.html",
+        {"shown": _incident(incident, _language())},
+    )
+
+
 class StatusFeed(Feed):  # type: ignore[type-arg]
     """Incidents and maintenance, newest first, in the reader's language; with a slug, only
     what touches that service."""
@@ -144,8 +163,9 @@ class StatusFeed(Feed):  # type: ignore[type-arg]
         return "".join(parts)
 
     def item_link(self, item: Incident | Maintenance) -> str:
-        kind = "incident" if isinstance(item, Incident) else "maintenance"
-        return f"{reverse('announcements:status')}#{kind}-{item.pk}"
+        if isinstance(item, Incident):
+            return reverse("announcements:incident", args=[item.pk])
+        return f"{reverse('announcements:status')}#maintenance-{item.pk}"
 
     def item_guid(self, item: Incident | Maintenance) -> str:
         return self.item_link(item)

@@ -55,6 +55,26 @@ def test_persian_readers_get_a_right_to_left_page_with_fallbacks_marked(status: 
     assert 'dir="rtl"' in html
     assert 'lang="en"' in html  # the incident has no Persian: shown in English, marked
     assert "badge fallback" in html
+    assert "Shown in English" not in html  # the language is named in Persian
+
+
+def test_an_incident_has_a_page_of_its_own_with_its_whole_timeline(status: None) -> None:
+    incident = actions.create_incident(
+        None,
+        title={"en": "API errors", "ru": "Ошибки API"},
+        body={"en": "We see **errors**.", "ru": "Видим **ошибки**."},
+        services=["api"],
+    )
+    actions.add_incident_update(None, incident, body={"en": "Fixed."}, state="resolved")
+    html = page("ru", f"/status/incidents/{incident.pk}/").content.decode()
+    assert "Ошибки API" in html
+    assert "<strong>ошибки</strong>" in html
+    assert "Fixed." in html and "badge fallback" in html
+    assert page("en", "/status/incidents/999999/").status_code == 404
+    assert (
+        f'/status/incidents/{incident.pk}/"'
+        in page("en", "/status/feed.atom").content.decode()
+    )
 
 
 def test_the_azerbaijani_page_shows_the_azerbaijani_timeline(status: None) -> None:
