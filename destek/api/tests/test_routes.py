@@ -181,7 +181,7 @@ def test_customer_only_and_agent_only_routes_refuse_the_other_role(
             data = None if method == "GET" else survey if path.endswith("/survey") else {}
             assert agent.request(method.lower(), url, data).status_code == 403, path
         if who == "agent":
-            body = {"minutes": 1} if path.endswith("/time") else {"into": number}
+            body: dict[str, Any] = {"minutes": 1} if path.endswith("/time") else {"into": number}
             if path.endswith("/incidents/{incident_id}/tickets"):
                 body = {"tickets": [number]}
             data = None if method == "GET" else body
