@@ -251,7 +251,11 @@ BODIES = {
 
 
 def test_the_linked_tickets_are_answered_in_their_language_and_resolved(
-    catalogue: None, users: dict[str, User], persian: User, outbox: list[Any]
+    catalogue: None,
+    users: dict[str, User],
+    persian: User,
+    outbox: list[Any],
+    django_capture_on_commit_callbacks: Any,
 ) -> None:
     admin = users["admin"]
     incident = open_incident()
@@ -262,9 +266,15 @@ def test_the_linked_tickets_are_answered_in_their_language_and_resolved(
     resolve(incident)
     outbox.clear()
 
-    result = incident_tickets.resolve_linked_tickets(admin, incident, body=BODIES)
+    with django_capture_on_commit_callbacks(execute=True):
+        result = incident_tickets.resolve_linked_tickets(admin, incident, body=BODIES)
 
     assert sorted(result.replied) == sorted([ru.number, fa.number, az.number])
+    # Delivered like any agent's reply: a mail to each customer with their text.
+    mailed = {m.to[0]: m.body for m in outbox}
+    assert BODIES["ru"] in mailed["customer2@example.com"]
+    assert BODIES["fa"] in mailed["fa@example.com"]
+    assert BODIES["en"] in mailed["customer@example.com"]
     assert result.skipped == []
     assert _last_public(ru).body == BODIES["ru"]
     assert _last_public(fa).body == BODIES["fa"]
