@@ -430,3 +430,20 @@ def test_the_desk_lists_open_and_recent_incidents_with_their_tickets_counted(
     assert "Long ago" not in page
     assert 'class="linked-count">3<' in page
     assert 'id="nav-incidents"' in page
+
+
+def test_the_incident_page_costs_the_same_whatever_the_number_of_tickets(
+    catalogue: None, users: dict[str, User], django_assert_max_num_queries: Any
+) -> None:
+    """At most nine statements, with six tickets as with one: session, user, the incident,
+    the agent's departments, its linked tickets with their customers and who linked them,
+    the count of the others, the agent's permissions (two), the timeline."""
+    agent = allow_status(users["agent"])
+    incident = open_incident()
+    tickets = [filed(users["customer2"], f"Проблема номер {n}") for n in range(6)]
+    incident_tickets.link_tickets(agent, incident, tickets)
+    desk = signed_in(agent)
+    desk.get(f"/desk/incidents/{incident.pk}/")
+    with django_assert_max_num_queries(9):
+        page = desk.get(f"/desk/incidents/{incident.pk}/").content.decode()
+    assert page.count('class="ticket-status"') == 6
