@@ -147,9 +147,15 @@ class Incident(models.Model):
     areas = models.ManyToManyField(
         Area, verbose_name=_("areas"), related_name="incidents", blank=True
     )
-    #: Tickets agents linked to the incident (replied to and resolved with it, later).
-    tickets = models.ManyToManyField(
-        Ticket, verbose_name=_("tickets"), related_name="incidents", blank=True
+    #: Tickets agents linked to the incident: replied to and resolved together once it is
+    #: resolved (incident_tickets.py); who linked each and whether it was answered is on the
+    #: link.
+    tickets: models.ManyToManyField[Ticket, IncidentTicket] = models.ManyToManyField(
+        Ticket,
+        verbose_name=_("tickets"),
+        related_name="incidents",
+        blank=True,
+        through="IncidentTicket",
     )
     started_at = models.DateTimeField(_("started at"), default=timezone.now)
     resolved_at = models.DateTimeField(_("resolved at"), null=True, blank=True)
@@ -176,6 +182,47 @@ class Incident(models.Model):
     @property
     def is_open(self) -> bool:
         return self.state != IncidentState.RESOLVED
+
+
+class IncidentTicket(models.Model):
+    """A ticket linked to an incident: by whom and when, and the reply that resolved it with
+    the incident (set once: replying to all twice answers nobody twice)."""
+
+    incident = models.ForeignKey(
+        Incident, verbose_name=_("incident"), on_delete=models.CASCADE, related_name="links"
+    )
+    ticket = models.ForeignKey(
+        Ticket, verbose_name=_("ticket"), on_delete=models.CASCADE, related_name="incident_links"
+    )
+    linked_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("linked by"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    linked_at = models.DateTimeField(_("linked at"), default=timezone.now)
+    replied_at = models.DateTimeField(_("answered with the incident"), null=True, blank=True)
+    reply = models.ForeignKey(
+        "tickets.Message",
+        verbose_name=_("reply"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+
+    class Meta:
+        ordering = ["linked_at", "pk"]
+        verbose_name = _("linked ticket")
+        verbose_name_plural = _("linked tickets")
+        constraints = [
+            models.UniqueConstraint(fields=["incident", "ticket"], name="incident_ticket_once")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.incident_id} #{self.ticket_id}"
 
 
 class IncidentUpdate(models.Model):

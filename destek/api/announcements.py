@@ -11,11 +11,13 @@ from django.utils import translation
 from ninja import Field, Router, Schema, Status
 
 from destek.accounts.models import User
-from destek.announcements import actions, selectors
+from destek.announcements import actions, incident_tickets, selectors
 from destek.announcements.access import require_manager
-from destek.announcements.models import Incident, IncidentUpdate, Maintenance
+from destek.announcements.models import Incident, IncidentTicket, IncidentUpdate, Maintenance
 from destek.announcements.texts import html, pick
 from destek.lib.errors import ActionRefused
+from destek.tickets.access import access_ticket
+from destek.tickets.models import Ticket
 from destek.tickets.schemas import Instant
 
 router = Router(tags=["status"])
@@ -253,3 +255,130 @@ def post_maintenance(request: HttpRequest, payload: MaintenanceIn) -> Status[Any
     )
     maintenance.refresh_from_db()
     return Status(201, maintenance_json(maintenance, _language()))
+
+
+# --- tickets and incidents (announcements/incident_tickets.py) -------------------------------
+
+
+class IncidentWithTicketsOut(IncidentOut):
+    tickets: list[int] | None = Field(
+        description="Agents: the numbers of the linked tickets they may see. Others: null."
+    )
+
+
+class TicketsIn(Schema):
+    tickets: list[int] = Field(description="Ticket numbers to link.", min_length=1, max_length=500)
+
+
+class LinkedOut(Schema):
+    tickets: list[int] = Field(description="The numbers of the linked tickets you may see.")
+    added: list[int] = Field(description="The tickets this request linked (not linked before).")
+
+
+class ResolveTicketsIn(Schema):
+    body: TextIn = Field(
+        description=TEXT_DESCRIPTION + " Each ticket is answered in its language, else in the "
+        "company's default language."
+    )
+
+
+class SkippedOut(Schema):
+    number: int
+    code: str
+    reason: str
+
+
+class ResolveTicketsOut(Schema):
+    replied: list[int] = Field(description="Tickets answered and resolved by this request.")
+    skipped: list[SkippedOut] = Field(
+        description="Tickets left as they were, with the reason (closed, merged, resolved or "
+        "answered with this incident already, another department's)."
+    )
+
+
+def _incident(user: User, incident_id: int) -> Incident:
+    """The incident for an agent; 404 for anyone else or an unknown id."""
+    return incident_tickets.access_incident(user, incident_id)
+
+
+def _linked_numbers(user: User, incident: Incident) -> list[int]:
+    return list(
+        IncidentTicket.objects.filter(incident=incident, ticket__in=Ticket.objects.visible_to(user))
+        .order_by("ticket__number")
+        .values_list("ticket__number", flat=True)
+    )
+
+
+@router.get(
+    "/incidents/{incident_id}",
+    response={200: IncidentWithTicketsOut, **ERRORS},
+    summary="An incident with its timeline; agents also get its linked tickets",
+)
+def get_incident(request: HttpRequest, incident_id: int) -> dict[str, Any]:
+    user: User = request.auth  # type: ignore[attr-defined]
+    incident = Incident.objects.prefetch_related("services", "areas", "updates").get(pk=incident_id)
+    data = incident_json(incident, _language())
+    data["updates"].reverse()  # newest first, as the status says it
+    data["tickets"] = _linked_numbers(user, incident) if user.is_agent else None
+    return data
+
+
+@router.post(
+    "/incidents/{incident_id}/tickets",
+    response={200: LinkedOut, **ERRORS},
+    summary="Agents: link tickets to an incident",
+)
+def post_incident_tickets(request: HttpRequest, incident_id: int, payload: TicketsIn) -> Any:
+    """Every ticket must be one you may see (else 404, and nothing is linked)."""
+    user: User = request.auth  # type: ignore[attr-defined]
+    if not user.is_agent:
+        raise ActionRefused(
+            "agents_only", translation.gettext("Only agents link tickets to incidents."), status=403
+        )
+    incident = _incident(user, incident_id)
+    tickets = [access_ticket(user, number) for number in dict.fromkeys(payload.tickets)]
+    added = incident_tickets.link_tickets(user, incident, tickets)
+    return {"tickets": _linked_numbers(user, incident), "added": [t.number for t in added]}
+
+
+@router.delete(
+    "/incidents/{incident_id}/tickets/{number}",
+    response={204: None, **ERRORS},
+    summary="Agents: unlink a ticket from an incident",
+)
+def delete_incident_ticket(request: HttpRequest, incident_id: int, number: int) -> Status[None]:
+    user: User = request.auth  # type: ignore[attr-defined]
+    if not user.is_agent:
+        raise ActionRefused(
+            "agents_only", translation.gettext("Only agents link tickets to incidents."), status=403
+        )
+    incident = _incident(user, incident_id)
+    ticket = access_ticket(user, number)
+    if not incident_tickets.unlink_ticket(user, incident, ticket):
+        raise ActionRefused("not_linked", translation.gettext("Not found."), status=404)
+    return Status(204, None)
+
+
+@router.post(
+    "/incidents/{incident_id}/resolve-tickets",
+    response={200: ResolveTicketsOut, **ERRORS},
+    summary="Admins and allowed agents: answer and resolve every linked ticket still open",
+)
+def post_resolve_tickets(
+    request: HttpRequest, incident_id: int, payload: ResolveTicketsIn
+) -> dict[str, Any]:
+    """The incident must be resolved (409 otherwise). Safe to repeat: a ticket answered with
+    this incident is not answered again."""
+    user: User = request.auth  # type: ignore[attr-defined]
+    require_manager(user)
+    incident = _incident(user, incident_id)
+    result = incident_tickets.resolve_linked_tickets(
+        user, incident, body=payload.body, language=_language()
+    )
+    return {
+        "replied": result.replied,
+        "skipped": [
+            {"number": number, "code": code, "reason": reason}
+            for number, code, reason in result.skipped
+        ],
+    }

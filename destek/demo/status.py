@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from django.contrib.auth.models import Permission
 from django.utils import timezone
 
 from destek.accounts.models import Organisation, User
@@ -147,3 +148,10 @@ def load_status() -> None:
             user=customer, service=Service.objects.get(slug="website")
         )
         ServiceUser.objects.get_or_create(user=customer, area=Area.objects.get(slug="baku-dc"))
+    # The demo's agent may post the status, resolve an incident and answer its linked
+    # tickets together (the desk's Incidents page); finance@ may not.
+    agent = User.objects.filter(email="agent@example.com").first()
+    if agent is not None:
+        agent.user_permissions.add(
+            Permission.objects.get(content_type__app_label="announcements", codename="manage")
+        )

@@ -6,6 +6,7 @@ from destek.desk import (
     cc_views,
     chat_views,
     demo_mail_views,
+    incident_views,
     kb_views,
     macro_views,
     people_views,
@@ -45,7 +46,18 @@ urlpatterns = [
     path("tickets/<int:number>/close/", views.close, name="close"),
     path("tickets/<int:number>/time/", views.log_time, name="time"),
     path("tickets/<int:number>/tags/", views.tags, name="tags"),
+    path("tickets/<int:number>/incident/", incident_views.link, name="incident_link"),
+    path(
+        "tickets/<int:number>/incident/<int:incident_id>/unlink/",
+        incident_views.unlink,
+        name="incident_unlink",
+    ),
     path("tags/", views.tag_suggestions, name="tag_suggestions"),
+    # Incidents and their tickets (desk/incident_views.py)
+    path("incidents/", incident_views.incidents, name="incidents"),
+    path("incidents/<int:incident_id>/", incident_views.incident, name="incident"),
+    path("incidents/<int:incident_id>/resolve/", incident_views.resolve, name="incident_resolve"),
+    path("incidents/<int:incident_id>/reply/", incident_views.reply_all, name="incident_reply"),
     # The agent's own macros (desk/macro_views.py)
     path("macros/", macro_views.mine, name="macros"),
     path("macros/<int:macro_id>/delete/", macro_views.delete, name="macro_delete"),

@@ -25,6 +25,8 @@ from django.views.decorators.http import require_GET, require_POST
 from destek.accounts.choices import Role
 from destek.accounts.http import AuthenticatedHttpRequest
 from destek.accounts.models import User
+from destek.announcements.incident_tickets import ticket_incidents
+from destek.announcements.texts import pick
 from destek.automation import actions as macro_actions
 from destek.automation.models import Macro
 from destek.automation.selectors import access_macro, macros_for, macros_of, shown_name
@@ -402,6 +404,7 @@ def _page(request: AuthenticatedHttpRequest, ticket: Ticket, **forms: Any) -> Ht
         **_merged_into(user, ticket),
         "events": events,
         "others": others,
+        **_incident_box(ticket),
         "clocks": ticket_clocks(ticket, now=timezone.now()),
         "details": labelled(ticket.details),
         "rating": survey_of(ticket),
@@ -445,6 +448,20 @@ def _page(request: AuthenticatedHttpRequest, ticket: Ticket, **forms: Any) -> Ht
         **upload_limits(),
     }
     return render(request, "desk/ticket.html", context)
+
+
+def _incident_box(ticket: Ticket) -> dict[str, Any]:
+    """The "Incident" box: the incidents linked, the one the ticket was filed during (to
+    link in one click), the open ones to choose from; one statement."""
+    rows = ticket_incidents(ticket)
+    language = get_language()
+    for row in rows:
+        row.shown_title = pick(row.title, language).text  # type: ignore[attr-defined]
+    return {
+        "incidents_linked": [i for i in rows if i.linked],  # type: ignore[attr-defined]
+        "incidents_suggested": [i for i in rows if i.suggested],  # type: ignore[attr-defined]
+        "incidents_open": [i for i in rows if i.is_open and not i.linked],  # type: ignore[attr-defined]
+    }
 
 
 def _time_spent(ticket: Ticket, form: TimeForm | None) -> dict[str, Any]:

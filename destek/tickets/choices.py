@@ -86,6 +86,8 @@ class EventKind(models.TextChoices):
     FOLLOWED = "followed", _("Agent follows")
     UNFOLLOWED = "unfollowed", _("Agent stopped following")
     CUSTOMER = "customer", _("Moved to the customer's account")
+    INCIDENT_LINKED = "incident_link", _("Linked to an incident")
+    INCIDENT_UNLINKED = "incident_unlink", _("Unlinked from an incident")
 
 
 class Verification(models.TextChoices):

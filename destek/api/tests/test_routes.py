@@ -77,6 +77,13 @@ API_ROUTES = {
     ("POST", "/incidents"): "manager",
     ("POST", "/incidents/{incident_id}/updates"): "manager",
     ("POST", "/maintenance"): "manager",
+    # Tickets and incidents: any signed-in user reads an incident (agents also get the
+    # numbers of the linked tickets they may see); agents link and unlink tickets they may
+    # see (404 for others); managers answer them all.
+    ("GET", "/incidents/{incident_id}"): "user",
+    ("POST", "/incidents/{incident_id}/tickets"): "agent",
+    ("DELETE", "/incidents/{incident_id}/tickets/{number}"): "agent",
+    ("POST", "/incidents/{incident_id}/resolve-tickets"): "manager",
 }
 
 #: Django URL patterns outside the API (by their route prefix).
@@ -166,6 +173,7 @@ def test_customer_only_and_agent_only_routes_refuse_the_other_role(
             path.replace("{number}", str(number))
             .replace("{chat_id}", "1")
             .replace("{macro_id}", "1")
+            .replace("{incident_id}", "1")
             .lstrip("/")
         )
         if who == "customer":
@@ -173,7 +181,9 @@ def test_customer_only_and_agent_only_routes_refuse_the_other_role(
             data = None if method == "GET" else survey if path.endswith("/survey") else {}
             assert agent.request(method.lower(), url, data).status_code == 403, path
         if who == "agent":
-            body = {"minutes": 1} if path.endswith("/time") else {"into": number}
+            body: dict[str, Any] = {"minutes": 1} if path.endswith("/time") else {"into": number}
+            if path.endswith("/incidents/{incident_id}/tickets"):
+                body = {"tickets": [number]}
             data = None if method == "GET" else body
             assert customer.request(method.lower(), url, data).status_code == 403, path
         if who == "manager":

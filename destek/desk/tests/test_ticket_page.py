@@ -133,17 +133,18 @@ def test_the_queue_page_and_the_tickets_links_agree(desk: Client, users: dict[st
             assert 'id="next-ticket"' not in page
 
 
-def test_the_ticket_page_costs_nineteen_statements_whatever_the_thread(
+def test_the_ticket_page_costs_twenty_statements_whatever_the_thread(
     desk: Client, users: dict[str, User], django_assert_num_queries: Any
 ) -> None:
     """Pinned on purpose: session, user, the agent's departments, the ticket, its messages,
-    their files, previous and next (one statement), the SLA policies, the calendar with its
-    hours and dates, the bounce record, the canned replies, the departments to move to, the
-    customer's other tickets, the history, the time logged per agent, the tags, the customer's
-    survey answer (copied addresses and
-    followers only when the ticket's counts say there are some). No knowledge-base search
-    (its menu loads when it opens) and nothing recomputed from the history for the clocks.
-    Raise it only knowing which statement was added and why."""
+        their files, previous and next (one statement), the SLA policies, the calendar with its
+        hours and dates, the bounce record, the canned replies, the departments to move to, the
+        customer's other tickets, the incidents of its "Incident" box (linked, suggested and open
+    ones in one statement), the history, the time logged per agent, the tags, the customer's
+        survey answer (copied addresses and
+        followers only when the ticket's counts say there are some). No knowledge-base search
+        (its menu loads when it opens) and nothing recomputed from the history for the clocks.
+        Raise it only knowing which statement was added and why."""
     ticket = filed(users, "Export fails")
     for i in range(5):
         actions.add_message(ticket, author=users["agent"], body=f"Step {i}", internal=i % 2 == 0)
@@ -155,7 +156,7 @@ def test_the_ticket_page_costs_nineteen_statements_whatever_the_thread(
         close_reason="resolved",
     )
     desk.get(f"/desk/tickets/{ticket.number}/")  # marks it seen, once
-    with django_assert_num_queries(19):
+    with django_assert_num_queries(20):
         page = desk.get(f"/desk/tickets/{ticket.number}/").content.decode()
     assert 'id="next-ticket"' in page or 'id="previous-ticket"' in page
     assert 'id="kb-insert-link"' in page
