@@ -211,20 +211,19 @@ def used_by(user: User | None) -> tuple[frozenset[int], frozenset[int]]:
 
 
 def _concerns(row: dict[str, Any], services: frozenset[int], areas: frozenset[int]) -> bool:
-    """Whether an open incident or window concerns someone who uses `services` and `areas`.
+    """Whether an open incident or window concerns someone who uses `services` and
+    everything in `areas` (their ServiceUser links).
 
     Nothing linked (a visitor, or a customer nobody linked yet): we do not know what they
-    use, so only outages (partial or major) of any service concern them. Linked: an incident
-    in an area they use; or one on a service they use, unless it is limited to areas and
-    they are linked to other areas only."""
+    use, so only outages (partial or major) of any service concern them. Linked to an area:
+    whatever is not limited to other areas. Linked to a service: what touches it, unless it
+    is limited to areas and they are linked to other areas only."""
     if not services and not areas:
         return row["impact"] in DOWN_STATES
     row_areas = set(row["areas"])
-    if row_areas & areas:
+    if areas and (not row_areas or row_areas & areas):
         return True
-    if not set(row["services"]) & services:
-        return False
-    return not row_areas or not areas
+    return bool(set(row["services"]) & services) and (not row_areas or not areas)
 
 
 _SEVERITY = {

@@ -26,13 +26,14 @@ def test_an_admin_opens_and_resolves_an_incident_in_the_admin(
     client = signed_in_client(users["admin"])
     assert client.get("/admin/announcements/incident/add/").status_code == 200
     form = {
-        "title": '{"en": "API errors", "ru": "Ошибки API"}',
+        "title_en": "API errors",
+        "title_ru": "Ошибки API",
         "state": "investigating",
         "impact": "major_outage",
         "services": [api_service.pk],
         "started_at_0": "2026-12-01",
         "started_at_1": "10:00:00",
-        "update": "We see errors.",
+        "update_en": "We see errors.",
         "updates-TOTAL_FORMS": "0",
         "updates-INITIAL_FORMS": "0",
     }
@@ -49,7 +50,7 @@ def test_an_admin_opens_and_resolves_an_incident_in_the_admin(
         {
             **form,
             "state": "resolved",
-            "update": "Fixed.",
+            "update_en": "Fixed.",
             "updates-TOTAL_FORMS": "1",
             "updates-INITIAL_FORMS": "1",
             "updates-0-id": str(incident.updates.get().pk),
@@ -71,12 +72,12 @@ def test_an_incident_without_services_is_refused_in_the_admin(
     response = client.post(
         "/admin/announcements/incident/add/",
         {
-            "title": '{"en": "X"}',
+            "title_en": "X",
             "state": "investigating",
             "impact": "degraded",
             "started_at_0": "2026-12-01",
             "started_at_1": "10:00:00",
-            "update": "Y",
+            "update_en": "Y",
             "updates-TOTAL_FORMS": "0",
             "updates-INITIAL_FORMS": "0",
         },
@@ -90,8 +91,7 @@ def test_an_admin_plans_a_window_in_the_admin(users: dict[str, User], api_servic
     start = timezone.localtime() + timedelta(days=2)
     end = start + timedelta(hours=1)
     form: dict[str, Any] = {
-        "title": '{"en": "Upgrade"}',
-        "body": "{}",
+        "title_en": "Upgrade",
         "services": [api_service.pk],
         "starts_at_0": start.strftime("%Y-%m-%d"),
         "starts_at_1": start.strftime("%H:%M:%S"),
