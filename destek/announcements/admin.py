@@ -126,7 +126,7 @@ def _names(prefix: str) -> tuple[str, ...]:
     return tuple(f"{prefix}_{code}" for code, _name in settings.LANGUAGES)
 
 
-def _gather(form: forms.Form, data: dict[str, Any], prefix: str) -> dict[str, str]:
+def _gather(form: forms.BaseForm, data: dict[str, Any], prefix: str) -> dict[str, str]:
     """The per-language fields of `prefix` as {language: text}, the empty ones left out."""
     return {
         code: text

@@ -77,7 +77,7 @@ def _banner_reader(request: HttpRequest, known: chat_identity.Identity | None) -
     if known is None or known.user_id is None:
         return None
     if request.user.is_authenticated and request.user.pk == known.user_id:
-        return request.user  # type: ignore[return-value]
+        return request.user
     return User.objects.filter(pk=known.user_id, is_active=True).first()
 
 
