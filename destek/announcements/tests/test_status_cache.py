@@ -113,3 +113,11 @@ def test_a_slow_database_is_cut_short_and_the_last_good_copy_shown(
     shown = page()
     assert AS_OF in shown
     assert "API is slow" not in shown
+
+
+def test_a_second_visitor_s_page_comes_from_the_cache(
+    commit: Any, django_assert_max_num_queries: Any
+) -> None:
+    page()
+    with django_assert_max_num_queries(0):
+        assert "Database upgrade in Istanbul" in page()
