@@ -368,6 +368,9 @@ DESTEK_CONFIG_RECHECK_MS = env_int("DESTEK_CONFIG_RECHECK_MS", 1000, minimum=0)
 # The longest a process keeps a configuration copy, even when no change was announced (a
 # version bump lost to a shared-cache outage at the moment of a save).
 DESTEK_CONFIG_MAX_AGE_S = env_int("DESTEK_CONFIG_MAX_AGE_S", 300, minimum=0)
+# The longest the status page waits for PostgreSQL (each statement, milliseconds) before it
+# shows its last good copy instead ("Shown as of ..."); 0 waits as long as it takes.
+DESTEK_STATUS_DB_TIMEOUT_MS = env_int("DESTEK_STATUS_DB_TIMEOUT_MS", 2000, minimum=0)
 DESTEK_DUPLICATE_WINDOW_HOURS = env_int("DESTEK_DUPLICATE_WINDOW_HOURS", 24, minimum=1)
 DESTEK_NOTIFY_AGENTS_ON_NEW = env_bool("DESTEK_NOTIFY_AGENTS_ON_NEW", True)
 DESTEK_OUTBOX_GIVE_UP_HOURS = env_int("DESTEK_OUTBOX_GIVE_UP_HOURS", 72, minimum=1)

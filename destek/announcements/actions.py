@@ -13,6 +13,7 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext_lazy as _
 
 from destek.accounts.models import User
+from destek.announcements import cache as status_cache
 from destek.announcements.choices import (
     INCIDENT_IMPACTS,
     EventKind,
@@ -156,6 +157,7 @@ def _event(
         data=data,
     )
     transaction.on_commit(lambda: _announce(event.pk))
+    status_cache.bump_on_commit()  # the banner and the status page show it at once
     return event
 
 
@@ -170,6 +172,7 @@ def refresh_services(service_ids: Iterable[int], now: datetime | None = None) ->
     the impact of their open incidents, and maintenance in progress. A change is written to
     the service's history."""
     ids = set(service_ids)
+    status_cache.bump_on_commit()  # names, services and titles may have changed with them
     if not ids:
         return
     now = now or timezone.now()

@@ -7,10 +7,13 @@ from __future__ import annotations
 from typing import Any
 
 from django import forms
+from django.conf import settings
 from django.contrib import admin, messages
 from django.contrib.auth.models import Permission
 from django.http import HttpRequest
 from django.utils import timezone
+from django.utils.functional import lazy
+from django.utils.translation import gettext, gettext_noop
 from django.utils.translation import gettext_lazy as _
 
 from destek.accounts.choices import Role
@@ -29,6 +32,7 @@ from destek.announcements.models import (
     ServiceUser,
     StatusEvent,
 )
+from destek.announcements.texts import default_language
 from destek.lib.errors import ActionRefused
 from destek.lib.names import NamesForm, name_fields
 from destek.tickets.admin import UserAdmin as DeskUserAdmin
@@ -91,6 +95,51 @@ class ServiceUserAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
     search_fields = ("user__email", "organisation__name")
 
 
+def _in_language(label: str, language: Any) -> str:
+    return gettext(label) % {"language": language}
+
+
+_lazy_in_language = lazy(_in_language, str)
+
+
+def _language_texts(
+    prefix: str, label: str, *, textarea: bool, max_length: int
+) -> dict[str, forms.Field]:
+    """One field per language ("Title in Persian"): what the actions take as {language: text}."""
+    return {
+        f"{prefix}_{code}": forms.CharField(
+            label=_lazy_in_language(label, name),
+            required=False,
+            max_length=max_length,
+            strip=True,
+            widget=(
+                forms.Textarea(attrs={"rows": 3, "dir": "auto"})
+                if textarea
+                else forms.TextInput(attrs={"dir": "auto", "class": "vTextField"})
+            ),
+        )
+        for code, name in settings.LANGUAGES
+    }
+
+
+def _names(prefix: str) -> tuple[str, ...]:
+    return tuple(f"{prefix}_{code}" for code, _name in settings.LANGUAGES)
+
+
+def _gather(form: forms.BaseForm, data: dict[str, Any], prefix: str) -> dict[str, str]:
+    """The per-language fields of `prefix` as {language: text}, the empty ones left out."""
+    return {
+        code: text
+        for code, _name in settings.LANGUAGES
+        if (text := (data.get(f"{prefix}_{code}") or "").strip())
+    }
+
+
+def _fill(form: forms.ModelForm, prefix: str, texts: dict[str, str] | None) -> None:  # type: ignore[type-arg]
+    for code, _name in settings.LANGUAGES:
+        form.fields[f"{prefix}_{code}"].initial = (texts or {}).get(code, "")
+
+
 class IncidentUpdateInline(admin.StackedInline):  # type: ignore[type-arg]
     """The timeline, read only: updates are added through the API (or the action), which
     changes the incident's state and its services with them."""
@@ -105,37 +154,56 @@ class IncidentUpdateInline(admin.StackedInline):  # type: ignore[type-arg]
 def _check_title_and_services(form: forms.ModelForm, data: dict[str, Any]) -> None:  # type: ignore[type-arg]
     """An incident's or a maintenance window's title (per language) and its services."""
     try:
-        actions.texts_of(
-            data.get("title"), field="title", language=None, required=True,
+        data["title"] = actions.texts_of(
+            _gather(form, data, "title"), field="title", language=None, required=True,
             max_length=actions.TITLE_MAX,
         )  # fmt: skip
     except ActionRefused as refused:
-        form.add_error("title", str(refused.detail))
+        form.add_error(f"title_{default_language()}", str(refused.detail))
     if not data.get("services"):
         form.add_error("services", _("Name at least one affected service."))
 
 
-class IncidentForm(forms.ModelForm):  # type: ignore[type-arg]
-    update = forms.CharField(
-        label=_("New update"),
-        required=False,
-        widget=forms.Textarea(attrs={"rows": 3}),
-        help_text=_(
-            "Markdown, in your language. Required for a new incident; on a change, added to "
-            "the timeline with the state chosen above."
-        ),
-    )
+class _IncidentFormBase(forms.ModelForm):  # type: ignore[type-arg]
+    """The title and the new update, one field per language."""
 
     class Meta:
         model = Incident
-        fields = ["title", "state", "impact", "services", "areas", "started_at"]
+        fields = ["state", "impact", "services", "areas", "started_at"]
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        _fill(self, "title", self.instance.title)
 
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}
         _check_title_and_services(self, data)
-        if self.instance.pk is None and not (data.get("update") or "").strip():
-            self.add_error("update", _("Say what is happening."))
+        data["update"] = _gather(self, data, "update")
+        if self.instance.pk is None and not data["update"]:
+            self.add_error(f"update_{default_language()}", _("Say what is happening."))
         return data
+
+
+#: Title in English, in Azerbaijani ...; a new update in each (Markdown, a textarea each).
+IncidentForm: type[forms.ModelForm] = type(  # type: ignore[type-arg]
+    "IncidentForm",
+    (_IncidentFormBase,),
+    {
+        "__module__": __name__,
+        **_language_texts(
+            "title",
+            gettext_noop("Title in %(language)s"),
+            textarea=False,
+            max_length=actions.TITLE_MAX,
+        ),
+        **_language_texts(
+            "update",
+            gettext_noop("New update in %(language)s"),
+            textarea=True,
+            max_length=actions.BODY_MAX,
+        ),
+    },
+)
 
 
 @admin.register(Incident)
@@ -144,6 +212,20 @@ class IncidentAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
     services' shown state); the timeline itself is read only here."""
 
     form = IncidentForm
+    fieldsets = (
+        (None, {"fields": (*_names("title"), "state", "impact", "services", "areas")}),
+        (
+            _("New update"),
+            {
+                "fields": _names("update"),
+                "description": _(
+                    "Markdown. Required for a new incident (in one language at least); on a "
+                    "change, added to the timeline with the state chosen above."
+                ),
+            },
+        ),
+        (None, {"fields": ("started_at", "resolved_at", "created_by")}),
+    )
     list_display = ("__str__", "state", "impact", "started_at", "resolved_at")
     list_filter = ("state", "impact", "services")
     filter_horizontal = ("services", "areas")
@@ -151,13 +233,10 @@ class IncidentAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
     inlines = [IncidentUpdateInline]
     date_hierarchy = "started_at"
 
-    def get_changeform_initial_data(self, request: HttpRequest) -> dict[str, Any]:
-        return {"title": {"en": ""}}
-
     def save_model(self, request: HttpRequest, obj: Incident, form: Any, change: bool) -> None:
         data = form.cleaned_data
         user = request.user
-        text = (data.get("update") or "").strip()
+        text = data.get("update") or {}
         if not change:
             created = actions.create_incident(
                 user,  # type: ignore[arg-type]
@@ -200,20 +279,52 @@ class IncidentAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
         )
 
 
-class MaintenanceForm(forms.ModelForm):  # type: ignore[type-arg]
+class _MaintenanceFormBase(forms.ModelForm):  # type: ignore[type-arg]
+    """The title and the description, one field per language."""
+
     class Meta:
         model = Maintenance
-        fields = ["title", "body", "services", "areas", "starts_at", "ends_at"]
+        fields = ["services", "areas", "starts_at", "ends_at"]
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        _fill(self, "title", self.instance.title)
+        _fill(self, "body", self.instance.body)
 
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}
         _check_title_and_services(self, data)
+        data["body"] = _gather(self, data, "body")
         starts, ends = data.get("starts_at"), data.get("ends_at")
         if starts and ends and ends <= starts:
             self.add_error("ends_at", _("The maintenance must end after it starts."))
         elif ends and self.instance.pk is None and ends <= timezone.now():
             self.add_error("ends_at", _("This window has ended already."))
+        if "title" in data:
+            self.instance.title = data["title"]
+        self.instance.body = data["body"]
         return data
+
+
+MaintenanceForm: type[forms.ModelForm] = type(  # type: ignore[type-arg]
+    "MaintenanceForm",
+    (_MaintenanceFormBase,),
+    {
+        "__module__": __name__,
+        **_language_texts(
+            "title",
+            gettext_noop("Title in %(language)s"),
+            textarea=False,
+            max_length=actions.TITLE_MAX,
+        ),
+        **_language_texts(
+            "body",
+            gettext_noop("Description in %(language)s"),
+            textarea=True,
+            max_length=actions.BODY_MAX,
+        ),
+    },
+)
 
 
 @admin.register(Maintenance)
@@ -222,14 +333,24 @@ class MaintenanceAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
     moved later, its state only by the worker or the cancel action."""
 
     form = MaintenanceForm
+    fields = (
+        *_names("title"),
+        *_names("body"),
+        "services",
+        "areas",
+        "starts_at",
+        "ends_at",
+        "state",
+        "started_at",
+        "completed_at",
+        "cancelled_at",
+        "created_by",
+    )
     list_display = ("__str__", "state", "starts_at", "ends_at")
     list_filter = ("state", "services")
     filter_horizontal = ("services", "areas")
     readonly_fields = ("state", "started_at", "completed_at", "cancelled_at", "created_by")
     actions = ["cancel"]
-
-    def get_changeform_initial_data(self, request: HttpRequest) -> dict[str, Any]:
-        return {"title": {"en": ""}, "body": {"en": ""}}
 
     def save_model(self, request: HttpRequest, obj: Maintenance, form: Any, change: bool) -> None:
         data = form.cleaned_data

@@ -2,24 +2,34 @@
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
+from django.conf import settings
 from django.contrib.syndication.views import Feed
+from django.db import InterfaceError, OperationalError, connection, transaction
 from django.db.models import Prefetch
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, render
+from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.feedgenerator import Atom1Feed
+from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
 
+from destek.announcements import cache as status_cache
 from destek.announcements import selectors
 from destek.announcements.choices import IncidentState
 from destek.announcements.models import Incident, IncidentUpdate, Maintenance, Service
 from destek.announcements.texts import Picked, html, pick
 from destek.lib.dates import format_names, format_percent
+
+log = logging.getLogger(__name__)
 
 HISTORY_DAYS = 90
 FEED_ITEMS = 50
@@ -64,8 +74,7 @@ def _maintenance(maintenance: Maintenance, language: str) -> Shown:
     )
 
 
-def status_page(request: HttpRequest) -> HttpResponse:
-    language = _language()
+def _status_context(language: str) -> dict[str, Any]:
     now = timezone.now()
     groups: dict[str, list[dict[str, Any]]] = {}
     services = list(selectors.services())
@@ -82,16 +91,63 @@ def status_page(request: HttpRequest) -> HttpResponse:
         .prefetch_related("services", "updates")
         .order_by("-started_at")
     )
+    return {
+        "groups": list(groups.items()),
+        "incidents": [_incident(i, language) for i in selectors.open_incidents()],
+        "maintenance": [_maintenance(m, language) for m in selectors.current_maintenance()],
+        "history": [_incident(i, language) for i in history],
+        "history_days": HISTORY_DAYS,
+    }
+
+
+@contextmanager
+def _patient_for(milliseconds: int) -> Iterator[None]:
+    """The status's queries in one transaction that PostgreSQL cuts short after
+    `milliseconds` (DESTEK_STATUS_DB_TIMEOUT_MS; 0: as long as they take). A slow database
+    then answers with an error soon, and the page shows its last good copy instead of
+    making the reader wait."""
+    if not milliseconds or connection.vendor != "postgresql":
+        yield  # (SQLite: no timeout, and no transaction: it would take the write lock)
+        return
+    with transaction.atomic():
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT set_config('statement_timeout', %s, true)", [str(milliseconds)])
+        yield
+
+
+def _status_content(language: str) -> str:
+    """The page's content (not the layout: that carries the reader's menu and CSRF token)."""
+    with _patient_for(settings.DESTEK_STATUS_DB_TIMEOUT_MS):
+        context = _status_context(language)
+        return render_to_string("announcements/_status_content.html", context)
+
+
+def status_page(request: HttpRequest) -> HttpResponse:
+    """The status, rendered once per language and time zone until the next status event
+    (or a minute: uptime moves on). When the database fails or is too slow, the last good
+    copy, marked with its time, instead of an error."""
+    language = _language()
+    zone = timezone.get_current_timezone_name()
+    fresh = status_cache.key("page", language, zone)
+    last_good = f"destek:status:last-good:{language}:{zone}"
+    content = status_cache.get(fresh)
+    as_of: datetime | None = None
+    if content is None:
+        try:
+            content = _status_content(language)
+        except (OperationalError, InterfaceError):
+            kept = status_cache.get(last_good)
+            if kept is None:
+                raise
+            log.warning("status page: the database failed; the copy of %s shown", kept[1])
+            content, as_of = kept
+        else:
+            status_cache.put(fresh, content)
+            status_cache.put(last_good, (content, timezone.now()), status_cache.LAST_GOOD_SECONDS)
     return render(
         request,
         "announcements/status.html",
-        {
-            "groups": list(groups.items()),
-            "incidents": [_incident(i, language) for i in selectors.open_incidents()],
-            "maintenance": [_maintenance(m, language) for m in selectors.current_maintenance()],
-            "history": [_incident(i, language) for i in history],
-            "history_days": HISTORY_DAYS,
-        },
+        {"content": mark_safe(content), "as_of": as_of},  # noqa: S308 (our own rendering)
     )
 
 

@@ -182,6 +182,7 @@ def sign_in(request: HttpRequest) -> HttpResponse:
             "resend_to": resend_to if settings.DESTEK_SIGNUP else "",
             "signup": settings.DESTEK_SIGNUP,
             "next": request.POST.get("next") or request.GET.get("next", ""),
+            "to_new_ticket": _next_url(request).startswith(reverse("portal:new")),
         },
     )
 

@@ -23,6 +23,8 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.clickjacking import xframe_options_exempt
 from django.views.decorators.http import require_GET
 
+from destek.accounts.models import User
+from destek.announcements.selectors import banner_for
 from destek.chat import identity as chat_identity
 from destek.chat.availability import availability
 from destek.portal.chat_strings import widget_strings
@@ -68,6 +70,15 @@ def _visitor(request: HttpRequest) -> tuple[chat_identity.Identity | None, str]:
         ), ""
     except chat_identity.IdentityRefused as refusal:
         return None, refusal.message
+
+
+def _banner_reader(request: HttpRequest, known: chat_identity.Identity | None) -> User | None:
+    """Whose services the banner is about: the known customer, else nobody (a visitor)."""
+    if known is None or known.user_id is None:
+        return None
+    if request.user.is_authenticated and request.user.pk == known.user_id:
+        return request.user
+    return User.objects.filter(pk=known.user_id, is_active=True).first()
 
 
 def _storage_key(known: chat_identity.Identity | None) -> str:
@@ -126,6 +137,9 @@ def widget(request: HttpRequest) -> HttpResponse:
             "chosen": chosen.slug if chosen else "",
             "online": now.online,
             "config": config,
+            # Before a chat starts: "we know about it" while an incident concerns the
+            # visitor (a signed-in customer's services; a visitor's: outages of any).
+            "banner": banner_for(_banner_reader(request, known)),
             "strings": widget_strings(),
             # The survey at the end: each question, and its short name in a refusal (the
             # survey page's and the survey action's words).

@@ -26,13 +26,14 @@ def test_an_admin_opens_and_resolves_an_incident_in_the_admin(
     client = signed_in_client(users["admin"])
     assert client.get("/admin/announcements/incident/add/").status_code == 200
     form = {
-        "title": '{"en": "API errors", "ru": "Ошибки API"}',
+        "title_en": "API errors",
+        "title_ru": "Ошибки API",
         "state": "investigating",
         "impact": "major_outage",
         "services": [api_service.pk],
         "started_at_0": "2026-12-01",
         "started_at_1": "10:00:00",
-        "update": "We see errors.",
+        "update_en": "We see errors.",
         "updates-TOTAL_FORMS": "0",
         "updates-INITIAL_FORMS": "0",
     }
@@ -49,7 +50,7 @@ def test_an_admin_opens_and_resolves_an_incident_in_the_admin(
         {
             **form,
             "state": "resolved",
-            "update": "Fixed.",
+            "update_en": "Fixed.",
             "updates-TOTAL_FORMS": "1",
             "updates-INITIAL_FORMS": "1",
             "updates-0-id": str(incident.updates.get().pk),
@@ -71,12 +72,12 @@ def test_an_incident_without_services_is_refused_in_the_admin(
     response = client.post(
         "/admin/announcements/incident/add/",
         {
-            "title": '{"en": "X"}',
+            "title_en": "X",
             "state": "investigating",
             "impact": "degraded",
             "started_at_0": "2026-12-01",
             "started_at_1": "10:00:00",
-            "update": "Y",
+            "update_en": "Y",
             "updates-TOTAL_FORMS": "0",
             "updates-INITIAL_FORMS": "0",
         },
@@ -90,8 +91,7 @@ def test_an_admin_plans_a_window_in_the_admin(users: dict[str, User], api_servic
     start = timezone.localtime() + timedelta(days=2)
     end = start + timedelta(hours=1)
     form: dict[str, Any] = {
-        "title": '{"en": "Upgrade"}',
-        "body": "{}",
+        "title_en": "Upgrade",
         "services": [api_service.pk],
         "starts_at_0": start.strftime("%Y-%m-%d"),
         "starts_at_1": start.strftime("%H:%M:%S"),
@@ -131,3 +131,64 @@ def test_an_admin_allows_an_agent_to_post_the_status_and_stops_them(
         "/admin/accounts/user/", {"action": "disallow_status", "_selected_action": [agent.pk]}
     )
     assert not may_manage(User.objects.get(pk=agent.pk))
+
+
+def test_incident_titles_and_updates_are_written_one_field_per_language(
+    users: dict[str, User], api_service: Service
+) -> None:
+    client = signed_in_client(users["admin"])
+    add = client.get("/admin/announcements/incident/add/").content.decode()
+    assert "Title in Persian" in add and "New update in Azerbaijani" in add
+    assert '{"en": ""}' not in add  # no raw JSON to edit any more
+    form = {
+        "title_en": "Login fails",
+        "title_fa": "ورود کار نمی‌کند",
+        "state": "investigating",
+        "impact": "partial_outage",
+        "services": [api_service.pk],
+        "started_at_0": "2026-12-01",
+        "started_at_1": "10:00:00",
+        "update_az": "Araşdırırıq.",
+        "update_fa": "در حال بررسی هستیم.",
+        "updates-TOTAL_FORMS": "0",
+        "updates-INITIAL_FORMS": "0",
+    }
+    assert client.post("/admin/announcements/incident/add/", form).status_code == 302
+    incident = Incident.objects.get(title__en="Login fails")
+    assert incident.title == {"en": "Login fails", "fa": "ورود کار نمی‌کند"}
+    assert incident.updates.get().body == {"az": "Araşdırırıq.", "fa": "در حال بررسی هستیم."}
+    change = client.get(f"/admin/announcements/incident/{incident.pk}/change/").content.decode()
+    assert 'value="ورود کار نمی‌کند"' in change
+    untitled = client.post(
+        "/admin/announcements/incident/add/", {**form, "title_en": "", "title_fa": ""}
+    )
+    assert untitled.status_code == 200
+    assert "title: this field is required." in untitled.content.decode()
+
+
+def test_a_window_s_description_is_written_per_language_and_kept_on_a_change(
+    users: dict[str, User], api_service: Service
+) -> None:
+    client = signed_in_client(users["admin"])
+    start = timezone.localtime() + timedelta(days=2)
+    end = start + timedelta(hours=1)
+    form: dict[str, Any] = {
+        "title_en": "Upgrade",
+        "title_tr": "Güncelleme",
+        "body_ru": "До часа.",
+        "services": [api_service.pk],
+        "starts_at_0": start.strftime("%Y-%m-%d"),
+        "starts_at_1": start.strftime("%H:%M:%S"),
+        "ends_at_0": end.strftime("%Y-%m-%d"),
+        "ends_at_1": end.strftime("%H:%M:%S"),
+    }
+    assert client.post("/admin/announcements/maintenance/add/", form).status_code == 302
+    window = Maintenance.objects.get(title__en="Upgrade")
+    assert window.title == {"en": "Upgrade", "tr": "Güncelleme"}
+    assert window.body == {"ru": "До часа."}
+    changed = client.post(
+        f"/admin/announcements/maintenance/{window.pk}/change/", {**form, "body_ru": "Два часа."}
+    )
+    assert changed.status_code == 302
+    window.refresh_from_db()
+    assert window.body == {"ru": "Два часа."} and window.title["tr"] == "Güncelleme"
