@@ -98,6 +98,7 @@ def test_an_agent_links_a_ticket_from_its_page_and_the_history_says_who(
     event = TicketEvent.objects.get(ticket=ticket, kind=EventKind.INCIDENT_LINKED)
     assert event.actor == users["agent"] and not event.public
     assert "Linked to an incident" in page and "Payments fail" in page
+    assert f": <bdi>#{incident.pk} Payments fail" in page  # no arrow from nothing
 
     desk.post(f"/desk/tickets/{ticket.number}/incident/{incident.pk}/unlink/")
     assert not incident.tickets.exists()
