@@ -71,10 +71,7 @@ def test_an_incident_has_a_page_of_its_own_with_its_whole_timeline(status: None)
     assert "<strong>ошибки</strong>" in html
     assert "Fixed." in html and "badge fallback" in html
     assert page("en", "/status/incidents/999999/").status_code == 404
-    assert (
-        f'/status/incidents/{incident.pk}/"'
-        in page("en", "/status/feed.atom").content.decode()
-    )
+    assert f'/status/incidents/{incident.pk}/"' in page("en", "/status/feed.atom").content.decode()
 
 
 def test_the_azerbaijani_page_shows_the_azerbaijani_timeline(status: None) -> None:
