@@ -195,7 +195,7 @@ def my_notices(request: HttpRequest) -> HttpResponse:
         },
     ]
     for way in ways:
-        chosen = way["subscription"]
+        chosen: Subscription | None = way["subscription"]  # type: ignore[assignment]
         way["service_ids"] = {s.pk for s in chosen.services.all()} if chosen else set()
         way["area_ids"] = {a.pk for a in chosen.areas.all()} if chosen else set()
     used = user.used_services.select_related("service", "area")

@@ -339,3 +339,15 @@ def test_the_status_notices_page_changes_a_customers_subscriptions(
     assert refused.status_code == 422
     client.post("/status/notices/", {"action": "automatic", "on": "0"})
     assert user.status_opt_out is not None
+
+
+def test_the_admin_lists_subscriptions_read_only(services: Any, users: Any) -> None:
+    subscribing.subscribe_account(users["customer"], via="email", everything=True)
+    Subscription.objects.create(via="sms", address="+994501234567", token="x", confirmed_at=T0)
+    client = signed_in_client(users["admin"])
+    listing = client.get("/admin/announcements/subscription/")
+    assert listing.status_code == 200
+    assert "+994501234567" in listing.content.decode()
+    one = Subscription.objects.get(via="sms")
+    page = client.get(f"/admin/announcements/subscription/{one.pk}/change/").content.decode()
+    assert "+994501234567" in page and 'name="address"' not in page
