@@ -124,6 +124,11 @@ def outbox_paused() -> Iterator[None]:
         _paused.reset(token)
 
 
+def outbox_is_paused() -> bool:
+    """Inside `outbox_paused()`: callers that queue later (after commit, in a job) ask."""
+    return _paused.get()
+
+
 def render_text(name: str, context: Mapping[str, Any]) -> str:
     """Plain-text templates (subjects, text bodies) are rendered without HTML escaping."""
     template = get_template(name).template  # type: ignore[attr-defined]

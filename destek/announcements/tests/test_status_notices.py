@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 import time_machine
 from django.test import Client
+from django.utils import timezone
 
 from conftest import signed_in_client
 from destek.accounts.models import ContactAddress, Organisation, User
@@ -351,3 +352,23 @@ def test_the_admin_lists_subscriptions_read_only(services: Any, users: Any) -> N
     one = Subscription.objects.get(via="sms")
     page = client.get(f"/admin/announcements/subscription/{one.pk}/change/").content.decode()
     assert "+994501234567" in page and 'name="address"' not in page
+
+
+def test_history_written_with_a_past_time_is_told_to_nobody(
+    services: Any, committing: Any, outbox: Any
+) -> None:
+    ServiceUser.objects.create(user=customer("late@example.org"), service=services["api"])
+    open_incident(committing, ["api"], at=timezone.now() - timedelta(days=3))
+    assert not mails_to(outbox, "late@example.org")
+
+
+def test_the_demos_sample_status_is_told_to_nobody(
+    services: Any, committing: Any, outbox: Any
+) -> None:
+    from destek.notify.actions import outbox_paused
+
+    ServiceUser.objects.create(user=customer("demo@example.org"), service=services["api"])
+    with outbox_paused():
+        open_incident(committing, ["api"])
+    assert not mails_to(outbox, "demo@example.org")
+    assert not Notice.objects.exists()
