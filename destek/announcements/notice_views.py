@@ -9,6 +9,7 @@ from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
+from django.utils import translation
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods, require_POST
@@ -18,6 +19,7 @@ from destek.announcements import subscribing
 from destek.announcements.choices import NoticeVia
 from destek.announcements.models import Area, AutomaticOptOut, Incident, Service, Subscription
 from destek.announcements.notices import carrier
+from destek.announcements.texts import pick
 from destek.lib.errors import ActionRefused
 from destek.lib.ratelimit import Limit, client_ip, hit_all
 
@@ -167,6 +169,8 @@ def my_notices(request: HttpRequest) -> HttpResponse:
             error = refused
     from destek.accounts.selectors import notification_address
 
+    language = (translation.get_language() or "en").split("-")[0]
+
     mine = {
         s.via: s
         for s in Subscription.objects.filter(user=user, incident__isnull=True).prefetch_related(
@@ -212,9 +216,13 @@ def my_notices(request: HttpRequest) -> HttpResponse:
             "ways": ways,
             "used": [*used, *organisation_used],
             "automatic": not AutomaticOptOut.objects.filter(user=user).exists(),
-            "following": Subscription.objects.filter(user=user, incident__isnull=False)
-            .select_related("incident")
-            .order_by("-created_at"),
+            "following": [
+                {"incident": row.incident, "title": pick(row.incident.title, language)}
+                for row in Subscription.objects.filter(user=user, incident__isnull=False)
+                .select_related("incident")
+                .order_by("-created_at")
+                if row.incident is not None
+            ],
             "error": error,
             "saved": request.GET.get("saved") == "1",
         },

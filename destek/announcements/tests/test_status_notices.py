@@ -372,3 +372,14 @@ def test_the_demos_sample_status_is_told_to_nobody(
         open_incident(committing, ["api"])
     assert not mails_to(outbox, "demo@example.org")
     assert not Notice.objects.exists()
+
+
+def test_the_status_notices_page_offers_nothing_checked_by_default_and_lists_followed_incidents_in_the_readers_language(
+    services: Any, committing: Any
+) -> None:
+    incident = open_incident(committing, ["api"])
+    user = customer("reader@example.org", "ru")
+    subscribing.follow_incident(user, incident)
+    page = signed_in_client(user, "ru").get("/status/notices/").content.decode()
+    assert 'value="off" checked' in page and 'value="all" checked' not in page
+    assert "Сайт недоступен" in page
