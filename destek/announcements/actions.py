@@ -164,7 +164,7 @@ def _event(
 def _announce(event_id: int) -> None:
     """After commit: the job that tells the subscribers of the affected services and areas
     (notices.py; once per subscriber, batched per incident)."""
-    from destek.announcements.jobs import announce  # the job module imports this one
+    from destek.announcements.notice_jobs import announce
 
     announce(event_id)
 

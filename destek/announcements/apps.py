@@ -10,4 +10,4 @@ class AnnouncementsConfig(AppConfig):
     verbose_name = _("Service status")
 
     def ready(self) -> None:
-        from destek.announcements import jobs  # noqa: F401
+        from destek.announcements import jobs, notice_jobs  # noqa: F401

@@ -17,7 +17,7 @@ from django.utils import timezone
 from conftest import signed_in_client
 from destek.accounts.models import ContactAddress, Organisation, User
 from destek.announcements import actions, notices, subscribing
-from destek.announcements.jobs import run_maintenance_windows, send_status_notices
+from destek.announcements.jobs import run_maintenance_windows
 from destek.announcements.models import (
     Area,
     Incident,
@@ -27,6 +27,7 @@ from destek.announcements.models import (
     ServiceUser,
     Subscription,
 )
+from destek.announcements.notice_jobs import send_status_notices
 
 pytestmark = pytest.mark.django_db
 
@@ -374,7 +375,7 @@ def test_the_demos_sample_status_is_told_to_nobody(
     assert not Notice.objects.exists()
 
 
-def test_the_status_notices_page_offers_nothing_checked_by_default_and_lists_followed_incidents_in_the_readers_language(
+def test_my_notices_page_checks_nothing_at_first_and_titles_followed_incidents_in_my_language(
     services: Any, committing: Any
 ) -> None:
     incident = open_incident(committing, ["api"])

@@ -27,8 +27,8 @@ def say(channel: dict[str, Any], django_capture_on_commit_callbacks: Any) -> Any
 
 
 def test_a_linked_telegram_chat_gets_the_incident_notice_in_the_customers_language(
-    bot_api, channel, say, users, django_capture_on_commit_callbacks: Any
-):
+    bot_api: Any, channel: Any, say: Any, users: Any, django_capture_on_commit_callbacks: Any
+) -> None:
     customer = users["customer"]  # reads Azerbaijani
     say(f"/start {deep_link(customer, channel)}")
     bot_api.calls.clear()
@@ -47,7 +47,7 @@ def test_a_linked_telegram_chat_gets_the_incident_notice_in_the_customers_langua
     assert f"/status/incidents/{incident.pk}/" in notice
 
 
-def test_without_a_linked_chat_telegram_cannot_be_chosen(users):
+def test_without_a_linked_chat_telegram_cannot_be_chosen(users: Any) -> None:
     from destek.lib.errors import ActionRefused
 
     with pytest.raises(ActionRefused):
