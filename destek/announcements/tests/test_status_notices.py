@@ -384,3 +384,25 @@ def test_my_notices_page_checks_nothing_at_first_and_titles_followed_incidents_i
     page = signed_in_client(user, "ru").get("/status/notices/").content.decode()
     assert 'value="off" checked' in page and 'value="all" checked' not in page
     assert "Сайт недоступен" in page
+
+
+def test_a_phone_number_confirms_by_sms_then_gets_a_short_notice(
+    services: Any, committing: Any, settings: Any
+) -> None:
+    from destek.notify.models import Delivery
+
+    settings.DESTEK_SMS_GATEWAY_URL = "http://127.0.0.1:9/sms"
+    client = Client()
+    client.cookies["django_language"] = "tr"
+    client.post("/status/subscribe/", {"phone": "+994 50 123 45 67", "scope": "all"})
+    [confirmation] = Delivery.objects.filter(recipient="+994501234567")
+    assert (
+        confirmation.transport == "sms" and "/status/subscribe/confirm/" in confirmation.body_text
+    )
+    open_incident(committing, ["website"])
+    assert Delivery.objects.filter(recipient="+994501234567").count() == 1  # not confirmed
+    subscribing.confirm(Subscription.objects.get().token)
+    open_incident(committing, ["website"])
+    notice = Delivery.objects.filter(recipient="+994501234567", template="status_notice").get()
+    assert notice.body_text.startswith("Olay açıldı: Website is down")
+    assert "/status/incidents/" in notice.body_text and len(notice.body_text) < 160
