@@ -359,6 +359,10 @@ DESTEK_REOPEN_WINDOW_DAYS = env_int("DESTEK_REOPEN_WINDOW_DAYS", 30, minimum=0)
 # Satisfaction surveys (destek/surveys): business minutes after `resolved`, on the ticket's
 # calendar (0 = at once); at most one survey per customer in this many days; at most this
 # many answers (or attempts) per ticket in an hour.
+# Service status notices: a subscriber gets at most one mail per incident in this many
+# minutes (later updates are gathered into one); maintenance is reminded this long before.
+DESTEK_STATUS_NOTICE_MINUTES = env_int("DESTEK_STATUS_NOTICE_MINUTES", 10, minimum=0)
+DESTEK_MAINTENANCE_REMIND_MINUTES = env_int("DESTEK_MAINTENANCE_REMIND_MINUTES", 60, minimum=0)
 DESTEK_SURVEY_DELAY_MINUTES = env_int("DESTEK_SURVEY_DELAY_MINUTES", 60, minimum=0)
 DESTEK_SURVEY_EVERY_DAYS = env_int("DESTEK_SURVEY_EVERY_DAYS", 7, minimum=0)
 DESTEK_SURVEY_ANSWERS_PER_HOUR = env_int("DESTEK_SURVEY_ANSWERS_PER_HOUR", 20, minimum=1)

@@ -5,7 +5,7 @@ transaction, writes a StatusEvent and keeps the services' shown state (and its h
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import transaction
@@ -33,6 +33,7 @@ from destek.announcements.models import (
 )
 from destek.lib.errors import ActionRefused
 from destek.lib.text import strip_invisible
+from destek.notify.actions import outbox_is_paused
 
 TITLE_MAX = 200
 BODY_MAX = 20_000
@@ -156,15 +157,18 @@ def _event(
         service=service,
         data=data,
     )
-    transaction.on_commit(lambda: _announce(event.pk))
+    if not outbox_is_paused():  # the demo's sample history is told to nobody
+        transaction.on_commit(lambda: _announce(event.pk))
     status_cache.bump_on_commit()  # the banner and the status page show it at once
     return event
 
 
 def _announce(event_id: int) -> None:
-    """The hook for notices. TODO(issue 17, notices): queue the notices of this event to the
-    subscribers of the affected services and areas (once per subscriber, batched per
-    incident). Nothing is sent yet."""
+    """After commit: the job that tells the subscribers of the affected services and areas
+    (notices.py; once per subscriber, batched per incident)."""
+    from destek.announcements.notice_jobs import announce
+
+    announce(event_id)
 
 
 def refresh_services(service_ids: Iterable[int], now: datetime | None = None) -> None:
@@ -450,18 +454,41 @@ def set_service_state(
     return service
 
 
+@transaction.atomic
+def remind_maintenance(maintenance: Maintenance, *, now: datetime | None = None) -> bool:
+    """Tell the window's subscribers it starts soon, once: `reminded_at` is claimed by a
+    conditional UPDATE (False when it was claimed before, or the window is not scheduled)."""
+    now = now or timezone.now()
+    claimed = Maintenance.objects.filter(
+        pk=maintenance.pk, state=MaintenanceState.SCHEDULED, reminded_at__isnull=True
+    ).update(reminded_at=now)
+    if not claimed:
+        return False
+    maintenance.refresh_from_db()
+    _event(EventKind.MAINTENANCE_REMINDER, None, now, maintenance=maintenance)
+    return True
+
+
 def run_maintenance_windows(now: datetime | None = None) -> tuple[int, int]:
-    """The worker's minute: start the windows that began, complete the ones that ended.
-    Each in its own transaction; a window the worker missed whole is started and completed
-    (its history shows both). Returns (started, completed)."""
+    """The worker's minute: remind the subscribers of windows starting within
+    DESTEK_MAINTENANCE_REMIND_MINUTES, start the windows that began, complete the ones that
+    ended. Each in its own transaction; a window the worker missed whole is started and
+    completed (its history shows both). Returns (started, completed)."""
     now = now or timezone.now()
     started = completed = 0
+    soon = now + timedelta(minutes=settings.DESTEK_MAINTENANCE_REMIND_MINUTES)
+    remind = Maintenance.objects.filter(
+        state=MaintenanceState.SCHEDULED,
+        reminded_at__isnull=True,
+        starts_at__gt=now,
+        starts_at__lte=soon,
+    )
+    for maintenance in remind.order_by("starts_at", "pk"):
+        remind_maintenance(maintenance, now=now)
     due = Maintenance.objects.filter(state=MaintenanceState.SCHEDULED, starts_at__lte=now)
     for maintenance in due.order_by("starts_at", "pk"):
         started += start_maintenance(maintenance, now=now)
     ended = Maintenance.objects.filter(state=MaintenanceState.IN_PROGRESS, ends_at__lte=now)
     for maintenance in ended.order_by("ends_at", "pk"):
         completed += complete_maintenance(maintenance, now=now)
-    # TODO(issue 17, notices): remind the subscribers of windows starting soon here
-    # (a `reminded_at` claimed by a conditional UPDATE, like the starts above).
     return started, completed

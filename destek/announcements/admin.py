@@ -23,6 +23,7 @@ from destek.announcements.access import PERMISSION
 from destek.announcements.choices import IncidentState
 from destek.announcements.models import (
     Area,
+    AutomaticOptOut,
     Incident,
     IncidentUpdate,
     Maintenance,
@@ -31,6 +32,7 @@ from destek.announcements.models import (
     ServiceStateChange,
     ServiceUser,
     StatusEvent,
+    Subscription,
 )
 from destek.announcements.texts import default_language
 from destek.lib.errors import ActionRefused
@@ -402,6 +404,46 @@ class StatusEventAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
         return False
 
     def has_delete_permission(self, request: Any, obj: Any = None) -> bool:
+        return False
+
+
+@admin.register(Subscription)
+class SubscriptionAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+    """Read-mostly: subscribers change their own; an admin may only remove one (a
+    complaint, a typo'd address)."""
+
+    list_display = ("__str__", "via", "everything", "incident", "language", "confirmed_at")
+    list_filter = ("via", "everything", ("confirmed_at", admin.EmptyFieldListFilter))
+    search_fields = ("address", "user__email")
+    list_select_related = ("user", "incident")
+    readonly_fields = (
+        "via",
+        "user",
+        "address",
+        "language",
+        "time_zone",
+        "everything",
+        "services",
+        "areas",
+        "incident",
+        "confirmed_at",
+        "created_at",
+    )
+    exclude = ("token",)
+
+    def has_add_permission(self, request: Any) -> bool:
+        return False
+
+    def has_change_permission(self, request: Any, obj: Any = None) -> bool:
+        return False
+
+
+@admin.register(AutomaticOptOut)
+class AutomaticOptOutAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+    list_display = ("user", "created_at")
+    readonly_fields = ("user", "created_at")
+
+    def has_add_permission(self, request: Any) -> bool:
         return False
 
 

@@ -12,7 +12,7 @@ class AnnouncementsConfig(AppConfig):
     def ready(self) -> None:
         from django.db.models.signals import post_delete, post_save
 
-        from destek.announcements import jobs  # noqa: F401
+        from destek.announcements import jobs, notice_jobs  # noqa: F401
         from destek.announcements.models import ServiceUser
 
         # Who uses what is edited in the admin: the banners read it afresh.

@@ -69,4 +69,13 @@ class EventKind(models.TextChoices):
     MAINTENANCE_STARTED = "maintenance_started", _("maintenance started")
     MAINTENANCE_COMPLETED = "maintenance_completed", _("maintenance completed")
     MAINTENANCE_CANCELLED = "maintenance_cancelled", _("maintenance cancelled")
+    MAINTENANCE_REMINDER = "maintenance_reminder", _("maintenance reminder")
     SERVICE_STATE_SET = "service_state_set", _("service state set")
+
+
+class NoticeVia(models.TextChoices):
+    """How a subscriber is told."""
+
+    EMAIL = "email", _("E-mail")
+    SMS = "sms", _("SMS")
+    TELEGRAM = "telegram", _("Telegram")

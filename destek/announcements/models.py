@@ -16,6 +16,7 @@ from destek.announcements.choices import (
     EventKind,
     IncidentState,
     MaintenanceState,
+    NoticeVia,
     ServiceState,
 )
 from destek.announcements.texts import pick
@@ -269,6 +270,8 @@ class Maintenance(models.Model):
     started_at = models.DateTimeField(_("started"), null=True, blank=True)
     completed_at = models.DateTimeField(_("completed"), null=True, blank=True)
     cancelled_at = models.DateTimeField(_("cancelled"), null=True, blank=True)
+    #: When its subscribers were reminded that it starts soon (claimed once by the worker).
+    reminded_at = models.DateTimeField(_("reminded"), null=True, blank=True, editable=False)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         verbose_name=_("created by"),
@@ -395,3 +398,110 @@ class StatusEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind} {self.at:%Y-%m-%d %H:%M}"
+
+
+class Subscription(models.Model):
+    """Someone asked to be told: an address (e-mail or phone, of someone not signed in) that
+    confirmed a mailed link, or an account (its announcements address, verified phone or
+    linked Telegram). To everything, to chosen services and areas, or to one incident."""
+
+    via = models.CharField(_("by"), max_length=16, choices=NoticeVia, default=NoticeVia.EMAIL)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("customer"),
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="status_subscriptions",
+    )
+    #: The e-mail address or E.164 number of a subscriber without an account ("" for one).
+    address = models.CharField(_("address"), max_length=254, blank=True)
+    language = models.CharField(_("language"), max_length=8, default="en")
+    time_zone = models.CharField(_("time zone"), max_length=64, default="UTC")
+    everything = models.BooleanField(_("everything"), default=False)
+    services = models.ManyToManyField(
+        Service, verbose_name=_("services"), related_name="subscriptions", blank=True
+    )
+    areas = models.ManyToManyField(
+        Area, verbose_name=_("areas"), related_name="subscriptions", blank=True
+    )
+    incident = models.ForeignKey(
+        Incident,
+        verbose_name=_("incident"),
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="followers",
+    )
+    #: A random key: the confirmation link of an address's subscription.
+    token = models.CharField(max_length=64, unique=True, editable=False)
+    confirmed_at = models.DateTimeField(_("confirmed"), null=True, blank=True)
+    created_at = models.DateTimeField(_("created at"), default=timezone.now)
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        verbose_name = _("status subscription")
+        verbose_name_plural = _("status subscriptions")
+        indexes = [models.Index(fields=["via", "address"])]
+        constraints = [
+            models.CheckConstraint(
+                condition=(Q(user__isnull=False) & Q(address=""))
+                | (Q(user__isnull=True) & ~Q(address="")),
+                name="subscription_one_who",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_via_display()}: {self.user or self.address}"
+
+
+class AutomaticOptOut(models.Model):
+    """A customer who does not want the notices of the services they use (ServiceUser)."""
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("customer"),
+        on_delete=models.CASCADE,
+        related_name="status_opt_out",
+    )
+    created_at = models.DateTimeField(_("created at"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("opt-out of automatic notices")
+        verbose_name_plural = _("opt-outs of automatic notices")
+
+    def __str__(self) -> str:
+        return str(self.user)
+
+
+class Notice(models.Model):
+    """One status event for one delivery address (`key`, e.g. "email:a@b.c"): written once
+    (the pair is unique), sent when due. Notices of one incident due inside the batching
+    window are sent together, in one message."""
+
+    key = models.CharField(max_length=300)
+    event = models.ForeignKey(StatusEvent, on_delete=models.CASCADE, related_name="notices")
+    incident = models.ForeignKey(
+        Incident, on_delete=models.CASCADE, null=True, blank=True, related_name="+"
+    )
+    maintenance = models.ForeignKey(
+        Maintenance, on_delete=models.CASCADE, null=True, blank=True, related_name="+"
+    )
+    #: How to reach the subscriber: via, address, user id, language, time zone, calendar.
+    reader = models.JSONField(default=dict)
+    due_at = models.DateTimeField(default=timezone.now)
+    sent_at = models.DateTimeField(null=True, blank=True)
+    claim = models.CharField(max_length=32, blank=True)
+
+    class Meta:
+        ordering = ["due_at", "pk"]
+        verbose_name = _("status notice")
+        verbose_name_plural = _("status notices")
+        constraints = [models.UniqueConstraint(fields=["key", "event"], name="notice_once")]
+        indexes = [
+            models.Index(fields=["sent_at", "due_at"]),
+            models.Index(fields=["key", "incident"]),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.key} {self.event_id}"

@@ -20,6 +20,7 @@ from destek.announcements.models import (
     ServiceGroup,
     ServiceUser,
 )
+from destek.notify.actions import outbox_paused
 
 SERVICES = [
     ("website", "Website", "Customer-facing"),
@@ -50,6 +51,12 @@ NAMES = {
 
 
 def load_status() -> None:
+    """The sample status, told to nobody (its history is made through the real actions)."""
+    with outbox_paused():
+        _load_status()
+
+
+def _load_status() -> None:
     groups: dict[str, ServiceGroup] = {}
     for position, name in enumerate(("Customer-facing", "Billing")):
         groups[name], _ = ServiceGroup.objects.get_or_create(

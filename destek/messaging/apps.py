@@ -10,7 +10,10 @@ class MessagingConfig(AppConfig):
     verbose_name = _("Messengers")
 
     def ready(self) -> None:
+        from destek.announcements import notices as status_notices
+        from destek.announcements.choices import NoticeVia
         from destek.messaging import actions, identity, jobs, linking, receivers, survey  # noqa: F401
+        from destek.messaging import status_notices as status_carrier
         from destek.surveys import actions as surveys
         from destek.surveys.models import SurveyVia
         from destek.tickets import notifications, schemas
@@ -20,6 +23,13 @@ class MessagingConfig(AppConfig):
         if not any(c.via == SurveyVia.MESSENGER for c in surveys.carriers):
             surveys.carriers.append(
                 surveys.Carrier(via=SurveyVia.MESSENGER, takes=survey.takes, send=survey.send)
+            )
+        # Status notices reach a customer's linked Telegram chat (status_notices.py).
+        if status_notices.carrier(NoticeVia.TELEGRAM) is None:
+            status_notices.carriers.append(
+                status_notices.Carrier(
+                    via=NoticeVia.TELEGRAM, reach=status_carrier.reach, send=status_carrier.send
+                )
             )
         if survey.handle not in actions.inbound_handlers:
             actions.inbound_handlers.insert(0, survey.handle)

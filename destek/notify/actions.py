@@ -124,6 +124,11 @@ def outbox_paused() -> Iterator[None]:
         _paused.reset(token)
 
 
+def outbox_is_paused() -> bool:
+    """Inside `outbox_paused()`: callers that queue later (after commit, in a job) ask."""
+    return _paused.get()
+
+
 def render_text(name: str, context: Mapping[str, Any]) -> str:
     """Plain-text templates (subjects, text bodies) are rendered without HTML escaping."""
     template = get_template(name).template  # type: ignore[attr-defined]
@@ -180,6 +185,7 @@ def queue_mail(
     thread: Thread | None = None,
     auto_submitted: str = AutoSubmitted.GENERATED,
     kind: str | None = None,
+    headers: Mapping[str, str] | None = None,
 ) -> Delivery | None:
     """Render `notify/mail/<template>.{subject,txt,html}` in `language` and queue it.
 
@@ -187,7 +193,8 @@ def queue_mail(
     when the change was made, not when a worker got round to it. `kind` defaults to
     conversation for a person's words (never capped) and automatic otherwise; the caller
     marks security mail (MailKind.SECURITY), which has its own limit per address and kind.
-    Returns None when a mail is over its cap (logged, not queued).
+    Returns None when a mail is over its cap (logged, not queued). `headers` are added to
+    the mail's own (List-Unsubscribe of a mailing, say).
     """
     if _paused.get():
         return None
@@ -213,13 +220,14 @@ def queue_mail(
         subject = render_text(f"notify/mail/{template}.subject.txt", context)
         text = render_text(f"notify/mail/{template}.txt", context)
         html = render_to_string(f"notify/mail/{template}.html", dict(context))
-    headers: dict[str, str] = {"Reply-To": settings.DESTEK_SUPPORT_ADDRESS}
+    extra = {name: header_safe(value) for name, value in (headers or {}).items()}
+    sent_headers: dict[str, str] = {"Reply-To": settings.DESTEK_SUPPORT_ADDRESS, **extra}
     if thread is not None:
-        headers.update(_thread_headers(thread))
+        sent_headers.update(_thread_headers(thread))
     if automatic:
         # RFC 3834: tells auto-responders on the other side not to answer us.
-        headers["Auto-Submitted"] = auto_submitted
-        headers["X-Auto-Response-Suppress"] = "All"
+        sent_headers["Auto-Submitted"] = auto_submitted
+        sent_headers["X-Auto-Response-Suppress"] = "All"
     subject = header_safe(subject)
     if thread is not None and f"[#{thread.number}]" not in subject:
         subject = f"[#{thread.number}] {subject}"
@@ -231,7 +239,7 @@ def queue_mail(
             subject=subject,
             body_text=text.strip() + "\n",
             body_html=html,
-            headers=headers,
+            headers=sent_headers,
             message_id=tokens.message_id(thread.number if thread else None, to),
             automatic=automatic,
             kind=kind,
