@@ -223,9 +223,6 @@ class StatusFeed(Feed):  # type: ignore[type-arg]
             return reverse("announcements:incident", args=[item.pk])
         return f"{reverse('announcements:status')}#maintenance-{item.pk}"
 
-    def item_guid(self, item: Incident | Maintenance) -> str:
-        return self.item_link(item)
-
     def item_pubdate(self, item: Incident | Maintenance) -> datetime:
         return item.started_at if isinstance(item, Incident) else item.created_at
 
