@@ -8,6 +8,7 @@ reply action, so it is delivered (mail, portal, messenger) like any agent's repl
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -37,6 +38,8 @@ from destek.tickets.access import can_work
 from destek.tickets.actions import Actor
 from destek.tickets.choices import Channel, EventKind, TicketStatus
 from destek.tickets.models import Ticket, TicketEvent
+
+log = logging.getLogger(__name__)
 
 #: How many incidents the ticket page's box offers at most (open ones, newest first).
 BOX_MAX = 20
@@ -239,6 +242,13 @@ def resolve_linked_tickets(
             result.skipped.append((number, refusal.code, str(refusal.detail)))
         except Ticket.DoesNotExist:
             result.skipped.append((number, "forbidden", _("Not a ticket of your departments.")))
+        except Exception:
+            # One ticket's fault (its transaction rolled back) must not leave the rest
+            # unanswered; a rerun answers it once the cause is fixed.
+            log.exception("incident %s: ticket #%s could not be answered", incident.pk, number)
+            result.skipped.append(
+                (number, "error", _("Could not be answered: the error is logged. Try again."))
+            )
         else:
             result.replied.append(number)
     return result

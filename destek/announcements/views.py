@@ -27,7 +27,7 @@ from destek.announcements import selectors
 from destek.announcements.choices import IncidentState
 from destek.announcements.models import Incident, IncidentUpdate, Maintenance, Service
 from destek.announcements.texts import Picked, html, pick
-from destek.lib.dates import format_names, format_percent
+from destek.lib.dates import active_calendar, format_names, format_percent
 
 log = logging.getLogger(__name__)
 
@@ -123,13 +123,14 @@ def _status_content(language: str) -> str:
 
 
 def status_page(request: HttpRequest) -> HttpResponse:
-    """The status, rendered once per language and time zone until the next status event
+    """The status, rendered once per language, time zone and calendar until the next status event
     (or a minute: uptime moves on). When the database fails or is too slow, the last good
     copy, marked with its time, instead of an error."""
     language = _language()
     zone = timezone.get_current_timezone_name()
-    fresh = status_cache.key("page", language, zone)
-    last_good = f"destek:status:last-good:{language}:{zone}"
+    calendar = active_calendar()  # a Persian reader's dates are solar Hijri or Gregorian
+    fresh = status_cache.key("page", language, zone, calendar)
+    last_good = f"destek:status:last-good:{language}:{zone}:{calendar}"
     content = status_cache.get(fresh)
     as_of: datetime | None = None
     if content is None:

@@ -9,6 +9,7 @@ from typing import Any
 from django import forms
 from django.conf import settings
 from django.contrib import messages
+from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import get_language, gettext_lazy, ngettext
@@ -118,6 +119,9 @@ def resolve(request: AuthenticatedHttpRequest, incident_id: int) -> HttpResponse
     """Resolve the incident with an update (then its tickets can be answered)."""
     user: User = request.user
     found = _incident_or_404(user, incident_id)
+    if not may_manage(user):
+        # The form is shown only to those who may post the status; the address is not.
+        raise PermissionDenied
     form = ResolveForm(request.POST, auto_id="id_resolve_%s")
     if form.is_valid():
         try:

@@ -103,13 +103,15 @@ def bad_request(request: HttpRequest, exception: Exception) -> HttpResponse:
 def permission_denied(request: HttpRequest, exception: Exception) -> HttpResponse:
     if is_api(request):
         return api_error(403, *describe(403))
-    return defaults.permission_denied(request, exception)
+    return error_page(403, _("Not allowed"), describe(403)[1])
 
 
 def page_not_found(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
     if is_api(request):
         return api_error(404, *describe(404))
-    return defaults.page_not_found(request, exception)
+    return error_page(
+        404, _("Page not found"), _("There is no such page, or it is not yours to see.")
+    )
 
 
 def server_error(request: HttpRequest) -> HttpResponse:

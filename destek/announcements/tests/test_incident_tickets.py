@@ -448,3 +448,43 @@ def test_the_incident_page_costs_the_same_whatever_the_number_of_tickets(
     with django_assert_max_num_queries(9):
         page = desk.get(f"/desk/incidents/{incident.pk}/").content.decode()
     assert page.count('class="ticket-status"') == 6
+
+
+def test_an_agent_not_allowed_to_post_the_status_cannot_resolve_an_incident_from_the_desk(
+    catalogue: None, users: dict[str, User]
+) -> None:
+    incident = open_incident()
+    desk = signed_in(users["agent"])
+    refused = desk.post(f"/desk/incidents/{incident.pk}/resolve/", {"body": "Trolled."})
+    assert refused.status_code == 403
+    incident.refresh_from_db()
+    assert incident.is_open
+    assert not incident.updates.filter(body__en="Trolled.").exists()
+
+
+def test_a_ticket_that_fails_unexpectedly_is_skipped_and_the_rest_are_answered(
+    catalogue: None, users: dict[str, User], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    admin = users["admin"]
+    incident = open_incident()
+    first = filed(users["customer2"], "Касса зависает", language="ru")
+    second = filed(users["customer2"], "Оплата картой", language="ru")
+    incident_tickets.link_tickets(admin, incident, [first, second])
+    resolve(incident)
+    real = incident_tickets.ticket_actions.add_message
+
+    def fails_for_the_first(ticket: Ticket, **kwargs: Any) -> Message:
+        if ticket.pk == first.pk:  # a fault injected: a disk full, a bug in a signal ...
+            raise RuntimeError("injected")
+        return real(ticket, **kwargs)
+
+    monkeypatch.setattr(incident_tickets.ticket_actions, "add_message", fails_for_the_first)
+    result = incident_tickets.resolve_linked_tickets(admin, incident, body=BODIES)
+
+    assert result.replied == [second.number]
+    assert [(n, code) for n, code, _reason in result.skipped] == [(first.number, "error")]
+    first.refresh_from_db()
+    assert first.status != TicketStatus.RESOLVED  # rolled back whole: answered on a rerun
+    monkeypatch.setattr(incident_tickets.ticket_actions, "add_message", real)
+    again = incident_tickets.resolve_linked_tickets(admin, incident, body=BODIES)
+    assert again.replied == [first.number]

@@ -121,3 +121,18 @@ def test_a_second_visitor_s_page_comes_from_the_cache(
     page()
     with django_assert_max_num_queries(0):
         assert "Database upgrade in Istanbul" in page()
+
+
+def test_a_persian_reader_gets_the_calendar_they_chose_not_the_previous_readers(
+    commit: Any,
+) -> None:
+    hijri = User.objects.create_user(
+        email="hijri@example.com", password="x", language="fa", calendar="solar_hijri"
+    )
+    gregorian = User.objects.create_user(
+        email="gregorian@example.com", password="x", language="fa", calendar="gregorian"
+    )
+    first = signed_in_client(hijri, "fa").get("/status/").content.decode()
+    second = signed_in_client(gregorian, "fa").get("/status/").content.decode()
+    assert "آذر" in first or "دی" in first  # solar Hijri months
+    assert "دسامبر" in second or "ژانویه" in second  # Gregorian months, in Persian

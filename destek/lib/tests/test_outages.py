@@ -215,3 +215,12 @@ def test_pages_outside_the_api_keep_their_html_404() -> None:
     response = client().get("/no-such-page/")
     assert response.status_code == 404
     assert response["Content-Type"].startswith("text/html")
+
+
+def test_a_missing_page_is_explained_in_the_readers_language_with_a_way_back() -> None:
+    reader = client()
+    reader.cookies["django_language"] = "fa"
+    page = reader.get("/no-such-page/").content.decode()
+    assert 'dir="rtl"' in page
+    assert "Page not found" not in page  # in Persian
+    assert 'href="/"' in page
