@@ -121,8 +121,8 @@ def ticket_incidents(ticket: Ticket) -> list[Incident]:
     """In one statement, the incidents the ticket page's box names: those linked to the
     ticket (`linked`), the open ones an agent may link it to, and those it was filed during
     (`suggested`, unless linked): open when it was filed, and touching a service or an area
-    its customer or their organisation uses, or any such incident when they use nothing
-    recorded."""
+    its customer or their organisation uses (an incident limited to no area is in every
+    area), or any such incident when they use nothing recorded."""
     customer = ticket.customer
     who = Q(user_id=customer.pk)
     if customer.organisation_id:
@@ -139,6 +139,11 @@ def ticket_incidents(ticket: Ticket) -> list[Incident]:
             incident=OuterRef("pk"),
             area_id__in=uses.filter(area__isnull=False).values("area_id"),
         )
+    )
+    # Using an area means using everything in it: an incident limited to no area is in
+    # every area (the banner reads it the same way).
+    touches |= Exists(uses.filter(area__isnull=False)) & ~Exists(
+        Incident.areas.through.objects.filter(incident=OuterRef("pk"))
     )
     filed = ticket.created_at
     during = Q(started_at__lte=filed) & (Q(resolved_at__isnull=True) | Q(resolved_at__gte=filed))

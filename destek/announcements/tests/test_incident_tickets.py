@@ -209,6 +209,20 @@ def test_a_customer_of_an_organisation_that_uses_the_area_gets_the_suggestion(
     assert "Filed during the incident “Baku is down”: link it?" in page
 
 
+def test_a_customer_who_uses_an_area_is_suggested_an_incident_limited_to_no_area(
+    catalogue: None, users: dict[str, User]
+) -> None:
+    customer = users["customer2"]
+    ServiceUser.objects.create(user=customer, area=Area.objects.get(slug="baku"))
+    Area.objects.create(slug="istanbul", name="Istanbul DC")
+    open_incident("Payments are slow", services=("api",))
+    open_incident("Istanbul is down", services=("api",), areas=["istanbul"])
+    ticket = filed(customer, "Сайт не открывается")
+    page = signed_in(users["agent"]).get(f"/desk/tickets/{ticket.number}/").content.decode()
+    assert "Filed during the incident “Payments are slow”: link it?" in page
+    assert "Filed during the incident “Istanbul is down”" not in page
+
+
 def test_a_customer_who_uses_nothing_recorded_is_suggested_any_open_incident(
     catalogue: None, users: dict[str, User]
 ) -> None:
