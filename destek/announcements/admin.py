@@ -13,6 +13,7 @@ from django.contrib.auth.models import Permission
 from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.functional import lazy
+from django.utils.html import format_html_join
 from django.utils.translation import gettext, gettext_noop
 from django.utils.translation import gettext_lazy as _
 
@@ -150,7 +151,19 @@ class IncidentUpdateInline(admin.StackedInline):  # type: ignore[type-arg]
     extra = 0
     can_delete = False
     max_num = 0
-    readonly_fields = ("state", "body", "author", "created_at")
+    fields = ("state", "texts", "author", "created_at")
+    readonly_fields = fields
+
+    @admin.display(description=_("text"))
+    def texts(self, update: IncidentUpdate) -> str:
+        """Each language's text under its name, as written (not the stored JSON)."""
+        names = dict(settings.LANGUAGES)
+        return format_html_join(
+            "",
+            "<p><strong>{}</strong></p>"
+            '<p dir="auto" lang="{}" style="white-space: pre-wrap">{}</p>',
+            ((names.get(code, code), code, text) for code, text in update.body.items()),
+        )
 
 
 def _check_title_and_services(form: forms.ModelForm, data: dict[str, Any]) -> None:  # type: ignore[type-arg]

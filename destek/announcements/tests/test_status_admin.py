@@ -159,6 +159,9 @@ def test_incident_titles_and_updates_are_written_one_field_per_language(
     assert incident.updates.get().body == {"az": "Araşdırırıq.", "fa": "در حال بررسی هستیم."}
     change = client.get(f"/admin/announcements/incident/{incident.pk}/change/").content.decode()
     assert 'value="ورود کار نمی‌کند"' in change
+    # The timeline shows each language's text under its name, not the stored JSON.
+    assert '<p dir="auto" lang="fa" style="white-space: pre-wrap">در حال بررسی هستیم.</p>' in change
+    assert '"az": "Araşdırırıq."' not in change
     untitled = client.post(
         "/admin/announcements/incident/add/", {**form, "title_en": "", "title_fa": ""}
     )
