@@ -46,6 +46,8 @@ class Shown:
     item: Incident | Maintenance
     title: Picked
     body_html: str = ""
+    #: Which language the body is shown in (a maintenance window's description).
+    body: Picked | None = None
     updates: list[dict[str, Any]] = field(default_factory=list)
 
     @property
@@ -70,7 +72,10 @@ def _incident(incident: Incident, language: str) -> Shown:
 
 def _maintenance(maintenance: Maintenance, language: str) -> Shown:
     return Shown(
-        maintenance, pick(maintenance.title, language), body_html=html(maintenance.body, language)
+        maintenance,
+        pick(maintenance.title, language),
+        body_html=html(maintenance.body, language),
+        body=pick(maintenance.body, language),
     )
 
 

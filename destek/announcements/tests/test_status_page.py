@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 from xml.etree import ElementTree
 
@@ -10,6 +11,7 @@ from django.core.cache import cache
 from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
 
 from destek.announcements import actions
 from destek.announcements.models import Incident, Service
@@ -57,6 +59,21 @@ def test_persian_readers_get_a_right_to_left_page_with_fallbacks_marked(status: 
     assert 'lang="en"' in html  # the incident has no Persian: shown in English, marked
     assert "badge fallback" in html
     assert "Shown in English" not in html  # the language is named in Persian
+
+
+def test_a_window_described_in_another_language_is_marked_as_such(status: None) -> None:
+    actions.schedule_maintenance(
+        None,
+        title={"en": "App update", "ru": "Обновление приложения"},
+        body={"en": "You may be signed out once."},
+        services=["api"],
+        starts_at=timezone.now() + timedelta(days=3),
+        ends_at=timezone.now() + timedelta(days=3, hours=1),
+    )
+    html = page("ru").content.decode()
+    window = html[html.index("Обновление приложения") :]
+    window = window[: window.index("</article>")]
+    assert 'lang="en"' in window and "badge fallback" in window
 
 
 def test_an_incident_has_a_page_of_its_own_with_its_whole_timeline(status: None) -> None:
