@@ -37,3 +37,59 @@ def test_a_visitor_reads_the_status_and_a_persian_customer_reads_it_in_their_zon
     assert "پرداخت‌ها" in main  # the service's Persian name
     assert customer.locator(".badge.fallback").count() >= 1  # no Persian text: marked
     customer.shot("fa")
+
+
+def test_a_persian_visitor_subscribes_confirms_and_is_told_and_a_customer_sees_the_banner(
+    site: str,  # noqa: F811
+    open_page: Any,  # noqa: F811
+) -> None:
+    import re
+
+    from destek.announcements import actions
+    from destek.notify.models import Delivery
+
+    visitor = open_page("fa")
+    visitor.goto(f"{site}/status/")
+    switch_language(visitor, "fa")
+    visitor.click("a[href='/status/subscribe/']")
+    visitor.fill("input[name=email]", "parisa@example.net")
+    visitor.locator("main form button[type=submit]").first.click()
+    visitor.wait_for_load_state()
+    visitor.shot("fa-sent")
+    incident = actions.create_incident(
+        None,
+        title={"en": "Card payments fail", "fa": "پرداخت با کارت انجام نمی‌شود"},
+        body={"en": "We are looking into it.", "fa": "در حال بررسی هستیم."},
+        services=["payments"],
+        impact="major_outage",
+    )
+    mails = Delivery.objects.filter(recipient="parisa@example.net")
+    assert mails.count() == 1  # only the confirmation: nothing before it is confirmed
+    link = re.search(r"/status/subscribe/confirm/\S+/", mails.get().body_text)
+    assert link is not None
+    visitor.goto(site + link.group(0))
+    visitor.locator("main form button[type=submit]").first.click()
+    visitor.wait_for_load_state()
+    visitor.shot("fa-confirmed")
+
+    actions.add_incident_update(
+        None, incident, body={"fa": "علت پیدا شد.", "en": "Found it."}, state="identified"
+    )
+    notices = mails.exclude(template__contains="confirm")
+    assert notices.count() == 1
+    assert "پرداخت با کارت انجام نمی‌شود" in notices.get().subject
+
+    customer = open_page("az")
+    sign_in(customer, site, "customer@example.com")
+    switch_language(customer, "az")
+    customer.goto(f"{site}/my/tickets/new/")
+    banner = customer.locator(".status-banner")
+    assert "Card payments fail" in (banner.text_content() or "")  # no Azerbaijani: English
+    assert banner.locator(".badge.fallback").count() >= 1
+    customer.shot("az-banner")
+    banner.locator("a").first.click()
+    customer.wait_for_load_state()
+    assert f"/status/incidents/{incident.pk}/" in customer.url
+    customer.locator("form[action$='/follow/'] button[type=submit]").click()
+    customer.wait_for_load_state()
+    customer.shot("az-following")

@@ -25,7 +25,13 @@ from django.utils.translation import gettext as _
 from destek.announcements import cache as status_cache
 from destek.announcements import selectors
 from destek.announcements.choices import IncidentState
-from destek.announcements.models import Incident, IncidentUpdate, Maintenance, Service
+from destek.announcements.models import (
+    Incident,
+    IncidentUpdate,
+    Maintenance,
+    Service,
+    Subscription,
+)
 from destek.announcements.texts import Picked, html, pick
 from destek.lib.dates import active_calendar, format_names, format_percent
 
@@ -168,10 +174,14 @@ def incident_page(request: HttpRequest, pk: int) -> HttpResponse:
         ),
         pk=pk,
     )
+    following = (
+        request.user.is_authenticated
+        and Subscription.objects.filter(user_id=request.user.pk, incident=incident).exists()
+    )
     return render(
         request,
         "announcements/incident.html",
-        {"shown": _incident(incident, _language())},
+        {"shown": _incident(incident, _language()), "following": following},
     )
 
 

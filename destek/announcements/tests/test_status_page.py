@@ -139,3 +139,24 @@ def test_the_status_page_reads_the_same_number_of_queries_for_more_services_and_
         actions.add_incident_update(None, Incident.objects.first(), body="Z", state="resolved")  # type: ignore[arg-type]
         actions.create_incident(None, title="X", body="Y", services=["api", f"extra-{n}"])
     assert count() == before
+
+
+def test_the_incident_page_says_when_you_follow_it_and_offers_no_follow_once_resolved(
+    status: None,
+) -> None:
+    from conftest import signed_in_client
+    from destek.accounts.models import User
+
+    incident = actions.create_incident(None, title="API errors", body="Errors.", services=["api"])
+    reader = signed_in_client(User.objects.get(email="customer2@example.com"))
+    path = f"/status/incidents/{incident.pk}/"
+    assert "You follow this incident." not in reader.get(path).content.decode()
+    reader.post(f"{path}follow/")
+    page = reader.get(path).content.decode()
+    assert "You follow this incident." in page and 'action="/status/incidents/' not in page
+    actions.add_incident_update(None, incident, body="Fixed.", state="resolved")
+    assert 'id="follow"' not in page_for(reader, path)
+
+
+def page_for(client: Any, path: str) -> str:
+    return str(client.get(path).content.decode())
