@@ -485,20 +485,21 @@ def test_a_ticket_that_fails_unexpectedly_is_skipped_and_the_rest_are_answered(
     second = filed(users["customer2"], "Оплата картой", language="ru")
     incident_tickets.link_tickets(admin, incident, [first, second])
     resolve(incident)
-    real = incident_tickets.ticket_actions.add_message
+    real = actions.add_message
 
     def fails_for_the_first(ticket: Ticket, **kwargs: Any) -> Message:
         if ticket.pk == first.pk:  # a fault injected: a disk full, a bug in a signal ...
             raise RuntimeError("injected")
-        return real(ticket, **kwargs)
+        message: Message = real(ticket, **kwargs)
+        return message
 
-    monkeypatch.setattr(incident_tickets.ticket_actions, "add_message", fails_for_the_first)
+    monkeypatch.setattr(actions, "add_message", fails_for_the_first)
     result = incident_tickets.resolve_linked_tickets(admin, incident, body=BODIES)
 
     assert result.replied == [second.number]
     assert [(n, code) for n, code, _reason in result.skipped] == [(first.number, "error")]
     first.refresh_from_db()
     assert first.status != TicketStatus.RESOLVED  # rolled back whole: answered on a rerun
-    monkeypatch.setattr(incident_tickets.ticket_actions, "add_message", real)
+    monkeypatch.setattr(actions, "add_message", real)
     again = incident_tickets.resolve_linked_tickets(admin, incident, body=BODIES)
     assert again.replied == [first.number]
