@@ -350,6 +350,81 @@ def schedule_maintenance(
     _event(EventKind.MAINTENANCE_SCHEDULED, actor, now, maintenance=maintenance)
     if starts_at <= now:
         start_maintenance(maintenance, actor, now=now)
+    else:
+        _reminded_if_soon(maintenance, now)
+    return maintenance
+
+
+def _reminded_if_soon(maintenance: Maintenance, now: datetime) -> None:
+    """A window announced within DESTEK_MAINTENANCE_REMIND_MINUTES of its start needs no
+    reminder a minute after the notice that announced it: it counts as reminded."""
+    soon = now + timedelta(minutes=settings.DESTEK_MAINTENANCE_REMIND_MINUTES)
+    if maintenance.starts_at <= soon:
+        Maintenance.objects.filter(pk=maintenance.pk).update(reminded_at=now)
+        maintenance.reminded_at = now
+
+
+@transaction.atomic
+def reschedule_maintenance(
+    actor: User | None,
+    maintenance: Maintenance,
+    *,
+    starts_at: datetime,
+    ends_at: datetime,
+    now: datetime | None = None,
+) -> Maintenance:
+    """Move a window that has not started, or the end of one in progress; its subscribers
+    are told the new window. A moved start is reminded of again (unless it is soon: then
+    this notice is the reminder). Nothing is told when nothing moved."""
+    now = now or timezone.now()
+    starts_at = _aware(starts_at, "starts_at")
+    ends_at = _aware(ends_at, "ends_at")
+    maintenance = Maintenance.objects.select_for_update().get(pk=maintenance.pk)
+    if maintenance.state not in (MaintenanceState.SCHEDULED, MaintenanceState.IN_PROGRESS):
+        raise ActionRefused(
+            "maintenance_finished",
+            _("This maintenance is over and cannot be moved."),
+            status=409,
+        )
+    if maintenance.state == MaintenanceState.IN_PROGRESS and starts_at != maintenance.starts_at:
+        raise ActionRefused(
+            "maintenance_started",
+            _("This maintenance has started: only its end can be moved."),
+            field="starts_at",
+            status=409,
+        )
+    if ends_at <= starts_at:
+        raise ActionRefused(
+            "ends_before_start",
+            _("The maintenance must end after it starts."),
+            field="ends_at",
+        )
+    if ends_at <= now:
+        raise ActionRefused("window_in_past", _("This window has ended already."), field="ends_at")
+    before = (maintenance.starts_at, maintenance.ends_at)
+    if before == (starts_at, ends_at):
+        return maintenance
+    moved_start = starts_at != maintenance.starts_at
+    maintenance.starts_at = starts_at
+    maintenance.ends_at = ends_at
+    fields = ["starts_at", "ends_at"]
+    if moved_start:
+        maintenance.reminded_at = None
+        fields.append("reminded_at")
+    maintenance.save(update_fields=fields)
+    _event(
+        EventKind.MAINTENANCE_RESCHEDULED,
+        actor,
+        now,
+        maintenance=maintenance,
+        starts_before=before[0].isoformat(),
+        ends_before=before[1].isoformat(),
+    )
+    if maintenance.state == MaintenanceState.SCHEDULED:
+        if starts_at <= now:
+            start_maintenance(maintenance, actor, now=now)
+        elif moved_start:
+            _reminded_if_soon(maintenance, now)
     return maintenance
 
 

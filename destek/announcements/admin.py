@@ -370,7 +370,23 @@ class MaintenanceAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
     def save_model(self, request: HttpRequest, obj: Maintenance, form: Any, change: bool) -> None:
         data = form.cleaned_data
         if change:
+            # The times through the action: validated, the subscribers told the new window,
+            # a moved start reminded of again. The texts and services as the form saves them.
+            saved = Maintenance.objects.get(pk=obj.pk)
+            moved = (obj.starts_at, obj.ends_at) != (saved.starts_at, saved.ends_at)
+            obj.starts_at, obj.ends_at = saved.starts_at, saved.ends_at
             super().save_model(request, obj, form, change)
+            if moved:
+                try:
+                    actions.reschedule_maintenance(
+                        request.user,  # type: ignore[arg-type]
+                        obj,
+                        starts_at=data["starts_at"],
+                        ends_at=data["ends_at"],
+                    )
+                except ActionRefused as refused:
+                    messages.error(request, str(refused.detail))
+                obj.refresh_from_db()
             return
         try:
             created = actions.schedule_maintenance(

@@ -70,6 +70,7 @@ class EventKind(models.TextChoices):
     MAINTENANCE_COMPLETED = "maintenance_completed", _("maintenance completed")
     MAINTENANCE_CANCELLED = "maintenance_cancelled", _("maintenance cancelled")
     MAINTENANCE_REMINDER = "maintenance_reminder", _("maintenance reminder")
+    MAINTENANCE_RESCHEDULED = "maintenance_rescheduled", _("maintenance rescheduled")
     SERVICE_STATE_SET = "service_state_set", _("service state set")
 
 

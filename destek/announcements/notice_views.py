@@ -28,8 +28,15 @@ PER_CLIENT_PER_HOUR = 10
 PER_ADDRESS_PER_HOUR = 3
 
 
+def _number(value: str) -> int | None:
+    """A plain ASCII number (str.isdigit also accepts "²" and other digits int() refuses)."""
+    value = value.strip()
+    return int(value) if value.isascii() and value.isdigit() and len(value) < 19 else None
+
+
 def _ids(request: HttpRequest, name: str) -> list[int]:
-    return [int(v) for v in request.POST.getlist(name) if v.isdigit()]
+    """The chosen ids; what is no id (a forged form) is ignored."""
+    return [n for n in map(_number, request.POST.getlist(name)) if n is not None]
 
 
 def _choices() -> dict[str, Any]:
@@ -149,7 +156,15 @@ def my_notices(request: HttpRequest) -> HttpResponse:
             if action == "automatic":
                 subscribing.set_automatic(user, on=request.POST.get("on") == "1")
             elif action == "unfollow":
-                subscribing.unfollow_incident(user, int(request.POST.get("incident", "0") or 0))
+                incident_id = _number(request.POST.get("incident", ""))
+                if incident_id is None:
+                    raise ActionRefused(
+                        "invalid_incident",
+                        _("Choose an incident to stop following."),
+                        status=400,
+                        field="incident",
+                    )
+                subscribing.unfollow_incident(user, incident_id)
             elif action == "set":
                 via = request.POST.get("via", "")
                 scope = request.POST.get("scope", "off")

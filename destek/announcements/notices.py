@@ -7,15 +7,19 @@ whichever ways they subscribed (an address, their account, or automatically as a
 service). A notice of an incident goes at once unless the address was told of that incident
 less than DESTEK_STATUS_NOTICE_MINUTES ago: then it waits for the window's end, and the sweep
 (`send_due`) sends everything gathered meanwhile in one message. Sending claims the rows with
-a conditional UPDATE, so a job run twice sends nothing twice.
+a conditional UPDATE, so a job run twice sends nothing twice; the jobs of one incident take
+turns (its row locked), so two at once cannot both decide nobody was told yet. Messages are
+sent in chunks with a savepoint each: one that fails is logged and left for the next sweep,
+never holding up the others. The unsubscribe link names the notice (signed), not the address.
 
 Telegram is a carrier registered by messaging (a floor above): this app never imports it."""
 
 from __future__ import annotations
 
+import logging
 import secrets
 from collections import defaultdict
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -23,12 +27,12 @@ from typing import Any
 from django.conf import settings
 from django.core import signing
 from django.db import transaction
-from django.db.models import Max, Q
+from django.db.models import Max, Prefetch, Q
 from django.urls import reverse
 from django.utils import timezone, translation
 
 from destek.accounts.choices import Role
-from destek.accounts.models import User
+from destek.accounts.models import ContactAddress, User
 from destek.accounts.selectors import notification_address
 from destek.announcements.choices import EventKind, NoticeVia
 from destek.announcements.models import (
@@ -41,7 +45,9 @@ from destek.announcements.models import (
 )
 from destek.announcements.texts import Picked, pick
 from destek.lib.dates import override_calendar
-from destek.notify.actions import batched, queue_mail, queue_sms, render_text, zone
+from destek.notify.actions import batch, queue_mail, queue_sms, render_text, zone
+
+log = logging.getLogger(__name__)
 
 #: The events subscribers are told of.
 TOLD = frozenset(
@@ -54,6 +60,7 @@ TOLD = frozenset(
         EventKind.MAINTENANCE_COMPLETED,
         EventKind.MAINTENANCE_CANCELLED,
         EventKind.MAINTENANCE_REMINDER,
+        EventKind.MAINTENANCE_RESCHEDULED,
     }
 )
 UNSUBSCRIBE_SALT = "destek.announcements.unsubscribe"
@@ -101,24 +108,35 @@ def new_token() -> str:
     return secrets.token_urlsafe(24)
 
 
-def unsubscribe_token(key: str, user_id: int | None) -> str:
-    """`<user id or nothing>:<via>:<address>:<signature>`: short enough for a mail line."""
-    return signing.Signer(salt=UNSUBSCRIBE_SALT).sign(f"{user_id or ''}:{key}")
+def unsubscribe_token(notice_id: int) -> str:
+    """`n<notice id>:<signature>`: opaque (the address is in the notice's row, never in the
+    link, so no address can break the URL or show in logs), short enough for a mail line."""
+    return signing.Signer(salt=UNSUBSCRIBE_SALT).sign(f"n{notice_id}")
 
 
 def read_unsubscribe_token(token: str) -> tuple[str, int | None] | None:
+    """(key, user id) of the notice the link was sent with; None when forged or gone."""
     try:
         value = signing.Signer(salt=UNSUBSCRIBE_SALT).unsign(token)
     except signing.BadSignature:
         return None
-    user_id, _sep, key = value.partition(":")
+    if value.startswith("n") and value[1:].isascii() and value[1:].isdigit():
+        found = Notice.objects.filter(pk=int(value[1:])).values_list("key", "reader").first()
+        if found is None:
+            return None
+        key, reader = found
+        user_id = reader.get("user_id") if isinstance(reader, dict) else None
+        return key, user_id if isinstance(user_id, int) else None
+    # Links mailed before the tokens were opaque: `<user id or nothing>:<via>:<address>`.
+    user_id_text, _sep, key = value.partition(":")
     if ":" not in key:
         return None
-    return key, int(user_id) if user_id.isdigit() else None
+    ascii_id = user_id_text.isascii() and user_id_text.isdigit()
+    return key, int(user_id_text) if ascii_id else None
 
 
-def unsubscribe_link(reader: Reader) -> str:
-    token = unsubscribe_token(reader.key, reader.user_id)
+def unsubscribe_link(notice_id: int) -> str:
+    token = unsubscribe_token(notice_id)
     return settings.BASE_URL + reverse("announcements:unsubscribe", args=[token])
 
 
@@ -135,11 +153,30 @@ def _affected(event: StatusEvent) -> tuple[set[int], set[int]]:
     )
 
 
+#: A customer's verified announcements addresses, read for many users in one query.
+ANNOUNCEMENT_ADDRESSES = "announcement_addresses"
+
+
+def _with_addresses(prefix: str = "") -> Prefetch[Any]:
+    return Prefetch(
+        f"{prefix}contact_addresses",
+        queryset=ContactAddress.objects.filter(verified_at__isnull=False, for_announcements=True),
+        to_attr=ANNOUNCEMENT_ADDRESSES,
+    )
+
+
+def _announcements_address(user: User) -> str:
+    chosen: list[ContactAddress] | None = getattr(user, ANNOUNCEMENT_ADDRESSES, None)
+    if chosen is None:
+        return notification_address(user, "announcements")
+    return chosen[0].email if chosen else user.email
+
+
 def _account_reader(user: User, via: str) -> Reader | None:
     if not user.is_active:
         return None
     if via == NoticeVia.EMAIL:
-        address = notification_address(user, "announcements")
+        address = _announcements_address(user)
     elif via == NoticeVia.SMS:
         address = user.phone if user.phone and user.phone_verified_at else ""
     else:
@@ -165,6 +202,7 @@ def readers(event: StatusEvent) -> list[Reader]:
     subscriptions = (
         Subscription.objects.filter(scope, confirmed_at__isnull=False)
         .select_related("user")
+        .prefetch_related(_with_addresses("user__"))
         .distinct()
         .order_by("pk")
     )
@@ -190,6 +228,7 @@ def readers(event: StatusEvent) -> list[Reader]:
     automatic = (
         User.objects.filter(used, is_active=True, role=Role.CUSTOMER)
         .exclude(pk__in=AutomaticOptOut.objects.values("user"))
+        .prefetch_related(_with_addresses())
         .distinct()
         .order_by("pk")
     )
@@ -215,6 +254,11 @@ def announce(event_id: int, now: datetime | None = None) -> int:
     )
     if event is None or event.kind not in TOLD or event.at < now - STALE_AFTER:
         return 0
+    if event.incident_id:
+        # Two jobs of one incident (opened, then updated a second later) take turns here
+        # (PostgreSQL; SQLite has one writer): the second sees the first's notices and
+        # batches instead of both deciding "nobody was told yet" and mailing twice.
+        Incident.objects.select_for_update().filter(pk=event.incident_id).first()
     told = readers(event)
     due: dict[str, datetime] = {}
     if event.incident_id and told:
@@ -248,47 +292,80 @@ def announce(event_id: int, now: datetime | None = None) -> int:
     return send_due(now, event_id=event.pk)
 
 
+#: Messages claimed, rendered and inserted together (one savepoint, one INSERT).
+CHUNK = 100
+
+#: One message: the address (key) and the incident ("i<id>") or event ("e<id>").
+Group = tuple[str, str]
+
+
+def _group(key: str, incident_id: int | None, event_id: int) -> Group:
+    return (key, f"i{incident_id}" if incident_id else f"e{event_id}")
+
+
 def send_due(now: datetime | None = None, *, event_id: int | None = None) -> int:
     """Send the notices due by `now` (of one event, or all: the sweep), one message per
-    address and incident (or maintenance event). Returns how many messages were queued."""
+    address and incident (or maintenance event). Returns how many messages were queued.
+
+    Each chunk of messages has its own savepoint; when one fails, its messages are tried
+    one by one, and the one that fails again is logged and left unsent (tried again by the
+    next sweep): one bad address never stops the others, nor rolls back the announcing."""
     now = now or timezone.now()
     pending = Notice.objects.filter(sent_at__isnull=True, due_at__lte=now)
     if event_id is not None:
         pending = pending.filter(event_id=event_id)
-    groups: dict[tuple[str, str], list[int]] = defaultdict(list)
-    for pk, key, incident_id, event in pending.values_list("pk", "key", "incident_id", "event"):
-        groups[(key, f"i{incident_id}" if incident_id else f"e{event}")].append(pk)
+    groups = sorted({_group(*row) for row in pending.values_list("key", "incident_id", "event_id")})
     sent = 0
-    for (key, _what), _ids in sorted(groups.items()):
-        # All of the address's waiting notices of this incident go together, due or not
-        # (one message now beats one now and another at the window's end).
-        sent += _send_group(key, _ids, now)
+    for start in range(0, len(groups), CHUNK):
+        chunk = groups[start : start + CHUNK]
+        try:
+            with transaction.atomic():
+                sent += _send_groups(chunk, now)
+            continue
+        except Exception:
+            if len(chunk) == 1:
+                log.exception("status notice to %s not sent", chunk[0][0])
+                continue
+        for one in chunk:
+            try:
+                with transaction.atomic():
+                    sent += _send_groups([one], now)
+            except Exception:
+                log.exception("status notice to %s not sent", one[0])
     return sent
 
 
-@transaction.atomic
-def _send_group(key: str, ids: Iterable[int], now: datetime) -> int:
-    first = Notice.objects.filter(pk__in=list(ids)).first()
-    if first is None:
-        return 0
-    same = Notice.objects.filter(key=key, sent_at__isnull=True)
-    if first.incident_id:
-        same = same.filter(incident_id=first.incident_id)
-    else:
-        same = same.filter(pk__in=list(ids))
+def _send_groups(groups: list[Group], now: datetime) -> int:
+    """Claim the groups' unsent notices (all of an address's waiting notices of an incident
+    go together, due or not: one message now beats one now and another at the window's end)
+    by one conditional UPDATE, then queue one message per group in one batch."""
+    which = Q()
+    for key, what in groups:
+        if what.startswith("i"):
+            which |= Q(key=key, incident_id=int(what[1:]))
+        else:
+            which |= Q(key=key, event_id=int(what[1:]))
     claim = secrets.token_hex(8)
-    if not same.update(sent_at=now, claim=claim):
+    if not Notice.objects.filter(which, sent_at__isnull=True).update(sent_at=now, claim=claim):
         return 0
-    notices = list(
-        Notice.objects.filter(key=key, claim=claim)
+    claimed = (
+        Notice.objects.filter(claim=claim)
         .select_related("event", "event__incident", "event__maintenance")
-        .order_by("event__at", "event__pk")
+        .prefetch_related(
+            "event__incident__updates",
+            "event__incident__services",
+            "event__maintenance__services",
+        )
+        .order_by("event__at", "event__pk", "pk")
     )
-    if not notices:  # pragma: no cover - claimed just above
-        return 0
-    reader = Reader(**notices[-1].reader)
-    _deliver(reader, [n.event for n in notices])
-    return 1
+    gathered: dict[Group, list[Notice]] = defaultdict(list)
+    for notice in claimed:
+        gathered[_group(notice.key, notice.incident_id, notice.event_id)].append(notice)
+    texts = Texts()
+    with batch():
+        for notices in gathered.values():
+            _deliver(Reader(**notices[-1].reader), notices, texts)
+    return len(gathered)
 
 
 # --- what -----------------------------------------------------------------------------------
@@ -313,17 +390,45 @@ WHAT = {
     EventKind.MAINTENANCE_COMPLETED: "completed",
     EventKind.MAINTENANCE_CANCELLED: "cancelled",
     EventKind.MAINTENANCE_REMINDER: "reminder",
+    EventKind.MAINTENANCE_RESCHEDULED: "rescheduled",
 }
+
+
+class Texts:
+    """What the messages of one sending share, worked out once per event and language
+    (the update's text, the services' names), whoever the reader."""
+
+    def __init__(self) -> None:
+        self.entries: dict[tuple[int, str], Entry] = {}
+        self.services: dict[tuple[str, int, str], str] = {}
+
+    def entry(self, event: StatusEvent, language: str) -> Entry:
+        known = self.entries.get((event.pk, language))
+        if known is None:
+            with translation.override(language):
+                known = self.entries[(event.pk, language)] = _entry(event, language)
+        return known
+
+    def services_of(self, item: Incident | Maintenance, language: str) -> str:
+        kind = "i" if isinstance(item, Incident) else "m"
+        known = self.services.get((kind, item.pk, language))
+        if known is None:
+            with translation.override(language):
+                known = ", ".join(s.display_name for s in item.services.all())
+            self.services[(kind, item.pk, language)] = known
+        return known
 
 
 def _entry(event: StatusEvent, language: str) -> Entry:
     text: Picked | None = None
     state = ""
     if event.incident is not None:
-        updates = event.incident.updates.all()
+        updates = sorted(event.incident.updates.all(), key=lambda u: u.pk)  # prefetched
         update_id = event.data.get("update")
         update = (
-            updates.filter(pk=update_id).first() if update_id else updates.order_by("pk").first()
+            next((u for u in updates if u.pk == update_id), None)
+            if update_id
+            else next(iter(updates), None)
         )
         if update is not None:
             text = pick(update.body, language)
@@ -331,13 +436,16 @@ def _entry(event: StatusEvent, language: str) -> Entry:
     elif event.maintenance is not None and event.kind in (
         EventKind.MAINTENANCE_SCHEDULED,
         EventKind.MAINTENANCE_REMINDER,
+        EventKind.MAINTENANCE_RESCHEDULED,
     ):
         text = pick(event.maintenance.body, language) if event.maintenance.body else None
     return Entry(event, WHAT[EventKind(event.kind)], str(state), text)
 
 
-def context(reader: Reader, events: list[StatusEvent]) -> dict[str, Any]:
+def context(reader: Reader, notices: list[Notice], texts: Texts | None = None) -> dict[str, Any]:
     """What every message of a notice says (rendered in the reader's language)."""
+    texts = texts or Texts()
+    events = [n.event for n in notices]
     last = events[-1]
     item: Incident | Maintenance | None = last.incident or last.maintenance
     assert item is not None
@@ -347,25 +455,22 @@ def context(reader: Reader, events: list[StatusEvent]) -> dict[str, Any]:
         if incident is not None
         else f"{reverse('announcements:status')}#maintenance-{item.pk}"
     )
-    with translation.override(reader.language):
-        entries = [_entry(e, reader.language) for e in events]
-        services = ", ".join(s.display_name for s in item.services.all())
+    entries = [texts.entry(e, reader.language) for e in events]
     return {
         "incident": incident,
         "maintenance": last.maintenance,
         "title": pick(item.title, reader.language),
         "entries": entries,
         "latest": entries[-1],
-        "services": services,
+        "services": texts.services_of(item, reader.language),
         "link": link,
-        "unsubscribe": unsubscribe_link(reader),
+        "unsubscribe": unsubscribe_link(notices[-1].pk),
         "time_zone": reader.time_zone,
     }
 
 
-@batched
-def _deliver(reader: Reader, events: list[StatusEvent]) -> None:
-    values = context(reader, events)
+def _deliver(reader: Reader, notices: list[Notice], texts: Texts | None = None) -> None:
+    values = context(reader, notices, texts)
     if reader.via == NoticeVia.EMAIL:
         queue_mail(
             to=reader.address,

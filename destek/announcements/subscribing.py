@@ -13,12 +13,13 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.db import transaction
+from django.db.models import Q
 from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.translation import gettext_lazy as _
 
 from destek.accounts.actions import normalize_phone
-from destek.accounts.models import User
+from destek.accounts.models import ContactAddress, User
 from destek.announcements.choices import NoticeVia
 from destek.announcements.models import Area, AutomaticOptOut, Incident, Service, Subscription
 from destek.announcements.notices import carrier, new_token, read_unsubscribe_token
@@ -237,18 +238,42 @@ def set_automatic(user: User, *, on: bool) -> None:
         AutomaticOptOut.objects.get_or_create(user=user)
 
 
+def _users_reached_at(via: str, address: str) -> list[int]:
+    """The active customers whose notices by `via` go to `address`: by e-mail, those whose
+    announcements address it is (a verified contact address chosen for announcements, else
+    the account address); by SMS, those whose verified phone it is."""
+    if via == NoticeVia.EMAIL:
+        chosen = ContactAddress.objects.filter(verified_at__isnull=False, for_announcements=True)
+        reached = User.objects.filter(
+            Q(pk__in=chosen.filter(email__iexact=address).values("user"))
+            | (Q(email__iexact=address) & ~Q(pk__in=chosen.values("user")))
+        )
+    elif via == NoticeVia.SMS:
+        reached = User.objects.filter(phone=address, phone_verified_at__isnull=False)
+    else:
+        return []
+    return list(reached.filter(is_active=True).values_list("pk", flat=True))
+
+
 @transaction.atomic
 def unsubscribe(token: str) -> bool:
     """What a notice's unsubscribe link does (by POST): its address is told nothing more,
-    whichever way it was subscribed (an address, the account's channel, automatically)."""
+    whichever way it was subscribed (an address, the account's channel, automatically), and
+    whichever account's notices reach the same address (the message may have been written
+    for an address subscription while a customer's automatic notices go there too)."""
     read = read_unsubscribe_token(token)
     if read is None:
         return False
     key, user_id = read
     via, _sep, address = key.partition(":")
     Subscription.objects.filter(via=via, user__isnull=True, address__iexact=address).delete()
+    users = set(_users_reached_at(via, address))
     if user_id is not None:
-        Subscription.objects.filter(user_id=user_id, via=via).delete()
+        users.add(user_id)
+    if users:
+        Subscription.objects.filter(user_id__in=users, via=via).delete()
         if via == NoticeVia.EMAIL:
-            AutomaticOptOut.objects.get_or_create(user_id=user_id)
+            AutomaticOptOut.objects.bulk_create(
+                [AutomaticOptOut(user_id=pk) for pk in sorted(users)], ignore_conflicts=True
+            )
     return True

@@ -4,6 +4,7 @@ in each reader's language, gathered per incident, with a link that unsubscribes.
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -406,3 +407,278 @@ def test_a_phone_number_confirms_by_sms_then_gets_a_short_notice(
     notice = Delivery.objects.filter(recipient="+994501234567", template="status_notice").get()
     assert notice.body_text.startswith("Olay açıldı: Website is down")
     assert "/status/incidents/" in notice.body_text and len(notice.body_text) < 160
+
+
+# --- review fixes --------------------------------------------------------------------------
+
+
+def post_link(link: str) -> Any:
+    return Client().post("/" + link.split("://", 1)[1].split("/", 1)[1])
+
+
+def test_an_address_with_a_slash_is_told_and_unsubscribed_by_a_link_that_names_no_address(
+    services: Any, committing: Any, outbox: Any
+) -> None:
+    # Django's validate_email accepts "/" in the local part.
+    subscribing.clean_address(email="a/b@example.org")
+    Subscription.objects.create(
+        via="email", address="a/b@example.org", token="s", confirmed_at=T0, everything=True
+    )
+    ServiceUser.objects.create(user=customer("plain@example.org"), service=services["website"])
+    open_incident(committing, ["website"])
+    [notice] = mails_to(outbox, "a/b@example.org")
+    assert len(mails_to(outbox, "plain@example.org")) == 1
+    link = link_in(notice, "/status/unsubscribe/")
+    assert "a/b" not in link and "example.org" not in link.split("/status/", 1)[1]
+    page = Client().get("/" + link.split("://", 1)[1].split("/", 1)[1])
+    assert page.status_code == 200 and "a/b@example.org" in page.content.decode()
+    assert "will get no more status notices" in post_link(link).content.decode()
+    open_incident(committing, ["website"])
+    assert len(mails_to(outbox, "a/b@example.org")) == 1
+    assert len(mails_to(outbox, "plain@example.org")) == 2
+
+
+def test_a_reader_whose_message_fails_does_not_stop_the_others_nor_the_sweep(
+    services: Any, committing: Any, outbox: Any, monkeypatch: Any, now: datetime
+) -> None:
+    def broken(address: str, text: str) -> None:
+        raise RuntimeError("the chat carrier is broken")
+
+    # A carrier registered as messaging registers Telegram, whose sending fails.
+    monkeypatch.setattr(
+        notices, "carriers", [notices.Carrier("telegram", lambda user: "chat-1", broken)]
+    )
+    chatty = customer("chatty@example.org")
+    subscribing.subscribe_account(chatty, via="telegram", everything=True)
+    for n in range(3):
+        ServiceUser.objects.create(
+            user=customer(f"reader{n}@example.org"), service=services["website"]
+        )
+    incident = open_incident(committing, ["website"])
+    for n in range(3):
+        assert len(mails_to(outbox, f"reader{n}@example.org")) == 1
+    assert Notice.objects.filter(key__startswith="telegram:", sent_at__isnull=True).exists()
+    with time_machine.travel(now + timedelta(minutes=2), tick=False):
+        update(committing, incident, "Found it.")
+    with time_machine.travel(now + timedelta(minutes=20), tick=False), committing():
+        assert notices.send_due() == 3  # the three readers' gathered update; not the chat
+    assert len(mails_to(outbox, "reader0@example.org")) == 2
+
+
+def test_the_unsubscribe_link_of_an_address_mail_also_stops_an_accounts_notices_to_it(
+    services: Any, committing: Any, outbox: Any
+) -> None:
+    user = customer("shared@example.org")
+    ServiceUser.objects.create(user=user, service=services["website"])
+    subscribing.subscribe_account(user, via="email", services=[services["api"].pk])
+    Subscription.objects.create(
+        via="email", address="shared@example.org", token="s", confirmed_at=T0, everything=True
+    )
+    open_incident(committing, ["website"])
+    [notice] = mails_to(outbox, "shared@example.org")
+    assert notice.to == ["shared@example.org"]
+    post_link(link_in(notice, "/status/unsubscribe/"))
+    open_incident(committing, ["website"])
+    open_incident(committing, ["api"])
+    assert len(mails_to(outbox, "shared@example.org")) == 1
+
+
+def test_the_unsubscribe_link_also_stops_a_customer_whose_announcements_address_it_is(
+    services: Any, committing: Any, outbox: Any
+) -> None:
+    user = customer("owner2@example.org")
+    ContactAddress.objects.create(
+        user=user, email="ops@example.org", verified_at=T0, for_announcements=True
+    )
+    ServiceUser.objects.create(user=user, service=services["website"])
+    Subscription.objects.create(
+        via="email", address="ops@example.org", token="s", confirmed_at=T0, everything=True
+    )
+    open_incident(committing, ["website"])
+    [notice] = mails_to(outbox, "ops@example.org")
+    post_link(link_in(notice, "/status/unsubscribe/"))
+    open_incident(committing, ["website"])
+    assert len(mails_to(outbox, "ops@example.org")) == 1
+
+
+def _readers(count: int, services: dict[str, Service], first: int) -> None:
+    for n in range(first, first + count):
+        user = customer(f"many{n}@example.org", ("en", "ru", "fa")[n % 3])
+        ServiceUser.objects.create(user=user, service=services["website"])
+        if n % 2:
+            ContactAddress.objects.create(
+                user=user, email=f"alt{n}@example.org", verified_at=T0, for_announcements=True
+            )
+
+
+def _announce_queries(services: dict[str, Service]) -> int:
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    incident = actions.create_incident(
+        None, title={"en": "Slow"}, body={"en": "Looking."}, services=["website"]
+    )
+    actions.add_incident_update(None, incident, body={"en": "Found it."})
+    first, second = incident.events.order_by("pk")
+    notices.announce(first.pk)
+    with CaptureQueriesContext(connection) as queries:
+        told = notices.announce(second.pk, now=timezone.now() + timedelta(hours=1))
+    assert told == Notice.objects.filter(event=second).count()
+    return len(queries)
+
+
+def test_announcing_to_forty_readers_costs_no_more_queries_per_reader_than_the_mail_checks(
+    services: Any, outbox: Any
+) -> None:
+    _readers(10, services, 0)
+    ten = _announce_queries(services)
+    _readers(30, services, 10)
+    forty = _announce_queries(services)
+    # notify's own look-ups per mail (an unverified or automatic sender?) are all that grow:
+    # who is told, the claims, the texts and the inserts are a fixed number of statements.
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from destek.notify.threads import answering_automatic_mail_from, answering_unverified_mail
+
+    with CaptureQueriesContext(connection) as per_mail:
+        answering_unverified_mail("many1@example.org")
+        answering_automatic_mail_from("many1@example.org")
+    assert forty <= ten + 30 * len(per_mail) + 2, (ten, forty, len(per_mail))
+
+
+def test_a_window_moved_after_its_reminder_is_told_and_reminded_again(
+    services: Any, committing: Any, outbox: Any, now: datetime, settings: Any, users: Any
+) -> None:
+    settings.DESTEK_MAINTENANCE_REMIND_MINUTES = 60
+    ServiceUser.objects.create(user=customer("moved@example.org"), service=services["api"])
+    with committing():
+        window = actions.schedule_maintenance(
+            None,
+            title={"en": "Database upgrade"},
+            body={"en": "Ten minutes of downtime."},
+            services=["api"],
+            starts_at=now + timedelta(hours=3),
+            ends_at=now + timedelta(hours=4),
+        )
+    with time_machine.travel(now + timedelta(hours=2, minutes=30), tick=False), committing():
+        run_maintenance_windows()
+    assert len(mails_to(outbox, "moved@example.org")) == 2  # scheduled, reminder
+    # The admin moves it a day later, in its change form.
+    later = timezone.localtime(now + timedelta(days=1, hours=3))
+    form = {
+        "title_en": "Database upgrade",
+        "body_en": "Ten minutes of downtime.",
+        "services": [services["api"].pk],
+        "starts_at_0": later.strftime("%Y-%m-%d"),
+        "starts_at_1": later.strftime("%H:%M:%S"),
+        "ends_at_0": later.strftime("%Y-%m-%d"),
+        "ends_at_1": (later + timedelta(hours=1)).strftime("%H:%M:%S"),
+    }
+    admin = signed_in_client(users["admin"])
+    with time_machine.travel(now + timedelta(hours=2, minutes=31), tick=False), committing():
+        changed = admin.post(f"/admin/announcements/maintenance/{window.pk}/change/", form)
+    assert changed.status_code == 302
+    window.refresh_from_db()
+    assert window.starts_at == later and window.reminded_at is None
+    moved = mails_to(outbox, "moved@example.org")
+    assert len(moved) == 3 and "rescheduled" in moved[2].subject
+    assert later.strftime("%H:%M") in moved[2].body
+    with time_machine.travel(now + timedelta(hours=3, minutes=5), tick=False), committing():
+        run_maintenance_windows()  # the old start: nothing starts, nobody is told
+    assert Maintenance.objects.get(pk=window.pk).state == "scheduled"
+    reminder_time = now + timedelta(days=1, hours=2, minutes=30)
+    with time_machine.travel(reminder_time, tick=False), committing():
+        run_maintenance_windows()
+    assert len(mails_to(outbox, "moved@example.org")) == 4  # reminded of the new start
+
+
+def test_a_window_planned_to_start_soon_gets_no_reminder_a_minute_after_its_notice(
+    services: Any, committing: Any, outbox: Any, now: datetime, settings: Any
+) -> None:
+    settings.DESTEK_MAINTENANCE_REMIND_MINUTES = 60
+    ServiceUser.objects.create(user=customer("soon@example.org"), service=services["api"])
+    with committing():
+        actions.schedule_maintenance(
+            None,
+            title={"en": "Quick restart"},
+            body={},
+            services=["api"],
+            starts_at=now + timedelta(minutes=30),
+            ends_at=now + timedelta(minutes=40),
+        )
+    with time_machine.travel(now + timedelta(minutes=1), tick=False), committing():
+        run_maintenance_windows()
+    assert len(mails_to(outbox, "soon@example.org")) == 1
+
+
+def test_unfollowing_or_choosing_an_id_that_is_no_number_is_refused_not_an_error(
+    services: Any, committing: Any
+) -> None:
+    incident = open_incident(committing, ["api"])
+    user = customer("typo@example.org")
+    subscribing.follow_incident(user, incident)
+    client = signed_in_client(user)
+    for bad in ("abc", "²", ""):
+        refused = client.post("/status/notices/", {"action": "unfollow", "incident": bad})
+        assert refused.status_code == 400
+        assert "Choose an incident to stop following." in refused.content.decode()
+    assert Subscription.objects.filter(user=user, incident=incident).exists()
+    chosen = client.post(
+        "/status/notices/",
+        {"action": "set", "via": "email", "scope": "chosen", "services": ["²", services["api"].pk]},
+    )
+    assert chosen.status_code == 302
+    assert [s.slug for s in Subscription.objects.get(user=user, incident=None).services.all()] == [
+        "api"
+    ]
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.skipif(
+    "postgres" not in os.environ.get("DATABASE_URL", ""),
+    reason="two transactions at once need PostgreSQL (SQLite has one writer)",
+)
+def test_two_announce_jobs_of_one_incident_at_once_send_one_message(
+    services: Any, outbox: Any
+) -> None:
+    import threading
+    import time
+
+    from django.db import connection, transaction
+
+    from destek.notify.actions import outbox_paused
+
+    ServiceUser.objects.create(user=customer("race@example.org"), service=services["website"])
+    with outbox_paused():  # written without their jobs: the threads below are the jobs
+        incident = actions.create_incident(
+            None, title={"en": "Down"}, body={"en": "Looking."}, services=["website"]
+        )
+        actions.add_incident_update(None, incident, body={"en": "Found it."})
+    opened, updated = incident.events.order_by("pk")
+    first_done, results = threading.Event(), {}
+
+    def first() -> None:
+        try:
+            with transaction.atomic():
+                results["first"] = notices.announce(opened.pk)
+                first_done.set()
+                time.sleep(0.5)  # still uncommitted while the second runs
+        finally:
+            first_done.set()
+            connection.close()
+
+    def second() -> None:
+        try:
+            first_done.wait(5)
+            results["second"] = notices.announce(updated.pk)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=first), threading.Thread(target=second)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(10)
+    assert results == {"first": 1, "second": 0}  # the update waits for the window's end
+    assert Notice.objects.filter(key="email:race@example.org", sent_at__isnull=True).count() == 1
