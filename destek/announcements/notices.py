@@ -191,6 +191,11 @@ def readers(event: StatusEvent) -> list[Reader]:
     """Everyone to tell of `event`, once per delivery address."""
     services, areas = _affected(event)
     scope = Q(everything=True) | Q(services__in=services) | Q(areas__in=areas)
+    everywhere = bool(event.incident_id or event.maintenance_id) and not areas
+    if everywhere:
+        # Limited to no area, it is in every area: whoever follows an area is told (the
+        # banner and the desk's suggestion read it the same way).
+        scope |= Q(areas__isnull=False)
     if event.incident_id:
         scope |= Q(incident_id=event.incident_id)
     found: dict[str, Reader] = {}
@@ -225,6 +230,10 @@ def readers(event: StatusEvent) -> list[Reader]:
         | Q(organisation__used_services__service__in=services)
         | Q(organisation__used_services__area__in=areas)
     )
+    if everywhere:
+        used |= Q(used_services__area__isnull=False) | Q(
+            organisation__used_services__area__isnull=False
+        )
     automatic = (
         User.objects.filter(used, is_active=True, role=Role.CUSTOMER)
         .exclude(pk__in=AutomaticOptOut.objects.values("user"))

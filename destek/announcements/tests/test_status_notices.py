@@ -173,6 +173,20 @@ def test_users_of_a_service_are_told_through_their_organisation_and_may_opt_out(
     assert len(mails_to(outbox, "member@acme.example")) == 1
 
 
+def test_users_of_an_area_are_told_of_an_incident_limited_to_no_area_but_not_of_another_area(
+    services: Any, committing: Any, outbox: Any
+) -> None:
+    customer("baku-user@example.org")
+    ServiceUser.objects.create(
+        user=User.objects.get(email="baku-user@example.org"), area=Area.objects.get(slug="baku")
+    )
+    istanbul = Area.objects.create(slug="istanbul", name="Istanbul DC")
+    open_incident(committing, ["payments"])  # everywhere
+    assert len(mails_to(outbox, "baku-user@example.org")) == 1
+    open_incident(committing, ["payments"], areas=[istanbul.slug])  # elsewhere
+    assert len(mails_to(outbox, "baku-user@example.org")) == 1
+
+
 def test_mail_for_an_account_goes_to_its_announcements_address(
     services: Any, committing: Any, outbox: Any
 ) -> None:
@@ -682,3 +696,19 @@ def test_two_announce_jobs_of_one_incident_at_once_send_one_message(
         thread.join(10)
     assert results == {"first": 1, "second": 0}  # the update waits for the window's end
     assert Notice.objects.filter(key="email:race@example.org", sent_at__isnull=True).count() == 1
+
+
+def test_a_resolution_is_named_once_in_the_notice(
+    services: Any, committing: Any, outbox: Any
+) -> None:
+    Subscription.objects.create(
+        via="email", address="olga@example.net", everything=True, language="ru",
+        confirmed_at=T0,
+    )  # fmt: skip
+    incident = open_incident(committing, ["payments"])
+    with time_machine.travel(timezone.now() + timedelta(hours=1)):
+        update(committing, incident, "Fixed.", state="resolved")
+        send_status_notices()
+    last = mails_to(outbox, "olga@example.net")[-1]
+    assert "Проблема решена (Проблема решена)" not in last.body
+    assert "Проблема решена" in last.body
