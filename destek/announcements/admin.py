@@ -21,7 +21,7 @@ from destek.accounts.choices import Role
 from destek.accounts.models import User
 from destek.announcements import actions
 from destek.announcements.access import PERMISSION
-from destek.announcements.choices import IncidentState
+from destek.announcements.choices import IncidentState, MaintenanceState
 from destek.announcements.models import (
     Area,
     AutomaticOptOut,
@@ -310,15 +310,36 @@ class _MaintenanceFormBase(forms.ModelForm):  # type: ignore[type-arg]
         data = super().clean() or {}
         _check_title_and_services(self, data)
         data["body"] = _gather(self, data, "body")
+        if self.instance.pk is not None:
+            for name in ("starts_at", "ends_at"):
+                # The form shows whole seconds: a time left as it was is not a move.
+                kept = getattr(self.instance, name)
+                if data.get(name) == kept.replace(microsecond=0):
+                    data[name] = kept
         starts, ends = data.get("starts_at"), data.get("ends_at")
         if starts and ends and ends <= starts:
             self.add_error("ends_at", _("The maintenance must end after it starts."))
         elif ends and self.instance.pk is None and ends <= timezone.now():
             self.add_error("ends_at", _("This window has ended already."))
+        elif self.instance.pk is not None and starts and ends:
+            _check_move(self, starts, ends)
         if "title" in data:
             self.instance.title = data["title"]
         self.instance.body = data["body"]
         return data
+
+
+def _check_move(form: forms.ModelForm, starts: Any, ends: Any) -> None:  # type: ignore[type-arg]
+    """What reschedule_maintenance refuses, said on the form before anything is saved."""
+    window: Maintenance = form.instance
+    if (starts, ends) == (window.starts_at, window.ends_at):
+        return
+    if window.state not in (MaintenanceState.SCHEDULED, MaintenanceState.IN_PROGRESS):
+        form.add_error("starts_at", _("This maintenance is over and cannot be moved."))
+    elif window.state == MaintenanceState.IN_PROGRESS and starts != window.starts_at:
+        form.add_error("starts_at", _("This maintenance has started: only its end can be moved."))
+    elif ends <= timezone.now():
+        form.add_error("ends_at", _("This window has ended already."))
 
 
 MaintenanceForm: type[forms.ModelForm] = type(  # type: ignore[type-arg]

@@ -10,6 +10,7 @@ from django.utils import timezone
 
 from conftest import signed_in_client
 from destek.accounts.models import User
+from destek.announcements import actions
 from destek.announcements.models import Incident, Maintenance, Service
 
 pytestmark = pytest.mark.django_db
@@ -195,3 +196,60 @@ def test_a_window_s_description_is_written_per_language_and_kept_on_a_change(
     assert changed.status_code == 302
     window.refresh_from_db()
     assert window.body == {"ru": "Два часа."} and window.title["tr"] == "Güncelleme"
+
+
+def test_moving_the_start_of_a_running_window_is_refused_on_the_form_and_nothing_is_saved(
+    users: dict[str, User], api_service: Service
+) -> None:
+    client = signed_in_client(users["admin"])
+    start = timezone.localtime() - timedelta(minutes=10)
+    end = start + timedelta(hours=2)
+    window = actions.schedule_maintenance(
+        users["admin"],
+        title="Upgrade",
+        body="",
+        services=[api_service.slug],
+        starts_at=start,
+        ends_at=end,
+    )
+    assert window.state == "in_progress"
+    later = start + timedelta(hours=1)
+    form: dict[str, Any] = {
+        "title_en": "Upgrade, moved",
+        "services": [api_service.pk],
+        "starts_at_0": later.strftime("%Y-%m-%d"),
+        "starts_at_1": later.strftime("%H:%M:%S"),
+        "ends_at_0": end.strftime("%Y-%m-%d"),
+        "ends_at_1": end.strftime("%H:%M:%S"),
+    }
+    refused = client.post(f"/admin/announcements/maintenance/{window.pk}/change/", form)
+    assert refused.status_code == 200  # the form again, with the reason
+    assert "only its end can be moved" in refused.content.decode()
+    window.refresh_from_db()
+    assert window.title == {"en": "Upgrade"}  # nothing saved
+
+
+def test_editing_a_window_s_text_in_the_admin_does_not_tell_anyone_it_moved(
+    users: dict[str, User], api_service: Service
+) -> None:
+    client = signed_in_client(users["admin"])
+    start = timezone.localtime() + timedelta(days=1, microseconds=123_456)  # as the API stores
+    end = start + timedelta(hours=2)
+    window = actions.schedule_maintenance(
+        users["admin"], title="Upgrade", body="", services=[api_service.slug],
+        starts_at=start, ends_at=end,
+    )  # fmt: skip
+    form: dict[str, Any] = {
+        "title_en": "Upgrade of the API",
+        "services": [api_service.pk],
+        "starts_at_0": start.strftime("%Y-%m-%d"),
+        "starts_at_1": start.strftime("%H:%M:%S"),
+        "ends_at_0": end.strftime("%Y-%m-%d"),
+        "ends_at_1": end.strftime("%H:%M:%S"),
+    }
+    saved = client.post(f"/admin/announcements/maintenance/{window.pk}/change/", form)
+    assert saved.status_code == 302
+    window.refresh_from_db()
+    assert window.title == {"en": "Upgrade of the API"}
+    assert window.starts_at == start
+    assert not window.events.filter(kind="maintenance_rescheduled").exists()
