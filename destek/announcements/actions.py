@@ -307,6 +307,18 @@ def add_incident_update(
     return update
 
 
+def _check_window(starts_at: datetime, ends_at: datetime, now: datetime) -> None:
+    """A window ends after it starts, and not before now."""
+    if ends_at <= starts_at:
+        raise ActionRefused(
+            "ends_before_start",
+            _("The maintenance must end after it starts."),
+            field="ends_at",
+        )
+    if ends_at <= now:
+        raise ActionRefused("window_in_past", _("This window has ended already."), field="ends_at")
+
+
 @transaction.atomic
 def schedule_maintenance(
     actor: User | None,
@@ -327,14 +339,7 @@ def schedule_maintenance(
     bodies = texts_of(body, field="body", language=language, required=False, max_length=BODY_MAX)
     starts_at = _aware(starts_at, "starts_at")
     ends_at = _aware(ends_at, "ends_at")
-    if ends_at <= starts_at:
-        raise ActionRefused(
-            "ends_before_start",
-            _("The maintenance must end after it starts."),
-            field="ends_at",
-        )
-    if ends_at <= now:
-        raise ActionRefused("window_in_past", _("This window has ended already."), field="ends_at")
+    _check_window(starts_at, ends_at, now)
     affected = _services(services)
     where = _areas(areas)
     maintenance = Maintenance.objects.create(
@@ -393,14 +398,7 @@ def reschedule_maintenance(
             field="starts_at",
             status=409,
         )
-    if ends_at <= starts_at:
-        raise ActionRefused(
-            "ends_before_start",
-            _("The maintenance must end after it starts."),
-            field="ends_at",
-        )
-    if ends_at <= now:
-        raise ActionRefused("window_in_past", _("This window has ended already."), field="ends_at")
+    _check_window(starts_at, ends_at, now)
     before = (maintenance.starts_at, maintenance.ends_at)
     if before == (starts_at, ends_at):
         return maintenance

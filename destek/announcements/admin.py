@@ -199,18 +199,18 @@ class _IncidentFormBase(forms.ModelForm):  # type: ignore[type-arg]
         return data
 
 
+#: "Title in English", "Title in Azerbaijani" ...: incidents and maintenance alike.
+TITLE_FIELDS = _language_texts(
+    "title", gettext_noop("Title in %(language)s"), textarea=False, max_length=actions.TITLE_MAX
+)
+
 #: Title in English, in Azerbaijani ...; a new update in each (Markdown, a textarea each).
 IncidentForm: type[forms.ModelForm] = type(  # type: ignore[type-arg]
     "IncidentForm",
     (_IncidentFormBase,),
     {
         "__module__": __name__,
-        **_language_texts(
-            "title",
-            gettext_noop("Title in %(language)s"),
-            textarea=False,
-            max_length=actions.TITLE_MAX,
-        ),
+        **TITLE_FIELDS,
         **_language_texts(
             "update",
             gettext_noop("New update in %(language)s"),
@@ -347,12 +347,7 @@ MaintenanceForm: type[forms.ModelForm] = type(  # type: ignore[type-arg]
     (_MaintenanceFormBase,),
     {
         "__module__": __name__,
-        **_language_texts(
-            "title",
-            gettext_noop("Title in %(language)s"),
-            textarea=False,
-            max_length=actions.TITLE_MAX,
-        ),
+        **TITLE_FIELDS,
         **_language_texts(
             "body",
             gettext_noop("Description in %(language)s"),
