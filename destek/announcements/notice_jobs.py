@@ -7,7 +7,7 @@ from __future__ import annotations
 from huey import crontab
 from huey.contrib.djhuey import db_periodic_task, db_task
 
-from destek.announcements import notices
+from destek.announcements import notices, subscribing
 
 
 @db_task()
@@ -21,3 +21,9 @@ def send_status_notices() -> int:
     """Every minute: the notices whose batching window ended, one message per address and
     incident; rows are claimed by a conditional UPDATE, so a rerun sends nothing twice."""
     return notices.send_due()
+
+
+@db_periodic_task(crontab(minute="17", hour="3"))
+def forget_unconfirmed_subscriptions() -> int:
+    """Every night: addresses whose confirmation link expired unopened are forgotten."""
+    return subscribing.forget_unconfirmed()

@@ -7,7 +7,7 @@ opt out. Every notice carries a link that unsubscribes its address."""
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -136,6 +136,17 @@ def pending(token: str) -> Subscription | None:
         .select_related("incident")
         .first()
     )
+
+
+def forget_unconfirmed(now: datetime | None = None) -> int:
+    """Addresses that never opened their link, once it has expired: nothing was ever sent
+    to them but the link, and they are kept no longer than it worked."""
+    now = now or timezone.now()
+    oldest = now - timedelta(days=settings.DESTEK_MAIL_CONFIRM_DAYS)
+    deleted, _kinds = Subscription.objects.filter(
+        user__isnull=True, confirmed_at__isnull=True, created_at__lt=oldest
+    ).delete()
+    return deleted
 
 
 @transaction.atomic

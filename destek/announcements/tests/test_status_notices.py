@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 import time_machine
+from django.conf import settings
 from django.test import Client
 from django.utils import timezone
 
@@ -122,6 +123,21 @@ def test_an_address_is_told_nothing_until_it_confirms_the_mailed_link(
     assert Subscription.objects.get().confirmed_at is not None
     open_incident(committing, ["api"])
     assert len(mails_to(outbox, "reader@example.org")) == 2
+
+
+def test_an_address_that_never_confirms_is_forgotten_once_its_link_expired(
+    services: Any, committing: Any, outbox: Any
+) -> None:
+    with committing():
+        Client().post("/status/subscribe/", {"email": "late@example.org", "scope": "all"})
+        Client().post("/status/subscribe/", {"email": "kept@example.org", "scope": "all"})
+    kept = Subscription.objects.get(address="kept@example.org")
+    kept.confirmed_at = timezone.now()
+    kept.save(update_fields=["confirmed_at"])
+    days = timedelta(days=settings.DESTEK_MAIL_CONFIRM_DAYS)
+    assert subscribing.forget_unconfirmed(timezone.now() + days - timedelta(hours=1)) == 0
+    assert subscribing.forget_unconfirmed(timezone.now() + days + timedelta(hours=1)) >= 1
+    assert list(Subscription.objects.values_list("address", flat=True)) == ["kept@example.org"]
 
 
 def test_subscribing_answers_the_same_for_a_subscribed_address_and_is_rate_limited(
