@@ -14,3 +14,13 @@ message_added = Signal()
 #: Sent inside the transaction of every status change (`_set_status`), with `ticket`, `old`
 #: and `new`. Surveys schedules its mail when a ticket becomes `resolved`.
 status_changed = Signal()
+
+#: Sent inside the transaction of `create_ticket`, after its first message and history are
+#: written (and after `message_added`), with `ticket`. Receivers' writes commit with the
+#: ticket: webhooks queue `ticket.created`, assignment picks an agent.
+ticket_created = Signal()
+
+#: Sent inside the transaction of every entry written to a ticket's history after its
+#: creation (`_event`), with `ticket` and `event` (a TicketEvent): a status, priority,
+#: department, assignee or tag change, a merge ... Webhooks queue `ticket.updated`.
+ticket_event = Signal()

@@ -17,6 +17,7 @@ from destek.tickets import clocks, config
 from destek.tickets.access import can_work
 from destek.tickets.choices import ActorKind
 from destek.tickets.models import Attachment, Message, Ticket, TicketEvent
+from destek.tickets.signals import ticket_event
 
 BODY_MAX = 100_000
 
@@ -57,6 +58,7 @@ def _event(
         ticket, actor, kind, from_value=from_value, to_value=to_value, public=public, **data
     )
     event.save(force_insert=True)
+    ticket_event.send(sender=TicketEvent, ticket=ticket, event=event)
     return event
 
 

@@ -49,7 +49,7 @@ from destek.tickets.models import (
     TicketEvent,
 )
 from destek.tickets.routing import route
-from destek.tickets.signals import message_added
+from destek.tickets.signals import message_added, ticket_created
 
 SUBJECT_MAX = 250
 
@@ -342,6 +342,7 @@ def create_ticket(
     message_added.send(
         sender=Message, ticket=ticket, message=message, attachments=tuple(attachments)
     )
+    ticket_created.send(sender=Ticket, ticket=ticket)
     return ticket
 
 
