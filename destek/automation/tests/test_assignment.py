@@ -397,3 +397,37 @@ def test_two_tickets_filed_at_once_go_to_two_agents(
 
     assert errors == []
     assert {Ticket.objects.get(pk=pk).assignee for pk in filed} == {aynur, boris}
+
+
+def test_an_agent_sets_themselves_away_and_back_on_their_profile(
+    team: dict[str, Any], users: dict[str, User]
+) -> None:
+    from conftest import signed_in_client
+
+    aynur, boris, cemal = team["agents"]
+    _mode(team, AssignmentMode.ROUND_ROBIN)
+    ticket = _file(team)
+    assert _assignee(ticket) == aynur
+    client = signed_in_client(aynur)
+    assert "Set me away" in client.get("/my/profile/").content.decode()
+
+    back_on = (timezone.now() + timedelta(days=10)).date().isoformat()
+    page = client.post("/desk/away/", {"away": "on", "back_on": back_on}, follow=True)
+
+    text = page.content.decode()
+    assert "new tickets go to your colleagues" in text
+    assert f"You are away until {back_on}" in text
+    assert _assignee(ticket) in (boris, cemal)
+    assert _assignee(_file(team)) in (boris, cemal)
+
+    page = client.post("/desk/away/", {}, follow=True)
+    assert "Welcome back" in page.content.decode()
+    assert not AgentProfile.objects.get(agent=aynur).away
+
+
+def test_a_customer_cannot_set_away(users: dict[str, User]) -> None:
+    from conftest import signed_in_client
+
+    client = signed_in_client(users["customer"])
+    assert client.post("/desk/away/", {"away": "on"}).status_code == 403
+    assert "Set me away" not in client.get("/my/profile/").content.decode()
