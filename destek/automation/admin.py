@@ -1,9 +1,13 @@
 from __future__ import annotations
 
+from typing import Any
+
 from django.contrib import admin
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from destek.automation.models import Macro, MacroText
+from destek.automation import assignment
+from destek.automation.models import AgentProfile, DepartmentAssignment, Macro, MacroText
 
 
 class MacroTextInline(admin.StackedInline):  # type: ignore[type-arg]
@@ -40,3 +44,39 @@ class MacroAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
             },
         ),
     )
+
+
+@admin.register(DepartmentAssignment)
+class DepartmentAssignmentAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+    """How each department's tickets find an agent; a department without a row is manual."""
+
+    list_display = ("department", "mode", "chat_weight", "require_language", "require_online")
+    list_filter = ("mode",)
+    filter_horizontal = ("skill_tags",)
+    fieldsets = (
+        (None, {"fields": ("department", "mode")}),
+        (_("Least loaded"), {"fields": ("chat_weight",)}),
+        (_("Who is available"), {"fields": ("require_language", "skill_tags", "require_online")}),
+        (_("Reassignment"), {"fields": ("reassign_after_minutes", "calendar")}),
+    )
+
+
+@admin.register(AgentProfile)
+class AgentProfileAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+    """An agent's languages, skills, working hours and leave. Sending an agent away hands
+    their open tickets of assigning departments to colleagues (`assignment.set_away`)."""
+
+    list_display = ("agent", "away", "away_until", "calendar", "last_assigned_at")
+    list_filter = ("away",)
+    search_fields = ("agent__email", "agent__full_name")
+    filter_horizontal = ("skills",)
+    readonly_fields = ("last_assigned_at",)
+    fields = ("agent", "languages", "skills", "calendar", "away", "away_until", "last_assigned_at")
+
+    def save_model(self, request: Any, obj: AgentProfile, form: Any, change: bool) -> None:
+        went_away = obj.away and (
+            not change or "away" in form.changed_data or "away_until" in form.changed_data
+        )
+        super().save_model(request, obj, form, change)
+        if went_away and obj.is_away(timezone.now()):
+            assignment.release_tickets_of(obj.agent)

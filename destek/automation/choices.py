@@ -25,3 +25,11 @@ class AssigneeChoice(models.TextChoices):
     ME = "me", _("The agent who applies it")
     NOBODY = "nobody", _("Nobody")
     AGENT = "agent", _("The agent named below")
+
+
+class AssignmentMode(models.TextChoices):
+    """How a department's new and waiting tickets find an agent."""
+
+    MANUAL = "manual", _("Manual (agents take tickets)")
+    ROUND_ROBIN = "round_robin", _("Round robin")
+    LEAST_LOADED = "least_loaded", _("Least loaded")

@@ -1,14 +1,22 @@
 from __future__ import annotations
 
+from datetime import datetime
+
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
 from destek.accounts.choices import Role
-from destek.automation.choices import MACRO_CLOSE_REASONS, MACRO_STATUSES, AssigneeChoice
+from destek.automation.choices import (
+    MACRO_CLOSE_REASONS,
+    MACRO_STATUSES,
+    AssigneeChoice,
+    AssignmentMode,
+)
+from destek.sla.models import Calendar
 from destek.tickets.choices import Priority
-from destek.tickets.models import Department
+from destek.tickets.models import Department, Tag
 
 AGENT_ROLES = [Role.AGENT, Role.ADMIN]
 
@@ -131,3 +139,136 @@ class MacroText(models.Model):
 
     def __str__(self) -> str:
         return f"{self.macro} ({self.language or '*'})"
+
+
+class DepartmentAssignment(models.Model):
+    """How a department's tickets find an agent (`automation.assignment`). Without a row the
+    department is manual. The row is also the lock that makes two tickets filed at once pick
+    one agent after the other, each seeing the other's choice."""
+
+    department = models.OneToOneField(
+        Department,
+        verbose_name=_("department"),
+        on_delete=models.CASCADE,
+        primary_key=True,
+        related_name="assignment",
+    )
+    mode = models.CharField(
+        _("assignment"),
+        max_length=16,
+        choices=AssignmentMode.choices,
+        default=AssignmentMode.MANUAL,
+    )
+    chat_weight = models.PositiveSmallIntegerField(
+        _("an active chat counts as"),
+        default=2,
+        help_text=_("Open tickets a live chat weighs in the least-loaded count."),
+    )
+    require_language = models.BooleanField(
+        _("agents must speak the ticket's language"),
+        default=False,
+        help_text=_("Only agents with the ticket's language among their languages take it."),
+    )
+    skill_tags = models.ManyToManyField(
+        Tag,
+        verbose_name=_("skill tags"),
+        blank=True,
+        related_name="+",
+        help_text=_(
+            "Tags that name a product or skill: a ticket with such a tag goes only to agents "
+            "who have that skill."
+        ),
+    )
+    require_online = models.BooleanField(
+        _("only agents online"),
+        default=False,
+        help_text=_("Only agents whose desk is open now (live chat presence online)."),
+    )
+    reassign_after_minutes = models.PositiveIntegerField(
+        _("reassign without a reply after (business minutes)"),
+        null=True,
+        blank=True,
+        help_text=_("Empty: never. A ticket whose agent has not replied in time goes to another."),
+    )
+    calendar = models.ForeignKey(
+        Calendar,
+        verbose_name=_("business hours for reassignment"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        help_text=_("Empty: minutes around the clock."),
+    )
+
+    class Meta:
+        verbose_name = _("department assignment")
+        verbose_name_plural = _("department assignment")
+
+    def __str__(self) -> str:
+        return f"{self.department} ({self.get_mode_display()})"
+
+    @property
+    def automatic(self) -> bool:
+        return self.mode != AssignmentMode.MANUAL
+
+
+class AgentProfile(models.Model):
+    """What assignment knows of an agent: languages, skills, own working hours, leave, and
+    when they were last given a ticket (ties go to who has waited longest)."""
+
+    agent = models.OneToOneField(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("agent"),
+        on_delete=models.CASCADE,
+        primary_key=True,
+        related_name="assignment_profile",
+        limit_choices_to={"role__in": AGENT_ROLES},
+    )
+    languages = models.JSONField(
+        _("languages"),
+        default=list,
+        blank=True,
+        help_text=_('Language codes the agent answers in, e.g. ["en", "ru"].'),
+    )
+    skills = models.ManyToManyField(Tag, verbose_name=_("skills"), blank=True, related_name="+")
+    calendar = models.ForeignKey(
+        Calendar,
+        verbose_name=_("working hours"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        help_text=_("Empty: takes tickets at any hour."),
+    )
+    away = models.BooleanField(
+        _("away or on leave"),
+        default=False,
+        help_text=_("Gets no new tickets; open ones go back to the pool and to colleagues."),
+    )
+    away_until = models.DateTimeField(
+        _("back on"), null=True, blank=True, help_text=_("Empty: until switched off.")
+    )
+    last_assigned_at = models.DateTimeField(_("last given a ticket"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("agent assignment profile")
+        verbose_name_plural = _("agent assignment profiles")
+
+    def __str__(self) -> str:
+        return str(self.agent)
+
+    def clean(self) -> None:
+        codes = {code for code, _name in settings.LANGUAGES}
+        if not isinstance(self.languages, list) or any(
+            code not in codes for code in self.languages
+        ):
+            raise ValidationError(
+                {
+                    "languages": _("A list of language codes: {codes}.").format(
+                        codes=", ".join(sorted(codes))
+                    )
+                }
+            )
+
+    def is_away(self, now: datetime) -> bool:
+        return self.away and (self.away_until is None or now < self.away_until)

@@ -15,3 +15,6 @@ class ChatConfig(AppConfig):
 
         message_added.connect(receivers.message_added, dispatch_uid="chat.message_added")
         realtime.register()
+        from destek.chat import assignment_hooks
+
+        assignment_hooks.register()

@@ -3,6 +3,7 @@ from __future__ import annotations
 from django.urls import path
 
 from destek.desk import (
+    away_views,
     cc_views,
     chat_views,
     demo_mail_views,
@@ -26,6 +27,7 @@ urlpatterns = [
     path("views/<int:view_id>/move/", saved_view_pages.move, name="view_move"),
     path("views/<int:view_id>/delete/", saved_view_pages.delete, name="view_delete"),
     path("phone/", views.phone, name="phone"),
+    path("away/", away_views.away, name="away"),
     path("tickets/<int:number>/", views.ticket, name="ticket"),
     path("tickets/<int:number>/thread/", views.thread, name="thread"),
     path("tickets/<int:number>/presence/", views.ticket_presence, name="presence"),

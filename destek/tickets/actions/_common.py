@@ -28,6 +28,8 @@ class Actor:
 
     kind: str
     user: User | None = None
+    #: The rule acting (`ActorKind.RULE`), named in each history entry it writes.
+    name: str = ""
 
     @classmethod
     def of(cls, user: User) -> Actor:
@@ -73,6 +75,8 @@ def _new_event(
     **data: Any,
 ) -> TicketEvent:
     """One entry of the ticket's history, for the caller to insert with others at once."""
+    if actor.name:
+        data.setdefault("rule", actor.name)
     return TicketEvent(
         ticket=ticket,
         kind=kind,

@@ -1,0 +1,448 @@
+"""Fair assignment (issue 18): a department's tickets go to its available agents by round
+robin or by least load, on creation (`ticket_created`, inside its transaction) and in a
+sweep a minute (`assignment_jobs`) for tickets still waiting, tickets whose agent went on
+leave and tickets whose agent did not reply in time.
+
+Available: a member of the department, active, not away or on leave, inside their own
+working hours (`AgentProfile.calendar`, none: any hour), online when the department asks for
+it (chat presence, told by registration), speaking the ticket's language when the department
+asks for it, and having the skills of the ticket's skill tags (the department's
+`skill_tags` found on the ticket).
+
+Fair: round robin gives the ticket to whoever has waited longest since their last automatic
+assignment; least loaded to the fewest open tickets (new, in progress, awaiting customer) plus
+active chats times the department's chat weight, ties to whoever has waited longest.
+
+Every change goes through `tickets.actions.assign` with a rule actor whose name is in the
+history entry. The department's `DepartmentAssignment` row is locked first, so two tickets
+filed at once in one department pick one after the other, the second seeing the first's
+choice; a ticket is re-read under its lock, so running the sweep twice changes nothing more.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Collection, Iterable, Mapping
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.db import transaction
+from django.db.models import Count, Exists, OuterRef, Q, Subquery
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from destek.accounts.choices import Role
+from destek.accounts.models import User
+from destek.lib import config_cache
+from destek.lib.errors import ActionRefused
+from destek.sla.engine import business_minutes_between, is_working_time
+from destek.tickets.actions import Actor, assign
+from destek.tickets.choices import ACTIVE_STATUSES, ActorKind, AuthorKind, EventKind, TicketStatus
+from destek.tickets.clocks import Schedules
+from destek.tickets.models import Membership, Message, Ticket, TicketEvent
+
+from .choices import AssignmentMode
+from .models import AgentProfile, DepartmentAssignment
+
+log = logging.getLogger(__name__)
+
+#: The rule names written in the ticket's history (data `rule`).
+RULE_NAMES = {
+    AssignmentMode.ROUND_ROBIN: "assignment: round robin",
+    AssignmentMode.LEAST_LOADED: "assignment: least loaded",
+}
+RULE_ON_LEAVE = "assignment: agent away"
+RULE_NO_REPLY = "assignment: no agent reply in time"
+
+#: Statuses an unassigned ticket is given an agent in; `ACTIVE_STATUSES` count as load.
+WAITING_STATUSES = (TicketStatus.NEW, TicketStatus.OPEN)
+SWEEP_BATCH = 500
+
+_NEVER = datetime.min.replace(tzinfo=timezone.get_fixed_timezone(0))
+
+# --- what the floors above tell (chat registers in its `apps.ready`) ---------------------------
+
+ActiveChats = Callable[[Collection[int]], Mapping[int, int]]
+Online = Callable[[Collection[int]], Collection[int]]
+
+
+@dataclass
+class _Chat:
+    active_chats: ActiveChats | None = None
+    online: Online | None = None
+
+
+_chat = _Chat()
+
+
+def register_chat(*, active_chats: ActiveChats, online: Online) -> None:
+    """Chat tells how many active chats each agent has and who is online now."""
+    _chat.active_chats = active_chats
+    _chat.online = online
+
+
+# --- who may take a ticket -------------------------------------------------------------------
+
+
+def automatic_departments() -> frozenset[int]:
+    """Departments that assign by themselves, kept until the configuration changes."""
+    return config_cache.cached(
+        "automation:assigning_departments",
+        lambda: frozenset(
+            DepartmentAssignment.objects.exclude(mode=AssignmentMode.MANUAL).values_list(
+                "department_id", flat=True
+            )
+        ),
+    )
+
+
+@dataclass(frozen=True)
+class Candidate:
+    agent_id: int
+    load: int
+    waited_since: datetime
+
+
+def candidates(
+    row: DepartmentAssignment,
+    ticket: Ticket,
+    *,
+    now: datetime,
+    exclude: Collection[int] = (),
+) -> list[Candidate]:
+    """The department's agents available for `ticket` now, the fairest first."""
+    member_ids = list(
+        Membership.objects.filter(
+            department_id=row.department_id,
+            user__is_active=True,
+            user__role__in=[Role.AGENT, Role.ADMIN],
+        )
+        .exclude(user_id__in=list(exclude))
+        .values_list("user_id", flat=True)
+    )
+    if not member_ids:
+        return []
+    profiles = {
+        p.agent_id: p
+        for p in AgentProfile.objects.filter(agent_id__in=member_ids).prefetch_related("skills")
+    }
+    needed_skills: set[int] = set()
+    skill_tag_ids = {tag.pk for tag in row.skill_tags.all()}
+    if skill_tag_ids:
+        needed_skills = set(ticket.tags.filter(pk__in=skill_tag_ids).values_list("pk", flat=True))
+    online = set(_chat.online(member_ids)) if row.require_online and _chat.online else None
+    schedules = Schedules()
+    chosen: list[int] = []
+    for agent_id in member_ids:
+        profile = profiles.get(agent_id)
+        if profile is not None and profile.is_away(now):
+            continue
+        if (
+            profile is not None
+            and profile.calendar_id is not None
+            and not is_working_time(schedules.get(profile.calendar_id), now)
+        ):
+            continue
+        if online is not None and agent_id not in online:
+            continue
+        if row.require_language and (
+            profile is None or ticket.language not in (profile.languages or [])
+        ):
+            continue
+        if needed_skills and (
+            profile is None or not needed_skills <= {tag.pk for tag in profile.skills.all()}
+        ):
+            continue
+        chosen.append(agent_id)
+    if not chosen:
+        return []
+    loads = _loads(chosen, row) if row.mode == AssignmentMode.LEAST_LOADED else {}
+    found = [
+        Candidate(
+            agent_id=agent_id,
+            load=loads.get(agent_id, 0),
+            waited_since=_waited_since(profiles.get(agent_id)),
+        )
+        for agent_id in chosen
+    ]
+    found.sort(key=lambda c: (c.load, c.waited_since, c.agent_id))
+    return found
+
+
+def _waited_since(profile: AgentProfile | None) -> datetime:
+    if profile is None or profile.last_assigned_at is None:
+        return _NEVER
+    return profile.last_assigned_at
+
+
+def _loads(agent_ids: list[int], row: DepartmentAssignment) -> dict[int, int]:
+    """Open tickets of each agent (in every department) plus active chats times the weight."""
+    loads: dict[int, int] = dict.fromkeys(agent_ids, 0)
+    counted = (
+        Ticket.objects.filter(assignee_id__in=agent_ids, status__in=ACTIVE_STATUSES)
+        .values_list("assignee_id")
+        .order_by()
+    )
+    for agent_id, count in counted.annotate(n=Count("id")).values_list("assignee_id", "n"):
+        loads[agent_id] += count
+    if _chat.active_chats is not None:
+        for agent_id, chats in _chat.active_chats(agent_ids).items():
+            if agent_id in loads:
+                loads[agent_id] += chats * row.chat_weight
+    return loads
+
+
+# --- assigning -------------------------------------------------------------------------------
+
+
+def _locked_row(department_id: int) -> DepartmentAssignment | None:
+    """The department's settings, locked: the turn of one ticket at a time."""
+    row = (
+        DepartmentAssignment.objects.select_for_update().filter(department_id=department_id).first()
+    )
+    if row is None or not row.automatic:
+        return None
+    return row
+
+
+def _give(
+    ticket: Ticket,
+    row: DepartmentAssignment,
+    *,
+    now: datetime,
+    rule: str,
+    exclude: Collection[int] = (),
+    release: bool = False,
+) -> User | None:
+    """Give `ticket` to the fairest available agent; with `release`, to nobody when none is."""
+    found = candidates(row, ticket, now=now, exclude=exclude)
+    if not found:
+        if release and ticket.assignee_id is not None:
+            assign(ticket, actor=Actor(ActorKind.RULE, name=rule), assignee=None)
+        return None
+    agent = User.objects.get(pk=found[0].agent_id)
+    assign(ticket, actor=Actor(ActorKind.RULE, name=rule), assignee=agent)
+    AgentProfile.objects.update_or_create(agent=agent, defaults={"last_assigned_at": now})
+    return agent
+
+
+def _lock_ticket(ticket_id: int) -> Ticket:
+    return Ticket.objects.select_for_update(of=("self",)).get(pk=ticket_id)
+
+
+@transaction.atomic
+def assign_waiting(ticket_id: int, *, now: datetime | None = None) -> User | None:
+    """Give an unassigned new or open ticket of an assigning department an agent."""
+    now = now or timezone.now()
+    department_id = Ticket.objects.values_list("department_id", flat=True).get(pk=ticket_id)
+    row = _locked_row(department_id)
+    if row is None:
+        return None
+    ticket = _lock_ticket(ticket_id)
+    if (
+        ticket.department_id != department_id
+        or ticket.assignee_id is not None
+        or ticket.status not in WAITING_STATUSES
+    ):
+        return None
+    return _give(ticket, row, now=now, rule=RULE_NAMES[AssignmentMode(row.mode)])
+
+
+@transaction.atomic
+def reassign_from_away(ticket_id: int, *, now: datetime | None = None) -> User | None:
+    """A ticket whose agent is away goes to a colleague, or back to the pool."""
+    now = now or timezone.now()
+    department_id = Ticket.objects.values_list("department_id", flat=True).get(pk=ticket_id)
+    row = _locked_row(department_id)
+    if row is None:
+        return None
+    ticket = _lock_ticket(ticket_id)
+    if ticket.assignee_id is None or ticket.status not in ACTIVE_STATUSES:
+        return None
+    profile = AgentProfile.objects.filter(agent_id=ticket.assignee_id).first()
+    if profile is None or not profile.is_away(now):
+        return None
+    return _give(
+        ticket, row, now=now, rule=RULE_ON_LEAVE, exclude=[ticket.assignee_id], release=True
+    )
+
+
+@transaction.atomic
+def reassign_unanswered(ticket_id: int, *, now: datetime | None = None) -> User | None:
+    """A ticket whose agent has not replied within the department's time goes to another
+    available agent (it stays when there is none)."""
+    now = now or timezone.now()
+    department_id = Ticket.objects.values_list("department_id", flat=True).get(pk=ticket_id)
+    row = _locked_row(department_id)
+    if row is None or not row.reassign_after_minutes:
+        return None
+    ticket = _lock_ticket(ticket_id)
+    if not _unanswered_too_long(ticket, row, now):
+        return None
+    assert ticket.assignee_id is not None
+    return _give(ticket, row, now=now, rule=RULE_NO_REPLY, exclude=[ticket.assignee_id])
+
+
+def _assigned_at(ticket: Ticket) -> datetime | None:
+    return (
+        TicketEvent.objects.filter(ticket=ticket, kind=EventKind.ASSIGNEE)
+        .exclude(to_value="")
+        .order_by("-created_at", "-id")
+        .values_list("created_at", flat=True)
+        .first()
+    )
+
+
+def _unanswered_too_long(ticket: Ticket, row: DepartmentAssignment, now: datetime) -> bool:
+    if ticket.assignee_id is None or ticket.status not in WAITING_STATUSES:
+        return False
+    since = _assigned_at(ticket)
+    if since is None or row.reassign_after_minutes is None:
+        return False
+    replied = Message.objects.filter(
+        ticket=ticket, author_kind=AuthorKind.AGENT, internal=False, created_at__gte=since
+    ).exists()
+    if replied:
+        return False
+    if row.calendar_id is None:
+        minutes = (now - since).total_seconds() / 60
+    else:
+        minutes = business_minutes_between(Schedules().get(row.calendar_id), since, now)
+    return minutes >= row.reassign_after_minutes
+
+
+# --- where it runs ---------------------------------------------------------------------------
+
+
+def ticket_created(sender: Any, *, ticket: Ticket, **kwargs: Any) -> None:
+    """A new ticket of an assigning department gets its agent in its own transaction."""
+    if ticket.assignee_id is not None or ticket.department_id not in automatic_departments():
+        return
+    try:
+        with transaction.atomic():
+            assign_waiting(ticket.pk)
+    except ActionRefused:  # the ticket is filed all the same; the sweep tries again
+        log.warning("assignment refused for ticket %s", ticket.pk, exc_info=True)
+
+
+def _each(ticket_ids: Iterable[int], step: Callable[..., User | None], now: datetime) -> int:
+    changed = 0
+    for ticket_id in ticket_ids:
+        try:
+            if step(ticket_id, now=now) is not None:
+                changed += 1
+        except ActionRefused:
+            log.warning("assignment refused for ticket %s", ticket_id, exc_info=True)
+    return changed
+
+
+def sweep(now: datetime | None = None) -> int:
+    """Agents on leave hand their tickets on; unanswered tickets move on; waiting tickets get
+    an agent, VIP first, then the higher priority, then the oldest. Safe to run twice."""
+    now = now or timezone.now()
+    departments = list(
+        DepartmentAssignment.objects.exclude(mode=AssignmentMode.MANUAL).values_list(
+            "department_id", "reassign_after_minutes"
+        )
+    )
+    if not departments:
+        return 0
+    department_ids = [department_id for department_id, _minutes in departments]
+    away = AgentProfile.objects.filter(away=True).filter(
+        Q(away_until__isnull=True) | Q(away_until__gt=now)
+    )
+    changed = _each(
+        Ticket.objects.filter(
+            department_id__in=department_ids,
+            status__in=ACTIVE_STATUSES,
+            assignee_id__in=away.values("agent_id"),
+        )
+        .order_by("id")
+        .values_list("id", flat=True)[:SWEEP_BATCH],
+        reassign_from_away,
+        now,
+    )
+    for department_id, minutes in departments:
+        if not minutes:
+            continue
+        last_assigned = Subquery(
+            TicketEvent.objects.filter(ticket=OuterRef("pk"), kind=EventKind.ASSIGNEE)
+            .exclude(to_value="")
+            .order_by("-created_at", "-id")
+            .values("created_at")[:1]
+        )
+        # Business minutes are never more than wall minutes: only tickets assigned that long
+        # ago can be due; each is checked exactly under its lock.
+        due = (
+            Ticket.objects.filter(
+                department_id=department_id,
+                status__in=WAITING_STATUSES,
+                assignee__isnull=False,
+            )
+            .annotate(assigned_at=last_assigned)
+            .filter(assigned_at__lte=now - timedelta(minutes=minutes))
+            .exclude(
+                Exists(
+                    Message.objects.filter(
+                        ticket=OuterRef("pk"),
+                        author_kind=AuthorKind.AGENT,
+                        internal=False,
+                        created_at__gte=OuterRef("assigned_at"),
+                    )
+                )
+            )
+            .order_by("id")
+            .values_list("id", flat=True)[:SWEEP_BATCH]
+        )
+        changed += _each(list(due), reassign_unanswered, now)
+    waiting = (
+        Ticket.objects.filter(
+            department_id__in=department_ids,
+            status__in=WAITING_STATUSES,
+            assignee__isnull=True,
+        )
+        .order_by("-customer_vip", "-priority_rank", "created_at", "id")
+        .values_list("id", flat=True)[:SWEEP_BATCH]
+    )
+    changed += _each(list(waiting), assign_waiting, now)
+    return changed
+
+
+# --- leave -----------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def set_away(
+    agent: User, *, away: bool, until: datetime | None = None, now: datetime | None = None
+) -> AgentProfile:
+    """An agent goes away (or on leave until `until`) or comes back. Going away hands their
+    open tickets of assigning departments to colleagues, or back to the pool."""
+    now = now or timezone.now()
+    if until is not None and until <= now:
+        raise ActionRefused(
+            "away_until_past",
+            _("The return must be in the future."),
+            field="away_until",
+        )
+    profile, _made = AgentProfile.objects.select_for_update().get_or_create(agent=agent)
+    profile.away = away
+    profile.away_until = until if away else None
+    profile.save(update_fields=["away", "away_until"])
+    if away:
+        release_tickets_of(agent, now=now)
+    return profile
+
+
+def release_tickets_of(agent: User, *, now: datetime | None = None) -> int:
+    now = now or timezone.now()
+    ids = list(
+        Ticket.objects.filter(
+            assignee=agent,
+            status__in=ACTIVE_STATUSES,
+            department_id__in=list(automatic_departments()),
+        )
+        .order_by("-customer_vip", "-priority_rank", "created_at", "id")
+        .values_list("id", flat=True)
+    )
+    return _each(ids, reassign_from_away, now)
