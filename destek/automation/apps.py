@@ -8,3 +8,8 @@ class AutomationConfig(AppConfig):
     name = "destek.automation"
     label = "automation"
     verbose_name = _("Automation")
+
+    def ready(self) -> None:
+        # Rules listen to the tickets' signals (tickets cannot import automation), and the
+        # worker finds the schedule rules' sweep.
+        from destek.automation import rule_jobs, rules  # noqa: F401
