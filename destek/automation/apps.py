@@ -13,3 +13,7 @@ class AutomationConfig(AppConfig):
         # Rules listen to the tickets' signals (tickets cannot import automation), and the
         # worker finds the schedule rules' sweep.
         from destek.automation import rule_jobs, rules  # noqa: F401
+        from destek.automation.models import Rule, RuleText
+        from destek.lib import config_cache
+
+        config_cache.watch(Rule, RuleText)

@@ -36,6 +36,7 @@ from destek.automation.conditions import (
 )
 from destek.automation.models import Rule, RuleKind, RuleText
 from destek.automation.selectors import default_language
+from destek.lib import config_cache
 from destek.lib.errors import ActionRefused
 from destek.notify.actions import AutoSubmitted, queue_mail, queue_sms
 from destek.notify.threads import Thread
@@ -83,7 +84,16 @@ _chain: ContextVar[Chain | None] = ContextVar("automation_rule_chain", default=N
 
 
 def rules_of(kind: str) -> list[Rule]:
-    return list(Rule.objects.filter(enabled=True, kind=kind).prefetch_related("texts"))
+    """The enabled rules of `kind`, in order, with their mail texts: kept per process until
+    a rule changes (`lib.config_cache`), so a change with no rules to run costs no query."""
+    return config_cache.cached("automation:rules", _load_rules).get(kind, [])
+
+
+def _load_rules() -> dict[str, list[Rule]]:
+    by_kind: dict[str, list[Rule]] = {}
+    for rule in Rule.objects.filter(enabled=True).prefetch_related("texts"):
+        by_kind.setdefault(rule.kind, []).append(rule)
+    return by_kind
 
 
 def fresh_ticket(ticket_id: int) -> Ticket:
