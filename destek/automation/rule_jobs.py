@@ -17,21 +17,19 @@ from huey.contrib.djhuey import db_periodic_task
 
 from destek.automation.conditions import Facts, matches, parse_conditions
 from destek.automation.models import Rule, RuleKind, RuleRun
-from destek.automation.rules import fresh_ticket, open_tickets, run_after_schedule
+from destek.automation.rules import (
+    already_ran,
+    fresh_ticket,
+    open_tickets,
+    run_after_schedule,
+    state_key,
+)
 from destek.tickets.models import Ticket
 
 log = logging.getLogger(__name__)
 
 #: Tickets one rule acts on in one sweep; the rest wait for the next.
 BATCH = 200
-
-
-def state_key(ticket: Ticket) -> str:
-    return f"{ticket.status}@{ticket.status_changed_at.isoformat()}"
-
-
-def already_ran(rule: Rule, ticket_id: int, key: str) -> bool:
-    return RuleRun.objects.filter(rule=rule, ticket_id=ticket_id, state_key=key).exists()
 
 
 def sweep_rules_now() -> int:

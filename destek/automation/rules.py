@@ -34,7 +34,7 @@ from destek.automation.conditions import (
     parse_actions,
     parse_conditions,
 )
-from destek.automation.models import Rule, RuleKind, RuleText
+from destek.automation.models import Rule, RuleKind, RuleRun, RuleText
 from destek.automation.selectors import default_language
 from destek.lib import config_cache
 from destek.lib.errors import ActionRefused
@@ -414,6 +414,15 @@ def describe(action: Action, ticket: Ticket) -> str | None:
     return _("SMS the customer")
 
 
+def state_key(ticket: Ticket) -> str:
+    """A schedule rule acts once per ticket per this: its status and when it entered it."""
+    return f"{ticket.status}@{ticket.status_changed_at.isoformat()}"
+
+
+def already_ran(rule: Rule, ticket_id: int, key: str) -> bool:
+    return RuleRun.objects.filter(rule=rule, ticket_id=ticket_id, state_key=key).exists()
+
+
 @dataclass
 class DryRunRow:
     ticket: Ticket
@@ -423,8 +432,6 @@ class DryRunRow:
 def dry_run(rule: Rule, *, limit: int = DRY_RUN_LIMIT) -> list[DryRunRow]:
     """Which open tickets the rule would touch now, and how: reads only, writes nothing.
     A schedule rule leaves out the tickets it already acted on in their present state."""
-    from destek.automation.rule_jobs import already_ran, state_key
-
     conditions = parse_conditions(rule.conditions)
     parsed = parse_actions(rule.actions)
     rows: list[DryRunRow] = []
