@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 import time_machine
 from django.core.exceptions import ValidationError
+from django.urls import reverse
 from django.utils import timezone
 
 from conftest import signed_in_client
@@ -338,3 +339,18 @@ def test_a_customer_reply_rule_tags_a_ticket_the_customer_answers(users: dict[st
     actions.add_message(ticket, author=users["customer"], body="Firefox")
     assert tags(ticket) == {"answered"}
     assert ticket.messages.filter(internal=True, body="Check it").count() == 1
+
+
+def test_the_desk_history_shows_the_name_of_the_rule_that_changed_the_ticket(
+    users: dict[str, User],
+) -> None:
+    rule(
+        "Срочно: сбой",
+        "created",
+        [{"field": "text", "op": "contains", "value": "сбой"}],
+        [{"type": "set_priority", "value": "high"}],
+    )
+    ticket = filed(users, subject="Сбой оплаты", body="Не проходит оплата")
+    page = signed_in_client(users["admin"]).get(reverse("desk:ticket", args=[ticket.number]))
+    assert page.status_code == 200
+    assert '<bdi class="event-rule">Срочно: сбой</bdi>' in page.content.decode()
