@@ -44,7 +44,7 @@ def sweep_rules_now() -> int:
 def sweep_rule(rule: Rule, *, batch: int = BATCH) -> int:
     conditions = parse_conditions(rule.conditions)
     acted = 0
-    for ticket in open_tickets().iterator(chunk_size=200):
+    for ticket in open_tickets(rule).iterator(chunk_size=200):
         if acted >= batch:
             break
         if not matches(conditions, rule.match, Facts(ticket)):
