@@ -3,11 +3,26 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib import admin
+from django.core.exceptions import PermissionDenied
+from django.db.models import QuerySet
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect
+from django.template.response import TemplateResponse
+from django.urls import URLPattern, path, reverse
 from django.utils import timezone
+from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
 from destek.automation import assignment
-from destek.automation.models import AgentProfile, DepartmentAssignment, Macro, MacroText
+from destek.automation.models import (
+    AgentProfile,
+    DepartmentAssignment,
+    Macro,
+    MacroText,
+    Rule,
+    RuleText,
+)
+from destek.automation.rules import DRY_RUN_LIMIT, dry_run
 
 
 class MacroTextInline(admin.StackedInline):  # type: ignore[type-arg]
@@ -80,3 +95,59 @@ class AgentProfileAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
         super().save_model(request, obj, form, change)
         if went_away and obj.is_away(timezone.now()):
             assignment.release_tickets_of(obj.agent)
+
+
+# --- rules (issue 18) -----------------------------------------------------------------------
+
+
+class RuleTextInline(admin.StackedInline):  # type: ignore[type-arg]
+    model = RuleText
+    extra = 1
+
+
+@admin.register(Rule)
+class RuleAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+    """Rules on events and on time. The dry run lists the open tickets a rule would touch
+    now and how, writing nothing."""
+
+    inlines = [RuleTextInline]
+    list_display = ("name", "kind", "enabled", "position", "dry_run_link")
+    list_filter = ("kind", "enabled")
+    list_editable = ("enabled", "position")
+    search_fields = ("name",)
+    actions = ["dry_run_action"]
+
+    def get_urls(self) -> list[URLPattern]:
+        own = [
+            path(
+                "<int:rule_id>/dry-run/",
+                self.admin_site.admin_view(self.dry_run_view),
+                name="automation_rule_dry_run",
+            )
+        ]
+        return own + super().get_urls()
+
+    @admin.display(description=_("Dry run"))
+    def dry_run_link(self, rule: Rule) -> str:
+        url = reverse("admin:automation_rule_dry_run", args=[rule.pk])
+        return format_html('<a href="{}">{}</a>', url, _("Dry run"))
+
+    @admin.action(description=_("Dry run: which open tickets it would touch now"))
+    def dry_run_action(self, request: HttpRequest, queryset: QuerySet[Rule]) -> HttpResponse:
+        rule = queryset.first()
+        assert rule is not None  # the admin runs an action on a selection only
+        return redirect("admin:automation_rule_dry_run", rule.pk)
+
+    def dry_run_view(self, request: HttpRequest, rule_id: int) -> HttpResponse:
+        if not self.has_view_permission(request):
+            raise PermissionDenied
+        rule = get_object_or_404(Rule.objects.prefetch_related("texts"), pk=rule_id)
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.model._meta,
+            "rule": rule,
+            "rows": dry_run(rule),
+            "limit": DRY_RUN_LIMIT,
+            "title": _("Dry run of “{name}”").format(name=rule.name),
+        }
+        return TemplateResponse(request, "admin/automation/rule/dry_run.html", context)

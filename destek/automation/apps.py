@@ -10,10 +10,13 @@ class AutomationConfig(AppConfig):
     verbose_name = _("Automation")
 
     def ready(self) -> None:
-        from destek.automation import assignment, assignment_jobs  # noqa: F401  (periodic task)
-        from destek.automation.models import DepartmentAssignment
+        # Rules listen to the tickets' signals (tickets cannot import automation), and the
+        # worker finds the schedule rules' and the assignment's sweeps.
+        from destek.automation import assignment, assignment_jobs, rule_jobs, rules  # noqa: F401
+        from destek.automation.models import DepartmentAssignment, Rule, RuleText
         from destek.lib import config_cache
         from destek.tickets.signals import ticket_created
 
         config_cache.watch(DepartmentAssignment)
+        config_cache.watch(Rule, RuleText)
         ticket_created.connect(assignment.ticket_created, dispatch_uid="automation.assignment")

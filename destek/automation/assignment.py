@@ -219,10 +219,10 @@ def _give(
     found = candidates(row, ticket, now=now, exclude=exclude)
     if not found:
         if release and ticket.assignee_id is not None:
-            assign(ticket, actor=Actor(ActorKind.RULE, name=rule), assignee=None)
+            assign(ticket, actor=Actor(ActorKind.RULE, rule=rule), assignee=None)
         return None
     agent = User.objects.get(pk=found[0].agent_id)
-    assign(ticket, actor=Actor(ActorKind.RULE, name=rule), assignee=agent)
+    assign(ticket, actor=Actor(ActorKind.RULE, rule=rule), assignee=agent)
     AgentProfile.objects.update_or_create(agent=agent, defaults={"last_assigned_at": now})
     return agent
 

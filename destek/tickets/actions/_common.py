@@ -28,8 +28,9 @@ class Actor:
 
     kind: str
     user: User | None = None
-    #: The rule acting (`ActorKind.RULE`), named in each history entry it writes.
-    name: str = ""
+    #: The name of the automation rule acting (kind `rule`): each history entry it writes
+    #: carries it as `rule`, so the history says which rule made the change.
+    rule: str = ""
 
     @classmethod
     def of(cls, user: User) -> Actor:
@@ -75,8 +76,8 @@ def _new_event(
     **data: Any,
 ) -> TicketEvent:
     """One entry of the ticket's history, for the caller to insert with others at once."""
-    if actor.name:
-        data.setdefault("rule", actor.name)
+    if actor.rule:
+        data.setdefault("rule", actor.rule)
     return TicketEvent(
         ticket=ticket,
         kind=kind,

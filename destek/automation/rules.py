@@ -1,0 +1,464 @@
+"""Rules at work: event rules inside the change's transaction, a rule's actions through the
+ticket actions (as the rule), and the dry run.
+
+Loop guard. A change made by a rule is itself a change: after the rules that matched have
+acted, the "updated" rules are evaluated again, at most `MAX_DEPTH` times per original
+change. Within one chain a rule acts at most once: one that would act again on the changes
+of its own chain (a ping-pong pair) is skipped and logged. The chain lives in a context
+variable, so what a rule's actions set off inside the tickets actions is only noted, and
+evaluated when the rule is done.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.db import transaction
+from django.db.models import QuerySet
+from django.db.models.signals import post_save
+from django.dispatch import receiver
+from django.utils import translation
+from django.utils.translation import gettext as _
+
+from destek.accounts.choices import Role
+from destek.accounts.models import User
+from destek.automation.conditions import (
+    Action,
+    Facts,
+    matches,
+    parse_actions,
+    parse_conditions,
+)
+from destek.automation.models import Rule, RuleKind, RuleMatch, RuleRun, RuleText
+from destek.automation.selectors import default_language
+from destek.lib import config_cache
+from destek.lib.errors import ActionRefused
+from destek.notify.actions import AutoSubmitted, queue_mail, queue_sms
+from destek.notify.threads import Thread
+from destek.tickets import actions, notifications
+from destek.tickets.choices import (
+    ACTIVE_STATUSES,
+    ActorKind,
+    AuthorKind,
+    EventKind,
+    Priority,
+    TicketStatus,
+)
+from destek.tickets.models import Department, Message, Ticket, TicketEvent
+from destek.tickets.signals import message_added, ticket_created, ticket_event
+
+log = logging.getLogger(__name__)
+
+#: How many times the changes rules make are evaluated again, per original change.
+MAX_DEPTH = 3
+
+#: History entries that are a change of the ticket ("updated" rules look at them).
+UPDATE_KINDS = frozenset(
+    {
+        EventKind.TAGS,
+        EventKind.STATUS,
+        EventKind.PRIORITY,
+        EventKind.DEPARTMENT,
+        EventKind.ASSIGNEE,
+        EventKind.TAGS,
+        EventKind.REOPENED,
+    }
+)
+
+
+@dataclass
+class Chain:
+    """One original change and what rules did because of it."""
+
+    fired: set[int] = field(default_factory=set)
+    changed: bool = False
+    stopped: list[str] = field(default_factory=list)
+
+
+_chain: ContextVar[Chain | None] = ContextVar("automation_rule_chain", default=None)
+
+
+def rules_of(kind: str) -> list[Rule]:
+    """The enabled rules of `kind`, in order, with their mail texts: kept per process until
+    a rule changes (`lib.config_cache`), so a change with no rules to run costs no query."""
+    return config_cache.cached("automation:rules", _load_rules).get(kind, [])
+
+
+def _load_rules() -> dict[str, list[Rule]]:
+    by_kind: dict[str, list[Rule]] = {}
+    for rule in Rule.objects.filter(enabled=True).prefetch_related("texts"):
+        by_kind.setdefault(rule.kind, []).append(rule)
+    return by_kind
+
+
+def fresh_ticket(ticket_id: int) -> Ticket:
+    return Ticket.objects.select_related(
+        "department", "customer__organisation", "assignee", "sla_policy"
+    ).get(pk=ticket_id)
+
+
+def run_event_rules(ticket_id: int, kind: str) -> Chain | None:
+    """Apply the enabled rules of `kind` that match, in order, then the "updated" rules on
+    what they changed, up to `MAX_DEPTH` rounds. Inside a running chain this only notes that
+    something changed. Returns the chain (None when only noted)."""
+    running = _chain.get()
+    if running is not None:
+        running.changed = True
+        return None
+    chain = Chain()
+    token = _chain.set(chain)
+    try:
+        depth = 0
+        while True:
+            chain.changed = False
+            _one_round(ticket_id, kind, chain)
+            if not chain.changed:
+                break
+            depth += 1
+            kind = RuleKind.UPDATED
+            if depth > MAX_DEPTH:
+                log.warning("rules on ticket %s stopped after %s rounds", ticket_id, MAX_DEPTH)
+                chain.stopped.append(f"depth:{depth}")
+                break
+    finally:
+        _chain.reset(token)
+    return chain
+
+
+def _one_round(ticket_id: int, kind: str, chain: Chain) -> None:
+    for rule in rules_of(kind):
+        ticket = fresh_ticket(ticket_id)
+        if not _matches(rule, ticket):
+            continue
+        if rule.pk in chain.fired:
+            # It acted earlier in this chain and would act again on what followed: a loop.
+            log.warning("rule %r stopped on ticket %s: it would loop", rule.name, ticket_id)
+            chain.stopped.append(rule.name)
+            continue
+        chain.fired.add(rule.pk)
+        apply_rule(rule, ticket)
+
+
+def _matches(rule: Rule, ticket: Ticket, facts: Facts | None = None) -> bool:
+    return matches(parse_conditions(rule.conditions), rule.match, facts or Facts(ticket))
+
+
+def apply_rule(rule: Rule, ticket: Ticket) -> bool:
+    """Make the rule's changes through the ticket actions, as the rule, all or nothing: a
+    change the ticket refuses (a status it cannot move to, an agent not of its department)
+    undoes this rule's changes only, and is logged. True when it acted."""
+    actor = actions.Actor(ActorKind.RULE, rule=rule.name)
+    try:
+        with transaction.atomic():
+            for action in parse_actions(rule.actions):
+                ticket = _do(action, rule, ticket, actor)
+    except ActionRefused as refused:
+        log.warning("rule %r refused on ticket %s: %s", rule.name, ticket.pk, refused.detail)
+        return False
+    return True
+
+
+def _do(action: Action, rule: Rule, ticket: Ticket, actor: actions.Actor) -> Ticket:
+    kind = action.type
+    if kind == "set_status":
+        return actions.change_status(
+            ticket, actor=actor, status=action.value, close_reason=action.close_reason
+        )
+    if kind == "set_priority":
+        return actions.change_priority(ticket, actor=actor, priority=action.value)
+    if kind == "set_department":
+        return actions.change_department(ticket, actor=actor, department=_department(action))
+    if kind == "add_tags":
+        return actions.change_tags(ticket, actor=actor, add=action.values)
+    if kind == "remove_tags":
+        return actions.change_tags(ticket, actor=actor, remove=action.values)
+    if kind == "assign":
+        return actions.assign(ticket, actor=actor, assignee=_agent(action))
+    if kind == "unassign":
+        return actions.assign(ticket, actor=actor, assignee=None)
+    if kind == "note":
+        actions.add_system_note(ticket, body=action.value)
+    elif kind == "mail_customer":
+        _mail_customer(rule, ticket)
+    elif kind == "mail_department":
+        _mail_department(rule, ticket, _department(action))
+    elif kind == "sms_customer":
+        _sms_customer(rule, ticket)
+    return ticket
+
+
+def _department(action: Action) -> Department:
+    department = Department.objects.filter(slug=action.value).first()
+    if department is None:
+        raise ActionRefused(
+            "invalid_department",
+            _("The department “{slug}” does not exist.").format(slug=action.value),
+        )
+    return department
+
+
+def _agent(action: Action) -> User:
+    agent = User.objects.filter(
+        email__iexact=action.value, role__in=[Role.AGENT, Role.ADMIN]
+    ).first()
+    if agent is None:
+        raise ActionRefused(
+            "invalid_assignee", _("No agent has the address {email}.").format(email=action.value)
+        )
+    return agent
+
+
+# --- mail -----------------------------------------------------------------------------------
+
+
+def text_for(rule: Rule, language: str) -> RuleText | None:
+    """The rule's mail text in `language`, else the company's, else the one for any."""
+    texts = {text.language: text for text in rule.texts.all()}
+    for candidate in (language, default_language(), ""):
+        if candidate in texts:
+            return texts[candidate]
+    return None
+
+
+def _fill(body: str, ticket: Ticket) -> str:
+    values = {
+        "{customer_name}": ticket.customer.display_name,
+        "{ticket_number}": f"#{ticket.number}",
+        "{agent_name}": ticket.assignee.display_name if ticket.assignee else "",
+        "{department}": ticket.department.display_name(ticket.language),
+    }
+    for placeholder, value in values.items():
+        body = body.replace(placeholder, value)
+    return body
+
+
+def _mail(rule: Rule, ticket: Ticket, *, to: str, language: str, **where: Any) -> None:
+    text = text_for(rule, language)
+    if text is None:
+        raise ActionRefused(
+            "rule_text_missing", _("The rule “{name}” has no mail text.").format(name=rule.name)
+        )
+    queue_mail(
+        to=to,
+        template="automation_rule",
+        context={
+            "subject": _fill(text.subject, ticket),
+            "body": _fill(text.body, ticket),
+            "number": f"#{ticket.number}",
+        },
+        language=text.language or language,
+        thread=Thread.of(ticket),
+        auto_submitted=AutoSubmitted.GENERATED,
+        **where,
+    )
+
+
+def _mail_customer(rule: Rule, ticket: Ticket) -> None:
+    address = notifications.customer_address(ticket)
+    if address is None:  # the customer switched this ticket's mail off
+        return
+    customer = ticket.customer
+    _mail(
+        rule,
+        ticket,
+        to=address,
+        language=ticket.language or customer.language,
+        time_zone=customer.time_zone,
+        calendar=customer.calendar,
+    )
+
+
+def _mail_department(rule: Rule, ticket: Ticket, department: Department) -> None:
+    for agent in department.members.filter(is_active=True):
+        _mail(rule, ticket, to=agent.email, language=agent.language, time_zone=agent.time_zone)
+
+
+def _sms_customer(rule: Rule, ticket: Ticket) -> None:
+    customer = ticket.customer
+    if not (customer.phone and customer.phone_verified_at):
+        return
+    text = text_for(rule, ticket.language or customer.language)
+    if text is None:
+        return
+    queue_sms(
+        to=customer.phone,
+        template="automation_rule",
+        context={"body": _fill(text.body, ticket)},
+        language=ticket.language or customer.language,
+        thread=Thread.of(ticket),
+    )
+
+
+# --- the events -----------------------------------------------------------------------------
+
+
+@receiver(ticket_created, dispatch_uid="automation.rules.created")
+def _on_created(sender: Any, ticket: Ticket, **kwargs: Any) -> None:
+    run_event_rules(ticket.pk, RuleKind.CREATED)
+
+
+#: Tickets with a change whose history entry is written and whose row is not saved yet.
+_pending: ContextVar[frozenset[int]] = ContextVar("automation_rules_pending", default=frozenset())
+
+
+@receiver(ticket_event, dispatch_uid="automation.rules.event")
+def _on_event(sender: Any, ticket: Ticket, event: TicketEvent, **kwargs: Any) -> None:
+    """The tickets actions write a change's history entry before they save the ticket, so
+    "updated" rules wait for that save (`_on_saved`): evaluated now they would read the old
+    row, and the action's save would then undo what they changed. Tags are stored before
+    their entry and no save follows, so their rules run at once."""
+    if event.kind == EventKind.TAGS:
+        run_event_rules(ticket.pk, RuleKind.UPDATED)
+    elif event.kind in UPDATE_KINDS:
+        _pending.set(_pending.get() | {ticket.pk})
+
+
+@receiver(post_save, sender=Ticket, dispatch_uid="automation.rules.saved")
+def _on_saved(sender: Any, instance: Ticket, created: bool, **kwargs: Any) -> None:
+    pending = _pending.get()
+    if instance.pk in pending:
+        _pending.set(pending - {instance.pk})
+        run_event_rules(instance.pk, RuleKind.UPDATED)
+
+
+@receiver(message_added, dispatch_uid="automation.rules.message")
+def _on_message(sender: Any, ticket: Ticket, message: Message, **kwargs: Any) -> None:
+    if message.internal:
+        return
+    if message.author_kind == AuthorKind.CUSTOMER:
+        if message.created_at == ticket.created_at:
+            return  # the ticket's first message: "created" rules answer it
+        run_event_rules(ticket.pk, RuleKind.CUSTOMER_REPLIED)
+    elif message.author_kind == AuthorKind.AGENT:
+        run_event_rules(ticket.pk, RuleKind.AGENT_REPLIED)
+
+
+def run_after_schedule(rule: Rule, ticket: Ticket) -> bool:
+    """Apply a schedule rule; its changes are an original change the "updated" rules see."""
+    chain = Chain(fired={rule.pk})
+    token = _chain.set(chain)
+    try:
+        acted = apply_rule(rule, ticket)
+    finally:
+        _chain.reset(token)
+    if acted and chain.changed:
+        run_event_rules(ticket.pk, RuleKind.UPDATED)
+    return acted
+
+
+@contextmanager
+def no_rules() -> Iterator[None]:
+    """Changes made inside run no event rules (a chain that is never evaluated)."""
+    token = _chain.set(Chain())
+    try:
+        yield
+    finally:
+        _chain.reset(token)
+
+
+# --- the dry run ----------------------------------------------------------------------------
+
+DRY_RUN_LIMIT = 50
+
+
+#: Conditions the database checks first when every condition must hold (the rest are
+#: checked on each ticket it returns): a sweep reads only the tickets that can match.
+NARROWED = {
+    "status": "status__in",
+    "priority": "priority__in",
+    "channel": "channel__in",
+    "language": "language__in",
+    "department": "department__slug__in",
+}
+
+
+def open_tickets(rule: Rule | None = None) -> QuerySet[Ticket]:
+    tickets = Ticket.objects.filter(status__in=ACTIVE_STATUSES, merged_into__isnull=True)
+    if rule is not None and rule.match == RuleMatch.ALL:
+        for condition in parse_conditions(rule.conditions):
+            if condition.op == "is" and condition.field in NARROWED:
+                tickets = tickets.filter(**{NARROWED[condition.field]: condition.values})
+    return (
+        tickets.select_related("department", "customer__organisation", "assignee", "sla_policy")
+        .prefetch_related("tags")
+        .order_by("-id")
+    )
+
+
+def describe(action: Action, ticket: Ticket) -> str | None:
+    """What the action would change on `ticket`, in the reader's words; None for nothing."""
+    kind = action.type
+    if kind == "set_status":
+        if ticket.status == action.value:
+            return None
+        return _("Status: {old} → {new}").format(
+            old=TicketStatus(ticket.status).label, new=TicketStatus(action.value).label
+        )
+    if kind == "set_priority":
+        if ticket.priority == action.value:
+            return None
+        return _("Priority: {old} → {new}").format(
+            old=Priority(ticket.priority).label, new=Priority(action.value).label
+        )
+    if kind == "set_department":
+        if ticket.department.slug == action.value:
+            return None
+        return _("Department → {slug}").format(slug=action.value)
+    current = {tag.name for tag in ticket.tags.all()}
+    if kind == "add_tags":
+        added = [name for name in action.values if name not in current]
+        return _("Add tags: {tags}").format(tags=", ".join(added)) if added else None
+    if kind == "remove_tags":
+        removed = [name for name in action.values if name in current]
+        return _("Remove tags: {tags}").format(tags=", ".join(removed)) if removed else None
+    if kind == "assign":
+        return _("Assign to {email}").format(email=action.value)
+    if kind == "unassign":
+        return _("Unassign") if ticket.assignee_id else None
+    if kind == "note":
+        return _("Internal note: {text}").format(text=action.value[:80])
+    if kind == "mail_customer":
+        return _("Mail the customer")
+    if kind == "mail_department":
+        return _("Mail the department {slug}").format(slug=action.value)
+    return _("SMS the customer")
+
+
+def state_key(ticket: Ticket) -> str:
+    """A schedule rule acts once per ticket per this: its status and when it entered it."""
+    return f"{ticket.status}@{ticket.status_changed_at.isoformat()}"
+
+
+def already_ran(rule: Rule, ticket_id: int, key: str) -> bool:
+    return RuleRun.objects.filter(rule=rule, ticket_id=ticket_id, state_key=key).exists()
+
+
+@dataclass
+class DryRunRow:
+    ticket: Ticket
+    changes: list[str]
+
+
+def dry_run(rule: Rule, *, limit: int = DRY_RUN_LIMIT) -> list[DryRunRow]:
+    """Which open tickets the rule would touch now, and how: reads only, writes nothing.
+    A schedule rule leaves out the tickets it already acted on in their present state."""
+    conditions = parse_conditions(rule.conditions)
+    parsed = parse_actions(rule.actions)
+    rows: list[DryRunRow] = []
+    with translation.override(translation.get_language()):
+        for ticket in open_tickets(rule).iterator(chunk_size=200):
+            if not matches(conditions, rule.match, Facts(ticket)):
+                continue
+            if rule.kind == RuleKind.SCHEDULE and already_ran(rule, ticket.pk, state_key(ticket)):
+                continue
+            changes = [text for action in parsed if (text := describe(action, ticket))]
+            if changes:
+                rows.append(DryRunRow(ticket, changes))
+            if len(rows) >= limit:
+                break
+    return rows

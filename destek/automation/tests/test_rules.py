@@ -1,0 +1,356 @@
+"""Rules on events and on time, as an admin sets them up and a customer or agent notices."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+import pytest
+import time_machine
+from django.core.exceptions import ValidationError
+from django.urls import reverse
+from django.utils import timezone
+
+from conftest import signed_in_client
+from destek.accounts.models import User
+from destek.automation.models import Rule, RuleRun, RuleText
+from destek.automation.rule_jobs import sweep_rules_now
+from destek.automation.rules import dry_run
+from destek.notify.models import Delivery
+from destek.tickets import actions
+from destek.tickets.models import Department, Ticket, TicketEvent
+
+pytestmark = pytest.mark.django_db
+
+
+def filed(
+    users: dict[str, User], subject: str = "Export fails", body: str = "The button does nothing."
+) -> Ticket:
+    return actions.create_ticket(
+        customer=users["customer"],
+        subject=subject,
+        body=body,
+        channel="web",
+        department=Department.objects.get(slug="technical"),
+        language="en",
+    )
+
+
+def rule(
+    name: str, kind: str, conditions: list[Any], rule_actions: list[Any], **extra: Any
+) -> Rule:
+    made = Rule(name=name, kind=kind, conditions=conditions, actions=rule_actions, **extra)
+    made.full_clean()
+    made.save()
+    return made
+
+
+def tags(ticket: Ticket) -> set[str]:
+    return set(ticket.tags.values_list("name", flat=True))
+
+
+def test_a_rule_on_created_sets_priority_and_tag_of_a_matching_new_ticket(
+    users: dict[str, User],
+) -> None:
+    rule(
+        "Outages are urgent",
+        "created",
+        [{"field": "text", "op": "contains", "value": ["outage"]}],
+        [{"type": "set_priority", "value": "high"}, {"type": "add_tags", "value": ["outage"]}],
+    )
+    hit = filed(users, subject="Outage in Baku", body="Nothing loads.")
+    miss = filed(users, subject="Invoice question", body="Where is my invoice?")
+    hit.refresh_from_db()
+    miss.refresh_from_db()
+    assert (hit.priority, tags(hit)) == ("high", {"outage"})
+    assert (miss.priority, tags(miss)) == ("normal", set())
+
+
+def test_the_history_names_the_rule_that_made_each_change(users: dict[str, User]) -> None:
+    rule(
+        "Tag refunds",
+        "created",
+        [{"field": "text", "op": "contains", "value": "refund", "in": "body"}],
+        [{"type": "add_tags", "value": "refund"}, {"type": "set_priority", "value": "low"}],
+    )
+    ticket = filed(users, subject="About my order", body="I want a refund please")
+    entries = TicketEvent.objects.filter(ticket=ticket, actor_kind="rule")
+    assert {(e.kind, e.data.get("rule")) for e in entries} == {
+        ("tags", "Tag refunds"),
+        ("priority", "Tag refunds"),
+    }
+
+
+@pytest.mark.parametrize(
+    ("keyword", "subject"),
+    [
+        ("پرداخت", "مشکل در پرداخت‌ها"),  # Persian: the keyword inside a word with ZWNJ ending
+        ("پرداخت", "مشكل در پرداخت"),  # Arabic kaf in the text is the Persian one
+        ("оплата", "ОПЛАТЫ не проходят"),  # Russian: case and ending
+        ("ёлка", "Елка не грузится"),  # ё and е are one letter
+    ],
+)
+def test_a_text_condition_matches_persian_and_russian_whatever_the_case_or_script(
+    users: dict[str, User], keyword: str, subject: str
+) -> None:
+    rule(
+        "Payments",
+        "created",
+        [{"field": "text", "op": "contains", "value": keyword, "in": "subject"}],
+        [{"type": "add_tags", "value": "payments"}],
+    )
+    ticket = filed(users, subject=subject, body="...")
+    assert tags(ticket) == {"payments"}
+
+
+def test_rules_act_in_their_order_and_a_later_one_sees_what_an_earlier_one_set(
+    users: dict[str, User],
+) -> None:
+    rule(
+        "Second: urgent ones get a tag",
+        "created",
+        [{"field": "priority", "op": "is", "value": "critical"}],
+        [{"type": "add_tags", "value": "escalated"}],
+        position=2,
+    )
+    rule(
+        "First: outages are critical",
+        "created",
+        [{"field": "text", "op": "contains", "value": "outage"}],
+        [{"type": "set_priority", "value": "critical"}],
+        position=1,
+    )
+    ticket = filed(users, subject="Outage everywhere")
+    ticket.refresh_from_db()
+    assert ticket.priority == "critical"
+    assert tags(ticket) == {"escalated"}
+    order = list(
+        TicketEvent.objects.filter(ticket=ticket, actor_kind="rule")
+        .order_by("id")
+        .values_list("data__rule", flat=True)
+    )
+    assert order == ["First: outages are critical", "Second: urgent ones get a tag"]
+
+
+def test_a_ping_pong_pair_of_rules_stops_and_the_change_still_commits(
+    users: dict[str, User], caplog: pytest.LogCaptureFixture
+) -> None:
+    rule(
+        "Ping",
+        "updated",
+        [{"field": "priority", "op": "is", "value": "high"}],
+        [{"type": "set_priority", "value": "low"}],
+    )
+    rule(
+        "Pong",
+        "updated",
+        [{"field": "priority", "op": "is", "value": "low"}],
+        [{"type": "set_priority", "value": "high"}],
+    )
+    ticket = filed(users)
+    agent = actions.Actor.of(users["agent"])
+    actions.change_priority(ticket, actor=agent, priority="high")
+    ticket.refresh_from_db()
+    by_rules = TicketEvent.objects.filter(ticket=ticket, actor_kind="rule", kind="priority")
+    # Ping lowers it, Pong raises it again, then Ping would loop and is stopped.
+    assert [e.data["rule"] for e in by_rules.order_by("id")] == ["Ping", "Pong"]
+    assert ticket.priority == "high"
+    assert "would loop" in caplog.text
+
+
+def test_a_rule_chain_is_cut_after_three_rounds(users: dict[str, User]) -> None:
+    for step in range(6):  # each rule reacts to the previous one's tag: a chain of six
+        rule(
+            f"Step {step}",
+            "updated",
+            [{"field": "tags", "op": "has", "value": f"step-{step}"}],
+            [{"type": "add_tags", "value": f"step-{step + 1}"}],
+            position=10 - step,  # in reverse order, so each needs a round of its own
+        )
+    ticket = filed(users)
+    actions.change_tags(ticket, actor=actions.Actor.of(users["agent"]), add=["step-0"])
+    # The agent's change, then rounds 1-3 of changes made by rules; round 4 is not run.
+    assert tags(ticket) == {"step-0", "step-1", "step-2", "step-3", "step-4"}
+
+
+def test_a_refused_change_undoes_only_that_rule(users: dict[str, User]) -> None:
+    rule(
+        "Assign to a customer",
+        "created",
+        [],
+        [{"type": "add_tags", "value": "x"}, {"type": "assign", "value": "customer@example.com"}],
+        position=1,
+    )
+    rule("Tag all", "created", [], [{"type": "add_tags", "value": "seen"}], position=2)
+    ticket = filed(users)
+    assert tags(ticket) == {"seen"}
+
+
+def pending_rules() -> tuple[Rule, Rule]:
+    remind = rule(
+        "Remind after 3 days",
+        "schedule",
+        [
+            {"field": "status", "op": "is", "value": "pending"},
+            {"field": "days_in_status", "op": "gte", "value": 3},
+        ],
+        [{"type": "mail_customer"}],
+    )
+    for language, subject, body in [
+        ("en", "Still there? {ticket_number}", "Hello {customer_name}, we await your answer."),
+        (
+            "az",
+            "Hələ buradasınız? {ticket_number}",
+            "Salam {customer_name}, cavabınızı gözləyirik.",
+        ),
+        ("ru", "Вы здесь? {ticket_number}", "Здравствуйте, {customer_name}, ждём ответа."),
+    ]:
+        RuleText.objects.create(rule=remind, language=language, subject=subject, body=body)
+    close = rule(
+        "Close after 7 days",
+        "schedule",
+        [
+            {"field": "status", "op": "is", "value": "pending"},
+            {"field": "days_in_status", "op": "gte", "value": 7},
+        ],
+        [{"type": "set_status", "value": "closed", "close_reason": "no_reply"}],
+    )
+    return remind, close
+
+
+def reminders(ticket: Ticket) -> list[Delivery]:
+    return list(Delivery.objects.filter(ticket_id=ticket.pk, template="automation_rule"))
+
+
+def test_a_pending_customer_is_reminded_once_after_three_days_then_closed_after_seven(
+    users: dict[str, User],
+) -> None:
+    pending_rules()
+    ticket = filed(users)  # customer@ reads Azerbaijani, the ticket is in English
+    actions.add_message(ticket, author=users["agent"], body="Which browser do you use?")
+    ticket.refresh_from_db()
+    assert ticket.status == "pending"
+    start = timezone.now()
+    with time_machine.travel(start + timedelta(days=2), tick=False):
+        assert sweep_rules_now() == 0
+    with time_machine.travel(start + timedelta(days=3, minutes=1), tick=False):
+        assert sweep_rules_now() == 1
+        assert sweep_rules_now() == 0  # run twice: nothing more
+    sent = reminders(ticket)
+    assert len(sent) == 1
+    assert sent[0].subject.endswith(f"Still there? #{ticket.number}")
+    assert "we await your answer" in sent[0].body_text
+    with time_machine.travel(start + timedelta(days=5), tick=False):
+        assert sweep_rules_now() == 0
+    with time_machine.travel(start + timedelta(days=7, minutes=1), tick=False):
+        assert sweep_rules_now() == 1
+        assert sweep_rules_now() == 0
+    ticket.refresh_from_db()
+    assert (ticket.status, ticket.close_reason) == ("closed", "no_reply")
+    closing = TicketEvent.objects.get(ticket=ticket, kind="status", to_value="closed")
+    assert (closing.actor_kind, closing.data["rule"]) == ("rule", "Close after 7 days")
+    assert len(reminders(ticket)) == 1
+    assert RuleRun.objects.filter(ticket=ticket).count() == 2
+
+
+def test_a_ticket_pending_again_is_a_new_state_and_is_reminded_again(
+    users: dict[str, User],
+) -> None:
+    pending_rules()
+    ticket = filed(users)
+    actions.add_message(ticket, author=users["agent"], body="Which browser?")
+    start = timezone.now()
+    with time_machine.travel(start + timedelta(days=3, minutes=1), tick=False):
+        assert sweep_rules_now() == 1
+        actions.add_message(ticket, author=users["customer"], body="Firefox 120 on Linux")
+        actions.add_message(ticket, author=users["agent"], body="And the version of the app?")
+    with time_machine.travel(start + timedelta(days=6, minutes=2), tick=False):
+        assert sweep_rules_now() == 1
+    assert len(reminders(ticket)) == 2
+
+
+def test_the_dry_run_lists_what_a_rule_would_change_and_writes_nothing(
+    users: dict[str, User], django_assert_max_num_queries: Any
+) -> None:
+    outage = filed(users, subject="Outage in Baku")
+    filed(users, subject="Invoice question")
+    made = rule(
+        "Outages",
+        "created",
+        [{"field": "text", "op": "contains", "value": "outage"}],
+        [{"type": "set_priority", "value": "high"}, {"type": "add_tags", "value": "outage"}],
+    )
+    before = (TicketEvent.objects.count(), Ticket.objects.filter(priority="high").count())
+    admin = signed_in_client(users["admin"])
+    with django_assert_max_num_queries(25):
+        page = admin.get(f"/admin/automation/rule/{made.pk}/dry-run/")
+    assert page.status_code == 200
+    text = page.content.decode()
+    assert f"#{outage.number}" in text and "Invoice question" not in text
+    assert "Priority: Normal → High" in text and "Add tags: outage" in text
+    rows = dry_run(made)
+    assert [row.ticket.pk for row in rows] == [outage.pk]
+    assert (TicketEvent.objects.count(), Ticket.objects.filter(priority="high").count()) == before
+
+
+def test_the_admin_refuses_a_rule_it_cannot_read_in_the_admins_language(
+    users: dict[str, User],
+) -> None:
+    bad = Rule(
+        name="Broken",
+        kind="created",
+        conditions=[{"field": "mood", "op": "is", "value": "angry"}],
+        actions=[{"type": "set_status", "value": "closed"}],
+    )
+    with pytest.raises(ValidationError) as refused:
+        bad.full_clean()
+    assert "mood" in str(refused.value.message_dict["conditions"])
+    assert "close_reason" in str(refused.value.message_dict["actions"])
+    admin = signed_in_client(users["admin"], language="ru")
+    page = admin.post(
+        "/admin/automation/rule/add/",
+        {
+            "name": "Broken",
+            "kind": "created",
+            "match": "all",
+            "conditions": '[{"field": "mood", "op": "is", "value": "x"}]',
+            "actions": '[{"type": "set_priority", "value": "high"}]',
+            "position": 0,
+            "enabled": "on",
+            "texts-TOTAL_FORMS": 0,
+            "texts-INITIAL_FORMS": 0,
+        },
+    )
+    assert page.status_code == 200
+    assert "Неизвестное поле условия" in page.content.decode()
+    assert not Rule.objects.filter(name="Broken").exists()
+
+
+def test_a_customer_reply_rule_tags_a_ticket_the_customer_answers(users: dict[str, User]) -> None:
+    rule(
+        "Customer answered",
+        "customer_replied",
+        [{"field": "tier", "op": "is_not", "value": "vip"}],
+        [{"type": "add_tags", "value": "answered"}, {"type": "note", "value": "Check it"}],
+    )
+    ticket = filed(users)
+    assert tags(ticket) == set()  # the first message is the creation, not a reply
+    actions.add_message(ticket, author=users["agent"], body="Which browser?")
+    actions.add_message(ticket, author=users["customer"], body="Firefox")
+    assert tags(ticket) == {"answered"}
+    assert ticket.messages.filter(internal=True, body="Check it").count() == 1
+
+
+def test_the_desk_history_shows_the_name_of_the_rule_that_changed_the_ticket(
+    users: dict[str, User],
+) -> None:
+    rule(
+        "Срочно: сбой",
+        "created",
+        [{"field": "text", "op": "contains", "value": "сбой"}],
+        [{"type": "set_priority", "value": "high"}],
+    )
+    ticket = filed(users, subject="Сбой оплаты", body="Не проходит оплата")
+    page = signed_in_client(users["admin"]).get(reverse("desk:ticket", args=[ticket.number]))
+    assert page.status_code == 200
+    assert '<bdi class="event-rule">Срочно: сбой</bdi>' in page.content.decode()
