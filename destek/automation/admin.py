@@ -1,9 +1,17 @@
 from __future__ import annotations
 
-from django.contrib import admin
+from typing import Any
+
+from django import forms
+from django.contrib import admin, messages
+from django.db.models import QuerySet
+from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
 
-from destek.automation.models import Macro, MacroText
+from destek.automation import webhooks
+from destek.automation.models import Macro, MacroText, WebhookDelivery, WebhookTarget
+from destek.automation.webhook_choices import ALL_EVENTS, WebhookEvent
+from destek.lib.errors import ActionRefused
 
 
 class MacroTextInline(admin.StackedInline):  # type: ignore[type-arg]
@@ -40,3 +48,97 @@ class MacroAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
             },
         ),
     )
+
+
+# --- webhooks --------------------------------------------------------------------------------
+
+
+class WebhookTargetForm(forms.ModelForm):  # type: ignore[type-arg]
+    """The URL is checked as the API checks it (http(s), no private address unless allowed);
+    the events are picked from the known names; the secret is never shown again."""
+
+    url = forms.URLField(label=_("URL"), max_length=500, assume_scheme="https")
+    events = forms.MultipleChoiceField(
+        label=_("events"),
+        choices=[(ALL_EVENTS, _("Every event")), *WebhookEvent.choices],
+        widget=forms.CheckboxSelectMultiple,
+    )
+
+    class Meta:
+        model = WebhookTarget
+        fields = ("url", "events", "internal_notes", "active")
+
+    def clean_url(self) -> str:
+        url = str(self.cleaned_data["url"]).strip()
+        try:
+            webhooks.resolve(url)
+        except ActionRefused as exc:
+            raise forms.ValidationError(str(exc.detail)) from None
+        return url
+
+    def clean_events(self) -> list[str]:
+        try:
+            return webhooks.clean_events(list(self.cleaned_data["events"]))
+        except ActionRefused as exc:
+            raise forms.ValidationError(str(exc.detail)) from None
+
+
+@admin.register(WebhookTarget)
+class WebhookTargetAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+    """Targets; the secret is generated on creation and shown once in the success message."""
+
+    form = WebhookTargetForm
+    list_display = ("url", "events", "internal_notes", "active", "created_at")
+    list_filter = ("active",)
+    search_fields = ("url",)
+
+    def save_model(self, request: HttpRequest, obj: WebhookTarget, form: Any, change: bool) -> None:
+        if not change:
+            obj.secret = webhooks.clean_secret(None)
+            obj.created_by = request.user  # type: ignore[assignment]
+        super().save_model(request, obj, form, change)
+        if not change:
+            messages.warning(
+                request,
+                _("The signing secret of this target, shown only now: {secret}").format(
+                    secret=obj.secret
+                ),
+            )
+
+
+@admin.register(WebhookDelivery)
+class WebhookDeliveryAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+    """The delivery log, newest first; select deliveries and replay them (new deliveries of
+    the same payloads)."""
+
+    list_display = (
+        "created_at",
+        "event",
+        "target",
+        "status",
+        "attempts",
+        "response_status",
+        "duration_ms",
+        "next_attempt_at",
+    )
+    list_filter = ("status", "event", "target")
+    list_select_related = ("target",)
+    search_fields = ("public_id",)
+    actions = ("replay",)
+    readonly_fields = [f.name for f in WebhookDelivery._meta.fields]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    @admin.action(description=_("Replay the selected deliveries"))
+    def replay(self, request: HttpRequest, queryset: QuerySet[WebhookDelivery]) -> None:
+        count = 0
+        for delivery in queryset:
+            webhooks.replay(request.user, delivery)  # type: ignore[arg-type]
+            count += 1
+        messages.success(
+            request, _("Deliveries queued again: {count}.").format(count=count)
+        )

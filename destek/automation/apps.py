@@ -8,3 +8,8 @@ class AutomationConfig(AppConfig):
     name = "destek.automation"
     label = "automation"
     verbose_name = _("Automation")
+
+    def ready(self) -> None:
+        from destek.automation import webhook_jobs, webhooks  # noqa: F401
+
+        webhooks.connect()
