@@ -11,6 +11,7 @@ from django.utils.translation import gettext_lazy as _
 from destek.automation import webhooks
 from destek.automation.models import Macro, MacroText, WebhookDelivery, WebhookTarget
 from destek.automation.webhook_choices import ALL_EVENTS, WebhookEvent
+from destek.automation.webhook_safety import resolve
 from destek.lib.errors import ActionRefused
 
 
@@ -71,7 +72,7 @@ class WebhookTargetForm(forms.ModelForm):  # type: ignore[type-arg]
     def clean_url(self) -> str:
         url = str(self.cleaned_data["url"]).strip()
         try:
-            webhooks.resolve(url)
+            resolve(url)
         except ActionRefused as exc:
             raise forms.ValidationError(str(exc.detail)) from None
         return url
@@ -139,6 +140,4 @@ class WebhookDeliveryAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
         for delivery in queryset:
             webhooks.replay(request.user, delivery)  # type: ignore[arg-type]
             count += 1
-        messages.success(
-            request, _("Deliveries queued again: {count}.").format(count=count)
-        )
+        messages.success(request, _("Deliveries queued again: {count}.").format(count=count))

@@ -27,7 +27,7 @@ from huey.contrib.djhuey import db_periodic_task, db_task
 
 from destek.automation.models import WebhookDelivery
 from destek.automation.webhook_choices import WebhookDeliveryStatus
-from destek.automation.webhooks import resolve, signature, split_url
+from destek.automation.webhook_safety import resolve, signature, split_url
 from destek.lib.errors import ActionRefused
 
 log = logging.getLogger(__name__)
@@ -85,9 +85,7 @@ def claim(delivery_id: int, now: datetime) -> WebhookDelivery | None:
         status=WebhookDeliveryStatus.PENDING,
         next_attempt_at__lte=now,
         target__active=True,
-    ).update(
-        status=WebhookDeliveryStatus.SENDING, claimed_at=now, attempts=F("attempts") + 1
-    )
+    ).update(status=WebhookDeliveryStatus.SENDING, claimed_at=now, attempts=F("attempts") + 1)
     if not taken:
         return None
     return WebhookDelivery.objects.select_related("target").get(pk=delivery_id)

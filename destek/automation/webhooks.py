@@ -8,15 +8,9 @@ transaction, so a delivery row exists exactly when the change committed; the wor
 
 from __future__ import annotations
 
-import hashlib
-import hmac
-import ipaddress
 import secrets
-import socket
 from typing import Any
-from urllib.parse import urlsplit
 
-from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -24,6 +18,7 @@ from django.utils.translation import gettext_lazy as _
 from destek.accounts.models import User
 from destek.automation.models import WebhookDelivery, WebhookTarget
 from destek.automation.webhook_choices import ALL_EVENTS, WebhookDeliveryStatus, WebhookEvent
+from destek.automation.webhook_safety import refused_url, resolve
 from destek.lib.errors import ActionRefused
 from destek.tickets.choices import EventKind, TicketStatus
 from destek.tickets.models import Message, Ticket, TicketEvent
@@ -33,100 +28,13 @@ SECRET_MAX = 128
 #: History entries told as `message.created` (or not at all) rather than `ticket.updated`.
 NOT_UPDATES = frozenset({EventKind.REPLY, EventKind.NOTE, EventKind.SEEN})
 
-AddressInfo = tuple[str, int]
-
-
-# --- the address check ---------------------------------------------------------------------
-
-
-def _refused_url() -> ActionRefused:
-    return ActionRefused(
-        "webhook_url_refused",
-        _("Give an http:// or https:// address of a server reachable on the internet."),
-        field="url",
-    )
-
-
-def _private_refused() -> ActionRefused:
-    return ActionRefused(
-        "webhook_private_address",
-        _(
-            "This address is on a private, loopback or link-local network; such targets are "
-            "refused unless DESTEK_WEBHOOKS_ALLOW_PRIVATE is set."
-        ),
-        field="url",
-    )
-
-
-def is_public(ip: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
-    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
-        ip = ip.ipv4_mapped
-    return not (
-        ip.is_private
-        or ip.is_loopback
-        or ip.is_link_local
-        or ip.is_multicast
-        or ip.is_reserved
-        or ip.is_unspecified
-        or not ip.is_global
-    )
-
-
-def split_url(url: str) -> tuple[str, str, int]:
-    """(scheme, host, port) of an http(s) URL, or refused."""
-    try:
-        parts = urlsplit(url.strip())
-        port = parts.port
-    except ValueError:
-        raise _refused_url() from None
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise _refused_url()
-    if parts.username or parts.password:
-        raise _refused_url()
-    return parts.scheme, parts.hostname, port or (443 if parts.scheme == "https" else 80)
-
-
-def resolve(url: str) -> list[AddressInfo]:
-    """The addresses the URL's host resolves to, every one checked: one private address
-    refuses the whole URL (a name answering both is a classic rebinding trick)."""
-    _scheme, host, port = split_url(url)
-    try:
-        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
-    except (OSError, UnicodeError):
-        raise ActionRefused(
-            "webhook_unresolvable",
-            _("The host name of this address cannot be resolved."),
-            field="url",
-        ) from None
-    found: list[AddressInfo] = []
-    for _family, _type, _proto, _name, sockaddr in infos:
-        address = (str(sockaddr[0]), int(sockaddr[1]))
-        if address not in found:
-            found.append(address)
-    if not settings.DESTEK_WEBHOOKS_ALLOW_PRIVATE:
-        for ip, _port in found:
-            if not is_public(ipaddress.ip_address(ip.split("%")[0])):
-                raise _private_refused()
-    return found
-
-
-# --- the signature -------------------------------------------------------------------------
-
-
-def signature(secret: str, timestamp: int, body: bytes) -> str:
-    """`t=<unix seconds>,v1=<hex HMAC-SHA256 of "<t>.<raw body>">`."""
-    mac = hmac.new(secret.encode(), f"{timestamp}.".encode() + body, hashlib.sha256)
-    return f"t={timestamp},v1={mac.hexdigest()}"
-
 
 # --- targets ---------------------------------------------------------------------------------
 
 
 def _admin(user: User) -> None:
     if not user.is_admin:
-        raise ActionRefused(
-            "admins_only", _("Only administrators manage webhooks."), status=403
-        )
+        raise ActionRefused("admins_only", _("Only administrators manage webhooks."), status=403)
 
 
 def clean_events(events: object) -> list[str]:
@@ -174,7 +82,7 @@ def create_target(
     _admin(user)
     url = url.strip()
     if len(url) > 500:
-        raise _refused_url()
+        raise refused_url()
     resolve(url)
     return WebhookTarget.objects.create(
         url=url,
@@ -228,8 +136,8 @@ def ticket_json(ticket: Ticket) -> dict[str, Any]:
         "department": ticket.department.slug,
         "channel": ticket.channel,
         "language": ticket.language,
-        "customer_email": ticket.customer.email if ticket.customer_id else None,
-        "assignee_email": ticket.assignee.email if ticket.assignee_id else None,
+        "customer_email": ticket.customer.email if ticket.customer else None,
+        "assignee_email": ticket.assignee.email if ticket.assignee else None,
         "created_at": ticket.created_at.isoformat(),
     }
 
@@ -299,7 +207,7 @@ def _message_json(message: Message) -> dict[str, Any]:
         "body": message.body,
         "internal": message.internal,
         "author_kind": message.author_kind,
-        "author_email": message.author.email if message.author_id else None,
+        "author_email": message.author.email if message.author else None,
         "channel": message.channel,
         "created_at": message.created_at.isoformat(),
     }

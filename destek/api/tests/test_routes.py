@@ -140,7 +140,9 @@ def test_every_url_pattern_is_classified() -> None:
 def concrete(path: str) -> str:
     return "/api/v1" + path.replace("{number}", "10000001").replace(
         "{attachment_id}", "00000000-0000-0000-0000-000000000000"
-    ).replace("{chat_id}", "1").replace("{macro_id}", "1").replace("{incident_id}", "1").replace("{target_id}", "1").replace("{delivery_id}", "1")
+    ).replace("{chat_id}", "1").replace("{macro_id}", "1").replace("{incident_id}", "1").replace(
+        "{target_id}", "1"
+    ).replace("{delivery_id}", "1")
 
 
 @pytest.mark.django_db
@@ -201,7 +203,11 @@ def test_customer_only_and_agent_only_routes_refuse_the_other_role(
             for caller in (customer, agent):
                 assert caller.request("post", url, status).status_code == 403, path
         if who == "admin":
-            data = None if method in ("GET", "DELETE") else {"url": "https://a.example", "events": ["*"]}
+            data = (
+                None
+                if method in ("GET", "DELETE")
+                else {"url": "https://a.example", "events": ["*"]}
+            )
             for caller in (customer, agent):
                 assert caller.request(method.lower(), url, data).status_code == 403, path
 

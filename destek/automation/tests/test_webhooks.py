@@ -40,7 +40,7 @@ class Receiver:
         receiver = self
 
         class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:  # noqa: N802 (http.server's name)
+            def do_POST(self) -> None:
                 length = int(self.headers.get("Content-Length", "0"))
                 body = self.rfile.read(min(length, 1_000_000))
                 receiver.requests.append({"headers": dict(self.headers), "body": body})
@@ -200,7 +200,7 @@ def test_a_failing_receiver_is_retried_with_backoff_and_gets_the_event_once(
     assert [r["headers"]["X-Destek-Delivery"] for r in receiver.requests] == [
         str(delivery.public_id)
     ] * 3
-    assert [r["body"] for r in receiver.requests][0] == receiver.requests[2]["body"]
+    assert receiver.requests[0]["body"] == receiver.requests[2]["body"]
 
 
 @pytest.mark.django_db
@@ -352,7 +352,10 @@ def test_the_admin_shows_targets_and_the_log_and_replays(
     add_target(admin, receiver.url, ["ticket.created"])
     customer.file_ticket(subject="<b>x</b>")
     client.force_login(users["admin"])
-    assert receiver.url.split("?")[0] in client.get("/admin/automation/webhooktarget/").content.decode()
+    assert (
+        receiver.url.split("?")[0]
+        in client.get("/admin/automation/webhooktarget/").content.decode()
+    )
     log = client.get("/admin/automation/webhookdelivery/")
     assert log.status_code == 200 and "ticket.created" in log.content.decode()
     delivery = WebhookDelivery.objects.get()
