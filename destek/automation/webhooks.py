@@ -152,22 +152,26 @@ AFTER_CHANGE = {
 }
 
 
+def _targets(event: str, *, internal: bool = False) -> list[WebhookTarget]:
+    """The active targets that asked for `event` (one small query: most changes of an
+    installation without webhooks cost only this)."""
+    return [
+        t
+        for t in WebhookTarget.objects.filter(active=True)
+        if t.wants(event) and (t.internal_notes or not internal)
+    ]
+
+
 def queue(
     event: str,
     ticket: Ticket,
     extra: dict[str, Any],
     *,
-    internal: bool = False,
+    targets: list[WebhookTarget],
     overlay: dict[str, Any] | None = None,
 ) -> int:
-    """One delivery per active target that asked for `event`, written in the caller's
-    transaction; the worker sends them once it commits. Internal notes go only to targets
-    that asked for them."""
-    targets = [
-        t
-        for t in WebhookTarget.objects.filter(active=True)
-        if t.wants(event) and (t.internal_notes or not internal)
-    ]
+    """One delivery per target, written in the caller's transaction; the worker sends them
+    once it commits."""
     if not targets:
         return 0
     now = timezone.now()
@@ -190,14 +194,7 @@ def queue(
             for t in targets
         ]
     )
-    ids = [r.pk for r in rows if r.pk is not None]
-    if len(ids) != len(rows):  # backends that do not return ids from bulk inserts
-        ids = list(
-            WebhookDelivery.objects.filter(
-                created_at=now, event=event, target__in=targets
-            ).values_list("pk", flat=True)
-        )
-    _send_after_commit(ids)
+    _send_after_commit([r.pk for r in rows])
     return len(rows)
 
 
@@ -217,13 +214,21 @@ def _message_json(message: Message) -> dict[str, Any]:
 
 
 def on_ticket_created(sender: Any, *, ticket: Ticket, **kwargs: Any) -> None:
+    targets = _targets(WebhookEvent.TICKET_CREATED)
+    if not targets:
+        return
     first = Message.objects.filter(ticket=ticket).order_by("pk").first()
     extra = {"message": _message_json(first)} if first is not None else {}
-    queue(WebhookEvent.TICKET_CREATED, ticket, extra)
+    queue(WebhookEvent.TICKET_CREATED, ticket, extra, targets=targets)
 
 
 def on_ticket_event(sender: Any, *, ticket: Ticket, event: TicketEvent, **kwargs: Any) -> None:
     if event.kind in NOT_UPDATES:
+        return
+    targets = _targets(WebhookEvent.TICKET_UPDATED)
+    closing = event.kind == EventKind.STATUS and event.to_value == TicketStatus.CLOSED
+    closed_targets = _targets(WebhookEvent.TICKET_CLOSED) if closing else []
+    if not targets and not closed_targets:
         return
     change = {
         "kind": event.kind,
@@ -234,28 +239,35 @@ def on_ticket_event(sender: Any, *, ticket: Ticket, event: TicketEvent, **kwargs
     }
     field = AFTER_CHANGE.get(event.kind)  # type: ignore[call-overload]
     overlay = {field: event.to_value or None} if field else {}
-    queue(WebhookEvent.TICKET_UPDATED, ticket, {"changes": [change]}, overlay=overlay)
-    if event.kind == EventKind.STATUS and event.to_value == TicketStatus.CLOSED:
-        closed = {"close_reason": ticket.close_reason}
-        queue(WebhookEvent.TICKET_CLOSED, ticket, closed, overlay=overlay)
+    queue(
+        WebhookEvent.TICKET_UPDATED,
+        ticket,
+        {"changes": [change]},
+        targets=targets,
+        overlay=overlay,
+    )
+    closed = {"close_reason": ticket.close_reason}
+    queue(WebhookEvent.TICKET_CLOSED, ticket, closed, targets=closed_targets, overlay=overlay)
 
 
 def on_message_added(sender: Any, *, ticket: Ticket, message: Message, **kwargs: Any) -> None:
+    targets = _targets(WebhookEvent.MESSAGE_CREATED, internal=message.internal)
     # The first message travels in `ticket.created` (sent right after this, same transaction).
-    if not Message.objects.filter(ticket=ticket, pk__lt=message.pk).exists():
+    if not targets or not Message.objects.filter(ticket=ticket, pk__lt=message.pk).exists():
         return
     queue(
         WebhookEvent.MESSAGE_CREATED,
         ticket,
         {"message": _message_json(message)},
-        internal=message.internal,
+        targets=targets,
     )
 
 
 def on_survey_answered(
     sender: Any, *, ticket: Ticket, answer: dict[str, Any], **kwargs: Any
 ) -> None:
-    queue(WebhookEvent.SURVEY_ANSWERED, ticket, {"survey": answer})
+    targets = _targets(WebhookEvent.SURVEY_ANSWERED)
+    queue(WebhookEvent.SURVEY_ANSWERED, ticket, {"survey": answer}, targets=targets)
 
 
 def connect() -> None:
