@@ -6,6 +6,8 @@ from django import forms
 from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest
+from django.urls import reverse
+from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
 from destek.automation import webhooks
@@ -89,9 +91,17 @@ class WebhookTargetAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
     """Targets; the secret is generated on creation and shown once in the success message."""
 
     form = WebhookTargetForm
-    list_display = ("url", "events", "internal_notes", "active", "created_at")
+    list_display = ("url", "events", "internal_notes", "active", "created_at", "log")
     list_filter = ("active",)
     search_fields = ("url",)
+    readonly_fields = ("log",)
+
+    @admin.display(description=_("Delivery log"))
+    def log(self, obj: WebhookTarget) -> str:
+        if obj.pk is None:
+            return "-"
+        url = reverse("admin:automation_webhookdelivery_changelist")
+        return format_html('<a href="{}?target__id__exact={}">{}</a>', url, obj.pk, _("Deliveries"))
 
     def save_model(self, request: HttpRequest, obj: WebhookTarget, form: Any, change: bool) -> None:
         if not change:
