@@ -364,3 +364,14 @@ def test_the_admin_shows_targets_and_the_log_and_replays(
         {"action": "replay", "_selected_action": [delivery.pk]},
     )
     assert WebhookDelivery.objects.count() == 2
+
+
+def test_the_request_goes_to_the_checked_ip_with_the_name_in_host_and_sni() -> None:
+    pinned = webhook_jobs._pinned("https://hooks.example.com:8443/in?x=1", "93.184.216.34")
+    assert pinned == (
+        "https://93.184.216.34:8443/in?x=1",
+        "hooks.example.com:8443",
+        "hooks.example.com",
+    )
+    pinned = webhook_jobs._pinned("http://hooks.example.com", "2606:2800:220:1::1")
+    assert pinned == ("http://[2606:2800:220:1::1]/", "hooks.example.com", "hooks.example.com")
