@@ -9,6 +9,7 @@ transaction, so a delivery row exists exactly when the change committed; the wor
 from __future__ import annotations
 
 import secrets
+from dataclasses import dataclass
 from typing import Any
 
 from django.db import transaction
@@ -19,6 +20,7 @@ from destek.accounts.models import User
 from destek.automation.models import WebhookDelivery, WebhookTarget
 from destek.automation.webhook_choices import ALL_EVENTS, WebhookDeliveryStatus, WebhookEvent
 from destek.automation.webhook_safety import refused_url, resolve
+from destek.lib import config_cache
 from destek.lib.errors import ActionRefused
 from destek.tickets.choices import EventKind, TicketStatus
 from destek.tickets.models import Message, Ticket, TicketEvent
@@ -152,13 +154,30 @@ AFTER_CHANGE = {
 }
 
 
-def _targets(event: str, *, internal: bool = False) -> list[WebhookTarget]:
-    """The active targets that asked for `event` (one small query: most changes of an
-    installation without webhooks cost only this)."""
+@dataclass(frozen=True)
+class TargetRef:
+    """What a change needs of a target to write its delivery row."""
+
+    id: int
+    events: frozenset[str]
+    internal_notes: bool
+
+
+def _load_targets() -> tuple[TargetRef, ...]:
+    return tuple(
+        TargetRef(t.pk, frozenset(t.events), t.internal_notes)
+        for t in WebhookTarget.objects.filter(active=True).order_by("pk")
+    )
+
+
+def _targets(event: str, *, internal: bool = False) -> list[TargetRef]:
+    """The active targets that asked for `event`. Targets are configuration: read once per
+    process (`config_cache`, watched in `connect`), so a change costs no statement for
+    webhooks once the process is warm, with or without targets."""
     return [
         t
-        for t in WebhookTarget.objects.filter(active=True)
-        if t.wants(event) and (t.internal_notes or not internal)
+        for t in config_cache.cached("automation:webhook_targets", _load_targets)
+        if (ALL_EVENTS in t.events or event in t.events) and (t.internal_notes or not internal)
     ]
 
 
@@ -167,7 +186,7 @@ def queue(
     ticket: Ticket,
     extra: dict[str, Any],
     *,
-    targets: list[WebhookTarget],
+    targets: list[TargetRef],
     overlay: dict[str, Any] | None = None,
 ) -> int:
     """One delivery per target, written in the caller's transaction; the worker sends them
@@ -184,7 +203,7 @@ def queue(
     rows = WebhookDelivery.objects.bulk_create(
         [
             WebhookDelivery(
-                target=t,
+                target_id=t.id,
                 event=event,
                 payload=payload,
                 status=WebhookDeliveryStatus.PENDING,
@@ -273,6 +292,7 @@ def on_survey_answered(
 def connect() -> None:
     from destek.tickets import signals
 
+    config_cache.watch(WebhookTarget)
     signals.ticket_created.connect(on_ticket_created, dispatch_uid="webhooks.ticket_created")
     signals.ticket_event.connect(on_ticket_event, dispatch_uid="webhooks.ticket_event")
     signals.message_added.connect(on_message_added, dispatch_uid="webhooks.message_added")
