@@ -203,13 +203,10 @@ def test_customer_only_and_agent_only_routes_refuse_the_other_role(
             for caller in (customer, agent):
                 assert caller.request("post", url, status).status_code == 403, path
         if who == "admin":
-            data = (
-                None
-                if method in ("GET", "DELETE")
-                else {"url": "https://a.example", "events": ["*"]}
-            )
+            target: dict[str, Any] = {"url": "https://a.example", "events": ["*"]}
+            sent = None if method in ("GET", "DELETE") else target
             for caller in (customer, agent):
-                assert caller.request(method.lower(), url, data).status_code == 403, path
+                assert caller.request(method.lower(), url, sent).status_code == 403, path
 
 
 @pytest.mark.django_db
