@@ -366,6 +366,10 @@ DESTEK_MAINTENANCE_REMIND_MINUTES = env_int("DESTEK_MAINTENANCE_REMIND_MINUTES",
 DESTEK_SURVEY_DELAY_MINUTES = env_int("DESTEK_SURVEY_DELAY_MINUTES", 60, minimum=0)
 DESTEK_SURVEY_EVERY_DAYS = env_int("DESTEK_SURVEY_EVERY_DAYS", 7, minimum=0)
 DESTEK_SURVEY_ANSWERS_PER_HOUR = env_int("DESTEK_SURVEY_ANSWERS_PER_HOUR", 20, minimum=1)
+# Webhooks (automation/webhooks.py): targets on private, loopback, link-local, multicast or
+# reserved addresses are refused at creation and at send time unless this is set.
+DESTEK_WEBHOOKS_ALLOW_PRIVATE = env_bool("DESTEK_WEBHOOKS_ALLOW_PRIVATE", False)
+DESTEK_WEBHOOKS_GIVE_UP_HOURS = env_int("DESTEK_WEBHOOKS_GIVE_UP_HOURS", 24, minimum=1)
 # How often a process asks the shared cache whether the admin's configuration changed
 # (destek/lib/config_cache.py); the process that saved a change sees it at once.
 DESTEK_CONFIG_RECHECK_MS = env_int("DESTEK_CONFIG_RECHECK_MS", 1000, minimum=0)

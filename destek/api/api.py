@@ -24,6 +24,7 @@ from destek.api.reports import router as reports_router
 from destek.api.surveys import router as surveys_router
 from destek.api.tickets import router as tickets_router
 from destek.api.time_entries import router as time_router
+from destek.api.webhooks import router as webhooks_router
 from destek.lib.errors import ActionRefused
 
 ERROR_SCHEMA = {
@@ -78,6 +79,7 @@ api.add_router("/", time_router)
 api.add_router("/", macros_router)
 api.add_router("/", people_router)
 api.add_router("/", surveys_router)
+api.add_router("/", webhooks_router)
 api.add_router("/", announcements_router)
 # Must come before the chat router: otherwise /chats/{chat_id} takes "availability" as an id.
 api.add_router("/", chats_availability_router)

@@ -2,7 +2,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.contrib import admin
+from django import forms
+from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
@@ -13,7 +14,7 @@ from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
-from destek.automation import assignment
+from destek.automation import assignment, webhooks
 from destek.automation.models import (
     AgentProfile,
     DepartmentAssignment,
@@ -21,8 +22,13 @@ from destek.automation.models import (
     MacroText,
     Rule,
     RuleText,
+    WebhookDelivery,
+    WebhookTarget,
 )
 from destek.automation.rules import DRY_RUN_LIMIT, dry_run
+from destek.automation.webhook_choices import ALL_EVENTS, WebhookEvent
+from destek.automation.webhook_safety import resolve
+from destek.lib.errors import ActionRefused
 
 
 class MacroTextInline(admin.StackedInline):  # type: ignore[type-arg]
@@ -151,3 +157,103 @@ class RuleAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
             "title": _("Dry run of “{name}”").format(name=rule.name),
         }
         return TemplateResponse(request, "admin/automation/rule/dry_run.html", context)
+
+
+# --- webhooks --------------------------------------------------------------------------------
+
+
+class WebhookTargetForm(forms.ModelForm):  # type: ignore[type-arg]
+    """The URL is checked as the API checks it (http(s), no private address unless allowed);
+    the events are picked from the known names; the secret is never shown again."""
+
+    url = forms.URLField(label=_("URL"), max_length=500, assume_scheme="https")
+    events = forms.MultipleChoiceField(
+        label=_("events"),
+        choices=[(ALL_EVENTS, _("Every event")), *WebhookEvent.choices],
+        widget=forms.CheckboxSelectMultiple,
+    )
+
+    class Meta:
+        model = WebhookTarget
+        fields = ("url", "events", "internal_notes", "active")
+
+    def clean_url(self) -> str:
+        url = str(self.cleaned_data["url"]).strip()
+        try:
+            resolve(url)
+        except ActionRefused as exc:
+            raise forms.ValidationError(str(exc.detail)) from None
+        return url
+
+    def clean_events(self) -> list[str]:
+        try:
+            return webhooks.clean_events(list(self.cleaned_data["events"]))
+        except ActionRefused as exc:
+            raise forms.ValidationError(str(exc.detail)) from None
+
+
+@admin.register(WebhookTarget)
+class WebhookTargetAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+    """Targets; the secret is generated on creation and shown once in the success message."""
+
+    form = WebhookTargetForm
+    list_display = ("url", "events", "internal_notes", "active", "created_at", "log")
+    list_filter = ("active",)
+    search_fields = ("url",)
+    readonly_fields = ("log",)
+
+    @admin.display(description=_("Delivery log"))
+    def log(self, obj: WebhookTarget) -> str:
+        if obj.pk is None:
+            return "-"
+        url = reverse("admin:automation_webhookdelivery_changelist")
+        return format_html('<a href="{}?target__id__exact={}">{}</a>', url, obj.pk, _("Deliveries"))
+
+    def save_model(self, request: HttpRequest, obj: WebhookTarget, form: Any, change: bool) -> None:
+        if not change:
+            obj.secret = webhooks.clean_secret(None)
+            obj.created_by = request.user  # type: ignore[assignment]
+        super().save_model(request, obj, form, change)
+        if not change:
+            messages.warning(
+                request,
+                _("The signing secret of this target, shown only now: {secret}").format(
+                    secret=obj.secret
+                ),
+            )
+
+
+@admin.register(WebhookDelivery)
+class WebhookDeliveryAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+    """The delivery log, newest first; select deliveries and replay them (new deliveries of
+    the same payloads)."""
+
+    list_display = (
+        "created_at",
+        "event",
+        "target",
+        "status",
+        "attempts",
+        "response_status",
+        "duration_ms",
+        "next_attempt_at",
+    )
+    list_filter = ("status", "event", "target")
+    list_select_related = ("target",)
+    search_fields = ("public_id",)
+    actions = ("replay",)
+    readonly_fields = [f.name for f in WebhookDelivery._meta.fields]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    @admin.action(description=_("Replay the selected deliveries"))
+    def replay(self, request: HttpRequest, queryset: QuerySet[WebhookDelivery]) -> None:
+        count = 0
+        for delivery in queryset:
+            webhooks.replay(request.user, delivery)  # type: ignore[arg-type]
+            count += 1
+        messages.success(request, _("Deliveries queued again: {count}.").format(count=count))

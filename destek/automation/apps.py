@@ -10,9 +10,16 @@ class AutomationConfig(AppConfig):
     verbose_name = _("Automation")
 
     def ready(self) -> None:
-        # Rules listen to the tickets' signals (tickets cannot import automation), and the
-        # worker finds the schedule rules' and the assignment's sweeps.
-        from destek.automation import assignment, assignment_jobs, rule_jobs, rules  # noqa: F401
+        # Rules, assignment and webhooks listen to the tickets' signals (tickets cannot import
+        # automation), and the worker finds their sweeps.
+        from destek.automation import (  # noqa: F401
+            assignment,
+            assignment_jobs,
+            rule_jobs,
+            rules,
+            webhook_jobs,
+            webhooks,
+        )
         from destek.automation.models import DepartmentAssignment, Rule, RuleText
         from destek.lib import config_cache
         from destek.tickets.signals import ticket_created
@@ -20,3 +27,4 @@ class AutomationConfig(AppConfig):
         config_cache.watch(DepartmentAssignment)
         config_cache.watch(Rule, RuleText)
         ticket_created.connect(assignment.ticket_created, dispatch_uid="automation.assignment")
+        webhooks.connect()

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import uuid
 from datetime import datetime
 
 from django.conf import settings
@@ -15,6 +16,7 @@ from destek.automation.choices import (
     AssigneeChoice,
     AssignmentMode,
 )
+from destek.automation.webhook_choices import WebhookDeliveryStatus, WebhookEvent
 from destek.sla.models import Calendar
 from destek.tickets.choices import Priority
 from destek.tickets.models import Department, Tag
@@ -389,3 +391,97 @@ class RuleRun(models.Model):
 
     def __str__(self) -> str:
         return f"{self.rule_id} {self.ticket_id} {self.state_key}"
+
+
+# --- webhooks --------------------------------------------------------------------------------
+
+
+class WebhookTarget(models.Model):
+    """One of the company's own systems told of ticket events by a signed POST. The secret
+    signs every request (HMAC-SHA256); it is shown once, when the target is created, and kept
+    here in clear because signing needs it."""
+
+    url = models.URLField(_("URL"), max_length=500)
+    events = models.JSONField(
+        _("events"),
+        default=list,
+        help_text=_("Event names such as ticket.created, or * for every event."),
+    )
+    secret = models.CharField(_("secret"), max_length=128)
+    internal_notes = models.BooleanField(
+        _("send internal notes"),
+        default=False,
+        help_text=_("Off: only messages the customer sees are sent as message.created."),
+    )
+    active = models.BooleanField(_("active"), default=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("created by"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+
+    class Meta:
+        ordering = ["id"]
+        verbose_name = _("webhook target")
+        verbose_name_plural = _("webhook targets")
+
+    def __str__(self) -> str:
+        return self.url
+
+    def wants(self, event: str) -> bool:
+        return "*" in self.events or event in self.events
+
+
+class WebhookDelivery(models.Model):
+    """One event for one target: an outbox row written in the transaction of the change it
+    tells of, sent by the worker after commit, retried with backoff, and its last answer kept.
+    A replay is a new row with the same payload."""
+
+    public_id = models.UUIDField(_("delivery id"), unique=True, default=uuid.uuid4, editable=False)
+    target = models.ForeignKey(
+        WebhookTarget,
+        verbose_name=_("target"),
+        on_delete=models.CASCADE,
+        related_name="deliveries",
+    )
+    event = models.CharField(_("event"), max_length=32, choices=WebhookEvent.choices)
+    payload = models.JSONField(_("payload"))
+    status = models.CharField(
+        _("status"),
+        max_length=16,
+        choices=WebhookDeliveryStatus.choices,
+        default=WebhookDeliveryStatus.PENDING,
+    )
+    attempts = models.PositiveIntegerField(_("attempts"), default=0)
+    next_attempt_at = models.DateTimeField(_("next attempt"), null=True, blank=True)
+    claimed_at = models.DateTimeField(null=True, blank=True)
+    response_status = models.PositiveIntegerField(_("response status"), null=True, blank=True)
+    response_body = models.TextField(_("response body"), blank=True)
+    duration_ms = models.PositiveIntegerField(_("duration (ms)"), null=True, blank=True)
+    error = models.CharField(_("error"), max_length=500, blank=True)
+    replay_of = models.ForeignKey(
+        "self",
+        verbose_name=_("replay of"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    created_at = models.DateTimeField(_("created"), default=timezone.now)
+    delivered_at = models.DateTimeField(_("delivered"), null=True, blank=True)
+
+    class Meta:
+        ordering = ["-id"]
+        verbose_name = _("webhook delivery")
+        verbose_name_plural = _("webhook deliveries")
+        indexes = [
+            models.Index(fields=["status", "next_attempt_at"], name="webhook_due_idx"),
+            models.Index(fields=["target", "-id"], name="webhook_target_log_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.event} {self.public_id}"

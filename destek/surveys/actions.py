@@ -32,6 +32,7 @@ from destek.tickets.choices import (
 )
 from destek.tickets.models import Message, Ticket
 from destek.tickets.notifications import customer_address, own_address
+from destek.tickets.signals import survey_answered
 
 COMMENT_MAX = 5000
 MESSENGER_CHANNELS = frozenset(
@@ -161,6 +162,18 @@ def record_answer(
         _escalate(ticket, customer, answer)
     else:
         answer.save()
+    survey_answered.send(
+        sender=SurveyAnswer,
+        ticket=ticket,
+        answer={
+            "speed": answer.speed,
+            "clarity": answer.clarity,
+            "tone": answer.tone,
+            "solved": answer.solved,
+            "comment": answer.comment,
+            "answered_at": now.isoformat(),
+        },
+    )
     return answer
 
 

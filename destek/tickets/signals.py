@@ -24,3 +24,9 @@ ticket_created = Signal()
 #: creation (`_event`), with `ticket` and `event` (a TicketEvent): a status, priority,
 #: department, assignee or tag change, a merge ... Webhooks queue `ticket.updated`.
 ticket_event = Signal()
+
+#: Sent by surveys inside the transaction of `record_answer` (each answer, a changed one too),
+#: with `ticket` and `answer` (a dict: `speed`, `clarity`, `tone`, `solved`, `comment`,
+#: `answered_at`). It lives here, below surveys, because automation (on surveys' floor) may not
+#: import surveys: webhooks queue `survey.answered`.
+survey_answered = Signal()

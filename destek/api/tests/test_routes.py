@@ -84,6 +84,12 @@ API_ROUTES = {
     ("POST", "/incidents/{incident_id}/tickets"): "agent",
     ("DELETE", "/incidents/{incident_id}/tickets/{number}"): "agent",
     ("POST", "/incidents/{incident_id}/resolve-tickets"): "manager",
+    # Webhook targets and their delivery log: administrators only (agents and customers 403).
+    ("POST", "/webhooks"): "admin",
+    ("GET", "/webhooks"): "admin",
+    ("DELETE", "/webhooks/{target_id}"): "admin",
+    ("GET", "/webhooks/{target_id}/deliveries"): "admin",
+    ("POST", "/webhooks/deliveries/{delivery_id}/replay"): "admin",
 }
 
 #: Django URL patterns outside the API (by their route prefix).
@@ -134,7 +140,9 @@ def test_every_url_pattern_is_classified() -> None:
 def concrete(path: str) -> str:
     return "/api/v1" + path.replace("{number}", "10000001").replace(
         "{attachment_id}", "00000000-0000-0000-0000-000000000000"
-    ).replace("{chat_id}", "1").replace("{macro_id}", "1").replace("{incident_id}", "1")
+    ).replace("{chat_id}", "1").replace("{macro_id}", "1").replace("{incident_id}", "1").replace(
+        "{target_id}", "1"
+    ).replace("{delivery_id}", "1")
 
 
 @pytest.mark.django_db
@@ -174,6 +182,8 @@ def test_customer_only_and_agent_only_routes_refuse_the_other_role(
             .replace("{chat_id}", "1")
             .replace("{macro_id}", "1")
             .replace("{incident_id}", "1")
+            .replace("{target_id}", "1")
+            .replace("{delivery_id}", "1")
             .lstrip("/")
         )
         if who == "customer":
@@ -192,6 +202,11 @@ def test_customer_only_and_agent_only_routes_refuse_the_other_role(
             status |= {"starts_at": "2030-01-01T00:00:00Z", "ends_at": "2030-01-01T01:00:00Z"}
             for caller in (customer, agent):
                 assert caller.request("post", url, status).status_code == 403, path
+        if who == "admin":
+            target: dict[str, Any] = {"url": "https://a.example", "events": ["*"]}
+            sent = None if method in ("GET", "DELETE") else target
+            for caller in (customer, agent):
+                assert caller.request(method.lower(), url, sent).status_code == 403, path
 
 
 @pytest.mark.django_db
