@@ -27,8 +27,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from django.db import transaction
-from django.db.models import Count, Exists, OuterRef, Q, Subquery
+from django.db import DatabaseError, transaction
+from django.db.models import Count, Exists, Max, OuterRef, Q, Subquery
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -223,8 +223,18 @@ def _give(
         return None
     agent = User.objects.get(pk=found[0].agent_id)
     assign(ticket, actor=Actor(ActorKind.RULE, rule=rule), assignee=agent)
-    AgentProfile.objects.update_or_create(agent=agent, defaults={"last_assigned_at": now})
+    AgentProfile.objects.update_or_create(agent=agent, defaults={"last_assigned_at": _stamp(now)})
     return agent
+
+
+def _stamp(now: datetime) -> datetime:
+    """When this assignment happened, later than every one before it: the tickets of one
+    sweep share `now`, and equal stamps would tie every agent again (round robin would then
+    start over from the same agent)."""
+    latest = AgentProfile.objects.aggregate(latest=Max("last_assigned_at"))["latest"]
+    if latest is not None and latest >= now:
+        return latest + timedelta(microseconds=1)
+    return now
 
 
 def _lock_ticket(ticket_id: int) -> Ticket:
@@ -322,7 +332,9 @@ def ticket_created(sender: Any, *, ticket: Ticket, **kwargs: Any) -> None:
     try:
         with transaction.atomic():
             assign_waiting(ticket.pk)
-    except ActionRefused:  # the ticket is filed all the same; the sweep tries again
+    except (ActionRefused, DatabaseError):
+        # The ticket is filed all the same (the savepoint took back only the assignment: a
+        # lock that timed out, a deadlock ...); the sweep tries again within a minute.
         log.warning("assignment refused for ticket %s", ticket.pk, exc_info=True)
 
 

@@ -431,3 +431,30 @@ def test_a_customer_cannot_set_away(users: dict[str, User]) -> None:
     client = signed_in_client(users["customer"])
     assert client.post("/desk/away/", {"away": "on"}).status_code == 403
     assert "Set me away" not in client.get("/my/profile/").content.decode()
+
+
+def test_round_robin_keeps_its_turns_after_a_sweep_gave_several_tickets_at_once(
+    team: dict[str, Any],
+) -> None:
+    aynur, boris, cemal = team["agents"]
+    waiting = [_file(team) for _ in range(4)]
+    _mode(team, AssignmentMode.ROUND_ROBIN)
+    assert assignment.sweep() == 4  # one sweep, one `now` for all four
+    given = [_assignee(t) for t in waiting] + [_assignee(_file(team)) for _ in range(2)]
+    assert given == [aynur, boris, cemal, aynur, boris, cemal]
+
+
+def test_a_database_error_in_assignment_does_not_lose_the_ticket(
+    team: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from django.db import OperationalError
+
+    _mode(team, AssignmentMode.ROUND_ROBIN)
+
+    def times_out(*args: Any, **kwargs: Any) -> None:  # a lock wait that timed out
+        raise OperationalError("canceling statement due to lock timeout")
+
+    monkeypatch.setattr(assignment, "assign_waiting", times_out)
+    ticket = _file(team)
+    assert Ticket.objects.filter(pk=ticket.pk).exists()
+    assert _assignee(ticket) is None  # the sweep gives it an agent later
