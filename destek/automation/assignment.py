@@ -231,7 +231,9 @@ def _stamp(now: datetime) -> datetime:
     """When this assignment happened, later than every one before it: the tickets of one
     sweep share `now`, and equal stamps would tie every agent again (round robin would then
     start over from the same agent)."""
-    latest = AgentProfile.objects.aggregate(latest=Max("last_assigned_at"))["latest"]
+    latest: datetime | None = AgentProfile.objects.aggregate(latest=Max("last_assigned_at"))[
+        "latest"
+    ]
     if latest is not None and latest >= now:
         return latest + timedelta(microseconds=1)
     return now

@@ -13,12 +13,14 @@ import logging
 
 from django.db import IntegrityError, transaction
 from huey import crontab
-from huey.contrib.djhuey import db_periodic_task
+from huey.contrib.djhuey import HUEY, db_periodic_task
+from huey.signals import SIGNAL_EXECUTING
 
 from destek.automation.conditions import Facts, matches, parse_conditions
 from destek.automation.models import Rule, RuleKind, RuleRun
 from destek.automation.rules import (
     already_ran,
+    forget_pending,
     fresh_ticket,
     open_tickets,
     run_after_schedule,
@@ -80,3 +82,10 @@ def _run_once(rule: Rule, ticket_id: int, key: str) -> bool:
 @db_periodic_task(crontab(minute="*/5"))
 def rules_sweep() -> int:
     return sweep_rules_now()
+
+
+@HUEY.signal(SIGNAL_EXECUTING)  # type: ignore[attr-defined, untyped-decorator]
+def _start_clean(signal: str, task: object, *args: object) -> None:
+    """Each task in a worker thread starts without a stale "updated" mark (see
+    rules._forget_pending)."""
+    forget_pending()

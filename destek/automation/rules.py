@@ -18,6 +18,7 @@ from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import Any
 
+from django.core.signals import request_started
 from django.db import transaction
 from django.db.models import QuerySet
 from django.db.models.signals import post_save
@@ -316,6 +317,18 @@ def _on_event(sender: Any, ticket: Ticket, event: TicketEvent, **kwargs: Any) ->
         run_event_rules(ticket.pk, RuleKind.UPDATED)
     elif event.kind in UPDATE_KINDS:
         _pending.set(_pending.get() | {ticket.pk})
+
+
+@receiver(request_started, dispatch_uid="automation.rules.request")
+def _forget_pending(sender: Any, **kwargs: Any) -> None:
+    """An action that wrote its history entry and was then refused never saves the ticket:
+    its transaction rolled back, but the mark would stay in this thread and fire "updated"
+    rules on an unrelated later save. Each request (and each worker task) starts clean."""
+    forget_pending()
+
+
+def forget_pending() -> None:
+    _pending.set(frozenset())
 
 
 @receiver(post_save, sender=Ticket, dispatch_uid="automation.rules.saved")

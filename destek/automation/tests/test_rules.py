@@ -354,3 +354,24 @@ def test_the_desk_history_shows_the_name_of_the_rule_that_changed_the_ticket(
     page = signed_in_client(users["admin"]).get(reverse("desk:ticket", args=[ticket.number]))
     assert page.status_code == 200
     assert '<bdi class="event-rule">Срочно: сбой</bdi>' in page.content.decode()
+
+
+def test_a_refused_change_does_not_leave_updated_rules_to_fire_on_a_later_request(
+    users: dict[str, User],
+) -> None:
+    from django.test import Client
+
+    from destek.automation import rules as rules_module
+
+    ticket = filed(users)
+    rule(
+        "Tag every update",
+        "updated",
+        [{"field": "status", "op": "is", "value": "new"}],
+        [{"type": "add_tags", "value": ["touched"]}],
+    )
+    # An action wrote its history entry and was then refused (rolled back): no save came.
+    rules_module._pending.set(frozenset({ticket.pk}))
+    Client().get("/healthz")  # the next request (in this thread) starts clean
+    Ticket.objects.get(pk=ticket.pk).save()  # an unrelated save
+    assert "touched" not in tags(ticket)
