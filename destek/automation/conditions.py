@@ -187,7 +187,8 @@ class Facts:
         when it has none."""
         since = {
             "hours_since_customer_message": self.ticket.last_customer_message_at,
-            "hours_since_agent_reply": self.ticket.last_agent_message_at,
+            # No reply yet: the wait counts from when the ticket was filed.
+            "hours_since_agent_reply": self.ticket.last_agent_message_at or self.ticket.created_at,
             "hours_in_status": self.ticket.status_changed_at,
             "days_in_status": self.ticket.status_changed_at,
         }[field]

@@ -375,3 +375,18 @@ def test_a_refused_change_does_not_leave_updated_rules_to_fire_on_a_later_reques
     Client().get("/healthz")  # the next request (in this thread) starts clean
     Ticket.objects.get(pk=ticket.pk).save()  # an unrelated save
     assert "touched" not in tags(ticket)
+
+
+def test_a_ticket_nobody_has_answered_counts_its_wait_from_when_it_was_filed(
+    users: dict[str, User],
+) -> None:
+    rule(
+        "Unanswered for 4 hours",
+        "schedule",
+        [{"field": "hours_since_agent_reply", "op": "gte", "value": 4}],
+        [{"type": "add_tags", "value": ["unanswered"]}],
+    )
+    ticket = filed(users)
+    with time_machine.travel(timezone.now() + timedelta(days=3), tick=False):
+        sweep_rules_now()
+    assert "unanswered" in tags(ticket)
