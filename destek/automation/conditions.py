@@ -264,11 +264,12 @@ def parse_action(raw: Any) -> Action:
             )
         )
     reason = raw.get("close_reason", "")
-    if kind == "set_status" and value == TicketStatus.CLOSED and reason not in CloseReason.values:
+    # A rule closes as resolved or for no reply: a duplicate is merged, a contract closing
+    # needs its clause, and only the customer closes as "customer" (the action refuses them).
+    reasons = [CloseReason.RESOLVED.value, CloseReason.NO_REPLY.value]
+    if kind == "set_status" and value == TicketStatus.CLOSED and reason not in reasons:
         raise RuleInvalid(
-            _("Closing needs a “close_reason”, one of: {known}.").format(
-                known=", ".join(CloseReason.values)
-            )
+            _("Closing needs a “close_reason”, one of: {known}.").format(known=", ".join(reasons))
         )
     return Action(kind, value=value, close_reason=reason or "")
 

@@ -390,3 +390,16 @@ def test_a_ticket_nobody_has_answered_counts_its_wait_from_when_it_was_filed(
     with time_machine.travel(timezone.now() + timedelta(days=3), tick=False):
         sweep_rules_now()
     assert "unanswered" in tags(ticket)
+
+
+def test_a_rule_that_would_close_in_a_way_only_people_may_is_refused_when_saved(
+    users: dict[str, User],
+) -> None:
+    for reason in ("customer", "duplicate", "contract"):
+        with pytest.raises(ValidationError):
+            rule(
+                "Close it",
+                "schedule",
+                [{"field": "status", "op": "is", "value": "pending"}],
+                [{"type": "set_status", "value": "closed", "close_reason": reason}],
+            )
