@@ -21,7 +21,6 @@ from typing import Any
 from django.db import transaction
 from django.db.models import QuerySet
 from django.db.models.signals import post_save
-from django.dispatch import receiver
 from django.utils import translation
 from django.utils.translation import gettext as _
 
@@ -297,7 +296,6 @@ def _sms_customer(rule: Rule, ticket: Ticket) -> None:
 # --- the events -----------------------------------------------------------------------------
 
 
-@receiver(ticket_created, dispatch_uid="automation.rules.created")
 def _on_created(sender: Any, ticket: Ticket, **kwargs: Any) -> None:
     run_event_rules(ticket.pk, RuleKind.CREATED)
 
@@ -306,7 +304,6 @@ def _on_created(sender: Any, ticket: Ticket, **kwargs: Any) -> None:
 _pending: ContextVar[frozenset[int]] = ContextVar("automation_rules_pending", default=frozenset())
 
 
-@receiver(ticket_event, dispatch_uid="automation.rules.event")
 def _on_event(sender: Any, ticket: Ticket, event: TicketEvent, **kwargs: Any) -> None:
     """The tickets actions write a change's history entry before they save the ticket, so
     "updated" rules wait for that save (`_on_saved`): evaluated now they would read the old
@@ -318,7 +315,6 @@ def _on_event(sender: Any, ticket: Ticket, event: TicketEvent, **kwargs: Any) ->
         _pending.set(_pending.get() | {ticket.pk})
 
 
-@receiver(post_save, sender=Ticket, dispatch_uid="automation.rules.saved")
 def _on_saved(sender: Any, instance: Ticket, created: bool, **kwargs: Any) -> None:
     pending = _pending.get()
     if instance.pk in pending:
@@ -326,7 +322,6 @@ def _on_saved(sender: Any, instance: Ticket, created: bool, **kwargs: Any) -> No
         run_event_rules(instance.pk, RuleKind.UPDATED)
 
 
-@receiver(message_added, dispatch_uid="automation.rules.message")
 def _on_message(sender: Any, ticket: Ticket, message: Message, **kwargs: Any) -> None:
     if message.internal:
         return
@@ -336,6 +331,14 @@ def _on_message(sender: Any, ticket: Ticket, message: Message, **kwargs: Any) ->
         run_event_rules(ticket.pk, RuleKind.CUSTOMER_REPLIED)
     elif message.author_kind == AuthorKind.AGENT:
         run_event_rules(ticket.pk, RuleKind.AGENT_REPLIED)
+
+
+def connect() -> None:
+    """Called from apps.ready, after the webhooks' receivers (the order receivers run in)."""
+    ticket_created.connect(_on_created, dispatch_uid="automation.rules.created")
+    ticket_event.connect(_on_event, dispatch_uid="automation.rules.event")
+    post_save.connect(_on_saved, sender=Ticket, dispatch_uid="automation.rules.saved")
+    message_added.connect(_on_message, dispatch_uid="automation.rules.message")
 
 
 def run_after_schedule(rule: Rule, ticket: Ticket) -> bool:

@@ -375,3 +375,44 @@ def test_the_request_goes_to_the_checked_ip_with_the_name_in_host_and_sni() -> N
     )
     pinned = webhook_jobs._pinned("http://hooks.example.com", "2606:2800:220:1::1")
     assert pinned == ("http://[2606:2800:220:1::1]/", "hooks.example.com", "hooks.example.com")
+
+
+@pytest.mark.django_db
+def test_a_new_ticket_assigned_at_once_is_told_as_created_before_its_updates(
+    allow_private: None,
+    receiver: Receiver,
+    admin: Any,
+    users: dict[str, Any],
+    django_capture_on_commit_callbacks: Any,
+) -> None:
+    from destek.accounts.choices import Role
+    from destek.accounts.models import User
+    from destek.automation.choices import AssignmentMode
+    from destek.automation.models import DepartmentAssignment
+    from destek.tickets import actions
+    from destek.tickets.models import Department, Membership
+
+    department = Department.objects.create(name="Fair desk", slug="fair-desk")
+    agent = User.objects.create_user("aynur@example.com", "pw", role=Role.AGENT)
+    Membership.objects.create(department=department, user=agent)
+    DepartmentAssignment.objects.create(department=department, mode=AssignmentMode.ROUND_ROBIN)
+    add_target(admin, receiver.url)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        ticket = actions.create_ticket(
+            customer=users["customer"],
+            subject="Invoice does not open",
+            body="Invoice number 7 shows an error page when I open it from the account.",
+            channel="web",
+            department=department,
+            intake_rules=False,
+        )
+
+    events = list(WebhookDelivery.objects.order_by("pk").values_list("event", flat=True))
+    assert events[0] == "ticket.created"
+    assert "ticket.updated" in events
+    assert receiver.events()[0] == "ticket.created"
+    ticket.refresh_from_db()
+    assert ticket.assignee == agent
+    updated = receiver.payloads("ticket.updated")[-1]
+    assert updated["ticket"]["assignee_email"] == "aynur@example.com"
