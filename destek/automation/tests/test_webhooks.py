@@ -544,3 +544,28 @@ def test_an_ipv6_literal_host_keeps_its_brackets_in_the_host_header() -> None:
     assert url == "https://[2001:db8::1]:8443/hook"
     _url, host, _sni = webhook_jobs._pinned("https://[2001:db8::1]/hook", "2001:db8::1")
     assert host == "[2001:db8::1]"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_process_still_caching_a_deleted_target_can_write_ticket_changes(
+    allow_private: None, receiver: Receiver, admin: Any, customer: Any
+) -> None:
+    from django.db import transaction
+
+    from destek.automation import webhooks
+    from destek.tickets.models import Ticket
+
+    target = add_target(admin, receiver.url, ["ticket.updated"])
+    customer.file_ticket()
+    stale = list(webhooks._load_targets())  # what another process still has in its cache
+    assert admin.delete(f"webhooks/{target['id']}").status_code == 204
+    assert admin.get("webhooks").json()["items"] == []
+
+    with transaction.atomic():  # committed: the foreign key is checked
+        webhooks.queue("ticket.updated", Ticket.objects.get(), {}, targets=stale)
+
+    webhook_jobs.sweep()
+    assert list(WebhookDelivery.objects.values_list("status", "error")) == [
+        ("failed", "target inactive")
+    ]
+    assert receiver.events() == []
