@@ -104,7 +104,7 @@ def access_target(user: User, target_id: int) -> WebhookTarget:
     """The one door to a target: admins only, 404 when there is none."""
     if not user.is_admin:
         raise _not_found()
-    target = WebhookTarget.objects.filter(pk=target_id).first()
+    target = WebhookTarget.objects.filter(pk=target_id, deleted_at__isnull=True).first()
     if target is None:
         raise _not_found()
     return target
@@ -130,7 +130,8 @@ def create(request: ApiRequest, payload: TargetIn) -> Status[WebhookTarget]:
 @router.get("/webhooks", response={200: TargetList, **ERRORS}, summary="Admins: the targets")
 def list_targets(request: ApiRequest) -> dict[str, Any]:
     _admin(request)
-    return {"items": list(WebhookTarget.objects.order_by("id")[:500])}
+    live = WebhookTarget.objects.filter(deleted_at__isnull=True)
+    return {"items": list(live.order_by("id")[:500])}
 
 
 @router.delete(

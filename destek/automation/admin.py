@@ -202,6 +202,16 @@ class WebhookTargetAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
     search_fields = ("url",)
     readonly_fields = ("log",)
 
+    def get_queryset(self, request: HttpRequest) -> QuerySet[WebhookTarget]:
+        return super().get_queryset(request).filter(deleted_at__isnull=True)
+
+    def delete_model(self, request: HttpRequest, obj: WebhookTarget) -> None:
+        webhooks.delete_target(request.user, obj)  # type: ignore[arg-type]
+
+    def delete_queryset(self, request: HttpRequest, queryset: QuerySet[WebhookTarget]) -> None:
+        for target in queryset:
+            webhooks.delete_target(request.user, target)  # type: ignore[arg-type]
+
     @admin.display(description=_("Delivery log"))
     def log(self, obj: WebhookTarget) -> str:
         if obj.pk is None:

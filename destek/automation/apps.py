@@ -11,14 +11,18 @@ class AutomationConfig(AppConfig):
 
     def ready(self) -> None:
         # Rules, assignment and webhooks listen to the tickets' signals (tickets cannot import
-        # automation), and the worker finds their sweeps.
+        # automation), and the worker finds their sweeps. Webhooks connect first: receivers run
+        # in connection order, and `ticket.created` must be written before the
+        # `ticket.updated` rows that rules and assignment cause on a new ticket.
+        from destek.automation import webhooks
+
+        webhooks.connect()
         from destek.automation import (  # noqa: F401
             assignment,
             assignment_jobs,
             rule_jobs,
             rules,
             webhook_jobs,
-            webhooks,
         )
         from destek.automation.models import DepartmentAssignment, Rule, RuleText
         from destek.lib import config_cache
@@ -26,5 +30,5 @@ class AutomationConfig(AppConfig):
 
         config_cache.watch(DepartmentAssignment)
         config_cache.watch(Rule, RuleText)
+        rules.connect()
         ticket_created.connect(assignment.ticket_created, dispatch_uid="automation.assignment")
-        webhooks.connect()

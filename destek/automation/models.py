@@ -414,6 +414,9 @@ class WebhookTarget(models.Model):
         help_text=_("Off: only messages the customer sees are sent as message.created."),
     )
     active = models.BooleanField(_("active"), default=True)
+    #: Set when removed: the row stays (inactive, hidden) so that a process whose cached target
+    #: list still names it writes its delivery rows without breaking the foreign key.
+    deleted_at = models.DateTimeField(_("deleted"), null=True, blank=True, editable=False)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         verbose_name=_("created by"),

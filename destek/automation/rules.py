@@ -22,7 +22,6 @@ from django.core.signals import request_started
 from django.db import transaction
 from django.db.models import QuerySet
 from django.db.models.signals import post_save
-from django.dispatch import receiver
 from django.utils import translation
 from django.utils.translation import gettext as _
 
@@ -298,7 +297,6 @@ def _sms_customer(rule: Rule, ticket: Ticket) -> None:
 # --- the events -----------------------------------------------------------------------------
 
 
-@receiver(ticket_created, dispatch_uid="automation.rules.created")
 def _on_created(sender: Any, ticket: Ticket, **kwargs: Any) -> None:
     run_event_rules(ticket.pk, RuleKind.CREATED)
 
@@ -307,7 +305,6 @@ def _on_created(sender: Any, ticket: Ticket, **kwargs: Any) -> None:
 _pending: ContextVar[frozenset[int]] = ContextVar("automation_rules_pending", default=frozenset())
 
 
-@receiver(ticket_event, dispatch_uid="automation.rules.event")
 def _on_event(sender: Any, ticket: Ticket, event: TicketEvent, **kwargs: Any) -> None:
     """The tickets actions write a change's history entry before they save the ticket, so
     "updated" rules wait for that save (`_on_saved`): evaluated now they would read the old
@@ -319,7 +316,6 @@ def _on_event(sender: Any, ticket: Ticket, event: TicketEvent, **kwargs: Any) ->
         _pending.set(_pending.get() | {ticket.pk})
 
 
-@receiver(request_started, dispatch_uid="automation.rules.request")
 def _forget_pending(sender: Any, **kwargs: Any) -> None:
     """An action that wrote its history entry and was then refused never saves the ticket:
     its transaction rolled back, but the mark would stay in this thread and fire "updated"
@@ -331,7 +327,6 @@ def forget_pending() -> None:
     _pending.set(frozenset())
 
 
-@receiver(post_save, sender=Ticket, dispatch_uid="automation.rules.saved")
 def _on_saved(sender: Any, instance: Ticket, created: bool, **kwargs: Any) -> None:
     pending = _pending.get()
     if instance.pk in pending:
@@ -339,7 +334,6 @@ def _on_saved(sender: Any, instance: Ticket, created: bool, **kwargs: Any) -> No
         run_event_rules(instance.pk, RuleKind.UPDATED)
 
 
-@receiver(message_added, dispatch_uid="automation.rules.message")
 def _on_message(sender: Any, ticket: Ticket, message: Message, **kwargs: Any) -> None:
     if message.internal:
         return
@@ -349,6 +343,15 @@ def _on_message(sender: Any, ticket: Ticket, message: Message, **kwargs: Any) ->
         run_event_rules(ticket.pk, RuleKind.CUSTOMER_REPLIED)
     elif message.author_kind == AuthorKind.AGENT:
         run_event_rules(ticket.pk, RuleKind.AGENT_REPLIED)
+
+
+def connect() -> None:
+    """Called from apps.ready, after the webhooks' receivers (the order receivers run in)."""
+    ticket_created.connect(_on_created, dispatch_uid="automation.rules.created")
+    ticket_event.connect(_on_event, dispatch_uid="automation.rules.event")
+    post_save.connect(_on_saved, sender=Ticket, dispatch_uid="automation.rules.saved")
+    message_added.connect(_on_message, dispatch_uid="automation.rules.message")
+    request_started.connect(_forget_pending, dispatch_uid="automation.rules.request")
 
 
 def run_after_schedule(rule: Rule, ticket: Ticket) -> bool:

@@ -33,9 +33,16 @@ from destek.lib.errors import ActionRefused
 log = logging.getLogger(__name__)
 
 RESPONSE_KEEP = 2048
-TIMEOUT = httpx.Timeout(10.0, connect=5.0)
-#: A claim older than this belongs to a worker that died mid-send (a send takes at most 10 s).
+#: Each connect, write, read and pool wait; httpx has no total timeout, hence SEND_DEADLINE.
+TIMEOUT = httpx.Timeout(5.0)
+#: A send (connect, request, response up to RESPONSE_KEEP bytes) gives up after this many
+#: seconds, checked between reads: at most SEND_DEADLINE + one read timeout, well under
+#: STALE_CLAIM, so a slow-dripping receiver cannot outlive its claim.
+SEND_DEADLINE = 15.0
+#: A claim older than this belongs to a worker that died mid-send (a send takes at most 20 s).
 STALE_CLAIM = timedelta(minutes=2)
+#: Resolution failures that may pass (DNS down for a while): retried like a network error.
+TEMPORARY_REFUSALS = frozenset({"webhook_unresolvable"})
 SWEEP_BATCH = 200
 USER_AGENT = "Destek-Webhooks/1"
 
@@ -56,11 +63,18 @@ def _pinned(url: str, ip: str) -> tuple[str, str, str]:
     literal = f"[{ip}]" if ":" in ip else ip
     default = 443 if scheme == "https" else 80
     netloc = literal if port == default else f"{literal}:{port}"
-    host_header = host if port == default else f"{host}:{port}"
+    host_name = f"[{host}]" if ":" in host else host  # an IPv6 literal keeps its brackets
+    host_header = host_name if port == default else f"{host_name}:{port}"
     return urlunsplit((scheme, netloc, parts.path or "/", parts.query, "")), host_header, host
 
 
-def _post(delivery: WebhookDelivery) -> httpx.Response:
+class SendTooSlow(httpx.TimeoutException):
+    """The whole send took longer than SEND_DEADLINE."""
+
+
+def _post(delivery: WebhookDelivery) -> tuple[int, str]:
+    """POST the delivery; its status code and at most RESPONSE_KEEP bytes of the answer."""
+    started = time.monotonic()
     target = delivery.target
     addresses = resolve(target.url)  # refused here when the name now points somewhere private
     url, host_header, sni = _pinned(target.url, addresses[0][0])
@@ -68,6 +82,7 @@ def _post(delivery: WebhookDelivery) -> httpx.Response:
     headers = {
         "Host": host_header,
         "Content-Type": "application/json",
+        "Accept-Encoding": "identity",
         "User-Agent": USER_AGENT,
         "X-Destek-Delivery": str(delivery.public_id),
         "X-Destek-Event": delivery.event,
@@ -76,7 +91,18 @@ def _post(delivery: WebhookDelivery) -> httpx.Response:
     with httpx.Client(timeout=TIMEOUT, follow_redirects=False, trust_env=False) as client:
         request = client.build_request("POST", url, content=body, headers=headers)
         request.extensions["sni_hostname"] = sni
-        return client.send(request)
+        response = client.send(request, stream=True)
+        try:
+            kept = b""
+            for chunk in response.iter_raw():
+                if time.monotonic() - started > SEND_DEADLINE:
+                    raise SendTooSlow(f"no full answer within {SEND_DEADLINE:g} s", request=request)
+                kept += chunk[: RESPONSE_KEEP - len(kept)]
+                if len(kept) >= RESPONSE_KEEP:
+                    break  # the rest is not read: the connection is closed
+        finally:
+            response.close()
+        return response.status_code, kept.decode("utf-8", errors="replace")
 
 
 def claim(delivery_id: int, now: datetime) -> WebhookDelivery | None:
@@ -103,13 +129,11 @@ def send_delivery(delivery_id: int, now: datetime | None = None) -> WebhookDeliv
     error = ""
     permanent = False
     try:
-        response = _post(delivery)
-        status_code = response.status_code
-        response_body = response.text[:RESPONSE_KEEP]
+        status_code, response_body = _post(delivery)
         if not 200 <= status_code < 300:
             error = f"HTTP {status_code}"
     except ActionRefused as exc:
-        error, permanent = str(exc.detail), True
+        error, permanent = str(exc.detail), exc.code not in TEMPORARY_REFUSALS
     except httpx.HTTPError as exc:
         error = f"{type(exc).__name__}: {exc}"
     duration = int((time.monotonic() - started) * 1000)
@@ -130,9 +154,9 @@ def send_delivery(delivery_id: int, now: datetime | None = None) -> WebhookDeliv
     else:
         retry_at = done + backoff(delivery.attempts)
         fields |= {"status": WebhookDeliveryStatus.PENDING, "next_attempt_at": retry_at}
-    WebhookDelivery.objects.filter(pk=delivery.pk, status=WebhookDeliveryStatus.SENDING).update(
-        **fields
-    )
+    if not finish(delivery, fields):
+        log.warning("webhook %s: claim taken back before this send ended", delivery.public_id)
+        return delivery
     if fields["status"] == WebhookDeliveryStatus.PENDING:
         _schedule(delivery.pk, fields["next_attempt_at"])
     else:
@@ -141,12 +165,33 @@ def send_delivery(delivery_id: int, now: datetime | None = None) -> WebhookDeliv
     return delivery
 
 
+def finish(delivery: WebhookDelivery, fields: dict[str, Any]) -> bool:
+    """Record a send's outcome, only if the claim is still this worker's (same claimed_at):
+    a claim the sweep took back and another worker took belongs to that worker."""
+    return bool(
+        WebhookDelivery.objects.filter(
+            pk=delivery.pk,
+            status=WebhookDeliveryStatus.SENDING,
+            claimed_at=delivery.claimed_at,
+        ).update(**fields)
+    )
+
+
 def sweep(now: datetime | None = None) -> int:
     """Take back stale claims, then send what is due; the number sent or tried."""
     now = now or timezone.now()
     WebhookDelivery.objects.filter(
         status=WebhookDeliveryStatus.SENDING, claimed_at__lt=now - STALE_CLAIM
     ).update(status=WebhookDeliveryStatus.PENDING, claimed_at=None, next_attempt_at=now)
+    # Deliveries of a deactivated target, and any too old to matter, are given up: a target
+    # switched back on does not receive a day-old backlog.
+    give_up = WebhookDelivery.objects.filter(status=WebhookDeliveryStatus.PENDING)
+    give_up.filter(target__active=False).update(
+        status=WebhookDeliveryStatus.FAILED, next_attempt_at=None, error="target inactive"
+    )
+    give_up.filter(
+        created_at__lt=now - timedelta(hours=settings.DESTEK_WEBHOOKS_GIVE_UP_HOURS)
+    ).update(status=WebhookDeliveryStatus.FAILED, next_attempt_at=None, error="given up: too old")
     due = list(
         WebhookDelivery.objects.filter(
             status=WebhookDeliveryStatus.PENDING, next_attempt_at__lte=now, target__active=True

@@ -39,8 +39,13 @@ def _private_refused() -> ActionRefused:
 
 
 def is_public(ip: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
-    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
-        ip = ip.ipv4_mapped
+    if isinstance(ip, ipaddress.IPv6Address):
+        # An IPv4 address inside an IPv6 one (::ffff:a.b.c.d, 6to4 2002:aabb:ccdd::/48) is
+        # judged by the IPv4 address it carries: 6to4 relays reach it.
+        if ip.ipv4_mapped is not None:
+            ip = ip.ipv4_mapped
+        elif ip.sixtofour is not None and not is_public(ip.sixtofour):
+            return False
     return not (
         ip.is_private
         or ip.is_loopback

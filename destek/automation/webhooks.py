@@ -97,8 +97,13 @@ def create_target(
 
 @transaction.atomic
 def delete_target(user: User, target: WebhookTarget) -> None:
+    """Removed for everyone: its delivery log goes, and the row is only marked deleted (see
+    `WebhookTarget.deleted_at`); rows still written for it are failed by the sweep."""
     _admin(user)
-    target.delete()
+    target.deliveries.all().delete()
+    target.active = False
+    target.deleted_at = timezone.now()
+    target.save(update_fields=["active", "deleted_at"])
 
 
 @transaction.atomic
