@@ -156,7 +156,12 @@ class User(AbstractBaseUser, PermissionsMixin):
     def save(self, *args: Any, **kwargs: Any) -> None:
         self.email = normalize_email(self.email)
         if self.role == Role.CUSTOMER and not self.customer_number:
-            self.customer_number = new_customer_number()
+            number = new_customer_number()
+            # Random numbers meet now and then (a test database holds many customers): draw
+            # again rather than fail the sign-up on the unique constraint.
+            while User.objects.filter(customer_number=number).exists():
+                number = new_customer_number()
+            self.customer_number = number
         # Django admin access follows the role: only admins manage the site.
         self.is_superuser = self.role == Role.ADMIN
         super().save(*args, **kwargs)
