@@ -42,18 +42,22 @@ from destek.tickets.choices import ACTIVE_STATUSES, ActorKind, AuthorKind, Event
 from destek.tickets.clocks import Schedules
 from destek.tickets.models import Membership, Message, Ticket, TicketEvent
 
-from .choices import AssignmentMode
+from .choices import (
+    RULE_LEAST_LOADED,
+    RULE_NO_REPLY,
+    RULE_ON_LEAVE,
+    RULE_ROUND_ROBIN,
+    AssignmentMode,
+)
 from .models import AgentProfile, DepartmentAssignment
 
 log = logging.getLogger(__name__)
 
 #: The rule names written in the ticket's history (data `rule`).
 RULE_NAMES = {
-    AssignmentMode.ROUND_ROBIN: "assignment: round robin",
-    AssignmentMode.LEAST_LOADED: "assignment: least loaded",
+    AssignmentMode.ROUND_ROBIN: RULE_ROUND_ROBIN,
+    AssignmentMode.LEAST_LOADED: RULE_LEAST_LOADED,
 }
-RULE_ON_LEAVE = "assignment: agent away"
-RULE_NO_REPLY = "assignment: no agent reply in time"
 
 #: Statuses an unassigned ticket is given an agent in; `ACTIVE_STATUSES` count as load.
 WAITING_STATUSES = (TicketStatus.NEW, TicketStatus.OPEN)

@@ -33,3 +33,25 @@ class AssignmentMode(models.TextChoices):
     MANUAL = "manual", _("Manual (agents take tickets)")
     ROUND_ROBIN = "round_robin", _("Round robin")
     LEAST_LOADED = "least_loaded", _("Least loaded")
+
+
+#: The names automatic assignment writes in a ticket's history (data `rule`): stored as
+#: written here, shown in the reader's language by `rule_label`.
+RULE_ROUND_ROBIN = "assignment: round robin"
+RULE_LEAST_LOADED = "assignment: least loaded"
+RULE_ON_LEAVE = "assignment: agent away"
+RULE_NO_REPLY = "assignment: no agent reply in time"
+
+_RULE_LABELS = {
+    RULE_ROUND_ROBIN: _("Automatic assignment: round robin"),
+    RULE_LEAST_LOADED: _("Automatic assignment: least loaded"),
+    RULE_ON_LEAVE: _("Automatic assignment: the agent is away"),
+    RULE_NO_REPLY: _("Automatic assignment: no agent reply in time"),
+}
+
+
+def rule_label(name: str) -> str:
+    """A rule's name as the history shows it: the built-in assignment rules in the reader's
+    language, an admin's rule as they named it."""
+    label = _RULE_LABELS.get(name)
+    return str(label) if label is not None else name

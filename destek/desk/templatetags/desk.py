@@ -11,6 +11,7 @@ from django.utils.translation import get_language, to_locale
 from django.utils.translation import gettext_lazy as _
 
 from destek.accounts.models import User
+from destek.automation.choices import rule_label as _rule_label
 from destek.lib.dates import format_duration, format_when, localize_digits
 from destek.messaging.health import failing_channels
 from destek.messaging.identity import address_text, customer_name, identity_of
@@ -30,6 +31,12 @@ _CLOCKS = {
     "next_response": _("Next response"),
     "resolution": _("Resolution"),
 }
+
+
+@register.filter
+def rule_label(name: str) -> str:
+    """The rule a history entry names, the built-in assignment rules in the reader's language."""
+    return _rule_label(name)
 
 
 @register.filter
