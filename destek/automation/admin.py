@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from django import forms
@@ -233,6 +234,14 @@ class WebhookTargetAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
             )
 
 
+#: Identifiers, JSON and the receiver's answer, shown left to right on a right-to-left page.
+_DELIVERY_AS_CODE = {
+    "public_id": "delivery_id",
+    "payload": "payload_text",
+    "response_body": "answer",
+}
+
+
 @admin.register(WebhookDelivery)
 class WebhookDeliveryAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
     """The delivery log, newest first; select deliveries and replay them (new deliveries of
@@ -252,10 +261,29 @@ class WebhookDeliveryAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
     list_select_related = ("target",)
     search_fields = ("public_id",)
     actions = ("replay",)
-    readonly_fields = [f.name for f in WebhookDelivery._meta.fields]
+    fields = readonly_fields = tuple(
+        _DELIVERY_AS_CODE.get(f.name, f.name)
+        for f in WebhookDelivery._meta.fields
+        if f.name not in ("id", "claimed_at")
+    )
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
+
+    @admin.display(description=_("delivery id"))
+    def delivery_id(self, delivery: WebhookDelivery) -> str:
+        return format_html('<code dir="ltr">{}</code>', delivery.public_id)
+
+    @admin.display(description=_("payload"))
+    def payload_text(self, delivery: WebhookDelivery) -> str:
+        text = json.dumps(delivery.payload, ensure_ascii=False, indent=2)
+        return format_html('<pre dir="ltr" class="destek-code">{}</pre>', text)
+
+    @admin.display(description=_("response body"))
+    def answer(self, delivery: WebhookDelivery) -> str:
+        if not delivery.response_body:
+            return "-"
+        return format_html('<pre dir="ltr" class="destek-code">{}</pre>', delivery.response_body)
 
     def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
