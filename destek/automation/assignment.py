@@ -480,3 +480,11 @@ def release_tickets_of(agent: User, *, now: datetime | None = None) -> int:
         .values_list("id", flat=True)
     )
     return _each(ids, reassign_from_away, now)
+
+
+def release_tickets_after_commit(agent: User) -> None:
+    """For a caller inside a transaction that saved the agent's away flag (the admin's
+    save): the tickets are handed over once it commits, holding no lock of the caller's;
+    at once when there is no transaction."""
+    agent_id = agent.pk
+    transaction.on_commit(lambda: release_tickets_of(User.objects.get(pk=agent_id)))

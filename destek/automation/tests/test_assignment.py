@@ -339,7 +339,7 @@ def test_the_reply_time_counts_business_minutes_of_the_department(team: dict[str
 
 
 def test_the_admin_edits_department_assignment_and_sends_an_agent_on_leave(
-    team: dict[str, Any], users: dict[str, User]
+    team: dict[str, Any], users: dict[str, User], django_capture_on_commit_callbacks: Any
 ) -> None:
     from conftest import signed_in_client
 
@@ -351,17 +351,19 @@ def test_the_admin_edits_department_assignment_and_sends_an_agent_on_leave(
 
     page = client.get("/admin/automation/departmentassignment/")
     assert page.status_code == 200
-    # Round robin made her profile (her last assignment); the admin ticks "away" on it.
-    response = client.post(
-        f"/admin/automation/agentprofile/{aynur.pk}/change/",
-        {
-            "agent": aynur.pk,
-            "languages": '["en"]',
-            "away": "on",
-            "away_until_0": "",
-            "away_until_1": "",
-        },
-    )
+    # Round robin made her profile (her last assignment); the admin ticks "away" on it. The
+    # tickets are handed over once the admin's save commits.
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(
+            f"/admin/automation/agentprofile/{aynur.pk}/change/",
+            {
+                "agent": aynur.pk,
+                "languages": '["en"]',
+                "away": "on",
+                "away_until_0": "",
+                "away_until_1": "",
+            },
+        )
     assert response.status_code == 302, response.content[:500]
     assert _assignee(ticket) in (boris, cemal)
 
