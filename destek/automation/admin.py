@@ -101,7 +101,9 @@ class AgentProfileAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
         )
         super().save_model(request, obj, form, change)
         if went_away and obj.is_away(timezone.now()):
-            assignment.release_tickets_of(obj.agent)
+            # After the save commits: the profile's lock held while handing tickets over
+            # would deadlock with the sweep (see `assignment.set_away`).
+            assignment.release_tickets_after_commit(obj.agent)
 
 
 # --- rules (issue 18) -----------------------------------------------------------------------

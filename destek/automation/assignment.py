@@ -220,15 +220,23 @@ def _give(
     release: bool = False,
 ) -> User | None:
     """Give `ticket` to the fairest available agent; with `release`, to nobody when none is."""
-    found = candidates(row, ticket, now=now, exclude=exclude)
-    if not found:
-        if release and ticket.assignee_id is not None:
-            assign(ticket, actor=Actor(ActorKind.RULE, rule=rule), assignee=None)
-        return None
-    agent = User.objects.get(pk=found[0].agent_id)
-    assign(ticket, actor=Actor(ActorKind.RULE, rule=rule), assignee=agent)
-    AgentProfile.objects.update_or_create(agent=agent, defaults={"last_assigned_at": _stamp(now)})
-    return agent
+    for candidate in candidates(row, ticket, now=now, exclude=exclude):
+        # The chosen agent's profile is locked (after the department's row and the ticket:
+        # the one order of locks) and read again: one who went away since the candidates
+        # were read is passed over, so no ticket lands on an agent just handing theirs over.
+        profile, _made = AgentProfile.objects.select_for_update().get_or_create(
+            agent_id=candidate.agent_id
+        )
+        if profile.is_away(now):
+            continue
+        agent = User.objects.get(pk=candidate.agent_id)
+        assign(ticket, actor=Actor(ActorKind.RULE, rule=rule), assignee=agent)
+        profile.last_assigned_at = _stamp(now)
+        profile.save(update_fields=["last_assigned_at"])
+        return agent
+    if release and ticket.assignee_id is not None:
+        assign(ticket, actor=Actor(ActorKind.RULE, rule=rule), assignee=None)
+    return None
 
 
 def _stamp(now: datetime) -> datetime:
@@ -350,7 +358,9 @@ def _each(ticket_ids: Iterable[int], step: Callable[..., User | None], now: date
         try:
             if step(ticket_id, now=now) is not None:
                 changed += 1
-        except ActionRefused:
+        except (ActionRefused, DatabaseError):
+            # Each ticket is its own transaction (a savepoint inside one): a lock that timed
+            # out on one ticket leaves the others to go on; the sweep tries it again.
             log.warning("assignment refused for ticket %s", ticket_id, exc_info=True)
     return changed
 
@@ -430,12 +440,19 @@ def sweep(now: datetime | None = None) -> int:
 # --- leave -----------------------------------------------------------------------------------
 
 
-@transaction.atomic
 def set_away(
     agent: User, *, away: bool, until: datetime | None = None, now: datetime | None = None
 ) -> AgentProfile:
     """An agent goes away (or on leave until `until`) or comes back. Going away hands their
-    open tickets of assigning departments to colleagues, or back to the pool."""
+    open tickets of assigning departments to colleagues, or back to the pool.
+
+    The away flag is saved and committed first, the profile's lock released; only then are
+    the tickets handed over, each in its own transaction taking the locks in the sweep's
+    order (department row, ticket, agent profile). Holding the profile while handing over
+    would deadlock with a sweep that holds the department's row and picks this agent. Once
+    the flag is committed the sweep passes the agent over (`_give` reads it under lock), so
+    no ticket is given to them while theirs are handed on. Called inside a transaction of
+    the caller's, the profile's lock is the caller's to release: call it outside one."""
     now = now or timezone.now()
     if until is not None and until <= now:
         raise ActionRefused(
@@ -443,16 +460,19 @@ def set_away(
             _("The return must be in the future."),
             field="away_until",
         )
-    profile, _made = AgentProfile.objects.select_for_update().get_or_create(agent=agent)
-    profile.away = away
-    profile.away_until = until if away else None
-    profile.save(update_fields=["away", "away_until"])
+    with transaction.atomic():
+        profile, _made = AgentProfile.objects.select_for_update().get_or_create(agent=agent)
+        profile.away = away
+        profile.away_until = until if away else None
+        profile.save(update_fields=["away", "away_until"])
     if away:
         release_tickets_of(agent, now=now)
     return profile
 
 
 def release_tickets_of(agent: User, *, now: datetime | None = None) -> int:
+    """Hand the agent's open tickets of assigning departments on, one transaction each
+    (call it after the agent's away flag is committed, holding no lock)."""
     now = now or timezone.now()
     ids = list(
         Ticket.objects.filter(
@@ -464,3 +484,11 @@ def release_tickets_of(agent: User, *, now: datetime | None = None) -> int:
         .values_list("id", flat=True)
     )
     return _each(ids, reassign_from_away, now)
+
+
+def release_tickets_after_commit(agent: User) -> None:
+    """For a caller inside a transaction that saved the agent's away flag (the admin's
+    save): the tickets are handed over once it commits, holding no lock of the caller's;
+    at once when there is no transaction."""
+    agent_id = agent.pk
+    transaction.on_commit(lambda: release_tickets_of(User.objects.get(pk=agent_id)))

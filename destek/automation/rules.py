@@ -136,12 +136,33 @@ def _one_round(ticket_id: int, kind: str, chain: Chain) -> None:
         if not _matches(rule, ticket):
             continue
         if rule.pk in chain.fired:
-            # It acted earlier in this chain and would act again on what followed: a loop.
-            log.warning("rule %r stopped on ticket %s: it would loop", rule.name, ticket_id)
-            chain.stopped.append(rule.name)
+            # It acted earlier in this chain and still matches. Acting again on what followed
+            # would be a loop only when it would change the ticket again (a ping-pong pair);
+            # one whose changes still hold ("priority high → tag x") is simply done.
+            if _would_change(rule, ticket):
+                log.warning("rule %r stopped on ticket %s: it would loop", rule.name, ticket_id)
+                chain.stopped.append(rule.name)
             continue
         chain.fired.add(rule.pk)
         apply_rule(rule, ticket)
+
+
+#: Actions that change the ticket itself (and so set off "updated" rules). Notes, mail, SMS
+#: and calls out change nothing a rule reads: repeating them is not a loop.
+_TICKET_CHANGES = frozenset(
+    {"set_status", "set_priority", "set_department", "add_tags", "remove_tags", "unassign"}
+)
+
+
+def _would_change(rule: Rule, ticket: Ticket) -> bool:
+    """Whether applying the rule again would change the ticket (the dry run's reading)."""
+    for action in parse_actions(rule.actions):
+        if action.type == "assign":
+            if ticket.assignee is None or ticket.assignee.email.lower() != action.value.lower():
+                return True
+        elif action.type in _TICKET_CHANGES and describe(action, ticket) is not None:
+            return True
+    return False
 
 
 def _matches(rule: Rule, ticket: Ticket, facts: Facts | None = None) -> bool:

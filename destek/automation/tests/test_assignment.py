@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import itertools
 import threading
+import time
 from datetime import timedelta
 from typing import Any
 
@@ -338,7 +339,7 @@ def test_the_reply_time_counts_business_minutes_of_the_department(team: dict[str
 
 
 def test_the_admin_edits_department_assignment_and_sends_an_agent_on_leave(
-    team: dict[str, Any], users: dict[str, User]
+    team: dict[str, Any], users: dict[str, User], django_capture_on_commit_callbacks: Any
 ) -> None:
     from conftest import signed_in_client
 
@@ -350,17 +351,19 @@ def test_the_admin_edits_department_assignment_and_sends_an_agent_on_leave(
 
     page = client.get("/admin/automation/departmentassignment/")
     assert page.status_code == 200
-    # Round robin made her profile (her last assignment); the admin ticks "away" on it.
-    response = client.post(
-        f"/admin/automation/agentprofile/{aynur.pk}/change/",
-        {
-            "agent": aynur.pk,
-            "languages": '["en"]',
-            "away": "on",
-            "away_until_0": "",
-            "away_until_1": "",
-        },
-    )
+    # Round robin made her profile (her last assignment); the admin ticks "away" on it. The
+    # tickets are handed over once the admin's save commits.
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(
+            f"/admin/automation/agentprofile/{aynur.pk}/change/",
+            {
+                "agent": aynur.pk,
+                "languages": '["en"]',
+                "away": "on",
+                "away_until_0": "",
+                "away_until_1": "",
+            },
+        )
     assert response.status_code == 302, response.content[:500]
     assert _assignee(ticket) in (boris, cemal)
 
@@ -458,3 +461,77 @@ def test_a_database_error_in_assignment_does_not_lose_the_ticket(
     ticket = _file(team)
     assert Ticket.objects.filter(pk=ticket.pk).exists()
     assert _assignee(ticket) is None  # the sweep gives it an agent later
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="row locks need PostgreSQL")
+@pytest.mark.django_db(transaction=True)
+def test_going_away_while_the_sweep_picks_that_agent_hands_every_ticket_over_once(
+    team: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    aynur, boris, cemal = team["agents"]
+    _mode(team, AssignmentMode.MANUAL)
+    hers = [_file(team) for _ in range(3)]
+    for ticket in hers:
+        actions.assign(ticket, actor=actions.Actor.of(aynur), assignee=aynur)
+    waiting = [_file(team) for _ in range(2)]
+    # Aynur has waited longest: the sweep's round robin picks her first.
+    earlier = timezone.now() - timedelta(hours=1)
+    AgentProfile.objects.create(agent=aynur)
+    AgentProfile.objects.create(agent=boris, last_assigned_at=earlier)
+    AgentProfile.objects.create(agent=cemal, last_assigned_at=earlier + timedelta(seconds=1))
+    _mode(team, AssignmentMode.ROUND_ROBIN)
+
+    sweeper: list[threading.Thread] = []
+    holding = threading.Event()
+    original = assignment.candidates
+
+    def candidates_then_wait(*args: Any, **kwargs: Any) -> list[assignment.Candidate]:
+        found = original(*args, **kwargs)
+        if threading.current_thread() in sweeper and not holding.is_set():
+            # The sweep holds the department's row and a waiting ticket, and has chosen
+            # Aynur; it goes on once she is away (or after 2 s, when her going away waits).
+            holding.set()
+            for _ in range(40):
+                if AgentProfile.objects.filter(agent=aynur, away=True).exists():
+                    break
+                time.sleep(0.05)
+        return found
+
+    monkeypatch.setattr(assignment, "candidates", candidates_then_wait)
+    errors: list[BaseException] = []
+
+    def run(step: Any) -> None:
+        try:
+            step()
+        except BaseException as exc:  # reported by the assertion below
+            errors.append(exc)
+        finally:
+            connections.close_all()
+
+    def sweep() -> None:
+        assignment.sweep()
+
+    def go_away() -> None:
+        assert holding.wait(10)
+        assignment.set_away(aynur, away=True)
+
+    sweeper.append(threading.Thread(target=run, args=(sweep,)))
+    threads = [sweeper[0], threading.Thread(target=run, args=(go_away,))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+
+    assert errors == []
+    assert not Ticket.objects.filter(assignee=aynur).exists()
+    for ticket in hers:
+        handed = TicketEvent.objects.filter(
+            ticket=ticket, kind=EventKind.ASSIGNEE, from_value=aynur.email
+        )
+        assert [e.data["rule"] for e in handed] == ["assignment: agent away"]
+        assert _assignee(ticket) in (boris, cemal)
+    for ticket in waiting:
+        assert _assignee(ticket) in (boris, cemal)
+        assert not TicketEvent.objects.filter(
+            ticket=ticket, kind=EventKind.ASSIGNEE, to_value=aynur.email
+        ).exists()

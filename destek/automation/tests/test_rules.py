@@ -158,6 +158,59 @@ def test_a_ping_pong_pair_of_rules_stops_and_the_change_still_commits(
     assert "would loop" in caplog.text
 
 
+def test_a_tag_ping_pong_pair_stops_logged_and_each_change_names_its_rule(
+    users: dict[str, User], caplog: pytest.LogCaptureFixture
+) -> None:
+    rule(
+        "X to Y",
+        "updated",
+        [{"field": "tags", "op": "has", "value": "x"}],
+        [{"type": "remove_tags", "value": "x"}, {"type": "add_tags", "value": "y"}],
+        position=1,
+    )
+    rule(
+        "Y to X",
+        "updated",
+        [{"field": "tags", "op": "has", "value": "y"}],
+        [{"type": "remove_tags", "value": "y"}, {"type": "add_tags", "value": "x"}],
+        position=2,
+    )
+    ticket = filed(users)
+    actions.change_tags(ticket, actor=actions.Actor.of(users["agent"]), add=["x"])
+    by_rules = TicketEvent.objects.filter(ticket=ticket, actor_kind="rule").order_by("id")
+    assert [e.data["rule"] for e in by_rules] == ["X to Y", "X to Y", "Y to X", "Y to X"]
+    assert tags(ticket) == {"x"}
+    assert "'X to Y' stopped" in caplog.text and "would loop" in caplog.text
+
+
+def test_a_rule_that_matches_again_but_would_change_nothing_is_not_a_loop(
+    users: dict[str, User], caplog: pytest.LogCaptureFixture
+) -> None:
+    rule(
+        "High ones are tagged",
+        "updated",
+        [{"field": "priority", "op": "is", "value": "high"}],
+        [{"type": "add_tags", "value": "hot"}, {"type": "note", "value": "Hot ticket."}],
+        position=1,
+    )
+    rule(
+        "Hot ones go to finance",
+        "updated",
+        [{"field": "tags", "op": "has", "value": "hot"}],
+        [{"type": "set_department", "value": "finance"}],
+        position=2,
+    )
+    ticket = filed(users)
+    actions.change_priority(ticket, actor=actions.Actor.of(users["agent"]), priority="high")
+    ticket.refresh_from_db()
+    # The first rule still matches in the rounds its own change and the second rule's set
+    # off, but its tag is there already: it is done, not looping (and notes only once).
+    assert (ticket.department.slug, tags(ticket)) == ("finance", {"hot"})
+    notes = ticket.messages.filter(internal=True, body="Hot ticket.")
+    assert notes.count() == 1
+    assert "would loop" not in caplog.text
+
+
 def test_a_rule_chain_is_cut_after_three_rounds(users: dict[str, User]) -> None:
     for step in range(6):  # each rule reacts to the previous one's tag: a chain of six
         rule(
