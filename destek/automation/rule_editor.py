@@ -291,10 +291,20 @@ class RowsField(forms.Field):
 
 
 class RuleForm(forms.ModelForm):  # type: ignore[type-arg]
-    conditions = RowsField("conditions", required=False, label=gettext_lazy("conditions"))
-    actions = RowsField("actions", label=gettext_lazy("actions"))
+    conditions = RowsField("conditions", required=False, label=gettext_lazy("Conditions"))
+    actions = RowsField("actions", label=gettext_lazy("Actions"))
 
     class Meta:
         model = Rule
         # Every field of the rule, so one added to the model appears without a change here.
         fields = "__all__"  # noqa: DJ007
+
+    def add_error(self, field: str | None, error: Any) -> None:
+        """The model checks the JSON again; a field whose rows were refused already says why
+        next to them (the model would add "needs an action" for the actions not read)."""
+        if field is None and isinstance(error, ValidationError) and hasattr(error, "error_dict"):
+            kept = {name: e for name, e in error.error_dict.items() if name not in self.errors}
+            if not kept:
+                return
+            error = ValidationError(kept)
+        super().add_error(field, error)

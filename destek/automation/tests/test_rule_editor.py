@@ -290,4 +290,5 @@ def test_the_editor_offers_only_active_targets_and_refuses_another(
         form(**{"actions-TOTAL": 1, "actions-0-type": "call_webhook", "actions-0-target": "999"}),
     )
     assert page.status_code == 200 and "Choose an active webhook target." in page.content.decode()
+    assert "A rule needs at least one action." not in page.content.decode()  # said once, why
     assert Department.objects.exists()
