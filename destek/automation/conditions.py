@@ -409,8 +409,10 @@ def condition_fields() -> list[FieldSpec]:
             kind = "choice" if choices else "words"
         elif name in ("tags", "text"):
             kind = name
-        else:
+        elif set(ops) <= {"gte", "lte", "within"}:
             kind = "number"
+        else:
+            kind = "words"
         label = str(FIELD_LABELS.get(name, name))
         ops_labelled = tuple((op, str(OP_LABELS.get(op, op))) for op in ops)
         specs.append(FieldSpec(name, label, ops_labelled, kind, choices))
