@@ -26,6 +26,7 @@ from destek.automation.models import (
     WebhookDelivery,
     WebhookTarget,
 )
+from destek.automation.rule_editor import RuleForm
 from destek.automation.rules import DRY_RUN_LIMIT, dry_run
 from destek.automation.webhook_choices import ALL_EVENTS, WebhookEvent
 from destek.automation.webhook_safety import resolve
@@ -117,8 +118,10 @@ class RuleTextInline(admin.StackedInline):  # type: ignore[type-arg]
 @admin.register(Rule)
 class RuleAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
     """Rules on events and on time. The dry run lists the open tickets a rule would touch
-    now and how, writing nothing."""
+    now and how, writing nothing. Conditions and actions are edited as rows
+    (`rule_editor.RuleForm`), stored as the same JSON."""
 
+    form = RuleForm
     inlines = [RuleTextInline]
     list_display = ("name", "kind", "enabled", "position", "dry_run_link")
     list_filter = ("kind", "enabled")

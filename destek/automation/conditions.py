@@ -14,8 +14,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from django.conf import settings
 from django.utils import timezone
+from django.utils.functional import Promise
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from destek.accounts.choices import Tier
 from destek.sla.engine import business_minutes_between
@@ -227,6 +230,7 @@ ACTION_TYPES = (
     "mail_customer",
     "mail_department",
     "sms_customer",
+    "call_webhook",
 )
 
 
@@ -236,6 +240,7 @@ class Action:
     value: str = ""
     values: tuple[str, ...] = ()
     close_reason: str = ""
+    target: int = 0  # call_webhook: a WebhookTarget's id
 
 
 def parse_action(raw: Any) -> Action:
@@ -248,6 +253,11 @@ def parse_action(raw: Any) -> Action:
     kind, value = raw["type"], raw.get("value")
     if kind in ("unassign", "mail_customer", "sms_customer"):
         return Action(kind)
+    if kind == "call_webhook":
+        target = raw.get("target")
+        if isinstance(target, bool) or not isinstance(target, int) or target <= 0:
+            raise RuleInvalid(_("“call_webhook” needs a “target”: a webhook target's id."))
+        return Action(kind, target=target)
     if kind in ("add_tags", "remove_tags"):
         names = tag_names(value if isinstance(value, list | str) else "")
         if not names:
@@ -278,3 +288,140 @@ def parse_actions(raw: Any) -> list[Action]:
     if not isinstance(raw, list):
         raise RuleInvalid(_("Actions are a list."))
     return [parse_action(item) for item in raw]
+
+
+# --- the schema the admin's rule editor is built from ---------------------------------------
+# Derived from `OPS`, `CHOICE_FIELDS` and `ACTION_TYPES` above, so a condition or an action
+# added there appears in the editor by itself: with its name as its label and a free value
+# until it gets a label here and, for an action, a value kind.
+
+FIELD_LABELS: dict[str, Promise] = {
+    "status": gettext_lazy("Status"),
+    "priority": gettext_lazy("Priority"),
+    "channel": gettext_lazy("Channel"),
+    "tier": gettext_lazy("Customer tier"),
+    "department": gettext_lazy("Department"),
+    "language": gettext_lazy("Language"),
+    "organisation": gettext_lazy("Organisation"),
+    "tags": gettext_lazy("Tags"),
+    "text": gettext_lazy("Text"),
+    "hours_since_customer_message": gettext_lazy("Hours since the customer wrote (business hours)"),
+    "hours_since_agent_reply": gettext_lazy("Hours since an agent replied (business hours)"),
+    "hours_in_status": gettext_lazy("Hours in the status (business hours)"),
+    "days_in_status": gettext_lazy("Days in the status"),
+    "first_response_due_within": gettext_lazy("First reply due within (minutes)"),
+    "resolution_due_within": gettext_lazy("Resolution due within (minutes)"),
+}
+OP_LABELS: dict[str, Promise] = {
+    "is": gettext_lazy("is"),
+    "is_not": gettext_lazy("is not"),
+    "has": gettext_lazy("has"),
+    "has_not": gettext_lazy("has not"),
+    "contains": gettext_lazy("contains"),
+    "not_contains": gettext_lazy("does not contain"),
+    "gte": gettext_lazy("at least"),
+    "lte": gettext_lazy("at most"),
+    "within": gettext_lazy("within"),
+}
+WHERE_LABELS: dict[str, Promise] = {
+    "subject": gettext_lazy("in the subject"),
+    "body": gettext_lazy("in the text"),
+    "both": gettext_lazy("in the subject or the text"),
+}
+ACTION_LABELS: dict[str, Promise] = {
+    "set_status": gettext_lazy("Set the status"),
+    "set_priority": gettext_lazy("Set the priority"),
+    "set_department": gettext_lazy("Move to the department"),
+    "add_tags": gettext_lazy("Add tags"),
+    "remove_tags": gettext_lazy("Remove tags"),
+    "assign": gettext_lazy("Assign to the agent"),
+    "unassign": gettext_lazy("Unassign"),
+    "note": gettext_lazy("Add an internal note"),
+    "mail_customer": gettext_lazy("Mail the customer (the mail texts below)"),
+    "mail_department": gettext_lazy("Mail the department (the mail texts below)"),
+    "sms_customer": gettext_lazy("SMS the customer (the mail texts below)"),
+    "call_webhook": gettext_lazy("Call a webhook"),
+}
+#: What an action's value is: "status" (and a close reason), "priority", "department",
+#: "agent" (an e-mail), "tags", "text", "target" (a webhook target's id) or "none".
+ACTION_VALUE_KINDS: dict[str, str] = {
+    "set_status": "status",
+    "set_priority": "priority",
+    "set_department": "department",
+    "mail_department": "department",
+    "assign": "agent",
+    "add_tags": "tags",
+    "remove_tags": "tags",
+    "note": "text",
+    "unassign": "none",
+    "mail_customer": "none",
+    "sms_customer": "none",
+    "call_webhook": "target",
+}
+
+
+def _departments() -> list[tuple[str, str]]:
+    from destek.tickets.models import Department
+
+    return [(d.slug, d.display_name()) for d in Department.objects.order_by("name")]
+
+
+#: The options (value, label) of the choice fields; a field of `CHOICE_FIELDS` without an
+#: entry offers its values as they are, one without values takes free words.
+CHOICE_OPTIONS: dict[str, Callable[[], Iterable[tuple[str, Any]]]] = {
+    "status": lambda: TicketStatus.choices,
+    "priority": lambda: Priority.choices,
+    "channel": lambda: Channel.choices,
+    "tier": lambda: Tier.choices,
+    "department": _departments,
+    "language": lambda: settings.LANGUAGES,
+}
+
+
+@dataclass(frozen=True)
+class FieldSpec:
+    """A condition field as the editor shows it. `kind`: "choice" (pick among `choices`),
+    "words" (free words, comma separated), "tags", "text" (keywords and where) or "number"."""
+
+    name: str
+    label: str
+    ops: tuple[tuple[str, str], ...]
+    kind: str
+    choices: tuple[tuple[str, str], ...] = ()
+
+
+@dataclass(frozen=True)
+class ActionSpec:
+    name: str
+    label: str
+    kind: str
+
+
+def condition_fields() -> list[FieldSpec]:
+    """Every condition field, in the order of `OPS`, labelled in the active language."""
+    specs = []
+    for name, ops in OPS.items():
+        choices: tuple[tuple[str, str], ...] = ()
+        if name in CHOICE_FIELDS:
+            options = CHOICE_OPTIONS.get(name)
+            pairs = options() if options else ((v, v) for v in CHOICE_FIELDS[name]())
+            choices = tuple((str(value), str(label)) for value, label in pairs)
+            kind = "choice" if choices else "words"
+        elif name in ("tags", "text"):
+            kind = name
+        elif set(ops) <= {"gte", "lte", "within"}:
+            kind = "number"
+        else:
+            kind = "words"
+        label = str(FIELD_LABELS.get(name, name))
+        ops_labelled = tuple((op, str(OP_LABELS.get(op, op))) for op in ops)
+        specs.append(FieldSpec(name, label, ops_labelled, kind, choices))
+    return specs
+
+
+def action_types() -> list[ActionSpec]:
+    """Every action, in the order of `ACTION_TYPES`, labelled in the active language."""
+    return [
+        ActionSpec(name, str(ACTION_LABELS.get(name, name)), ACTION_VALUE_KINDS.get(name, "text"))
+        for name in ACTION_TYPES
+    ]

@@ -16,7 +16,7 @@ from destek.automation.choices import (
     AssigneeChoice,
     AssignmentMode,
 )
-from destek.automation.webhook_choices import WebhookDeliveryStatus, WebhookEvent
+from destek.automation.webhook_choices import DELIVERY_EVENTS, WebhookDeliveryStatus
 from destek.sla.models import Calendar
 from destek.tickets.choices import Priority
 from destek.tickets.models import Department, Tag
@@ -451,7 +451,7 @@ class WebhookDelivery(models.Model):
         on_delete=models.CASCADE,
         related_name="deliveries",
     )
-    event = models.CharField(_("event"), max_length=32, choices=WebhookEvent.choices)
+    event = models.CharField(_("event"), max_length=32, choices=DELIVERY_EVENTS)
     payload = models.JSONField(_("payload"))
     status = models.CharField(
         _("status"),

@@ -27,6 +27,7 @@ from django.utils.translation import gettext as _
 
 from destek.accounts.choices import Role
 from destek.accounts.models import User
+from destek.automation import webhooks
 from destek.automation.conditions import (
     Action,
     Facts,
@@ -210,6 +211,8 @@ def _do(action: Action, rule: Rule, ticket: Ticket, actor: actions.Actor) -> Tic
         _mail_department(rule, ticket, _department(action))
     elif kind == "sms_customer":
         _sms_customer(rule, ticket)
+    elif kind == "call_webhook" and not webhooks.call_for_rule(rule.name, ticket, action.target):
+        log.warning("rule %r: webhook target %s is not active", rule.name, action.target)
     return ticket
 
 
@@ -463,6 +466,8 @@ def describe(action: Action, ticket: Ticket) -> str | None:
         return _("Mail the customer")
     if kind == "mail_department":
         return _("Mail the department {slug}").format(slug=action.value)
+    if kind == "call_webhook":
+        return _("Call the webhook target {id}").format(id=action.target)
     return _("SMS the customer")
 
 

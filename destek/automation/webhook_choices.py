@@ -17,6 +17,13 @@ class WebhookEvent(models.TextChoices):
     SURVEY_ANSWERED = "survey.answered", _("Survey answered")
 
 
+#: Sent by a rule's `call_webhook` action to the one target it names, whatever events the
+#: target asked for: not among the events a target subscribes to.
+RULE_TRIGGERED = "rule.triggered"
+#: What a delivery may carry: the subscribable events and `rule.triggered`.
+DELIVERY_EVENTS = [*WebhookEvent.choices, (RULE_TRIGGERED, _("Rule triggered"))]
+
+
 class WebhookDeliveryStatus(models.TextChoices):
     PENDING = "pending", _("Waiting")
     SENDING = "sending", _("Sending")

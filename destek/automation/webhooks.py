@@ -18,7 +18,12 @@ from django.utils.translation import gettext_lazy as _
 
 from destek.accounts.models import User
 from destek.automation.models import WebhookDelivery, WebhookTarget
-from destek.automation.webhook_choices import ALL_EVENTS, WebhookDeliveryStatus, WebhookEvent
+from destek.automation.webhook_choices import (
+    ALL_EVENTS,
+    RULE_TRIGGERED,
+    WebhookDeliveryStatus,
+    WebhookEvent,
+)
 from destek.automation.webhook_safety import refused_url, resolve
 from destek.lib import config_cache
 from destek.lib.errors import ActionRefused
@@ -292,6 +297,18 @@ def on_survey_answered(
 ) -> None:
     targets = _targets(WebhookEvent.SURVEY_ANSWERED)
     queue(WebhookEvent.SURVEY_ANSWERED, ticket, {"survey": answer}, targets=targets)
+
+
+def call_for_rule(rule_name: str, ticket: Ticket, target_id: int) -> bool:
+    """A rule's `call_webhook`: one `rule.triggered` delivery to that target, whatever events
+    it asked for, in the rule's transaction. A target switched off or deleted gets nothing
+    (False); the rule's other changes stand."""
+    targets = [
+        t
+        for t in config_cache.cached("automation:webhook_targets", _load_targets)
+        if t.id == target_id
+    ]
+    return queue(RULE_TRIGGERED, ticket, {"rule": rule_name}, targets=targets) > 0
 
 
 def connect() -> None:
