@@ -20,7 +20,7 @@ from typing import Any
 
 from django.core.signals import request_started
 from django.db import transaction
-from django.db.models import QuerySet
+from django.db.models import QuerySet, prefetch_related_objects
 from django.db.models.signals import post_save
 from django.utils import translation
 from django.utils.translation import gettext as _
@@ -471,6 +471,22 @@ def describe(action: Action, ticket: Ticket) -> str | None:
     return _("SMS the customer")
 
 
+def _with_language(rule: Rule, action: Action, ticket: Ticket, change: str) -> str:
+    """A mail or SMS in the dry run says which of the rule's texts the customer would get,
+    or that none would go (the rule has no text for them)."""
+    if action.type not in ("mail_customer", "sms_customer"):
+        return change
+    language = ticket.language or ticket.customer.language
+    text = text_for(rule, language)
+    if text is None:
+        return _("{change}: not sent, the rule has no text for it").format(change=change)
+    if not text.language:
+        return _("{change}, the text for any language").format(change=change)
+    return _("{change}, in {language}").format(
+        change=change, language=translation.get_language_info(text.language)["name_translated"]
+    )
+
+
 def state_key(ticket: Ticket) -> str:
     """A schedule rule acts once per ticket per this: its status and when it entered it."""
     return f"{ticket.status}@{ticket.status_changed_at.isoformat()}"
@@ -491,6 +507,7 @@ def dry_run(rule: Rule, *, limit: int = DRY_RUN_LIMIT) -> list[DryRunRow]:
     A schedule rule leaves out the tickets it already acted on in their present state."""
     conditions = parse_conditions(rule.conditions)
     parsed = parse_actions(rule.actions)
+    prefetch_related_objects([rule], "texts")
     rows: list[DryRunRow] = []
     with translation.override(translation.get_language()):
         for ticket in open_tickets(rule).iterator(chunk_size=200):
@@ -498,7 +515,11 @@ def dry_run(rule: Rule, *, limit: int = DRY_RUN_LIMIT) -> list[DryRunRow]:
                 continue
             if rule.kind == RuleKind.SCHEDULE and already_ran(rule, ticket.pk, state_key(ticket)):
                 continue
-            changes = [text for action in parsed if (text := describe(action, ticket))]
+            changes = [
+                _with_language(rule, action, ticket, text)
+                for action in parsed
+                if (text := describe(action, ticket))
+            ]
             if changes:
                 rows.append(DryRunRow(ticket, changes))
             if len(rows) >= limit:
