@@ -41,6 +41,7 @@ CHOICE_FIELDS: dict[str, Callable[[], Iterable[str]]] = {
     "department": lambda: (),  # a slug: any
     "language": lambda: (),
     "organisation": lambda: (),  # a name: any
+    "urgency": lambda: Priority.values,  # what the customer declared when filing
 }
 #: Business hours since a moment, compared with "gte" / "lte" (a number).
 HOUR_FIELDS = ("hours_since_customer_message", "hours_since_agent_reply", "hours_in_status")
@@ -227,6 +228,7 @@ ACTION_TYPES = (
     "mail_customer",
     "mail_department",
     "sms_customer",
+    "raise_priority",  # a floor: to at least this priority, never lower
 )
 
 
@@ -256,7 +258,11 @@ def parse_action(raw: Any) -> Action:
     if not isinstance(value, str) or not value.strip():
         raise RuleInvalid(_("The action “{type}” needs a “value”.").format(type=kind))
     value = value.strip()
-    allowed = {"set_status": TicketStatus.values, "set_priority": Priority.values}.get(kind)
+    allowed = {
+        "set_status": TicketStatus.values,
+        "set_priority": Priority.values,
+        "raise_priority": Priority.values,
+    }.get(kind)
     if allowed is not None and value not in allowed:
         raise RuleInvalid(
             _("“{value}” is not a value of “{type}”. Known: {known}.").format(
