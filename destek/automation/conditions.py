@@ -9,7 +9,7 @@ in the reader's language (`RuleInvalid`), so a stored rule always parses.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -24,6 +24,7 @@ from destek.tickets.actions import tag_names
 from destek.tickets.choices import Channel, CloseReason, Priority, TicketStatus
 from destek.tickets.intake import matches_keywords
 from destek.tickets.models import Ticket
+from destek.tickets.routing import CONDITION_FIELDS
 
 
 class RuleInvalid(ValueError):
@@ -284,3 +285,30 @@ def parse_actions(raw: Any) -> list[Action]:
     if not isinstance(raw, list):
         raise RuleInvalid(_("Actions are a list."))
     return [parse_action(item) for item in raw]
+
+
+# --- rules that run when a ticket is filed ---------------------------------------------------
+
+#: What a rule that runs when a ticket is filed may do: its first department, priority, tags
+#: and assignee. What it may look at is `tickets.routing.CONDITION_FIELDS`.
+FILED_ACTION_TYPES = ("set_department", "set_priority", "raise_priority", "add_tags", "assign")
+
+
+def check_filed(parsed: Sequence[Condition] | Sequence[Action]) -> None:
+    """Refuse a condition or action that is not known or not possible before the ticket
+    exists (`RuleInvalid`, in the reader's language)."""
+    for item in parsed:
+        if isinstance(item, Condition) and item.field not in CONDITION_FIELDS:
+            raise RuleInvalid(
+                _(
+                    "A rule that runs when a ticket is filed cannot look at “{field}”: the "
+                    "ticket does not exist yet. It can look at: {known}."
+                ).format(field=item.field, known=", ".join(CONDITION_FIELDS))
+            )
+        if isinstance(item, Action) and item.type not in FILED_ACTION_TYPES:
+            raise RuleInvalid(
+                _(
+                    "A rule that runs when a ticket is filed cannot “{type}”: the ticket does "
+                    "not exist yet. It can: {known}."
+                ).format(type=item.type, known=", ".join(FILED_ACTION_TYPES))
+            )

@@ -1,50 +1,17 @@
 """Rules that run when a ticket is filed (kind "filed"): before it is written, they decide
 its department, priority, tags and assignee.
 
-`tickets.routing` applies them (tickets cannot import automation); this module checks what a
-filed rule may say (only what is known before the ticket exists) and compiles the enabled
-rules into `tickets.routing.FiledRule`s, kept per process until a rule changes."""
+`tickets.routing` applies them (tickets cannot import automation); this module compiles the
+enabled rules into `tickets.routing.FiledRule`s, kept per process until a rule changes. What a
+filed rule may say is checked by `conditions.check_filed`."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-
-from django.utils.translation import gettext as _
-
-from destek.automation.conditions import (
-    Action,
-    Condition,
-    RuleInvalid,
-    parse_actions,
-    parse_conditions,
-)
+from destek.automation.conditions import parse_actions, parse_conditions
 from destek.automation.models import Rule, RuleKind, RuleMatch
 from destek.lib import config_cache
 from destek.tickets.choices import priority_rank
-from destek.tickets.routing import CONDITION_FIELDS, FiledRule, RuleCondition
-
-#: What a filed rule may do: the ticket's first department, priority, tags and assignee.
-ACTION_TYPES = ("set_department", "set_priority", "raise_priority", "add_tags", "assign")
-
-
-def check_filed(parsed: Sequence[Condition] | Sequence[Action]) -> None:
-    """Refuse a condition or action that is not known or not possible before the ticket
-    exists (`RuleInvalid`, in the reader's language)."""
-    for item in parsed:
-        if isinstance(item, Condition) and item.field not in CONDITION_FIELDS:
-            raise RuleInvalid(
-                _(
-                    "A rule that runs when a ticket is filed cannot look at “{field}”: the "
-                    "ticket does not exist yet. It can look at: {known}."
-                ).format(field=item.field, known=", ".join(CONDITION_FIELDS))
-            )
-        if isinstance(item, Action) and item.type not in ACTION_TYPES:
-            raise RuleInvalid(
-                _(
-                    "A rule that runs when a ticket is filed cannot “{type}”: the ticket does "
-                    "not exist yet. It can: {known}."
-                ).format(type=item.type, known=", ".join(ACTION_TYPES))
-            )
+from destek.tickets.routing import FiledRule, RuleCondition
 
 
 def compile_rule(rule: Rule) -> FiledRule:

@@ -347,8 +347,12 @@ class Rule(models.Model):
         return self.name
 
     def clean(self) -> None:
-        from destek.automation.conditions import RuleInvalid, parse_actions, parse_conditions
-        from destek.automation.filed import check_filed
+        from destek.automation.conditions import (
+            RuleInvalid,
+            check_filed,
+            parse_actions,
+            parse_conditions,
+        )
 
         errors: dict[str, list[str]] = {}
         for field, parse in (("conditions", parse_conditions), ("actions", parse_actions)):
