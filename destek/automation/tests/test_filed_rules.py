@@ -289,3 +289,24 @@ def test_the_demos_routing_rules_are_filed_rules(users: dict[str, User]) -> None
         "Service down is high priority",
         "VIP customers get at least high",
     ]
+
+
+def test_event_rules_read_the_urgency_and_raise_priority_never_lowers(
+    users: dict[str, User],
+) -> None:
+    made = Rule(
+        name="Low asks are normal",
+        kind="created",
+        conditions=[{"field": "urgency", "op": "is", "value": "low"}],
+        actions=[{"type": "raise_priority", "value": "normal"}],
+    )
+    made.full_clean()
+    made.save()
+    raised = file_ticket(users, subject="Export fails slowly", urgency="low")
+    raised.refresh_from_db()
+    assert raised.priority == "normal"
+    made.conditions = []
+    made.save()
+    kept = file_ticket(users, subject="Service is down", body="Nothing loads.", urgency="high")
+    kept.refresh_from_db()
+    assert kept.priority == "high"
