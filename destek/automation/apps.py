@@ -31,4 +31,9 @@ class AutomationConfig(AppConfig):
         config_cache.watch(DepartmentAssignment)
         config_cache.watch(Rule, RuleText)
         rules.connect()
+        # The "when a ticket is filed" rules, applied by tickets' routing before it writes.
+        from destek.automation import filed
+        from destek.tickets import routing
+
+        routing.register_rule_source(filed.filed_rules)
         ticket_created.connect(assignment.ticket_created, dispatch_uid="automation.assignment")

@@ -9,7 +9,7 @@ in the reader's language (`RuleInvalid`), so a stored rule always parses.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -27,6 +27,7 @@ from destek.tickets.actions import tag_names
 from destek.tickets.choices import Channel, CloseReason, Priority, TicketStatus
 from destek.tickets.intake import matches_keywords
 from destek.tickets.models import Ticket
+from destek.tickets.routing import CONDITION_FIELDS
 
 
 class RuleInvalid(ValueError):
@@ -44,6 +45,7 @@ CHOICE_FIELDS: dict[str, Callable[[], Iterable[str]]] = {
     "department": lambda: (),  # a slug: any
     "language": lambda: (),
     "organisation": lambda: (),  # a name: any
+    "urgency": lambda: Priority.values,  # what the customer declared when filing
 }
 #: Business hours since a moment, compared with "gte" / "lte" (a number).
 HOUR_FIELDS = ("hours_since_customer_message", "hours_since_agent_reply", "hours_in_status")
@@ -231,6 +233,7 @@ ACTION_TYPES = (
     "mail_department",
     "sms_customer",
     "call_webhook",
+    "raise_priority",  # a floor: to at least this priority, never lower
 )
 
 
@@ -266,7 +269,11 @@ def parse_action(raw: Any) -> Action:
     if not isinstance(value, str) or not value.strip():
         raise RuleInvalid(_("The action “{type}” needs a “value”.").format(type=kind))
     value = value.strip()
-    allowed = {"set_status": TicketStatus.values, "set_priority": Priority.values}.get(kind)
+    allowed = {
+        "set_status": TicketStatus.values,
+        "set_priority": Priority.values,
+        "raise_priority": Priority.values,
+    }.get(kind)
     if allowed is not None and value not in allowed:
         raise RuleInvalid(
             _("“{value}” is not a value of “{type}”. Known: {known}.").format(
@@ -311,6 +318,7 @@ FIELD_LABELS: dict[str, Promise] = {
     "days_in_status": gettext_lazy("Days in the status"),
     "first_response_due_within": gettext_lazy("First reply due within (minutes)"),
     "resolution_due_within": gettext_lazy("Resolution due within (minutes)"),
+    "urgency": gettext_lazy("Urgency the customer chose"),
 }
 OP_LABELS: dict[str, Promise] = {
     "is": gettext_lazy("is"),
@@ -341,6 +349,7 @@ ACTION_LABELS: dict[str, Promise] = {
     "mail_department": gettext_lazy("Mail the department (the mail texts below)"),
     "sms_customer": gettext_lazy("SMS the customer (the mail texts below)"),
     "call_webhook": gettext_lazy("Call a webhook"),
+    "raise_priority": gettext_lazy("Raise the priority to at least"),
 }
 #: What an action's value is: "status" (and a close reason), "priority", "department",
 #: "agent" (an e-mail), "tags", "text", "target" (a webhook target's id) or "none".
@@ -357,6 +366,7 @@ ACTION_VALUE_KINDS: dict[str, str] = {
     "mail_customer": "none",
     "sms_customer": "none",
     "call_webhook": "target",
+    "raise_priority": "priority",
 }
 
 
@@ -371,6 +381,7 @@ def _departments() -> list[tuple[str, str]]:
 CHOICE_OPTIONS: dict[str, Callable[[], Iterable[tuple[str, Any]]]] = {
     "status": lambda: TicketStatus.choices,
     "priority": lambda: Priority.choices,
+    "urgency": lambda: Priority.choices,
     "channel": lambda: Channel.choices,
     "tier": lambda: Tier.choices,
     "department": _departments,
@@ -425,3 +436,36 @@ def action_types() -> list[ActionSpec]:
         ActionSpec(name, str(ACTION_LABELS.get(name, name)), ACTION_VALUE_KINDS.get(name, "text"))
         for name in ACTION_TYPES
     ]
+
+
+# --- rules that run when a ticket is filed ---------------------------------------------------
+
+#: What a rule that runs when a ticket is filed may do: its first department, priority, tags
+#: and assignee. What it may look at is `tickets.routing.CONDITION_FIELDS`.
+FILED_ACTION_TYPES = ("set_department", "set_priority", "raise_priority", "add_tags", "assign")
+
+
+def check_filed(parsed: Sequence[Condition] | Sequence[Action]) -> None:
+    """Refuse a condition or action that is not known or not possible before the ticket
+    exists (`RuleInvalid`, in the reader's language)."""
+    for item in parsed:
+        if isinstance(item, Condition) and item.field not in CONDITION_FIELDS:
+            raise RuleInvalid(
+                _(
+                    "A rule that runs when a ticket is filed cannot look at “{field}”: the "
+                    "ticket does not exist yet. It can look at: {known}."
+                ).format(
+                    field=FIELD_LABELS.get(item.field, item.field),
+                    known=", ".join(str(FIELD_LABELS.get(f, f)) for f in CONDITION_FIELDS),
+                )
+            )
+        if isinstance(item, Action) and item.type not in FILED_ACTION_TYPES:
+            raise RuleInvalid(
+                _(
+                    "A rule that runs when a ticket is filed cannot “{type}”: the ticket does "
+                    "not exist yet. It can: {known}."
+                ).format(
+                    type=ACTION_LABELS.get(item.type, item.type),
+                    known=", ".join(str(ACTION_LABELS.get(a, a)) for a in FILED_ACTION_TYPES),
+                )
+            )

@@ -286,6 +286,13 @@ class RuleKind(models.TextChoices):
     CUSTOMER_REPLIED = "customer_replied", _("When the customer writes")
     AGENT_REPLIED = "agent_replied", _("When an agent replies")
     SCHEDULE = "schedule", _("On a schedule (checked every few minutes)")
+    FILED = (
+        "filed",
+        _(
+            "When a ticket is filed: before it is written; decides its department, priority, "
+            "tags and assignee"
+        ),
+    )
 
 
 class RuleMatch(models.TextChoices):
@@ -324,6 +331,11 @@ class Rule(models.Model):
     )
     position = models.PositiveIntegerField(_("position"), default=0)
     enabled = models.BooleanField(_("on"), default=True)
+    stop = models.BooleanField(
+        _("stop after this rule"),
+        default=False,
+        help_text=_("When this rule acts, later rules of the same kind are not run."),
+    )
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
 
     class Meta:
@@ -335,14 +347,25 @@ class Rule(models.Model):
         return self.name
 
     def clean(self) -> None:
-        from destek.automation.conditions import RuleInvalid, parse_actions, parse_conditions
+        from destek.automation.conditions import (
+            RuleInvalid,
+            check_filed,
+            parse_actions,
+            parse_conditions,
+        )
 
         errors: dict[str, list[str]] = {}
         for field, parse in (("conditions", parse_conditions), ("actions", parse_actions)):
             try:
-                parse(getattr(self, field))
+                parsed = parse(getattr(self, field))
+                if self.kind == RuleKind.FILED:
+                    check_filed(parsed)
             except RuleInvalid as invalid:
                 errors[field] = [str(invalid)]
+        if self.stop and self.kind == RuleKind.SCHEDULE:
+            errors["stop"] = [
+                str(_("Schedule rules each run on their own; “stop” is for the other kinds."))
+            ]
         if not errors and not self.actions:
             errors["actions"] = [str(_("A rule needs at least one action."))]
         if errors:

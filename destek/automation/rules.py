@@ -49,6 +49,7 @@ from destek.tickets.choices import (
     EventKind,
     Priority,
     TicketStatus,
+    priority_rank,
 )
 from destek.tickets.models import Department, Message, Ticket, TicketEvent
 from destek.tickets.signals import message_added, ticket_created, ticket_event
@@ -145,7 +146,8 @@ def _one_round(ticket_id: int, kind: str, chain: Chain) -> None:
                 chain.stopped.append(rule.name)
             continue
         chain.fired.add(rule.pk)
-        apply_rule(rule, ticket)
+        if apply_rule(rule, ticket) and rule.stop:
+            break  # "stop after this rule": later rules of this kind are not run
 
 
 #: Actions that change the ticket itself (and so set off "updated" rules). Notes, mail, SMS
@@ -195,6 +197,10 @@ def _do(action: Action, rule: Rule, ticket: Ticket, actor: actions.Actor) -> Tic
         return actions.change_priority(ticket, actor=actor, priority=action.value)
     if kind == "set_department":
         return actions.change_department(ticket, actor=actor, department=_department(action))
+    if kind == "raise_priority":
+        if priority_rank(action.value) <= priority_rank(ticket.priority):
+            return ticket  # a floor: never lowers
+        return actions.change_priority(ticket, actor=actor, priority=action.value)
     if kind == "add_tags":
         return actions.change_tags(ticket, actor=actor, add=action.values)
     if kind == "remove_tags":
@@ -441,6 +447,12 @@ def describe(action: Action, ticket: Ticket) -> str | None:
         )
     if kind == "set_priority":
         if ticket.priority == action.value:
+            return None
+        return _("Priority: {old} → {new}").format(
+            old=Priority(ticket.priority).label, new=Priority(action.value).label
+        )
+    if kind == "raise_priority":
+        if priority_rank(action.value) <= priority_rank(ticket.priority):
             return None
         return _("Priority: {old} → {new}").format(
             old=Priority(ticket.priority).label, new=Priority(action.value).label

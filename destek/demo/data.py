@@ -8,6 +8,7 @@ from django.db import transaction
 
 from destek.accounts.choices import Role, Tier
 from destek.accounts.models import CustomerNote, Organisation, OrganisationDomain, User
+from destek.automation.models import Rule, RuleKind
 from destek.demo.macros import load_macros
 from destek.demo.status import load_status
 from destek.demo.surveys import seed_survey_answers
@@ -15,7 +16,7 @@ from destek.demo.tickets import load_sample_tickets
 from destek.kb.actions import load_content
 from destek.sla.models import Calendar, WeeklyHours
 from destek.tickets.choices import Channel, IntakeRuleCode, Priority
-from destek.tickets.models import Department, IntakeRule, Membership, Policy, RoutingRule
+from destek.tickets.models import Department, IntakeRule, Membership, Policy
 
 PASSWORD = "demo"  # noqa: S105  (the documented demo password)
 
@@ -57,6 +58,10 @@ tamamen kullanılamıyor
 سرویس کار نمی‌کند
 سایت کار نمی‌کند
 سامانه از دسترس خارج"""
+
+
+def _lines(text: str) -> list[str]:
+    return [line.strip() for line in text.splitlines() if line.strip()]
 
 
 #: The demo departments' and service-level policies' names in the five languages (seeds 004
@@ -216,26 +221,39 @@ def load_demo(*, knowledge_base: bool = True, sample_tickets: bool = False) -> N
     load_service_levels()
     for code in IntakeRuleCode.values:
         IntakeRule.objects.get_or_create(code=code)
-    RoutingRule.objects.get_or_create(
+    # The intake routing: rules that run when a ticket is filed, before it is written.
+    Rule.objects.get_or_create(
         name="Payments go to Finance",
-        defaults={"position": 10, "keywords": PAYMENT_WORDS, "set_department": finance},
-    )
-    RoutingRule.objects.get_or_create(
-        name="Service down is high priority",
         defaults={
-            "position": 20,
-            "keywords": DOWN_WORDS,
-            "match_body": True,
-            "min_priority": Priority.HIGH,
+            "kind": RuleKind.FILED,
+            "position": 10,
+            "conditions": [
+                {"field": "text", "op": "contains", "value": _lines(PAYMENT_WORDS), "in": "subject"}
+            ],
+            "actions": [{"type": "set_department", "value": finance.slug}],
         },
     )
-    RoutingRule.objects.get_or_create(
+    Rule.objects.get_or_create(
+        name="Service down is high priority",
+        defaults={
+            "kind": RuleKind.FILED,
+            "position": 20,
+            "conditions": [
+                {"field": "text", "op": "contains", "value": _lines(DOWN_WORDS), "in": "both"}
+            ],
+            "actions": [{"type": "raise_priority", "value": Priority.HIGH}],
+        },
+    )
+    Rule.objects.get_or_create(
         name="VIP customers get at least high",
         defaults={
+            "kind": RuleKind.FILED,
             "position": 30,
-            "if_tier": Tier.VIP,
-            "min_priority": Priority.HIGH,
-            "add_tags": "vip",
+            "conditions": [{"field": "tier", "op": "is", "value": Tier.VIP}],
+            "actions": [
+                {"type": "raise_priority", "value": Priority.HIGH},
+                {"type": "add_tags", "value": ["vip"]},
+            ],
         },
     )
     load_macros(technical, finance)

@@ -15,7 +15,6 @@ from destek.tickets.models import (
     Membership,
     Message,
     Policy,
-    RoutingRule,
     Tag,
     Ticket,
     TicketCC,
@@ -148,51 +147,6 @@ class IntakeRuleAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
 
     def has_delete_permission(self, request: Any, obj: Any = None) -> bool:
         return False
-
-
-@admin.register(RoutingRule)
-class RoutingRuleAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
-    list_display = (
-        "name",
-        "position",
-        "enabled",
-        "set_department",
-        "set_priority",
-        "min_priority",
-        "stop",
-    )
-    list_editable = ("position", "enabled")
-    list_filter = ("enabled", "set_department")
-    search_fields = ("name", "keywords")
-    fieldsets = (
-        (None, {"fields": ("name", "position", "enabled", "stop")}),
-        (
-            _("When"),
-            {
-                "fields": (
-                    "keywords",
-                    "match_subject",
-                    "match_body",
-                    "if_department",
-                    "if_tier",
-                    "if_channel",
-                    "if_urgency",
-                )
-            },
-        ),
-        (
-            _("Then"),
-            {
-                "fields": (
-                    "set_department",
-                    "set_priority",
-                    "min_priority",
-                    "add_tags",
-                    "set_assignee",
-                )
-            },
-        ),
-    )
 
 
 @admin.register(Tag)

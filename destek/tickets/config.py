@@ -1,6 +1,6 @@
 """The admin's ticket configuration, read once per process (`destek.lib.config_cache`).
 
-Departments and who works in them, intake and routing rules, SLA policies (the calendars'
+Departments and who works in them, intake rules, SLA policies (the calendars'
 schedules are kept by `destek.tickets.clocks`). Saving any of them, in the admin or anywhere,
 bumps the configuration version. People (users) are never kept here, so a deactivated agent
 is seen at once."""
@@ -14,7 +14,6 @@ from destek.tickets.models import (
     IntakeRule,
     Membership,
     Policy,
-    RoutingRule,
     departments_of_agents,
 )
 
@@ -25,7 +24,6 @@ def watch() -> None:
         Department,
         Membership,
         IntakeRule,
-        RoutingRule,
         Policy,
         Calendar,
         WeeklyHours,
@@ -74,19 +72,6 @@ def intake_rule(code: str) -> IntakeRule | None:
         "tickets:intake_rules", lambda: {rule.code: rule for rule in IntakeRule.objects.all()}
     )
     return rules.get(code)
-
-
-def routing_rules() -> list[RoutingRule]:
-    """Enabled routing rules in order, with the departments they name (never the assignee:
-    people are read fresh when a rule assigns)."""
-    return config_cache.cached(
-        "tickets:routing_rules",
-        lambda: list(
-            RoutingRule.objects.filter(enabled=True)
-            .select_related("set_department", "if_department")
-            .order_by("position", "pk")
-        ),
-    )
 
 
 def policies() -> list[Policy]:

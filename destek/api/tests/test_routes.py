@@ -223,7 +223,7 @@ def test_the_admin_is_for_admins_only(users: dict[str, User]) -> None:
         "tickets/ticket",
         "tickets/department",
         "tickets/intakerule",
-        "tickets/routingrule",
+        "automation/rule",
         "tickets/tag",
         "notify/delivery",
         "kb/section",

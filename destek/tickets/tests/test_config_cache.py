@@ -9,9 +9,10 @@ import pytest
 from django.core.cache import cache
 from django.db import transaction
 
+from destek.automation.models import Rule, RuleKind
 from destek.lib import config_cache
-from destek.tickets import config
-from destek.tickets.models import Department, RoutingRule
+from destek.tickets import config, routing
+from destek.tickets.models import Department
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -65,11 +66,16 @@ def test_a_change_that_is_rolled_back_is_not_kept() -> None:
 
 def test_a_disabled_routing_rule_stops_applying_at_once() -> None:
     sales = Department.objects.create(name="Sales", slug="sales")
-    rule = RoutingRule.objects.create(name="VIP", set_department=sales, keywords="invoice")
-    assert [r.name for r in config.routing_rules()] == ["VIP"]
+    rule = Rule.objects.create(
+        name="VIP",
+        kind=RuleKind.FILED,
+        conditions=[{"field": "text", "op": "contains", "value": ["invoice"]}],
+        actions=[{"type": "set_department", "value": sales.slug}],
+    )
+    assert [r.name for r in routing.filed_rules()] == ["VIP"]
     rule.enabled = False
     rule.save()
-    assert config.routing_rules() == []
+    assert list(routing.filed_rules()) == []
 
 
 def test_without_the_shared_cache_every_read_goes_to_the_database() -> None:

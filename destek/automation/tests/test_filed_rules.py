@@ -1,0 +1,319 @@
+"""Rules that run when a ticket is filed (the intake routing), as a customer filing a ticket
+and an admin setting them up notice them."""
+
+from __future__ import annotations
+
+import importlib
+from types import SimpleNamespace
+from typing import Any
+
+import pytest
+from django.core.exceptions import ValidationError
+
+from conftest import signed_in_client
+from destek.accounts.models import User
+from destek.automation.models import Rule
+from destek.tickets import actions
+from destek.tickets.models import Department, Ticket, TicketEvent
+from destek.tickets.routing import route
+
+pytestmark = pytest.mark.django_db
+
+conversion = importlib.import_module("destek.automation.migrations.0009_routing_rules_to_rules")
+
+
+def filed_rule(name: str, conditions: list[Any], rule_actions: list[Any], **extra: Any) -> Rule:
+    made = Rule(name=name, kind="filed", conditions=conditions, actions=rule_actions, **extra)
+    made.full_clean()
+    made.save()
+    return made
+
+
+def file_ticket(
+    users: dict[str, User],
+    subject: str = "Export fails",
+    body: str = "The button does nothing.",
+    **extra: Any,
+) -> Ticket:
+    return actions.create_ticket(
+        customer=users["customer"],
+        subject=subject,
+        body=body,
+        channel="web",
+        department=Department.objects.get(slug="technical"),
+        language="en",
+        **extra,
+    )
+
+
+def tags(ticket: Ticket) -> set[str]:
+    return set(ticket.tags.values_list("name", flat=True))
+
+
+def test_a_filed_rule_decides_department_priority_tags_and_assignee_before_the_ticket_is_written(
+    users: dict[str, User],
+) -> None:
+    filed_rule(
+        "Refunds",
+        [{"field": "text", "op": "contains", "value": ["refund"], "in": "body"}],
+        [
+            {"type": "set_department", "value": "finance"},
+            {"type": "raise_priority", "value": "high"},
+            {"type": "add_tags", "value": ["money"]},
+            {"type": "assign", "value": "finance@example.com"},
+        ],
+        position=5,
+    )
+    ticket = file_ticket(users, subject="Order 1234 was charged", body="I want a refund please.")
+    assert ticket.department.slug == "finance"
+    assert (ticket.priority, ticket.policy_priority) == ("high", "high")
+    assert tags(ticket) == {"money"}
+    assert ticket.assignee == users["finance"]
+    miss = file_ticket(users, subject="Export of order 55 fails", body="Nothing more to say.")
+    assert miss.department.slug == "technical"
+
+
+def test_the_history_names_the_filed_rule_for_each_change(users: dict[str, User]) -> None:
+    ticket = file_ticket(users, subject="Payment failed", body="Card charged twice.")
+    moved = TicketEvent.objects.get(ticket=ticket, kind="department")
+    assert moved.actor_kind == "rule"
+    assert (moved.from_value, moved.to_value) == ("technical", "finance")
+    assert moved.data["rule"] == "Payments go to Finance"
+
+
+def test_a_rule_on_the_customers_urgency_alone_cannot_raise_above_high(
+    users: dict[str, User],
+) -> None:
+    filed_rule(
+        "Urgent is critical",
+        [{"field": "urgency", "op": "is", "value": "high"}],
+        [{"type": "set_priority", "value": "critical"}],
+    )
+    assert file_ticket(users, urgency="high").priority == "high"
+    filed_rule(
+        "Urgent outage is critical",
+        [
+            {"field": "urgency", "op": "is", "value": "low"},
+            {"field": "text", "op": "contains", "value": ["outage"]},
+        ],
+        [{"type": "set_priority", "value": "critical"}],
+    )
+    # With a condition besides the urgency, the admin's rule decides.
+    assert file_ticket(users, subject="Outage", urgency="low").priority == "critical"
+
+
+def test_no_filed_rule_lowers_a_declared_critical_incident(users: dict[str, User]) -> None:
+    filed_rule(
+        "Everything is low",
+        [],
+        [{"type": "set_priority", "value": "low"}, {"type": "add_tags", "value": ["seen"]}],
+    )
+    routing = route(
+        subject="Server down",
+        body="All sites are down.",
+        department=Department.objects.get(slug="technical"),
+        tier="standard",
+        channel="web",
+        urgency="critical",
+        declared_critical=True,
+    )
+    assert routing.priority == "critical"
+    assert routing.tags == ["seen"]
+
+
+def test_a_rule_that_stops_keeps_the_later_rules_of_its_kind_from_running(
+    users: dict[str, User],
+) -> None:
+    filed_rule("First", [], [{"type": "add_tags", "value": ["first"]}], position=0, stop=True)
+    filed_rule("Second", [], [{"type": "add_tags", "value": ["second"]}], position=1)
+    ticket = file_ticket(users, subject="Payment failed")
+    assert tags(ticket) == {"first"}
+    assert ticket.department.slug == "technical", "the demo's payment rule comes later"
+
+
+def test_an_event_rule_that_stops_keeps_later_event_rules_from_running(
+    users: dict[str, User],
+) -> None:
+    for position, name in enumerate(("alpha", "beta")):
+        made = Rule(
+            name=name,
+            kind="created",
+            conditions=[],
+            actions=[{"type": "add_tags", "value": [name]}],
+            position=position,
+            stop=True,
+        )
+        made.full_clean()
+        made.save()
+    ticket = file_ticket(users)
+    assert tags(ticket) == {"alpha"}
+
+
+def test_the_assignee_is_dropped_when_a_later_rule_moves_the_ticket_where_they_do_not_work(
+    users: dict[str, User],
+) -> None:
+    filed_rule("To Tural", [], [{"type": "assign", "value": "agent@example.com"}], position=0)
+    ticket = file_ticket(users, subject="Payment failed")
+    assert ticket.department.slug == "finance"
+    assert ticket.assignee is None
+
+
+def test_the_admin_refuses_a_filed_rule_on_what_the_ticket_does_not_have_yet(
+    users: dict[str, User],
+) -> None:
+    bad = Rule(
+        name="Too early",
+        kind="filed",
+        conditions=[{"field": "hours_in_status", "op": "gte", "value": 4}],
+        actions=[{"type": "mail_customer"}],
+    )
+    with pytest.raises(ValidationError) as refused:
+        bad.full_clean()
+    assert "Hours in the status" in str(refused.value.message_dict["conditions"])
+    assert "Mail the customer" in str(refused.value.message_dict["actions"])
+    admin = signed_in_client(users["admin"], language="ru")
+    page = admin.post(
+        "/admin/automation/rule/add/",
+        {
+            "name": "Too early",
+            "kind": "filed",
+            "match": "all",
+            "conditions-TOTAL": 1,
+            "conditions-0-field": "hours_in_status",
+            "conditions-0-op": "gte",
+            "conditions-0-number": "4",
+            "actions-TOTAL": 1,
+            "actions-0-type": "set_priority",
+            "actions-0-priority": "high",
+            "position": 0,
+            "enabled": "on",
+            "texts-TOTAL_FORMS": 0,
+            "texts-INITIAL_FORMS": 0,
+        },
+    )
+    assert page.status_code == 200
+    assert not Rule.objects.filter(name="Too early").exists()
+    html = page.content.decode()
+    assert "ещё не существует" in html
+    assert "Часов в статусе (рабочих)" in html, "the condition is named in the admin's language"
+    assert not Rule.objects.filter(name="Too early").exists()
+
+
+def old_rule(**fields: Any) -> SimpleNamespace:
+    technical = Department.objects.get(slug="technical")
+    finance = Department.objects.get(slug="finance")
+    defaults: dict[str, Any] = {
+        "name": "Payments go to Finance",
+        "position": 7,
+        "enabled": True,
+        "keywords": "invoice\n  bill \n\n",
+        "match_subject": False,
+        "match_body": True,
+        "if_department_id": technical.pk,
+        "if_department": technical,
+        "if_tier": "vip",
+        "if_channel": "",
+        "if_urgency": "high",
+        "set_department_id": finance.pk,
+        "set_department": finance,
+        "set_priority": "normal",
+        "min_priority": "high",
+        "add_tags": "billing, vip,",
+        "set_assignee_id": 3,
+        "set_assignee": SimpleNamespace(email="finance@example.com"),
+        "stop": True,
+    }
+    return SimpleNamespace(**{**defaults, **fields})
+
+
+def test_the_migration_turns_a_routing_rule_into_a_filed_rule_that_does_the_same(
+    users: dict[str, User],
+) -> None:
+    taken = set(Rule.objects.values_list("name", flat=True))
+    fields = conversion.rule_fields(old_rule(), {name.lower() for name in taken})
+    assert fields["name"] == "Payments go to Finance (routing)", "names stay unique"
+    assert (fields["kind"], fields["position"], fields["enabled"], fields["stop"]) == (
+        "filed",
+        7,
+        True,
+        True,
+    )
+    assert fields["conditions"] == [
+        {"field": "text", "op": "contains", "value": ["invoice", "bill"], "in": "body"},
+        {"field": "department", "op": "is", "value": "technical"},
+        {"field": "tier", "op": "is", "value": "vip"},
+        {"field": "urgency", "op": "is", "value": "high"},
+    ]
+    assert fields["actions"] == [
+        {"type": "set_department", "value": "finance"},
+        {"type": "set_priority", "value": "normal"},
+        {"type": "raise_priority", "value": "high"},
+        {"type": "add_tags", "value": ["billing", "vip"]},
+        {"type": "assign", "value": "finance@example.com"},
+    ]
+    made = Rule(**fields)
+    made.full_clean()
+    made.save()
+    Rule.objects.exclude(pk=made.pk).update(enabled=False)
+    routing = route(
+        subject="Hello",
+        body="Where is my bill?",
+        department=Department.objects.get(slug="technical"),
+        tier="vip",
+        channel="web",
+        urgency="high",
+    )
+    assert (routing.department.slug, routing.priority) == ("finance", "high")
+    assert (routing.tags, routing.assignee) == (["billing", "vip"], users["finance"])
+
+
+def test_a_routing_rule_with_keywords_looked_for_nowhere_becomes_a_disabled_rule(
+    users: dict[str, User],
+) -> None:
+    fields = conversion.rule_fields(
+        old_rule(
+            name="Never matches",
+            match_body=False,
+            if_department_id=None,
+            set_department_id=None,
+            set_priority="",
+            min_priority="",
+            add_tags="",
+            set_assignee_id=None,
+            stop=True,
+        ),
+        set(),
+    )
+    assert fields["enabled"] is False
+    assert fields["name"] == "Never matches"
+    assert fields["actions"] == [{"type": "raise_priority", "value": "low"}]
+    Rule(**fields).full_clean()  # a rule the admin accepts
+
+
+def test_the_demos_routing_rules_are_filed_rules(users: dict[str, User]) -> None:
+    assert list(Rule.objects.filter(kind="filed").values_list("name", flat=True)) == [
+        "Payments go to Finance",
+        "Service down is high priority",
+        "VIP customers get at least high",
+    ]
+
+
+def test_event_rules_read_the_urgency_and_raise_priority_never_lowers(
+    users: dict[str, User],
+) -> None:
+    made = Rule(
+        name="Low asks are normal",
+        kind="created",
+        conditions=[{"field": "urgency", "op": "is", "value": "low"}],
+        actions=[{"type": "raise_priority", "value": "normal"}],
+    )
+    made.full_clean()
+    made.save()
+    raised = file_ticket(users, subject="Export fails slowly", urgency="low")
+    raised.refresh_from_db()
+    assert raised.priority == "normal"
+    made.conditions = []
+    made.save()
+    kept = file_ticket(users, subject="Service is down", body="Nothing loads.", urgency="high")
+    kept.refresh_from_db()
+    assert kept.priority == "high"
