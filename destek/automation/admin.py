@@ -6,6 +6,7 @@ from typing import Any
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
+from django.db import models
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect
@@ -32,10 +33,17 @@ from destek.automation.webhook_choices import ALL_EVENTS, WebhookEvent
 from destek.automation.webhook_safety import resolve
 from destek.lib.errors import ActionRefused
 
+#: Texts are typed in any of the five languages: each box takes the direction of its words.
+TEXT_IN_ANY_DIRECTION: dict[type[models.Field[Any, Any]], dict[str, Any]] = {
+    models.CharField: {"widget": forms.TextInput(attrs={"dir": "auto", "class": "vTextField"})},
+    models.TextField: {"widget": forms.Textarea(attrs={"dir": "auto", "class": "vLargeTextField"})},
+}
+
 
 class MacroTextInline(admin.StackedInline):  # type: ignore[type-arg]
     model = MacroText
     extra = 1
+    formfield_overrides = TEXT_IN_ANY_DIRECTION
 
 
 @admin.register(Macro)
@@ -113,6 +121,7 @@ class AgentProfileAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
 class RuleTextInline(admin.StackedInline):  # type: ignore[type-arg]
     model = RuleText
     extra = 1
+    formfield_overrides = TEXT_IN_ANY_DIRECTION
 
 
 @admin.register(Rule)

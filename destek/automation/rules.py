@@ -267,7 +267,11 @@ def _fill(body: str, ticket: Ticket) -> str:
     return body
 
 
-def _mail(rule: Rule, ticket: Ticket, *, to: str, language: str, **where: Any) -> None:
+def _mail(
+    rule: Rule, ticket: Ticket, *, to: str, language: str, desk: bool = False, **where: Any
+) -> None:
+    """The rule's text in the reader's language, with the way to the ticket: the portal's
+    page for the customer, the desk's for the team (`desk`)."""
     text = text_for(rule, language)
     if text is None:
         raise ActionRefused(
@@ -280,6 +284,8 @@ def _mail(rule: Rule, ticket: Ticket, *, to: str, language: str, **where: Any) -
             "subject": _fill(text.subject, ticket),
             "body": _fill(text.body, ticket),
             "number": f"#{ticket.number}",
+            "link": notifications.desk_link(ticket) if desk else notifications.portal_link(ticket),
+            "desk": desk,
         },
         language=text.language or language,
         thread=Thread.of(ticket),
@@ -305,7 +311,14 @@ def _mail_customer(rule: Rule, ticket: Ticket) -> None:
 
 def _mail_department(rule: Rule, ticket: Ticket, department: Department) -> None:
     for agent in department.members.filter(is_active=True):
-        _mail(rule, ticket, to=agent.email, language=agent.language, time_zone=agent.time_zone)
+        _mail(
+            rule,
+            ticket,
+            to=agent.email,
+            language=agent.language,
+            desk=True,
+            time_zone=agent.time_zone,
+        )
 
 
 def _sms_customer(rule: Rule, ticket: Ticket) -> None:
