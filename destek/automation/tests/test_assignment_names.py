@@ -43,3 +43,24 @@ def test_the_desk_history_names_round_robin_in_the_agents_language(
 
 def test_an_admins_rule_is_shown_as_it_was_named() -> None:
     assert rule_label("Remind pending customers") == "Remind pending customers"
+
+
+def test_a_department_change_reads_in_the_agents_language(users: dict[str, User]) -> None:
+    technical = Department.objects.get(slug="technical")
+    finance = Department.objects.get(slug="finance")
+    ticket = actions.create_ticket(
+        customer=users["customer"],
+        subject="Invoice 8 was charged twice",
+        body="Invoice number 8 was charged twice on my card yesterday.",
+        channel="web",
+        department=technical,
+        intake_rules=False,
+    )
+    actions.change_department(ticket, actor=actions.Actor.of(users["admin"]), department=finance)
+    desk = Client()
+    desk.force_login(users["admin"])
+    desk.cookies["django_language"] = "fa"
+    page = desk.get(f"/desk/tickets/{ticket.number}/").content.decode()
+    history = page.split("<ol>")[-1]
+    assert f"{technical.display_name('fa')} ← {finance.display_name('fa')}" in history
+    assert "technical ←" not in history

@@ -17,6 +17,7 @@ from destek.messaging.health import failing_channels
 from destek.messaging.identity import address_text, customer_name, identity_of
 from destek.messaging.models import MessagingChannel
 from destek.notify.demo_mail import BACKEND
+from destek.tickets import config
 from destek.tickets.choices import Channel, CloseReason, Priority, TicketStatus
 
 register = template.Library()
@@ -41,8 +42,13 @@ def rule_label(name: str) -> str:
 
 @register.filter
 def event_value(value: str, field: str = "") -> str:
-    """A status, priority, close reason or channel code in the reader's language; anything
-    else (a department, an agent's address, a number) as it was recorded."""
+    """A status, priority, close reason, channel code or department in the reader's
+    language; anything else (an agent's address, a number) as it was recorded."""
+    if field == "department":
+        # Recorded by its slug; read in the reader's language (a department since removed
+        # keeps its slug).
+        department = config.department_by_slug(value)
+        return department.display_name() if department else value
     choices = _EVENT_FIELDS.get(field)
     candidates = [choices] if choices else [TicketStatus, Priority, CloseReason, Channel]
     for enum in candidates:
