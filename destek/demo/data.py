@@ -9,6 +9,7 @@ from django.db import transaction
 from destek.accounts.choices import Role, Tier
 from destek.accounts.models import CustomerNote, Organisation, OrganisationDomain, User
 from destek.automation.models import Rule, RuleKind
+from destek.demo.automation import load_automation
 from destek.demo.macros import load_macros
 from destek.demo.status import load_status
 from destek.demo.surveys import seed_survey_answers
@@ -261,6 +262,7 @@ def load_demo(*, knowledge_base: bool = True, sample_tickets: bool = False) -> N
         load_content()
         # With the full demo only, like the articles: the suite's tests make their own.
         load_status()
+        load_automation()
     if sample_tickets:
         load_sample_tickets(PASSWORD)
         load_organisation()
