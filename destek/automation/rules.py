@@ -210,7 +210,7 @@ def _do(action: Action, rule: Rule, ticket: Ticket, actor: actions.Actor) -> Tic
     if kind == "unassign":
         return actions.assign(ticket, actor=actor, assignee=None)
     if kind == "note":
-        actions.add_system_note(ticket, body=action.value)
+        actions.add_system_note(ticket, body=action.value, rule=rule.name)
     elif kind == "mail_customer":
         _mail_customer(rule, ticket)
     elif kind == "mail_department":

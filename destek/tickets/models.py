@@ -430,6 +430,13 @@ class Message(models.Model):
         blank=True,
         related_name="moved_messages",
     )
+    written_by_rule = models.CharField(
+        _("written by the rule"),
+        max_length=100,
+        blank=True,
+        default="",
+        help_text=_("The automation rule that wrote this internal note, by its name."),
+    )
     created_at = models.DateTimeField(_("created"), default=timezone.now)
 
     class Meta:

@@ -369,9 +369,10 @@ def set_customer_notifications(
 
 
 @transaction.atomic
-def add_system_note(ticket: Ticket, *, body: str) -> Message:
-    """An internal note written by Destek itself (a customer's low survey rating): agents
-    see it in the thread, customers never do, and it changes nothing else."""
+def add_system_note(ticket: Ticket, *, body: str, rule: str = "") -> Message:
+    """An internal note written by Destek itself (a customer's low survey rating, or an
+    automation rule, named by `rule`): agents see it in the thread, customers never do, and
+    it changes nothing else."""
     ticket = _lock(ticket)
     message = Message.objects.create(
         ticket=ticket,
@@ -379,6 +380,7 @@ def add_system_note(ticket: Ticket, *, body: str) -> Message:
         author_kind=AuthorKind.SYSTEM,
         body=_clean_text(body, field="body", maximum=BODY_MAX),
         internal=True,
+        written_by_rule=rule[:100],
         channel=Channel.WEB,
         created_at=timezone.now(),
     )
