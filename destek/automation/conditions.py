@@ -92,10 +92,21 @@ class Condition:
         return minutes is not None and minutes <= self.number
 
 
+def _field_label(field: str) -> str:
+    """A condition field as the admin's editor names it, in the reader's language."""
+    return str(FIELD_LABELS.get(field, field))
+
+
+def _action_label(kind: str) -> str:
+    return str(ACTION_LABELS.get(kind, kind))
+
+
 def _values(raw: Any, field: str) -> tuple[str, ...]:
     items = raw if isinstance(raw, list) else [raw]
     if not items or not all(isinstance(item, str) and item.strip() for item in items):
-        raise RuleInvalid(_("Give “{field}” a value or a list of values.").format(field=field))
+        raise RuleInvalid(
+            _("Give “{field}” a value or a list of values.").format(field=_field_label(field))
+        )
     return tuple(item.strip() for item in items)
 
 
@@ -112,12 +123,15 @@ def parse_condition(raw: Any) -> Condition:
     if op not in OPS[field]:
         raise RuleInvalid(
             _("The field “{field}” takes the operators {known}.").format(
-                field=field, known=", ".join(OPS[field])
+                field=_field_label(field),
+                known=", ".join(str(OP_LABELS.get(op, op)) for op in OPS[field]),
             )
         )
     if field in HOUR_FIELDS or field in DAY_FIELDS or field in DUE_FIELDS:
         if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
-            raise RuleInvalid(_("“{field}” takes a number of zero or more.").format(field=field))
+            raise RuleInvalid(
+                _("“{field}” takes a number of zero or more.").format(field=_field_label(field))
+            )
         return Condition(field, op, number=float(value))
     values = _values(value, field)
     if field in CHOICE_FIELDS:
@@ -126,7 +140,7 @@ def parse_condition(raw: Any) -> Condition:
         if wrong:
             raise RuleInvalid(
                 _("“{value}” is not a value of “{field}”. Known: {known}.").format(
-                    value=wrong[0], field=field, known=", ".join(allowed)
+                    value=wrong[0], field=_field_label(field), known=", ".join(allowed)
                 )
             )
     if field == "tags":
@@ -267,7 +281,9 @@ def parse_action(raw: Any) -> Action:
             raise RuleInvalid(_("Name the tags to add or remove."))
         return Action(kind, values=tuple(names))
     if not isinstance(value, str) or not value.strip():
-        raise RuleInvalid(_("The action “{type}” needs a “value”.").format(type=kind))
+        raise RuleInvalid(
+            _("The action “{type}” needs a “value”.").format(type=_action_label(kind))
+        )
     value = value.strip()
     allowed = {
         "set_status": TicketStatus.values,
@@ -277,7 +293,7 @@ def parse_action(raw: Any) -> Action:
     if allowed is not None and value not in allowed:
         raise RuleInvalid(
             _("“{value}” is not a value of “{type}”. Known: {known}.").format(
-                value=value, type=kind, known=", ".join(allowed)
+                value=value, type=_action_label(kind), known=", ".join(allowed)
             )
         )
     reason = raw.get("close_reason", "")
