@@ -440,9 +440,17 @@ def sweep(now: datetime | None = None) -> int:
 # --- leave -----------------------------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class Away:
+    """An agent's away flag as saved, and how many of their tickets went to colleagues."""
+
+    profile: AgentProfile
+    handed_over: int = 0
+
+
 def set_away(
     agent: User, *, away: bool, until: datetime | None = None, now: datetime | None = None
-) -> AgentProfile:
+) -> Away:
     """An agent goes away (or on leave until `until`) or comes back. Going away hands their
     open tickets of assigning departments to colleagues, or back to the pool.
 
@@ -466,8 +474,8 @@ def set_away(
         profile.away_until = until if away else None
         profile.save(update_fields=["away", "away_until"])
     if away:
-        release_tickets_of(agent, now=now)
-    return profile
+        return Away(profile, release_tickets_of(agent, now=now))
+    return Away(profile)
 
 
 def release_tickets_of(agent: User, *, now: datetime | None = None) -> int:

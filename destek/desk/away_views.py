@@ -11,12 +11,13 @@ from django.contrib import messages
 from django.http import HttpResponse
 from django.shortcuts import redirect
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, ngettext
 from django.views.decorators.http import require_POST
 
 from destek.accounts.http import AuthenticatedHttpRequest
 from destek.automation import assignment
 from destek.desk.views import agent_only
+from destek.lib.dates import format_number
 from destek.lib.errors import ActionRefused
 
 
@@ -41,14 +42,24 @@ def away(request: AuthenticatedHttpRequest) -> HttpResponse:
     if form.cleaned_data["away"] and back_on is not None:
         until = datetime.combine(back_on, time.min, tzinfo=ZoneInfo(request.user.time_zone))
     try:
-        assignment.set_away(request.user, away=form.cleaned_data["away"], until=until)
+        done = assignment.set_away(request.user, away=form.cleaned_data["away"], until=until)
     except ActionRefused as refusal:
         messages.error(request, str(refusal.detail))
-    else:
+        return redirect("portal:profile")
+    if not form.cleaned_data["away"]:
+        messages.success(request, _("Welcome back: you get new tickets again."))
+    elif done.handed_over:
         messages.success(
             request,
-            _("You are away: new tickets go to your colleagues.")
-            if form.cleaned_data["away"]
-            else _("Welcome back: you get new tickets again."),
+            ngettext(
+                "You are away: new tickets go to your colleagues, and %(count)s of your open "
+                "tickets went to them.",
+                "You are away: new tickets go to your colleagues, and %(count)s of your open "
+                "tickets went to them.",
+                done.handed_over,
+            )
+            % {"count": format_number(done.handed_over)},
         )
+    else:
+        messages.success(request, _("You are away: new tickets go to your colleagues."))
     return redirect("portal:profile")

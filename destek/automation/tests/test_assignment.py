@@ -418,7 +418,7 @@ def test_an_agent_sets_themselves_away_and_back_on_their_profile(
     page = client.post("/desk/away/", {"away": "on", "back_on": back_on}, follow=True)
 
     text = page.content.decode()
-    assert "new tickets go to your colleagues" in text
+    assert "new tickets go to your colleagues, and 1 of your open tickets went to them" in text
     assert f"You are away until {back_on}" in text
     assert _assignee(ticket) in (boris, cemal)
     assert _assignee(_file(team)) in (boris, cemal)
