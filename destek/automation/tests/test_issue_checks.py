@@ -18,7 +18,6 @@ import hmac
 import itertools
 import json
 import time
-from collections.abc import Iterator
 from datetime import timedelta
 from typing import Any
 
@@ -49,16 +48,10 @@ def verified(secret: str, header: str, body: bytes, tolerance: int = 300) -> boo
     return hmac.compare_digest(expected, fields["v1"])
 
 
-@pytest.fixture
-def receiver(settings: Any) -> Iterator[Receiver]:
-    """A company's system on 127.0.0.1, allowed by DESTEK_WEBHOOKS_ALLOW_PRIVATE."""
+@pytest.fixture(autouse=True)
+def allow_private(settings: Any) -> None:
+    """The receiver is on 127.0.0.1: allowed by DESTEK_WEBHOOKS_ALLOW_PRIVATE."""
     settings.DESTEK_WEBHOOKS_ALLOW_PRIVATE = True
-    server = Receiver()
-    server.thread.start()
-    yield server
-    server.server.shutdown()
-    server.server.server_close()
-    server.thread.join(timeout=5)
 
 
 def webhook(admin: Any, url: str, events: list[str]) -> dict[str, Any]:

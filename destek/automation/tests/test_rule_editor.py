@@ -196,16 +196,6 @@ def test_a_rule_without_actions_is_refused_by_the_editor(users: dict[str, User])
 # --- call_webhook ----------------------------------------------------------------------------
 
 
-@pytest.fixture
-def receiver() -> Any:
-    server = Receiver()
-    server.thread.start()
-    yield server
-    server.server.shutdown()
-    server.server.server_close()
-    server.thread.join(timeout=5)
-
-
 def test_a_rule_calls_a_webhook_target_that_did_not_ask_for_the_event_signed(
     settings: Any, receiver: Receiver, admin: Any, customer: Any, users: dict[str, User]
 ) -> None:

@@ -7,7 +7,6 @@ import hmac
 import json
 import threading
 import time
-from collections.abc import Iterator
 from datetime import timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -81,16 +80,6 @@ class Receiver:
         return [
             json.loads(r["body"]) for r in self.requests if r["headers"]["X-Destek-Event"] == event
         ]
-
-
-@pytest.fixture
-def receiver() -> Iterator[Receiver]:
-    server = Receiver()
-    server.thread.start()
-    yield server
-    server.server.shutdown()
-    server.server.server_close()
-    server.thread.join(timeout=5)
 
 
 @pytest.fixture
