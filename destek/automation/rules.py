@@ -133,9 +133,15 @@ def run_event_rules(ticket_id: int, kind: str) -> Chain | None:
 
 
 def _one_round(ticket_id: int, kind: str, chain: Chain) -> None:
+    # The ticket (and what conditions read of it) is read once, and again only after a rule
+    # acted on it: rules that do not match cost no statement each.
+    ticket: Ticket | None = None
+    facts: Facts | None = None
     for rule in rules_of(kind):
-        ticket = fresh_ticket(ticket_id)
-        if not _matches(rule, ticket):
+        if ticket is None or facts is None:
+            ticket = fresh_ticket(ticket_id)
+            facts = Facts(ticket)
+        if not _matches(rule, ticket, facts):
             continue
         if rule.pk in chain.fired:
             # It acted earlier in this chain and still matches. Acting again on what followed
@@ -144,9 +150,13 @@ def _one_round(ticket_id: int, kind: str, chain: Chain) -> None:
             if _would_change(rule, ticket):
                 log.warning("rule %r stopped on ticket %s: it would loop", rule.name, ticket_id)
                 chain.stopped.append(rule.name)
+            if rule.stop:
+                break  # its changes stand: the rules after it stay stopped in this chain
             continue
         chain.fired.add(rule.pk)
-        if apply_rule(rule, ticket) and rule.stop:
+        acted = apply_rule(rule, ticket)
+        ticket = facts = None  # changed (or a refused change rolled back): read it again
+        if acted and rule.stop:
             break  # "stop after this rule": later rules of this kind are not run
 
 

@@ -461,3 +461,47 @@ def test_a_rule_that_would_close_in_a_way_only_people_may_is_refused_when_saved(
                 [{"field": "status", "op": "is", "value": "pending"}],
                 [{"type": "set_status", "value": "closed", "close_reason": reason}],
             )
+
+
+def test_a_rule_that_stops_still_keeps_later_rules_away_in_the_rounds_its_own_change_sets_off(
+    users: dict[str, User],
+) -> None:
+    rule("Flag", "created", [], [{"type": "add_tags", "value": "flag"}])
+    rule(
+        "Flagged ones are checked, and nothing else",
+        "updated",
+        [{"field": "tags", "op": "has", "value": "flag"}],
+        [{"type": "add_tags", "value": "checked"}],
+        position=1,
+        stop=True,
+    )
+    rule("Everything else", "updated", [], [{"type": "add_tags", "value": "other"}], position=2)
+    ticket = filed(users)
+    # The stopping rule's own tag is a change the "updated" rules see again: it still
+    # matches there, so the rule after it is still not run.
+    assert tags(ticket) == {"flag", "checked"}
+
+
+@pytest.mark.django_db(transaction=True)
+def test_event_rules_that_do_not_match_read_the_ticket_and_its_tags_once_however_many_there_are(
+    users: dict[str, User],
+) -> None:
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from destek.automation.rules import run_event_rules
+
+    for position in range(6):
+        rule(
+            f"VIPs {position}",
+            "created",
+            [{"field": "tags", "op": "has", "value": "vip-customer"}],
+            [{"type": "add_tags", "value": "vip"}],
+            position=position,
+        )
+    ticket = filed(users)
+    run_event_rules(ticket.pk, "created")  # the rules are read once per process
+    with CaptureQueriesContext(connection) as captured:
+        run_event_rules(ticket.pk, "created")
+    sql = [q["sql"][:80] for q in captured.captured_queries]
+    assert len(sql) == 2, sql  # the ticket, its tags
