@@ -9,6 +9,7 @@ in the reader's language (`RuleInvalid`), so a stored rule always parses.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -116,7 +117,12 @@ def parse_condition(raw: Any) -> Condition:
             )
         )
     if field in HOUR_FIELDS or field in DAY_FIELDS or field in DUE_FIELDS:
-        if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
+        if (
+            isinstance(value, bool)
+            or not isinstance(value, int | float)
+            or not math.isfinite(value)  # NaN and infinity are not JSON a database keeps
+            or value < 0
+        ):
             raise RuleInvalid(_("“{field}” takes a number of zero or more.").format(field=field))
         return Condition(field, op, number=float(value))
     values = _values(value, field)

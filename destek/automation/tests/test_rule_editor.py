@@ -292,3 +292,27 @@ def test_the_editor_offers_only_active_targets_and_refuses_another(
     assert page.status_code == 200 and "Choose an active webhook target." in page.content.decode()
     assert "A rule needs at least one action." not in page.content.decode()  # said once, why
     assert Department.objects.exists()
+
+
+@pytest.mark.parametrize("number", ["nan", "inf", "-inf", "1e999"])
+def test_a_number_that_is_not_a_number_is_refused_in_its_row_not_stored(
+    users: dict[str, User], number: str
+) -> None:
+    page = signed_in_client(users["admin"]).post(
+        ADD,
+        form(
+            **{
+                "conditions-TOTAL": 1,
+                "conditions-0-field": "hours_in_status",
+                "conditions-0-op": "gte",
+                "conditions-0-number": number,
+                "actions-TOTAL": 1,
+                "actions-0-type": "add_tags",
+                "actions-0-tags": "late",
+            }
+        ),
+    )
+    # NaN and infinity are no JSON PostgreSQL stores: the row says so, nothing is saved.
+    assert page.status_code == 200
+    assert "takes a number of zero or more" in page.content.decode()
+    assert not Rule.objects.filter(name="Outages").exists()
