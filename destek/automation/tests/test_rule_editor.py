@@ -316,3 +316,27 @@ def test_a_number_that_is_not_a_number_is_refused_in_its_row_not_stored(
     assert page.status_code == 200
     assert "takes a number of zero or more" in page.content.decode()
     assert not Rule.objects.filter(name="Outages").exists()
+
+
+def test_words_and_tags_a_persian_admin_separates_with_the_persian_comma_are_separate(
+    users: dict[str, User],
+) -> None:
+    page = signed_in_client(users["admin"], language="fa").post(
+        ADD,
+        form(
+            **{
+                "conditions-TOTAL": 1,
+                "conditions-0-field": "text",
+                "conditions-0-op": "contains",
+                "conditions-0-words": "بازپرداخت، قطعی,outage",
+                "conditions-0-in": "both",
+                "actions-TOTAL": 1,
+                "actions-0-type": "add_tags",
+                "actions-0-tags": "پول، فوری",
+            }
+        ),
+    )
+    assert page.status_code == 302, page.content.decode()[:2000]
+    made = Rule.objects.get(name="Outages")
+    assert made.conditions[0]["value"] == ["بازپرداخت", "قطعی", "outage"]
+    assert made.actions[0]["value"] == ["پول", "فوری"]
