@@ -505,3 +505,41 @@ def test_event_rules_that_do_not_match_read_the_ticket_and_its_tags_once_however
         run_event_rules(ticket.pk, "created")
     sql = [q["sql"][:80] for q in captured.captured_queries]
     assert len(sql) == 2, sql  # the ticket, its tags
+
+
+def test_a_stored_event_rule_that_no_longer_reads_is_skipped_not_a_refusal_of_every_change(
+    users: dict[str, User], caplog: pytest.LogCaptureFixture
+) -> None:
+    Rule.objects.create(
+        name="Broken",
+        kind="created",
+        conditions=[{"field": "gone", "op": "is", "value": "x"}],
+        actions=[{"type": "add_tags", "value": "broken"}],
+    )
+    rule("Tag all", "created", [], [{"type": "add_tags", "value": "seen"}], position=1)
+    ticket = filed(users)
+    assert tags(ticket) == {"seen"}
+    assert "Broken" in caplog.text
+
+
+def test_a_stored_schedule_rule_that_no_longer_reads_leaves_the_other_schedule_rules_running(
+    users: dict[str, User], caplog: pytest.LogCaptureFixture
+) -> None:
+    Rule.objects.create(
+        name="Broken",
+        kind="schedule",
+        position=0,
+        conditions=[{"field": "gone", "op": "is", "value": "x"}],
+        actions=[{"type": "add_tags", "value": "broken"}],
+    )
+    rule(
+        "Open ones are seen",
+        "schedule",
+        [{"field": "status", "op": "is", "value": "new"}],
+        [{"type": "add_tags", "value": "seen"}],
+        position=1,
+    )
+    ticket = filed(users)
+    assert sweep_rules_now() >= 1
+    assert tags(ticket) == {"seen"}
+    assert "Broken" in caplog.text
