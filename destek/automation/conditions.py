@@ -96,7 +96,9 @@ class Condition:
 def _values(raw: Any, field: str) -> tuple[str, ...]:
     items = raw if isinstance(raw, list) else [raw]
     if not items or not all(isinstance(item, str) and item.strip() for item in items):
-        raise RuleInvalid(_("Give “{field}” a value or a list of values.").format(field=field))
+        raise RuleInvalid(
+            _("Give “{field}” a value or a list of values.").format(field=_field_label(field))
+        )
     return tuple(item.strip() for item in items)
 
 
@@ -113,7 +115,8 @@ def parse_condition(raw: Any) -> Condition:
     if op not in OPS[field]:
         raise RuleInvalid(
             _("The field “{field}” takes the operators {known}.").format(
-                field=field, known=", ".join(OPS[field])
+                field=_field_label(field),
+                known=", ".join(str(OP_LABELS.get(o, o)) for o in OPS[field]),
             )
         )
     if field in HOUR_FIELDS or field in DAY_FIELDS or field in DUE_FIELDS:
@@ -123,7 +126,9 @@ def parse_condition(raw: Any) -> Condition:
             or not math.isfinite(value)  # NaN and infinity are not JSON a database keeps
             or value < 0
         ):
-            raise RuleInvalid(_("“{field}” takes a number of zero or more.").format(field=field))
+            raise RuleInvalid(
+                _("“{field}” takes a number of zero or more.").format(field=_field_label(field))
+            )
         return Condition(field, op, number=float(value))
     values = _values(value, field)
     if field in CHOICE_FIELDS:
@@ -132,7 +137,7 @@ def parse_condition(raw: Any) -> Condition:
         if wrong:
             raise RuleInvalid(
                 _("“{value}” is not a value of “{field}”. Known: {known}.").format(
-                    value=wrong[0], field=field, known=", ".join(allowed)
+                    value=wrong[0], field=_field_label(field), known=", ".join(allowed)
                 )
             )
     if field == "tags":
@@ -265,7 +270,7 @@ def parse_action(raw: Any) -> Action:
     if kind == "call_webhook":
         target = raw.get("target")
         if isinstance(target, bool) or not isinstance(target, int) or target <= 0:
-            raise RuleInvalid(_("“call_webhook” needs a “target”: a webhook target's id."))
+            raise RuleInvalid(_("Choose an active webhook target."))
         return Action(kind, target=target)
     if kind in ("add_tags", "remove_tags"):
         names = tag_names(value if isinstance(value, list | str) else "")
@@ -273,7 +278,7 @@ def parse_action(raw: Any) -> Action:
             raise RuleInvalid(_("Name the tags to add or remove."))
         return Action(kind, values=tuple(names))
     if not isinstance(value, str) or not value.strip():
-        raise RuleInvalid(_("The action “{type}” needs a “value”.").format(type=kind))
+        raise RuleInvalid(_("The action “{type}” needs a value.").format(type=_type_label(kind)))
     value = value.strip()
     allowed = {
         "set_status": TicketStatus.values,
@@ -283,7 +288,7 @@ def parse_action(raw: Any) -> Action:
     if allowed is not None and value not in allowed:
         raise RuleInvalid(
             _("“{value}” is not a value of “{type}”. Known: {known}.").format(
-                value=value, type=kind, known=", ".join(allowed)
+                value=value, type=_type_label(kind), known=", ".join(allowed)
             )
         )
     reason = raw.get("close_reason", "")
@@ -292,7 +297,9 @@ def parse_action(raw: Any) -> Action:
     reasons = [CloseReason.RESOLVED.value, CloseReason.NO_REPLY.value]
     if kind == "set_status" and value == TicketStatus.CLOSED and reason not in reasons:
         raise RuleInvalid(
-            _("Closing needs a “close_reason”, one of: {known}.").format(known=", ".join(reasons))
+            _("Closing needs a reason, one of: {known}.").format(
+                known=", ".join(str(CloseReason(r).label) for r in reasons)
+            )
         )
     return Action(kind, value=value, close_reason=reason or "")
 
@@ -412,6 +419,15 @@ class ActionSpec:
     name: str
     label: str
     kind: str
+
+
+def _field_label(field: Any) -> str:
+    """A condition field as the admin's editor names it (its code when it has no label)."""
+    return str(FIELD_LABELS.get(field, field))
+
+
+def _type_label(kind: Any) -> str:
+    return str(ACTION_LABELS.get(kind, kind))
 
 
 def condition_fields() -> list[FieldSpec]:

@@ -340,3 +340,34 @@ def test_words_and_tags_a_persian_admin_separates_with_the_persian_comma_are_sep
     made = Rule.objects.get(name="Outages")
     assert made.conditions[0]["value"] == ["بازپرداخت", "قطعی", "outage"]
     assert made.actions[0]["value"] == ["پول", "فوری"]
+
+
+def test_a_persian_admin_reads_row_errors_with_the_editors_names_not_json_keys(
+    users: dict[str, User],
+) -> None:
+    page = signed_in_client(users["admin"], language="fa").post(
+        ADD,
+        form(
+            **{
+                "conditions-TOTAL": 1,
+                "conditions-0-field": "hours_in_status",
+                "conditions-0-op": "gte",
+                "conditions-0-number": "",
+                "actions-TOTAL": 3,
+                "actions-0-type": "note",
+                "actions-0-text": "",
+                "actions-1-type": "set_status",
+                "actions-1-status": "closed",
+                "actions-2-type": "call_webhook",
+                "actions-2-target": "",
+            }
+        ),
+    )
+    assert page.status_code == 200
+    text = page.content.decode()
+    errors = " ".join(
+        part.split("</li>", 1)[0] for part in text.split('<ul class="errorlist"><li>')[1:]
+    )
+    for code in ("note", "value", "close_reason", "no_reply", "hours_in_status", "call_webhook"):
+        assert code not in errors, errors
+    assert "یادداشت" in errors  # "Add an internal note", in Persian
