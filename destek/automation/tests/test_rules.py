@@ -358,7 +358,7 @@ def test_the_admin_refuses_a_rule_it_cannot_read_in_the_admins_language(
     with pytest.raises(ValidationError) as refused:
         bad.full_clean()
     assert "mood" in str(refused.value.message_dict["conditions"])
-    assert "close_reason" in str(refused.value.message_dict["actions"])
+    assert "Closing needs a reason" in str(refused.value.message_dict["actions"])
     admin = signed_in_client(users["admin"], language="ru")
     page = admin.post(
         "/admin/automation/rule/add/",
