@@ -79,6 +79,8 @@ class Chain:
     """One original change and what rules did because of it."""
 
     fired: set[int] = field(default_factory=set)
+    #: Rules with "stop" that acted: they keep the rules after them away in every round.
+    stopping: set[int] = field(default_factory=set)
     changed: bool = False
     stopped: list[str] = field(default_factory=list)
 
@@ -159,13 +161,14 @@ def _one_round(ticket_id: int, kind: str, chain: Chain) -> None:
             if _would_change(rule, ticket):
                 log.warning("rule %r stopped on ticket %s: it would loop", rule.name, ticket_id)
                 chain.stopped.append(rule.name)
-            if rule.stop:
+            if rule.pk in chain.stopping:
                 break  # its changes stand: the rules after it stay stopped in this chain
             continue
         chain.fired.add(rule.pk)
         acted = apply_rule(rule, ticket)
         ticket = facts = None  # changed (or a refused change rolled back): read it again
         if acted and rule.stop:
+            chain.stopping.add(rule.pk)
             break  # "stop after this rule": later rules of this kind are not run
 
 
