@@ -26,7 +26,7 @@ from django.utils import translation
 from django.utils.translation import gettext as _
 
 from destek.accounts.choices import Role
-from destek.accounts.models import User
+from destek.accounts.models import User, normalize_email
 from destek.automation import webhooks
 from destek.automation.conditions import (
     Action,
@@ -256,7 +256,7 @@ def _department(action: Action) -> Department:
 
 def _agent(action: Action) -> User:
     agent = User.objects.filter(
-        email__iexact=action.value, role__in=[Role.AGENT, Role.ADMIN]
+        email=normalize_email(action.value), role__in=[Role.AGENT, Role.ADMIN]
     ).first()
     if agent is None:
         raise ActionRefused(

@@ -358,3 +358,29 @@ def test_a_stored_filed_rule_that_no_longer_reads_is_skipped_not_a_refusal_of_ev
     ticket = file_ticket(users)
     assert "seen" in tags(ticket)
     assert "Broken" in caplog.text
+
+
+def test_the_assignee_a_filed_rule_names_is_found_through_the_email_index(
+    users: dict[str, User],
+) -> None:
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    # Stored as the admin typed it; e-mails are kept in lower case, so an exact lookup (the
+    # unique index) finds them, not a case-folded scan of every customer on each ticket filed.
+    filed_rule("To Finance", [], [{"type": "assign", "value": "Finance@Example.com"}], position=0)
+    Rule.objects.filter(name="To Finance").update(
+        actions=[{"type": "assign", "value": " Finance@Example.COM "}]
+    )
+    with CaptureQueriesContext(connection) as captured:
+        routing = route(
+            subject="Payment failed",
+            body="Card charged twice.",
+            department=Department.objects.get(slug="finance"),
+            tier="standard",
+            channel="web",
+            urgency="normal",
+        )
+    assert routing.assignee == users["finance"]
+    lookups = [q["sql"] for q in captured.captured_queries if "accounts_user" in q["sql"]]
+    assert lookups and all('"email" = ' in sql for sql in lookups), lookups
