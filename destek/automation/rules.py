@@ -42,7 +42,7 @@ from destek.lib import config_cache
 from destek.lib.errors import ActionRefused
 from destek.notify.actions import AutoSubmitted, queue_mail, queue_sms
 from destek.notify.threads import Thread
-from destek.tickets import actions, notifications
+from destek.tickets import actions, config, notifications
 from destek.tickets.choices import (
     ACTIVE_STATUSES,
     ActorKind,
@@ -482,7 +482,7 @@ def describe(action: Action, ticket: Ticket) -> str | None:
     if kind == "set_department":
         if ticket.department.slug == action.value:
             return None
-        return _("Department → {slug}").format(slug=action.value)
+        return _("Department → {slug}").format(slug=_department_name(action.value))
     current = {tag.name for tag in ticket.tags.all()}
     if kind == "add_tags":
         added = [name for name in action.values if name not in current]
@@ -499,10 +499,16 @@ def describe(action: Action, ticket: Ticket) -> str | None:
     if kind == "mail_customer":
         return _("Mail the customer")
     if kind == "mail_department":
-        return _("Mail the department {slug}").format(slug=action.value)
+        return _("Mail the department {slug}").format(slug=_department_name(action.value))
     if kind == "call_webhook":
         return _("Call the webhook target {id}").format(id=action.target)
     return _("SMS the customer")
+
+
+def _department_name(slug: str) -> str:
+    """A department as the reader knows it (its name in their language), else its slug."""
+    department = config.department_by_slug(slug)
+    return department.display_name() if department is not None else slug
 
 
 def _with_language(rule: Rule, action: Action, ticket: Ticket, change: str) -> str:

@@ -543,3 +543,24 @@ def test_a_stored_schedule_rule_that_no_longer_reads_leaves_the_other_schedule_r
     assert sweep_rules_now() >= 1
     assert tags(ticket) == {"seen"}
     assert "Broken" in caplog.text
+
+
+def test_a_persian_dry_run_names_departments_in_persian_not_by_their_slug(
+    users: dict[str, User],
+) -> None:
+    filed(users, subject="Outage in Baku")
+    made = rule(
+        "Outages",
+        "created",
+        [{"field": "text", "op": "contains", "value": "outage"}],
+        [
+            {"type": "set_department", "value": "finance"},
+            {"type": "mail_department", "value": "finance"},
+        ],
+    )
+    page = signed_in_client(users["admin"], language="fa").get(
+        f"/admin/automation/rule/{made.pk}/dry-run/"
+    )
+    changes = page.content.decode().split('class="dry-run-row"', 1)[1].split("</table>")[0]
+    assert changes.count("امور مالی") == 2
+    assert "finance" not in changes
