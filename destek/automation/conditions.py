@@ -9,6 +9,7 @@ in the reader's language (`RuleInvalid`), so a stored rule always parses.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -92,15 +93,6 @@ class Condition:
         return minutes is not None and minutes <= self.number
 
 
-def _field_label(field: str) -> str:
-    """A condition field as the admin's editor names it, in the reader's language."""
-    return str(FIELD_LABELS.get(field, field))
-
-
-def _action_label(kind: str) -> str:
-    return str(ACTION_LABELS.get(kind, kind))
-
-
 def _values(raw: Any, field: str) -> tuple[str, ...]:
     items = raw if isinstance(raw, list) else [raw]
     if not items or not all(isinstance(item, str) and item.strip() for item in items):
@@ -124,11 +116,16 @@ def parse_condition(raw: Any) -> Condition:
         raise RuleInvalid(
             _("The field “{field}” takes the operators {known}.").format(
                 field=_field_label(field),
-                known=", ".join(str(OP_LABELS.get(op, op)) for op in OPS[field]),
+                known=", ".join(str(OP_LABELS.get(o, o)) for o in OPS[field]),
             )
         )
     if field in HOUR_FIELDS or field in DAY_FIELDS or field in DUE_FIELDS:
-        if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
+        if (
+            isinstance(value, bool)
+            or not isinstance(value, int | float)
+            or not math.isfinite(value)  # NaN and infinity are not JSON a database keeps
+            or value < 0
+        ):
             raise RuleInvalid(
                 _("“{field}” takes a number of zero or more.").format(field=_field_label(field))
             )
@@ -273,7 +270,7 @@ def parse_action(raw: Any) -> Action:
     if kind == "call_webhook":
         target = raw.get("target")
         if isinstance(target, bool) or not isinstance(target, int) or target <= 0:
-            raise RuleInvalid(_("“call_webhook” needs a “target”: a webhook target's id."))
+            raise RuleInvalid(_("Choose an active webhook target."))
         return Action(kind, target=target)
     if kind in ("add_tags", "remove_tags"):
         names = tag_names(value if isinstance(value, list | str) else "")
@@ -281,9 +278,7 @@ def parse_action(raw: Any) -> Action:
             raise RuleInvalid(_("Name the tags to add or remove."))
         return Action(kind, values=tuple(names))
     if not isinstance(value, str) or not value.strip():
-        raise RuleInvalid(
-            _("The action “{type}” needs a “value”.").format(type=_action_label(kind))
-        )
+        raise RuleInvalid(_("The action “{type}” needs a value.").format(type=_type_label(kind)))
     value = value.strip()
     allowed = {
         "set_status": TicketStatus.values,
@@ -293,7 +288,7 @@ def parse_action(raw: Any) -> Action:
     if allowed is not None and value not in allowed:
         raise RuleInvalid(
             _("“{value}” is not a value of “{type}”. Known: {known}.").format(
-                value=value, type=_action_label(kind), known=", ".join(allowed)
+                value=value, type=_type_label(kind), known=", ".join(allowed)
             )
         )
     reason = raw.get("close_reason", "")
@@ -302,7 +297,9 @@ def parse_action(raw: Any) -> Action:
     reasons = [CloseReason.RESOLVED.value, CloseReason.NO_REPLY.value]
     if kind == "set_status" and value == TicketStatus.CLOSED and reason not in reasons:
         raise RuleInvalid(
-            _("Closing needs a “close_reason”, one of: {known}.").format(known=", ".join(reasons))
+            _("Closing needs a reason, one of: {known}.").format(
+                known=", ".join(str(CloseReason(r).label) for r in reasons)
+            )
         )
     return Action(kind, value=value, close_reason=reason or "")
 
@@ -422,6 +419,15 @@ class ActionSpec:
     name: str
     label: str
     kind: str
+
+
+def _field_label(field: Any) -> str:
+    """A condition field as the admin's editor names it (its code when it has no label)."""
+    return str(FIELD_LABELS.get(field, field))
+
+
+def _type_label(kind: Any) -> str:
+    return str(ACTION_LABELS.get(kind, kind))
 
 
 def condition_fields() -> list[FieldSpec]:

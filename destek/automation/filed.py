@@ -7,11 +7,15 @@ filed rule may say is checked by `conditions.check_filed`."""
 
 from __future__ import annotations
 
-from destek.automation.conditions import parse_actions, parse_conditions
+import logging
+
+from destek.automation.conditions import RuleInvalid, parse_actions, parse_conditions
 from destek.automation.models import Rule, RuleKind, RuleMatch
 from destek.lib import config_cache
 from destek.tickets.choices import priority_rank
 from destek.tickets.routing import FiledRule, RuleCondition
+
+log = logging.getLogger(__name__)
 
 
 def compile_rule(rule: Rule) -> FiledRule:
@@ -57,5 +61,12 @@ def filed_rules() -> list[FiledRule]:
 
 
 def _load() -> list[FiledRule]:
-    rules = Rule.objects.filter(enabled=True, kind=RuleKind.FILED).order_by("position", "pk")
-    return [compile_rule(rule) for rule in rules]
+    """A stored rule that does not parse (written past the admin's checks) is left out and
+    logged: one such rule must not refuse every ticket filed."""
+    compiled = []
+    for rule in Rule.objects.filter(enabled=True, kind=RuleKind.FILED).order_by("position", "pk"):
+        try:
+            compiled.append(compile_rule(rule))
+        except RuleInvalid as invalid:
+            log.warning("filed rule %r left out: %s", rule.name, invalid)
+    return compiled

@@ -40,7 +40,9 @@ RULE_CLOSE_REASONS = (CloseReason.RESOLVED, CloseReason.NO_REPLY)
 
 
 def _words(raw: str) -> list[str]:
-    return [word.strip() for word in raw.split(",") if word.strip()]
+    """Comma separated: the Latin comma or the Persian "،" (what a Persian admin types when
+    the label says "با ویرگول")."""
+    return [word.strip() for word in raw.replace("،", ",").split(",") if word.strip()]
 
 
 def _number(raw: str) -> Any:

@@ -16,7 +16,7 @@ from huey import crontab
 from huey.contrib.djhuey import HUEY, db_periodic_task
 from huey.signals import SIGNAL_EXECUTING
 
-from destek.automation.conditions import Facts, matches, parse_conditions
+from destek.automation.conditions import Facts, RuleInvalid, matches, parse_conditions
 from destek.automation.models import Rule, RuleKind, RuleRun
 from destek.automation.rules import (
     already_ran,
@@ -39,7 +39,11 @@ def sweep_rules_now() -> int:
     how many times a rule acted."""
     acted = 0
     for rule in Rule.objects.filter(enabled=True, kind=RuleKind.SCHEDULE).prefetch_related("texts"):
-        acted += sweep_rule(rule)
+        try:
+            acted += sweep_rule(rule)
+        except RuleInvalid as invalid:
+            # Written past the admin's checks: the other schedule rules still run.
+            log.warning("schedule rule %r left out: %s", rule.name, invalid)
     return acted
 
 

@@ -26,11 +26,12 @@ from django.utils import translation
 from django.utils.translation import gettext as _
 
 from destek.accounts.choices import Role
-from destek.accounts.models import User
+from destek.accounts.models import User, normalize_email
 from destek.automation import webhooks
 from destek.automation.conditions import (
     Action,
     Facts,
+    RuleInvalid,
     matches,
     parse_actions,
     parse_conditions,
@@ -41,7 +42,7 @@ from destek.lib import config_cache
 from destek.lib.errors import ActionRefused
 from destek.notify.actions import AutoSubmitted, queue_mail, queue_sms
 from destek.notify.threads import Thread
-from destek.tickets import actions, notifications
+from destek.tickets import actions, config, notifications
 from destek.tickets.choices import (
     ACTIVE_STATUSES,
     ActorKind,
@@ -78,6 +79,8 @@ class Chain:
     """One original change and what rules did because of it."""
 
     fired: set[int] = field(default_factory=set)
+    #: Rules with "stop" that acted: they keep the rules after them away in every round.
+    stopping: set[int] = field(default_factory=set)
     changed: bool = False
     stopped: list[str] = field(default_factory=list)
 
@@ -92,8 +95,16 @@ def rules_of(kind: str) -> list[Rule]:
 
 
 def _load_rules() -> dict[str, list[Rule]]:
+    """A stored rule that does not parse (written past the admin's checks) is left out and
+    logged: one such rule must not refuse every change of every ticket."""
     by_kind: dict[str, list[Rule]] = {}
     for rule in Rule.objects.filter(enabled=True).prefetch_related("texts"):
+        try:
+            parse_conditions(rule.conditions)
+            parse_actions(rule.actions)
+        except RuleInvalid as invalid:
+            log.warning("rule %r left out: %s", rule.name, invalid)
+            continue
         by_kind.setdefault(rule.kind, []).append(rule)
     return by_kind
 
@@ -133,9 +144,15 @@ def run_event_rules(ticket_id: int, kind: str) -> Chain | None:
 
 
 def _one_round(ticket_id: int, kind: str, chain: Chain) -> None:
+    # The ticket (and what conditions read of it) is read once, and again only after a rule
+    # acted on it: rules that do not match cost no statement each.
+    ticket: Ticket | None = None
+    facts: Facts | None = None
     for rule in rules_of(kind):
-        ticket = fresh_ticket(ticket_id)
-        if not _matches(rule, ticket):
+        if ticket is None or facts is None:
+            ticket = fresh_ticket(ticket_id)
+            facts = Facts(ticket)
+        if not _matches(rule, ticket, facts):
             continue
         if rule.pk in chain.fired:
             # It acted earlier in this chain and still matches. Acting again on what followed
@@ -144,9 +161,14 @@ def _one_round(ticket_id: int, kind: str, chain: Chain) -> None:
             if _would_change(rule, ticket):
                 log.warning("rule %r stopped on ticket %s: it would loop", rule.name, ticket_id)
                 chain.stopped.append(rule.name)
+            if rule.pk in chain.stopping:
+                break  # its changes stand: the rules after it stay stopped in this chain
             continue
         chain.fired.add(rule.pk)
-        if apply_rule(rule, ticket) and rule.stop:
+        acted = apply_rule(rule, ticket)
+        ticket = facts = None  # changed (or a refused change rolled back): read it again
+        if acted and rule.stop:
+            chain.stopping.add(rule.pk)
             break  # "stop after this rule": later rules of this kind are not run
 
 
@@ -234,7 +256,7 @@ def _department(action: Action) -> Department:
 
 def _agent(action: Action) -> User:
     agent = User.objects.filter(
-        email__iexact=action.value, role__in=[Role.AGENT, Role.ADMIN]
+        email=normalize_email(action.value), role__in=[Role.AGENT, Role.ADMIN]
     ).first()
     if agent is None:
         raise ActionRefused(
@@ -473,7 +495,7 @@ def describe(action: Action, ticket: Ticket) -> str | None:
     if kind == "set_department":
         if ticket.department.slug == action.value:
             return None
-        return _("Department → {slug}").format(slug=action.value)
+        return _("Department → {slug}").format(slug=_department_name(action.value))
     current = {tag.name for tag in ticket.tags.all()}
     if kind == "add_tags":
         added = [name for name in action.values if name not in current]
@@ -490,10 +512,16 @@ def describe(action: Action, ticket: Ticket) -> str | None:
     if kind == "mail_customer":
         return _("Mail the customer")
     if kind == "mail_department":
-        return _("Mail the department {slug}").format(slug=action.value)
+        return _("Mail the department {slug}").format(slug=_department_name(action.value))
     if kind == "call_webhook":
         return _("Call the webhook target {id}").format(id=action.target)
     return _("SMS the customer")
+
+
+def _department_name(slug: str) -> str:
+    """A department as the reader knows it (its name in their language), else its slug."""
+    department = config.department_by_slug(slug)
+    return department.display_name() if department is not None else slug
 
 
 def _with_language(rule: Rule, action: Action, ticket: Ticket, change: str) -> str:

@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from destek.accounts.models import User
+from destek.accounts.models import User, normalize_email
 from destek.tickets import config
 from destek.tickets.choices import Priority, priority_rank
 from destek.tickets.intake import matches_keywords
@@ -188,7 +188,9 @@ def route(
             break
     if state.assignee is not None:
         # People are read fresh, never from the cached rules: one who left is seen at once.
-        state.assignee = User.objects.filter(email__iexact=state.assignee).first()
+        # E-mails are stored in lower case: an exact lookup uses the unique index (a
+        # case-insensitive one would read every user, customers included, per ticket filed).
+        state.assignee = User.objects.filter(email=normalize_email(state.assignee)).first()
     if state.assignee is not None and not _may_work(state.assignee, state.department):
         # The rule names someone who cannot work this ticket (left, not an agent, or a later
         # rule moved the ticket): leave it unassigned rather than leak it.

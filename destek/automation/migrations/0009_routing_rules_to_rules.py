@@ -8,9 +8,12 @@ from __future__ import annotations
 from typing import Any
 
 from django.db import migrations
+from django.utils.text import slugify
 
 #: Rule.name is unique and at most 100 characters.
 NAME_MAX = 100
+#: A tag name is at most 50 characters (tickets.Tag.name).
+TAG_MAX = 50
 
 
 def unique_name(name: str, taken: set[str]) -> str:
@@ -54,7 +57,13 @@ def rule_fields(old: Any, taken: set[str]) -> dict[str, Any]:
         actions.append({"type": "set_priority", "value": old.set_priority})
     if old.min_priority:
         actions.append({"type": "raise_priority", "value": old.min_priority})
-    tags = [tag.strip() for tag in old.add_tags.split(",") if tag.strip()]
+    tags: list[str] = []
+    for tag in old.add_tags.split(","):
+        # As tags are stored (tickets.actions.tag_names): a tag of symbols only ("🔥") is no
+        # tag name, and a rule naming it would not parse (every ticket filed refused).
+        name = slugify(tag, allow_unicode=True)[:TAG_MAX]
+        if name and name not in tags:
+            tags.append(name)
     if tags:
         actions.append({"type": "add_tags", "value": tags})
     if old.set_assignee_id:

@@ -317,3 +317,70 @@ def test_event_rules_read_the_urgency_and_raise_priority_never_lowers(
     kept = file_ticket(users, subject="Service is down", body="Nothing loads.", urgency="high")
     kept.refresh_from_db()
     assert kept.priority == "high"
+
+
+def test_a_routing_rule_tagging_with_symbols_only_still_lets_customers_file_tickets(
+    users: dict[str, User],
+) -> None:
+    # "🔥" is no stored tag name (tags are words): the old rule added it as it was; the
+    # converted rule keeps its other tags and does not refuse every ticket filed.
+    fields = conversion.rule_fields(
+        old_rule(
+            name="Hot",
+            add_tags="🔥, hot",
+            keywords="",
+            if_department_id=None,
+            if_tier="",
+            if_urgency="",
+        ),
+        set(),
+    )
+    assert {"type": "add_tags", "value": ["hot"]} in fields["actions"]
+    only = conversion.rule_fields(
+        old_rule(name="Fire", add_tags="🔥", keywords="", if_department_id=None), set()
+    )
+    assert not [a for a in only["actions"] if a["type"] == "add_tags"]
+    Rule.objects.create(**fields)
+    Rule.objects.create(**only)
+    ticket = file_ticket(users, subject="Site down", body="Nothing loads.")
+    assert "hot" in tags(ticket)
+
+
+def test_a_stored_filed_rule_that_no_longer_reads_is_skipped_not_a_refusal_of_every_ticket(
+    users: dict[str, User], caplog: pytest.LogCaptureFixture
+) -> None:
+    # Written past the admin's checks (a shell, an older version's rule): one such rule
+    # must not stop customers from filing tickets.
+    Rule.objects.create(
+        name="Broken", kind="filed", conditions=[], actions=[{"type": "add_tags", "value": "!!"}]
+    )
+    filed_rule("Tag all", [], [{"type": "add_tags", "value": ["seen"]}], position=1)
+    ticket = file_ticket(users)
+    assert "seen" in tags(ticket)
+    assert "Broken" in caplog.text
+
+
+def test_the_assignee_a_filed_rule_names_is_found_through_the_email_index(
+    users: dict[str, User],
+) -> None:
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    # Stored as the admin typed it; e-mails are kept in lower case, so an exact lookup (the
+    # unique index) finds them, not a case-folded scan of every customer on each ticket filed.
+    filed_rule("To Finance", [], [{"type": "assign", "value": "Finance@Example.com"}], position=0)
+    Rule.objects.filter(name="To Finance").update(
+        actions=[{"type": "assign", "value": " Finance@Example.COM "}]
+    )
+    with CaptureQueriesContext(connection) as captured:
+        routing = route(
+            subject="Payment failed",
+            body="Card charged twice.",
+            department=Department.objects.get(slug="finance"),
+            tier="standard",
+            channel="web",
+            urgency="normal",
+        )
+    assert routing.assignee == users["finance"]
+    lookups = [q["sql"] for q in captured.captured_queries if "accounts_user" in q["sql"]]
+    assert lookups and all('"email" = ' in sql for sql in lookups), lookups

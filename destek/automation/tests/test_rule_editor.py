@@ -282,3 +282,82 @@ def test_the_editor_offers_only_active_targets_and_refuses_another(
     assert page.status_code == 200 and "Choose an active webhook target." in page.content.decode()
     assert "A rule needs at least one action." not in page.content.decode()  # said once, why
     assert Department.objects.exists()
+
+
+@pytest.mark.parametrize("number", ["nan", "inf", "-inf", "1e999"])
+def test_a_number_that_is_not_a_number_is_refused_in_its_row_not_stored(
+    users: dict[str, User], number: str
+) -> None:
+    page = signed_in_client(users["admin"]).post(
+        ADD,
+        form(
+            **{
+                "conditions-TOTAL": 1,
+                "conditions-0-field": "hours_in_status",
+                "conditions-0-op": "gte",
+                "conditions-0-number": number,
+                "actions-TOTAL": 1,
+                "actions-0-type": "add_tags",
+                "actions-0-tags": "late",
+            }
+        ),
+    )
+    # NaN and infinity are no JSON PostgreSQL stores: the row says so, nothing is saved.
+    assert page.status_code == 200
+    assert "takes a number of zero or more" in page.content.decode()
+    assert not Rule.objects.filter(name="Outages").exists()
+
+
+def test_words_and_tags_a_persian_admin_separates_with_the_persian_comma_are_separate(
+    users: dict[str, User],
+) -> None:
+    page = signed_in_client(users["admin"], language="fa").post(
+        ADD,
+        form(
+            **{
+                "conditions-TOTAL": 1,
+                "conditions-0-field": "text",
+                "conditions-0-op": "contains",
+                "conditions-0-words": "بازپرداخت، قطعی,outage",
+                "conditions-0-in": "both",
+                "actions-TOTAL": 1,
+                "actions-0-type": "add_tags",
+                "actions-0-tags": "پول، فوری",
+            }
+        ),
+    )
+    assert page.status_code == 302, page.content.decode()[:2000]
+    made = Rule.objects.get(name="Outages")
+    assert made.conditions[0]["value"] == ["بازپرداخت", "قطعی", "outage"]
+    assert made.actions[0]["value"] == ["پول", "فوری"]
+
+
+def test_a_persian_admin_reads_row_errors_with_the_editors_names_not_json_keys(
+    users: dict[str, User],
+) -> None:
+    page = signed_in_client(users["admin"], language="fa").post(
+        ADD,
+        form(
+            **{
+                "conditions-TOTAL": 1,
+                "conditions-0-field": "hours_in_status",
+                "conditions-0-op": "gte",
+                "conditions-0-number": "",
+                "actions-TOTAL": 3,
+                "actions-0-type": "note",
+                "actions-0-text": "",
+                "actions-1-type": "set_status",
+                "actions-1-status": "closed",
+                "actions-2-type": "call_webhook",
+                "actions-2-target": "",
+            }
+        ),
+    )
+    assert page.status_code == 200
+    text = page.content.decode()
+    errors = " ".join(
+        part.split("</li>", 1)[0] for part in text.split('<ul class="errorlist"><li>')[1:]
+    )
+    for code in ("note", "value", "close_reason", "no_reply", "hours_in_status", "call_webhook"):
+        assert code not in errors, errors
+    assert "یادداشت" in errors  # "Add an internal note", in Persian

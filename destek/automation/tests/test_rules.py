@@ -358,7 +358,7 @@ def test_the_admin_refuses_a_rule_it_cannot_read_in_the_admins_language(
     with pytest.raises(ValidationError) as refused:
         bad.full_clean()
     assert "mood" in str(refused.value.message_dict["conditions"])
-    assert "close_reason" in str(refused.value.message_dict["actions"])
+    assert "Closing needs a reason" in str(refused.value.message_dict["actions"])
     admin = signed_in_client(users["admin"], language="ru")
     page = admin.post(
         "/admin/automation/rule/add/",
@@ -461,3 +461,106 @@ def test_a_rule_that_would_close_in_a_way_only_people_may_is_refused_when_saved(
                 [{"field": "status", "op": "is", "value": "pending"}],
                 [{"type": "set_status", "value": "closed", "close_reason": reason}],
             )
+
+
+def test_a_rule_that_stops_still_keeps_later_rules_away_in_the_rounds_its_own_change_sets_off(
+    users: dict[str, User],
+) -> None:
+    rule("Flag", "created", [], [{"type": "add_tags", "value": "flag"}])
+    rule(
+        "Flagged ones are checked, and nothing else",
+        "updated",
+        [{"field": "tags", "op": "has", "value": "flag"}],
+        [{"type": "add_tags", "value": "checked"}],
+        position=1,
+        stop=True,
+    )
+    rule("Everything else", "updated", [], [{"type": "add_tags", "value": "other"}], position=2)
+    ticket = filed(users)
+    # The stopping rule's own tag is a change the "updated" rules see again: it still
+    # matches there, so the rule after it is still not run.
+    assert tags(ticket) == {"flag", "checked"}
+
+
+@pytest.mark.django_db(transaction=True)
+def test_event_rules_that_do_not_match_read_the_ticket_and_its_tags_once_however_many_there_are(
+    users: dict[str, User],
+) -> None:
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from destek.automation.rules import run_event_rules
+
+    for position in range(6):
+        rule(
+            f"VIPs {position}",
+            "created",
+            [{"field": "tags", "op": "has", "value": "vip-customer"}],
+            [{"type": "add_tags", "value": "vip"}],
+            position=position,
+        )
+    ticket = filed(users)
+    run_event_rules(ticket.pk, "created")  # the rules are read once per process
+    with CaptureQueriesContext(connection) as captured:
+        run_event_rules(ticket.pk, "created")
+    sql = [q["sql"][:80] for q in captured.captured_queries]
+    assert len(sql) == 2, sql  # the ticket, its tags
+
+
+def test_a_stored_event_rule_that_no_longer_reads_is_skipped_not_a_refusal_of_every_change(
+    users: dict[str, User], caplog: pytest.LogCaptureFixture
+) -> None:
+    Rule.objects.create(
+        name="Broken",
+        kind="created",
+        conditions=[{"field": "gone", "op": "is", "value": "x"}],
+        actions=[{"type": "add_tags", "value": "broken"}],
+    )
+    rule("Tag all", "created", [], [{"type": "add_tags", "value": "seen"}], position=1)
+    ticket = filed(users)
+    assert tags(ticket) == {"seen"}
+    assert "Broken" in caplog.text
+
+
+def test_a_stored_schedule_rule_that_no_longer_reads_leaves_the_other_schedule_rules_running(
+    users: dict[str, User], caplog: pytest.LogCaptureFixture
+) -> None:
+    Rule.objects.create(
+        name="Broken",
+        kind="schedule",
+        position=0,
+        conditions=[{"field": "gone", "op": "is", "value": "x"}],
+        actions=[{"type": "add_tags", "value": "broken"}],
+    )
+    rule(
+        "Open ones are seen",
+        "schedule",
+        [{"field": "status", "op": "is", "value": "new"}],
+        [{"type": "add_tags", "value": "seen"}],
+        position=1,
+    )
+    ticket = filed(users)
+    assert sweep_rules_now() >= 1
+    assert tags(ticket) == {"seen"}
+    assert "Broken" in caplog.text
+
+
+def test_a_persian_dry_run_names_departments_in_persian_not_by_their_slug(
+    users: dict[str, User],
+) -> None:
+    filed(users, subject="Outage in Baku")
+    made = rule(
+        "Outages",
+        "created",
+        [{"field": "text", "op": "contains", "value": "outage"}],
+        [
+            {"type": "set_department", "value": "finance"},
+            {"type": "mail_department", "value": "finance"},
+        ],
+    )
+    page = signed_in_client(users["admin"], language="fa").get(
+        f"/admin/automation/rule/{made.pk}/dry-run/"
+    )
+    changes = page.content.decode().split('class="dry-run-row"', 1)[1].split("</table>")[0]
+    assert changes.count("امور مالی") == 2
+    assert "finance" not in changes
