@@ -16,7 +16,7 @@ from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
-from destek.automation import assignment, webhooks
+from destek.automation import assignment, webhook_jobs, webhooks
 from destek.automation.models import (
     AgentProfile,
     DepartmentAssignment,
@@ -253,6 +253,7 @@ _DELIVERY_AS_CODE = {
     "public_id": "delivery_id",
     "payload": "payload_text",
     "response_body": "answer",
+    "error": "error_text",
 }
 
 
@@ -292,6 +293,11 @@ class WebhookDeliveryAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
     def payload_text(self, delivery: WebhookDelivery) -> str:
         text = json.dumps(delivery.payload, ensure_ascii=False, indent=2)
         return format_html('<pre dir="ltr" class="destek-code">{}</pre>', text)
+
+    @admin.display(description=_("error"))
+    def error_text(self, delivery: WebhookDelivery) -> str:
+        label = webhook_jobs.ERROR_LABELS.get(delivery.error)
+        return str(label) if label is not None else (delivery.error or "-")
 
     @admin.display(description=_("response body"))
     def answer(self, delivery: WebhookDelivery) -> str:

@@ -22,6 +22,7 @@ import httpx
 from django.conf import settings
 from django.db.models import F
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 from huey import crontab
 from huey.contrib.djhuey import db_periodic_task, db_task
 
@@ -29,6 +30,15 @@ from destek.automation.models import WebhookDelivery
 from destek.automation.webhook_choices import WebhookDeliveryStatus
 from destek.automation.webhook_safety import resolve, signature, split_url
 from destek.lib.errors import ActionRefused
+
+#: The reasons the worker writes when it stops trying, shown in the reader's language by the
+#: delivery log (`ERROR_LABELS`).
+TARGET_INACTIVE = "target inactive"
+GIVEN_UP = "given up: too old"
+ERROR_LABELS = {
+    TARGET_INACTIVE: _("The target was switched off or deleted."),
+    GIVEN_UP: _("Given up: no success within the retry period."),
+}
 
 log = logging.getLogger(__name__)
 
@@ -187,11 +197,11 @@ def sweep(now: datetime | None = None) -> int:
     # switched back on does not receive a day-old backlog.
     give_up = WebhookDelivery.objects.filter(status=WebhookDeliveryStatus.PENDING)
     give_up.filter(target__active=False).update(
-        status=WebhookDeliveryStatus.FAILED, next_attempt_at=None, error="target inactive"
+        status=WebhookDeliveryStatus.FAILED, next_attempt_at=None, error=TARGET_INACTIVE
     )
     give_up.filter(
         created_at__lt=now - timedelta(hours=settings.DESTEK_WEBHOOKS_GIVE_UP_HOURS)
-    ).update(status=WebhookDeliveryStatus.FAILED, next_attempt_at=None, error="given up: too old")
+    ).update(status=WebhookDeliveryStatus.FAILED, next_attempt_at=None, error=GIVEN_UP)
     due = list(
         WebhookDelivery.objects.filter(
             status=WebhookDeliveryStatus.PENDING, next_attempt_at__lte=now, target__active=True

@@ -34,3 +34,22 @@ def test_a_delivery_shows_its_id_and_payload_left_to_right_in_persian(
     assert "اتصال VPN قطع می‌شود" in html
     assert '<pre dir="ltr" class="destek-code">{&quot;ok&quot;: true}</pre>' in html
     assert "Claimed at" not in html
+
+
+def test_a_delivery_the_worker_gave_up_on_says_why_in_the_readers_language(
+    users: dict[str, User],
+) -> None:
+    from destek.automation.webhook_jobs import TARGET_INACTIVE
+
+    target = WebhookTarget.objects.create(
+        url="https://crm.example.com/destek", events=["*"], secret="s" * 32
+    )
+    delivery = WebhookDelivery.objects.create(
+        target=target, event="ticket.created", payload={}, status="failed", error=TARGET_INACTIVE
+    )
+    page = Client()
+    page.force_login(users["admin"])
+    page.cookies["django_language"] = "ru"
+    html = page.get(f"/admin/automation/webhookdelivery/{delivery.pk}/change/").content.decode()
+    assert TARGET_INACTIVE not in html
+    assert "Получатель отключён или удалён." in html
