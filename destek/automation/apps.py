@@ -31,6 +31,10 @@ class AutomationConfig(AppConfig):
         config_cache.watch(DepartmentAssignment)
         config_cache.watch(Rule, RuleText)
         rules.connect()
+        # Rules name departments and agents by slug and e-mail: renames rewrite them.
+        from destek.automation import renames
+
+        renames.connect()
         # The "when a ticket is filed" rules, applied by tickets' routing before it writes.
         from destek.automation import filed
         from destek.tickets import routing
