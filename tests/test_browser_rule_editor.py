@@ -74,3 +74,26 @@ def test_an_admin_builds_a_rule_from_rows_without_writing_json(
         {"type": "set_status", "value": "closed", "close_reason": "no_reply"},
         {"type": "note", "value": "بسته شد" if language == "fa" else "Closed"},
     ]
+
+
+def test_a_rule_run_when_a_ticket_is_filed_offers_only_what_is_known_then(
+    site: str,  # noqa: F811
+    open_page: Any,  # noqa: F811
+) -> None:
+    page = open_page("fa")
+    sign_in(page, site, "admin@example.com")
+    page.context.add_cookies([{"name": "django_language", "value": "fa", "url": site}])
+    page.goto(f"{site}/admin/automation/rule/add/")
+    condition = last_row(page, CONDITIONS).locator(".rule-field")
+    action = last_row(page, ACTIONS).locator(".rule-field")
+    assert not condition.locator("option[value=hours_in_status]").is_disabled()
+    page.select_option("select[name=kind]", "filed")
+    assert condition.locator("option[value=hours_in_status]").is_disabled()
+    assert not condition.locator("option[value=text]").is_disabled()
+    assert action.locator("option[value=mail_customer]").is_disabled()
+    assert not action.locator("option[value=set_department]").is_disabled()
+    page.click(f"{CONDITIONS} .rule-add")
+    added = last_row(page, CONDITIONS).locator(".rule-field")
+    assert added.locator("option[value=days_in_status]").is_disabled()
+    page.select_option("select[name=kind]", "schedule")
+    assert not added.locator("option[value=days_in_status]").is_disabled()

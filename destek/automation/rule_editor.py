@@ -22,6 +22,7 @@ from django.utils.translation import gettext_lazy
 from destek.accounts.choices import Role
 from destek.accounts.models import User
 from destek.automation.conditions import (
+    FILED_ACTION_TYPES,
     ActionSpec,
     FieldSpec,
     RuleInvalid,
@@ -32,6 +33,7 @@ from destek.automation.conditions import (
 )
 from destek.automation.models import Rule, WebhookTarget
 from destek.tickets.choices import CloseReason, Priority, TicketStatus
+from destek.tickets.routing import CONDITION_FIELDS
 
 #: Rows read from one post at most (a form is not a bulk import).
 MAX_ROWS = 50
@@ -147,7 +149,12 @@ class RowsWidget(forms.Widget):
             shown = [self._condition_row(row, by_name) for row in rows]
             blank = self._condition_row({}, by_name)
             all_ops = list({op: label for f in fields for op, label in f.ops}.items())
-            schema = {f.name: {"kind": f.kind, "ops": f.ops} for f in fields}
+            # "filed": whether a rule that runs when a ticket is filed may use it; the script
+            # offers only those when that kind is chosen (the model refuses the rest anyway).
+            schema = {
+                f.name: {"kind": f.kind, "ops": f.ops, "filed": f.name in CONDITION_FIELDS}
+                for f in fields
+            }
             context.update(
                 fields=fields,
                 choice_fields=[f for f in fields if f.kind == "choice"],
@@ -160,7 +167,9 @@ class RowsWidget(forms.Widget):
             by_kind = {a.name: a for a in types}
             shown = [self._action_row(row, by_kind) for row in rows]
             blank = self._action_row({}, by_kind)
-            schema = {a.name: {"kind": a.kind} for a in types}
+            schema = {
+                a.name: {"kind": a.kind, "filed": a.name in FILED_ACTION_TYPES} for a in types
+            }
             context.update(
                 types=types,
                 statuses=TicketStatus.choices,

@@ -47,10 +47,28 @@
       if (event.key === "Enter" || event.key === " ") { drop(event); }
     });
     showValue(editor, schema, row);
+    offerForKind(schema, row);
+  }
+
+  // A rule that runs when a ticket is filed may use only what is known before the ticket
+  // exists: the other fields and actions are offered disabled while that kind is chosen.
+  function offerForKind(schema, row) {
+    var kind = document.querySelector("select[name=kind]");
+    var filed = kind !== null && kind.value === "filed";
+    row.querySelectorAll(".rule-field option").forEach(function (option) {
+      var spec = schema[option.value];
+      option.disabled = filed && spec !== undefined && !spec.filed && !option.selected;
+    });
   }
 
   function start(editor) {
     var schema = JSON.parse(document.getElementById(editor.getAttribute("data-schema")).textContent);
+    var kind = document.querySelector("select[name=kind]");
+    if (kind !== null) {
+      kind.addEventListener("change", function () {
+        editor.querySelectorAll(".rule-row").forEach(function (row) { offerForKind(schema, row); });
+      });
+    }
     var rows = editor.querySelector(".rule-rows");
     var total = editor.querySelector(".rule-total");
     var template = editor.querySelector(".rule-template");
