@@ -37,7 +37,7 @@ from destek.automation.conditions import (
     parse_conditions,
 )
 from destek.automation.models import Rule, RuleKind, RuleMatch, RuleRun, RuleText
-from destek.automation.selectors import default_language
+from destek.automation.selectors import in_language
 from destek.lib import config_cache
 from destek.lib.errors import ActionRefused
 from destek.notify.actions import AutoSubmitted, queue_mail, queue_sms
@@ -270,11 +270,7 @@ def _agent(action: Action) -> User:
 
 def text_for(rule: Rule, language: str) -> RuleText | None:
     """The rule's mail text in `language`, else the company's, else the one for any."""
-    texts = {text.language: text for text in rule.texts.all()}
-    for candidate in (language, default_language(), ""):
-        if candidate in texts:
-            return texts[candidate]
-    return None
+    return in_language(rule.texts.all(), language)
 
 
 def _fill(body: str, ticket: Ticket) -> str:

@@ -4,7 +4,9 @@ gets, and what applying one will do, for the preview."""
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass, field
+from typing import Protocol, TypeVar
 
 from django.conf import settings
 from django.db.models import (
@@ -32,6 +34,13 @@ from destek.tickets.actions import tag_names
 from destek.tickets.choices import CloseReason, Priority, TicketStatus
 from destek.tickets.models import Ticket
 
+
+class _InALanguage(Protocol):
+    language: str
+
+
+Text = TypeVar("Text", bound=_InALanguage)
+
 PLACEHOLDER = re.compile(r"\{(customer_name|ticket_number|agent_name|department)\}")
 
 
@@ -54,6 +63,16 @@ def default_language() -> str:
     """The company's language (DESTEK_LANGUAGE): a macro's text in it serves tickets in a
     language the macro has no text for."""
     return str(settings.LANGUAGE_CODE).split("-")[0]
+
+
+def in_language(texts: Iterable[Text], language: str) -> Text | None:
+    """Of a macro's or a rule's texts (each with a `language`, "" for any), the one in
+    `language`, else the company's, else the one for any language; None when none fits."""
+    by_language = {text.language: text for text in texts}
+    for candidate in (language, default_language(), ""):
+        if candidate in by_language:
+            return by_language[candidate]
+    return None
 
 
 def _text_preference(language: str) -> Case:
@@ -137,11 +156,8 @@ def reply_text(macro: Macro, ticket: Ticket) -> str | None:
     if hasattr(macro, "reply_body"):  # listed by macros_for: already chosen
         body: str | None = getattr(macro, "reply_body")  # noqa: B009 (set by annotate)
         return body
-    texts = {text.language: text.body for text in macro.texts.all()}
-    for language in (ticket.language, default_language(), ""):
-        if language in texts:
-            return texts[language]
-    return None
+    text = in_language(macro.texts.all(), ticket.language)
+    return text.body if text is not None else None
 
 
 @dataclass
