@@ -97,3 +97,27 @@ def test_a_rule_run_when_a_ticket_is_filed_offers_only_what_is_known_then(
     assert added.locator("option[value=days_in_status]").is_disabled()
     page.select_option("select[name=kind]", "schedule")
     assert not added.locator("option[value=days_in_status]").is_disabled()
+
+
+def test_a_hand_over_is_offered_on_a_schedule_only_and_a_filed_rule_shows_no_mail_texts(
+    site: str,  # noqa: F811
+    open_page: Any,  # noqa: F811
+) -> None:
+    page = open_page("ru")
+    sign_in(page, site, "admin@example.com")
+    page.context.add_cookies([{"name": "django_language", "value": "ru", "url": site}])
+    page.goto(f"{site}/admin/automation/rule/add/")
+    action = last_row(page, ACTIONS).locator(".rule-field")
+    texts = page.locator("#texts-group")
+    page.select_option("select[name=kind]", "updated")
+    assert action.locator("option[value=reassign]").is_disabled()
+    assert texts.is_visible()
+    page.select_option("select[name=kind]", "schedule")
+    assert not action.locator("option[value=reassign]").is_disabled()
+    action.select_option("reassign")
+    page.shot("hand-over")
+    page.select_option("select[name=kind]", "filed")
+    assert texts.is_hidden()
+    assert action.locator("option[value=mail_customer]").is_disabled()
+    page.select_option("select[name=kind]", "created")
+    assert texts.is_visible()

@@ -308,6 +308,46 @@ def reassign_unanswered(ticket_id: int, *, now: datetime | None = None) -> User 
     return _give(ticket, row, now=now, rule=RULE_NO_REPLY, exclude=[ticket.assignee_id])
 
 
+@transaction.atomic
+def hand_over(
+    ticket_id: int, *, rule: str, from_agent_id: int | None, now: datetime | None = None
+) -> User | None:
+    """A rule's "hand over to another available agent". In a department that assigns by
+    round robin or least load, the ticket goes to the fairest available colleague of
+    `from_agent_id` (it stays with them when nobody else is available); in a department whose
+    agents take tickets by hand, it goes back to the department's unassigned queue. A ticket
+    whose agent changed since the rule read it, or that is no longer active, is left: run
+    twice, it hands over once."""
+    now = now or timezone.now()
+    department_id = Ticket.objects.values_list("department_id", flat=True).get(pk=ticket_id)
+    row = _locked_row(department_id)
+    ticket = _lock_ticket(ticket_id)
+    if ticket.assignee_id != from_agent_id or ticket.status not in ACTIVE_STATUSES:
+        return None
+    if row is None:
+        if ticket.assignee_id is not None:
+            assign(ticket, actor=Actor(ActorKind.RULE, rule=rule), assignee=None)
+        return None
+    exclude = [from_agent_id] if from_agent_id is not None else []
+    return _give(ticket, row, now=now, rule=rule, exclude=exclude)
+
+
+def hand_over_after_commit(ticket: Ticket, *, rule: str) -> None:
+    """Hand `ticket` over once the caller's transaction commits, in its own transaction with
+    the locks in the sweep's order (department row, ticket, agent): a rule holds the ticket's
+    lock already, and taking the department's row after it could deadlock with the sweep. A
+    refusal or a lost lock is logged; the ticket stays with its agent."""
+    ticket_id, from_agent_id = ticket.pk, ticket.assignee_id
+
+    def run() -> None:
+        try:
+            hand_over(ticket_id, rule=rule, from_agent_id=from_agent_id)
+        except (ActionRefused, DatabaseError):
+            log.warning("rule %r could not hand over ticket %s", rule, ticket_id, exc_info=True)
+
+    transaction.on_commit(run)
+
+
 def _assigned_at(ticket: Ticket) -> datetime | None:
     return (
         TicketEvent.objects.filter(ticket=ticket, kind=EventKind.ASSIGNEE)

@@ -238,6 +238,7 @@ ACTION_TYPES = (
     "add_tags",
     "remove_tags",
     "assign",
+    "reassign",  # to another available agent, by the department's assignment
     "unassign",
     "note",
     "mail_customer",
@@ -265,7 +266,7 @@ def parse_action(raw: Any) -> Action:
             )
         )
     kind, value = raw["type"], raw.get("value")
-    if kind in ("unassign", "mail_customer", "sms_customer"):
+    if kind in ("unassign", "reassign", "mail_customer", "sms_customer"):
         return Action(kind)
     if kind == "call_webhook":
         target = raw.get("target")
@@ -356,6 +357,7 @@ ACTION_LABELS: dict[str, Promise] = {
     "add_tags": gettext_lazy("Add tags"),
     "remove_tags": gettext_lazy("Remove tags"),
     "assign": gettext_lazy("Assign to the agent"),
+    "reassign": gettext_lazy("Hand over to another available agent"),
     "unassign": gettext_lazy("Unassign"),
     "note": gettext_lazy("Add an internal note"),
     "mail_customer": gettext_lazy("Mail the customer (the mail texts below)"),
@@ -376,6 +378,7 @@ ACTION_VALUE_KINDS: dict[str, str] = {
     "remove_tags": "tags",
     "note": "text",
     "unassign": "none",
+    "reassign": "none",
     "mail_customer": "none",
     "sms_customer": "none",
     "call_webhook": "target",
@@ -465,6 +468,23 @@ def action_types() -> list[ActionSpec]:
 #: What a rule that runs when a ticket is filed may do: its first department, priority, tags
 #: and assignee. What it may look at is `tickets.routing.CONDITION_FIELDS`.
 FILED_ACTION_TYPES = ("set_department", "set_priority", "raise_priority", "add_tags", "assign")
+
+
+#: Actions only a schedule rule may take: it runs once per ticket and state, where a rule on
+#: a change would be set off again by the change the action makes (a hand-over is one).
+SCHEDULE_ACTION_TYPES = ("reassign",)
+
+
+def check_schedule_only(parsed: Sequence[Condition] | Sequence[Action]) -> None:
+    """Refuse, for a rule that is not on a schedule, an action only schedule rules take."""
+    for item in parsed:
+        if isinstance(item, Action) and item.type in SCHEDULE_ACTION_TYPES:
+            raise RuleInvalid(
+                _(
+                    "“{type}” is for rules on a schedule, which act once per ticket and state; "
+                    "on a change, the hand-over would set the rule off again."
+                ).format(type=ACTION_LABELS.get(item.type, item.type))
+            )
 
 
 def check_filed(parsed: Sequence[Condition] | Sequence[Action]) -> None:

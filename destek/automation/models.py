@@ -350,6 +350,7 @@ class Rule(models.Model):
         from destek.automation.conditions import (
             RuleInvalid,
             check_filed,
+            check_schedule_only,
             parse_actions,
             parse_conditions,
         )
@@ -360,6 +361,8 @@ class Rule(models.Model):
                 parsed = parse(getattr(self, field))
                 if self.kind == RuleKind.FILED:
                     check_filed(parsed)
+                if self.kind != RuleKind.SCHEDULE:
+                    check_schedule_only(parsed)
             except RuleInvalid as invalid:
                 errors[field] = [str(invalid)]
         if self.stop and self.kind == RuleKind.SCHEDULE:

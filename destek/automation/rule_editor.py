@@ -23,6 +23,7 @@ from destek.accounts.choices import Role
 from destek.accounts.models import User
 from destek.automation.conditions import (
     FILED_ACTION_TYPES,
+    SCHEDULE_ACTION_TYPES,
     ActionSpec,
     FieldSpec,
     RuleInvalid,
@@ -168,7 +169,12 @@ class RowsWidget(forms.Widget):
             shown = [self._action_row(row, by_kind) for row in rows]
             blank = self._action_row({}, by_kind)
             schema = {
-                a.name: {"kind": a.kind, "filed": a.name in FILED_ACTION_TYPES} for a in types
+                a.name: {
+                    "kind": a.kind,
+                    "filed": a.name in FILED_ACTION_TYPES,
+                    "schedule": a.name in SCHEDULE_ACTION_TYPES,
+                }
+                for a in types
             }
             context.update(
                 types=types,

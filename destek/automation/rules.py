@@ -27,7 +27,7 @@ from django.utils.translation import gettext as _
 
 from destek.accounts.choices import Role
 from destek.accounts.models import User, normalize_email
-from destek.automation import webhooks
+from destek.automation import assignment, webhooks
 from destek.automation.conditions import (
     Action,
     Facts,
@@ -231,7 +231,9 @@ def _do(action: Action, rule: Rule, ticket: Ticket, actor: actions.Actor) -> Tic
         return actions.assign(ticket, actor=actor, assignee=_agent(action))
     if kind == "unassign":
         return actions.assign(ticket, actor=actor, assignee=None)
-    if kind == "note":
+    if kind == "reassign":
+        assignment.hand_over_after_commit(ticket, rule=rule.name)
+    elif kind == "note":
         actions.add_system_note(ticket, body=action.value, rule=rule.name)
     elif kind == "mail_customer":
         _mail_customer(rule, ticket)
@@ -503,6 +505,8 @@ def describe(action: Action, ticket: Ticket) -> str | None:
         return _("Assign to {email}").format(email=action.value)
     if kind == "unassign":
         return _("Unassign") if ticket.assignee_id else None
+    if kind == "reassign":
+        return _("Hand over to another available agent")
     if kind == "note":
         return _("Internal note: {text}").format(text=action.value[:80])
     if kind == "mail_customer":

@@ -51,14 +51,20 @@
   }
 
   // A rule that runs when a ticket is filed may use only what is known before the ticket
-  // exists: the other fields and actions are offered disabled while that kind is chosen.
+  // exists, and a hand-over is for schedule rules only: what the chosen kind may not use is
+  // offered disabled (the model refuses it anyway). A filed rule sends no mail, so its mail
+  // texts are hidden while that kind is chosen.
   function offerForKind(schema, row) {
     var kind = document.querySelector("select[name=kind]");
-    var filed = kind !== null && kind.value === "filed";
+    var chosen = kind !== null ? kind.value : "";
+    var filed = chosen === "filed";
     row.querySelectorAll(".rule-field option").forEach(function (option) {
       var spec = schema[option.value];
-      option.disabled = filed && spec !== undefined && !spec.filed && !option.selected;
+      var refused = spec !== undefined && ((filed && !spec.filed) || (chosen !== "schedule" && spec.schedule === true));
+      option.disabled = refused && !option.selected;
     });
+    var texts = document.getElementById("texts-group");
+    if (texts !== null) { texts.hidden = filed; }
   }
 
   function start(editor) {
