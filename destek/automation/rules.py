@@ -37,7 +37,7 @@ from destek.automation.conditions import (
     parse_conditions,
 )
 from destek.automation.models import Rule, RuleKind, RuleMatch, RuleRun, RuleText
-from destek.automation.selectors import in_language
+from destek.automation.selectors import in_language, render_text
 from destek.lib import config_cache
 from destek.lib.errors import ActionRefused
 from destek.notify.actions import AutoSubmitted, queue_mail, queue_sms
@@ -275,18 +275,6 @@ def text_for(rule: Rule, language: str) -> RuleText | None:
     return in_language(rule.texts.all(), language)
 
 
-def _fill(body: str, ticket: Ticket) -> str:
-    values = {
-        "{customer_name}": ticket.customer.display_name,
-        "{ticket_number}": f"#{ticket.number}",
-        "{agent_name}": ticket.assignee.display_name if ticket.assignee else "",
-        "{department}": ticket.department.display_name(ticket.language),
-    }
-    for placeholder, value in values.items():
-        body = body.replace(placeholder, value)
-    return body
-
-
 def _mail(
     rule: Rule, ticket: Ticket, *, to: str, language: str, desk: bool = False, **where: Any
 ) -> None:
@@ -301,8 +289,8 @@ def _mail(
         to=to,
         template="automation_rule",
         context={
-            "subject": _fill(text.subject, ticket),
-            "body": _fill(text.body, ticket),
+            "subject": render_text(text.subject, ticket=ticket, agent=ticket.assignee),
+            "body": render_text(text.body, ticket=ticket, agent=ticket.assignee),
             "number": f"#{ticket.number}",
             "link": notifications.desk_link(ticket) if desk else notifications.portal_link(ticket),
             "desk": desk,
@@ -351,7 +339,7 @@ def _sms_customer(rule: Rule, ticket: Ticket) -> None:
     queue_sms(
         to=customer.phone,
         template="automation_rule",
-        context={"body": _fill(text.body, ticket)},
+        context={"body": render_text(text.body, ticket=ticket, agent=ticket.assignee)},
         language=ticket.language or customer.language,
         thread=Thread.of(ticket),
     )

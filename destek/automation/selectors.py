@@ -44,16 +44,18 @@ Text = TypeVar("Text", bound=_InALanguage)
 PLACEHOLDER = re.compile(r"\{(customer_name|ticket_number|agent_name|department)\}")
 
 
-def render_text(body: str, *, ticket: Ticket, agent: User) -> str:
-    """Fill the known placeholders with plain text. Not `str.format`: a text written in the
-    admin must not reach attributes (`{x.__class__}`) or fail on other braces."""
+def render_text(body: str, *, ticket: Ticket, agent: User | None) -> str:
+    """Fill the known placeholders of a macro's or a rule's text with plain text (`agent`:
+    who applies the macro, the ticket's agent for a rule; none leaves the name empty). Not
+    `str.format`: a text written in the admin must not reach attributes (`{x.__class__}`) or
+    fail on other braces."""
     number = ticket.display_number
     if any("\u0600" <= char <= "\u06ff" for char in body):
         number = localize_digits(number, "fa")  # a Persian text reads Persian digits
     values = {
         "customer_name": ticket.customer.display_name,
         "ticket_number": number,
-        "agent_name": agent.display_name,
+        "agent_name": agent.display_name if agent is not None else "",
         "department": ticket.department.display_name(ticket.language),
     }
     return PLACEHOLDER.sub(lambda match: values[match.group(1)], body)

@@ -56,3 +56,35 @@ def test_the_rules_and_macros_texts_are_typed_in_the_direction_of_their_words(
         html = admin.get(page).content.decode()
         tag = re.search(r'<textarea[^>]*name="texts-0-body"[^>]*>', html)
         assert tag is not None and 'dir="auto"' in tag.group(0), page
+
+
+def test_a_persian_rule_mail_fills_its_placeholders_as_a_macro_does_in_persian_digits(
+    users: dict[str, User],
+) -> None:
+    made = Rule.objects.create(
+        name="Noted in Persian",
+        kind="created",
+        conditions=[],
+        actions=[{"type": "mail_customer"}],
+    )
+    RuleText.objects.create(
+        rule=made,
+        language="fa",
+        subject="تیکت {ticket_number} ثبت شد",
+        body="{customer_name} گرامی، تیکت {ticket_number} به {department} رسید. {agent_name}",
+    )
+    ticket = actions.create_ticket(
+        customer=users["customer"],
+        subject="صورت‌حساب باز نمی‌شود",
+        body="صورت‌حساب این ماه باز نمی‌شود.",
+        channel="web",
+        department=Department.objects.get(slug="technical"),
+        language="fa",
+    )
+    from destek.lib.dates import localize_digits
+
+    mail = Delivery.objects.get(template="automation_rule", recipient="customer@example.com")
+    number = localize_digits(f"#{ticket.number}", "fa")
+    assert mail.subject.endswith(f"تیکت {number} ثبت شد")
+    assert f"{users['customer'].display_name} گرامی، تیکت {number} به" in mail.body_text
+    assert "{agent_name}" not in mail.body_text  # nobody assigned yet: left empty

@@ -13,6 +13,7 @@ from destek.accounts.models import User
 from destek.automation.models import Rule
 from destek.automation.rule_jobs import sweep_rules_now
 from destek.demo.automation import REMIND_NAME, load_automation
+from destek.lib.dates import localize_digits
 from destek.notify.models import Delivery
 from destek.tickets import actions
 from destek.tickets.models import Department
@@ -43,5 +44,9 @@ def test_the_demo_reminds_a_customer_we_wait_for_once_in_their_language(
     sent = list(Delivery.objects.filter(ticket_id=ticket.pk, template="automation_rule"))
     assert len(sent) == 1
     assert sent[0].recipient == "customer@example.com"
-    assert f"منتظر پاسخ شما هستیم: #{ticket.number}" in sent[0].subject
+    # The Persian text writes the number in Persian digits (as macros do); the reply tag
+    # the mail adds keeps the ASCII one the inbound mail reads.
+    number = localize_digits(f"#{ticket.number}", "fa")
+    assert f"منتظر پاسخ شما هستیم: {number}" in sent[0].subject
+    assert f"[#{ticket.number}]" in sent[0].subject
     assert f"/my/tickets/{ticket.number}/" in sent[0].body_text
