@@ -167,6 +167,8 @@ def start_chat(
         tier=visitor.tier,
         channel=Channel.CHAT,
         urgency=Priority.NORMAL,
+        language=language,
+        organisation=lambda: visitor.organisation.name if visitor.organisation is not None else "",
     ).department
     live = queue.is_open_for(routed.pk, now)
     # While the chat is live the visitor reads the answers in the chat, not in their mail;

@@ -23,8 +23,17 @@ from destek.tickets.models import Department
 #: declares a critical incident with its facts and within their limit (`declared_critical`).
 URGENCY_CEILING = Priority.HIGH
 
-#: What a filed rule may look at: known before the ticket is written.
-CONDITION_FIELDS = ("text", "department", "tier", "channel", "urgency")
+#: What a filed rule may look at: known before the ticket is written (its language is chosen
+#: from the customer's words and account before the rules run).
+CONDITION_FIELDS = (
+    "text",
+    "department",
+    "tier",
+    "organisation",
+    "language",
+    "channel",
+    "urgency",
+)
 
 
 @dataclass(frozen=True)
@@ -87,6 +96,9 @@ class Draft:
     tier: str
     channel: str
     urgency: str
+    language: str = ""
+    #: The customer's organisation by name, read only when a rule asks (it costs a query).
+    organisation: Callable[[], str] = field(default=lambda: "", compare=False)
 
 
 def priority_from_urgency(urgency: str) -> str:
@@ -108,7 +120,10 @@ def _holds(condition: RuleCondition, draft: Draft, state: Routing) -> bool:
             "tier": draft.tier,
             "channel": draft.channel,
             "urgency": draft.urgency,
+            "language": draft.language,
         }.get(condition.field)
+        if condition.field == "organisation":
+            value = draft.organisation()
         found = value in condition.values
     return not found if condition.negate else found
 
@@ -143,6 +158,8 @@ def route(
     urgency: str,
     rules: Iterable[FiledRule] | None = None,
     declared_critical: bool = False,
+    language: str = "",
+    organisation: Callable[[], str] = lambda: "",
 ) -> Routing:
     """Start from the customer's choices and apply every enabled rule that matches, in order,
     until one that stops.
@@ -151,7 +168,15 @@ def route(
     does, with a reason the customer sees."""
     start = Priority.CRITICAL if declared_critical else priority_from_urgency(urgency)
     state = Routing(department=department, priority=start)
-    draft = Draft(subject=subject, body=body, tier=tier, channel=channel, urgency=urgency)
+    draft = Draft(
+        subject=subject,
+        body=body,
+        tier=tier,
+        channel=channel,
+        urgency=urgency,
+        language=language,
+        organisation=organisation,
+    )
     if rules is None:
         rules = filed_rules()
     for rule in rules:

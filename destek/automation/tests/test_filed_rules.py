@@ -384,3 +384,64 @@ def test_the_assignee_a_filed_rule_names_is_found_through_the_email_index(
     assert routing.assignee == users["finance"]
     lookups = [q["sql"] for q in captured.captured_queries if "accounts_user" in q["sql"]]
     assert lookups and all('"email" = ' in sql for sql in lookups), lookups
+
+
+def test_filed_rules_send_persian_tickets_to_the_persian_team_and_a_companys_to_its_desk(
+    users: dict[str, User],
+) -> None:
+    from destek.accounts.models import Organisation
+
+    persian_team = Department.objects.create(name="Persian desk", slug="persian-desk")
+    key_account = Department.objects.create(name="Key accounts", slug="key-accounts")
+    filed_rule(
+        "Persian to the Persian team",
+        [{"field": "language", "op": "is", "value": ["fa"]}],
+        [{"type": "set_department", "value": "persian-desk"}],
+    )
+    filed_rule(
+        "Caspian Oil to key accounts",
+        [{"field": "organisation", "op": "is", "value": ["Caspian Oil"]}],
+        [{"type": "set_department", "value": "key-accounts"}, {"type": "add_tags", "value": "key"}],
+    )
+    persian = actions.create_ticket(
+        customer=users["customer2"],
+        subject="صورت‌حساب این ماه باز نمی‌شود",
+        body="وقتی صورت‌حساب را باز می‌کنم صفحهٔ خطا می‌آید. لطفاً راهنمایی کنید.",
+        channel="web",
+        department=Department.objects.get(slug="technical"),
+    )
+    assert persian.language == "fa"  # chosen from the customer's words, before the rules
+    assert persian.department == persian_team
+    assert file_ticket(users).department.slug == "technical"  # English, no organisation
+
+    customer = users["customer"]
+    customer.organisation = Organisation.objects.create(name="Caspian Oil")
+    customer.save(update_fields=["organisation"])
+    company = file_ticket(users, subject="Invoices fail", body="Invoice 9 shows an error page.")
+    assert company.department == key_account
+    assert tags(company) == {"key"}
+    moved = TicketEvent.objects.get(ticket=company, kind="department")
+    assert moved.data["rule"] == "Caspian Oil to key accounts"
+
+
+def test_filing_without_an_organisation_rule_does_not_read_the_customers_organisation(
+    users: dict[str, User], django_assert_num_queries: Any
+) -> None:
+    from destek.accounts.models import Organisation
+
+    customer = users["customer"]
+    customer.organisation = Organisation.objects.create(name="Caspian Oil")
+    customer.save(update_fields=["organisation"])
+    fresh = User.objects.get(pk=customer.pk)
+    technical = Department.objects.get(slug="technical")
+    with django_assert_num_queries(0):
+        route(
+            subject="Export fails",
+            body="The button does nothing.",
+            department=technical,
+            tier=fresh.tier,
+            channel="web",
+            urgency="normal",
+            rules=(),
+            organisation=lambda: fresh.organisation.name if fresh.organisation is not None else "",
+        )

@@ -239,6 +239,11 @@ def create_ticket(
     else:
         notify_address = check_notify_address(customer, notify_address)
     declined = _critical_declined(customer) if declared else ""
+    # Given by the caller (an agent filing for a caller), else the customer's own words when
+    # they are clear, else their account's language, else the page's.
+    ticket_language = language or choose_language(
+        f"{subject}\n{body}", account=customer.language, page=get_language()
+    )
     routing = route(
         subject=subject,
         body=body,
@@ -247,11 +252,10 @@ def create_ticket(
         channel=channel,
         urgency=urgency,
         declared_critical=declared and not declined,
-    )
-    # Given by the caller (an agent filing for a caller), else the customer's own words when
-    # they are clear, else their account's language, else the page's.
-    ticket_language = language or choose_language(
-        f"{subject}\n{body}", account=customer.language, page=get_language()
+        language=ticket_language,
+        organisation=lambda: (
+            customer.organisation.name if customer.organisation is not None else ""
+        ),
     )
     now = timezone.now()
     ticket = Ticket(
