@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from django.contrib import admin
 from django.urls import include, path, re_path
+from django.utils.translation import gettext_lazy as _
 
 from destek.api.api import api
 from destek.api.views import healthz
@@ -11,6 +12,8 @@ from destek.portal.language_views import choose_language
 
 # The admin's own sign-in form would skip two-factor sign-in: admins use the portal's.
 admin.site.login = admin_sign_in  # type: ignore[method-assign]
+# The product's name in the admin's header and tab, not "Django administration".
+admin.site.site_header = admin.site.site_title = _("Destek administration")
 
 # Errors outside a view's own answers: JSON under /api/, 503 for an outage (destek/lib/outage.py).
 handler400 = "destek.lib.error_views.bad_request"

@@ -564,3 +564,19 @@ def test_a_persian_dry_run_names_departments_in_persian_not_by_their_slug(
     changes = page.content.decode().split('class="dry-run-row"', 1)[1].split("</table>")[0]
     assert changes.count("امور مالی") == 2
     assert "finance" not in changes
+
+
+def test_a_rules_page_in_the_admin_links_to_its_dry_run_and_names_the_product(
+    users: dict[str, User],
+) -> None:
+    made = rule(
+        "Tag outages",
+        "created",
+        [{"field": "text", "op": "contains", "value": ["outage"]}],
+        [{"type": "add_tags", "value": "outage"}],
+    )
+    admin = signed_in_client(users["admin"], language="fa")
+    page = admin.get(reverse("admin:automation_rule_change", args=[made.pk])).content.decode()
+    assert f'href="{reverse("admin:automation_rule_dry_run", args=[made.pk])}"' in page
+    assert "مدیریت Destek" in page
+    assert "Django" not in page.split("<body")[1].split("</header>")[0]
