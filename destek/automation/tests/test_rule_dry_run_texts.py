@@ -55,3 +55,24 @@ def test_the_dry_run_names_the_language_of_each_mail_or_says_none_goes(
     RuleText.objects.create(rule=made, language="", subject="Outage", body="Looking into it")
     page = admin.get(f"/admin/automation/rule/{made.pk}/dry-run/").content.decode()
     assert "Mail the customer, the text for any language" in page
+
+
+def test_a_persian_dry_run_writes_its_numbers_in_persian_and_links_each_ticket_to_the_desk(
+    users: dict[str, User],
+) -> None:
+    from destek.lib.dates import localize_digits
+
+    ticket = _filed(users["customer"], "fa")
+    made = Rule.objects.create(
+        name="Outage tag",
+        kind="updated",
+        conditions=[{"field": "text", "op": "contains", "value": "outage"}],
+        actions=[{"type": "add_tags", "value": ["outage"]}],
+    )
+    admin = Client()
+    admin.force_login(users["admin"])
+    admin.cookies["django_language"] = "fa"
+    page = admin.get(f"/admin/automation/rule/{made.pk}/dry-run/").content.decode()
+    assert "(حداکثر ۵۰)" in page
+    number = localize_digits(f"#{ticket.number}", "fa")
+    assert f'<a href="/desk/tickets/{ticket.number}/"><bdi>{number}</bdi></a>' in page
