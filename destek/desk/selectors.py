@@ -1,5 +1,5 @@
-"""Reading for the desk: the queue's counts, a ticket's neighbours in the queue order, and
-the articles the ticket page offers to link."""
+"""Reading for the desk: the queue's counts, a ticket's neighbours in the queue order, its
+history with the agents named, and the articles the ticket page offers to link."""
 
 from __future__ import annotations
 
@@ -15,9 +15,31 @@ from django.utils.encoding import iri_to_uri
 from destek.accounts.models import User
 from destek.kb.search import search, visible
 from destek.tickets.access import agent_department_ids
-from destek.tickets.choices import ACTIVE_STATUSES, TicketStatus
+from destek.tickets.choices import ACTIVE_STATUSES, EventKind, TicketStatus
 from destek.tickets.clocks import CLOCKS, Schedules, shown_clock
-from destek.tickets.models import Ticket
+from destek.tickets.models import Ticket, TicketEvent
+
+
+def history(ticket: Ticket) -> list[TicketEvent]:
+    """The ticket's history, oldest first. Assignee changes are recorded by the agents'
+    addresses; they are named here (`before`, `after` on those entries), in one statement and
+    only when the history has such changes. An address no longer anyone's stays as recorded."""
+    events = list(TicketEvent.objects.filter(ticket=ticket).select_related("actor").order_by("id"))
+    addresses = {
+        value
+        for event in events
+        if event.kind == EventKind.ASSIGNEE
+        for value in (event.from_value, event.to_value)
+        if value
+    }
+    if not addresses:
+        return events
+    names = {user.email: user.display_name for user in User.objects.filter(email__in=addresses)}
+    for event in events:
+        if event.kind == EventKind.ASSIGNEE:
+            event.before = names.get(event.from_value, event.from_value)  # type: ignore[attr-defined]
+            event.after = names.get(event.to_value, event.to_value)  # type: ignore[attr-defined]
+    return events
 
 
 def ticket_clocks(ticket: Ticket, *, now: datetime) -> dict[str, dict[str, Any]] | None:

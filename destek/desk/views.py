@@ -59,6 +59,7 @@ from destek.desk.rows import queue_rows
 from destek.desk.saved_views import access_view, listed_views, shareable_departments, view_query
 from destek.desk.selectors import (
     forget_queue_counts,
+    history,
     queue_counts,
     queue_neighbours,
     ticket_clocks,
@@ -75,7 +76,7 @@ from destek.tickets.access import access_ticket, agent_department_ids, visible_m
 from destek.tickets.actions import Actor
 from destek.tickets.choices import Channel, TicketStatus
 from destek.tickets.details import labelled
-from destek.tickets.models import Message, Tag, Ticket, TicketEvent, TimeEntry
+from destek.tickets.models import Message, Tag, Ticket, TimeEntry
 from destek.tickets.selectors import queue_page, ticket_people, upload_limits
 
 PAGE = 50
@@ -387,7 +388,7 @@ def _page(request: AuthenticatedHttpRequest, ticket: Ticket, **forms: Any) -> Ht
     opens."""
     user: User = request.user
     thread = list(visible_messages(user, ticket))
-    events = TicketEvent.objects.filter(ticket=ticket).select_related("actor").order_by("id")
+    events = history(ticket)
     others = (
         Ticket.objects.visible_to(request.user)
         .filter(customer=ticket.customer)

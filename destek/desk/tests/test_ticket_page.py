@@ -240,3 +240,19 @@ def test_the_forms_kept_per_process_show_each_tickets_own_fields_and_renamed_dep
     department.names = {}
     department.save()
     assert ">Technical support</option>" in page(calm)
+
+
+def test_the_history_names_the_agents_a_ticket_went_from_and_to(
+    desk: Client, users: dict[str, User]
+) -> None:
+    ticket = filed(users, "Export fails")
+    agent, finance = users["agent"], users["finance"]
+    actions.assign(ticket, actor=Actor.of(agent), assignee=agent)
+    from destek.tickets.models import Membership
+
+    Membership.objects.get_or_create(department=ticket.department, user=finance)
+    actions.assign(ticket, actor=Actor.of(agent), assignee=finance)
+    page = desk.get(f"/desk/tickets/{ticket.number}/").content.decode()
+    history = page.split("<ol>")[-1].split("</ol>")[0]
+    assert f"<bdi>{agent.display_name}</bdi> → <bdi>{finance.display_name}</bdi>" in history
+    assert "finance@example.com" not in history
