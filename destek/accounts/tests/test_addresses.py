@@ -86,6 +86,7 @@ def test_another_customers_verified_address_is_not_yours(
     assert response.json()["code"] == "unverified_address"
 
 
+@pytest.mark.usefixtures("one_rate_window")
 def test_asking_for_codes_is_rate_limited(customer: Any) -> None:
     codes = [
         customer.post("auth/addresses", {"email": f"a{i}@example.com"}).status_code

@@ -167,6 +167,7 @@ def test_a_code_sent_to_an_earlier_number_does_not_verify_a_later_one(
     assert person.phone_verified_at is None
 
 
+@pytest.mark.usefixtures("one_rate_window")
 def test_codes_by_sms_are_rate_limited(page: Page, gateway: Gateway) -> None:
     page.post("/my/profile/", profile(PHONE))
     for _i in range(3):

@@ -140,6 +140,7 @@ def test_an_address_that_never_confirms_is_forgotten_once_its_link_expired(
     assert list(Subscription.objects.values_list("address", flat=True)) == ["kept@example.org"]
 
 
+@pytest.mark.usefixtures("one_rate_window")
 def test_subscribing_answers_the_same_for_a_subscribed_address_and_is_rate_limited(
     services: Any, committing: Any, outbox: Any
 ) -> None:

@@ -266,6 +266,7 @@ def test_a_typed_address_never_joins_the_visitor_to_the_account_that_has_it(
     assert not Ticket.objects.filter(customer=users["customer"]).exists()
 
 
+@pytest.mark.usefixtures("one_rate_window")
 def test_one_address_cannot_fill_the_line(anonymous: Any, agent: Any, settings: Any) -> None:
     settings.DESTEK_CHAT_STARTS_PER_IP_HOUR = 2
     online(agent)
@@ -277,6 +278,7 @@ def test_one_address_cannot_fill_the_line(anonymous: Any, agent: Any, settings: 
     assert response["Retry-After"]
 
 
+@pytest.mark.usefixtures("one_rate_window")
 def test_a_visitor_writing_too_fast_is_asked_to_wait(
     anonymous: Any, agent: Any, settings: Any
 ) -> None:

@@ -143,6 +143,7 @@ def test_titles_come_back_as_plain_strings(db: Any) -> None:
     assert "<script>" not in found["snippet_html"]
 
 
+@pytest.mark.usefixtures("one_rate_window")
 def test_too_many_searches_from_one_client_are_refused(db: Any, monkeypatch: Any) -> None:
     monkeypatch.setattr(kb_api, "PER_MINUTE", 3)
     reset_password()

@@ -52,6 +52,7 @@ def test_a_one_letter_word_is_not_a_prefix_of_every_word(db: Any) -> None:
     assert search("pas", "en")[0].translation.article.key == "reset-password"
 
 
+@pytest.mark.usefixtures("one_rate_window")
 def test_cookieless_requests_from_one_address_count_a_bounded_number_of_views(db: Any) -> None:
     made = reset_password()
     address = page(made, "en")
@@ -63,6 +64,7 @@ def test_cookieless_requests_from_one_address_count_a_bounded_number_of_views(db
     assert counted == views.VIEWS_PER_ADDRESS
 
 
+@pytest.mark.usefixtures("one_rate_window")
 def test_anonymous_views_make_no_session_and_count_once_per_client(db: Any) -> None:
     made = reset_password()
     address = page(made, "en")
@@ -75,6 +77,7 @@ def test_anonymous_views_make_no_session_and_count_once_per_client(db: Any) -> N
     assert counted == 10
 
 
+@pytest.mark.usefixtures("one_rate_window")
 def test_opening_articles_with_ever_new_visit_ids_counts_a_bounded_number_of_deflections(
     users: dict[str, User],
 ) -> None:

@@ -76,6 +76,7 @@ def test_a_cache_outage_lets_requests_through(monkeypatch: pytest.MonkeyPatch) -
     assert hit("login", "someone", limit=1, window_seconds=60) is True
 
 
+@pytest.mark.usefixtures("one_rate_window")
 def test_the_rate_limit_counts_in_redis_in_one_round_trip_and_expires(
     settings: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -12,6 +12,7 @@ from django.core.cache.backends.redis import RedisCache
 from destek.lib.ratelimit import Limit, hit, hit_all
 
 
+@pytest.mark.usefixtures("one_rate_window")
 def test_an_attempt_counts_against_every_limit_it_is_checked_with() -> None:
     ident = uuid.uuid4().hex
     chat, address = Limit("t-chat", ident, 3, 60), Limit("t-ip", ident, 5, 60)
@@ -23,6 +24,7 @@ def test_an_attempt_counts_against_every_limit_it_is_checked_with() -> None:
     assert not hit_all(other, address)
 
 
+@pytest.mark.usefixtures("one_rate_window")
 def test_one_limit_alone_refuses_after_its_count() -> None:
     ident = uuid.uuid4().hex
     assert [hit("t-one", ident, limit=2, window_seconds=60) for _ in range(3)] == [
@@ -44,6 +46,7 @@ def test_a_cache_that_does_not_answer_lets_the_attempt_through(
 
 
 @pytest.mark.skipif(not settings.REDIS_URL, reason="needs REDIS_URL (run by .ci/run)")
+@pytest.mark.usefixtures("one_rate_window")
 def test_on_redis_the_limits_are_counted_together_and_expire_with_their_window(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:

@@ -262,6 +262,7 @@ def test_wrong_codes_are_counted_and_the_fifth_spends_the_code(
     assert Ticket.objects.filter(customer=contact().customer).count() == 1
 
 
+@pytest.mark.usefixtures("one_rate_window")
 def test_codes_by_mail_are_limited_per_contact_and_per_address(
     bot_api, channel, say, users, outbox
 ):

@@ -236,6 +236,7 @@ def test_the_link_can_be_sent_again_with_the_same_answer_for_anyone(
     assert browser.signed_in()
 
 
+@pytest.mark.usefixtures("one_rate_window")
 def test_sign_up_is_rate_limited_by_address_and_by_client(
     browser: Browser, new_browser: Any, outbox: list[EmailMessage]
 ) -> None:
@@ -359,6 +360,7 @@ def test_signing_in_gives_a_new_session_key(browser: Browser) -> None:
     assert browser.client.session.session_key != before
 
 
+@pytest.mark.usefixtures("one_rate_window")
 def test_sign_in_is_rate_limited_by_address_and_shares_the_count_with_the_api(
     browser: Browser, anonymous: Any
 ) -> None:
@@ -461,6 +463,7 @@ def test_a_reset_link_expires(browser: Browser, outbox: list[EmailMessage]) -> N
     assert User.objects.get(email="customer@example.com").check_password("demo")
 
 
+@pytest.mark.usefixtures("one_rate_window")
 def test_password_reset_is_rate_limited_by_address_and_by_client(
     browser: Browser, new_browser: Any, outbox: list[EmailMessage]
 ) -> None:
@@ -599,6 +602,7 @@ def test_a_recovery_code_signs_in_once_and_the_security_address_is_told(
     assert not other.signed_in()
 
 
+@pytest.mark.usefixtures("one_rate_window")
 def test_the_code_step_is_rate_limited(browser: Browser, users: dict[str, User]) -> None:
     customer = users["customer"]
     enable_two_factor(browser, customer)

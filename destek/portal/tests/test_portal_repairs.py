@@ -35,6 +35,7 @@ def test_a_wrong_password_is_said_once_on_the_sign_in_page(demo: None) -> None:
     assert 'name="email"' in page and 'name="password"' in page
 
 
+@pytest.mark.usefixtures("one_rate_window")
 def test_a_refusal_of_the_status_lookup_is_said_once_too(demo: None) -> None:
     """The same notice-plus-form pattern as the sign-in page, on the home page."""
     client = Client(headers={"Accept-Language": "en"})

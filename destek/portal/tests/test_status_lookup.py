@@ -126,6 +126,7 @@ def test_looking_up_changes_nothing_on_get(
     assert list(StatusLookup.objects.values_list("attempts", "verified_at")) == before
 
 
+@pytest.mark.usefixtures("one_rate_window")
 def test_lookups_are_rate_limited_by_address(
     filed: Any, django_capture_on_commit_callbacks: Any
 ) -> None:

@@ -41,6 +41,7 @@ def link(ticket: Ticket) -> str:
 
 
 @pytest.mark.django_db
+@pytest.mark.usefixtures("one_rate_window")
 def test_answering_too_often_over_the_api_is_refused_with_429_in_the_customers_language(
     as_user: Any, agent: Any
 ) -> None:
@@ -56,6 +57,7 @@ def test_answering_too_often_over_the_api_is_refused_with_429_in_the_customers_l
 
 
 @pytest.mark.django_db
+@pytest.mark.usefixtures("one_rate_window")
 def test_answering_too_often_on_the_page_is_refused_with_429_and_nothing_reopens(
     customer: Any, agent: Any, outbox: list[EmailMessage]
 ) -> None:

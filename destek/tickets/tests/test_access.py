@@ -144,6 +144,7 @@ def test_sign_in_works_with_any_case_of_the_address(anonymous: Any) -> None:
     assert response.json()["token"].startswith("dtk_")
 
 
+@pytest.mark.usefixtures("one_rate_window")
 def test_sign_in_is_rate_limited_per_address(anonymous: Any) -> None:
     codes = [
         anonymous.post("auth/token", {"email": "vip@example.com", "password": "x"}).status_code
@@ -164,6 +165,7 @@ def test_me_tells_who_the_token_belongs_to(agent: Any) -> None:
     )
 
 
+@pytest.mark.usefixtures("one_rate_window")
 def test_filing_tickets_is_rate_limited_per_customer(
     customer: Any, customer2: Any, settings: Any
 ) -> None:

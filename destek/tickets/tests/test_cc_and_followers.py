@@ -182,6 +182,7 @@ def test_a_ticket_has_at_most_ten_copied_addresses(customer: Any, ticket: Ticket
     assert ticket.cc_count == 10
 
 
+@pytest.mark.usefixtures("one_rate_window")
 def test_adding_addresses_is_rate_limited_per_person(
     customer: Any, vip: Any, ticket: Ticket, users: dict[str, User], settings: Any
 ) -> None:
