@@ -316,13 +316,20 @@ def hand_over(
     round robin or least load, the ticket goes to the fairest available colleague of
     `from_agent_id` (it stays with them when nobody else is available); in a department whose
     agents take tickets by hand, it goes back to the department's unassigned queue. A ticket
-    whose agent changed since the rule read it, or that is no longer active, is left: run
-    twice, it hands over once."""
+    whose agent or department changed since the rule read it, or that is no longer active, is
+    left: run twice, it hands over once."""
     now = now or timezone.now()
     department_id = Ticket.objects.values_list("department_id", flat=True).get(pk=ticket_id)
     row = _locked_row(department_id)
     ticket = _lock_ticket(ticket_id)
-    if ticket.assignee_id != from_agent_id or ticket.status not in ACTIVE_STATUSES:
+    if (
+        ticket.department_id != department_id
+        or ticket.assignee_id != from_agent_id
+        or ticket.status not in ACTIVE_STATUSES
+    ):
+        # Moved to another department since its id was read: the row locked is not its
+        # department's (whose agents and mode would be the wrong ones), and locking the right
+        # one now, after the ticket, would break the lock order. Left as it is.
         return None
     if row is None:
         if ticket.assignee_id is not None:

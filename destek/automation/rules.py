@@ -32,6 +32,7 @@ from destek.automation.conditions import (
     Action,
     Facts,
     RuleInvalid,
+    check_schedule_only,
     matches,
     parse_actions,
     parse_conditions,
@@ -96,12 +97,16 @@ def rules_of(kind: str) -> list[Rule]:
 
 def _load_rules() -> dict[str, list[Rule]]:
     """A stored rule that does not parse (written past the admin's checks) is left out and
-    logged: one such rule must not refuse every change of every ticket."""
+    logged: one such rule must not refuse every change of every ticket. So is a rule on a
+    change with an action only schedule rules take: a hand-over would set it off again, each
+    hand-over's commit starting the next."""
     by_kind: dict[str, list[Rule]] = {}
     for rule in Rule.objects.filter(enabled=True).prefetch_related("texts"):
         try:
             parse_conditions(rule.conditions)
-            parse_actions(rule.actions)
+            parsed = parse_actions(rule.actions)
+            if rule.kind != RuleKind.SCHEDULE:
+                check_schedule_only(parsed)
         except RuleInvalid as invalid:
             log.warning("rule %r left out: %s", rule.name, invalid)
             continue
@@ -494,6 +499,10 @@ def describe(action: Action, ticket: Ticket) -> str | None:
     if kind == "unassign":
         return _("Unassign") if ticket.assignee_id else None
     if kind == "reassign":
+        if ticket.department_id not in assignment.automatic_departments():
+            # Agents take this department's tickets by hand: back to its queue, and an
+            # unassigned ticket stays as it is (assignment.hand_over).
+            return _("Unassign") if ticket.assignee_id else None
         return _("Hand over to another available agent")
     if kind == "note":
         return _("Internal note: {text}").format(text=action.value[:80])

@@ -445,3 +445,44 @@ def test_filing_without_an_organisation_rule_does_not_read_the_customers_organis
             rules=(),
             organisation=lambda: fresh.organisation.name if fresh.organisation is not None else "",
         )
+
+
+def test_a_filed_rule_on_not_an_organisation_holds_for_a_customer_of_none_as_an_event_rule_does(
+    users: dict[str, User],
+) -> None:
+    from destek.automation.conditions import Facts, parse_condition
+
+    not_caspian = {"field": "organisation", "op": "is_not", "value": ["Caspian Oil"]}
+    filed_rule("Not Caspian Oil", [not_caspian], [{"type": "add_tags", "value": "outside"}])
+    customer = users["customer"]
+    assert customer.organisation is None
+
+    ticket = file_ticket(users)
+
+    assert tags(ticket) == {"outside"}
+    assert parse_condition(not_caspian).holds(Facts(ticket))  # the same reading after filing
+
+
+def test_a_mailed_ticket_goes_by_the_filed_rules_on_its_language(
+    users: dict[str, User], django_capture_on_commit_callbacks: Any
+) -> None:
+    from destek.mail.actions import process_message
+    from destek.mail.tests.test_pipeline import compose
+
+    persian_team = Department.objects.create(name="Persian desk", slug="persian-desk")
+    filed_rule(
+        "Persian to the Persian team",
+        [{"field": "language", "op": "is", "value": ["fa"]}],
+        [{"type": "set_department", "value": "persian-desk"}],
+    )
+    raw = compose(
+        sender="Parisa <parisa@example.org>",
+        subject="صورت‌حساب این ماه باز نمی‌شود",
+        body="وقتی صورت‌حساب را باز می‌کنم صفحهٔ خطا می‌آید. لطفاً راهنمایی کنید.",
+    )
+    with django_capture_on_commit_callbacks(execute=True):
+        outcome = process_message(raw, "test")
+
+    assert outcome.ticket_number is not None
+    ticket = Ticket.objects.get(number=outcome.ticket_number)
+    assert (ticket.language, ticket.department) == ("fa", persian_team)

@@ -175,3 +175,69 @@ def test_the_dry_run_says_the_ticket_would_be_handed_over(team: dict[str, Any]) 
         rows = dry_run(made)
     (row,) = [row for row in rows if row.ticket.pk == ticket.pk]
     assert "Hand over to another available agent" in row.changes
+
+
+def test_a_rule_on_a_change_stored_with_a_hand_over_past_the_admin_is_left_out(
+    team: dict[str, Any], django_capture_on_commit_callbacks: Any
+) -> None:
+    # Hand-edited: each hand-over would be a change setting the rule off again, one commit
+    # starting the next, the ticket going round the team for ever.
+    DepartmentAssignment.objects.create(
+        department=team["department"], mode=AssignmentMode.ROUND_ROBIN
+    )
+    Rule.objects.create(
+        name="Bounce",
+        kind="updated",
+        conditions=[{"field": "priority", "op": "is", "value": "high"}],
+        actions=[{"type": "reassign"}, {"type": "add_tags", "value": ["bounced"]}],
+    )
+    ticket = file(team)
+    holder = assignee(ticket)
+    assert holder is not None
+
+    with django_capture_on_commit_callbacks(execute=True):
+        actions.change_priority(ticket, actor=actions.Actor.of(holder), priority="high")
+
+    assert assignee(ticket) == holder
+    assert not ticket.tags.filter(name="bounced").exists()
+    assert not TicketEvent.objects.filter(ticket=ticket, data__rule="Bounce").exists()
+
+
+def test_a_ticket_moved_to_another_department_meanwhile_is_not_handed_over_by_the_old_ones_turn(
+    team: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    DepartmentAssignment.objects.create(
+        department=team["department"], mode=AssignmentMode.ROUND_ROBIN
+    )
+    ticket = file(team)
+    first = assignee(ticket)
+    assert first is not None
+    elsewhere = Department.objects.create(name="Elsewhere", slug="elsewhere")
+    for agent in team["agents"]:
+        Membership.objects.create(department=elsewhere, user=agent)
+    locked_row = assignment._locked_row
+
+    def moved_meanwhile(department_id: int) -> Any:
+        row = locked_row(department_id)
+        # Between reading the ticket's department and locking the ticket, an agent moves it.
+        Ticket.objects.filter(pk=ticket.pk).update(department=elsewhere)
+        return row
+
+    monkeypatch.setattr(assignment, "_locked_row", moved_meanwhile)
+
+    assert assignment.hand_over(ticket.pk, rule=HAND_OVER, from_agent_id=first.pk) is None
+    assert assignee(ticket) == first
+
+
+def test_the_dry_run_says_a_ticket_goes_back_to_the_queue_where_agents_take_tickets_by_hand(
+    team: dict[str, Any],
+) -> None:
+    DepartmentAssignment.objects.create(department=team["department"], mode=AssignmentMode.MANUAL)
+    made = hand_over_rule()
+    taken, waiting = file(team), file(team)
+    aynur = team["agents"][0]
+    actions.assign(taken, actor=actions.Actor.of(aynur), assignee=aynur)
+    with time_machine.travel(timezone.now() + timedelta(days=3), tick=False):
+        rows = {row.ticket.pk: row.changes for row in dry_run(made)}
+    assert rows[taken.pk] == ["Unassign"]
+    assert waiting.pk not in rows  # unassigned already: the rule would change nothing

@@ -256,3 +256,22 @@ def test_the_history_names_the_agents_a_ticket_went_from_and_to(
     history = page.split("<ol>")[-1].split("</ol>")[0]
     assert f"<bdi>{agent.display_name}</bdi> → <bdi>{finance.display_name}</bdi>" in history
     assert "finance@example.com" not in history
+
+
+def test_the_history_shows_an_agents_name_as_text_on_assignment_and_unassignment(
+    desk: Client, users: dict[str, User]
+) -> None:
+    from destek.tickets.models import Membership
+
+    ticket = filed(users, "Export fails again")
+    finance = users["finance"]
+    finance.full_name = "<script>alert(1)</script> Fidan"
+    finance.save(update_fields=["full_name"])
+    Membership.objects.get_or_create(department=ticket.department, user=finance)
+    actions.assign(ticket, actor=Actor.of(users["agent"]), assignee=finance)
+    actions.assign(ticket, actor=Actor.of(users["agent"]), assignee=None)
+    page = desk.get(f"/desk/tickets/{ticket.number}/").content.decode()
+    history = page.split("<ol>")[-1].split("</ol>")[0]
+    named = "<bdi>&lt;script&gt;alert(1)&lt;/script&gt; Fidan</bdi>"
+    assert history.count(f": {named}") == 2  # given to her, then taken from her
+    assert "<script>" not in history
