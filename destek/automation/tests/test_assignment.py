@@ -15,7 +15,6 @@ import time_machine
 from django.db import connection, connections
 from django.utils import timezone
 
-from destek.accounts.choices import Role
 from destek.accounts.models import User
 from destek.automation import assignment
 from destek.automation.choices import AssignmentMode
@@ -25,24 +24,11 @@ from destek.chat.models import AgentPresence, Chat
 from destek.sla.models import Calendar
 from destek.tickets import actions
 from destek.tickets.choices import ActorKind, EventKind
-from destek.tickets.models import Department, Membership, Tag, Ticket, TicketEvent
+from destek.tickets.models import Membership, Tag, Ticket, TicketEvent
 
 pytestmark = pytest.mark.django_db
 
 _numbers = itertools.count(1)
-
-
-@pytest.fixture
-def team(users: dict[str, User]) -> dict[str, Any]:
-    department = Department.objects.create(name="Fair desk", slug="fair-desk")
-    agents = []
-    for name in ("aynur", "boris", "cemal"):
-        agent = User.objects.create_user(
-            f"{name}@example.com", "pw", full_name=name.title(), role=Role.AGENT
-        )
-        Membership.objects.create(department=department, user=agent)
-        agents.append(agent)
-    return {"department": department, "agents": agents, "customer": users["customer"]}
 
 
 def _mode(team: dict[str, Any], mode: str, **fields: Any) -> DepartmentAssignment:

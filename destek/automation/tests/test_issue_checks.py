@@ -25,7 +25,6 @@ import pytest
 import time_machine
 from django.utils import timezone
 
-from destek.accounts.choices import Role
 from destek.accounts.models import User
 from destek.automation import rule_jobs, webhook_jobs
 from destek.automation.choices import AssignmentMode
@@ -33,7 +32,7 @@ from destek.automation.models import DepartmentAssignment, Rule, RuleText, Webho
 from destek.automation.tests.test_webhooks import Receiver
 from destek.notify.models import Delivery
 from destek.tickets import actions
-from destek.tickets.models import Department, Membership, Ticket, TicketEvent
+from destek.tickets.models import Department, Ticket, TicketEvent
 
 pytestmark = pytest.mark.django_db
 
@@ -186,16 +185,8 @@ _numbers = itertools.count(1)
 
 
 @pytest.fixture
-def three_agents(users: dict[str, User]) -> tuple[Department, list[User]]:
-    department = Department.objects.create(name="Fair desk", slug="fair-desk")
-    agents = []
-    for name in ("aynur", "boris", "cemal"):
-        agent = User.objects.create_user(
-            f"{name}@example.com", "pw", full_name=name.title(), role=Role.AGENT
-        )
-        Membership.objects.create(department=department, user=agent)
-        agents.append(agent)
-    return department, agents
+def three_agents(team: dict[str, Any]) -> tuple[Department, list[User]]:
+    return team["department"], team["agents"]
 
 
 def filed(department: Department, customer: User) -> Ticket:

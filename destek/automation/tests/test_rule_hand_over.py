@@ -11,7 +11,6 @@ import time_machine
 from django.core.exceptions import ValidationError
 from django.utils import timezone, translation
 
-from destek.accounts.choices import Role
 from destek.accounts.models import User
 from destek.automation import assignment
 from destek.automation.choices import AssignmentMode
@@ -25,19 +24,6 @@ from destek.tickets.models import Department, Membership, Ticket, TicketEvent
 pytestmark = pytest.mark.django_db
 
 HAND_OVER = "Unanswered for 4 hours: hand over"
-
-
-@pytest.fixture
-def team(users: dict[str, User]) -> dict[str, Any]:
-    department = Department.objects.create(name="Hand-over desk", slug="hand-over")
-    agents = []
-    for name in ("aynur", "boris", "cemal"):
-        agent = User.objects.create_user(
-            f"{name}@example.com", "pw", full_name=name.title(), role=Role.AGENT
-        )
-        Membership.objects.create(department=department, user=agent)
-        agents.append(agent)
-    return {"department": department, "agents": agents, "customer": users["customer"]}
 
 
 def hand_over_rule() -> Rule:
