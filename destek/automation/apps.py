@@ -31,7 +31,8 @@ class AutomationConfig(AppConfig):
         config_cache.watch(DepartmentAssignment)
         config_cache.watch(Rule, RuleText)
         rules.connect()
-        # Rules name departments and agents by slug and e-mail: renames rewrite them.
+        # Rules name departments, agents and organisations by slug, e-mail and name: renames
+        # rewrite them.
         from destek.automation import renames
 
         renames.connect()

@@ -1,6 +1,7 @@
-"""Rules name a department by its slug and an agent by their e-mail (a rule is JSON, read
-whole): when an admin renames either, the rules follow in the same transaction, so a
-department's routing and an agent's assignments keep working under the new name."""
+"""Rules name a department by its slug, an agent by their e-mail and an organisation by its
+name (a rule is JSON, read whole): when an admin renames one, the rules follow in the same
+transaction, so a department's routing, an agent's assignments and an organisation's rules
+keep working under the new name."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from typing import Any
 
 from django.db.models.signals import post_save, pre_save
 
-from destek.accounts.models import User
+from destek.accounts.models import Organisation, User
 from destek.automation.models import Rule
 from destek.tickets.models import Department
 
@@ -22,16 +23,20 @@ def _renamed(values: Any, old: str, new: str) -> Any:
     return new if values == old else values
 
 
+def _conditions_renamed(conditions: list[Any], field: str, old: str, new: str) -> list[Any]:
+    return [
+        {**item, "value": _renamed(item.get("value"), old, new)}
+        if isinstance(item, dict) and item.get("field") == field
+        else item
+        for item in conditions
+    ]
+
+
 def rename_department(old: str, new: str) -> int:
     """Rewrite every rule naming department `old` to name `new`; the number of rules."""
     changed = 0
     for rule in Rule.objects.all():
-        conditions = [
-            {**item, "value": _renamed(item.get("value"), old, new)}
-            if isinstance(item, dict) and item.get("field") == "department"
-            else item
-            for item in rule.conditions
-        ]
+        conditions = _conditions_renamed(rule.conditions, "department", old, new)
         actions = [
             {**item, "value": _renamed(item.get("value"), old, new)}
             if isinstance(item, dict) and item.get("type") in _DEPARTMENT_ACTIONS
@@ -41,6 +46,18 @@ def rename_department(old: str, new: str) -> int:
         if (conditions, actions) != (rule.conditions, rule.actions):
             rule.conditions, rule.actions = conditions, actions
             rule.save(update_fields=["conditions", "actions"])
+            changed += 1
+    return changed
+
+
+def rename_organisation(old: str, new: str) -> int:
+    """Rewrite every rule looking at organisation `old` to look at `new`."""
+    changed = 0
+    for rule in Rule.objects.all():
+        conditions = _conditions_renamed(rule.conditions, "organisation", old, new)
+        if conditions != rule.conditions:
+            rule.conditions = conditions
+            rule.save(update_fields=["conditions"])
             changed += 1
     return changed
 
@@ -80,6 +97,22 @@ def _department_after(sender: Any, instance: Department, **kwargs: Any) -> None:
     instance._slug_before = instance.slug  # type: ignore[attr-defined]
 
 
+def _organisation_before(sender: Any, instance: Organisation, **kwargs: Any) -> None:
+    fields = kwargs.get("update_fields")
+    if instance.pk is None or (fields is not None and "name" not in fields):
+        return
+    instance._name_before = (  # type: ignore[attr-defined]
+        Organisation.objects.filter(pk=instance.pk).values_list("name", flat=True).first()
+    )
+
+
+def _organisation_after(sender: Any, instance: Organisation, **kwargs: Any) -> None:
+    old = getattr(instance, "_name_before", None)
+    if old and old != instance.name:
+        rename_organisation(old, instance.name)
+    instance._name_before = instance.name  # type: ignore[attr-defined]
+
+
 def _agent_before(sender: Any, instance: User, **kwargs: Any) -> None:
     # Only an agent's address can be in a rule; a sign-in saving `last_login` costs nothing.
     fields = kwargs.get("update_fields")
@@ -106,3 +139,9 @@ def connect() -> None:
     post_save.connect(_department_after, sender=Department, dispatch_uid="automation.renames.d1")
     pre_save.connect(_agent_before, sender=User, dispatch_uid="automation.renames.a0")
     post_save.connect(_agent_after, sender=User, dispatch_uid="automation.renames.a1")
+    pre_save.connect(
+        _organisation_before, sender=Organisation, dispatch_uid="automation.renames.o0"
+    )
+    post_save.connect(
+        _organisation_after, sender=Organisation, dispatch_uid="automation.renames.o1"
+    )

@@ -4,7 +4,9 @@ and e-mail, and the rename rewrites them in the same transaction."""
 from __future__ import annotations
 
 import pytest
+from django.utils import timezone
 
+from conftest import signed_in_client
 from destek.accounts.models import User
 from destek.automation.models import Rule
 from destek.tickets import actions
@@ -77,3 +79,40 @@ def test_a_sign_in_costs_no_rename_check(
     agent = users["agent"]
     with django_assert_num_queries(1):  # type: ignore[operator]
         agent.save(update_fields=["last_login"])
+
+
+def test_an_organisation_renamed_in_the_admin_keeps_its_rules(users: dict[str, User]) -> None:
+    from destek.accounts.models import Organisation
+
+    caspian = Organisation.objects.create(name="Caspian Oil")
+    customer = users["customer"]
+    customer.organisation = caspian
+    customer.save(update_fields=["organisation"])
+    Department.objects.create(name="Key accounts", slug="key-accounts")
+    Rule.objects.create(
+        name="Caspian to key accounts",
+        kind="filed",
+        conditions=[{"field": "organisation", "op": "is", "value": ["Caspian Oil", "Socar"]}],
+        actions=[{"type": "set_department", "value": "key-accounts"}],
+    )
+    admin = signed_in_client(users["admin"])
+    page = admin.post(
+        f"/admin/accounts/organisation/{caspian.pk}/change/",
+        {
+            "name": "Caspian Energy",
+            "created_at_0": timezone.localtime(caspian.created_at).date().isoformat(),
+            "created_at_1": timezone.localtime(caspian.created_at).strftime("%H:%M:%S"),
+        },
+    )
+    assert page.status_code == 302, page.content.decode()[:2000]
+    rule = Rule.objects.get(name="Caspian to key accounts")
+    assert rule.conditions[0]["value"] == ["Caspian Energy", "Socar"]
+    ticket = actions.create_ticket(
+        customer=User.objects.get(pk=customer.pk),
+        subject="Invoices fail",
+        body="Invoice 9 shows an error page.",
+        channel="web",
+        department=Department.objects.get(slug="technical"),
+        language="en",
+    )
+    assert ticket.department.slug == "key-accounts"
