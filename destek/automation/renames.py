@@ -5,8 +5,11 @@ keep working under the new name."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
+from django.db.models import Model
 from django.db.models.signals import post_save, pre_save
 
 from destek.accounts.models import Organisation, User
@@ -81,67 +84,50 @@ def rename_agent(old: str, new: str) -> int:
     return changed
 
 
-def _department_before(sender: Any, instance: Department, **kwargs: Any) -> None:
-    fields = kwargs.get("update_fields")
-    if instance.pk is None or (fields is not None and "slug" not in fields):
-        return
-    instance._slug_before = (  # type: ignore[attr-defined]
-        Department.objects.filter(pk=instance.pk).values_list("slug", flat=True).first()
-    )
+@dataclass(frozen=True)
+class _Named:
+    """A model field rules name things by: its value is read before a save, and after it the
+    rules naming the old value are rewritten (`rename`). `applies` skips instances no rule
+    can name; `normal` is how values compare (addresses in lower case)."""
+
+    model: type[Model]
+    field: str
+    rename: Callable[[str, str], int]
+    applies: Callable[[Any], bool] = lambda instance: True
+    normal: Callable[[str], str] = lambda value: value
+
+    def before(self, sender: Any, instance: Any, **kwargs: Any) -> None:
+        # A save that does not write the field (a sign-in saving `last_login`) costs nothing.
+        fields = kwargs.get("update_fields")
+        if (
+            instance.pk is None
+            or not self.applies(instance)
+            or (fields is not None and self.field not in fields)
+        ):
+            return
+        instance._named_before = (
+            self.model._default_manager.filter(pk=instance.pk)
+            .values_list(self.field, flat=True)
+            .first()
+        )
+
+    def after(self, sender: Any, instance: Any, **kwargs: Any) -> None:
+        old, new = getattr(instance, "_named_before", None), getattr(instance, self.field)
+        if old and self.normal(old) != self.normal(new):
+            self.rename(self.normal(old), self.normal(new))
+        instance._named_before = new
 
 
-def _department_after(sender: Any, instance: Department, **kwargs: Any) -> None:
-    old = getattr(instance, "_slug_before", None)
-    if old and old != instance.slug:
-        rename_department(old, instance.slug)
-    instance._slug_before = instance.slug  # type: ignore[attr-defined]
-
-
-def _organisation_before(sender: Any, instance: Organisation, **kwargs: Any) -> None:
-    fields = kwargs.get("update_fields")
-    if instance.pk is None or (fields is not None and "name" not in fields):
-        return
-    instance._name_before = (  # type: ignore[attr-defined]
-        Organisation.objects.filter(pk=instance.pk).values_list("name", flat=True).first()
-    )
-
-
-def _organisation_after(sender: Any, instance: Organisation, **kwargs: Any) -> None:
-    old = getattr(instance, "_name_before", None)
-    if old and old != instance.name:
-        rename_organisation(old, instance.name)
-    instance._name_before = instance.name  # type: ignore[attr-defined]
-
-
-def _agent_before(sender: Any, instance: User, **kwargs: Any) -> None:
-    # Only an agent's address can be in a rule; a sign-in saving `last_login` costs nothing.
-    fields = kwargs.get("update_fields")
-    if (
-        instance.pk is None
-        or not instance.is_agent
-        or (fields is not None and "email" not in fields)
-    ):
-        return
-    instance._email_before = (  # type: ignore[attr-defined]
-        User.objects.filter(pk=instance.pk).values_list("email", flat=True).first()
-    )
-
-
-def _agent_after(sender: Any, instance: User, **kwargs: Any) -> None:
-    old = getattr(instance, "_email_before", None)
-    if old and old.lower() != instance.email.lower():
-        rename_agent(old.lower(), instance.email.lower())
-    instance._email_before = instance.email  # type: ignore[attr-defined]
+_NAMED = (
+    _Named(Department, "slug", rename_department),
+    # Only an agent's address can be in a rule.
+    _Named(User, "email", rename_agent, applies=lambda user: user.is_agent, normal=str.lower),
+    _Named(Organisation, "name", rename_organisation),
+)
 
 
 def connect() -> None:
-    pre_save.connect(_department_before, sender=Department, dispatch_uid="automation.renames.d0")
-    post_save.connect(_department_after, sender=Department, dispatch_uid="automation.renames.d1")
-    pre_save.connect(_agent_before, sender=User, dispatch_uid="automation.renames.a0")
-    post_save.connect(_agent_after, sender=User, dispatch_uid="automation.renames.a1")
-    pre_save.connect(
-        _organisation_before, sender=Organisation, dispatch_uid="automation.renames.o0"
-    )
-    post_save.connect(
-        _organisation_after, sender=Organisation, dispatch_uid="automation.renames.o1"
-    )
+    for named in _NAMED:
+        uid = f"automation.renames.{named.model.__name__}"
+        pre_save.connect(named.before, sender=named.model, dispatch_uid=f"{uid}.before")
+        post_save.connect(named.after, sender=named.model, dispatch_uid=f"{uid}.after")

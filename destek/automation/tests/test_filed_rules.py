@@ -15,7 +15,7 @@ from destek.accounts.models import User
 from destek.automation.models import Rule
 from destek.tickets import actions
 from destek.tickets.models import Department, Ticket, TicketEvent
-from destek.tickets.routing import route
+from destek.tickets.routing import FiledRule, RuleCondition, route
 
 pytestmark = pytest.mark.django_db
 
@@ -424,7 +424,7 @@ def test_filed_rules_send_persian_tickets_to_the_persian_team_and_a_companys_to_
     assert moved.data["rule"] == "Caspian Oil to key accounts"
 
 
-def test_filing_without_an_organisation_rule_does_not_read_the_customers_organisation(
+def test_the_customers_organisation_is_read_only_when_a_filed_rule_looks_at_it(
     users: dict[str, User], django_assert_num_queries: Any
 ) -> None:
     from destek.accounts.models import Organisation
@@ -434,17 +434,24 @@ def test_filing_without_an_organisation_rule_does_not_read_the_customers_organis
     customer.save(update_fields=["organisation"])
     fresh = User.objects.get(pk=customer.pk)
     technical = Department.objects.get(slug="technical")
-    with django_assert_num_queries(0):
-        route(
+
+    def routed(*conditions: RuleCondition) -> str:
+        return route(
             subject="Export fails",
             body="The button does nothing.",
             department=technical,
             tier=fresh.tier,
             channel="web",
             urgency="normal",
-            rules=(),
+            language="fa",
+            rules=[FiledRule(name="Tag it", conditions=conditions, add_tags=("seen",))],
             organisation=lambda: fresh.organisation.name if fresh.organisation is not None else "",
-        )
+        ).tags[0]
+
+    with django_assert_num_queries(0):  # rules on the language and the words only
+        assert routed(RuleCondition("language", ("fa",)), RuleCondition("text", ("export",)))
+    with django_assert_num_queries(1):  # a rule on the organisation reads it, once
+        assert routed(RuleCondition("organisation", ("Caspian Oil",)))
 
 
 def test_a_filed_rule_on_not_an_organisation_holds_for_a_customer_of_none_as_an_event_rule_does(
